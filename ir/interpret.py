@@ -1,0 +1,43 @@
+"""interpret(): the numpy golden model. Float graphs run the float semantics; integer graphs
+run the exact integer arithmetic the generated C must reproduce bit for bit."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TinycError
+from .graph import Graph, Value
+from .ops import OPS
+
+
+def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
+              keep: bool = False) -> list[np.ndarray] | dict[Value, np.ndarray]:
+    """Run the graph on one batch. feeds: by graph-input name or in input order.
+
+    Returns the outputs in order, or with keep=True a dict of every activation's value.
+    """
+    if not isinstance(feeds, dict):
+        feeds = {v.name: a for v, a in zip(graph.inputs, feeds)}
+    env: dict[int, np.ndarray] = {}
+    for v in graph.inputs:
+        if v.name not in feeds:
+            raise TinycError(f"interpret: no value given for graph input '{v.name}'")
+        env[id(v)] = np.asarray(feeds[v.name], dtype=v.dtype.np).reshape(v.shape)
+    for node in graph.nodes:
+        args = [None if v is None else (v.data if v.is_const else env[id(v)])
+                for v in node.inputs]
+        while args and args[-1] is None:
+            args.pop()
+        opdef = OPS[node.op]
+        integer = not node.outputs[0].dtype.is_float
+        fn = opdef.run_int if integer else opdef.run_float
+        if fn is None:
+            kind = "integer" if integer else "float"
+            raise TinycError(f"node '{node.name}' ({node.op}): has no {kind} semantics")
+        out = fn(node, *args)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        for v, a in zip(node.outputs, outs):
+            env[id(v)] = np.asarray(a).astype(v.dtype.np, copy=False).reshape(v.shape)
+    if keep:
+        by_id = {id(v): v for v in graph.values()}
+        return {by_id[k]: a for k, a in env.items()}
+    return [env[id(v)] for v in graph.outputs]

@@ -1,0 +1,138 @@
+"""conv2d, depthwise_conv2d, fully_connected (NHWC, OHWI / 1HWC / [O, K] filters).
+
+Integer form (TFLite Micro reference kernels, = CMSIS-NN):
+  acc = bias[c] + Σ (x + in_offset) * w ;  y = requantize(acc, multiplier[c], shift[c])
+  y = clamp(y + out_offset, act_min, act_max)
+Padded input positions contribute nothing (TFLM skips them; padding with -in_offset is equal).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import qmath
+from ..types import TensorType
+from . import clamp_float, clamp_int, op
+
+INT_ATTRS = ("in_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")
+
+
+def out_hw(in_hw, kernel, stride, pads, dilation) -> tuple[int, int]:
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = in_hw, kernel, stride, dilation
+    pt, pl, pb, pr = pads
+    return ((h + pt + pb - dh * (kh - 1) - 1) // sh + 1,
+            (w + pl + pr - dw * (kw - 1) - 1) // sw + 1)
+
+
+def patches(x: np.ndarray, kernel, stride, pads, dilation, pad_value) -> np.ndarray:
+    """[N,H,W,C] -> [N,OH,OW,KH,KW,C] windows, padding with pad_value."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    pt, pl, pb, pr = pads
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=pad_value)
+    n, hp, wp, c = xp.shape
+    oh, ow = out_hw(x.shape[1:3], kernel, stride, pads, dilation)
+    s = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (n, oh, ow, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
+        writeable=False)
+
+
+def _conv_type(inputs, attrs, out_c: int) -> list[TensorType]:
+    x = inputs[0]
+    kh, kw = inputs[1].shape[1:3]
+    oh, ow = out_hw(x.shape[1:3], (kh, kw), attrs["stride"], attrs["pads"], attrs["dilation"])
+    return [TensorType(x.dtype, (x.shape[0], oh, ow, out_c))]
+
+
+def _finish_int(acc: np.ndarray, node) -> np.ndarray:
+    a = node.attrs
+    mult = np.asarray(a["multiplier"], np.int64)
+    shift = np.asarray(a["shift"], np.int64)
+    y = qmath.requantize(acc, mult, shift) + a["out_offset"]
+    return clamp_int(y, node)
+
+
+def _bias(node, b, dtype):
+    out_c = node.inputs[1].shape[0] if node.op != "depthwise_conv2d" else node.inputs[1].shape[3]
+    return np.zeros(out_c, dtype) if b is None else b.astype(dtype)
+
+
+# -- conv2d ------------------------------------------------------------------------------
+
+def conv_acc(node, x, w, pad_value, dtype):
+    a = node.attrs
+    p = patches(x.astype(dtype), w.shape[1:3], a["stride"], a["pads"], a["dilation"], pad_value)
+    n, oh, ow = p.shape[:3]
+    cols = p.reshape(n * oh * ow, -1)
+    return (cols @ w.reshape(w.shape[0], -1).astype(dtype).T).reshape(n, oh, ow, w.shape[0])
+
+
+def conv2d_float(node, x, w, b=None):
+    acc = conv_acc(node, x, w, 0.0, np.float64) + _bias(node, b, np.float64)
+    return clamp_float(acc, node.attrs)
+
+
+def conv2d_int(node, x, w, b=None):
+    xi = x.astype(np.int64) + node.attrs["in_offset"]
+    return _finish_int(conv_acc(node, xi, w, 0, np.int64) + _bias(node, b, np.int64), node)
+
+
+def conv2d_macs(node) -> int:
+    o = node.outputs[0].shape
+    return int(np.prod(o)) * int(np.prod(node.inputs[1].shape[1:]))
+
+
+@op("conv2d", run_float=conv2d_float, run_int=conv2d_int, macs=conv2d_macs, int_attrs=INT_ATTRS)
+def conv2d(inputs, attrs):
+    """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
+    return _conv_type(inputs, attrs, inputs[1].shape[0])
+
+
+# -- depthwise_conv2d ------------------------------------------------------------------------
+
+def depthwise_acc(node, x, w, pad_value, dtype):
+    a = node.attrs
+    p = patches(x.astype(dtype), w.shape[1:3], a["stride"], a["pads"], a["dilation"], pad_value)
+    mult = w.shape[3] // x.shape[3]
+    p = p[..., np.arange(w.shape[3]) // mult]            # out channel c reads input c // mult
+    return np.einsum("nyxhwc,hwc->nyxc", p, w[0].astype(dtype))
+
+
+def depthwise_float(node, x, w, b=None):
+    acc = depthwise_acc(node, x, w, 0.0, np.float64) + _bias(node, b, np.float64)
+    return clamp_float(acc, node.attrs)
+
+
+def depthwise_int(node, x, w, b=None):
+    xi = x.astype(np.int64) + node.attrs["in_offset"]
+    return _finish_int(depthwise_acc(node, xi, w, 0, np.int64) + _bias(node, b, np.int64), node)
+
+
+def depthwise_macs(node) -> int:
+    return int(np.prod(node.outputs[0].shape)) * int(np.prod(node.inputs[1].shape[1:3]))
+
+
+@op("depthwise_conv2d", run_float=depthwise_float, run_int=depthwise_int, macs=depthwise_macs,
+    int_attrs=INT_ATTRS)
+def depthwise_conv2d(inputs, attrs):
+    """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
+    return _conv_type(inputs, attrs, inputs[1].shape[3])
+
+
+# -- fully_connected ---------------------------------------------------------------------------
+
+def fc_float(node, x, w, b=None):
+    acc = x.astype(np.float64) @ w.astype(np.float64).T + _bias(node, b, np.float64)
+    return clamp_float(acc, node.attrs)
+
+
+def fc_int(node, x, w, b=None):
+    xi = x.astype(np.int64) + node.attrs["in_offset"]
+    return _finish_int(xi @ w.astype(np.int64).T + _bias(node, b, np.int64), node)
+
+
+@op("fully_connected", run_float=fc_float, run_int=fc_int, int_attrs=INT_ATTRS,
+    macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
+def fully_connected(inputs, attrs):
+    """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""
+    x, w = inputs[0], inputs[1]
+    return [TensorType(x.dtype, (x.shape[0], w.shape[0]))]

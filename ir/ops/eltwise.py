@@ -1,0 +1,105 @@
+"""Elementwise ops: add, mul (numpy broadcasting), lut (int8 table), and the float-only unary
+ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, batch_norm) that quantize turns into
+fused activation ranges or lookup tables.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import qmath
+from ..types import DType, TensorType
+from . import clamp_float, clamp_int, op, same_as_input
+
+
+def broadcast_type(inputs, attrs) -> list[TensorType]:
+    shape = np.broadcast_shapes(*(v.shape for v in inputs))
+    return [TensorType(inputs[0].dtype, tuple(shape))]
+
+
+# -- add: TFLite int8 add (left shift 20, both inputs rescaled to twice the max scale) ----------
+
+def add_int(node, x1, x2):
+    a = node.attrs
+    s1 = qmath.wrap_int32((x1.astype(np.int64) + a["in1_offset"]) << a["left_shift"])
+    s2 = qmath.wrap_int32((x2.astype(np.int64) + a["in2_offset"]) << a["left_shift"])
+    r1 = qmath.requantize(s1, a["in1_mult"], a["in1_shift"])
+    r2 = qmath.requantize(s2, a["in2_mult"], a["in2_shift"])
+    y = qmath.requantize(r1 + r2, a["out_mult"], a["out_shift"]) + a["out_offset"]
+    return clamp_int(y, node)
+
+
+@op("add", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) + b, node.attrs),
+    run_int=add_int, inplace=(0, 1),
+    int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
+               "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
+def add(inputs, attrs):
+    """add(a, b) {act} — numpy broadcasting"""
+    return broadcast_type(inputs, attrs)
+
+
+# -- mul: TFLite int8 mul --------------------------------------------------------------------
+
+def mul_int(node, x1, x2):
+    a = node.attrs
+    prod = (x1.astype(np.int64) + a["in1_offset"]) * (x2.astype(np.int64) + a["in2_offset"])
+    y = qmath.requantize(prod, a["out_mult"], a["out_shift"]) + a["out_offset"]
+    return clamp_int(y, node)
+
+
+@op("mul", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) * b, node.attrs),
+    run_int=mul_int, inplace=(0, 1),
+    int_attrs=("in1_offset", "in2_offset", "out_mult", "out_shift", "out_offset",
+               "act_min", "act_max"),
+    macs=lambda node: int(np.prod(node.outputs[0].shape)))
+def mul(inputs, attrs):
+    """mul(a, b) {act} — numpy broadcasting"""
+    return broadcast_type(inputs, attrs)
+
+
+# -- lut: any int8 -> int8 elementwise function, as a 256-entry table -------------------------
+
+def lut_int(node, x):
+    table = np.asarray(node.attrs["table"], np.int8)
+    return table[x.astype(np.int16) + 128]
+
+
+@op("lut", run_int=lut_int, int_attrs=("table",), inplace=(0,))
+def lut(inputs, attrs):
+    """lut(x) {table: 256 int8, indexed by x + 128; made from the float op `fn`}"""
+    return [inputs[0].type.with_(dtype=DType.INT8, q=None)]
+
+
+# -- float-only unary ops: quantize fuses them into a producer's act range or makes a lut ----
+
+def hard_sigmoid(x, alpha=0.2, beta=0.5):
+    return np.clip(alpha * x + beta, 0.0, 1.0)
+
+
+UNARY = {
+    "relu": lambda x, a: np.maximum(x, 0.0),
+    "clip": lambda x, a: np.clip(x, a.get("min", -np.inf), a.get("max", np.inf)),
+    "sigmoid": lambda x, a: 1.0 / (1.0 + np.exp(-x.astype(np.float64))),
+    "tanh": lambda x, a: np.tanh(x.astype(np.float64)),
+    "hard_sigmoid": lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)),
+    "hard_swish": lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5),
+}
+
+
+def _register_unary(name, fn):
+    op(name, run_float=lambda node, x: fn(x, node.attrs).astype(np.float32),
+       inplace=(0,))(same_as_input)
+
+
+for _name, _fn in UNARY.items():
+    _register_unary(_name, _fn)
+
+
+def batch_norm_float(node, x, scale, bias, mean, var):
+    inv = scale / np.sqrt(var.astype(np.float64) + node.attrs.get("epsilon", 1e-5))
+    return ((x - mean) * inv + bias).astype(np.float32)
+
+
+@op("batch_norm", run_float=batch_norm_float, inplace=(0,))
+def batch_norm(inputs, attrs):
+    """batch_norm(x[..., C], scale, bias, mean, var) {epsilon} — channels last; float only"""
+    return same_as_input(inputs, attrs)

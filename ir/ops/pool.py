@@ -1,0 +1,62 @@
+"""avg_pool2d, max_pool2d (NHWC). Integer forms as TFLite Micro's reference kernels:
+padding never counts; average = sum / count rounded half away from zero; act clamp.
+Output quantization equals the input's (enforced by quantize and verify).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import TensorType
+from . import clamp_float, clamp_int, op
+from .conv import out_hw, patches
+
+POOL_ATTRS = ("act_min", "act_max")
+
+
+def pool_type(inputs, attrs):
+    x = inputs[0]
+    oh, ow = out_hw(x.shape[1:3], attrs["kernel"], attrs["stride"], attrs["pads"], (1, 1))
+    return [TensorType(x.dtype, (x.shape[0], oh, ow, x.shape[3]))]
+
+
+def _windows(node, x, pad_value):
+    a = node.attrs
+    return patches(x, a["kernel"], a["stride"], a["pads"], (1, 1), pad_value)
+
+
+def _count(node, x):
+    return _windows(node, np.ones(x.shape[:3] + (1,), np.int64), 0).sum(axis=(3, 4))
+
+
+def avg_float(node, x):
+    s = _windows(node, x.astype(np.float64), 0.0).sum(axis=(3, 4))
+    return clamp_float(s / _count(node, x), node.attrs)
+
+
+def avg_int(node, x):
+    s = _windows(node, x.astype(np.int64), 0).sum(axis=(3, 4))
+    n = _count(node, x)
+    half = n // 2
+    q = np.where(s > 0, (s + half) // n, -((-(s - half)) // n))   # C: truncating division
+    return clamp_int(q, node)
+
+
+@op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS,
+    macs=lambda node: int(np.prod(node.outputs[0].shape)) * int(np.prod(node.attrs["kernel"])))
+def avg_pool2d(inputs, attrs):
+    """avg_pool2d(x[N,H,W,C]) {kernel, stride, pads, act} — padding not counted"""
+    return pool_type(inputs, attrs)
+
+
+def max_float(node, x):
+    return clamp_float(_windows(node, x, -np.inf).max(axis=(3, 4)), node.attrs)
+
+
+def max_int(node, x):
+    return clamp_int(_windows(node, x.astype(np.int64), -(1 << 40)).max(axis=(3, 4)), node)
+
+
+@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS)
+def max_pool2d(inputs, attrs):
+    """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
+    return pool_type(inputs, attrs)

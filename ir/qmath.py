@@ -1,0 +1,183 @@
+"""Fixed-point arithmetic of TFLite Micro / CMSIS-NN / gemmlowp, bit for bit, in numpy.
+
+Every function takes int arrays (or ints) and computes in int64 the exact int32 results that
+the C reference code produces. This is the arithmetic the C runtime must reproduce
+(runtime/tinyc_requant.h); tests compare the two on random and edge-case operands.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def _i64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.int64)
+
+
+def wrap_int32(x) -> np.ndarray:
+    """Two's-complement wrap of int64 values to int32 range (what C does on overflow)."""
+    x = _i64(x)
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _div_trunc(x: np.ndarray, pot: int) -> np.ndarray:
+    """C-style x / 2**pot (truncating toward zero) for int64 x."""
+    return np.where(x >= 0, x >> pot, -((-x) >> pot))
+
+
+def round_half_away(x: float) -> int:
+    """std::round: halves away from zero."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real ≈ m * 2**(shift - 31), m a Q31 int32. Returns (m, shift)."""
+    if real == 0.0:
+        return 0, 0
+    if not math.isfinite(real) or real < 0:
+        raise ValueError(f"quantize_multiplier: multiplier must be finite and >= 0, got {real}")
+    q, shift = math.frexp(real)
+    q_fixed = round_half_away(q * (1 << 31))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        shift, q_fixed = 0, 0
+    if shift > 30:
+        shift, q_fixed = 30, (1 << 31) - 1
+    return int(q_fixed), int(shift)
+
+
+def srdhm(a, b) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 operands."""
+    a, b = _i64(a), _i64(b)
+    overflow = (a == b) & (a == INT32_MIN)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    high = _div_trunc(ab + nudge, 31)
+    return np.where(overflow, INT32_MAX, high)
+
+
+def rdbpot(x, exponent) -> np.ndarray:
+    """gemmlowp RoundingDivideByPOT: x / 2**exponent rounded half away from zero."""
+    x, exponent = _i64(x), _i64(exponent)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def requantize(acc, multiplier, shift) -> np.ndarray:
+    """TFLite MultiplyByQuantizedMultiplier (double rounding) = CMSIS-NN arm_nn_requantize.
+
+    acc, multiplier and shift broadcast together (per-channel arrays allowed).
+    """
+    shift = _i64(shift)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    return rdbpot(srdhm(wrap_int32(_i64(acc) << left), multiplier), right)
+
+
+def sat_mul_pot(x, exponent: int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingMultiplyByPOT<exponent> on int32 raw values."""
+    x = _i64(x)
+    if exponent <= 0:
+        return rdbpot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    out = x << exponent
+    out = np.where(x > threshold, INT32_MAX, out)
+    return np.where(x < -threshold, INT32_MIN, out)
+
+
+def rounding_half_sum(a, b) -> np.ndarray:
+    s = _i64(a) + _i64(b)
+    return _div_trunc_any(s + np.where(s >= 0, 1, -1), 2)
+
+
+def _div_trunc_any(x: np.ndarray, d: int) -> np.ndarray:
+    q = np.abs(x) // d
+    return np.where(x >= 0, q, -q)
+
+
+# --- gemmlowp fixed-point exp and reciprocal (used by int8 softmax) --------------------
+
+def _exp_on_interval_neg_quarter_to_0(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a in [-1/4, 0), FixedPoint<int32, 0> in and out."""
+    constant_term = 1895147668           # exp(-1/8)
+    constant_1_over_3 = 715827883
+    x = a + (1 << 28)                    # a + 1/8
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = sat_mul_pot(x4, -2)
+    poly = sat_mul_pot(srdhm(x4_over_4 + x3, constant_1_over_3) + x2, -1)
+    return constant_term + srdhm(constant_term, x + poly)
+
+
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
+               (2, 39332535), (3, 720401), (4, 242))
+
+
+def exp_on_negative_values(a, integer_bits: int = 5) -> np.ndarray:
+    """gemmlowp exp_on_negative_values: FixedPoint<int32, integer_bits> -> FixedPoint<int32, 0>."""
+    a = _i64(a)
+    frac_bits = 31 - integer_bits
+    one_quarter = 1 << (frac_bits - 2)
+    a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter
+    result = _exp_on_interval_neg_quarter_to_0(sat_mul_pot(a_mod_quarter_minus_quarter,
+                                                           integer_bits))
+    remainder = a_mod_quarter_minus_quarter - a
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = 1 << (frac_bits + exponent)
+            result = np.where((remainder & bit) != 0, srdhm(result, multiplier), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """gemmlowp: 1 / (1 + a) for a in [0, 1), FixedPoint<int32, 0>; Newton-Raphson."""
+    half_denominator = rounding_half_sum(a, INT32_MAX)
+    x = 1515870810 + srdhm(half_denominator, -1010580540)   # F2: 48/17 - 32/17 * d
+    one_f2 = 1 << 29
+    for _ in range(3):
+        half_denominator_times_x = srdhm(half_denominator, x)
+        one_minus = one_f2 - half_denominator_times_x
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2)
+    return sat_mul_pot(x, 1)
+
+
+def count_leading_zeros32(x) -> np.ndarray:
+    x = _i64(x) & 0xFFFFFFFF
+    n = np.full(x.shape, 32, dtype=np.int64)
+    for b in range(32):
+        n = np.where((x >> b) != 0, 31 - b, n)
+    return n
+
+
+def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite GetReciprocal: returns (FixedPoint<int32,0> raw, num_bits_over_unit)."""
+    x = _i64(x)
+    headroom_plus_one = count_leading_zeros32(x)
+    num_bits_over_unit = x_integer_digits - headroom_plus_one
+    shifted = (((x & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31)
+    return one_over_one_plus_x_for_x_in_0_1(wrap_int32(shifted)), num_bits_over_unit
+
+
+def preprocess_softmax_scaling(beta: float, input_scale: float,
+                               input_integer_bits: int = 5) -> tuple[int, int]:
+    """TFLite PreprocessSoftmaxScaling -> (input_multiplier, input_left_shift)."""
+    max_real = (1 << 31) - 1.0
+    real = min(beta * input_scale * (1 << (31 - input_integer_bits)), max_real)
+    return quantize_multiplier(real)
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
+                           total_signed_bits: int = 31) -> int:
+    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1)
+                          * (1 << (total_signed_bits - input_integer_bits))
+                          / (1 << input_left_shift))
+    return int(math.floor(max_input_rescaled))

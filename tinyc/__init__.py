@@ -1,0 +1,1 @@
+"""tinyc: ONNX -> integer-only C for microcontrollers."""
