@@ -9,6 +9,18 @@ from .graph import Graph, Value
 from .ops import OPS
 
 
+def float_data(v: Value) -> np.ndarray:
+    """A constant's real values: quantized constants (QDQ weights) are dequantized."""
+    if v.dtype.is_float or v.q is None:
+        return v.data
+    shape = [1] * v.data.ndim
+    if v.q.axis is not None:
+        shape[v.q.axis] = -1
+    scale = np.asarray(v.q.scale, np.float64).reshape(shape)
+    zp = np.asarray(v.q.zero_point, np.float64).reshape(shape)
+    return ((v.data - zp) * scale).astype(np.float32)
+
+
 def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
               keep: bool = False) -> list[np.ndarray] | dict[Value, np.ndarray]:
     """Run the graph on one batch. feeds: by graph-input name or in input order.
@@ -23,12 +35,13 @@ def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
             raise TinycError(f"interpret: no value given for graph input '{v.name}'")
         env[id(v)] = np.asarray(feeds[v.name], dtype=v.dtype.np).reshape(v.shape)
     for node in graph.nodes:
-        args = [None if v is None else (v.data if v.is_const else env[id(v)])
+        integer = not node.outputs[0].dtype.is_float
+        args = [None if v is None else (env[id(v)] if not v.is_const else
+                                        v.data if integer else float_data(v))
                 for v in node.inputs]
         while args and args[-1] is None:
             args.pop()
         opdef = OPS[node.op]
-        integer = not node.outputs[0].dtype.is_float
         fn = opdef.run_int if integer else opdef.run_float
         if fn is None:
             kind = "integer" if integer else "float"

@@ -1,0 +1,96 @@
+"""Per-op quantization rules: integer kernel constants from the tensors' QParams.
+
+Each rule mirrors TFLite Micro's Prepare for the op: float32 scales widened to double,
+effective scale → QuantizeMultiplier, activation range → CalculateActivationRangeQuantized.
+One function per op; register with @rule("op").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Node, QParams
+from ..ir.qmath import (calculate_input_radius, preprocess_softmax_scaling,
+                        quantize_multiplier, round_half_away)
+
+QUANT_RULES = {}
+
+
+def rule(*ops):
+    def wrap(fn):
+        for o in ops:
+            QUANT_RULES[o] = fn
+        return fn
+    return wrap
+
+
+def f64(x: float) -> float:
+    """A scale as TFLite stores it (float32), widened to double."""
+    return float(np.float32(x))
+
+
+def activation_range(node: Node, q: QParams) -> dict:
+    """TFLite CalculateActivationRangeQuantized for the node's fused `act` (real units)."""
+    lo, hi = node.attrs.get("act", (-np.inf, np.inf))
+    act_min, act_max = -128, 127
+    if np.isfinite(lo):
+        act_min = max(act_min, q.zp + round_half_away(lo / f64(q.s)))
+    if np.isfinite(hi):
+        act_max = min(act_max, q.zp + round_half_away(hi / f64(q.s)))
+    return {"act_min": int(act_min), "act_max": int(act_max)}
+
+
+@rule("conv2d", "depthwise_conv2d", "fully_connected")
+def conv_rule(node: Node) -> dict:
+    x, w = node.inputs[0], node.inputs[1]
+    y = node.outputs[0]
+    n_out = w.shape[3] if node.op == "depthwise_conv2d" else w.shape[0]
+    w_scales = np.broadcast_to(np.asarray(w.q.scale, np.float64), (n_out,))
+    mults, shifts = [], []
+    for ws in w_scales:
+        m, s = quantize_multiplier(f64(x.q.s) * f64(ws) / f64(y.q.s))
+        mults.append(m)
+        shifts.append(s)
+    return {"in_offset": -x.q.zp, "out_offset": y.q.zp, "multiplier": tuple(mults),
+            "shift": tuple(shifts), **activation_range(node, y.q)}
+
+
+@rule("add")
+def add_rule(node: Node) -> dict:
+    q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
+    left_shift = 20
+    twice_max = 2 * max(f64(q1.s), f64(q2.s))
+    m1, s1 = quantize_multiplier(f64(q1.s) / twice_max)
+    m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
+    mo, so = quantize_multiplier(twice_max / ((1 << left_shift) * f64(qo.s)))
+    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": left_shift,
+            "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
+            "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
+            **activation_range(node, qo)}
+
+
+@rule("mul")
+def mul_rule(node: Node) -> dict:
+    q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
+    m, s = quantize_multiplier(f64(q1.s) * f64(q2.s) / f64(qo.s))
+    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "out_mult": m, "out_shift": s,
+            "out_offset": qo.zp, **activation_range(node, qo)}
+
+
+@rule("avg_pool2d", "max_pool2d")
+def pool_rule(node: Node) -> dict:
+    return activation_range(node, node.outputs[0].q)
+
+
+@rule("softmax")
+def softmax_rule(node: Node) -> dict:
+    beta = node.attrs.get("beta", 1.0)
+    mult, left_shift = preprocess_softmax_scaling(beta, f64(node.inputs[0].q.s))
+    return {"input_multiplier": mult, "input_left_shift": left_shift,
+            "diff_min": -calculate_input_radius(5, left_shift)}
+
+
+@rule("pad")
+def pad_rule(node: Node) -> dict:
+    q = node.outputs[0].q
+    value = node.attrs.get("value", 0.0)
+    return {"pad_value": int(np.clip(q.zp + round_half_away(value / f64(q.s)), -128, 127))}

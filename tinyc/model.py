@@ -1,0 +1,132 @@
+"""tinyc.Model: a compiled model — the integer graph, its memory plan, and ways to run it
+(golden interpreter, generated C on the host via cffi, generated C in QEMU)."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TinycError
+from .ir import Graph, interpret
+from .ir.qmath import round_half_away  # noqa: F401  (documented rounding for I/O)
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """One model input or output as the user sees it (the ONNX model's own shape/layout)."""
+    name: str
+    shape: tuple[int, ...]
+    dtype: str                # "float32" (quantized by tinyc) or "int8" (model's own I/O)
+    scale: float
+    zero_point: int
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype == np.int8:
+            return x
+        q = np.sign(x) * np.floor(np.abs(x / self.scale) + 0.5) + self.zero_point
+        return np.clip(q, -128, 127).astype(np.int8)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        return ((q.astype(np.float32) - self.zero_point) * np.float32(self.scale))
+
+
+class Model:
+    def __init__(self, graph: Graph, float_graph: Graph, plan, board, name: str,
+                 io_dtype: str, source: str, options: dict):
+        self.graph, self.float_graph, self.plan = graph, float_graph, plan
+        self.board, self.name, self.source, self.options = board, name, source, options
+        self.inputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp) for v in graph.inputs]
+        self.outputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp)
+                        for v in graph.outputs]
+        self._c_dir: Path | None = None
+        self._host = None
+        self._tmp = None
+        from .report import build_report
+        self.report = build_report(self)
+
+    # -- I/O conversion --------------------------------------------------------------
+    def _samples(self, x, batch: bool) -> tuple[list[list[np.ndarray]], bool]:
+        """x → per-sample lists of int8 arrays; also whether outputs go back to float."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        if len(xs) != len(self.inputs):
+            raise TinycError(f"model has {len(self.inputs)} input(s), got {len(xs)} arrays")
+        arrs = [np.asarray(a) for a in xs]
+        as_float = any(np.issubdtype(a.dtype, np.floating) for a in arrs)
+        n = arrs[0].shape[0] if batch else 1
+        samples = []
+        for i in range(n):
+            sample = []
+            for spec, a in zip(self.inputs, arrs):
+                one = a[i] if batch else a
+                if one.size != int(np.prod(spec.shape)):
+                    raise TinycError(f"input '{spec.name}': got shape {one.shape}, "
+                                     f"expected {spec.shape}")
+                sample.append(spec.quantize(one.reshape(spec.shape)))
+            samples.append(sample)
+        return samples, as_float
+
+    def _results(self, outs: list[list[np.ndarray]], as_float: bool, batch: bool):
+        conv = [[spec.dequantize(o) if as_float else o for spec, o in zip(self.outputs, s)]
+                for s in outs]
+        per_output = [np.stack([s[k] for s in conv]) if batch else conv[0][k]
+                      for k in range(len(self.outputs))]
+        return per_output[0] if len(per_output) == 1 else per_output
+
+    # -- running -------------------------------------------------------------------------
+    def interpret(self, x, batch: bool = False):
+        """The golden model (numpy, exact integer arithmetic)."""
+        samples, as_float = self._samples(x, batch)
+        return self._results([interpret(self.graph, s) for s in samples], as_float, batch)
+
+    def run_float(self, x, batch: bool = False):
+        """The float model before quantization (for accuracy comparisons)."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        n = np.asarray(xs[0]).shape[0] if batch else 1
+        outs = []
+        for i in range(n):
+            feed = [np.asarray(a[i] if batch else a, np.float32) for a in xs]
+            outs.append(interpret(self.float_graph, feed))
+        per = [np.stack([o[k] for o in outs]) if batch else outs[0][k]
+               for k in range(len(self.outputs))]
+        return per[0] if len(per) == 1 else per
+
+    def run_host(self, x, batch: bool = False):
+        """The generated C, compiled for this machine with cffi."""
+        samples, as_float = self._samples(x, batch)
+        if self._host is None:
+            from .backend_c.host import build_host
+            self._host = build_host(self.c_dir())
+        return self._results([self._host.invoke(s) for s in samples], as_float, batch)
+
+    def run_qemu(self, x, batch: bool = False, board=None):
+        """The generated C, built for the board and run in QEMU; also sets last_qemu."""
+        from .target import build_firmware, load_board, run_qemu
+        board = load_board(board) if isinstance(board, str) else (board or self.board)
+        samples, as_float = self._samples(x, batch)
+        fw_dir = Path(self._tmpdir()) / f"fw_{board.name}"
+        elf = build_firmware(self.c_dir(), board, samples, fw_dir, name=self.name)
+        self.last_qemu = run_qemu(elf, board)
+        return self._results(self.last_qemu.outputs, as_float, batch)
+
+    # -- output ---------------------------------------------------------------------------
+    def _tmpdir(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tinyc_")
+        return self._tmp.name
+
+    def c_dir(self) -> Path:
+        if self._c_dir is None:
+            self._c_dir = self.write(Path(self._tmpdir()) / "c")
+        return self._c_dir
+
+    def write(self, out_dir) -> Path:
+        """Write the C folder (model.h, model.c, model_data.c, kernels/, report.json)."""
+        from .backend_c.emit import emit_c
+        from .report import write_report
+        out = Path(out_dir)
+        emit_c(self.graph, self.plan, out, name=self.name, options=self.options)
+        write_report(self, out)
+        return out

@@ -1,0 +1,75 @@
+"""The build report: memory, weights, MACs per layer. report.json is deterministic."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .ir.ops import OPS
+
+
+def layer_rows(model) -> list[dict]:
+    rows = []
+    for node in model.graph.nodes:
+        consts = [v for v in node.inputs if v is not None and v.is_const]
+        out = node.outputs[0]
+        rows.append({
+            "name": node.name, "op": node.op, "output_shape": list(out.shape),
+            "macs": int(OPS[node.op].macs(node)),
+            "weights_bytes": int(sum(v.type.nbytes for v in consts)),
+            "arena_offset": model.plan.offsets.get(out.name),
+            "output_bytes": out.type.nbytes,
+        })
+    return rows
+
+
+def build_report(model) -> dict:
+    layers = layer_rows(model)
+    g = model.graph
+    return {
+        "model": model.name,
+        "source": Path(model.source).name,
+        "board": model.board.name,
+        "arena_bytes": model.plan.arena_bytes,
+        "arena_lower_bound": model.plan.lower_bound,
+        "weights_bytes": int(sum(v.type.nbytes for v in g.constants())),
+        "macs": int(sum(r["macs"] for r in layers)),
+        "inputs": [spec.__dict__ for spec in model.inputs],
+        "outputs": [spec.__dict__ for spec in model.outputs],
+        "layers": layers,
+    }
+
+
+def _jsonable(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, tuple):
+        return list(x)
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def write_report(model, out_dir: Path) -> Path:
+    p = Path(out_dir) / "report.json"
+    p.write_text(json.dumps(model.report, indent=1, sort_keys=True, default=_jsonable) + "\n")
+    return p
+
+
+def format_summary(model) -> str:
+    r = model.report
+    lines = [f"model {r['model']} ({r['source']}) for {r['board']}",
+             f"  {len(r['layers'])} layers, {r['macs']:,} MACs, weights {r['weights_bytes']:,} B",
+             f"  arena {r['arena_bytes']:,} B (peak-live lower bound {r['arena_lower_bound']:,} B)"]
+    return "\n".join(lines)
+
+
+def format_layers(model) -> str:
+    head = f"{'#':>3} {'layer':<28} {'op':<17} {'output':<16} {'MACs':>10} {'weights':>8}"
+    rows = [head]
+    for i, r in enumerate(model.report["layers"]):
+        shape = "x".join(map(str, r["output_shape"]))
+        rows.append(f"{i:>3} {r['name'][:28]:<28} {r['op']:<17} {shape:<16} "
+                    f"{r['macs']:>10,} {r['weights_bytes']:>8,}")
+    return "\n".join(rows)
