@@ -1,8 +1,9 @@
 """Small float ONNX models for tinyc's tests, built with onnx.helper (no torch), and their data.
 
 Each builder returns an `onnx.ModelProto` that passes `onnx.checker.check_model(full_check=True)`,
-with weights from a seeded RNG (He init, so activations stay O(1)); the same seed gives the same
-bytes. Batch is fixed to 1, layout NCHW, as exporters write it.
+with weights from a seeded RNG (He init, so activations stay O(1)) and a classifier head fitted
+to the data (so that test samples spread over the classes); the same seed gives the same model.
+Batch is fixed to 1, layout NCHW, as exporters write it. Inputs are named "input", outputs "probs".
 
     cnn()       Conv+BatchNormalization+Relu, depthwise Conv (group), MaxPool, AveragePool,
                 Flatten, Gemm, Softmax                                     (opset 13)
@@ -37,8 +38,13 @@ ModelLike = Union[onnx.ModelProto, str, os.PathLike]
 class _Builder:
     """Accumulates nodes and initializers; names are unique and readable (conv1.w, conv1 ...)."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, inp: tuple[str, list[int]], opset: int = 13,
+                 input_range: tuple[float, float] = (-1.0, 1.0)):
         self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.inp = inp
+        self.opset = opset
+        self.input_range = input_range
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
 
@@ -79,6 +85,32 @@ class _Builder:
         return self.node("Gemm", [x, self.const(f"{name}.w", w), self.const(f"{name}.b", b)], name,
                          transB=1)
 
+    def head(self, x: str, name: str, cin: int, cout: int, logit_std: float = 2.0) -> str:
+        """The classifier Gemm, fitted to the data so that its logits spread over the classes.
+
+        Random weights on random-ish data give logits dominated by a common offset: every
+        sample lands in one class, and float-vs-int8 agreement would be trivially perfect.
+        So the features `x` are computed (onnx.reference) on samples from a stream of their
+        own, centred by the bias, and each class's weights scaled to a logit std of
+        `logit_std` across samples. Deterministic like everything else here.
+        """
+        body = helper.make_model(
+            helper.make_graph(
+                list(self.nodes), "body",
+                [helper.make_tensor_value_info(self.inp[0], TensorProto.FLOAT, self.inp[1])],
+                [helper.make_empty_tensor_value_info(x)], initializer=list(self.inits)),
+            opset_imports=[helper.make_opsetid("", self.opset)], ir_version=IR_VERSION)
+        samples = _samples(np.random.default_rng([0, self.seed]), 64, self.inp[1][1:],
+                           *self.input_range)
+        feats = run_reference(body, {self.inp[0]: samples})[x].reshape(64, -1)
+        mu = feats.mean(axis=0)
+        w = self.rng.normal(0.0, np.sqrt(1.0 / cin), (cout, cin))
+        spread = ((feats - mu) @ w.T).std(axis=0) + 1e-6
+        w = w * (logit_std / spread)[:, None]
+        b = -w @ mu + self.rng.normal(0.0, 0.1, cout)
+        return self.node("Gemm", [x, self.const(f"{name}.w", w.astype(np.float32)),
+                                  self.const(f"{name}.b", b.astype(np.float32))], name, transB=1)
+
     def matmul_add(self, x: str, name: str, cin: int, cout: int, gain: float = 2.0) -> str:
         """MatMul + Add as tf2onnx writes a dense layer: B stored [in, out]."""
         w = self.rng.normal(0.0, np.sqrt(gain / cin), (cin, cout)).astype(np.float32)
@@ -86,16 +118,16 @@ class _Builder:
         mm = self.node("MatMul", [x, self.const(f"{name}.w", w)], f"{name}.matmul")
         return self.node("Add", [mm, self.const(f"{name}.b", b)], name)
 
-    def model(self, graph_name: str, inp: tuple[str, list[int]], out: tuple[str, list[int]],
-              opset: int, input_range: tuple[float, float] = (-1.0, 1.0)) -> onnx.ModelProto:
+    def model(self, graph_name: str, out: tuple[str, list[int]]) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes, graph_name,
-            [helper.make_tensor_value_info(inp[0], TensorProto.FLOAT, inp[1])],
+            [helper.make_tensor_value_info(self.inp[0], TensorProto.FLOAT, self.inp[1])],
             [helper.make_tensor_value_info(out[0], TensorProto.FLOAT, out[1])],
             initializer=self.inits)
-        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
                               producer_name="tinyc tests/models.py", ir_version=IR_VERSION)
-        helper.set_model_props(m, {INPUT_RANGE_KEY: f"{input_range[0]},{input_range[1]}"})
+        lo, hi = self.input_range
+        helper.set_model_props(m, {INPUT_RANGE_KEY: f"{lo},{hi}"})
         onnx.checker.check_model(m, full_check=True)
         return m
 
@@ -109,7 +141,7 @@ def cnn(seed: int = 0, *, global_pool: bool = False) -> onnx.ModelProto:
     conv3 3x3 stride 2 16->16 +Relu, then AveragePool 2x2 + Flatten + Gemm(64->10)
     (or, with global_pool, GlobalAveragePool + Reshape + Gemm(16->10)), Softmax.
     """
-    b = _Builder(seed)
+    b = _Builder(seed, ("input", [1, 3, 16, 16]))
     x = "input"
     x = b.node("Relu", [b.batchnorm(b.conv(x, "conv1", 3, 8, 3, bias=False), "bn1", 8)], "relu1")
     x = b.node("Relu", [b.batchnorm(b.conv(x, "dw2", 8, 8, 3, group=8), "bn2", 8)], "relu2")
@@ -119,14 +151,13 @@ def cnn(seed: int = 0, *, global_pool: bool = False) -> onnx.ModelProto:
     if global_pool:
         x = b.node("GlobalAveragePool", [x], "gap")                                     # 16x1x1
         x = b.node("Reshape", [x, b.const("flat_shape", np.array([1, 16], np.int64))], "flat")
-        x = b.gemm(x, "fc", 16, 10, gain=1.0)
+        x = b.head(x, "fc", 16, 10)
     else:
         x = b.node("AveragePool", [x], "avgpool", kernel_shape=[2, 2], strides=[2, 2])  # 16x2x2
         x = b.node("Flatten", [x], "flat", axis=1)
-        x = b.gemm(x, "fc", 64, 10, gain=1.0)
+        x = b.head(x, "fc", 64, 10)
     b.node("Softmax", [x], "probs", axis=-1)
-    return b.model("cnn_gap" if global_pool else "cnn", ("input", [1, 3, 16, 16]),
-                   ("probs", [1, 10]), opset=13)
+    return b.model("cnn_gap" if global_pool else "cnn", ("probs", [1, 10]))
 
 
 def cnn_gap(seed: int = 0) -> onnx.ModelProto:
@@ -135,14 +166,14 @@ def cnn_gap(seed: int = 0) -> onnx.ModelProto:
 
 def mlp(seed: int = 0) -> onnx.ModelProto:
     """[1,64] -> [1,10] probabilities: Gemm 64->32 +Relu, MatMul+Add 32->32 +Clip(0,6), Gemm, Softmax."""
-    b = _Builder(seed)
+    b = _Builder(seed, ("input", [1, 64]), input_range=(0.0, 1.0))
     x = b.node("Relu", [b.gemm("input", "fc1", 64, 32)], "relu1")
-    x = b.matmul_add(x, "fc2", 32, 32)
+    x = b.matmul_add(x, "fc2", 32, 32, gain=80.0)   # wide enough that the 6 clips
     lo, hi = b.const("relu6.min", np.array(0.0, np.float32)), b.const("relu6.max", np.array(6.0, np.float32))
     x = b.node("Clip", [x, lo, hi], "relu6")
-    x = b.gemm(x, "fc3", 32, 10, gain=1.0)
+    x = b.head(x, "fc3", 32, 10)
     b.node("Softmax", [x], "probs", axis=-1)
-    return b.model("mlp", ("input", [1, 64]), ("probs", [1, 10]), opset=13, input_range=(0.0, 1.0))
+    return b.model("mlp", ("probs", [1, 10]))
 
 
 def resnet(seed: int = 0) -> onnx.ModelProto:
@@ -154,7 +185,7 @@ def resnet(seed: int = 0) -> onnx.ModelProto:
     Concat(g, h) -> conv 3x3 stride 2 16->16 +Relu -> Add(+ conv 1x1 stride 2 projection of the
     concat) -> Relu -> GlobalAveragePool -> Flatten -> Gemm 16->10 -> Softmax
     """
-    b = _Builder(seed)
+    b = _Builder(seed, ("input", [1, 3, 16, 16]), opset=14)
     x = b.node("Pad", ["input", b.const("pad0.pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))],
                "pad0", mode="constant")                                                 # 3x18x18
     a = b.node("Relu", [b.conv(x, "conv0", 3, 8, 3, pad=0)], "relu0")                  # 8x16x16
@@ -171,9 +202,9 @@ def resnet(seed: int = 0) -> onnx.ModelProto:
     x = b.node("Relu", [b.node("Add", [y, s], "res2.add")], "res2.relu")
     x = b.node("GlobalAveragePool", [x], "gap")
     x = b.node("Flatten", [x], "flat", axis=1)
-    x = b.gemm(x, "fc", 16, 10, gain=1.0)
+    x = b.head(x, "fc", 16, 10)
     b.node("Softmax", [x], "probs", axis=-1)
-    return b.model("resnet", ("input", [1, 3, 16, 16]), ("probs", [1, 10]), opset=14)
+    return b.model("resnet", ("probs", [1, 10]))
 
 
 BUILDERS: dict[str, Callable[..., onnx.ModelProto]] = {
@@ -243,12 +274,14 @@ def _sample(rng: np.random.Generator, shape: tuple[int, ...], lo: float, hi: flo
     return np.clip(mid + half * z, lo, hi)
 
 
+def _samples(rng: np.random.Generator, n: int, shape, lo: float, hi: float) -> np.ndarray:
+    return np.stack([_sample(rng, tuple(shape), lo, hi) for _ in range(n)]).astype(np.float32)
+
+
 def _data(model: ModelLike, n: int, seed: int, stream: int) -> dict[str, np.ndarray]:
     m = _as_model(model)
-    lo, hi = input_range(m)
     rng = np.random.default_rng([stream, seed])
-    return {name: np.stack([_sample(rng, tuple(shape[1:]), lo, hi) for _ in range(n)]).astype(np.float32)
-            for name, shape in graph_inputs(m)}
+    return {name: _samples(rng, n, shape[1:], *input_range(m)) for name, shape in graph_inputs(m)}
 
 
 def calib_data(model: ModelLike, n: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
