@@ -1,0 +1,208 @@
+"""The state the ONNX op functions share: the IR graph being built, layout bookkeeping and the
+helpers that turn ONNX constants into IR constants.
+
+Layout: every ONNX activation is an IR value plus a permutation `perm` with
+    ir_array == onnx_array.transpose(perm)
+An ONNX Transpose only changes `perm`; `Builder.layout(t, want)` is the one place that emits a
+data-movement op when a consumer needs another permutation (a free `reshape` when only size-1
+dims move, else a `transpose`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ModelError, TinycError, UnsupportedOpError
+from ..ir import Graph, QParams, Value
+
+NCHW_TO_NHWC = (0, 2, 3, 1)
+
+
+def identity(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank))
+
+
+def argsort(perm) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+def moves_only_unit_dims(shape, perm) -> bool:
+    """True when transposing `shape` by `perm` keeps the memory order (a reshape suffices)."""
+    big = [p for p in perm if shape[p] != 1]
+    return big == sorted(big)
+
+
+@dataclass
+class QConst:
+    """DequantizeLinear(constant): the integer data and its parameters (ONNX layout/axis)."""
+    data: np.ndarray
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None
+
+    def qparams(self, axis: int | None, mul: float = 1.0) -> QParams:
+        scale = tuple(float(s) * mul for s in self.scale.reshape(-1))
+        zp = tuple(int(z) for z in self.zero_point.reshape(-1))
+        return QParams(scale, zp, axis if len(scale) > 1 else None)
+
+
+@dataclass
+class Tensor:
+    """An ONNX tensor as the importer sees it.
+
+    Activation: `value` with `perm` (see module doc). Constant: `data` in ONNX layout, plus
+    `qdata` when it is DequantizeLinear(integer constant). `itype` is the ONNX integer dtype of
+    a quantized activation (QuantizeLinear output, int8 graph input; None when float); its IR
+    value holds the real values and `q` their quantization (None while not yet known).
+    """
+    name: str = ""
+    value: Value | None = None
+    perm: tuple[int, ...] = ()
+    data: np.ndarray | None = None
+    qdata: QConst | None = None
+    itype: np.dtype | None = None
+    q: QParams | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self.data is not None:
+            return tuple(self.data.shape)
+        inv = argsort(self.perm)
+        return tuple(self.value.shape[inv[i]] for i in range(len(self.perm)))
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+
+class Builder:
+    def __init__(self, graph: Graph, opset: int, path: str, uses: dict[str, int]):
+        self.g, self.opset, self.path, self.uses = graph, opset, path, uses
+        self.node = None                  # the ONNX NodeProto being converted
+        self._layouts: dict = {}          # (id(value), ir_perm) -> (value, result)
+
+    # -- errors ---------------------------------------------------------------------------
+    def where(self) -> str:
+        n = self.node
+        if n is None:
+            return self.path
+        name = n.name or (n.output[0] if n.output else "?")
+        return f"{self.path}: node '{name}' ({n.op_type}, opset {self.opset})"
+
+    def error(self, what: str, hint: str = "", cls=UnsupportedOpError) -> TinycError:
+        return cls(f"{self.where()}: {what}." + (f" {hint}" if hint else ""))
+
+    def const_input(self, t: Tensor | None, what: str) -> np.ndarray:
+        if t is None or not t.is_const:
+            raise self.error(f"input '{what}' must be a constant (initializer or foldable)",
+                             "tinyc compiles static graphs only.")
+        return t.data
+
+    # -- building ---------------------------------------------------------------------------
+    @property
+    def out_name(self) -> str:
+        return self.node.output[0] if self.node is not None else "t"
+
+    def emit(self, op: str, inputs: list, attrs: dict | None = None,
+             name: str | None = None) -> Value:
+        return self.g.emit(op, inputs, attrs, name=name or self.out_name)
+
+    def act(self, value: Value, perm=None, like: Tensor | None = None) -> Tensor:
+        """An activation Tensor; `like` passes on the integer (quantized) view of a source."""
+        perm = tuple(perm) if perm is not None else identity(len(value.shape))
+        if like is not None and like.itype is not None:
+            if like.q is not None:
+                set_q(self, value, like.q)
+            return Tensor(value=value, perm=perm, itype=like.itype, q=like.q)
+        return Tensor(value=value, perm=perm)
+
+    def reshape(self, v: Value, shape, name: str | None = None) -> Value:
+        """A reshape of v (collapsing reshape chains; v itself when the shape is unchanged)."""
+        shape = tuple(int(d) for d in shape)
+        src = v
+        while src.producer is not None and src.producer.op == "reshape" and src.q == v.q:
+            src = src.producer.inputs[0]
+        if src.shape == shape:
+            return src
+        out = self.emit("reshape", [src], {"shape": shape}, name)
+        out.type = out.type.with_(q=v.q)
+        return out
+
+    def layout(self, t: Tensor, want) -> Value:
+        """t's IR value in the layout `want` (ir == onnx.transpose(want))."""
+        want = tuple(want)
+        if t.perm == want:
+            return t.value
+        inv = argsort(t.perm)
+        ir_perm = tuple(inv[w] for w in want)
+        key = (id(t.value), ir_perm)
+        if key in self._layouts:
+            return self._layouts[key][1]
+        v = t.value
+        shape = tuple(v.shape[p] for p in ir_perm)
+        name = f"{t.name or v.name}_{''.join(map(str, want))}"
+        if moves_only_unit_dims(v.shape, ir_perm):
+            out = self.reshape(v, shape, name)
+        else:
+            out = self.emit("transpose", [v], {"perm": ir_perm}, name)
+            out.type = out.type.with_(q=v.q)
+        self._layouts[key] = (v, out)
+        return out
+
+    def axis_last(self, t: Tensor, axis: int) -> tuple[Value, tuple[int, ...]]:
+        """t's value in a layout whose last IR axis is ONNX `axis` (moving it if needed)."""
+        if t.perm[-1] == axis:
+            return t.value, t.perm
+        perm = tuple(p for p in t.perm if p != axis) + (axis,)
+        return self.layout(t, perm), perm
+
+    # -- constants ------------------------------------------------------------------------
+    def weight(self, t: Tensor, perm, name: str | None = None, mul: float = 1.0) -> Value:
+        """A weight constant transposed by `perm`: int8 with q when t is DequantizeLinear'd."""
+        perm = tuple(perm)
+        name = name or t.name or "w"
+        if t.qdata is not None:
+            qc = t.qdata
+            axis = perm.index(qc.axis) if qc.axis is not None else None
+            data = qc.data
+            if data.dtype == np.uint8:
+                data = (data.astype(np.int16) - 128).astype(np.int8)
+                qc = QConst(data, qc.scale, qc.zero_point.astype(np.int16) - 128, qc.axis)
+            return self.g.const(name, data.transpose(perm), qc.qparams(axis, mul))
+        data = self.const_input(t, name).astype(np.float32) * np.float32(mul)
+        return self.g.const(name, data.transpose(perm))
+
+    def bias(self, t: Tensor | None, n: int, mul: float = 1.0) -> Value | None:
+        """A [n] bias constant: int32 with q when t is DequantizeLinear(int32), else float32."""
+        if t is None:
+            return None
+        data = t.qdata.data if t.qdata is not None else self.const_input(t, "bias")
+        if data.size not in (1, n):
+            raise self.error(f"bias '{t.name}' has shape {data.shape}, expected [{n}]")
+        if t.qdata is not None and data.dtype == np.int32:
+            q = t.qdata.qparams(0, mul)
+            return self.g.const(t.name, np.broadcast_to(data.reshape(-1), (n,)), q)
+        data = self.const_input(t, "bias").astype(np.float32) * np.float32(mul)
+        return self.g.const(t.name or "b", np.broadcast_to(data.reshape(-1), (n,)))
+
+    def param(self, t: Tensor, name: str) -> Value:
+        """A float32 constant operand (BatchNormalization parameters, elementwise operands)."""
+        return self.g.const(t.name or name, self.const_input(t, name).astype(np.float32))
+
+
+def set_q(b: Builder, v: Value, q: QParams) -> None:
+    """Annotate an activation with its quantization (from the model's Q/DQ nodes)."""
+    if v.q is None:
+        v.type = v.type.with_(q=q)
+    elif v.q != q:
+        raise b.error(f"tensor '{v.name}' is quantized twice, as {v.q} and {q}",
+                      "requantizing an activation needs an IR requantize op (not yet in the IR).")
+
+
+__all__ = ["Builder", "Tensor", "QConst", "NCHW_TO_NHWC", "identity", "argsort", "set_q",
+           "moves_only_unit_dims", "ModelError"]

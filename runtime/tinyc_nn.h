@@ -1,0 +1,205 @@
+/*
+ * tinyc_nn.h - the tinyc int8 kernel API (CMSIS-NN style).
+ *
+ * Argument order: op params, quant params, a (dims, data) pair per tensor, output last.
+ * Layout: activations NHWC; conv filters OHWI; depthwise filters 1HWC (C = in_c * ch_mult);
+ * fully-connected weights [out, in].  Quantization follows the TFLite int8 spec: offsets are
+ * -input_zero_point and +output_zero_point, multipliers are Q31 with a shift in [-31, 30]
+ * (tinyc_requantize), the fused activation is a clamp to [min, max] within [-128, 127].
+ *
+ * The kernels are C99 without heap, recursion or floating point; shapes are trusted (the
+ * compiler that generates the calls has checked them), so there is no status to return.
+ */
+#ifndef TINYC_NN_H
+#define TINYC_NN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- common types --------------------------------------------------------------------- */
+
+/* A 4-D shape (or, for broadcasts and transposes, the strides of a 4-D index space). */
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} tinyc_dims;
+
+typedef struct {
+    int32_t h;
+    int32_t w;
+} tinyc_tile;
+
+/* Fused activation: the output clamp. */
+typedef struct {
+    int32_t min;
+    int32_t max;
+} tinyc_activation;
+
+/* Per-output-channel requantization: multiplier[c] (Q31) and shift[c]. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tinyc_per_channel_quant_params;
+
+/* ---- convolutions ----------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t input_offset;       /* -input zero point */
+    int32_t output_offset;      /* +output zero point */
+    tinyc_tile stride;
+    tinyc_tile padding;         /* top, left (bottom and right follow from the output dims) */
+    tinyc_tile dilation;
+    tinyc_activation activation;
+} tinyc_conv_params;
+
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t ch_mult;            /* output channel c reads input channel c / ch_mult */
+    tinyc_tile stride;
+    tinyc_tile padding;
+    tinyc_tile dilation;
+    tinyc_activation activation;
+} tinyc_dw_conv_params;
+
+typedef struct {
+    int32_t input_offset;
+    int32_t output_offset;
+    tinyc_activation activation;
+} tinyc_fc_params;
+
+/* filter_dims: {out_c, kh, kw, in_c}; bias may be NULL. */
+void tinyc_conv2d_s8(const tinyc_conv_params *params,
+                     const tinyc_per_channel_quant_params *quant,
+                     const tinyc_dims *input_dims, const int8_t *input,
+                     const tinyc_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias,
+                     const tinyc_dims *output_dims, int8_t *output);
+
+/* filter_dims: {1, kh, kw, out_c}; bias may be NULL. */
+void tinyc_depthwise_conv2d_s8(const tinyc_dw_conv_params *params,
+                               const tinyc_per_channel_quant_params *quant,
+                               const tinyc_dims *input_dims, const int8_t *input,
+                               const tinyc_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias,
+                               const tinyc_dims *output_dims, int8_t *output);
+
+/* input_dims: {batches, 1, 1, in}; filter_dims: {out, 1, 1, in}; output_dims: {batches, 1, 1, out}. */
+void tinyc_fully_connected_s8(const tinyc_fc_params *params,
+                              const tinyc_per_channel_quant_params *quant,
+                              const tinyc_dims *input_dims, const int8_t *input,
+                              const tinyc_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias,
+                              const tinyc_dims *output_dims, int8_t *output);
+
+/* ---- pooling (output quantization equals the input's; padding is never counted) -------- */
+
+typedef struct {
+    tinyc_tile stride;
+    tinyc_tile padding;         /* top, left */
+    tinyc_activation activation;
+} tinyc_pool_params;
+
+/* filter_dims: {1, kh, kw, 1}. */
+void tinyc_avg_pool2d_s8(const tinyc_pool_params *params,
+                         const tinyc_dims *input_dims, const int8_t *input,
+                         const tinyc_dims *filter_dims,
+                         const tinyc_dims *output_dims, int8_t *output);
+
+void tinyc_max_pool2d_s8(const tinyc_pool_params *params,
+                         const tinyc_dims *input_dims, const int8_t *input,
+                         const tinyc_dims *filter_dims,
+                         const tinyc_dims *output_dims, int8_t *output);
+
+/* ---- elementwise with broadcasting ---------------------------------------------------------
+ * in1_strides / in2_strides give, for each of the 4 output axes, the input's element stride
+ * (0 where the input is broadcast).  The output may be the same buffer as an input that has
+ * the output's shape (in-place), never a partial overlap.
+ */
+
+typedef struct {
+    int32_t in1_offset;
+    int32_t in2_offset;
+    int32_t left_shift;
+    int32_t in1_multiplier;
+    int32_t in1_shift;
+    int32_t in2_multiplier;
+    int32_t in2_shift;
+    int32_t out_multiplier;
+    int32_t out_shift;
+    int32_t out_offset;
+    tinyc_activation activation;
+} tinyc_add_params;
+
+typedef struct {
+    int32_t in1_offset;
+    int32_t in2_offset;
+    int32_t out_multiplier;
+    int32_t out_shift;
+    int32_t out_offset;
+    tinyc_activation activation;
+} tinyc_mul_params;
+
+void tinyc_add_s8(const tinyc_add_params *params,
+                  const tinyc_dims *in1_strides, const int8_t *in1,
+                  const tinyc_dims *in2_strides, const int8_t *in2,
+                  const tinyc_dims *output_dims, int8_t *output);
+
+void tinyc_mul_s8(const tinyc_mul_params *params,
+                  const tinyc_dims *in1_strides, const int8_t *in1,
+                  const tinyc_dims *in2_strides, const int8_t *in2,
+                  const tinyc_dims *output_dims, int8_t *output);
+
+/* ---- softmax over the last axis (TFLite int8 softmax: output scale 1/256, zp -128) ------- */
+
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tinyc_softmax_params;
+
+void tinyc_softmax_s8(const tinyc_softmax_params *params, int32_t num_rows, int32_t row_size,
+                      const int8_t *input, int8_t *output);
+
+/* ---- lookup table: output[i] = table[input[i] + 128] (may run in place) ------------------- */
+
+void tinyc_lut_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
+
+/* ---- data movement ------------------------------------------------------------------------ */
+
+typedef struct {
+    tinyc_dims before;          /* elements of padding before each axis */
+    int32_t pad_value;
+} tinyc_pad_params;
+
+void tinyc_pad_s8(const tinyc_pad_params *params,
+                  const tinyc_dims *input_dims, const int8_t *input,
+                  const tinyc_dims *output_dims, int8_t *output);
+
+typedef struct {
+    tinyc_dims in_strides;      /* the input's stride along each output axis */
+} tinyc_transpose_params;
+
+void tinyc_transpose_s8(const tinyc_transpose_params *params, const int8_t *input,
+                        const tinyc_dims *output_dims, int8_t *output);
+
+/* One input of a concatenation: num_blocks blocks of block_size bytes, output blocks
+ * out_stride bytes apart; output points at this input's place in the first block. */
+typedef struct {
+    int32_t num_blocks;
+    int32_t block_size;
+    int32_t out_stride;
+} tinyc_concat_params;
+
+void tinyc_concat_s8(const tinyc_concat_params *params, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYC_NN_H */

@@ -1,0 +1,70 @@
+"""The CLI: user errors give one clear line and exit 2 (never a traceback); commands work."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import models
+
+
+def tinyc(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tinyc.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def _assert_user_error(r, *needles):
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.fixture
+def mlp_path(tmp_path):
+    return models.save(models.mlp(), tmp_path / "mlp.onnx")
+
+
+def test_unsupported_op_is_one_line_exit_2(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    g = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="my_erf")], "g", [x], [y])
+    path = tmp_path / "erf.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    _assert_user_error(tinyc("build", path, "-o", tmp_path / "out"), "Erf", "my_erf")
+
+
+def test_float_model_without_calib_is_one_line_exit_2(mlp_path, tmp_path):
+    _assert_user_error(tinyc("build", mlp_path, "-o", tmp_path / "out"), "--calib")
+
+
+def test_calibration_array_of_wrong_shape_is_one_line_exit_2(mlp_path, tmp_path):
+    bad = tmp_path / "calib.npz"
+    np.savez(bad, input=np.zeros((8, 3, 3), np.float32))
+    _assert_user_error(tinyc("build", mlp_path, "--calib", bad, "-o", tmp_path / "out"),
+                       "shape", "input")
+
+
+def test_build_writes_the_c_folder(mlp_path, tmp_path):
+    calib = models.save_npz(tmp_path / "calib.npz", models.calib_data(models.mlp(), 16))
+    r = tinyc("build", mlp_path, "--board", "stm32", "--calib", calib, "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    for f in ("model.h", "model.c", "model_data.c", "report.json"):
+        assert (tmp_path / "out" / f).is_file(), f
+    assert list((tmp_path / "out" / "kernels").glob("*.c"))
+
+
+def test_boards_lists_the_default_board():
+    r = tinyc("boards")
+    assert r.returncode == 0 and "stm32" in r.stdout and "lm3s6965" in r.stdout
+
+
+def test_help_teaches():
+    r = tinyc("--help")
+    assert r.returncode == 0 and "--calib" in r.stdout and "tinyc build" in r.stdout
