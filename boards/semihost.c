@@ -9,6 +9,15 @@ void sh_put_u32(uint32_t v)
     sh_puts(&buf[i]);
 }
 
+void sh_put_x32(uint32_t v)
+{
+    char buf[9];
+    int i;
+    for (i = 7; i >= 0; i--, v >>= 4) buf[i] = "0123456789abcdef"[v & 15u];
+    buf[8] = 0;
+    sh_puts(buf);
+}
+
 void sh_kv(const char *key, uint32_t v)
 {
     sh_puts(" "); sh_puts(key); sh_puts("="); sh_put_u32(v);

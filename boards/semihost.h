@@ -28,6 +28,7 @@ static inline __attribute__((noreturn)) void sh_exit(int code)
 }
 
 void sh_put_u32(uint32_t v);                      /* decimal */
+void sh_put_x32(uint32_t v);                      /* 8 hex digits */
 void sh_kv(const char *key, uint32_t v);          /* " key=v" (leading space) */
 void sh_put_hex(const int8_t *p, uint32_t n);     /* 2 lowercase hex digits per byte */
 #endif

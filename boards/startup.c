@@ -1,6 +1,6 @@
 /* Minimal Cortex-M startup (adapted from shared/qemu/startup.c): vector
  * table, .data copy, .bss zero, optional FPU enable, stack painting,
- * main(), semihosting exit. A fault prints FAULT and exits 127. */
+ * main(), semihosting exit. A fault prints FAULT (pc, CFSR, HFSR) and exits 127. */
 #include <stdint.h>
 #include "semihost.h"
 
@@ -23,10 +23,23 @@ const void *const vector_table[16] = {
     Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler,
 };
 
-void Fault_Handler(void)
+/* Prints "FAULT pc=0x... cfsr=0x... hfsr=0x..." (pc from the stacked exception frame), exits 127. */
+__attribute__((used, noreturn)) static void fault_report(const uint32_t *frame)
 {
-    sh_puts("FAULT\n");
+    sh_puts("FAULT pc=0x"); sh_put_x32(frame[6]);
+    sh_puts(" cfsr=0x"); sh_put_x32(*(volatile uint32_t *)0xE000ED28u);
+    sh_puts(" hfsr=0x"); sh_put_x32(*(volatile uint32_t *)0xE000ED2Cu);
+    sh_puts("\n");
     sh_exit(0x7f);
+}
+
+__attribute__((naked)) void Fault_Handler(void)
+{
+    __asm__ volatile("tst lr, #4\n\t"
+                     "ite eq\n\t"
+                     "mrseq r0, msp\n\t"
+                     "mrsne r0, psp\n\t"
+                     "b fault_report");
 }
 
 /* Peak stack use since the last paint: lowest overwritten painted word. */

@@ -106,18 +106,3 @@ def test_saved_fixture_files(test_models):
         with np.load(t.calib) as c, np.load(t.test) as d:
             assert c["input"].shape[0] == 32 and d["input"].shape[0] == 16
 
-
-def test_example_files(example_dir):
-    """The shipped example: shapes as documented, and its float accuracy in onnxruntime."""
-    m = onnx.load(str(example_dir / "digits.onnx"))
-    onnx.checker.check_model(m, full_check=True)
-    assert "BatchNormalization" in {n.op_type for n in m.graph.node}
-    (name, shape), = models.graph_inputs(m)
-    assert (name, shape) == ("input", [1, 1, 8, 8])
-    with np.load(example_dir / "calib.npz") as c, np.load(example_dir / "test.npz") as t:
-        calib, x, y = c["input"], t["input"], t["label"]
-    assert calib.shape == (200, 1, 8, 8) and calib.dtype == np.float32
-    assert x.shape[1:] == (1, 8, 8) and x.dtype == np.float32 and y.shape == (len(x),) and y.dtype == np.int64
-    assert 0.0 <= x.min() and x.max() <= 1.0
-    logits = next(iter(models.run_onnxruntime(m, {"input": x}).values()))
-    assert (logits.argmax(1) == y).mean() >= 0.95

@@ -14,6 +14,7 @@ under -icount shift=0: TIM2 counts instructions). QEMU counts instructions, not 
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -23,12 +24,18 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from tinyc.errors import BoardError, TinycError, ToolchainError
-from tinyc.firmware import FlashOverflow, _stride, build_firmware, find_tool
+from tinyc.firmware import MemoryOverflow, sample_stride, build_firmware, find_tool, symbol_at
 
 if TYPE_CHECKING:
     from tinyc.target import Board
 
 ICOUNT = "shift=0,align=off,sleep=off"
+CFSR_BITS = {0: "instruction access violation", 1: "data access violation",
+             4: "stack overflow (MemManage on exception entry)", 8: "instruction bus error",
+             9: "bus error (bad data address)", 10: "imprecise bus error",
+             12: "stack overflow (bus error on exception entry)", 16: "undefined instruction",
+             17: "invalid state", 18: "invalid PC on return", 19: "no coprocessor (FPU off)",
+             24: "unaligned access", 25: "division by zero"}
 EXIT_FAULT, EXIT_TIMEOUT, EXIT_KILLED, EXIT_LOCKUP = 127, 124, 137, 134
 
 
@@ -86,8 +93,13 @@ def _raise_qemu_error(board: Board, elf: Path, rc: int, out: str, err: str,
     done = out.count("\nsample ") + out.startswith("sample ")
     where = f"QEMU {board.qemu_machine} running {elf.name} (after {done} samples)"
     tail = "\n".join((out + err).strip().splitlines()[-8:])
-    if rc == EXIT_FAULT and "FAULT" in out:
-        what = "the firmware faulted (exit 127, FAULT): a bad memory access or a stack overflow"
+    fault = re.search(r"FAULT pc=0x([0-9a-f]+) cfsr=0x([0-9a-f]+)", out)
+    if rc == EXIT_FAULT and fault:
+        func = symbol_at(elf, int(fault[1], 16))
+        cfsr = int(fault[2], 16)
+        why = ", ".join(n for bit, n in CFSR_BITS.items() if cfsr >> bit & 1) or "unknown cause"
+        what = (f"the firmware faulted (exit 127, FAULT) at pc 0x{fault[1]} in {func or '?'}: "
+                f"{why}")
     elif rc in (EXIT_TIMEOUT, EXIT_KILLED):
         what = f"timed out after {timeout:g} s (exit {rc}): the firmware hangs or is too slow"
     elif rc == EXIT_LOCKUP:
@@ -153,17 +165,17 @@ def run_samples(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np.nd
         try:
             elf = build_firmware(c_dir, board, chunk, out_dir / f"run{len(results)}", name,
                                  n_outputs_bytes)
-        except FlashOverflow as e:
-            per_run = _fewer(e, chunk, board)
+        except MemoryOverflow as e:
+            per_run = _fewer(e, chunk)
             continue
         results.append(run_qemu(elf, board, timeout))
         start += len(chunk)
     return merge(results)
 
 
-def _fewer(e: FlashOverflow, chunk: list, board: Board) -> int:
+def _fewer(e: MemoryOverflow, chunk: list) -> int:
     """How many samples fit, given how far `chunk` overflowed flash."""
-    per_sample = sum(_stride(np.asarray(x).size) for x in chunk[0])
+    per_sample = sum(sample_stride(np.asarray(x).size) for x in chunk[0])
     fit = len(chunk) - (e.overflow + 64 + per_sample - 1) // per_sample
     if e.region != "FLASH" or len(chunk) == 1:
         raise e

@@ -9,7 +9,10 @@ in `tinyc.qemu`. Both are re-exported here.
 """
 from __future__ import annotations
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:         # Python 3.10
+    import tomli as tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +50,13 @@ class Board:
     def exact_instructions(self) -> bool:
         """True when the firmware counter gives exact instruction counts in QEMU."""
         return self.counter in EXACT_COUNTERS
+
+    def summary(self) -> str:
+        """One line for `tinyc boards`."""
+        alias = f" ({', '.join(self.aliases)})" if self.aliases else ""
+        return (f"{self.name}{alias}: {self.core}, dsp={'yes' if self.dsp else 'no'}, "
+                f"flash {self.flash_size // 1024} KiB, RAM {self.ram_size // 1024} KiB, "
+                f"QEMU {self.qemu_machine or '-'}, counter {self.counter} — {self.description}")
 
     def path(self, filename: str) -> Path:
         """Absolute path of one of this board's support files."""

@@ -1,0 +1,224 @@
+"""The kernel table: one entry per IR op — its call template, the runtime files it needs and
+the function that computes every number the template prints.
+
+Adding an op: a runtime kernel (runtime/tinyc_<op>_s8.c), a call template
+(templates/call_<op>.c.j2), an `args` function below and one KERNELS line. A board may
+override entries: `{**KERNELS, "conv2d": replace(KERNELS["conv2d"], template=...)}`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import IRError
+from ..ir import Node
+from .cgen import collapse, contiguous_strides, dims4, pad4
+
+
+@dataclass(frozen=True)
+class Kernel:
+    template: str                       # backend_c/templates/<template>
+    sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
+    args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
+
+
+def _fail(node: Node, what: str, expected, got) -> None:
+    raise IRError(f"node '{node.name}' ({node.op}): {what} — expected {expected}, got {got}")
+
+
+def _int_attr(node: Node, key: str, lo: int = -(1 << 31) + 1, hi: int = (1 << 31) - 1) -> int:
+    v = node.attrs[key]
+    if isinstance(v, (tuple, list, np.ndarray)) and np.size(v) == 1:
+        v = np.asarray(v).reshape(-1)[0]
+    if not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+        _fail(node, f"integer attribute '{key}'", f"an int in [{lo}, {hi}]", v)
+    return int(v)
+
+
+def _act(node: Node) -> tuple[int, int]:
+    lo, hi = _int_attr(node, "act_min", -128, 127), _int_attr(node, "act_max", -128, 127)
+    if lo > hi:
+        _fail(node, "activation range", "act_min <= act_max", (lo, hi))
+    return lo, hi
+
+
+def _per_channel(node: Node, key: str, channels: int, lo: int, hi: int) -> np.ndarray:
+    v = np.asarray(node.attrs[key]).reshape(-1)
+    if v.size not in (1, channels) or v.dtype.kind not in "iu":
+        _fail(node, f"'{key}' per output channel", f"1 or {channels} integers", v)
+    if v.size and (v.min() < lo or v.max() > hi):
+        _fail(node, f"'{key}' range", f"[{lo}, {hi}]", (int(v.min()), int(v.max())))
+    return np.broadcast_to(v.astype(np.int64), (channels,))
+
+
+def _quant(node: Node, ctx, channels: int) -> dict:
+    mult = _per_channel(node, "multiplier", channels, 0, (1 << 31) - 1)
+    shift = _per_channel(node, "shift", channels, -31, 30)
+    return {"multiplier": ctx.array(f"{node.name}_multiplier", "int32_t", mult),
+            "shift": ctx.array(f"{node.name}_shift", "int32_t", shift)}
+
+
+def _window(node: Node, dilation: bool = True) -> dict:
+    a = node.attrs
+    pads = tuple(a["pads"])
+    return {"stride": tuple(a["stride"]), "padding": (pads[0], pads[1]),
+            "dilation": tuple(a["dilation"]) if dilation else (1, 1)}
+
+
+# -- convolutions -------------------------------------------------------------------------
+
+def _dense(node: Node, ctx, channels: int) -> dict:
+    """What conv2d, depthwise_conv2d and fully_connected share: offsets, requant, tensors."""
+    x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
+    return {**_quant(node, ctx, channels), "act": _act(node),
+            "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "output_offset": _int_attr(node, "out_offset", -255, 255),
+            "input_dims": dims4(x.shape), "input": ctx.ptr(x),
+            "filter_dims": dims4(w.shape), "filter": ctx.ptr(w),
+            "bias": ctx.ptr(b) if b is not None else "NULL",
+            "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
+
+
+def conv2d_args(node: Node, ctx) -> dict:
+    return {**_window(node), **_dense(node, ctx, node.inputs[1].shape[0])}
+
+
+def depthwise_args(node: Node, ctx) -> dict:
+    x, w = node.inputs[0], node.inputs[1]
+    if w.shape[3] % x.shape[3]:
+        _fail(node, "depthwise channels", f"a multiple of {x.shape[3]}", w.shape[3])
+    return {**_window(node), **_dense(node, ctx, w.shape[3]),
+            "ch_mult": w.shape[3] // x.shape[3]}
+
+
+def fully_connected_args(node: Node, ctx) -> dict:
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return {**_dense(node, ctx, w.shape[0]),
+            "input_dims": (x.shape[0], 1, 1, x.shape[1]),
+            "filter_dims": (w.shape[0], 1, 1, w.shape[1]),
+            "output_dims": (y.shape[0], 1, 1, y.shape[1])}
+
+
+# -- pooling ---------------------------------------------------------------------------------
+
+def pool_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    kh, kw = node.attrs["kernel"]
+    return {**_window(node, dilation=False), "act": _act(node),
+            "input_dims": dims4(x.shape), "input": ctx.ptr(x),
+            "filter_dims": (1, kh, kw, 1), "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
+
+
+# -- elementwise --------------------------------------------------------------------------------
+
+def broadcast_strides(out_shape, in_shapes) -> tuple[tuple, list[tuple]]:
+    """4-D iteration space and per-input element strides (0 = broadcast) for numpy broadcasting."""
+    r = len(out_shape)
+    strides = []
+    for shape in in_shapes:
+        shape = (1,) * (r - len(shape)) + tuple(shape)
+        st = contiguous_strides(shape)
+        strides.append([0 if d == 1 else s for d, s in zip(shape, st)])
+    return pad4(*collapse(list(out_shape), strides))
+
+
+def _binary(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": ctx.ptr(a), "in2_strides": s2, "in2": ctx.ptr(b),
+            "output_dims": dims, "output": ctx.ptr(y), "act": _act(node),
+            "in1_offset": _int_attr(node, "in1_offset", -255, 255),
+            "in2_offset": _int_attr(node, "in2_offset", -255, 255),
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30),
+            "out_offset": _int_attr(node, "out_offset", -255, 255)}
+
+
+def add_args(node: Node, ctx) -> dict:
+    return {**_binary(node, ctx), "left_shift": _int_attr(node, "left_shift", 0, 30),
+            "in1_multiplier": _int_attr(node, "in1_mult", 0),
+            "in1_shift": _int_attr(node, "in1_shift", -31, 30),
+            "in2_multiplier": _int_attr(node, "in2_mult", 0),
+            "in2_shift": _int_attr(node, "in2_shift", -31, 30)}
+
+
+def lut_args(node: Node, ctx) -> dict:
+    table = np.asarray(node.attrs["table"]).reshape(-1)
+    if table.size != 256 or table.min() < -128 or table.max() > 127:
+        _fail(node, "lut table", "256 int8 values", f"{table.size} values")
+    x, y = node.inputs[0], node.outputs[0]
+    return {"table": ctx.array(f"{node.name}_table", "int8_t", table),
+            "size": x.type.size, "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def softmax_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    row = x.shape[-1]
+    return {"input_multiplier": _int_attr(node, "input_multiplier", 0),
+            "input_left_shift": _int_attr(node, "input_left_shift", 0, 31),
+            "diff_min": _int_attr(node, "diff_min"),
+            "num_rows": x.type.size // row, "row_size": row,
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+# -- data movement ------------------------------------------------------------------------------
+
+def reshape_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {"input": ctx.ptr(x), "output": ctx.ptr(y), "size": x.type.nbytes}
+
+
+def transpose_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    perm = [p % len(x.shape) for p in node.attrs["perm"]]
+    in_strides = contiguous_strides(x.shape)
+    dims, (strides,) = pad4(*collapse(list(y.shape), [[in_strides[p] for p in perm]]))
+    return {"in_strides": strides, "input": ctx.ptr(x), "output_dims": dims, "output": ctx.ptr(y)}
+
+
+def pad_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    pads = tuple(node.attrs["pads"])
+    r = len(x.shape)
+    if len(pads) != 2 * r or min(pads) < 0:
+        _fail(node, "pads", f"{2 * r} non-negative ints", pads)
+    return {"before": dims4(pads[:r]) if r else (0, 0, 0, 0), "input_dims": dims4(x.shape),
+            "input": ctx.ptr(x), "output_dims": dims4(y.shape), "output": ctx.ptr(y),
+            "pad_value": _int_attr(node, "pad_value", -128, 127)}
+
+
+def concat_args(node: Node, ctx) -> dict:
+    y = node.outputs[0]
+    axis = node.attrs["axis"] % len(y.shape)
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    out_stride = int(np.prod(y.shape[axis:], dtype=np.int64))
+    parts, offset = [], 0
+    for x in node.inputs:
+        block = int(np.prod(x.shape[axis:], dtype=np.int64))
+        parts.append({"num_blocks": outer, "block_size": block, "out_stride": out_stride,
+                      "input": ctx.ptr(x), "output": ctx.ptr(y, offset), "name": x.name})
+        offset += block
+    return {"parts": parts}
+
+
+_WIN = ("tinyc_window.h",)
+
+KERNELS: dict[str, Kernel] = {
+    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c",) + _WIN, conv2d_args),
+    "depthwise_conv2d": Kernel("call_depthwise_conv2d.c.j2",
+                               ("tinyc_depthwise_conv2d_s8.c",) + _WIN, depthwise_args),
+    "fully_connected": Kernel("call_fully_connected.c.j2", ("tinyc_fully_connected_s8.c",),
+                              fully_connected_args),
+    "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN, pool_args),
+    "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),
+    "add": Kernel("call_add.c.j2", ("tinyc_add_s8.c",), add_args),
+    "mul": Kernel("call_mul.c.j2", ("tinyc_mul_s8.c",), _binary),
+    "softmax": Kernel("call_softmax.c.j2", ("tinyc_softmax_s8.c",), softmax_args),
+    "lut": Kernel("call_lut.c.j2", ("tinyc_lut_s8.c",), lut_args),
+    "pad": Kernel("call_pad.c.j2", ("tinyc_pad_s8.c",), pad_args),
+    "transpose": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), transpose_args),
+    "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
+    "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
+}

@@ -1,0 +1,291 @@
+"""ONNX -> tinyc IR: load, check, infer shapes, fold constant subgraphs, convert op by op.
+
+    graph = load_onnx("model.onnx", input_shapes={"x": (1, 3, 32, 32)})
+
+The op functions live in onnx_ops.py / qdq.py (one per ONNX op, named like it); layout and
+constant helpers in builder.py. Extra Graph attributes set here (see NOTES_FOR_LEAD.md):
+`graph.io_quant[name] = QParams` and `graph.io_dtype[name] = DType` for every graph input or
+output that is integer (int8/uint8) in the ONNX model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from collections import Counter
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+from ..errors import ModelError, UnsupportedOpError
+from ..ir import DType, Graph, TensorType
+from . import onnx_ops, qdq
+from .builder import Builder, Tensor, identity
+
+OPSETS = range(11, 22)
+DOMAINS = ("", "ai.onnx")
+INPUT_TYPES = {onnx.TensorProto.FLOAT: None, onnx.TensorProto.INT8: np.dtype(np.int8),
+               onnx.TensorProto.UINT8: np.dtype(np.uint8)}
+QDATA_OPS = ("Identity", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _op_table() -> dict:
+    return {name: fn for mod in (onnx_ops, qdq) for name, fn in vars(mod).items()
+            if inspect.isfunction(fn) and name[:1].isupper() and fn.__module__ == mod.__name__}
+
+
+OPS = _op_table()
+
+
+def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Graph:
+    """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph."""
+    model, path = _read(path_or_model)
+    opset = _opset(model, path)
+    _pin_shapes(model, input_shapes or {}, path)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as e:                       # noqa: BLE001 (checker raises several types)
+        raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
+    model = _infer_shapes(model, path)
+    return _Importer(model, path, opset).run()
+
+
+# -- reading and checking --------------------------------------------------------------------
+
+def _first_line(e: Exception) -> str:
+    lines = [s for s in str(e).strip().splitlines() if s.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+def _read(src) -> tuple[onnx.ModelProto, str]:
+    if isinstance(src, onnx.ModelProto):
+        m = onnx.ModelProto()
+        m.CopyFrom(src)
+        return m, f"<model {src.graph.name or 'unnamed'}>"
+    path = os.fspath(src)
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: no such file")
+    try:
+        return onnx.load(path), path
+    except Exception as e:                       # noqa: BLE001 (protobuf decode errors vary)
+        raise ModelError(f"{path}: not a readable ONNX file ({_first_line(e)}). "
+                         "Export the model again or check the path.") from e
+
+
+def _opset(model: onnx.ModelProto, path: str) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in DOMAINS]
+    if not versions:
+        raise ModelError(f"{path}: the model imports no ai.onnx opset")
+    if versions[0] not in OPSETS:
+        raise ModelError(f"{path}: opset {versions[0]} is not supported — expected 11..21. "
+                         "Convert it with onnx.version_converter.convert_version(model, 13).")
+    return versions[0]
+
+
+def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> None:
+    inputs = {i.name: i for i in model.graph.input}
+    for name, shape in input_shapes.items():
+        if name not in inputs:
+            raise ModelError(f"{path}: --input-shape names '{name}', which is not an input — "
+                             f"inputs are {sorted(inputs)}")
+        dims = inputs[name].type.tensor_type.shape.dim
+        if len(dims) != len(shape):
+            raise ModelError(f"{path}: input '{name}' has rank {len(dims)}, but the given "
+                             f"shape {tuple(shape)} has rank {len(shape)}")
+        for d, n in zip(dims, shape):
+            if d.dim_value and d.dim_value != n:
+                raise ModelError(f"{path}: input '{name}' has static size {d.dim_value} where "
+                                 f"{tuple(shape)} gives {n}")
+            d.Clear()
+            d.dim_value = int(n)
+
+
+def _infer_shapes(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception:                            # noqa: BLE001 -- strict where possible
+        pass
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except Exception as e:                       # noqa: BLE001
+        raise ModelError(f"{path}: ONNX shape inference fails: {_first_line(e)}") from e
+
+
+def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
+    dims = vi.type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims)
+    if any(n <= 0 for n in shape):
+        shown = ",".join(str(n) if n > 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
+        example = ",".join(str(n) if n > 0 else ("1" if i == 0 else "N")
+                           for i, n in enumerate(shape))
+        raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] — tinyc needs "
+                         f"static shapes. Pin it: --input-shape {vi.name}={example} "
+                         f"(load_onnx(..., input_shapes={{'{vi.name}': (...)}}))")
+    if len(shape) >= 2 and shape[0] != 1:
+        raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1. "
+                         f"Pin it: --input-shape {vi.name}=1,{','.join(map(str, shape[1:]))}")
+    return shape
+
+
+# -- conversion ------------------------------------------------------------------------------
+
+class _Importer:
+    def __init__(self, model: onnx.ModelProto, path: str, opset: int):
+        self.onnx = model.graph
+        self.path = path
+        self.g = Graph(model.graph.name or "model")
+        self.g.io_quant, self.g.io_dtype = {}, {}
+        uses = Counter(n for node in model.graph.node for n in node.input if n)
+        uses.update(o.name for o in model.graph.output)
+        self.b = Builder(self.g, opset, path, uses)
+        self.tensors: dict[str, Tensor] = {}
+        self.dropped: dict[str, str] = {}        # outputs tinyc does not compute -> producer
+
+    def run(self) -> Graph:
+        for init in self.onnx.initializer:
+            self.tensors[init.name] = Tensor(init.name, data=numpy_helper.to_array(init))
+        for vi in self.onnx.input:
+            if vi.name not in self.tensors:
+                self._add_input(vi)
+        for node in self.onnx.node:
+            self.b.node = node
+            self._bind(node, self._convert(node))
+        self.b.node = None
+        for vi in self.onnx.output:
+            self._add_output(vi.name)
+        for v in self.g.inputs:
+            self._io_quant(v, self.tensors[v.name])
+        self.g.remove_dead()
+        return self.g
+
+    def _add_input(self, vi: onnx.ValueInfoProto) -> None:
+        elem = vi.type.tensor_type.elem_type
+        if elem not in INPUT_TYPES:
+            raise ModelError(f"{self.path}: input '{vi.name}' has type "
+                             f"{helper.tensor_dtype_to_string(elem)} — expected float32, "
+                             "int8 or uint8")
+        shape = _input_shape(vi, self.path)
+        v = self.g.add_input(vi.name, TensorType(DType.FLOAT32, shape))
+        self.tensors[vi.name] = Tensor(vi.name, v, identity(len(shape)), itype=INPUT_TYPES[elem])
+
+    def _add_output(self, name: str) -> None:
+        t = self._tensor(name)
+        if t.is_const:
+            raise UnsupportedOpError(f"{self.path}: output '{name}' is a constant — tinyc "
+                                     "needs outputs computed from the inputs")
+        v = self.b.layout(t, identity(t.rank))
+        if v in self.g.inputs or v in self.g.outputs:
+            v = self.g.emit("reshape", [v], {"shape": v.shape}, name=name)
+        for other in self.g.values():
+            if other.name == name and other is not v:
+                other.name = self.g.unique(name)
+        v.name = name
+        self.g.outputs.append(v)
+        self._io_quant(v, t)
+
+    def _io_quant(self, v, t: Tensor) -> None:
+        if t.itype is None:
+            return
+        if v.q is None:
+            raise ModelError(f"{self.path}: integer graph I/O '{t.name}' has no "
+                             "QuantizeLinear/DequantizeLinear giving its scale")
+        self.g.io_quant[v.name] = v.q
+        self.g.io_dtype[v.name] = DType.from_np(t.itype)
+
+    def _tensor(self, name: str) -> Tensor:
+        if name in self.tensors:
+            return self.tensors[name]
+        if name in self.dropped:
+            raise UnsupportedOpError(f"{self.b.where()}: uses '{name}', an output of "
+                                     f"{self.dropped[name]} that tinyc does not compute")
+        raise ModelError(f"{self.b.where()}: input '{name}' is not defined")
+
+    def _bind(self, node: onnx.NodeProto, outs) -> None:
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        for i, name in enumerate(node.output):
+            if i < len(outs) and outs[i] is not None:
+                self.tensors[name] = dataclasses.replace(outs[i], name=name)
+            elif name:
+                self.dropped[name] = f"node '{node.name}' ({node.op_type})"
+
+    def _convert(self, node: onnx.NodeProto):
+        if node.domain not in DOMAINS:
+            raise UnsupportedOpError(f"{self.b.where()}: domain '{node.domain}' is not "
+                                     "supported — tinyc reads ai.onnx ops only")
+        ins = [self._tensor(n) if n else None for n in node.input]
+        first = ins[0] if ins else None
+        if node.op_type in ("Shape", "Size") and first is not None and not first.is_const:
+            return self._shape_of(node, first)
+        if all(t is None or t.is_const for t in ins):
+            return self._fold(node, ins)
+        return self._call(node, ins)
+
+    def _shape_of(self, node: onnx.NodeProto, t: Tensor) -> Tensor:
+        shape = np.array(t.shape, np.int64)
+        if node.op_type == "Size":
+            return Tensor(data=np.array(shape.prod(), np.int64))
+        a = _attrs(node)
+        return Tensor(data=shape[a.get("start", 0):a.get("end", len(shape))])
+
+    def _fold(self, node: onnx.NodeProto, ins: list) -> list[Tensor]:
+        """Evaluate a node whose inputs are all constants, now (onnx.reference)."""
+        outs = [Tensor(data=np.asarray(r)) for r in self._evaluate(node, ins)]
+        x = ins[0] if ins else None
+        if node.op_type == "DequantizeLinear":
+            zp = ins[2].data if len(ins) > 2 and ins[2] is not None else None
+            outs[0].qdata = qdq.const_qdata(x.data, ins[1].data, zp, _attrs(node).get("axis", 1))
+        elif node.op_type in QDATA_OPS and x.qdata is not None:
+            outs[0].qdata = self._move_qdata(node, ins)
+        return outs
+
+    def _move_qdata(self, node: onnx.NodeProto, ins: list):
+        """Data movement of a DequantizeLinear'd constant keeps its integer view."""
+        qc = ins[0].qdata
+        axis = qc.axis
+        if axis is not None and node.op_type == "Transpose":
+            perm = _attrs(node).get("perm", list(reversed(range(qc.data.ndim))))
+            axis = list(perm).index(axis)
+        elif axis is not None and node.op_type != "Identity":
+            return None
+        data = self._evaluate(node, [dataclasses.replace(ins[0], data=qc.data)] + ins[1:])[0]
+        return dataclasses.replace(qc, data=np.asarray(data), axis=axis)
+
+    def _evaluate(self, node: onnx.NodeProto, ins: list) -> list:
+        feeds = {n: t.data for n, t in zip(node.input, ins) if n}
+        try:
+            return ReferenceEvaluator(node, opsets={"": self.b.opset}).run(None, feeds)
+        except Exception as e:                   # noqa: BLE001
+            raise ModelError(f"{self.b.where()}: cannot fold this constant node: "
+                             f"{_first_line(e)}") from e
+
+    def _call(self, node: onnx.NodeProto, ins: list):
+        fn = OPS.get(node.op_type)
+        if fn is None:
+            raise UnsupportedOpError(
+                f"{self.b.where()}: op {node.op_type} is not supported on activations — "
+                f"supported: {', '.join(sorted(OPS))} (any op on constants is folded)")
+        if node.op_type not in onnx_ops.INTEGER_OPS and any(
+                t is not None and t.itype is not None for t in ins):
+            raise self.b.error("op on a quantized (integer) tensor",
+                               "QDQ models must DequantizeLinear before float ops.")
+        attrs = _attrs(node)
+        params = inspect.signature(fn).parameters
+        unknown = [k for k in attrs if k not in params or k == "b"]
+        if unknown:
+            raise self.b.error(f"attribute(s) {unknown} not supported",
+                               f"known: {[p for p in params if p != 'b']}.")
+        return fn(self.b, *ins, **attrs)
+
+
+def _attrs(node: onnx.NodeProto) -> dict:
+    out = {}
+    for a in node.attribute:
+        v = helper.get_attribute_value(a)
+        if isinstance(v, bytes):
+            v = v.decode()
+        elif isinstance(v, onnx.TensorProto):
+            v = numpy_helper.to_array(v)
+        out[a.name] = v
+    return out

@@ -1,0 +1,364 @@
+"""One function per ONNX op, named exactly like the op (tinygrad's nn/onnx.py style).
+
+Positional parameters are the ONNX inputs (Tensor, or None when absent); keyword-only
+parameters are the ONNX attributes with the spec's defaults. A parameter that is an attribute
+in old opsets and an input in new ones (Clip min/max, ReduceMean/Squeeze axes, Pad pads) has one
+name and accepts either. Each returns a Tensor (or a tuple for several outputs).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
+
+# Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
+INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
+               "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _pair(v, default=1) -> tuple[int, int]:
+    if v is None:
+        return (default, default)
+    v = tuple(int(x) for x in v)
+    if len(v) != 2:
+        raise ValueError(f"expected 2 spatial values, got {v}")
+    return v
+
+
+def _values(v) -> np.ndarray | None:
+    """An attribute value or a constant input Tensor as a numpy array (None if absent)."""
+    if v is None:
+        return None
+    return np.asarray(v.data if isinstance(v, Tensor) else v)
+
+
+def spatial_pads(b: Builder, in_hw, kernel, stride, dilation, auto_pad, pads, ceil_mode=0):
+    """(top, left, bottom, right) from ONNX pads / auto_pad / ceil_mode."""
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = []
+        for h, k, s, d in zip(in_hw, kernel, stride, dilation):
+            total = max((math.ceil(h / s) - 1) * s + (k - 1) * d + 1 - h, 0)
+            small, big = total // 2, total - total // 2
+            out.append((small, big) if auto_pad == "SAME_UPPER" else (big, small))
+        (t, bo), (l, r) = out
+        return (t, l, bo, r)
+    if auto_pad not in ("NOTSET", "VALID"):
+        raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")
+    p = [0, 0, 0, 0] if auto_pad == "VALID" or pads is None else [int(x) for x in pads]
+    if len(p) != 4 or min(p) < 0:
+        raise b.error(f"pads {p} not supported", "expected 4 non-negative values")
+    if ceil_mode:
+        for i, (h, k, s, d) in enumerate(zip(in_hw, kernel, stride, dilation)):
+            span = h + p[i] + p[i + 2]
+            dk = (k - 1) * d + 1
+            out = -(-(span - dk) // s) + 1
+            if (out - 1) * s >= h + p[i]:
+                out -= 1
+            p[i + 2] += max((out - 1) * s + dk - span, 0)
+    return tuple(p)
+
+
+def _need_rank(b: Builder, t: Tensor, rank: int, what: str) -> None:
+    if t.is_const or t.rank != rank:
+        raise b.error(f"{what}: input '{t.name}' has shape {t.shape}",
+                      f"expected a {rank}-D activation.")
+
+
+def _unary(b: Builder, op: str, x: Tensor, attrs: dict | None = None) -> Tensor:
+    return b.act(b.emit(op, [x.value], attrs), x.perm)
+
+
+def _expand_rank(b: Builder, t: Tensor, rank: int) -> Tensor:
+    """Prepend size-1 dims (numpy broadcasting) to an activation of lower rank."""
+    if t.rank == rank:
+        return t
+    shape = (1,) * (rank - t.rank) + t.shape
+    return b.act(b.reshape(b.layout(t, identity(t.rank)), shape), like=t)
+
+
+def _binary(b: Builder, op: str, A: Tensor, B: Tensor) -> Tensor:
+    """Commutative elementwise op with numpy broadcasting; constants follow the layout."""
+    if A.is_const:
+        A, B = B, A
+    rank = max(A.rank, B.rank)
+    A = _expand_rank(b, A, rank)
+    if B.is_const:
+        data = B.data.astype(np.float32).reshape((1,) * (rank - B.rank) + B.shape)
+        c = b.g.const(B.name or "c", data.transpose(A.perm))
+        return b.act(b.emit(op, [A.value, c]), A.perm)
+    B = _expand_rank(b, B, rank)
+    perm = A.perm if A.perm != identity(rank) else B.perm
+    return b.act(b.emit(op, [b.layout(A, perm), b.layout(B, perm)]), perm)
+
+
+def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
+    """MatMul/Gemm + Add(constant [N]) -> the fully_connected's bias."""
+    fc = None if A.is_const else A.value.producer
+    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None:
+        return None
+    n = A.value.shape[-1]
+    if not B.is_const or B.data.size != n or B.shape[-1:] != (n,) or b.uses.get(A.name) != 1:
+        return None
+    fc.replace_input(2, b.bias(B, n))
+    A.value.name = b.g.unique(b.out_name)
+    return A
+
+
+def _reshape_to(b: Builder, t: Tensor, shape) -> Tensor:
+    """Row-major reshape of an ONNX tensor (materialises the identity layout first)."""
+    v = b.layout(t, identity(t.rank))
+    return b.act(b.reshape(v, shape, b.out_name), like=t)
+
+
+# -- compute ops ------------------------------------------------------------------------------
+
+def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
+         kernel_shape=None, pads=None, strides=None):
+    _need_rank(b, X, 4, "only 2-D convolution is supported")
+    w = b.const_input(W, "W")
+    c_in, c_out = X.shape[1], w.shape[0]
+    stride, dilation = _pair(strides), _pair(dilations)
+    p = spatial_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
+    if group == 1:
+        op, wv = "conv2d", b.weight(W, (0, 2, 3, 1))
+    elif group == c_in and w.shape[1] == 1:
+        op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0))
+    else:
+        raise b.error(f"grouped convolution (group={group}, {c_in} input channels)",
+                      "only group=1 and depthwise (group=channels) are supported.")
+    bias = b.bias(B, c_out)
+    y = b.emit(op, [b.layout(X, NCHW_TO_NHWC), wv, bias],
+               {"stride": stride, "pads": p, "dilation": dilation})
+    return b.act(y, NCHW_TO_NHWC)
+
+
+def _fully_connected(b: Builder, x: Tensor, W: Tensor, w_perm, C=None, alpha=1.0, beta=1.0):
+    """y = x[M, K] @ W' + C as IR fully_connected with an [N, K] weight (W' = W.transpose)."""
+    wv = b.weight(W, w_perm, mul=alpha)
+    bias = b.bias(C, wv.shape[0], mul=beta)
+    return b.emit("fully_connected", [b.layout(x, (0, 1)), wv, bias])
+
+
+def Gemm(b: Builder, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
+    b.const_input(B, "B")
+    _need_rank(b, A, 2, "Gemm")
+    if transA:
+        A = Transpose(b, A, perm=(1, 0))
+    n = B.shape[0] if transB else B.shape[1]
+    if C is not None and (not C.is_const or C.data.size not in (1, n)):
+        raise b.error(f"Gemm C of shape {C.shape} is not a bias of size {n}",
+                      "only a constant [N] (or broadcastable) C is supported.")
+    return b.act(_fully_connected(b, A, B, (0, 1) if transB else (1, 0), C, alpha, beta))
+
+
+def MatMul(b: Builder, A, B):
+    if A.is_const or not B.is_const or B.rank != 2:
+        raise b.error("MatMul needs an activation times a constant 2-D matrix",
+                      f"got shapes {A.shape} x {B.shape}.")
+    k, n = B.shape
+    lead = A.shape[:-1]
+    x = A if A.rank == 2 else _reshape_to(b, A, (int(np.prod(lead)), k))
+    y = b.act(_fully_connected(b, x, B, (1, 0)))
+    return y if A.rank == 2 else _reshape_to(b, y, lead + (n,))
+
+
+def BatchNormalization(b: Builder, X, scale, B, input_mean, input_var, *, epsilon=1e-5,
+                       momentum=0.9, training_mode=0, spatial=1):
+    if training_mode:
+        raise b.error("training_mode=1", "export the model in inference (eval) mode.")
+    v, perm = b.axis_last(X, 1)
+    params = [b.param(t, n) for t, n in ((scale, "scale"), (B, "B"), (input_mean, "mean"),
+                                         (input_var, "var"))]
+    return b.act(b.emit("batch_norm", [v] + params, {"epsilon": float(epsilon)}), perm)
+
+
+# -- pooling ---------------------------------------------------------------------------------
+
+def _pool(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations):
+    _need_rank(b, X, 4, "only 2-D pooling is supported")
+    if _pair(dilations) != (1, 1):
+        raise b.error(f"pooling dilations {dilations}", "only dilation 1 is supported.")
+    kernel, stride = _pair(kernel_shape), _pair(strides)
+    p = spatial_pads(b, X.shape[2:], kernel, stride, (1, 1), auto_pad, pads, ceil_mode)
+    y = b.emit(op, [b.layout(X, NCHW_TO_NHWC)], {"kernel": kernel, "stride": stride, "pads": p})
+    return b.act(y, NCHW_TO_NHWC, like=X if op == "max_pool2d" else None)
+
+
+def MaxPool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None,
+            kernel_shape=None, pads=None, storage_order=0, strides=None):
+    return _pool(b, "max_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
+
+
+def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0,
+                dilations=None, kernel_shape=None, pads=None, strides=None):
+    y = _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
+    if count_include_pad and any(y.value.producer.attrs["pads"]):
+        raise b.error("count_include_pad=1 with padding",
+                      "only count_include_pad=0 (padding not counted) is supported.")
+    return y
+
+
+def GlobalAveragePool(b: Builder, X):
+    _need_rank(b, X, 4, "GlobalAveragePool")
+    return AveragePool(b, X, kernel_shape=X.shape[2:])
+
+
+def GlobalMaxPool(b: Builder, X):
+    _need_rank(b, X, 4, "GlobalMaxPool")
+    return MaxPool(b, X, kernel_shape=X.shape[2:])
+
+
+def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
+    ax = _values(axes)
+    ax = sorted(int(a) % data.rank for a in ax.reshape(-1)) if ax is not None else []
+    if data.rank != 4 or len(ax) != 2 or 0 in ax:
+        raise b.error(f"ReduceMean over axes {ax} of a {data.rank}-D tensor",
+                      "only the mean over the two spatial axes of a 4-D tensor is supported.")
+    kept = [a for a in range(4) if a not in ax]
+    ok = sorted(data.perm[1:3]) == ax and data.perm[0] < data.perm[3]
+    perm = data.perm if ok else (kept[0], ax[0], ax[1], kept[1])
+    v = b.layout(data, perm)
+    y = b.emit("avg_pool2d", [v], {"kernel": v.shape[1:3], "stride": (1, 1),
+                                   "pads": (0, 0, 0, 0)}, name=None if keepdims else
+               f"{b.out_name}_keep")
+    if keepdims:
+        return b.act(y, perm)
+    return b.act(b.reshape(y, (y.shape[0], y.shape[3]), b.out_name))
+
+
+# -- elementwise ------------------------------------------------------------------------------
+
+def Add(b: Builder, A, B):
+    return _fold_bias(b, A, B) or _fold_bias(b, B, A) or _binary(b, "add", A, B)
+
+
+def Mul(b: Builder, A, B):
+    return _binary(b, "mul", A, B)
+
+
+def Sub(b: Builder, A, B):
+    c = b.const_input(B, "B (subtrahend)")
+    return _binary(b, "add", A, Tensor(name=B.name, data=-c.astype(np.float32)))
+
+
+def Div(b: Builder, A, B):
+    c = b.const_input(B, "B (divisor)")
+    return _binary(b, "mul", A, Tensor(name=B.name, data=1.0 / c.astype(np.float32)))
+
+
+def Relu(b: Builder, X):
+    return _unary(b, "relu", X)
+
+
+def Clip(b: Builder, input, min=None, max=None):
+    attrs = {k: float(_values(v)) for k, v in (("min", min), ("max", max)) if v is not None}
+    return _unary(b, "clip", input, attrs) if attrs else input
+
+
+def Sigmoid(b: Builder, X):
+    return _unary(b, "sigmoid", X)
+
+
+def Tanh(b: Builder, input):
+    return _unary(b, "tanh", input)
+
+
+def HardSigmoid(b: Builder, X, *, alpha=0.2, beta=0.5):
+    return _unary(b, "hard_sigmoid", X, {"alpha": float(alpha), "beta": float(beta)})
+
+
+def HardSwish(b: Builder, X):
+    return _unary(b, "hard_swish", X)
+
+
+def Identity(b: Builder, input):
+    return input
+
+
+def Dropout(b: Builder, data, ratio=None, training_mode=None, *, seed=0):
+    if training_mode is not None and bool(b.const_input(training_mode, "training_mode")):
+        raise b.error("Dropout in training mode", "export the model in inference mode.")
+    return data
+
+
+def Softmax(b: Builder, input, *, axis=None):
+    r = input.rank
+    axis = (-1 if b.opset >= 13 else 1) if axis is None else axis
+    axis %= r
+    if b.opset < 13 and axis != r - 1:           # opset < 13: softmax of the 2-D coercion
+        shape = input.shape
+        flat = _reshape_to(b, input, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
+        y = b.emit("softmax", [flat.value], name=f"{b.out_name}_2d")
+        return b.act(b.reshape(y, shape, b.out_name))
+    v, perm = b.axis_last(input, axis)
+    return b.act(b.emit("softmax", [v]), perm)
+
+
+# -- data movement ----------------------------------------------------------------------------
+
+def Transpose(b: Builder, data, *, perm=None):
+    p = tuple(int(i) for i in perm) if perm is not None else tuple(reversed(range(data.rank)))
+    inv = argsort(data.perm)
+    new = argsort([inv[i] for i in p])
+    return Tensor(value=data.value, perm=new, itype=data.itype, q=data.q)
+
+
+def Reshape(b: Builder, data, shape, *, allowzero=0):
+    want = [int(d) for d in b.const_input(shape, "shape").reshape(-1)]
+    if not allowzero:
+        want = [data.shape[i] if d == 0 else d for i, d in enumerate(want)]
+    if -1 in want:
+        known = int(np.prod([d for d in want if d != -1]))
+        want[want.index(-1)] = int(np.prod(data.shape)) // max(known, 1)
+    return _reshape_to(b, data, want)
+
+
+def Flatten(b: Builder, input, *, axis=1):
+    axis %= input.rank + 1
+    s = input.shape
+    return _reshape_to(b, input, (int(np.prod(s[:axis])), int(np.prod(s[axis:]))))
+
+
+def Squeeze(b: Builder, data, axes=None):
+    ax = _values(axes)
+    ax = {int(a) % data.rank for a in ax.reshape(-1)} if ax is not None else None
+    shape = [d for i, d in enumerate(data.shape) if not (d == 1 and (ax is None or i in ax))]
+    return _reshape_to(b, data, shape)
+
+
+def Unsqueeze(b: Builder, data, axes=None):
+    ax = [int(a) for a in _values(axes).reshape(-1)]
+    rank = data.rank + len(ax)
+    ax = {a % rank for a in ax}
+    it = iter(data.shape)
+    return _reshape_to(b, data, [1 if i in ax else next(it) for i in range(rank)])
+
+
+def Concat(b: Builder, *inputs, axis):
+    acts = [t for t in inputs if not t.is_const]
+    r = acts[0].rank
+    axis %= r
+    perm = next((t.perm for t in acts if t.perm != identity(r)), identity(r))
+    vals = [b.g.const(t.name or "c", t.data.astype(np.float32).transpose(perm))
+            if t.is_const else b.layout(t, perm) for t in inputs]
+    return b.act(b.emit("concat", vals, {"axis": perm.index(axis)}), perm)
+
+
+def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constant", value=0.0):
+    if mode != "constant":
+        raise b.error(f"Pad mode '{mode}'", "only mode='constant' is supported.")
+    p = [int(x) for x in _values(pads).reshape(-1)]
+    r = data.rank
+    ax = [int(a) % r for a in _values(axes).reshape(-1)] if axes is not None else list(range(r))
+    begin, end = [0] * r, [0] * r
+    for i, a in enumerate(ax):
+        begin[a], end[a] = p[i], p[i + len(ax)]
+    if min(begin + end) < 0:
+        raise b.error(f"negative pads {p}", "cropping with Pad is not supported.")
+    cv = float(_values(constant_value)) if constant_value is not None else float(value)
+    ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
+    return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)

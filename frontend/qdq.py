@@ -1,0 +1,89 @@
+"""QuantizeLinear / DequantizeLinear.
+
+On constants (weights, biases) DequantizeLinear keeps the integer data (`Tensor.qdata`) next to
+the folded float value; Conv/Gemm/MatMul turn it into int8 / int32 IR constants with q.
+On activations a Q -> DQ pair leaves no IR op (but see IMPLIED_RELU): the activation's IR value (float32) gets
+`type.q` set to the model's scale and zero point, in int8 terms (uint8 zero points - 128).
+"""
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+
+from .builder import Builder, QConst, Tensor, set_q
+from ..ir import QParams
+
+ACT_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8))
+# Q(x) with zero point = qmin equals Q(relu(x)): make that relu explicit after these ops so the
+# float view matches the model (fuse_activation folds it back into the op).
+IMPLIED_RELU = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "mul", "batch_norm")
+
+
+def _dtype_of(b: Builder, zero_point: Tensor | None, output_dtype: int, default) -> np.dtype:
+    if zero_point is not None:
+        return b.const_input(zero_point, "zero_point").dtype
+    if output_dtype:
+        return np.dtype(helper.tensor_dtype_to_np_dtype(output_dtype))
+    return np.dtype(default)
+
+
+def act_qparams(b: Builder, scale: Tensor, zero_point: Tensor | None, dtype) -> QParams:
+    """Per-tensor activation QParams in int8 terms."""
+    s = b.const_input(scale, "scale").reshape(-1)
+    zp = b.const_input(zero_point, "zero_point").reshape(-1) if zero_point is not None \
+        else np.zeros(1, dtype)
+    if s.size != 1 or zp.size != 1:
+        raise b.error("per-channel quantization of an activation",
+                      "activations must be quantized per tensor.")
+    if np.dtype(dtype) not in ACT_DTYPES:
+        raise b.error(f"activation quantized to {np.dtype(dtype)}",
+                      "only int8 and uint8 activations are supported.")
+    shift = 128 if np.dtype(dtype) == np.uint8 else 0
+    return QParams((float(s[0]),), (int(zp[0]) - shift,))
+
+
+def const_qdata(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None,
+                axis: int) -> QConst:
+    """DequantizeLinear(constant) as QConst (ONNX layout, normalised axis)."""
+    zp = np.zeros_like(scale, dtype=x.dtype) if zero_point is None else zero_point
+    per_channel = scale.size > 1
+    return QConst(x, scale.astype(np.float64), zp, axis % x.ndim if per_channel else None)
+
+
+def QuantizeLinear(b: Builder, x, y_scale, y_zero_point=None, *, axis=1, saturate=1,
+                   block_size=0, output_dtype=0, precision=0):
+    if x.itype is not None:
+        raise b.error("QuantizeLinear of an integer tensor", "expected a float input.")
+    dtype = _dtype_of(b, y_zero_point, output_dtype, np.uint8)
+    q = act_qparams(b, y_scale, y_zero_point, dtype)
+    v = x.value
+    if q.zp == -128 and v.producer is not None and v.producer.op in IMPLIED_RELU:
+        v = b.emit("relu", [v])          # the Relu ONNX Runtime drops when zp = qmin
+    set_q(b, v, q)
+    return Tensor(value=v, perm=x.perm, itype=dtype, q=q)
+
+
+def DequantizeLinear(b: Builder, x, x_scale, x_zero_point=None, *, axis=1, block_size=0,
+                     output_dtype=0):
+    if x.itype is None:
+        raise b.error("DequantizeLinear of a float tensor", "expected an int8/uint8 input.")
+    q = act_qparams(b, x_scale, x_zero_point, x.itype)
+    if x.q is None:                      # an integer graph input: learn its parameters here
+        _set_q_back(b, x.value, q)
+    elif x.q != q:
+        raise b.error(f"DequantizeLinear with {q} of a tensor quantized as {x.q}",
+                      "Q and DQ parameters of an activation must match.")
+    return Tensor(value=x.value, perm=x.perm)
+
+
+def _set_q_back(b: Builder, v, q: QParams) -> None:
+    """Set q on v and on the data-movement chain that produced it (back to the graph input)."""
+    while True:
+        set_q(b, v, q)
+        p = v.producer
+        if p is None or p.op not in ("reshape", "transpose", "max_pool2d"):
+            return
+        v = p.inputs[0]
+
+
+ONNX_INT_TYPES = {TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8}

@@ -1,0 +1,71 @@
+/*
+ * tinyc_avg_pool2d_s8.c - int8 average pooling, NHWC.  The average of the valid (unpadded)
+ * taps, rounded half away from zero; then the activation clamp.  The output quantization
+ * equals the input's (TFLite Micro reference_integer_ops::AveragePool).
+ */
+#include "tinyc_nn.h"
+#include "tinyc_requant.h"
+#include "tinyc_window.h"
+
+static int32_t tinyc_avg_window_sum(const tinyc_dims *in_dims, const int8_t *image,
+                                    const tinyc_window *win, int32_t ch)
+{
+    int32_t sum = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky) * in_dims->w + win->x0;
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            sum += image[(row + kx) * in_dims->c + ch];
+        }
+    }
+    return sum;
+}
+
+/* sum / count rounded half away from zero (C division truncates toward zero). */
+static int32_t tinyc_avg_round(int32_t sum, int32_t count)
+{
+    if (count <= 0) {
+        return 0;
+    }
+    if (sum > 0) {
+        return (sum + count / 2) / count;
+    }
+    return (sum - count / 2) / count;
+}
+
+static void tinyc_avg_pixel(const tinyc_pool_params *p, const tinyc_dims *in_dims,
+                            const int8_t *image, const tinyc_window *win, int8_t *out)
+{
+    const int32_t count = (win->ky1 - win->ky0) * (win->kx1 - win->kx0);
+    int32_t ch;
+    for (ch = 0; ch < in_dims->c; ++ch) {
+        const int32_t avg = tinyc_avg_round(tinyc_avg_window_sum(in_dims, image, win, ch), count);
+        out[ch] = tinyc_clamp_s8(avg, 0, p->activation.min, p->activation.max);
+    }
+}
+
+void tinyc_avg_pool2d_s8(const tinyc_pool_params *params,
+                         const tinyc_dims *input_dims, const int8_t *input,
+                         const tinyc_dims *filter_dims,
+                         const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int8_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h, 1, filter_dims->h,
+                              input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w, 1,
+                                  filter_dims->w, input_dims->w);
+                tinyc_avg_pixel(params, input_dims, image, &win, output);
+                output += output_dims->c;
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/*
+ * tinyc_fully_connected_s8.c - int8 fully connected layer: out[b][o] =
+ * clamp(requantize(bias[o] + sum_k (x[b][k] + input_offset) * w[o][k], mult[o], shift[o])
+ *       + output_offset)  (TFLite Micro reference_integer_ops::FullyConnected, per channel).
+ */
+#include "tinyc_nn.h"
+#include "tinyc_requant.h"
+
+static int32_t tinyc_fc_dot(const int8_t *x, const int8_t *w, int32_t len, int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t i;
+    for (i = 0; i < len; ++i) {
+        acc += ((int32_t)x[i] + x_offset) * (int32_t)w[i];
+    }
+    return acc;
+}
+
+void tinyc_fully_connected_s8(const tinyc_fc_params *params,
+                              const tinyc_per_channel_quant_params *quant,
+                              const tinyc_dims *input_dims, const int8_t *input,
+                              const tinyc_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias,
+                              const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t depth = input_dims->c;
+    const int32_t out_c = filter_dims->n;
+    int32_t b;
+    int32_t oc;
+    for (b = 0; b < output_dims->n; ++b) {
+        for (oc = 0; oc < out_c; ++oc) {
+            int32_t acc = tinyc_fc_dot(input, filter + oc * depth, depth, params->input_offset);
+            if (bias != 0) {
+                acc = tinyc_add_wrap(acc, bias[oc]);
+            }
+            acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
+            output[oc] = tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
+                                        params->activation.max);
+        }
+        input += depth;
+        output += out_c;
+    }
+}

@@ -1,0 +1,152 @@
+/*
+ * tinyc_softmax_s8.c - int8 softmax over the last axis, TFLite's fixed-point algorithm
+ * (reference_ops::Softmax for int8): for each x with x - max >= diff_min,
+ *   e = exp(srdhm((x - max) << input_left_shift, input_multiplier))   (gemmlowp, Q5.26 -> Q0.31)
+ *   sum = sum of e / 2^12;  y = e * (1 / sum) / 2^23...  rounded, minus 128, clamped;
+ * other elements give -128.  Output scale 1/256, zero point -128.  Bit-exact with
+ * tinyc/ir/qmath.py (exp_on_negative_values, get_reciprocal).
+ */
+#include "tinyc_nn.h"
+#include "tinyc_requant.h"
+
+#define TINYC_SOFTMAX_ACC_BITS 12   /* integer bits of the sum of exps */
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent>, exponent in [-31, 30]. */
+static int32_t tinyc_sat_mul_pot(int32_t x, int32_t exponent)
+{
+    int32_t threshold;
+    if (exponent <= 0) {
+        return tinyc_rdbpot(x, -exponent);
+    }
+    threshold = (int32_t)((UINT32_C(1) << (31 - exponent)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return tinyc_shl_wrap(x, exponent);
+}
+
+/* RoundingDivideByPOT for exponents up to 35 (x / 2^e rounds to 0 or -1 past 31). */
+static int32_t tinyc_rdbpot_wide(int32_t x, int32_t exponent)
+{
+    if (exponent <= 31) {
+        return tinyc_rdbpot(x, exponent);
+    }
+    return (exponent == 32 && x == INT32_MIN) ? -1 : 0;
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out (gemmlowp Taylor series around -1/8). */
+static int32_t tinyc_exp_on_interval(int32_t a)
+{
+    const int32_t constant_term = 1895147668;       /* exp(-1/8) */
+    const int32_t constant_1_over_3 = 715827883;
+    const int32_t x = a + (INT32_C(1) << 28);
+    const int32_t x2 = tinyc_srdhm(x, x);
+    const int32_t x3 = tinyc_srdhm(x2, x);
+    const int32_t x4 = tinyc_srdhm(x2, x2);
+    const int32_t x4_over_4 = tinyc_sat_mul_pot(x4, -2);
+    const int32_t poly =
+        tinyc_sat_mul_pot(tinyc_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, -1);
+    return constant_term + tinyc_srdhm(constant_term, x + poly);
+}
+
+/* gemmlowp exp_on_negative_values: a in Q5.26 (a <= 0), result Q0.31. */
+static int32_t tinyc_exp_on_negative_values(int32_t a)
+{
+    static const int32_t barrel_multiplier[7] = {
+        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242
+    };
+    const int32_t one_quarter = INT32_C(1) << 24;
+    const int32_t a_mod = (int32_t)((uint32_t)a & (uint32_t)(one_quarter - 1)) - one_quarter;
+    const uint32_t remainder = (uint32_t)a_mod - (uint32_t)a;
+    int32_t result = tinyc_exp_on_interval(tinyc_sat_mul_pot(a_mod, 5));
+    int32_t k;
+    for (k = 0; k < 7; ++k) {                   /* bits 2^-2 .. 2^4 of -a */
+        if ((remainder & (UINT32_C(1) << (24 + k))) != 0u) {
+            result = tinyc_srdhm(result, barrel_multiplier[k]);
+        }
+    }
+    return (a == 0) ? INT32_MAX : result;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1: Newton-Raphson in Q2.29, result Q0.31. */
+static int32_t tinyc_one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + ((sum >= 0) ? 1 : -1)) / 2);
+    int32_t x = 1515870810 + tinyc_srdhm(half_denominator, -1010580540);
+    int32_t i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t one_minus = (INT32_C(1) << 29) - tinyc_srdhm(half_denominator, x);
+        x = x + tinyc_sat_mul_pot(tinyc_srdhm(x, one_minus), 2);
+    }
+    return tinyc_sat_mul_pot(x, 1);
+}
+
+static int32_t tinyc_clz32(uint32_t x)
+{
+    int32_t n = 0;
+    if (x == 0u) {
+        return 32;
+    }
+    while ((x & 0x80000000u) == 0u) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+}
+
+/* TFLite GetReciprocal of a Q12.19 sum: 1 / sum = result * 2^-bits_over_unit (Q0.31). */
+static int32_t tinyc_reciprocal(uint32_t sum, int32_t *bits_over_unit)
+{
+    const int32_t headroom_plus_one = tinyc_clz32(sum);
+    const uint32_t shifted = (headroom_plus_one < 32) ? (sum << headroom_plus_one) : 0u;
+    *bits_over_unit = TINYC_SOFTMAX_ACC_BITS - headroom_plus_one;
+    return tinyc_one_over_one_plus_x(tinyc_s32(shifted - 0x80000000u));
+}
+
+static int32_t tinyc_softmax_exp(const tinyc_softmax_params *p, int32_t diff)
+{
+    const int32_t scaled = tinyc_shl_wrap(diff, p->input_left_shift);
+    return tinyc_exp_on_negative_values(tinyc_srdhm(scaled, p->input_multiplier));
+}
+
+static void tinyc_softmax_row(const tinyc_softmax_params *p, const int8_t *in, int8_t *out,
+                              int32_t n)
+{
+    int32_t max = INT8_MIN;
+    uint32_t sum = 0u;                          /* wraps like the int64 sum taken mod 2^32 */
+    int32_t scale;
+    int32_t bits_over_unit;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        max = (in[i] > max) ? in[i] : max;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t diff = (int32_t)in[i] - max;
+        if (diff >= p->diff_min) {
+            sum += (uint32_t)tinyc_rdbpot(tinyc_softmax_exp(p, diff), TINYC_SOFTMAX_ACC_BITS);
+        }
+    }
+    scale = tinyc_reciprocal(sum, &bits_over_unit);
+    for (i = 0; i < n; ++i) {
+        const int32_t diff = (int32_t)in[i] - max;
+        int32_t y = 0;
+        if (diff >= p->diff_min) {
+            y = tinyc_rdbpot_wide(tinyc_srdhm(scale, tinyc_softmax_exp(p, diff)),
+                                  bits_over_unit + 31 - 8);
+        }
+        out[i] = (diff >= p->diff_min) ? tinyc_clamp_s8(y, -128, -128, 127) : (int8_t)-128;
+    }
+}
+
+void tinyc_softmax_s8(const tinyc_softmax_params *params, int32_t num_rows, int32_t row_size,
+                      const int8_t *input, int8_t *output)
+{
+    int32_t r;
+    for (r = 0; r < num_rows; ++r) {
+        tinyc_softmax_row(params, input + r * row_size, output + r * row_size, row_size);
+    }
+}
