@@ -84,6 +84,9 @@ class Graph:
         self.outputs: list[Value] = []
         self._names: set[str] = set()        # value names
         self._node_names: set[str] = set()
+        # QDQ models: quantization / integer dtype of the model's own integer inputs/outputs
+        self.io_quant: dict[str, QParams] = {}
+        self.io_dtype: dict[str, DType] = {}
 
     # -- naming -------------------------------------------------------------
     def unique(self, base: str, _taken: set[str] | None = None) -> str:
