@@ -2,18 +2,24 @@
 
 Liveness in execution order: a buffer lives from the step that writes it to the last step that
 reads it (graph inputs from step 0, graph outputs to the end). Aliases (reshape) share their
-source's buffer and extend its life. Offsets: largest buffers first, each at the lowest
-4-byte-aligned offset that overlaps no buffer alive at the same time.
-The lower bound is the largest sum of buffer sizes alive at one step.
+source's buffer and extend its life. In-place: an elementwise op (OpDef.inplace) whose input
+buffer dies at that op and has the output's size writes into it (one buffer, longer life).
+
+Offsets: for several orderings of the buffers (by size, by start, by size × lifetime, and
+seeded random ones), place each at the best-fitting aligned gap among the buffers already
+placed that are alive at the same time; keep the smallest arena. Deterministic.
+The lower bound is the largest sum of sizes alive at one step, without in-place reuse.
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from ..ir import Graph, Value
 from ..ir.ops import OPS
 
 ALIGN = 4
+RANDOM_ORDERS = 64
 
 
 @dataclass
@@ -34,7 +40,8 @@ class MemoryPlan:
     lower_bound: int
     offsets: dict[str, int]                  # value name -> byte offset
     buffers: list[Buffer]
-    live_bytes: list[int]                    # per step: bytes alive
+    live_bytes: list[int]                    # per step: bytes alive (without in-place)
+    inplace: list[tuple[str, str]] = field(default_factory=list)   # (output, input) pairs
 
     def offset(self, v: Value) -> int:
         return self.offsets[v.name]
@@ -48,10 +55,25 @@ def _nbytes(v: Value, elem_bytes: int | None) -> int:
     return v.type.size * elem_bytes if elem_bytes else v.type.nbytes
 
 
-def liveness(g: Graph, elem_bytes: int | None = None) -> list[Buffer]:
+def _inplace_source(node, step: int, root: dict, g: Graph) -> Buffer | None:
+    """The input buffer an elementwise node may overwrite: same size, dies here."""
+    out = node.outputs[0]
+    for i in OPS[node.op].inplace:
+        v = node.input(i)
+        if v is None or v.is_const or v.shape != out.shape:
+            continue
+        b = root[id(v)]
+        uses_later = any(g.nodes.index(u) > step for bv in b.values for u, _ in bv.uses)
+        if not uses_later and not any(bv in g.outputs for bv in b.values):
+            return b
+    return None
+
+
+def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True
+             ) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
-    last_step = len(g.nodes) - 1
+    pairs: list[tuple[str, str]] = []
     for v in g.inputs:
         root[id(v)] = Buffer(v, _nbytes(v, elem_bytes), 0, 0, [v])
         bufs.append(root[id(v)])
@@ -60,20 +82,23 @@ def liveness(g: Graph, elem_bytes: int | None = None) -> list[Buffer]:
             if v is not None and not v.is_const:
                 root[id(v)].last = max(root[id(v)].last, step)
         for v in node.outputs:
-            if OPS[node.op].alias:
-                b = root[id(node.inputs[0])]
-            else:
+            b = root[id(node.inputs[0])] if OPS[node.op].alias else None
+            if b is None and inplace:
+                b = _inplace_source(node, step, root, g)
+                if b is not None:
+                    pairs.append((v.name, b.values[-1].name))
+            if b is None:
                 b = Buffer(v, _nbytes(v, elem_bytes), step, step)
                 bufs.append(b)
             b.values.append(v)
             root[id(v)] = b
     for v in g.outputs:
-        root[id(v)].last = max(last_step, 0)
-    return bufs
+        root[id(v)].last = max(len(g.nodes) - 1, 0)
+    return bufs, pairs
 
 
 def _place(buf: Buffer, placed: list[tuple[int, Buffer]]) -> int:
-    """Lowest aligned offset where buf fits among time-overlapping placed buffers (best fit)."""
+    """Lowest aligned offset in the tightest gap among time-overlapping placed buffers."""
     busy = sorted((off, off + _align(b.size)) for off, b in placed if b.overlaps_in_time(buf))
     need = _align(buf.size)
     best, best_gap, cursor = None, None, 0
@@ -85,14 +110,32 @@ def _place(buf: Buffer, placed: list[tuple[int, Buffer]]) -> int:
     return best if best is not None else cursor
 
 
-def plan_memory(g: Graph, elem_bytes: int | None = None) -> MemoryPlan:
-    """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8)."""
-    bufs = liveness(g, elem_bytes)
+def _assign(order: list[Buffer]) -> tuple[int, list[tuple[int, Buffer]]]:
     placed: list[tuple[int, Buffer]] = []
-    for b in sorted(bufs, key=lambda b: (-b.size, b.first, b.root.name)):
+    for b in order:
         placed.append((_place(b, placed), b))
+    return max((off + _align(b.size) for off, b in placed), default=0), placed
+
+
+def _orders(bufs: list[Buffer]):
+    yield sorted(bufs, key=lambda b: (-b.size, b.first))
+    yield sorted(bufs, key=lambda b: (b.first, -b.size))
+    yield sorted(bufs, key=lambda b: (-b.size * (b.last - b.first + 1), b.first))
+    yield sorted(bufs, key=lambda b: (-(b.last - b.first), -b.size))
+    rng = random.Random(0)
+    for _ in range(RANDOM_ORDERS if len(bufs) > 2 else 0):
+        order = list(bufs)
+        rng.shuffle(order)
+        yield order
+
+
+def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True) -> MemoryPlan:
+    """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8)."""
+    bufs, pairs = liveness(g, elem_bytes, inplace)
+    best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
+    arena, placed = best
     offsets = {v.name: off for off, b in placed for v in b.values}
-    arena = max((off + _align(b.size) for off, b in placed), default=0)
+    plain, _ = liveness(g, elem_bytes, inplace=False)
     steps = max(len(g.nodes), 1)
-    live = [sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps)]
-    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live)
+    live = [sum(b.size for b in plain if b.first <= s <= b.last) for s in range(steps)]
+    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs)

@@ -103,12 +103,11 @@ class Model:
 
     def run_qemu(self, x, batch: bool = False, board=None):
         """The generated C, built for the board and run in QEMU; also sets last_qemu."""
-        from .target import build_firmware, load_board, run_qemu
+        from .target import load_board, run_samples
         board = load_board(board) if isinstance(board, str) else (board or self.board)
         samples, as_float = self._samples(x, batch)
         fw_dir = Path(self._tmpdir()) / f"fw_{board.name}"
-        elf = build_firmware(self.c_dir(), board, samples, fw_dir, name=self.name)
-        self.last_qemu = run_qemu(elf, board)
+        self.last_qemu = run_samples(self.c_dir(), board, samples, fw_dir, name=self.name)
         return self._results(self.last_qemu.outputs, as_float, batch)
 
     # -- output ---------------------------------------------------------------------------
