@@ -105,8 +105,7 @@ def cmd_inspect(args, shapes) -> int:
 def cmd_boards(args, shapes) -> int:
     from .target import list_boards
     for b in list_boards():
-        print(f"{b.name:<12} {b.core:<11} flash {b.flash_size // 1024:>5} KiB  "
-              f"RAM {b.ram_size // 1024:>4} KiB  qemu {b.qemu_machine:<14} {b.description}")
+        print(b.summary())
     return 0
 
 
