@@ -95,7 +95,7 @@ def build_module(name_hint: str, cdef: str, source: str, sources: Sequence[Path]
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         so = root / (modname + suffix)
         if not so.exists():
-            so = _compile(modname, cdef, source, files and [f for f in files if f.suffix == ".c"],
+            so = _compile(modname, cdef, source, [f for f in files if f.suffix == ".c"],
                           include_dirs, cflags, root)
         _LOADED[modname] = _load(modname, so)
         return _LOADED[modname]

@@ -95,6 +95,7 @@ class Builder:
         return f"{self.path}: node '{name}' ({n.op_type}, opset {self.opset})"
 
     def error(self, what: str, hint: str = "", cls=UnsupportedOpError) -> TinycError:
+        hint = hint[:1].upper() + hint[1:]
         return cls(f"{self.where()}: {what}." + (f" {hint}" if hint else ""))
 
     def const_input(self, t: Tensor | None, what: str) -> np.ndarray:

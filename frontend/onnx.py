@@ -276,6 +276,10 @@ class _Importer:
         if unknown:
             raise self.b.error(f"attribute(s) {unknown} not supported",
                                f"known: {[p for p in params if p != 'b']}.")
+        kinds = [p.kind for p in params.values()][1:]
+        n_pos = sum(k is inspect.Parameter.POSITIONAL_OR_KEYWORD for k in kinds)
+        if inspect.Parameter.VAR_POSITIONAL not in kinds and len(ins) > n_pos:
+            raise self.b.error(f"{len(ins)} inputs given, tinyc reads at most {n_pos}")
         return fn(self.b, *ins, **attrs)
 
 

@@ -98,7 +98,7 @@ def _binary(b: Builder, op: str, A: Tensor, B: Tensor) -> Tensor:
 def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
     """MatMul/Gemm + Add(constant [N]) -> the fully_connected's bias."""
     fc = None if A.is_const else A.value.producer
-    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None:
+    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None or A.value.q:
         return None
     n = A.value.shape[-1]
     if not B.is_const or B.data.size != n or B.shape[-1:] != (n,) or b.uses.get(A.name) != 1:

@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="write the C folder (model.h/.c, weights, kernels, report)")
     _common(b)
     b.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    b.add_argument("--no-measure", action="store_true",
+                   help="skip linking a test firmware and the QEMU run that measure flash, "
+                   "RAM and stack (and the exact board-fit check)")
     r = sub.add_parser("run", help="build, run in QEMU on the board; outputs + instructions")
     _common(r)
     g = r.add_mutually_exclusive_group(required=True)

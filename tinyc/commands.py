@@ -36,10 +36,15 @@ def _top1(out, labels) -> float:
 
 
 def cmd_build(args, shapes) -> int:
+    import shutil
     m = _compile(args, shapes)
-    out = m.write(Path(args.output))
+    measure = not args.no_measure and all(shutil.which(t) for t in
+                                          ("arm-none-eabi-gcc", "qemu-system-arm"))
+    out = m.write(Path(args.output), measure=measure)
     print(format_summary(m))
-    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json)")
+    if not measure:
+        print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
+    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html)")
     return 0
 
 

@@ -91,7 +91,7 @@ def _check_inputs(inputs, macros: dict[str, int]) -> list[list[np.ndarray]]:
         if len(s) != n_in:
             raise TinycError(f"firmware: sample {i} — expected {n_in} inputs, got {len(s)}.")
         for k, x in enumerate(s):
-            want = macros.get(f"INPUT{k}_SIZE", samples[0][k].size)
+            want = macros.get(f"IN{k}_SIZE", samples[0][k].size)
             if x.dtype != np.int8 or x.size != want:
                 raise TinycError(f"firmware: sample {i} input {k} — expected int8 with {want} "
                                  f"elements, got {x.dtype} with {x.size}.")
@@ -103,8 +103,8 @@ def _output_sizes(n_outputs_bytes, macros: dict[str, int]) -> list[int]:
         return [int(n) for n in n_outputs_bytes]
     if "NUM_OUTPUTS" not in macros:
         raise TinycError("firmware: output sizes unknown — pass n_outputs_bytes or define "
-                         "<NAME>_NUM_OUTPUTS and <NAME>_OUTPUT<k>_SIZE in model.h.")
-    return [macros[f"OUTPUT{k}_SIZE"] for k in range(macros["NUM_OUTPUTS"])]
+                         "<NAME>_NUM_OUTPUTS and <NAME>_OUT<k>_SIZE in model.h.")
+    return [macros[f"OUT{k}_SIZE"] for k in range(macros["NUM_OUTPUTS"])]
 
 
 def sample_stride(n: int) -> int:
@@ -184,7 +184,7 @@ def write_main_c(path: Path, header: str, name: str, in_sizes: list[int],
     up = name.upper()
     checks = [f"#if defined({up}_{kind}{k}_SIZE) && ({up}_{kind}{k}_SIZE) != {n}\n"
               f"#error \"{kind.lower()} {k}: model header size differs from the harness ({n})\"\n"
-              "#endif" for kind, sizes in (("INPUT", in_sizes), ("OUTPUT", out_sizes))
+              "#endif" for kind, sizes in (("IN", in_sizes), ("OUT", out_sizes))
               for k, n in enumerate(sizes)]
     decls = [f"extern const int8_t tinyc_in{k}[N_SAMPLES][{sample_stride(n)}];"
              for k, n in enumerate(in_sizes)]
@@ -205,7 +205,7 @@ def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np
     """Build `out_dir/<name>.elf`: the model in `c_dir` run on every sample of `inputs`.
 
     inputs: samples x model inputs, int8 arrays (any shape; sent flat, in C order).
-    n_outputs_bytes: bytes of each output; default from `<NAME>_OUTPUT<k>_SIZE` in model.h.
+    n_outputs_bytes: bytes of each output; default from `<NAME>_OUT<k>_SIZE` in model.h.
     Raises MemoryOverflow (a BoardError) when the samples do not fit the board's flash.
     """
     from tinyc.target import load_board

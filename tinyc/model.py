@@ -69,7 +69,9 @@ class Model:
         return samples, as_float
 
     def _results(self, outs: list[list[np.ndarray]], as_float: bool, batch: bool):
-        conv = [[spec.dequantize(o) if as_float else o for spec, o in zip(self.outputs, s)]
+        conv = [[spec.dequantize(o) if as_float else o
+                 for spec, o in zip(self.outputs, (np.asarray(o).reshape(sp.shape)
+                                                   for sp, o in zip(self.outputs, s)))]
                 for s in outs]
         per_output = [np.stack([s[k] for s in conv]) if batch else conv[0][k]
                       for k in range(len(self.outputs))]
@@ -121,11 +123,21 @@ class Model:
             self._c_dir = self.write(Path(self._tmpdir()) / "c")
         return self._c_dir
 
-    def write(self, out_dir) -> Path:
-        """Write the C folder (model.h, model.c, model_data.c, kernels/, report.json)."""
+    def write(self, out_dir, measure: bool = False) -> Path:
+        """Write the C folder (model.h, model.c, model_data.c, kernels/, report.json/.html).
+
+        measure=True links the model into a firmware for the board (flash, static RAM) and runs
+        one inference in QEMU (stack high-water mark), then checks the board fit."""
         from .backend_c.emit import emit_c
         from .report import write_report
+        from .report_html import write_html
         out = Path(out_dir)
-        emit_c(self.graph, self.plan, out, name=self.name, options=self.options)
+        emit_c(self.graph, self.plan, out, name=self.name)
+        if measure:
+            from .fit import check_fit, measure as measure_model
+            mem = measure_model(self, out, Path(self._tmpdir()) / "measure")
+            self.report["memory"] = mem
+            check_fit(self, mem["flash_bytes"], mem["ram_total_bytes"], "measured")
         write_report(self, out)
+        write_html(self, out)
         return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .data import as_arrays, split_samples
 from .errors import TinycError
+from .fit import check_fit, estimate
 from .model import Model
 from .passes.canonicalize import canonicalize
 from .passes.fold_batchnorm import fold_batchnorm
@@ -62,4 +63,6 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
     g = quantize(g, samples, progress=progress)
     plan = plan_memory(g)
     options = {"board": brd.name, "calib": bool(calib is not None)}
-    return Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
+    model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
+    check_fit(model, *estimate(model), "estimated before compiling the C")
+    return model

@@ -24,10 +24,32 @@ def layer_rows(model) -> list[dict]:
     return rows
 
 
+def constants_bytes(node) -> int:
+    """Kernel constants beyond weights: per-channel multipliers/shifts, lookup tables."""
+    n = 0
+    for k in ("multiplier", "shift"):
+        n += 4 * len(node.attrs.get(k, ()))
+    return n + len(node.attrs.get("table", ()))
+
+
+def live_sets(model) -> list[dict]:
+    """Per step: the tensors alive in the arena and their bytes."""
+    plan = model.plan
+    out = []
+    for step, node in enumerate(model.graph.nodes):
+        alive = [b for b in plan.buffers if b.first <= step <= b.last]
+        out.append({"step": step, "layer": node.name, "bytes": sum(b.size for b in alive),
+                    "tensors": [b.root.name for b in alive]})
+    return out
+
+
 def build_report(model) -> dict:
     layers = layer_rows(model)
     g = model.graph
     return {
+        "constants_bytes": int(sum(constants_bytes(n) for n in g.nodes)),
+        "live": live_sets(model),
+        "inplace": [list(p) for p in model.plan.inplace],
         "model": model.name,
         "source": Path(model.source).name,
         "board": model.board.name,
@@ -62,6 +84,13 @@ def format_summary(model) -> str:
     lines = [f"model {r['model']} ({r['source']}) for {r['board']}",
              f"  {len(r['layers'])} layers, {r['macs']:,} MACs, weights {r['weights_bytes']:,} B",
              f"  arena {r['arena_bytes']:,} B (peak-live lower bound {r['arena_lower_bound']:,} B)"]
+    mem = r.get("memory")
+    if mem:
+        stack = f"{mem['stack_bytes']:,} B" if mem["stack_bytes"] is not None else "not measured"
+        lines.append(f"  flash {mem['flash_bytes']:,} B (weights {mem['flash_weights_bytes']:,}, "
+                     f"constants {mem['flash_constants_bytes']:,}, code "
+                     f"{mem['flash_code_bytes']:,}); RAM {mem['ram_total_bytes']:,} B "
+                     f"(static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
     return "\n".join(lines)
 
 

@@ -5,7 +5,8 @@
 
 Float models come from PyTorch's two exporters: TorchScript (`dynamo=False`, opsets 13 and 17)
 and dynamo (opset 18). QDQ models come from ONNX Runtime's quantize_static (QDQ format,
-per-channel weights) applied to the TorchScript opset-13 float models.
+per-channel weights) applied to the TorchScript opset-13 float models: int8 activations after
+ORT's quant_pre_process, uint8 activations without it.
 """
 from __future__ import annotations
 
@@ -68,8 +69,19 @@ class Mlp(nn.Module):
         return torch.tanh(self.fc2(x))
 
 
+class SeqNet(nn.Module):
+    """Linear on a 3-D tensor (MatMul + Add), Softmax over the last axis."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(8, 6), nn.Linear(6, 5)
+
+    def forward(self, x):
+        return torch.softmax(self.fc2(torch.relu(self.fc1(x))), dim=-1)
+
+
 MODELS = {"convnet": (ConvNet, (1, 3, 16, 16)), "graynet": (GrayNet, (1, 1, 12, 12)),
-          "mlp": (Mlp, (1, 20))}
+          "mlp": (Mlp, (1, 20)), "seqnet": (SeqNet, (1, 4, 8))}
 EXPORTS = {"ts13": dict(dynamo=False, opset_version=13),
            "ts17": dict(dynamo=False, opset_version=17),
            "ts13nofold": dict(dynamo=False, opset_version=13, do_constant_folding=False),
@@ -102,10 +114,15 @@ def export_float() -> list[pathlib.Path]:
     return made
 
 
-def quantize_qdq(src: pathlib.Path, dst: pathlib.Path, activation_type) -> None:
+def quantize_qdq(src: pathlib.Path, dst: pathlib.Path, activation_type, preprocess) -> None:
+    import onnx
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
-    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if preprocess:                      # turns MatMul+Add into Reshape-Gemm-Reshape
+        quant_pre_process(str(src), str(dst))
+        src = dst
 
     shape = [d.dim_value for d in onnx.load(src).graph.input[0].type.tensor_type.shape.dim]
     rng = np.random.default_rng(0)
@@ -126,9 +143,9 @@ def quantize_qdq(src: pathlib.Path, dst: pathlib.Path, activation_type) -> None:
 def export_qdq() -> list[pathlib.Path]:
     made = []
     for name in MODELS:
-        for act in ("QInt8", "QUInt8"):
+        for act, pre in (("QInt8", True), ("QUInt8", False)):
             dst = OUT / f"{name}_ort_qdq_{act[1:].lower()}.onnx"
-            quantize_qdq(OUT / f"{name}_ts13.onnx", dst, act)
+            quantize_qdq(OUT / f"{name}_ts13.onnx", dst, act, pre)
             made.append(dst)
     return made
 

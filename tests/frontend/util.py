@@ -87,14 +87,17 @@ def interpret_qdq(g, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 # -- building small models with onnx.helper ---------------------------------------------------
 
-def make_model(nodes, inputs: dict, outputs: list[str], inits: dict | None = None,
+def make_model(nodes, inputs: dict, outputs, inits: dict | None = None,
                opset: int = 13, itype=onnx.TensorProto.FLOAT) -> onnx.ModelProto:
-    """inputs: name -> shape (dims may be str for symbolic); outputs: names (shapes inferred)."""
+    """inputs: name -> shape (dims may be str for symbolic); outputs: names (shapes inferred)
+    or name -> float32 shape."""
     from onnx import helper, numpy_helper
+    outs = outputs if isinstance(outputs, dict) else dict.fromkeys(outputs)
     g = helper.make_graph(
         nodes, "t",
         [helper.make_tensor_value_info(n, itype, s) for n, s in inputs.items()],
-        [helper.make_empty_tensor_value_info(n) for n in outputs],
+        [helper.make_empty_tensor_value_info(n) if s is None else
+         helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, s) for n, s in outs.items()],
         [numpy_helper.from_array(np.asarray(a), n) for n, a in (inits or {}).items()])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8 if opset < 19 else 10

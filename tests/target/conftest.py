@@ -30,8 +30,8 @@ def header(in_sizes, out_sizes):
     lines = ["#ifndef TINYC_MODEL_H", "#define TINYC_MODEL_H", "#include <stdint.h>",
              f"#define TINYC_MODEL_NUM_INPUTS {len(in_sizes)}",
              f"#define TINYC_MODEL_NUM_OUTPUTS {len(out_sizes)}"]
-    lines += [f"#define TINYC_MODEL_INPUT{k}_SIZE {n}" for k, n in enumerate(in_sizes)]
-    lines += [f"#define TINYC_MODEL_OUTPUT{k}_SIZE {n}" for k, n in enumerate(out_sizes)]
+    lines += [f"#define TINYC_MODEL_IN{k}_SIZE {n}" for k, n in enumerate(in_sizes)]
+    lines += [f"#define TINYC_MODEL_OUT{k}_SIZE {n}" for k, n in enumerate(out_sizes)]
     params = [f"const int8_t *in{k}" for k in range(len(in_sizes))]
     params += [f"int8_t *out{k}" for k in range(len(out_sizes))]
     lines += [f"void tinyc_model_invoke({', '.join(params)});", "#endif"]

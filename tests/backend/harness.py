@@ -1,0 +1,92 @@
+"""Helpers of the backend tests: hand-built integer graphs, a trivial memory plan, and the
+emit -> cffi -> compare-with-interpret loop."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.backend_c import build_host, emit_c
+from tinyc.ir import DType, Graph, QParams, TensorType, interpret, verify
+from tinyc.ir.qmath import quantize_multiplier
+
+I8 = DType.INT8
+
+
+@dataclass
+class SeqPlan:
+    """A trivial memory plan: every activation in its own 4-byte aligned slot, in order;
+    reshape outputs share their input's slot (an alias, as plan_memory does)."""
+    arena_bytes: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+def sequential_plan(g: Graph) -> SeqPlan:
+    plan = SeqPlan()
+    for v in g.activations():
+        p = v.producer
+        if p is not None and p.op == "reshape" and not p.inputs[0].is_const:
+            plan.offsets[v.name] = plan.offsets[p.inputs[0].name]
+            continue
+        plan.offsets[v.name] = plan.arena_bytes
+        plan.arena_bytes += (v.type.nbytes + 3) // 4 * 4
+    return plan
+
+
+def q8(scale: float, zp: int) -> QParams:
+    return QParams((float(scale),), (int(zp),))
+
+
+def int8_input(g: Graph, name: str, shape, zp: int = 0, scale: float = 0.05):
+    return g.add_input(name, TensorType(I8, tuple(shape), q8(scale, zp)))
+
+
+def set_q(v, zp: int, scale: float = 0.05):
+    """Give an emitted output value its int8 quantization (what quantize would do)."""
+    v.type = v.type.with_(dtype=I8, q=q8(scale, zp))
+    return v
+
+
+def multiplier_for(real: float) -> tuple[int, int]:
+    return quantize_multiplier(real)
+
+
+def dense_requant(rng, k: int, channels: int, spread: float = 50.0):
+    """Per-channel (multiplier, shift) tuples that map a K-term int8 dot product to ~spread."""
+    ms = [quantize_multiplier(spread / (math.sqrt(k) * 74.0 * 73.0) * rng.uniform(0.4, 2.5))
+          for _ in range(channels)]
+    return tuple(m for m, _ in ms), tuple(s for _, s in ms)
+
+
+def random_int8(rng, shape) -> np.ndarray:
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def extreme_inputs(g: Graph) -> list[list[np.ndarray]]:
+    """All -128 and all 127: the saturating corners."""
+    return [[np.full(v.shape, val, np.int8) for v in g.inputs] for val in (-128, 127)]
+
+
+def emit_build(g: Graph, out_dir: Path, name: str = "tinyc_model", cache_dir=None, **kw):
+    verify(g, integer_only=True)
+    emit_c(g, sequential_plan(g), out_dir, name=name)
+    return build_host(out_dir, cache_dir=cache_dir, **kw)
+
+
+def check_graph(g: Graph, out_dir: Path, cache_dir, rng, samples: int = 3,
+                extremes: bool = True, **kw) -> None:
+    """C output == interpret output, bit for bit, on random (and extreme) inputs."""
+    model = emit_build(g, out_dir, cache_dir=cache_dir, **kw)
+    feeds = [[random_int8(rng, v.shape) for v in g.inputs] for _ in range(samples)]
+    feeds += extreme_inputs(g) if extremes else []
+    for feed in feeds:
+        want = interpret(g, feed)
+        got = model.invoke(feed)
+        for w, y, v in zip(want, got, g.outputs):
+            assert y.shape == w.shape, (v.name, y.shape, w.shape)
+            if not np.array_equal(y, w):
+                bad = np.argwhere(y != w)
+                raise AssertionError(f"output '{v.name}': {len(bad)} of {w.size} differ, first at "
+                                     f"{tuple(bad[0])}: C {y[tuple(bad[0])]} vs IR {w[tuple(bad[0])]}")

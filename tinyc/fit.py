@@ -1,0 +1,59 @@
+"""Board fit: measured (or estimated) flash and RAM against the board's limits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BoardError, TinycError
+
+
+def _biggest_weights(model, n: int = 3) -> str:
+    rows = sorted(model.report["layers"], key=lambda r: -r["weights_bytes"])[:n]
+    return ", ".join(f"{r['name']} ({r['op']}) {r['weights_bytes']:,} B" for r in rows)
+
+
+def _biggest_tensors(model, n: int = 3) -> str:
+    bufs = sorted(model.plan.buffers, key=lambda b: -b.size)[:n]
+    return ", ".join(f"{b.root.name} {b.size:,} B" for b in bufs)
+
+
+def check_fit(model, flash: int, ram: int, how: str) -> None:
+    """Raise BoardError when the model's flash or RAM need exceeds the board's."""
+    b = model.board
+    if ram > b.ram_size:
+        raise BoardError(
+            f"{model.source}: the model needs {ram:,} B of RAM ({how}: arena "
+            f"{model.plan.arena_bytes:,} B + stack and statics) but board '{b.name}' has "
+            f"{b.ram_size:,} B. Biggest tensors: {_biggest_tensors(model)}. Choose a board "
+            "with more RAM (see `tinyc boards`) or a smaller model/input.")
+    if flash > b.flash_size:
+        raise BoardError(
+            f"{model.source}: the model needs {flash:,} B of flash ({how}) but board "
+            f"'{b.name}' has {b.flash_size:,} B. Biggest layers: {_biggest_weights(model)}. "
+            "Choose a board with more flash or compress the model.")
+
+
+def estimate(model) -> tuple[int, int]:
+    """(flash, ram) lower estimates before any C is compiled."""
+    r = model.report
+    return r["weights_bytes"] + r["constants_bytes"], r["arena_bytes"] + model.board.stack_size
+
+
+def measure(model, c_dir: Path, work: Path) -> dict:
+    """Flash/RAM of the model alone (linked firmware minus empty firmware) and the stack
+    high-water mark of one inference in QEMU. Needs arm-none-eabi-gcc and qemu-system-arm."""
+    import numpy as np
+
+    from .target import model_size, run_samples
+    size = model_size(c_dir, model.board, work / "size", name=model.name)
+    zeros = [[np.full(s.shape, s.zero_point, np.int8) for s in model.inputs]]
+    try:
+        res = run_samples(c_dir, model.board, zeros, work / "stack", name=model.name)
+        stack = res.stack_invoke_bytes
+    except TinycError:
+        stack = None
+    r = model.report
+    code = size["flash"] - r["weights_bytes"] - r["constants_bytes"]
+    return {"flash_bytes": size["flash"], "flash_weights_bytes": r["weights_bytes"],
+            "flash_constants_bytes": r["constants_bytes"], "flash_code_bytes": max(code, 0),
+            "ram_static_bytes": size["ram"], "stack_bytes": stack,
+            "ram_total_bytes": size["ram"] + (stack or 0)}
