@@ -121,7 +121,7 @@ def _parse_header(text: str) -> tuple[str, str, list[IOSpec], list[IOSpec]]:
     P = name.upper()
 
     def spec(tag: str) -> IOSpec:
-        shape = macros[f"{P}_{tag}_SHAPE"].strip("{}")
+        shape = macros.get(f"{P}_{tag}_SHAPE", "{}").strip("{}")
         return IOSpec(name=ast.literal_eval(macros[f"{P}_{tag}_NAME"]),
                       shape=tuple(int(d) for d in shape.split(",") if d.strip()),
                       size=int(macros[f"{P}_{tag}_SIZE"]),
@@ -130,6 +130,13 @@ def _parse_header(text: str) -> tuple[str, str, list[IOSpec], list[IOSpec]]:
     ins = [spec(f"IN{i}") for i in range(int(macros[f"{P}_NUM_INPUTS"]))]
     outs = [spec(f"OUT{i}") for i in range(int(macros[f"{P}_NUM_OUTPUTS"]))]
     return name, proto, ins, outs
+
+
+def _batched(shape: tuple[int, ...], n: int) -> tuple[int, ...]:
+    """The shape of n samples: the model's shape for one, else stacked along axis 0."""
+    if n == 1:
+        return shape
+    return (n * shape[0],) + shape[1:] if shape else (n,)
 
 
 class HostModel:
@@ -171,8 +178,7 @@ class HostModel:
             args = [ffi.from_buffer("int8_t[]", x[b]) for x in ins]
             args += [ffi.from_buffer("int8_t[]", y[b], require_writable=True) for y in outs]
             self._fn(*args)
-        return [y.reshape((n * s.shape[0],) + s.shape[1:] if s.shape else (n,))
-                for y, s in zip(outs, self.outputs)]
+        return [y.reshape(_batched(s.shape, n)) for y, s in zip(outs, self.outputs)]
 
     __call__ = invoke
 

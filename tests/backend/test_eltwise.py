@@ -56,8 +56,9 @@ def _binary_graph(op, case, const_b=None):
     sa, sb, q1, q2, qo, act = case
     g = Graph(op)
     a = int8_input(g, "a", sa, q1[1], q1[0])
-    b = const_b if const_b is not None else int8_input(g, "b", sb, q2[1], q2[0])
-    if const_b is not None:
+    if const_b is None:
+        b = int8_input(g, "b", sb, q2[1], q2[0])
+    else:
         b = g.const("b", const_b)
     attrs = (add_attrs if op == "add" else mul_attrs)(q1, q2, qo, act)
     y = g.emit(op, [a, b], attrs)

@@ -19,7 +19,7 @@ QDQ = sorted(p.name for p in MODELS.glob("*_qdq_*.onnx"))
 
 
 def test_models_are_there():
-    assert len(FLOAT) == 12 and len(QDQ) == 6, "run tests/frontend/make_models.py"
+    assert len(FLOAT) == 16 and len(QDQ) == 8, "run tests/frontend/make_models.py"
 
 
 @pytest.mark.parametrize("name", FLOAT)
