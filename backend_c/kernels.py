@@ -184,7 +184,10 @@ def pad_args(node: Node, ctx) -> dict:
     r = len(x.shape)
     if len(pads) != 2 * r or min(pads) < 0:
         _fail(node, "pads", f"{2 * r} non-negative ints", pads)
-    return {"before": dims4(pads[:r]) if r else (0, 0, 0, 0), "input_dims": dims4(x.shape),
+    if r > 4:
+        _fail(node, "pad rank", "<= 4", r)
+    before = (0,) * (4 - r) + pads[:r]
+    return {"before": before, "input_dims": dims4(x.shape),
             "input": ctx.ptr(x), "output_dims": dims4(y.shape), "output": ctx.ptr(y),
             "pad_value": _int_attr(node, "pad_value", -128, 127)}
 

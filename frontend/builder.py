@@ -85,6 +85,7 @@ class Builder:
         self.g, self.opset, self.path, self.uses = graph, opset, path, uses
         self.node = None                  # the ONNX NodeProto being converted
         self._layouts: dict = {}          # (id(value), ir_perm) -> (value, result)
+        self.inherited: set[int] = set()  # values whose q was copied from a data-movement source
 
     # -- errors ---------------------------------------------------------------------------
     def where(self) -> str:
@@ -126,12 +127,17 @@ class Builder:
         """A reshape of v (collapsing reshape chains; v itself when the shape is unchanged)."""
         shape = tuple(int(d) for d in shape)
         src = v
-        while src.producer is not None and src.producer.op == "reshape" and src.q == v.q:
+        while src.producer is not None and src.producer.op == "reshape" \
+                and src.producer.inputs[0].q == v.q:
             src = src.producer.inputs[0]
         if src.shape == shape:
             return src
-        out = self.emit("reshape", [src], {"shape": shape}, name)
-        out.type = out.type.with_(q=v.q)
+        return self._inherit_q(self.emit("reshape", [src], {"shape": shape}, name), v)
+
+    def _inherit_q(self, out: Value, src: Value) -> Value:
+        if src.q is not None:
+            out.type = out.type.with_(q=src.q)
+            self.inherited.add(id(out))
         return out
 
     def layout(self, t: Tensor, want) -> Value:
@@ -150,8 +156,7 @@ class Builder:
         if moves_only_unit_dims(v.shape, ir_perm):
             out = self.reshape(v, shape, name)
         else:
-            out = self.emit("transpose", [v], {"perm": ir_perm}, name)
-            out.type = out.type.with_(q=v.q)
+            out = self._inherit_q(self.emit("transpose", [v], {"perm": ir_perm}, name), v)
         self._layouts[key] = (v, out)
         return out
 
@@ -198,8 +203,9 @@ class Builder:
 
 def set_q(b: Builder, v: Value, q: QParams) -> None:
     """Annotate an activation with its quantization (from the model's Q/DQ nodes)."""
-    if v.q is None:
+    if v.q is None or (id(v) in b.inherited and v.q != q):
         v.type = v.type.with_(q=q)
+        b.inherited.discard(id(v))
     elif v.q != q:
         raise b.error(f"tensor '{v.name}' is quantized twice, as {v.q} and {q}",
                       "requantizing an activation needs an IR requantize op (not yet in the IR).")

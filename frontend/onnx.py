@@ -158,6 +158,7 @@ class _Importer:
         for v in self.g.inputs:
             self._io_quant(v, self.tensors[v.name])
         self.g.remove_dead()
+        qdq.hoist_requantize(self.g)
         return self.g
 
     def _add_input(self, vi: onnx.ValueInfoProto) -> None:

@@ -29,11 +29,11 @@ def _pair(v, default=1) -> tuple[int, int]:
     return v
 
 
-def _values(v) -> np.ndarray | None:
+def _values(b: Builder, v, what: str) -> np.ndarray | None:
     """An attribute value or a constant input Tensor as a numpy array (None if absent)."""
     if v is None:
         return None
-    return np.asarray(v.data if isinstance(v, Tensor) else v)
+    return np.asarray(b.const_input(v, what) if isinstance(v, Tensor) else v)
 
 
 def spatial_pads(b: Builder, in_hw, kernel, stride, dilation, auto_pad, pads, ceil_mode=0):
@@ -96,16 +96,26 @@ def _binary(b: Builder, op: str, A: Tensor, B: Tensor) -> Tensor:
 
 
 def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
-    """MatMul/Gemm + Add(constant [N]) -> the fully_connected's bias."""
-    fc = None if A.is_const else A.value.producer
-    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None or A.value.q:
+    """MatMul/Gemm (+ the reshape back of a 3-D MatMul) + Add(constant [N]) -> the
+    fully_connected's bias. A quantization of the product before the Add (ONNX Runtime writes
+    one) is dropped: the Add's own QuantizeLinear then quantizes the fully_connected output."""
+    if A.is_const or not B.is_const or A.value.uses or b.uses.get(A.name) != 1:
         return None
-    n = A.value.shape[-1]
-    if not B.is_const or B.data.size != n or B.shape[-1:] != (n,) or b.uses.get(A.name) != 1:
+    v = A.value
+    fc = v.producer
+    if fc is not None and fc.op == "reshape" and len(fc.inputs[0].uses) == 1 \
+            and fc.inputs[0].shape[-1] == v.shape[-1]:
+        fc = fc.inputs[0].producer
+    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None:
+        return None
+    n = v.shape[-1]
+    if B.data.size != n or B.shape[-1:] != (n,):
         return None
     fc.replace_input(2, b.bias(B, n))
-    A.value.name = b.g.unique(b.out_name)
-    return A
+    for x in {v, fc.outputs[0]}:
+        x.type = x.type.with_(q=None)
+    v.name = b.g.unique(b.out_name)
+    return b.act(v, A.perm)
 
 
 def _reshape_to(b: Builder, t: Tensor, shape) -> Tensor:
@@ -213,7 +223,7 @@ def GlobalMaxPool(b: Builder, X):
 
 
 def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
-    ax = _values(axes)
+    ax = _values(b, axes, "axes")
     ax = sorted(int(a) % data.rank for a in ax.reshape(-1)) if ax is not None else []
     if data.rank != 4 or len(ax) != 2 or 0 in ax:
         raise b.error(f"ReduceMean over axes {ax} of a {data.rank}-D tensor",
@@ -255,7 +265,7 @@ def Relu(b: Builder, X):
 
 
 def Clip(b: Builder, input, min=None, max=None):
-    attrs = {k: float(_values(v)) for k, v in (("min", min), ("max", max)) if v is not None}
+    attrs = {k: float(_values(b, v, k)) for k, v in (("min", min), ("max", max)) if v is not None}
     return _unary(b, "clip", input, attrs) if attrs else input
 
 
@@ -324,14 +334,14 @@ def Flatten(b: Builder, input, *, axis=1):
 
 
 def Squeeze(b: Builder, data, axes=None):
-    ax = _values(axes)
+    ax = _values(b, axes, "axes")
     ax = {int(a) % data.rank for a in ax.reshape(-1)} if ax is not None else None
     shape = [d for i, d in enumerate(data.shape) if not (d == 1 and (ax is None or i in ax))]
     return _reshape_to(b, data, shape)
 
 
 def Unsqueeze(b: Builder, data, axes=None):
-    ax = [int(a) for a in _values(axes).reshape(-1)]
+    ax = [int(a) for a in _values(b, axes, "axes").reshape(-1)]
     rank = data.rank + len(ax)
     ax = {a % rank for a in ax}
     it = iter(data.shape)
@@ -351,14 +361,15 @@ def Concat(b: Builder, *inputs, axis):
 def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constant", value=0.0):
     if mode != "constant":
         raise b.error(f"Pad mode '{mode}'", "only mode='constant' is supported.")
-    p = [int(x) for x in _values(pads).reshape(-1)]
+    p = [int(x) for x in _values(b, pads, "pads").reshape(-1)]
     r = data.rank
-    ax = [int(a) % r for a in _values(axes).reshape(-1)] if axes is not None else list(range(r))
+    ax = list(range(r)) if axes is None else \
+        [int(a) % r for a in _values(b, axes, "axes").reshape(-1)]
     begin, end = [0] * r, [0] * r
     for i, a in enumerate(ax):
         begin[a], end[a] = p[i], p[i + len(ax)]
     if min(begin + end) < 0:
         raise b.error(f"negative pads {p}", "cropping with Pad is not supported.")
-    cv = float(_values(constant_value)) if constant_value is not None else float(value)
+    cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)

@@ -18,6 +18,7 @@ ACT_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8))
 # Q(x) with zero point = qmin equals Q(relu(x)): make that relu explicit after these ops so the
 # float view matches the model (fuse_activation folds it back into the op).
 IMPLIED_RELU = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "mul", "batch_norm")
+REQUANT_PRODUCERS = IMPLIED_RELU + ("relu", "clip")
 
 
 def _dtype_of(b: Builder, zero_point: Tensor | None, output_dtype: int, default) -> np.dtype:
@@ -88,3 +89,24 @@ def _set_q_back(b: Builder, v, q: QParams) -> None:
 
 
 ONNX_INT_TYPES = {TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8}
+
+
+def hoist_requantize(g) -> None:
+    """ONNX Runtime writes `op -> Q(s1) -> DQ -> Reshape -> Q(s2)`: quantize the op straight to
+    s2, as TFLite does (at most 1 LSB from the model's double rounding), so the reshape keeps
+    its quantization. Other reshapes/transposes whose q changes stay (they need a requantize)."""
+    for node in list(g.nodes):
+        if node.op not in ("reshape", "transpose"):
+            continue
+        u, v = node.inputs[0], node.outputs[0]
+        if u.q is None and v.q is not None and u in g.inputs:     # Reshape -> Q at the input
+            u.type = u.type.with_(q=v.q)
+        p = u.producer
+        if not (v.q and u.q != v.q) or p is None or p.op not in REQUANT_PRODUCERS \
+                or len(u.uses) != 1 or u in g.outputs:
+            continue
+        if v.q.zp == -128 and p.op in IMPLIED_RELU:
+            u.type = u.type.with_(q=None)
+            u = g.emit("relu", [u], name=f"{u.name}_relu", before=node)
+            node.replace_input(0, u)
+        u.type = u.type.with_(q=v.q)

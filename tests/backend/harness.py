@@ -35,6 +35,52 @@ def sequential_plan(g: Graph) -> SeqPlan:
     return plan
 
 
+def reuse_plan(g: Graph) -> SeqPlan:
+    """A liveness plan with first-fit reuse; add/mul/lut write in place over a dying input of
+    their size; reshape aliases its input — how a real planner packs the arena."""
+    from tinyc.ir import OPS
+    root: dict[int, object] = {}
+    for n in g.nodes:
+        if OPS[n.op].alias:
+            root[id(n.outputs[0])] = root.get(id(n.inputs[0]), n.inputs[0])
+    r = lambda v: root.get(id(v), v)                              # noqa: E731
+    last: dict[int, int] = {}
+    for i, n in enumerate(g.nodes):
+        for v in n.inputs:
+            if v is not None and not v.is_const:
+                last[id(r(v))] = i
+    for v in g.outputs:
+        last[id(r(v))] = len(g.nodes)
+    plan, live = SeqPlan(), {}                                    # root id -> (offset, size)
+
+    def place(v, off=None) -> None:
+        size = (v.type.nbytes + 3) // 4 * 4
+        if off is None:
+            off = 0
+            for o, sz in sorted(live.values()):
+                if off + size <= o:
+                    break
+                off = max(off, o + sz)
+        live[id(v)] = (off, size)
+        plan.offsets[v.name] = off
+        plan.arena_bytes = max(plan.arena_bytes, off + size)
+    for v in g.inputs:
+        place(v)
+    for i, n in enumerate(g.nodes):
+        y, opdef = n.outputs[0], OPS[n.op]
+        if opdef.alias:
+            plan.offsets[y.name] = plan.offsets[r(y).name]
+        else:
+            donors = [r(n.inputs[k]) for k in opdef.inplace if k < len(n.inputs)]
+            donor = next((d for d in donors if d is not None and not d.is_const
+                          and last.get(id(d)) == i and d.type.nbytes == y.type.nbytes), None)
+            place(y, live.pop(id(donor))[0] if donor is not None else None)
+        for v in n.inputs:
+            if v is not None and not v.is_const and last.get(id(r(v))) == i:
+                live.pop(id(r(v)), None)
+    return plan
+
+
 def q8(scale: float, zp: int) -> QParams:
     return QParams((float(scale),), (int(zp),))
 
@@ -69,9 +115,10 @@ def extreme_inputs(g: Graph) -> list[list[np.ndarray]]:
     return [[np.full(v.shape, val, np.int8) for v in g.inputs] for val in (-128, 127)]
 
 
-def emit_build(g: Graph, out_dir: Path, name: str = "tinyc_model", cache_dir=None, **kw):
+def emit_build(g: Graph, out_dir: Path, name: str = "tinyc_model", cache_dir=None,
+               plan=None, **kw):
     verify(g, integer_only=True)
-    emit_c(g, sequential_plan(g), out_dir, name=name)
+    emit_c(g, plan or sequential_plan(g), out_dir, name=name)
     return build_host(out_dir, cache_dir=cache_dir, **kw)
 
 
