@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelError, TinycError, UnsupportedOpError
+from ..errors import TinycError, UnsupportedOpError
 from ..ir import Graph, QParams, Value
 
 NCHW_TO_NHWC = (0, 2, 3, 1)
@@ -212,4 +212,4 @@ def set_q(b: Builder, v: Value, q: QParams) -> None:
 
 
 __all__ = ["Builder", "Tensor", "QConst", "NCHW_TO_NHWC", "identity", "argsort", "set_q",
-           "moves_only_unit_dims", "ModelError"]
+           "moves_only_unit_dims"]

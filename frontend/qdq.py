@@ -9,7 +9,7 @@ points - 128).
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import helper
 
 from .builder import Builder, QConst, Tensor, set_q
 from ..ir import QParams
@@ -88,24 +88,22 @@ def _set_q_back(b: Builder, v, q: QParams) -> None:
         v = p.inputs[0]
 
 
-ONNX_INT_TYPES = {TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8}
-
 
 def hoist_requantize(g) -> None:
-    """ONNX Runtime writes `op -> Q(s1) -> DQ -> Reshape -> Q(s2)`: quantize the op straight to
-    s2, as TFLite does (at most 1 LSB from the model's double rounding), so the reshape keeps
-    its quantization. Other reshapes/transposes whose q changes stay (they need a requantize)."""
-    for node in list(g.nodes):
+    """Give a reshape/transpose input its output's quantization (they move bytes). ONNX Runtime
+    writes `op -> Q(s1) -> DQ -> Reshape -> Q(s2)` and `ReduceMean -> Reshape -> Q`: the op is
+    then quantized straight to s2, as TFLite does (at most 1 LSB from the model's double
+    rounding). Reshapes whose q changes after any other producer stay (need a requantize)."""
+    for node in reversed(list(g.nodes)):
         if node.op not in ("reshape", "transpose"):
             continue
         u, v = node.inputs[0], node.outputs[0]
-        if u.q is None and v.q is not None and u in g.inputs:     # Reshape -> Q at the input
-            u.type = u.type.with_(q=v.q)
-        p = u.producer
-        if not (v.q and u.q != v.q) or p is None or p.op not in REQUANT_PRODUCERS \
-                or len(u.uses) != 1 or u in g.outputs:
+        if not v.q or u.q == v.q or u in g.outputs or (len(u.uses) != 1 and u not in g.inputs):
             continue
-        if v.q.zp == -128 and p.op in IMPLIED_RELU:
+        p = u.producer
+        if u.q is not None and (p is None or p.op not in REQUANT_PRODUCERS):
+            continue
+        if p is not None and v.q.zp == -128 and p.op in IMPLIED_RELU:
             u.type = u.type.with_(q=None)
             u = g.emit("relu", [u], name=f"{u.name}_relu", before=node)
             node.replace_input(0, u)

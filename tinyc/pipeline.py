@@ -17,6 +17,7 @@ from .passes.fuse_activation import fuse_activation
 from .passes.manager import run_passes
 from .passes.plan_memory import plan_memory
 from .passes.quantize import quantize
+from .passes.schedule import schedule
 
 log = logging.getLogger("tinyc")
 
@@ -61,7 +62,7 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
                                 need_float=True)
     io_dtype = "int8" if getattr(g, "io_quant", None) else "float32"
     g = quantize(g, samples, progress=progress)
-    plan = plan_memory(g)
+    plan = plan_memory(schedule(g))
     options = {"board": brd.name, "calib": bool(calib is not None)}
     model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
     check_fit(model, *estimate(model), "estimated before compiling the C")
