@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Set up a Debian/Ubuntu machine for tinyc; safe to run again (it installs only what is missing).
+# Usage: scripts/setup.sh [--test]   (--test: also Chromium, for the report.html test)
 #   1. Debian packages: the Arm cross compiler and its C library, QEMU for Cortex-M, and host C
 #      compilers (gcc for cffi's host build of the generated C, clang for the warnings check);
 #      python3-pip / python3-dev when this python3 lacks pip / Python.h.
@@ -10,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 DEB_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang gcc libc6-dev)
+# --test: also what only the tests need (headless Chromium renders report.html in a test)
+if [ "${1:-}" = "--test" ]; then
+    DEB_PACKAGES+=(chromium)
+fi
 
 export PIP_ROOT_USER_ACTION=ignore  # root in containers and CI is normal here
 
