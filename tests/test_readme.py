@@ -45,7 +45,7 @@ def test_scripts_are_executable_and_test_sh_sets_up_then_runs_pytest():
     for path in (".ci/run", "scripts/setup.sh", "scripts/test.sh"):
         assert os.access(REPO / path, os.X_OK), f"{path} is not executable (git update-index --chmod=+x)"
     cmds = _commands((REPO / "scripts" / "test.sh").read_text())
-    setup = cmds.index("./scripts/setup.sh")
+    setup = next(i for i, c in enumerate(cmds) if c.startswith("./scripts/setup.sh"))
     pytest_line = next(i for i, c in enumerate(cmds) if "-m pytest" in c)
     assert setup < pytest_line
 
