@@ -107,3 +107,15 @@ def test_report_html_renders_in_chromium(example_dir, tmp_path):
     px = _png_pixels(shot)[:, :, :3]
     colours = {tuple(p) for p in px[::7, ::7].reshape(-1, 3)}
     assert px.std() > 10 and len(colours) > 8      # table text and coloured arena bars
+
+
+@pytest.mark.parametrize("builder", ["cnn", "cnn_gap", "mlp", "resnet", "digits"])
+def test_test_models_arena_at_lower_bound(builder, example_dir, tmp_path):
+    import models
+    if builder == "digits":
+        m = tinyc.compile(example_dir / "digits.onnx", calib=example_dir / "calib.npz")
+    else:
+        proto = models.build(builder)
+        path = models.save(proto, tmp_path / f"{builder}.onnx")
+        m = tinyc.compile(path, calib=models.calib_data(proto, 8))
+    assert m.report["arena_bytes"] <= 1.05 * m.report["arena_lower_bound"], m.report
