@@ -50,6 +50,18 @@ def observe_ranges(g: Graph, samples: list[dict[str, np.ndarray]],
     return {v: (lo[v], hi[v]) for v in lo}
 
 
+PASSTHROUGH_OPS = {"reshape", "transpose", "pad", "max_pool2d", "avg_pool2d"}
+
+
+def propagate_passthrough_q(g: Graph) -> None:
+    """Ops that only move bytes take their input's quantization when the model gives none
+    (float islands such as a Pad between a DequantizeLinear and a Conv)."""
+    for n in g.nodes:
+        x, y = n.inputs[0], n.outputs[0]
+        if n.op in PASSTHROUGH_OPS and y.q is None and x is not None and x.q is not None:
+            y.type = y.type.with_(q=x.q)
+
+
 def needs_calibration(g: Graph) -> list[Value]:
     """Activations without quantization parameters (after QDQ import)."""
     fixed = {n.outputs[0] for n in g.nodes if n.op in FIXED_OUTPUT_Q}
@@ -62,6 +74,7 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
     for n in g.nodes:
         if n.op in FIXED_OUTPUT_Q and n.outputs[0].q is None:
             n.outputs[0].type = n.outputs[0].type.with_(q=FIXED_OUTPUT_Q[n.op])
+    propagate_passthrough_q(g)
     missing = needs_calibration(g)
     if not missing:
         return

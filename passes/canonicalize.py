@@ -53,10 +53,12 @@ def _batch_norm_to_depthwise(g: Graph, node: Node) -> None:
     if len(x.shape) != 4:
         src = g.emit("reshape", [x], {"shape": (1, 1, int(np.prod(x.shape[:-1])), c)},
                      before=node)
+        src.type = src.type.with_(q=x.q)
     out = g.emit("depthwise_conv2d", [src, w, b], attrs, name=node.name, before=node)
+    out.type = out.type.with_(q=y.q)
     if len(x.shape) != 4:
         out = g.emit("reshape", [out], {"shape": y.shape}, before=node)
-    out.type = out.type.with_(q=y.q)
+        out.type = out.type.with_(q=y.q)
     g.replace_all_uses_with(y, out)
     g.remove(node)
 
