@@ -17,6 +17,7 @@ def layer_rows(model) -> list[dict]:
         rows.append({
             "name": node.name, "op": node.op, "output_shape": list(out.shape),
             "macs": int(OPS[node.op].macs(node)),
+            "params": int(sum(v.type.size for v in consts)),
             "weights_bytes": int(sum(v.type.nbytes for v in consts)),
             "arena_offset": model.plan.offsets.get(out.name),
             "output_bytes": out.type.nbytes,
@@ -82,7 +83,9 @@ def write_report(model, out_dir: Path) -> Path:
 def format_summary(model) -> str:
     r = model.report
     lines = [f"model {r['model']} ({r['source']}) for {r['board']}",
-             f"  {len(r['layers'])} layers, {r['macs']:,} MACs, weights {r['weights_bytes']:,} B",
+             f"  {len(r['layers'])} layers, {r['macs']:,} MACs, "
+             f"{sum(x['params'] for x in r['layers']):,} params, weights {r['weights_bytes']:,} B "
+             f"+ kernel constants {r['constants_bytes']:,} B",
              f"  arena {r['arena_bytes']:,} B (peak-live lower bound {r['arena_lower_bound']:,} B)"]
     mem = r.get("memory")
     if mem:
@@ -95,10 +98,13 @@ def format_summary(model) -> str:
 
 
 def format_layers(model) -> str:
-    head = f"{'#':>3} {'layer':<28} {'op':<17} {'output':<16} {'MACs':>10} {'weights':>8}"
+    head = (f"{'#':>3} {'layer':<28} {'op':<17} {'output':<14} {'MACs':>11} {'params':>8} "
+            f"{'bytes':>8} {'arena@':>7}")
     rows = [head]
     for i, r in enumerate(model.report["layers"]):
         shape = "x".join(map(str, r["output_shape"]))
-        rows.append(f"{i:>3} {r['name'][:28]:<28} {r['op']:<17} {shape:<16} "
-                    f"{r['macs']:>10,} {r['weights_bytes']:>8,}")
+        name = r["name"] if len(r["name"]) <= 28 else "…" + r["name"][-27:]
+        off = "-" if r["arena_offset"] is None else f"{r['arena_offset']:,}"
+        rows.append(f"{i:>3} {name:<28} {r['op']:<17} {shape:<14} {r['macs']:>11,} "
+                    f"{r['params']:>8,} {r['weights_bytes']:>8,} {off:>7}")
     return "\n".join(rows)
