@@ -56,6 +56,22 @@ def _bias(node, b, dtype):
     return np.zeros(out_c, dtype) if b is None else b.astype(dtype)
 
 
+def float_semantics(acc_fn):
+    """acc = Σ x·w + bias in float64, then the fused activation clamp."""
+    def run(node, x, w, b=None):
+        acc = acc_fn(node, x, w, 0.0, np.float64) + _bias(node, b, np.float64)
+        return clamp_float(acc, node.attrs)
+    return run
+
+
+def int_semantics(acc_fn):
+    """acc = Σ (x + in_offset)·w + bias in int64, requantized per channel, clamped."""
+    def run(node, x, w, b=None):
+        xi = x.astype(np.int64) + node.attrs["in_offset"]
+        return _finish_int(acc_fn(node, xi, w, 0, np.int64) + _bias(node, b, np.int64), node)
+    return run
+
+
 # -- conv2d ------------------------------------------------------------------------------
 
 def conv_acc(node, x, w, pad_value, dtype):
@@ -66,22 +82,12 @@ def conv_acc(node, x, w, pad_value, dtype):
     return (cols @ w.reshape(w.shape[0], -1).astype(dtype).T).reshape(n, oh, ow, w.shape[0])
 
 
-def conv2d_float(node, x, w, b=None):
-    acc = conv_acc(node, x, w, 0.0, np.float64) + _bias(node, b, np.float64)
-    return clamp_float(acc, node.attrs)
-
-
-def conv2d_int(node, x, w, b=None):
-    xi = x.astype(np.int64) + node.attrs["in_offset"]
-    return _finish_int(conv_acc(node, xi, w, 0, np.int64) + _bias(node, b, np.int64), node)
-
-
 def conv2d_macs(node) -> int:
     o = node.outputs[0].shape
     return int(np.prod(o)) * int(np.prod(node.inputs[1].shape[1:]))
 
 
-@op("conv2d", run_float=conv2d_float, run_int=conv2d_int, macs=conv2d_macs, int_attrs=INT_ATTRS)
+@op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc), macs=conv2d_macs, int_attrs=INT_ATTRS)
 def conv2d(inputs, attrs):
     """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[0])
@@ -97,21 +103,12 @@ def depthwise_acc(node, x, w, pad_value, dtype):
     return np.einsum("nyxhwc,hwc->nyxc", p, w[0].astype(dtype))
 
 
-def depthwise_float(node, x, w, b=None):
-    acc = depthwise_acc(node, x, w, 0.0, np.float64) + _bias(node, b, np.float64)
-    return clamp_float(acc, node.attrs)
-
-
-def depthwise_int(node, x, w, b=None):
-    xi = x.astype(np.int64) + node.attrs["in_offset"]
-    return _finish_int(depthwise_acc(node, xi, w, 0, np.int64) + _bias(node, b, np.int64), node)
-
-
 def depthwise_macs(node) -> int:
     return int(np.prod(node.outputs[0].shape)) * int(np.prod(node.inputs[1].shape[1:3]))
 
 
-@op("depthwise_conv2d", run_float=depthwise_float, run_int=depthwise_int, macs=depthwise_macs,
+@op("depthwise_conv2d", run_float=float_semantics(depthwise_acc),
+    run_int=int_semantics(depthwise_acc), macs=depthwise_macs,
     int_attrs=INT_ATTRS)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
@@ -120,17 +117,12 @@ def depthwise_conv2d(inputs, attrs):
 
 # -- fully_connected ---------------------------------------------------------------------------
 
-def fc_float(node, x, w, b=None):
-    acc = x.astype(np.float64) @ w.astype(np.float64).T + _bias(node, b, np.float64)
-    return clamp_float(acc, node.attrs)
+def fc_acc(node, x, w, pad_value, dtype):
+    return x.astype(dtype) @ w.astype(dtype).T
 
 
-def fc_int(node, x, w, b=None):
-    xi = x.astype(np.int64) + node.attrs["in_offset"]
-    return _finish_int(xi @ w.astype(np.int64).T + _bias(node, b, np.int64), node)
-
-
-@op("fully_connected", run_float=fc_float, run_int=fc_int, int_attrs=INT_ATTRS,
+@op("fully_connected", run_float=float_semantics(fc_acc), run_int=int_semantics(fc_acc),
+    int_attrs=INT_ATTRS,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
 def fully_connected(inputs, attrs):
     """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""
