@@ -87,7 +87,8 @@ def contiguous_strides(shape: Sequence[int]) -> list[int]:
     return strides[::-1]
 
 
-def collapse(out_shape: Sequence[int], strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+def collapse(out_shape: Sequence[int],
+             strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
     """Merge adjacent axes that every stride list walks contiguously, drop size-1 axes.
 
     out_shape: the iteration space; strides[k][i]: operand k's element stride along axis i.

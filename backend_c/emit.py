@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from .. import runtime
 from ..errors import IRError, TinycError, UnsupportedOpError
 from ..ir import OPS, DType, Graph, Node, Value, verify
+from ..runtime import runtime_file
 from .cgen import (array_body, c_braces, c_comment, c_float, c_ident, c_string,
                    is_identifier)
 from .kernels import KERNELS, Kernel
@@ -46,10 +46,10 @@ class CallContext:
 
     def __init__(self, name: str, plan):
         self.name = name
-        self.offsets: dict[str, int] = dict(plan.offsets)
+        self.offsets: dict[str, int] = {k: int(v) for k, v in plan.offsets.items()}
         self.arrays: list[dict] = []
         self._const_symbols: dict[int, str] = {}
-        self._taken: set[str] = set()
+        self._taken: set[str] = {f"{name}_invoke", f"{name}_arena"}    # model.c's own
 
     def symbol(self, base: str) -> str:
         stem = f"{self.name}_{c_ident(base)}"
@@ -182,8 +182,7 @@ def _copy_kernels(out_dir: Path, sources: list[str]) -> list[Path]:
     for stale in sorted(kdir.glob("tinyc_*.[ch]")):
         if stale.name not in sources:
             stale.unlink()
-    root = Path(runtime.__file__).parent
-    return [_write(kdir / s, (root / s).read_text(encoding="ascii")) for s in sources]
+    return [_write(kdir / s, runtime_file(s).read_text(encoding="ascii")) for s in sources]
 
 
 def emit_c(graph: Graph, plan, out_dir, name: str = "tinyc_model",

@@ -209,10 +209,12 @@ def concat_args(node: Node, ctx) -> dict:
 _WIN = ("tinyc_window.h",)
 
 KERNELS: dict[str, Kernel] = {
-    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c",) + _WIN, conv2d_args),
+    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h") + _WIN, conv2d_args),
     "depthwise_conv2d": Kernel("call_depthwise_conv2d.c.j2",
-                               ("tinyc_depthwise_conv2d_s8.c",) + _WIN, depthwise_args),
-    "fully_connected": Kernel("call_fully_connected.c.j2", ("tinyc_fully_connected_s8.c",),
+                               ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h") + _WIN,
+                               depthwise_args),
+    "fully_connected": Kernel("call_fully_connected.c.j2",
+                              ("tinyc_fully_connected_s8.c", "tinyc_dot.h"),
                               fully_connected_args),
     "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN, pool_args),
     "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),

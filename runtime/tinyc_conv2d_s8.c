@@ -6,18 +6,9 @@
  * Padded taps contribute nothing (TFLite Micro reference_integer_ops::ConvPerChannel).
  */
 #include "tinyc_nn.h"
+#include "tinyc_dot.h"
 #include "tinyc_requant.h"
 #include "tinyc_window.h"
-
-static int32_t tinyc_conv_dot(const int8_t *x, const int8_t *w, int32_t len, int32_t x_offset)
-{
-    int32_t acc = 0;
-    int32_t i;
-    for (i = 0; i < len; ++i) {
-        acc += ((int32_t)x[i] + x_offset) * (int32_t)w[i];
-    }
-    return acc;
-}
 
 /* Sum over the window of one output channel's filter oc_filter. */
 static int32_t tinyc_conv_window_acc(const tinyc_conv_params *p, const tinyc_dims *in_dims,
@@ -32,12 +23,12 @@ static int32_t tinyc_conv_window_acc(const tinyc_conv_params *p, const tinyc_dim
         const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
         const int8_t *w_row = oc_filter + ky * f_dims->w * c;
         if (p->dilation.w == 1) {
-            acc += tinyc_conv_dot(image + (row + win->kx0) * c, w_row + win->kx0 * c,
+            acc += tinyc_dot_s8(image + (row + win->kx0) * c, w_row + win->kx0 * c,
                                   (win->kx1 - win->kx0) * c, p->input_offset);
             continue;
         }
         for (kx = win->kx0; kx < win->kx1; ++kx) {
-            acc += tinyc_conv_dot(image + (row + kx * p->dilation.w) * c, w_row + kx * c, c,
+            acc += tinyc_dot_s8(image + (row + kx * p->dilation.w) * c, w_row + kx * c, c,
                                   p->input_offset);
         }
     }

@@ -4,17 +4,8 @@
  *       + output_offset)  (TFLite Micro reference_integer_ops::FullyConnected, per channel).
  */
 #include "tinyc_nn.h"
+#include "tinyc_dot.h"
 #include "tinyc_requant.h"
-
-static int32_t tinyc_fc_dot(const int8_t *x, const int8_t *w, int32_t len, int32_t x_offset)
-{
-    int32_t acc = 0;
-    int32_t i;
-    for (i = 0; i < len; ++i) {
-        acc += ((int32_t)x[i] + x_offset) * (int32_t)w[i];
-    }
-    return acc;
-}
 
 void tinyc_fully_connected_s8(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
@@ -29,7 +20,7 @@ void tinyc_fully_connected_s8(const tinyc_fc_params *params,
     int32_t oc;
     for (b = 0; b < output_dims->n; ++b) {
         for (oc = 0; oc < out_c; ++oc) {
-            int32_t acc = tinyc_fc_dot(input, filter + oc * depth, depth, params->input_offset);
+            int32_t acc = tinyc_dot_s8(input, filter + oc * depth, depth, params->input_offset);
             if (bias != 0) {
                 acc = tinyc_add_wrap(acc, bias[oc]);
             }

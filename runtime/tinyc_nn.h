@@ -89,7 +89,8 @@ void tinyc_depthwise_conv2d_s8(const tinyc_dw_conv_params *params,
                                const int32_t *bias,
                                const tinyc_dims *output_dims, int8_t *output);
 
-/* input_dims: {batches, 1, 1, in}; filter_dims: {out, 1, 1, in}; output_dims: {batches, 1, 1, out}. */
+/* input_dims: {batches, 1, 1, in}; filter_dims: {out, 1, 1, in};
+ * output_dims: {batches, 1, 1, out}. */
 void tinyc_fully_connected_s8(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.backend_c import build_host, emit_c
-from tinyc.ir import DType, Graph, QParams, TensorType, interpret, verify
+from tinyc.ir import OPS, DType, Graph, QParams, TensorType, interpret, verify
 from tinyc.ir.qmath import quantize_multiplier
 
 I8 = DType.INT8
@@ -37,10 +37,9 @@ def sequential_plan(g: Graph) -> SeqPlan:
     return plan
 
 
-def reuse_plan(g: Graph) -> SeqPlan:
-    """A liveness plan with first-fit reuse; add/mul/lut write in place over a dying input of
-    their size; reshape aliases its input — how a real planner packs the arena."""
-    from tinyc.ir import OPS
+def _liveness(g: Graph):
+    """(root, last): root(v) is the value owning v's bytes (through reshape aliases);
+    last[id(root)] the index of the last node reading any alias of it (outputs: the end)."""
     root: dict[int, object] = {}
     for n in g.nodes:
         if OPS[n.op].alias:
@@ -53,6 +52,13 @@ def reuse_plan(g: Graph) -> SeqPlan:
                 last[id(r(v))] = i
     for v in g.outputs:
         last[id(r(v))] = len(g.nodes)
+    return r, last
+
+
+def reuse_plan(g: Graph) -> SeqPlan:
+    """A liveness plan with first-fit reuse; add/mul/lut write in place over a dying input of
+    their size; reshape aliases its input — how a real planner packs the arena."""
+    r, last = _liveness(g)
     plan, live = SeqPlan(), {}                                    # root id -> (offset, size)
 
     def place(v, off=None) -> None:

@@ -3,17 +3,16 @@ the same under UBSan prints no runtime error."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tinyc import runtime
 from tinyc.backend_c import build_module
 from tinyc.ir import qmath
+from tinyc.runtime import RUNTIME_DIR
 
-RUNTIME = Path(runtime.__file__).parent
+RUNTIME = RUNTIME_DIR
 CDEF = """
 void rq_many(const int32_t *acc, const int32_t *mult, const int32_t *shift, int32_t *out, int n);
 void srdhm_many(const int32_t *a, const int32_t *b, int32_t *out, int n);
@@ -75,7 +74,8 @@ def test_requantize_matches_qmath(rng, host_cache):
     got = _call(_module(host_cache), "rq_many", ops[:, 0], ops[:, 1], ops[:, 2])
     want = qmath.requantize(ops[:, 0], ops[:, 1], ops[:, 2])
     bad = np.flatnonzero(got != want)
-    assert bad.size == 0, f"{bad.size} differ, first {ops[bad[0]]}: C {got[bad[0]]} vs {want[bad[0]]}"
+    assert bad.size == 0, (f"{bad.size} differ, first {ops[bad[0]]}: "
+                           f"C {got[bad[0]]} vs {want[bad[0]]}")
 
 
 def test_srdhm_and_rdbpot_match_qmath(rng, host_cache):

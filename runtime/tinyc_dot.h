@@ -1,0 +1,89 @@
+/*
+ * tinyc_dot.h - internal helper of conv2d, depthwise_conv2d and fully_connected: the int8
+ * dot product sum_i (x[i] + x_offset) * w[i] over contiguous data, and four such sums side
+ * by side (tinyc_mac4_s8, for depthwise channels).
+ *
+ * Two paths, same bits: portable C, and on cores with the DSP extension
+ * (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
+ * The sums are exact (|term| < 2^16, fewer than 2^15 terms per call), so the order of
+ * summation cannot change the result.  Define TINYC_PORTABLE to force the C path.
+ */
+#ifndef TINYC_DOT_H
+#define TINYC_DOT_H
+
+#include <stdint.h>
+
+#include "tinyc_requant.h"
+
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE)
+#define TINYC_DOT_DSP 1
+#include <arm_acle.h>
+
+/* An unaligned 32-bit load (one LDR on v7E-M / v8-M); the builtin stays inline even under
+ * -ffreestanding, where a plain memcpy would become a call. */
+static inline uint32_t tinyc_load4(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint32_t tinyc_ror8(uint32_t v)
+{
+    return (v >> 8) | (v << 24);
+}
+
+/* Four MACs: x bytes + offset (16-bit lanes) times w bytes, pairwise into acc. */
+static inline int32_t tinyc_dot4_dsp(const int8_t *x, const int8_t *w, uint32_t offset2,
+                                     int32_t acc)
+{
+    const uint32_t xv = tinyc_load4(x);
+    const uint32_t wv = tinyc_load4(w);
+    acc = __smlad(__sxtab16(tinyc_s32(offset2), tinyc_s32(xv)), __sxtb16(tinyc_s32(wv)), acc);
+    return __smlad(__sxtab16(tinyc_s32(offset2), tinyc_s32(tinyc_ror8(xv))),
+                   __sxtb16(tinyc_s32(tinyc_ror8(wv))), acc);
+}
+#endif
+
+static inline int32_t tinyc_dot_s8(const int8_t *x, const int8_t *w, int32_t len,
+                                   int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+#if defined(TINYC_DOT_DSP)
+    const uint32_t offset2 = ((uint32_t)x_offset & 0xFFFFu) * 0x10001u;
+    for (; i + 4 <= len; i += 4) {
+        acc = tinyc_dot4_dsp(x + i, w + i, offset2, acc);
+    }
+#endif
+    for (; i < len; ++i) {
+        acc += ((int32_t)x[i] + x_offset) * (int32_t)w[i];
+    }
+    return acc;
+}
+
+/* acc[k] += (x[k] + x_offset) * w[k] for k = 0..3: four channels side by side (depthwise). */
+static inline void tinyc_mac4_s8(const int8_t *x, const int8_t *w, int32_t x_offset,
+                                 int32_t acc[4])
+{
+#if defined(TINYC_DOT_DSP) && !defined(__ARM_BIG_ENDIAN)
+    const int32_t offset2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
+    const uint32_t xv = tinyc_load4(x);
+    const uint32_t wv = tinyc_load4(w);
+    const int32_t x02 = __sxtab16(offset2, tinyc_s32(xv));              /* lanes x[0], x[2] */
+    const int32_t x13 = __sxtab16(offset2, tinyc_s32(tinyc_ror8(xv)));  /* lanes x[1], x[3] */
+    const int32_t w02 = __sxtb16(tinyc_s32(wv));
+    const int32_t w13 = __sxtb16(tinyc_s32(tinyc_ror8(wv)));
+    acc[0] = __smlabb(x02, w02, acc[0]);
+    acc[1] = __smlabb(x13, w13, acc[1]);
+    acc[2] = __smlatt(x02, w02, acc[2]);
+    acc[3] = __smlatt(x13, w13, acc[3]);
+#else
+    acc[0] += ((int32_t)x[0] + x_offset) * (int32_t)w[0];
+    acc[1] += ((int32_t)x[1] + x_offset) * (int32_t)w[1];
+    acc[2] += ((int32_t)x[2] + x_offset) * (int32_t)w[2];
+    acc[3] += ((int32_t)x[3] + x_offset) * (int32_t)w[3];
+#endif
+}
+
+#endif /* TINYC_DOT_H */

@@ -1,0 +1,140 @@
+"""The emitted C on Cortex-M in QEMU gives the IR's bits: Cortex-M4 and M33 (DSP path:
+SXTAB16/SMLAD dot products) and Cortex-M3 (portable path), built with arm-none-eabi-gcc and
+the bare-metal harness of ../shared/qemu (startup, semihosting, linker scripts)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyc.backend_c import emit_c
+from tinyc.ir import interpret
+
+from .graphs import mini_net
+from .harness import reuse_plan
+from .test_conv import CONV_CASES, DW_CASES, _conv_graph
+
+QEMU_DIR = Path(__file__).resolve().parents[3] / "shared" / "qemu"
+MACHINES = {"netduinoplus2": "cortex-m4", "mps2-an505": "cortex-m33", "lm3s6965evb": "cortex-m3"}
+
+MAIN = """#include <stdint.h>
+#include "semihost.h"
+#include "cost.h"
+#include "model.h"
+{inputs}
+{outputs}
+static void put_hex(const int8_t *p, int n)
+{{
+    static const char digits[] = "0123456789abcdef";
+    char buf[3] = {{0, 0, 0}};
+    int i;
+    for (i = 0; i < n; ++i) {{
+        buf[0] = digits[((uint8_t)p[i]) >> 4];
+        buf[1] = digits[((uint8_t)p[i]) & 15];
+        sh_puts(buf);
+    }}
+}}
+
+int main(void)
+{{
+    uint32_t t0;
+    uint32_t t1;
+    cost_init();
+    t0 = cost_now();
+    tinyc_model_invoke({args});
+    t1 = cost_now();
+{prints}    sh_kv("cost_" COST_UNIT, (int32_t)(t1 - t0));
+    return 0;
+}}
+"""
+
+
+def _main(g, feed) -> str:
+    ins = [f"in{i}" for i in range(len(g.inputs))] if len(g.inputs) > 1 else ["in"]
+    outs = [f"out{i}" for i in range(len(g.outputs))] if len(g.outputs) > 1 else ["out"]
+    inputs = "".join(f"static const int8_t {n}[{x.size}] = {{{', '.join(map(str, x.ravel()))}}};\n"
+                     for n, x in zip(ins, feed))
+    outputs = "".join(f"static int8_t {n}[{v.type.nbytes}];\n" for n, v in zip(outs, g.outputs))
+    prints = "".join(f'    sh_puts("{n}="); put_hex({n}, {v.type.nbytes}); sh_puts("\\n");\n'
+                     for n, v in zip(outs, g.outputs))
+    return MAIN.format(inputs=inputs, outputs=outputs, prints=prints, args=", ".join(ins + outs))
+
+
+def _build(g, feed, work: Path, machine: str, extra=()) -> Path:
+    c_dir = work / "model"
+    emit_c(g, reuse_plan(g), c_dir)
+    (work / "main.c").write_text(_main(g, feed))
+    cpu = ["-mcpu=" + MACHINES[machine], "-mthumb", "-mfloat-abi=soft", "-O2"]
+    strict = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+    objs = []
+    for i, src in enumerate([*sorted(c_dir.rglob("*.c")), work / "main.c"]):
+        objs.append(work / f"{i}.o")
+        subprocess.run(["arm-none-eabi-gcc", *cpu, *strict, *extra, f"-I{c_dir}", f"-I{QEMU_DIR}",
+                        "-DCOST_STM32_TIM2" if machine == "netduinoplus2" else "-DCOST_SYSTICK",
+                        "-c", str(src), "-o", str(objs[-1])], check=True)
+    elf = work / f"{machine}.elf"
+    subprocess.run(["arm-none-eabi-gcc", *cpu, "-std=c11", "-ffreestanding", "-g",
+                    *(["-DCOST_STM32_TIM2"] if machine == "netduinoplus2" else []),
+                    f"-T{QEMU_DIR / 'ld' / (machine + '.ld')}", f"-L{QEMU_DIR / 'ld'}",
+                    "-nostartfiles", "-Wl,--gc-sections", str(QEMU_DIR / "startup.c"),
+                    str(QEMU_DIR / "semihost.c"), *map(str, objs), "-lc", "-lgcc", "-o", str(elf)],
+                   check=True)
+    return elf
+
+
+def _run(elf: Path, machine: str) -> dict[str, str]:
+    res = subprocess.run([str(QEMU_DIR / "run.sh"), machine, str(elf)], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "QEMU_TIMEOUT": "60"})
+    assert res.returncode == 0, (res.returncode, res.stdout[-500:], res.stderr[-500:])
+    return dict(re.findall(r"^(\w+)=(\S*)$", res.stdout, re.M))
+
+
+def _need_toolchain() -> None:
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed")
+    if not (QEMU_DIR / "run.sh").exists():
+        pytest.skip(f"no QEMU harness at {QEMU_DIR}")
+
+
+GRAPHS = {
+    "mini_net": lambda rng: mini_net(rng),
+    "conv_deep_k": lambda rng: _conv_graph("conv2d", rng, CONV_CASES["deep_k"]),
+    "conv_dilation_hw": lambda rng: _conv_graph("conv2d", rng, CONV_CASES["dilation_hw"]),
+    "conv_stride2_asym": lambda rng: _conv_graph("conv2d", rng, CONV_CASES["stride2_asym"]),
+    "dw_5x5": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["5x5_asym"]),
+    "dw_dilation_hw": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["dilation_hw"]),
+    "dw_m2": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["m2_stride2"]),
+}
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("make", GRAPHS.values(), ids=GRAPHS.keys())
+def test_qemu_bit_exact(make, machine, rng, tmp_path):
+    _need_toolchain()
+    g = make(rng)
+    feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+    got = _run(_build(g, feed, tmp_path, machine), machine)
+    want = interpret(g, feed)
+    names = [f"out{i}" for i in range(len(want))] if len(want) > 1 else ["out"]
+    for n, w in zip(names, want):
+        assert bytes.fromhex(got[n]) == w.tobytes(), n
+
+
+def test_qemu_dsp_path_is_faster(rng, tmp_path):
+    """Same bits with and without the DSP dot product on Cortex-M4; fewer instructions with."""
+    _need_toolchain()
+    g = _conv_graph("conv2d", rng, CONV_CASES["deep_k"])
+    feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    dsp = _run(_build(g, feed, tmp_path / "a", "netduinoplus2"), "netduinoplus2")
+    ref = _run(_build(g, feed, tmp_path / "b", "netduinoplus2", ["-DTINYC_PORTABLE"]),
+               "netduinoplus2")
+    assert dsp["out"] == ref["out"] == interpret(g, feed)[0].tobytes().hex()
+    assert int(dsp["cost_insn"]) < 0.8 * int(ref["cost_insn"]), (dsp, ref)
