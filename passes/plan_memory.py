@@ -69,8 +69,13 @@ def _inplace_source(node, step: int, root: dict, g: Graph) -> Buffer | None:
     return None
 
 
-def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True
-             ) -> tuple[list[Buffer], list[tuple[str, str]]]:
+def scratch_name(node) -> str:
+    """The plan's key for a node's scratch buffer (offsets[scratch_name(node)])."""
+    return f"{node.name}#scratch"
+
+
+def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
+             scratch=None) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
     pairs: list[tuple[str, str]] = []
@@ -81,6 +86,11 @@ def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True
         for v in node.inputs:
             if v is not None and not v.is_const:
                 root[id(v)].last = max(root[id(v)].last, step)
+        need = scratch(node) if scratch else 0
+        if need:
+            from ..ir import DType, TensorType
+            tmp = Value(scratch_name(node), TensorType(DType.INT8, (need,)))
+            bufs.append(Buffer(tmp, need, step, step, [tmp]))
         for v in node.outputs:
             b = root[id(node.inputs[0])] if OPS[node.op].alias else None
             if b is None and inplace:
@@ -129,13 +139,17 @@ def _orders(bufs: list[Buffer]):
         yield order
 
 
-def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True) -> MemoryPlan:
-    """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8)."""
-    bufs, pairs = liveness(g, elem_bytes, inplace)
+def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
+                scratch=None) -> MemoryPlan:
+    """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8).
+
+    scratch(node) -> bytes: a kernel's working buffer (im2col, ...), alive only during its
+    node, planned like a tensor; its offset is offsets[scratch_name(node)]."""
+    bufs, pairs = liveness(g, elem_bytes, inplace, scratch)
     best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
     arena, placed = best
     offsets = {v.name: off for off, b in placed for v in b.values}
-    plain, _ = liveness(g, elem_bytes, inplace=False)
+    plain, _ = liveness(g, elem_bytes, inplace=False, scratch=scratch)
     steps = max(len(g.nodes), 1)
     live = [sum(b.size for b in plain if b.first <= s <= b.last) for s in range(steps)]
     return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs)
