@@ -31,7 +31,11 @@ def load_model(path, input_shapes: dict | None = None):
     if p.suffix.lower() == ".onnx":
         from .frontend.onnx import load_onnx
         return load_onnx(p, input_shapes=input_shapes)
-    raise TinycError(f"{p}: unknown model format '{p.suffix}' — tinyc reads .onnx files")
+    if p.suffix.lower() == ".tflite":
+        from .frontend.tflite import load_tflite
+        return load_tflite(p, input_shapes=input_shapes)
+    raise TinycError(f"{p}: unknown model format '{p.suffix}' — tinyc reads .onnx and "
+                     ".tflite files")
 
 
 def _progress(done: int, total: int) -> None:

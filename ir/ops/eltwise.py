@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import IRError
 from .. import qmath
 from ..types import DType, TensorType
 from . import clamp_float, clamp_int, op, same_as_input
@@ -63,10 +64,21 @@ def lut_int(node, x):
     return table[x.astype(np.int16) + 128]
 
 
-@op("lut", run_int=lut_int, int_attrs=("table",), inplace=(0,))
+def lut_float(node, x):
+    """Real-valued view of a table between quantized tensors: dequant(table[quant(x)])."""
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    if qi is None or qo is None:
+        raise IRError(f"node '{node.name}' (lut): a float graph's lookup table needs the "
+                      f"quantization of its input and output — got {qi} and {qo}")
+    xq = np.clip(np.sign(x) * np.floor(np.abs(x / qi.s) + 0.5) + qi.zp, -128, 127)
+    y = lut_int(node, xq.astype(np.int8)).astype(np.float64)
+    return ((y - qo.zp) * qo.s).astype(np.float32)
+
+
+@op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,))
 def lut(inputs, attrs):
     """lut(x) {table: 256 int8, indexed by x + 128; made from the float op `fn`}"""
-    return [inputs[0].type.with_(dtype=DType.INT8, q=None)]
+    return [inputs[0].type.with_(q=None)]
 
 
 # -- float-only unary ops: quantize fuses them into a producer's act range or makes a lut ----

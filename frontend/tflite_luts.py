@@ -1,0 +1,164 @@
+"""TFLite Micro's integer algorithms for int8 -> int8 elementwise ops, tabulated.
+
+Each function runs the arithmetic of TFLM's reference kernel (its Prepare, then its Eval) on
+every int8 input x = -128..127 and returns the 256 outputs. The IR op `lut` then reproduces
+TFLM bit for bit, by construction. Read from tensorflow/tflite-micro:
+  LOGISTIC    micro/kernels/logistic_common.cc, kernels/internal/reference/integer_ops/logistic.h
+  TANH        micro/kernels/tanh.cc, kernels/internal/reference/integer_ops/tanh.h
+  HARD_SWISH  micro/kernels/hard_swish_common.cc, kernels/internal/reference/hard_swish.h
+  QUANTIZE    (int8 -> int8) reference_ops::Requantize with QuantizeMultiplier(s_in / s_out)
+and gemmlowp fixedpoint.h (logistic, tanh, one_minus_x_over_one_plus_x_for_x_in_0_1).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import QParams
+from ..ir.qmath import (INT32_MAX, calculate_input_radius, exp_on_negative_values,
+                        one_over_one_plus_x_for_x_in_0_1, quantize_multiplier, rdbpot,
+                        requantize, round_half_away, rounding_half_sum, sat_mul_pot, srdhm)
+
+X = np.arange(-128, 128, dtype=np.int64)
+INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
+
+
+def _f32(x: float) -> np.float32:
+    return np.float32(x)
+
+
+def _table(y: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.clip(y, -128, 127))
+
+
+def identity_table() -> tuple[int, ...]:
+    """Raw bytes unchanged: TFLM ops that copy int8 data whatever the tensors' scales."""
+    return _table(X)
+
+
+def requantize_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
+    """QUANTIZE int8 -> int8: MultiplyByQuantizedMultiplier(x - zp_in, M) + zp_out, clamped;
+    M = QuantizeMultiplier(double(s_in) / double(s_out))."""
+    m, s = quantize_multiplier(float(_f32(q_in.s)) / float(_f32(q_out.s)))
+    return _table(requantize(X - q_in.zp, m, s) + q_out.zp)
+
+
+# -- LOGISTIC / TANH: input rescaled to gemmlowp FixedPoint<int32, 4>, then gemmlowp's f ------
+
+def _input_q4(q_in: QParams) -> tuple[np.ndarray, np.ndarray, int]:
+    """(x - zp, x in Q4.27, input_range_radius) as TFLM's Prepare and Eval compute them."""
+    integer_bits = 4
+    real = float(_f32(q_in.s)) * (1 << (31 - integer_bits))
+    q, left_shift = math.frexp(real)
+    multiplier = round_half_away(q * (1 << 31))      # static_cast<int32_t>(TfLiteRound(q*2^31))
+    radius = calculate_input_radius(integer_bits, left_shift, 31)
+    x = X - q_in.zp
+    return x, requantize(x, multiplier, left_shift), radius
+
+
+def fixed_logistic(a, integer_bits: int = 4) -> np.ndarray:
+    """gemmlowp logistic(FixedPoint<int32, integer_bits>) -> FixedPoint<int32, 0> raw."""
+    a = np.asarray(a, np.int64)
+    abs_a = np.where(a > 0, a, -a)
+    pos = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-abs_a, integer_bits))
+    neg = INT32_MAX - pos                                  # ResultF::One() - result
+    return np.where(a == 0, 1 << 30, np.where(a > 0, pos, neg))
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """gemmlowp: (1 - a) / (1 + a) for a in [0, 1), FixedPoint<int32, 0>; Newton-Raphson."""
+    half_denominator = rounding_half_sum(a, INT32_MAX)
+    x = 1515870810 + srdhm(half_denominator, -1010580540)   # F2: 48/17 - 32/17 * d
+    one_f2 = 1 << 29
+    for _ in range(3):
+        one_minus = one_f2 - srdhm(half_denominator, x)
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2)
+    return sat_mul_pot(x - one_f2, 2)                          # Rescale<0>(x - F2::One())
+
+
+def fixed_tanh(a, integer_bits: int = 4) -> np.ndarray:
+    """gemmlowp tanh(FixedPoint<int32, integer_bits>) -> FixedPoint<int32, 0> raw."""
+    a = np.asarray(a, np.int64)
+    n = np.where(a < 0, a, -a)                                  # -|a|
+    # neg_tanh_on_negative_values: exp of ExactMulByPot<1>(n), i.e. the same raw with one
+    # more integer bit
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
+    return np.where(a == 0, 0, np.where(a < 0, -t, t))
+
+
+def logistic_table(q_in: QParams) -> tuple[int, ...]:
+    """reference_integer_ops::Logistic (int8): output scale 1/256, zero point -128."""
+    x, x_q4, radius = _input_q4(q_in)
+    y = rdbpot(fixed_logistic(x_q4, 4), 31 - 8) - 128
+    return _table(np.where(x <= -radius, -128, np.where(x >= radius, 127, y)))
+
+
+def tanh_table(q_in: QParams) -> tuple[int, ...]:
+    """reference_integer_ops::Tanh (int8): output scale 1/128, zero point 0."""
+    x, x_q4, radius = _input_q4(q_in)
+    y = rdbpot(fixed_tanh(x_q4, 4), 31 - 7)
+    return _table(np.where(x <= -radius, -128, np.where(x >= radius, 127, y)))
+
+
+# -- HARD_SWISH: 16-bit fixed point --------------------------------------------------------
+
+def _div_trunc(x: np.ndarray, d: int) -> np.ndarray:
+    return np.where(x >= 0, x // d, -((-x) // d))
+
+
+def srdhm16(a, b) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul<int16_t>."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
+    return np.where((a == b) & (a == INT16_MIN), INT16_MAX, _div_trunc(ab + nudge, 1 << 15))
+
+
+def sdhm16(a, b) -> np.ndarray:
+    """TFLite SaturatingDoublingHighMul<int16_t>: like srdhm16 but rounds toward zero."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    return np.where((a == b) & (a == INT16_MIN), INT16_MAX, _div_trunc(a * b, 1 << 15))
+
+
+def _sat_left_shift16(x: np.ndarray, amount: int) -> np.ndarray:
+    return np.clip(x * (1 << amount), INT16_MIN, INT16_MAX)
+
+
+def _downscale_to_int16(m32: int) -> int:
+    """DownScaleInt32ToInt16Multiplier."""
+    if m32 >= INT32_MAX - (1 << 15):
+        return INT16_MAX
+    return (m32 + (1 << 15)) >> 16
+
+
+def hard_swish_params(q_in: QParams, q_out: QParams) -> tuple[int, int, int, int]:
+    """HardSwishPrepare: (output_mult_int16, output_exponent, reluish_mult_int16,
+    reluish_exponent); scales in float32 as TFLM computes them."""
+    hires_input_scale = _f32(1.0 / 128.0) * _f32(q_in.s)
+    reluish_scale = _f32(3.0) / _f32(32768.0)
+    om, oexp = quantize_multiplier(float(hires_input_scale / _f32(q_out.s)))
+    rm, rexp = quantize_multiplier(float(hires_input_scale / reluish_scale))
+    return _downscale_to_int16(om), oexp, _downscale_to_int16(rm), rexp
+
+
+def hard_swish_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
+    """reference_ops::HardSwish<int8_t>. TFLM's Prepare refuses output exponents > 0
+    (ValueError here)."""
+    om16, oexp, rm16, rexp = hard_swish_params(q_in, q_out)
+    if oexp > 0:
+        raise ValueError(f"output multiplier exponent {oexp} > 0 (output scale too small "
+                         "for the input scale); TFLite Micro refuses this model too")
+    hires = (X - q_in.zp) * (1 << 7)
+    preshift_out = srdhm16(hires, om16)
+    reluish = hires
+    if rexp > 0:
+        reluish = _sat_left_shift16(reluish, rexp - 1)
+    reluish = srdhm16(reluish, rm16)
+    if rexp > 0:
+        reluish = _sat_left_shift16(reluish, 1)
+    if rexp < 0:
+        reluish = rdbpot(reluish, -rexp)
+    reluish = (reluish + (1 << 15)) >> 1
+    out = rdbpot(sdhm16(reluish, preshift_out), -oexp) + q_out.zp
+    return _table(out)

@@ -1,0 +1,283 @@
+"""TFLite builtin ops -> IR: one function per op, named exactly like the builtin.
+
+Each takes a `TflOp` (tflite.py: the op's tensors, options and emit helpers) and returns the IR
+value of its output. Integer semantics are TFLite Micro's reference kernels: where an IR op
+computes the same thing the op maps onto it; where TFLM copies raw int8 bytes whatever the
+scales (RESHAPE, pools, PAD), a differing output quantization is a relabel
+(identity lookup table), not a requantization; LOGISTIC / TANH / HARD_SWISH / QUANTIZE are
+lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..errors import ModelError
+from ..ir import QParams, Value
+from . import tflite_luts as luts
+from .tflite import FLOAT_HINT, TflOp
+
+log = logging.getLogger("tinyc.frontend.tflite")
+
+SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
+             "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
+             "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
+             "QUANTIZE", "DEQUANTIZE"}
+
+
+def _need_rank(op: TflOp, v: Value, rank: int) -> None:
+    if len(v.shape) != rank:
+        raise op.error(f"input '{v.name}' has shape {list(v.shape)}, expected rank {rank}",
+                       cls=ModelError)
+
+
+def _same_q(op: TflOp, ir_op: str, x: Value, attrs: dict) -> Value:
+    """An op that moves int8 bytes: output quantized as its input, relabelled to the file's."""
+    out = op.out()
+    if out.q == x.q:
+        return op.emit(ir_op, [x], attrs)
+    y = op.emit(ir_op, [x], attrs, q=x.q, name=f"{out.name}_raw")
+    return op.relabel(y, out.q)
+
+
+def _reshape(op: TflOp, x: Value, shape, name: str) -> Value:
+    y = op.g.emit("reshape", [x], {"shape": tuple(int(d) for d in shape)}, name=name)
+    y.type = y.type.with_(q=x.q)
+    return y
+
+
+def _act_code(opts) -> int:
+    return opts.FusedActivationFunction() if opts is not None else 0
+
+
+def _options(op: TflOp, cls_name: str):
+    return op.options(cls_name) if op.op.BuiltinOptions() is not None else None
+
+
+# -- convolutions ------------------------------------------------------------------------------
+
+def CONV_2D(op: TflOp) -> Value:
+    o = op.options("Conv2DOptions")
+    x, w = op.act(0), op.weight(1, axis=0)
+    _need_rank(op, x, 4)
+    if x.shape[3] != w.shape[3]:
+        raise op.error(f"grouped convolution ({x.shape[3]} input channels, filters of "
+                       f"{w.shape[3]})", "tinyc supports groups = 1 or depthwise.")
+    stride, dilation = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    attrs = {"stride": stride, "dilation": dilation,
+             "pads": op.pads(o.Padding(), x.shape[1:3], w.shape[1:3], stride, dilation)}
+    return op.emit("conv2d", [x, w, op.bias(2, w.shape[0])],
+                   op.fused(attrs, o.FusedActivationFunction()))
+
+
+def DEPTHWISE_CONV_2D(op: TflOp) -> Value:
+    o = op.options("DepthwiseConv2DOptions")
+    x, w = op.act(0), op.weight(1, axis=3)
+    _need_rank(op, x, 4)
+    if w.shape[0] != 1 or w.shape[3] % x.shape[3]:
+        raise op.error(f"depthwise filter shape {list(w.shape)} for {x.shape[3]} input "
+                       "channels, expected [1, KH, KW, C * multiplier]", cls=ModelError)
+    stride, dilation = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    attrs = {"stride": stride, "dilation": dilation,
+             "pads": op.pads(o.Padding(), x.shape[1:3], w.shape[1:3], stride, dilation)}
+    return op.emit("depthwise_conv2d", [x, w, op.bias(2, w.shape[3])],
+                   op.fused(attrs, o.FusedActivationFunction()))
+
+
+def FULLY_CONNECTED(op: TflOp) -> Value:
+    o = op.options("FullyConnectedOptions")
+    if o.WeightsFormat() != 0:
+        raise op.error("shuffled weights format", "use the DEFAULT weights format.")
+    x, w = op.act(0), op.weight(1, axis=0)
+    out_n, k = w.shape
+    if x.type.size % k:
+        raise op.error(f"input '{x.name}' {list(x.shape)} is not a multiple of {k} features",
+                       cls=ModelError)
+    if x.shape != (x.type.size // k, k):
+        x = _reshape(op, x, (x.type.size // k, k), f"{x.name}_2d")
+    attrs = op.fused({}, o.FusedActivationFunction())
+    out = op.out()
+    flat = (x.shape[0], out_n)
+    if out.shape == flat:
+        return op.emit("fully_connected", [x, w, op.bias(2, out_n)], attrs)
+    y = op.emit("fully_connected", [x, w, op.bias(2, out_n)], attrs, shape=flat,
+                name=f"{out.name}_fc")
+    return op.emit("reshape", [y], {"shape": out.shape})      # keep_num_dims
+
+
+# -- elementwise -------------------------------------------------------------------------------
+
+def _binary(op: TflOp, ir_op: str, options: str) -> Value:
+    a, b = op.act(0), op.act(1)
+    if a.is_const and b.is_const:
+        raise op.error("both operands are constants", "fold them when converting.")
+    return op.emit(ir_op, [a, b], op.fused({}, _act_code(_options(op, options))))
+
+
+def ADD(op: TflOp) -> Value:
+    return _binary(op, "add", "AddOptions")
+
+
+def MUL(op: TflOp) -> Value:
+    return _binary(op, "mul", "MulOptions")
+
+
+def _lut(op: TflOp, table, fn: str, float_op: str | None = None) -> Value:
+    """The int8 table TFLM computes. When quantize would tabulate the IR's float op `float_op`
+    to exactly this table, emit that op instead: the float graph keeps its float semantics."""
+    x, table = op.act(0), tuple(int(v) for v in table)
+    if float_op is not None:
+        from ..ir.ops.eltwise import UNARY
+        from ..passes.quantize import float_table
+        if float_table(UNARY[float_op], {}, x.q, op.out().q) == table:
+            return op.emit(float_op, [x])
+    return op.emit("lut", [x], {"table": table, "fn": fn})
+
+
+def LOGISTIC(op: TflOp) -> Value:
+    if op.out().q.zero_point != (-128,):
+        raise op.error(f"output zero point {op.out().q.zero_point[0]}, TFLite Micro needs -128",
+                       cls=ModelError)
+    return _lut(op, luts.logistic_table(op.act(0).q), "tflm_logistic", "sigmoid")
+
+
+def TANH(op: TflOp) -> Value:
+    return _lut(op, luts.tanh_table(op.act(0).q), "tflm_tanh", "tanh")
+
+
+def HARD_SWISH(op: TflOp) -> Value:
+    try:
+        table = luts.hard_swish_table(op.act(0).q, op.out().q)
+    except ValueError as e:
+        raise op.error(str(e), cls=ModelError) from None
+    return _lut(op, table, "tflm_hard_swish", "hard_swish")
+
+
+# -- pooling, softmax, mean --------------------------------------------------------------------
+
+def _pool(op: TflOp, ir_op: str) -> Value:
+    o = op.options("Pool2DOptions")
+    x = op.act(0)
+    _need_rank(op, x, 4)
+    kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
+    attrs = {"kernel": kernel, "stride": stride,
+             "pads": op.pads(o.Padding(), x.shape[1:3], kernel, stride, (1, 1))}
+    return _same_q(op, ir_op, x, op.fused(attrs, o.FusedActivationFunction()))
+
+
+def AVERAGE_POOL_2D(op: TflOp) -> Value:
+    return _pool(op, "avg_pool2d")
+
+
+def MAX_POOL_2D(op: TflOp) -> Value:
+    return _pool(op, "max_pool2d")
+
+
+def SOFTMAX(op: TflOp) -> Value:
+    o = _options(op, "SoftmaxOptions")
+    q = op.out().q
+    if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
+        raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
+                       "point -128", cls=ModelError)
+    return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
+
+
+def MEAN(op: TflOp) -> Value:
+    """MEAN over H, W of NHWC. Same quantization in and out: avg_pool2d (TFLM truncates the
+    sum / count, tinyc rounds it: up to 1 apart). Otherwise a depthwise conv with weights 1 and
+    scale 1/count: one rounding of sum * s_in / (count * s_out), as TFLM's float32 formula up
+    to float rounding. See NOTES_TFLITE.md for the exact form the IR needs."""
+    x, out = op.act(0), op.out()
+    axes = sorted({int(a) % max(len(x.shape), 1) for a in op.values_of(1, "axis").reshape(-1)})
+    if len(x.shape) != 4 or axes != [1, 2]:
+        raise op.error(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor",
+                       "tinyc supports MEAN over the spatial axes (1, 2) of NHWC tensors.")
+    log.warning("%s: MEAN is not bit-exact with TFLite Micro (int8 rounding; see "
+                "frontend/NOTES_TFLITE.md)", op.where())
+    n, h, w, c = x.shape
+    shape = (n, 1, 1, c)
+    name = out.name if out.shape == shape else f"{out.name}_mean"
+    attrs = {"stride": (1, 1), "pads": (0, 0, 0, 0)}
+    if out.q == x.q:
+        y = op.emit("avg_pool2d", [x], {**attrs, "kernel": (h, w)}, shape=shape, name=name)
+    else:
+        ones = op.g.const(f"{out.name}_ones", np.ones((1, h, w, c), np.int8),
+                          QParams((float(np.float32(1.0 / (h * w))),), (0,)))
+        y = op.emit("depthwise_conv2d", [x, ones, None], {**attrs, "dilation": (1, 1)},
+                    shape=shape, name=name)
+    return y if out.shape == shape else op.emit("reshape", [y], {"shape": out.shape})
+
+
+# -- data movement -----------------------------------------------------------------------------
+
+def RESHAPE(op: TflOp) -> Value:
+    return _same_q(op, "reshape", op.act(0), {"shape": op.out().shape})
+
+
+SQUEEZE = EXPAND_DIMS = RESHAPE
+
+
+def PAD(op: TflOp) -> Value:
+    x, out = op.act(0), op.out()
+    p = op.values_of(1, "paddings")
+    if p.shape != (len(x.shape), 2) or (p < 0).any():
+        raise op.error(f"paddings {p.tolist()} for a rank-{len(x.shape)} input", cls=ModelError)
+    raw = out.q.zp                                  # TFLM pads with the output zero point ...
+    if op.tensor(2) is not None:                    # ... or PADV2's constant (raw int8)
+        raw = int(op.values_of(2, "constant_values").reshape(-1)[0])
+    value = (raw - x.q.zp) * x.q.s                  # that raw byte, read in x's quantization
+    attrs = {"pads": tuple(int(v) for v in (*p[:, 0], *p[:, 1])), "value": float(value)}
+    return _same_q(op, "pad", x, attrs)
+
+
+PADV2 = PAD
+
+
+def CONCATENATION(op: TflOp) -> Value:
+    """Raw copies: TFLite's int8 spec and TFLM's Prepare want every input quantized as the
+    output."""
+    o, out = op.options("ConcatenationOptions"), op.out()
+    if o.FusedActivationFunction() != 0:
+        raise op.error("fused activation on CONCATENATION (TFLite Micro refuses it)")
+    for t in op.in_tensors():
+        if t.q != out.q:
+            raise op.error(f"input {t.describe()} is quantized as {t.q}, the output as "
+                           f"{out.q}", "TFLite's int8 spec (and TFLite Micro) need them equal.",
+                           ModelError)
+    xs = [op.const(i, out.q) if op.tensor(i).is_const else op.act(i)
+          for i in range(len(op.inputs))]
+    rank = len(out.shape)
+    return op.emit("concat", xs, {"axis": o.Axis() + rank if o.Axis() < 0 else o.Axis()})
+
+
+# -- quantize / dequantize ---------------------------------------------------------------------
+
+def QUANTIZE(op: TflOp) -> Value:
+    src, out = op.tensor(0), op.out()
+    if out.dtype != "INT8" or out.q is None or len(out.q.scale) != 1:
+        raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8.")
+    if src.dtype == "INT8":
+        x = op.act(0)
+        if x.q == out.q:
+            return x
+        return _lut(op, luts.requantize_table(x.q, out.q), "tflm_requantize")
+    v = op.imp.values.get(src.index)
+    if src.dtype != "FLOAT32" or v is None or v not in op.g.inputs:
+        raise op.error(f"QUANTIZE of {src.describe()}: float computations before it",
+                       FLOAT_HINT + ".", ModelError)
+    if v.q is not None and v.q != out.q:
+        raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {out.q})")
+    v.type = v.type.with_(q=out.q)                  # the model quantizes its float input
+    return v
+
+
+def DEQUANTIZE(op: TflOp) -> Value:
+    """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O)."""
+    src = op.tensor(0)
+    if src.is_const:
+        raise op.error(f"DEQUANTIZE of the constant {src.describe()}: weights dequantized at "
+                       "run time make this a float model", FLOAT_HINT + ".", ModelError)
+    if src.dtype != "INT8":
+        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
+    return op.act(0)

@@ -1,0 +1,169 @@
+""".tflite files tinyc cannot compile give one clear error naming the op or tensor: an
+UnsupportedOpError / ModelError from the API, `error: ...` and exit 2 from the CLI."""
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinyc
+from tinyc.errors import ModelError, UnsupportedOpError
+from tinyc.frontend.tflite import load_tflite
+
+
+def tinyc_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tinyc.cli", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def _assert_user_error(r, *needles):
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _save(tmp_path, data: bytes, name: str = "m.tflite"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def patch_opcode(tfl, data: bytes, old: str, new: str) -> bytes:
+    """The model with every operator code `old` rewritten to `new`, in place in the bytes
+    (OperatorCode: deprecated_builtin_code int8 at vtable slot 4, builtin_code int32 at 10)."""
+    model = tfl.Model.GetRootAs(data, 0)
+    old_code, new_code = getattr(tfl.BuiltinOperator, old), getattr(tfl.BuiltinOperator, new)
+    out, patched = bytearray(data), 0
+    for j in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(j)
+        if max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()) != old_code:
+            continue
+        for slot, fmt, value in ((4, "<b", min(new_code, 127)), (10, "<i", new_code)):
+            off = oc._tab.Offset(slot)
+            if off:
+                struct.pack_into(fmt, out, oc._tab.Pos + off, value)
+                patched += 1
+    assert patched, f"no {old} operator code to patch"
+    return bytes(out)
+
+
+def _conv_model(builder, x_dtype="INT8", w_quantized=True, float_bias=False):
+    """x -> CONV_2D 1x1 -> y, with float or int8 activations / weights as asked."""
+    b = builder.TflBuilder()
+    q = {} if x_dtype != "INT8" else {"scale": 0.1, "zp": 0}
+    x = b.tensor("x", (1, 4, 4, 2), dtype=x_dtype, **q)
+    if w_quantized:
+        w = b.const("w", np.ones((3, 1, 1, 2), np.int8), scale=[0.01] * 3, zp=[0] * 3)
+    else:
+        w = b.const("w", np.ones((3, 1, 1, 2), np.float32))
+    bias = b.const("b", np.zeros(3, np.float32)) if float_bias else \
+        b.const("b", np.zeros(3, np.int32), scale=[0.001] * 3, zp=[0] * 3)
+    y = b.tensor("y", (1, 4, 4, 3), dtype=x_dtype, **q)
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=1, StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1)
+    return b.build([x], [y])
+
+
+def test_unsupported_builtin_op_is_named(tmp_path, builder):
+    b = builder.TflBuilder()
+    x, y = b.tensor("x", (1, 8), scale=0.1), b.tensor("y", (1, 8), scale=0.1)
+    b.op("SQUARED_DIFFERENCE", [x, x], [y])
+    path = _save(tmp_path, b.build([x], [y]))
+    with pytest.raises(UnsupportedOpError, match=r"operator #0 SQUARED_DIFFERENCE .*'y'.*"
+                                                 r"not supported.*CONV_2D"):
+        tinyc.compile(path)
+    _assert_user_error(tinyc_cli("build", path, "-o", tmp_path / "out"),
+                       "SQUARED_DIFFERENCE", "not supported")
+
+
+def test_patched_opcode_in_a_real_model(tmp_path, models_dir, tfl):
+    """kws with its SOFTMAX operator code rewritten to LOG_SOFTMAX (a controlled byte edit)."""
+    data = (models_dir / "mlperf-tiny" / "kws_int8.tflite").read_bytes()
+    path = _save(tmp_path, patch_opcode(tfl, data, "SOFTMAX", "LOG_SOFTMAX"), "kws.tflite")
+    with pytest.raises(UnsupportedOpError, match=r"operator #12 LOG_SOFTMAX \(output "
+                                                 r"'Identity'\): op LOG_SOFTMAX is not"):
+        tinyc.compile(path)
+    _assert_user_error(tinyc_cli("inspect", path), "LOG_SOFTMAX", "operator #12")
+
+
+def test_float_model(tmp_path, builder):
+    path = _save(tmp_path, _conv_model(builder, "FLOAT32", w_quantized=False, float_bias=True))
+    with pytest.raises(ModelError, match=r"CONV_2D.*tensor 'x' \(float32\[1, 4, 4, 2\]\) is "
+                                         r"float32: this is a float model"):
+        tinyc.compile(path)
+    _assert_user_error(tinyc_cli("build", path, "-o", tmp_path / "out"), "float model", "'x'")
+
+
+def test_hybrid_model(tmp_path, builder):
+    """Float activations with int8 weights (dynamic-range quantization, like kws_float)."""
+    path = _save(tmp_path, _conv_model(builder, "FLOAT32", w_quantized=True, float_bias=True))
+    with pytest.raises(ModelError, match=r"tensor 'x' .* this is a hybrid \(dynamic-range "
+                                         r"quantized\) model"):
+        tinyc.compile(path)
+    _assert_user_error(tinyc_cli("inspect", path), "hybrid")
+
+
+def test_float_weights_with_int8_activations(tmp_path, builder):
+    path = _save(tmp_path, _conv_model(builder, "INT8", w_quantized=False))
+    with pytest.raises(ModelError, match=r"weights must be a quantized int8 constant, got "
+                                         r"tensor 'w' \(float32"):
+        tinyc.compile(path)
+
+
+def test_weights_dequantized_at_run_time(tmp_path, builder):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 4), dtype="FLOAT32")
+    w8 = b.const("w8", np.ones((2, 4), np.int8), scale=0.1)
+    w = b.tensor("w", (2, 4), dtype="FLOAT32")
+    y = b.tensor("y", (1, 2), dtype="FLOAT32")
+    b.op("DEQUANTIZE", [w8], [w])
+    b.op("FULLY_CONNECTED", [x, w], [y], "FullyConnectedOptions")
+    with pytest.raises(ModelError, match=r"DEQUANTIZE of the constant tensor 'w8'.*float model"):
+        load_tflite(b.build([x], [y]))
+
+
+def test_int16_activations(builder):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype="INT16", scale=0.001)
+    y = b.tensor("y", (1, 8), dtype="INT16", scale=1 / 32768)
+    b.op("TANH", [x], [y])
+    with pytest.raises(ModelError, match="expected int8"):
+        load_tflite(b.build([x], [y]))
+
+
+def test_concat_of_differently_quantized_inputs(builder):
+    b = builder.TflBuilder()
+    x1, x2 = b.tensor("a", (1, 2), scale=0.1), b.tensor("b", (1, 2), scale=0.2)
+    y = b.tensor("y", (1, 4), scale=0.1)
+    b.op("CONCATENATION", [x1, x2], [y], "ConcatenationOptions", Axis=1)
+    with pytest.raises(ModelError, match=r"CONCATENATION.*tensor 'b'.*need them equal"):
+        load_tflite(b.build([x1, x2], [y]))
+
+
+def test_mean_over_channels_is_unsupported(builder):
+    b = builder.TflBuilder()
+    x, y = b.tensor("x", (1, 3, 3, 4), scale=0.1), b.tensor("y", (1, 3, 3), scale=0.1)
+    axes = b.const("axes", np.array([3], np.int32))
+    b.op("MEAN", [x, axes], [y], "ReducerOptions", KeepDims=False)
+    with pytest.raises(UnsupportedOpError, match=r"MEAN over axes \[3\]"):
+        load_tflite(b.build([x], [y]))
+
+
+def test_not_a_tflite_file(tmp_path, tfl):
+    path = _save(tmp_path, b"\x00" * 64)
+    with pytest.raises(ModelError, match="not a TFLite flatbuffer"):
+        tinyc.compile(path)
+    _assert_user_error(tinyc_cli("inspect", path), "not a TFLite flatbuffer")
+
+
+def test_missing_tflite_package_names_pip_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tflite", None)         # `import tflite` fails
+    path = _save(tmp_path, b"TFL3")
+    with pytest.raises(ModelError, match=r"pip install tflite"):
+        tinyc.compile(path)

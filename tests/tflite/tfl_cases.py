@@ -1,0 +1,217 @@
+"""One-op (or few-op) int8 .tflite models built by hand, for the TFLite Micro oracle tests.
+
+Each case is `fn(rng) -> (tflite bytes, input dtypes/shapes)`; the model has random weights
+and quantization parameters drawn from `rng`, so a seed fixes it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tflbuild import TflBuilder
+
+RELU, RELU_N1_TO_1, RELU6 = 1, 2, 3
+SAME, VALID = 0, 1
+
+
+def _q(rng, lo=0.01, hi=0.1):
+    return float(rng.uniform(lo, hi)), int(rng.integers(-60, 60))
+
+
+def _act(b, rng, name, shape, lo=0.01, hi=0.1):
+    s, z = _q(rng, lo, hi)
+    return b.tensor(name, shape, scale=s, zp=z)
+
+
+def _weights(b, rng, name, shape, axis):
+    w = rng.integers(-127, 128, shape).astype(np.int8)
+    n = shape[axis]
+    return b.const(name, w, scale=rng.uniform(0.002, 0.02, n), zp=np.zeros(n), qdim=axis), n
+
+
+def _bias(b, rng, name, n, s_in, w_scales):
+    data = rng.integers(-3000, 3000, n).astype(np.int32)
+    return b.const(name, data, scale=np.float32(s_in) * np.asarray(w_scales, np.float32),
+                   zp=np.zeros(n), qdim=0)
+
+
+def _scale_of(b, t):
+    return float(b.tensors[t]["scale"][0])
+
+
+def conv(rng, padding=SAME, stride=2, dilation=1, act=RELU6):
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 9, 7, 3))
+    w, n = _weights(b, rng, "w", (5, 3, 3, 3), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    eff = 2 * dilation + 1
+    oh = -(-9 // stride) if padding == SAME else (9 - eff) // stride + 1
+    ow = -(-7 // stride) if padding == SAME else (7 - eff) // stride + 1
+    y = _act(b, rng, "y", (1, oh, ow, 5), 0.02, 0.2)
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=padding, StrideW=stride,
+         StrideH=stride, DilationWFactor=dilation, DilationHFactor=dilation,
+         FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+def depthwise(rng):
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 6, 6, 4))
+    w, n = _weights(b, rng, "w", (1, 3, 3, 8), 3)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y", (1, 6, 6, 8), 0.02, 0.2)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", Padding=SAME,
+         StrideW=1, StrideH=1, DepthMultiplier=2, FusedActivationFunction=RELU,
+         DilationWFactor=1, DilationHFactor=1)
+    return b.build([x], [y])
+
+
+def fully_connected(rng):
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 2, 2, 6))
+    w = b.const("w", rng.integers(-127, 128, (10, 24)).astype(np.int8), scale=0.01)
+    bias = _bias(b, rng, "b", 10, _scale_of(b, x), [0.01] * 10)
+    y = _act(b, rng, "y", (1, 10), 0.05, 0.3)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions",
+         FusedActivationFunction=RELU)
+    return b.build([x], [y])
+
+
+def _binary(rng, name, options, shape_b, act):
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 4, 4, 6))
+    x2 = _act(b, rng, "b", shape_b, 0.05, 0.2)
+    y = _act(b, rng, "y", (1, 4, 4, 6), 0.02, 0.2)
+    b.op(name, [x1, x2], [y], options, FusedActivationFunction=act)
+    return b.build([x1, x2], [y])
+
+
+def add(rng):
+    return _binary(rng, "ADD", "AddOptions", (1, 4, 4, 6), RELU)
+
+
+def add_broadcast(rng):
+    return _binary(rng, "ADD", "AddOptions", (1, 1, 1, 6), 0)
+
+
+def mul(rng):
+    return _binary(rng, "MUL", "MulOptions", (1, 4, 4, 6), RELU_N1_TO_1)
+
+
+def _pool(rng, name, padding, act=0):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x = b.tensor("x", (1, 7, 7, 5), scale=s, zp=z)
+    o = -(-7 // 2) if padding == SAME else (7 - 3) // 2 + 1
+    y = b.tensor("y", (1, o, o, 5), scale=s, zp=z)
+    b.op(name, [x], [y], "Pool2DOptions", Padding=padding, StrideW=2, StrideH=2,
+         FilterWidth=3, FilterHeight=3, FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+def avg_pool(rng):
+    return _pool(rng, "AVERAGE_POOL_2D", SAME)
+
+
+def max_pool(rng):
+    return _pool(rng, "MAX_POOL_2D", VALID, RELU)
+
+
+def _unary(rng, name, out_q, options=None, **fields):
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 16, 16), 0.005, 0.25)
+    y = b.tensor("y", (1, 16, 16), scale=out_q[0], zp=out_q[1])
+    b.op(name, [x], [y], options, **fields)
+    return b.build([x], [y])
+
+
+def logistic(rng):
+    return _unary(rng, "LOGISTIC", (1 / 256, -128))
+
+
+def tanh(rng):
+    return _unary(rng, "TANH", (1 / 128, 0))
+
+
+def hard_swish(rng):
+    return _unary(rng, "HARD_SWISH", _q(rng, 0.01, 0.05))
+
+
+def softmax(rng):
+    return _unary(rng, "SOFTMAX", (1 / 256, -128), "SoftmaxOptions", Beta=0.7)
+
+
+def quantize(rng):
+    return _unary(rng, "QUANTIZE", _q(rng, 0.01, 0.3))
+
+
+def pad(rng, v2=False):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x = b.tensor("x", (1, 4, 5, 3), scale=s, zp=z)
+    p = b.const("paddings", np.array([[0, 0], [1, 2], [0, 1], [0, 0]], np.int32))
+    y = b.tensor("y", (1, 7, 6, 3), scale=s, zp=z)
+    ins = [x, p] + ([b.const("value", np.array([-77], np.int8), scale=s, zp=z)] if v2 else [])
+    b.op("PADV2" if v2 else "PAD", ins, [y])
+    return b.build([x], [y])
+
+
+def padv2(rng):
+    return pad(rng, v2=True)
+
+
+def concat(rng):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x1 = b.tensor("a", (1, 3, 3, 2), scale=s, zp=z)
+    x2 = b.tensor("b", (1, 3, 3, 5), scale=s, zp=z)
+    y = b.tensor("y", (1, 3, 3, 7), scale=s, zp=z)
+    b.op("CONCATENATION", [x1, x2], [y], "ConcatenationOptions", Axis=-1)
+    return b.build([x1, x2], [y])
+
+
+def reshape_requant(rng):
+    """RESHAPE whose output q differs from its input's: TFLM copies raw bytes."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 2, 3, 4))
+    shape = b.const("shape", np.array([1, 24], np.int32))
+    y = _act(b, rng, "y", (1, 24))
+    b.op("RESHAPE", [x, shape], [y])
+    return b.build([x], [y])
+
+
+def mean(rng, same_q=True):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x = b.tensor("x", (1, 5, 6, 8), scale=s, zp=z)
+    axes = b.const("axes", np.array([1, 2], np.int32))
+    y = b.tensor("y", (1, 8), scale=s, zp=z) if same_q else _act(b, rng, "y", (1, 8))
+    b.op("MEAN", [x, axes], [y], "ReducerOptions", KeepDims=False)
+    return b.build([x], [y])
+
+
+def mean_requant(rng):
+    return mean(rng, same_q=False)
+
+
+def float_io(rng):
+    """Float input -> QUANTIZE -> conv -> DEQUANTIZE -> float output."""
+    b = TflBuilder()
+    xf = b.tensor("x", (1, 5, 5, 2), dtype="FLOAT32")
+    x = _act(b, rng, "x_q", (1, 5, 5, 2))
+    w, n = _weights(b, rng, "w", (3, 1, 1, 2), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y_q", (1, 5, 5, 3), 0.02, 0.2)
+    yf = b.tensor("y", (1, 5, 5, 3), dtype="FLOAT32")
+    b.op("QUANTIZE", [xf], [x])
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=VALID, StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=0)
+    b.op("DEQUANTIZE", [y], [yf])
+    return b.build([xf], [yf])
+
+
+CASES = {f.__name__: f for f in (
+    conv, depthwise, fully_connected, add, add_broadcast, mul, avg_pool, max_pool,
+    logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
+    mean, mean_requant, float_io)}
+CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
+NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
