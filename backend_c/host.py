@@ -188,12 +188,17 @@ def build_host(c_dir, extra_cflags: Sequence[str] = (), cache_dir=None) -> HostM
     -std=c99 -O2 -Wall -Wextra -Werror (+ extra_cflags, e.g. sanitizers) and load it."""
     c_dir = Path(c_dir).resolve()
     header = c_dir / "model.h"
-    if not header.exists():
-        raise TinycError(f"build_host: {c_dir} has no model.h — expected a folder from emit_c")
+    if not header.exists():         # a build with a name: <name>.h declares <name>_invoke
+        named = [h for h in sorted(c_dir.glob("*.h")) if re.search(
+            r"^void (\w+)_invoke\(", h.read_text(encoding="ascii", errors="replace"), re.M)]
+        if len(named) != 1:
+            raise TinycError(f"build_host: {c_dir} has no model.h or <name>.h — expected a "
+                             "folder from emit_c")
+        header = named[0]
     name, proto, ins, outs = _parse_header(header.read_text(encoding="ascii"))
     files = sorted(p for p in c_dir.rglob("*") if p.suffix in (".c", ".h"))
     sources = [p for p in files if p.suffix == ".c"]
-    module = build_module(name, proto, '#include "model.h"\n', sources, [c_dir],
+    module = build_module(name, proto, f'#include "{header.name}"\n', sources, [c_dir],
                           (*DEFAULT_CFLAGS, *extra_cflags), cache_dir,
                           depends=[p for p in files if p.suffix == ".h"])
     return HostModel(module, name, ins, outs, c_dir)

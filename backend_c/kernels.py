@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import IRError
 from ..ir import Node
+from . import fast
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
 
@@ -22,6 +23,7 @@ class Kernel:
     template: str                       # backend_c/templates/<template>
     sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
     args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
+    scratch: Callable[[Node], int] | None = None   # bytes of arena scratch the kernel wants
 
 
 def _fail(node: Node, what: str, expected, got) -> None:
@@ -53,6 +55,11 @@ def _per_channel(node: Node, key: str, channels: int, lo: int, hi: int) -> np.nd
     return np.broadcast_to(v.astype(np.int64), (channels,))
 
 
+def _quant_check(node: Node, channels: int) -> None:
+    _per_channel(node, "multiplier", channels, 0, (1 << 31) - 1)
+    _per_channel(node, "shift", channels, -31, 30)
+
+
 def _quant(node: Node, ctx, channels: int) -> dict:
     mult = _per_channel(node, "multiplier", channels, 0, (1 << 31) - 1)
     shift = _per_channel(node, "shift", channels, -31, 30)
@@ -69,33 +76,40 @@ def _window(node: Node, dilation: bool = True) -> dict:
 
 # -- convolutions -------------------------------------------------------------------------
 
-def _dense(node: Node, ctx, channels: int) -> dict:
-    """What conv2d, depthwise_conv2d and fully_connected share: offsets, requant, tensors."""
+def _dense(node: Node, ctx, channels: int, fast_args=None) -> dict:
+    """What conv2d, depthwise_conv2d and fully_connected share: offsets, requant, tensors.
+    fast_args: a fast kernel's own arrays (filter, bias, rq) replace the generic ones."""
     x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
-    return {**_quant(node, ctx, channels), "act": _act(node),
+    args = {"act": _act(node),
             "input_offset": _int_attr(node, "in_offset", -255, 255),
             "output_offset": _int_attr(node, "out_offset", -255, 255),
             "input_dims": dims4(x.shape), "input": ctx.ptr(x),
-            "filter_dims": dims4(w.shape), "filter": ctx.ptr(w),
-            "bias": ctx.ptr(b) if b is not None else "NULL",
-            "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
+            "filter_dims": dims4(w.shape), "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
+    if fast_args is None:
+        fast_args = {"fast": False, **_quant(node, ctx, channels), "filter": ctx.ptr(w),
+                     "bias": ctx.ptr(b) if b is not None else "NULL"}
+    return {**args, **fast_args}
 
 
 def conv2d_args(node: Node, ctx) -> dict:
-    return {**_window(node), **_dense(node, ctx, node.inputs[1].shape[0])}
+    channels = node.inputs[1].shape[0]
+    _quant_check(node, channels)
+    return {**_window(node), **_dense(node, ctx, channels, fast.conv2d(node, ctx))}
 
 
 def depthwise_args(node: Node, ctx) -> dict:
     x, w = node.inputs[0], node.inputs[1]
     if w.shape[3] % x.shape[3]:
         _fail(node, "depthwise channels", f"a multiple of {x.shape[3]}", w.shape[3])
-    return {**_window(node), **_dense(node, ctx, w.shape[3]),
+    _quant_check(node, w.shape[3])
+    return {**_window(node), **_dense(node, ctx, w.shape[3], fast.depthwise(node, ctx)),
             "ch_mult": w.shape[3] // x.shape[3]}
 
 
 def fully_connected_args(node: Node, ctx) -> dict:
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    return {**_dense(node, ctx, w.shape[0]),
+    _quant_check(node, w.shape[0])
+    return {**_dense(node, ctx, w.shape[0], fast.fully_connected(node, ctx)),
             "input_dims": (x.shape[0], 1, 1, x.shape[1]),
             "filter_dims": (w.shape[0], 1, 1, w.shape[1]),
             "output_dims": (y.shape[0], 1, 1, y.shape[1])}
@@ -137,11 +151,12 @@ def _binary(node: Node, ctx) -> dict:
 
 
 def add_args(node: Node, ctx) -> dict:
-    return {**_binary(node, ctx), "left_shift": _int_attr(node, "left_shift", 0, 30),
+    args = {**_binary(node, ctx), "left_shift": _int_attr(node, "left_shift", 0, 30),
             "in1_multiplier": _int_attr(node, "in1_mult", 0),
             "in1_shift": _int_attr(node, "in1_shift", -31, 30),
             "in2_multiplier": _int_attr(node, "in2_mult", 0),
             "in2_shift": _int_attr(node, "in2_shift", -31, 30)}
+    return {**args, **fast.add(node, ctx)}
 
 
 def lut_args(node: Node, ctx) -> dict:
@@ -207,18 +222,24 @@ def concat_args(node: Node, ctx) -> dict:
 
 
 _WIN = ("tinyc_window.h",)
+_FAST = ("tinyc_fast.h", "tinyc_clamp_s8.c")
 
 KERNELS: dict[str, Kernel] = {
-    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h") + _WIN, conv2d_args),
+    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h",
+                                          "tinyc_conv2d_fast_s8.c") + _WIN + _FAST,
+                     conv2d_args, fast.conv2d_scratch),
     "depthwise_conv2d": Kernel("call_depthwise_conv2d.c.j2",
-                               ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h") + _WIN,
+                               ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h",
+                                "tinyc_depthwise_conv2d_fast_s8.c") + _WIN + _FAST,
                                depthwise_args),
     "fully_connected": Kernel("call_fully_connected.c.j2",
-                              ("tinyc_fully_connected_s8.c", "tinyc_dot.h"),
-                              fully_connected_args),
-    "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN, pool_args),
+                              ("tinyc_fully_connected_s8.c", "tinyc_dot.h",
+                               "tinyc_fully_connected_fast_s8.c") + _FAST,
+                              fully_connected_args, fast.fc_scratch),
+    "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN + _FAST,
+                         pool_args),
     "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),
-    "add": Kernel("call_add.c.j2", ("tinyc_add_s8.c",), add_args),
+    "add": Kernel("call_add.c.j2", ("tinyc_add_s8.c", "tinyc_add_lut_s8.c") + _FAST, add_args),
     "mul": Kernel("call_mul.c.j2", ("tinyc_mul_s8.c",), _binary),
     "softmax": Kernel("call_softmax.c.j2", ("tinyc_softmax_s8.c",), softmax_args),
     "lut": Kernel("call_lut.c.j2", ("tinyc_lut_s8.c",), lut_args),
@@ -227,3 +248,9 @@ KERNELS: dict[str, Kernel] = {
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
 }
+
+
+def kernel_scratch(node: Node, kernels: dict[str, Kernel] | None = None) -> int:
+    """Bytes of arena scratch the kernel of `node` needs (0: none) — plan_memory's `scratch`."""
+    k = (kernels or KERNELS).get(node.op)
+    return k.scratch(node) if k is not None and k.scratch is not None else 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import TinycError, UnsupportedOpError
+from ..errors import ModelError, TinycError, UnsupportedOpError
 from ..ir import Graph, QParams, Value
 
 NCHW_TO_NHWC = (0, 2, 3, 1)
@@ -176,11 +176,19 @@ class Builder:
             qc = t.qdata
             axis = perm.index(qc.axis) if qc.axis is not None else None
             data = qc.data
+            if data.dtype not in (np.int8, np.uint8):
+                raise self.error(f"weight '{name}' is quantized to {data.dtype}",
+                                 "only int8 and uint8 weights are supported.")
             if data.dtype == np.uint8:
                 data = (data.astype(np.int16) - 128).astype(np.int8)
                 qc = QConst(data, qc.scale, qc.zero_point.astype(np.int16) - 128, qc.axis)
             return self.g.const(name, data.transpose(perm), qc.qparams(axis, mul))
-        data = self.const_input(t, name).astype(np.float32) * np.float32(mul)
+        data = self.const_input(t, name)
+        if not np.issubdtype(data.dtype, np.floating):
+            raise self.error(f"weight '{name}' is {data.dtype}",
+                             "expected float weights, or DequantizeLinear of int8 weights.",
+                             cls=ModelError)
+        data = data.astype(np.float32) * np.float32(mul)
         return self.g.const(name, data.transpose(perm))
 
     def bias(self, t: Tensor | None, n: int, mul: float = 1.0) -> Value | None:

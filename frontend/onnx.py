@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import os
+import re
 from collections import Counter
 
 import numpy as np
@@ -19,9 +21,9 @@ import onnx
 from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from ..errors import ModelError, UnsupportedOpError
+from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import onnx_ops, qdq
+from . import guard, guard_graph, onnx_ops, qdq
 from .builder import Builder, Tensor, identity
 
 OPSETS = range(11, 22)
@@ -42,6 +44,7 @@ OPS = _op_table()
 def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Graph:
     """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph."""
     model, path = _read(path_or_model)
+    guard_graph.check_structure(model, path)
     opset = _opset(model, path)
     _pin_shapes(model, input_shapes or {}, path)
     try:
@@ -63,15 +66,11 @@ def _read(src) -> tuple[onnx.ModelProto, str]:
     if isinstance(src, onnx.ModelProto):
         m = onnx.ModelProto()
         m.CopyFrom(src)
-        return m, f"<model {src.graph.name or 'unnamed'}>"
+        path = f"<model {src.graph.name or 'unnamed'}>"
+        guard.check_tensors(m, path, None)
+        return m, path
     path = os.fspath(src)
-    if not os.path.isfile(path):
-        raise ModelError(f"{path}: no such file")
-    try:
-        return onnx.load(path), path
-    except Exception as e:                       # noqa: BLE001 (protobuf decode errors vary)
-        raise ModelError(f"{path}: not a readable ONNX file ({_first_line(e)}). "
-                         "Export the model again or check the path.") from e
+    return guard.read_model(path), path          # sizes and external data checked safely
 
 
 def _opset(model: onnx.ModelProto, path: str) -> int:
@@ -95,6 +94,9 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> None:
             raise ModelError(f"{path}: input '{name}' has rank {len(dims)}, but the given "
                              f"shape {tuple(shape)} has rank {len(shape)}")
         for d, n in zip(dims, shape):
+            if int(n) <= 0:
+                raise ModelError(f"{path}: --input-shape {name}={','.join(map(str, shape))} "
+                                 f"has size {n} — expected sizes >= 1")
             if d.dim_value and d.dim_value != n:
                 raise ModelError(f"{path}: input '{name}' has static size {d.dim_value} where "
                                  f"{tuple(shape)} gives {n}")
@@ -103,18 +105,40 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> None:
 
 
 def _infer_shapes(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
+    data_prop = guard_graph.constant_size_bound(model) <= guard_graph.DATA_PROP_LIMIT   # memory-safe
     try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except Exception:                            # noqa: BLE001 -- strict where possible
-        pass
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=data_prop)
+    except Exception as e:                       # noqa: BLE001 -- strict where possible
+        if all(n.domain in DOMAINS for n in model.graph.node):   # not a custom op's fault
+            raise ModelError(_inference_error(e, path)) from None
     try:
         return onnx.shape_inference.infer_shapes(model)
     except Exception as e:                       # noqa: BLE001
         raise ModelError(f"{path}: ONNX shape inference fails: {_first_line(e)}") from e
 
 
+def _inference_error(e: Exception, path: str) -> str:
+    """ONNX's strict shape inference message as 'file: node (op): what'."""
+    text = " ".join(str(e).split())
+    m = re.search(r"\(op_type:(\w+)(?:, node name: ([^)]*))?\): (?:\[\w+\] )?(.*?)"
+                  r"(?= \(op_type:|$)", text)
+    if not m:
+        return f"{path}: ONNX shape inference fails: {_first_line(e)}"
+    op, name, what = m.groups()
+    node = f"node '{name}' ({op})" if name else f"a {op} node"
+    return (f"{path}: {node}: {what.strip().rstrip('.')} (ONNX shape inference)"
+            " — expected inputs and attributes that agree with the op's definition")
+
+
 def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
+    if not vi.type.tensor_type.HasField("shape"):
+        raise ModelError(f"{path}: input '{vi.name}' has no shape — tinyc needs static shapes."
+                         f" Give one: --input-shape {vi.name}=1,...")
     dims = vi.type.tensor_type.shape.dim
+    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0]
+    if bad:
+        raise ModelError(f"{path}: input '{vi.name}' has a dim of size {bad[0]} — expected "
+                         "sizes >= 1")
     shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims)
     if any(n <= 0 for n in shape):
         shown = ",".join(str(n) if n > 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
@@ -126,6 +150,10 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
     if len(shape) >= 2 and shape[0] != 1:
         raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1. "
                          f"Pin it: --input-shape {vi.name}=1,{','.join(map(str, shape[1:]))}")
+    if math.prod(shape) * 4 > guard.MAX_TENSOR_BYTES:
+        raise ModelError(f"{path}: input '{vi.name}' of shape {list(shape)} has "
+                         f"{math.prod(shape):,} elements — expected at most "
+                         f"{guard.MAX_TENSOR_BYTES // 4:,}; no microcontroller holds it")
     return shape
 
 
@@ -142,16 +170,20 @@ class _Importer:
         self.b = Builder(self.g, opset, path, uses)
         self.tensors: dict[str, Tensor] = {}
         self.dropped: dict[str, str] = {}        # outputs tinyc does not compute -> producer
+        self.shapes = guard_graph.inferred_shapes(model.graph)
+        self.origin: dict[int, str] = {}         # id(IR node) -> where its ONNX node is
 
     def run(self) -> Graph:
         for init in self.onnx.initializer:
-            self.tensors[init.name] = Tensor(init.name, data=numpy_helper.to_array(init))
+            self.tensors[init.name] = Tensor(init.name, data=self._array(init))
         for vi in self.onnx.input:
             if vi.name not in self.tensors:
                 self._add_input(vi)
         for node in self.onnx.node:
             self.b.node = node
+            first = len(self.g.nodes)
             self._bind(node, self._convert(node))
+            self.origin.update((id(n), self.b.where()) for n in self.g.nodes[first:])
         self.b.node = None
         for vi in self.onnx.output:
             self._add_output(vi.name)
@@ -159,10 +191,27 @@ class _Importer:
             self._io_quant(v, self.tensors[v.name])
         self.g.remove_dead()
         qdq.hoist_requantize(self.g)
+        guard_graph.check_imported(self.g, self.origin, self.path)
         return self.g
+
+    def _array(self, t: onnx.TensorProto) -> np.ndarray:
+        try:
+            a = numpy_helper.to_array(t)
+        except Exception as e:                   # noqa: BLE001 (corrupt typed data fields)
+            raise ModelError(f"{self.path}: initializer '{t.name}' cannot be read "
+                             f"({_first_line(e)}) — expected data matching dims "
+                             f"{list(t.dims)}. The file is corrupt.") from None
+        if a.dtype.kind in "OSU":
+            raise ModelError(f"{self.path}: initializer '{t.name}' holds strings — expected "
+                             "numbers (tinyc compiles numeric models)")
+        return a
 
     def _add_input(self, vi: onnx.ValueInfoProto) -> None:
         elem = vi.type.tensor_type.elem_type
+        if not vi.type.HasField("tensor_type"):
+            raise ModelError(f"{self.path}: input '{vi.name}' has type "
+                             f"{vi.type.WhichOneof('value') or 'none'} — "
+                             "expected a float32, int8 or uint8 tensor")
         if elem not in INPUT_TYPES:
             raise ModelError(f"{self.path}: input '{vi.name}' has type "
                              f"{helper.tensor_dtype_to_string(elem)} — expected float32, "
@@ -232,6 +281,7 @@ class _Importer:
 
     def _fold(self, node: onnx.NodeProto, ins: list) -> list[Tensor]:
         """Evaluate a node whose inputs are all constants, now (onnx.reference)."""
+        guard_graph.check_fold(node, ins, self.shapes, self.b.where())
         outs = [Tensor(data=np.asarray(r)) for r in self._evaluate(node, ins)]
         x = ins[0] if ins else None
         if node.op_type == "DequantizeLinear":
@@ -281,7 +331,10 @@ class _Importer:
         n_pos = sum(k is inspect.Parameter.POSITIONAL_OR_KEYWORD for k in kinds)
         if inspect.Parameter.VAR_POSITIONAL not in kinds and len(ins) > n_pos:
             raise self.b.error(f"{len(ins)} inputs given, tinyc reads at most {n_pos}")
-        return fn(self.b, *ins, **attrs)
+        try:
+            return fn(self.b, *ins, **attrs)
+        except IRError as e:                     # an IR shape rule refuses the node
+            raise ModelError(f"{self.b.where()}: {e}") from None
 
 
 def _attrs(node: onnx.NodeProto) -> dict:

@@ -131,6 +131,9 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
     _need_rank(b, X, 4, "only 2-D convolution is supported")
     w = b.const_input(W, "W")
     c_in, c_out = X.shape[1], w.shape[0]
+    if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
+        raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
+                      "kernel_shape must equal the weights' spatial dims.")
     stride, dilation = _pair(strides), _pair(dilations)
     p = spatial_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
     if group == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import helper
 
+from ..errors import ModelError
 from .builder import Builder, QConst, Tensor, set_q
 from ..ir import QParams
 
@@ -69,6 +70,10 @@ def DequantizeLinear(b: Builder, x, x_scale, x_zero_point=None, *, axis=1, block
                      output_dtype=0):
     if x.itype is None:
         raise b.error("DequantizeLinear of a float tensor", "expected an int8/uint8 input.")
+    if x_zero_point is not None and b.const_input(x_zero_point, "zero_point").dtype != x.itype:
+        raise b.error(f"zero point of type {x_zero_point.data.dtype} for a {x.itype} input",
+                      "the zero point must have the input's type (ONNX type constraint).",
+                      cls=ModelError)
     q = act_qparams(b, x_scale, x_zero_point, x.itype)
     if x.q is None:                      # an integer graph input: learn its parameters here
         _set_q_back(b, x.value, q)

@@ -1,5 +1,10 @@
 """Calibration: run the float graph in the IR interpreter over calibration samples and derive
-each activation's int8 QParams as TFLite does (range widened to include 0; asymmetric)."""
+each activation's int8 QParams as TFLite does (range widened to include 0; asymmetric).
+
+Range estimators (`method`): "minmax" (the default, TFLite's), "percentile" (clip both tails at
+PERCENTILE % of the samples' values) and "mse" (the clipping range that minimises the expected
+squared quantization error, clipping + rounding, over the values' histogram). The last two
+need a second pass over the samples (a histogram of every tensor within its min/max)."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +16,10 @@ from ..errors import QuantizationError
 from ..ir import Graph, QParams, Value, interpret
 
 log = logging.getLogger("tinyc.calibrate")
+
+CALIB_METHODS = ("minmax", "percentile", "mse")
+PERCENTILE = 99.99
+HIST_BINS = 2048
 
 # ops whose output quantization is fixed by the op, not by calibration (TFLite's choices)
 FIXED_OUTPUT_Q = {
@@ -62,6 +71,71 @@ def propagate_passthrough_q(g: Graph) -> None:
             y.type = y.type.with_(q=x.q)
 
 
+def observe_histograms(g: Graph, samples: list[dict[str, np.ndarray]],
+                       ranges: dict[Value, tuple[float, float]],
+                       values: list[Value]) -> dict[Value, np.ndarray]:
+    """Histogram (HIST_BINS bins over [min(lo, 0), max(hi, 0)]) of each of `values`."""
+    hist = {v: np.zeros(HIST_BINS, np.float64) for v in values}
+    for feed in samples:
+        acts = interpret(g, feed, keep=True)
+        for v in values:
+            lo, hi = min(ranges[v][0], 0.0), max(ranges[v][1], 0.0)
+            hist[v] += np.histogram(acts[v], HIST_BINS, (lo, max(hi, lo + 1e-8)))[0]
+    return hist
+
+
+def _bin_centers(lo: float, hi: float) -> np.ndarray:
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    edges = np.linspace(lo, max(hi, lo + 1e-8), HIST_BINS + 1)
+    return (edges[:-1] + edges[1:]) / 2
+
+
+def range_percentile(hist: np.ndarray, lo: float, hi: float,
+                     pct: float = PERCENTILE) -> tuple[float, float]:
+    """The range holding pct % of the values, pct/2 cut from each tail's share."""
+    cdf = np.cumsum(hist) / max(hist.sum(), 1.0)
+    centers = _bin_centers(lo, hi)
+    tail = (100.0 - pct) / 100.0
+    i_lo = int(np.searchsorted(cdf, tail, side="left"))
+    i_hi = int(np.searchsorted(cdf, 1.0 - tail, side="left"))
+    return float(centers[min(i_lo, HIST_BINS - 1)]), float(centers[min(i_hi, HIST_BINS - 1)])
+
+
+def quant_error(hist: np.ndarray, centers: np.ndarray, q: QParams) -> float:
+    """Expected squared error of int8 quantization with q over the histogram."""
+    s, zp = q.s, q.zp
+    deq = (np.clip(np.round(centers / s) + zp, -128, 127) - zp) * s
+    return float(np.sum(hist * (centers - deq) ** 2))
+
+
+def range_mse(hist: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The clipped range [a*lo, b*hi] (a, b on a geometric grid in [0.01, 1]) with the least
+    error."""
+    centers = _bin_centers(lo, hi)
+    grid = np.geomspace(1.0, 0.01, 48)
+    best, best_err = (lo, hi), np.inf
+    for a in (grid if lo < 0 else (1.0,)):
+        for b in (grid if hi > 0 else (1.0,)):
+            err = quant_error(hist, centers, qparams_from_range(a * lo, b * hi))
+            if err < best_err:
+                best, best_err = (a * lo, b * hi), err
+    return best
+
+
+def estimate_ranges(g: Graph, samples: list[dict[str, np.ndarray]], values: list[Value],
+                    method: str = "minmax", progress=None) -> dict[Value, tuple[float, float]]:
+    """The calibration range of each of `values` by the chosen estimator."""
+    if method not in CALIB_METHODS:
+        raise QuantizationError(f"unknown calibration method '{method}' — expected one of "
+                                f"{', '.join(CALIB_METHODS)}")
+    ranges = observe_ranges(g, samples, progress)
+    if method == "minmax":
+        return ranges
+    hist = observe_histograms(g, samples, ranges, values)
+    pick = range_percentile if method == "percentile" else range_mse
+    return {v: pick(hist[v], *ranges[v]) for v in values}
+
+
 def needs_calibration(g: Graph) -> list[Value]:
     """Activations without quantization parameters (after QDQ import)."""
     fixed = {n.outputs[0] for n in g.nodes if n.op in FIXED_OUTPUT_Q}
@@ -69,7 +143,7 @@ def needs_calibration(g: Graph) -> list[Value]:
 
 
 def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
-                   progress=None) -> None:
+                   progress=None, method: str = "minmax") -> None:
     """Give every activation a per-tensor QParams: fixed by op, from QDQ, or calibrated."""
     for n in g.nodes:
         if n.op in FIXED_OUTPUT_Q and n.outputs[0].q is None:
@@ -84,7 +158,7 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
             f"model '{g.name}' is a float model (no quantization for {len(missing)} tensors, "
             f"e.g. {names}) — calibration data is needed: pass --calib calib.npz "
             "(one array per model input, N samples), or a quantized (QDQ) model")
-    ranges = observe_ranges(g, samples, progress)
+    ranges = estimate_ranges(g, samples, missing, method, progress)
     for v in missing:
         v.type = v.type.with_(q=qparams_from_range(*ranges[v]))
-    log.info("calibrated %d tensors on %d samples", len(missing), len(samples))
+    log.info("calibrated %d tensors on %d samples (%s)", len(missing), len(samples), method)

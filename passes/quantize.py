@@ -78,25 +78,33 @@ def unify_passthrough_q(g: Graph, calibrated: set[int]) -> None:
                     _requant_input(g, node, i, y.q)
 
 
-def quantize_weight(w: Value, g: Graph, axis: int) -> Value:
+def quantize_weight(w: Value, g: Graph, axis: int, per_tensor: bool = False) -> Value:
+    """int8 symmetric, per output channel (per_tensor: one scale for the whole tensor)."""
     if not w.dtype.is_float:
         return w
     data = w.data.astype(np.float64)
     moved = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
     scale = np.abs(moved).max(axis=1) / 127.0
+    if per_tensor:
+        scale = scale.max(keepdims=True)
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
     shape = [1] * data.ndim
     shape[axis] = -1
     q = np.clip(np.round(data / scale.reshape(shape)), -127, 127).astype(np.int8)
-    return g.const(w.name, q, QParams(tuple(map(float, scale)), (0,) * len(scale), axis))
+    q_axis = None if per_tensor else axis
+    return g.const(w.name, q, QParams(tuple(map(float, scale)), (0,) * len(scale), q_axis))
 
 
-def quantize_bias(b: Value | None, g: Graph, in_q: QParams, w_q: QParams, n: int) -> Value | None:
+def quantize_bias(b: Value | None, g: Graph, in_q: QParams, w_q: QParams, n: int,
+                  fan_in: int = 0) -> Value | None:
+    """int32 bias at in_scale * w_scale, clamped so that bias + fan_in products of
+    (x + in_offset) * w (each |.| <= 255 * 128) can never overflow the int32 accumulator."""
     if b is None or not b.dtype.is_float:
         return b
     w_scale = np.broadcast_to(np.asarray(w_q.scale, np.float64), (n,))
     bias_scale = f64(in_q.s) * w_scale
-    q = np.clip(np.round(b.data.astype(np.float64) / bias_scale), -(2**31), 2**31 - 1)
+    lim = 2**31 - 1 - fan_in * 255 * 128
+    q = np.clip(np.round(b.data.astype(np.float64) / bias_scale), -lim, lim)
     return g.const(b.name, q.astype(np.int32), QParams(tuple(bias_scale), (0,) * n, 0))
 
 
@@ -110,13 +118,15 @@ def quantize_operand(c: Value, g: Graph) -> Value:
     return g.const(c.name, data, q)
 
 
-def _quantize_constants(g: Graph, node: Node) -> None:
+def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
     if node.op in WEIGHT_AXIS:
-        w = quantize_weight(node.inputs[1], g, WEIGHT_AXIS[node.op])
+        w = quantize_weight(node.inputs[1], g, WEIGHT_AXIS[node.op], per_tensor)
         node.replace_input(1, w)
         if node.input(2) is not None:
             n = w.shape[WEIGHT_AXIS[node.op]]
-            node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n))
+            fan_in = int(np.prod(w.shape[1:3] if node.op == "depthwise_conv2d" else w.shape[1:]))
+            node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n,
+                                                fan_in))
     else:
         for i, v in enumerate(node.inputs):
             if v is not None and v.is_const and v.dtype.is_float:
@@ -131,8 +141,8 @@ def _lower_unary(node: Node) -> None:
     node.op = "lut"
 
 
-def lower_node(g: Graph, node: Node) -> None:
-    _quantize_constants(g, node)
+def lower_node(g: Graph, node: Node, per_tensor: bool = False) -> None:
+    _quantize_constants(g, node, per_tensor)
     if node.op in UNARY:
         _lower_unary(node)
     elif node.op in QUANT_RULES:
@@ -145,14 +155,17 @@ def lower_node(g: Graph, node: Node) -> None:
 
 
 def quantize(g: Graph, samples: list[dict[str, np.ndarray]] | None = None,
-             progress=None) -> Graph:
-    """Calibrate (if needed) and lower every node to its integer form."""
+             progress=None, calib_method: str = "minmax", per_tensor: bool = False) -> Graph:
+    """Calibrate (if needed) and lower every node to its integer form.
+
+    calib_method: activation range estimator (calibrate.CALIB_METHODS); per_tensor: one
+    weight scale per tensor instead of per output channel (float weights only)."""
     before = {id(v) for v in g.activations() if v.q is None}
-    assign_qparams(g, samples, progress)
+    assign_qparams(g, samples, progress, calib_method)
     calibrated = {i for i in before}
     unify_passthrough_q(g, calibrated)
     for v in g.inputs:
         v.type = v.type.with_(dtype=DType.INT8)
     for node in list(g.nodes):
-        lower_node(g, node)
+        lower_node(g, node, per_tensor)
     return verify(g, integer_only=True)

@@ -199,6 +199,94 @@ typedef struct {
 
 void tinyc_concat_s8(const tinyc_concat_params *params, const int8_t *input, int8_t *output);
 
+
+/* ---- fast kernels (compile-time checked preconditions, see backend_c/kernels.py) ---------
+ *
+ * Requantization of one output channel in the form the DSP path wants: e = -shift >= 1 and
+ * h = 1 << (e - 1) (a zero multiplier is stored with e = 1).  The generator only picks these
+ * kernels when every accumulator provably fits |acc| < 2^29, so that
+ * requantize(acc, m, -e) == (SMMLAR(2 acc, m, h + (acc < 0 ? -1 : 0))) >> e exactly.
+ * The output is saturated to int8; a narrower activation range is clamped afterwards.
+ */
+typedef struct {
+    int32_t m;
+    int32_t h;
+    int32_t e;
+} tinyc_rq;
+
+/* im2col (int16, 6 output pixels per block, in the arena scratch) + int8 x int16 GEMM. */
+typedef struct {
+    tinyc_dims input;           /* n, h, w, c */
+    tinyc_dims output;          /* n, h, w, c (out channels) */
+    tinyc_tile kernel;
+    tinyc_tile stride;
+    tinyc_tile padding;         /* top, left */
+    tinyc_tile dilation;
+    int32_t row4;               /* k of one filter row: kw * in_c, rounded up to 4 if in_c % 4 */
+    int32_t k4;                 /* filter row length: kh * row4 */
+    int32_t input_offset;
+    int32_t output_offset;
+    tinyc_activation activation;
+} tinyc_conv_fast_params;
+
+/* filter: [out_c][kh][row4] int8 (OHWI, zero padded); scratch: 12 * k4 + 6 * out_c bytes. */
+void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
+                          const int8_t *input, const int8_t *filter, const int32_t *bias,
+                          int16_t *scratch, int8_t *output);
+
+/* Depthwise, channel multiplier 1, channels % 4 == 0; filter widened to int16 at compile time,
+ * per tap and group of 4 channels in the lane order {c0, c2, c1, c3}. */
+typedef struct {
+    tinyc_dims input;
+    tinyc_dims output;
+    tinyc_tile kernel;
+    tinyc_tile stride;
+    tinyc_tile padding;
+    tinyc_tile dilation;
+    int32_t input_offset;
+    int32_t output_offset;
+    tinyc_activation activation;
+} tinyc_dw_fast_params;
+
+/* bias and filter are scaled by 2 (2 b, 2 w); bias_full = 2 (b + input_offset * sum of the channel's
+ * weights), for windows that lie inside the input. */
+void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
+                                    const int8_t *input, const int16_t *filter,
+                                    const int32_t *bias, const int32_t *bias_full,
+                                    int8_t *output);
+
+/* Fully connected: weights interleaved at compile time in blocks of 4 output channels,
+ * [out4 / 4][k4 / 4][4 channels][4 bytes] (zero padded); scratch: 2 * k4 bytes. */
+typedef struct {
+    int32_t batches;
+    int32_t depth;              /* in features */
+    int32_t k4;                 /* depth rounded up to 4 */
+    int32_t out_c;
+    int32_t input_offset;
+    int32_t output_offset;
+    tinyc_activation activation;
+} tinyc_fc_fast_params;
+
+void tinyc_fully_connected_fast_s8(const tinyc_fc_fast_params *params, const tinyc_rq *rq,
+                                   const int8_t *input, const int8_t *filter,
+                                   const int32_t *bias, int16_t *scratch, int8_t *output);
+
+/* Elementwise add through two per-input tables (table[x + 128] = the input's rescaled value,
+ * computed at compile time) and the output requantization. */
+typedef struct {
+    tinyc_rq out_rq;
+    int32_t out_offset;
+    tinyc_activation activation;
+} tinyc_add_lut_params;
+
+void tinyc_add_lut_s8(const tinyc_add_lut_params *params,
+                      const tinyc_dims *in1_strides, const int8_t *in1, const int32_t *table1,
+                      const tinyc_dims *in2_strides, const int8_t *in2, const int32_t *table2,
+                      const tinyc_dims *output_dims, int8_t *output);
+
+/* Clamp n int8 values to [min, max] in place (the activation after an int8-saturating kernel). */
+void tinyc_clamp_s8_inplace(const tinyc_activation *act, int8_t *data, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif

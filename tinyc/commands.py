@@ -1,13 +1,16 @@
 """The CLI's commands: each takes the parsed arguments and returns an exit code."""
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .data import as_arrays
-from .errors import TinycError
+from .data import as_arrays, load_npy
+from .errors import OutputError, TinycError
 from .report import format_layers, format_summary
 
 
@@ -35,12 +38,97 @@ def _top1(out, labels) -> float:
     return float((pred == labels).mean() * 100.0)
 
 
+# What `build` writes; a folder holding only what a build writes is a previous build, which
+# is replaced silently.
+BUILD_FILES = {"model.h", "model.c", "model_data.h", "model_data.c", "kernels", "report.json",
+               "report.html"}
+
+
+def _previous_build(p: Path) -> bool:
+    return (p / "report.json").is_file() and (p / "model.h").is_file()
+
+
+def output_folder(out: str, force: bool, inputs: list, written: set | None = None) -> Path:
+    """Check -o; return the folder to write (symlinks resolved). Before compiling `written` is
+    None; before replacing the folder it is the set of names the new build wrote.
+
+    Refused: a file, a dangling symlink, a path below a file, a folder holding the model or
+    calibration data, and (unless force) a folder holding files a build does not write."""
+    p = Path(out)
+    if p.is_symlink() and not p.exists():
+        raise OutputError(f"-o {out}: is a symlink to {os.readlink(p)}, which does not exist — "
+                         "expected a folder (or a path where one can be made)")
+    p = Path(os.path.realpath(p))
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"-o {out}: is a file — expected a folder. Choose another path; "
+                         "tinyc never replaces a file with its output folder.")
+    above = next((a for a in p.parents if a.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutputError(f"-o {out}: {above} is a file — expected a folder path")
+    for f in inputs:
+        if f and (p == Path(os.path.realpath(f)).parent or p in Path(os.path.realpath(f)).parents):
+            raise OutputError(f"-o {out}: holds the input file {f} — expected a separate output "
+                             "folder (the build replaces the whole folder)")
+    if p.is_dir() and not force:
+        ours = BUILD_FILES | (written or set())
+        other = sorted(e.name for e in p.iterdir() if e.name not in ours)
+        if other and (written is not None or not _previous_build(p)):
+            shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+            raise OutputError(f"-o {out}: the folder holds files a build does not write "
+                             f"({shown}) — expected an empty folder or a previous build. "
+                             "Choose another folder, or pass --force to replace it.")
+    return p
+
+
+def write_atomic(target: Path, write, check=None) -> Path:
+    """write(tmp) into a fresh folder next to target, check(tmp), then rename it over target:
+    the output folder is either the old one or the complete new one, nothing else is left."""
+    made = [a for a in target.parents if not a.exists()]       # nearest first
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tinyc-", dir=target.parent))
+    except OSError as e:
+        _remove_made(made)
+        raise OutputError(f"-o {target}: cannot create the folder ({e.strerror})") from None
+    old = None
+    try:
+        write(tmp)
+        if check is not None:
+            check(tmp)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / "prev")
+        os.replace(tmp, target)
+    except BaseException as e:
+        if old is not None and (old / "prev").exists() and not target.exists():
+            os.replace(old / "prev", target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_made(made)
+        if isinstance(e, OSError) and not isinstance(e, OutputError):
+            raise OutputError(f"-o {target}: cannot write the output ({e})") from None
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _remove_made(made: list[Path]) -> None:
+    for d in made:
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
 def cmd_build(args, shapes) -> int:
-    import shutil
+    out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
     measure = not args.no_measure and all(shutil.which(t) for t in
                                           ("arm-none-eabi-gcc", "qemu-system-arm"))
-    out = m.write(Path(args.output), measure=measure)
+    write_atomic(out, lambda tmp: m.write(tmp, measure=measure),    # check again, knowing
+                 lambda tmp: output_folder(args.output, args.force, [],  # what a build writes
+                                           {e.name for e in tmp.iterdir()}))
     print(format_summary(m))
     if not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
@@ -52,7 +140,7 @@ def cmd_run(args, shapes) -> int:
     m = _compile(args, shapes)
     print(format_summary(m))
     if args.input:
-        x = np.load(args.input, allow_pickle=False)
+        x = load_npy(args.input)
         y = m.run_qemu(x)
         print(f"output: {np.array2string(np.asarray(y), max_line_width=100)}")
     else:

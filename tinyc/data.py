@@ -5,22 +5,87 @@ model); each array holds N samples: shape (N, *input_shape[1:]) or (N, *input_sh
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .errors import QuantizationError, TinycError
+from .errors import DataError, QuantizationError
+
+
+MAX_ARRAY_BYTES = 1 << 30      # 1 GiB per array: refused before numpy allocates it
 
 
 def _load_npz(path) -> dict[str, np.ndarray]:
+    """Read an .npz safely: every member's .npy header is checked (dtype, declared size against
+    the bytes present and MAX_ARRAY_BYTES) before numpy reads it; no pickles."""
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p}: is a folder — expected an .npz file")
     if not p.is_file():
-        raise TinycError(f"{p}: no such file")
+        raise DataError(f"{p}: no such file")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError) as e:
-        raise TinycError(f"{p}: not a readable .npz file ({e})") from None
+        with zipfile.ZipFile(p) as z:
+            return {_member_name(info): _read_member(z, info, p) for info in z.infolist()
+                    if not info.is_dir()}
+    except zipfile.BadZipFile as e:
+        head = p.read_bytes()[:6]
+        what = ("a single .npy array (np.save) — save the arrays with np.savez(path, "
+                "input=...)" if head == b"\x93NUMPY" else f"not a zip archive ({e})")
+        raise DataError(f"{p}: not a readable .npz file — {what}") from None
+    except (OSError, EOFError, RuntimeError, NotImplementedError) as e:
+        raise DataError(f"{p}: not a readable .npz file ({e})") from None
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    return info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+
+
+def load_npy(path) -> np.ndarray:
+    """Read one .npy array safely (header checked before numpy allocates; no pickles)."""
+    p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p}: is a folder — expected an .npy file")
+    if not p.is_file():
+        raise DataError(f"{p}: no such file")
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        return _read_array(f, size, f"{p}", min(size, MAX_ARRAY_BYTES))
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, p: Path) -> np.ndarray:
+    name = _member_name(info)
+    where = f"{p}: array '{name}'"
+    if info.file_size > MAX_ARRAY_BYTES:
+        raise DataError(f"{where} declares {info.file_size:,} B — expected at most "
+                         f"{MAX_ARRAY_BYTES:,} B per array")
+    with z.open(info) as f:
+        return _read_array(f, info.file_size, where, info.file_size)
+
+
+def _read_array(f, file_size: int, where: str, limit: int) -> np.ndarray:
+    """The .npy array in file object f: header first, then at most `limit` bytes."""
+    try:
+        version = np.lib.format.read_magic(f)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f".npy format version {version} — expected 1.0 or 2.0")
+        shape, fortran, dtype = read(f)
+    except (ValueError, EOFError, SyntaxError, TypeError) as e:
+        raise DataError(f"{where} is not a readable .npy array ({e})") from None
+    if dtype.hasobject:
+        raise DataError(f"{where} holds Python objects (a pickle) — expected numbers. "
+                         "tinyc does not load pickles.")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > limit:
+        raise DataError(f"{where} declares shape {tuple(shape)} of {dtype} ({need:,} B) "
+                         f"but holds {file_size:,} B — expected a complete array")
+    data = f.read(need)
+    if len(data) != need:
+        raise DataError(f"{where} is truncated: {len(data):,} of {need:,} B")
+    a = np.frombuffer(data, dtype=dtype)
+    return a.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def as_arrays(data, input_names: list[str], what: str) -> dict[str, np.ndarray]:

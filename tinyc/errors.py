@@ -1,7 +1,19 @@
 """tinyc's error hierarchy: every user-facing failure is a TinycError with one clear line.
 
-Message format: "{where}: {what} — expected {x}, got {y}. {hint}". The CLI prints
-`error: <message>` and exits 2 for a TinycError; anything else is an internal error (exit 1).
+Message format: "{where}: {what} — expected {x}, got {y}. {hint}" where `where` is the file
+and, inside a model, the node ('node 'conv1' (Conv, opset 13)'). The CLI prints
+`error: <message>` and exits 2 for a TinycError; anything else is an internal error (exit 1,
+with a request to report it together with the command and its input files).
+
+    TinycError
+      ModelError          the model file cannot be read, or is malformed or hostile
+      UnsupportedOpError  an op, attribute or form tinyc does not compile
+      IRError             an IR invariant or shape rule does not hold
+      QuantizationError   calibration data or quantization parameters are missing or wrong
+      DataError           a data file (calibration / test set / input) cannot be used
+      OutputError         the output folder cannot be written as asked
+      BoardError          unknown board, or the model does not fit it
+      ToolchainError      an external tool (C compiler, QEMU) is missing or failed
 """
 
 
@@ -25,12 +37,28 @@ class QuantizationError(TinycError):
     """Calibration data or quantization parameters are missing or wrong."""
 
 
+class DataError(TinycError):
+    """A data file (calibration set, test set, input array) is unreadable or unusable."""
+
+
+class OutputError(TinycError):
+    """The output folder is a file, holds other files, or cannot be written."""
+
+
 class BoardError(TinycError):
     """Unknown board, or the model does not fit the board."""
 
 
 class ToolchainError(TinycError):
     """An external tool (C compiler, QEMU) is missing or failed."""
+
+
+def message(where: str, what: str, expected=None, got=None, hint: str = "") -> str:
+    """One error line in tinyc's format: "where: what — expected x, got y. hint"."""
+    text = f"{where}: {what}"
+    if expected is not None:
+        text += f" — expected {expected}" + (f", got {got}" if got is not None else "")
+    return text + (f". {hint}" if hint else "")
 
 
 def where(node=None, path=None) -> str:

@@ -32,6 +32,18 @@ def check_fit(model, flash: int, ram: int, how: str) -> None:
             "Choose a board with more flash or compress the model.")
 
 
+def check_tensors(graph, board, source: str) -> None:
+    """Before calibrating: every activation, as int8, fits the board's RAM (the arena holds at
+    least the largest one). Refuses impossible models before the float calibration allocates."""
+    v = max(graph.activations(), key=lambda a: a.type.size, default=None)
+    if v is not None and v.type.size > board.ram_size:
+        where = f"node '{v.producer.name}' ({v.producer.op})" if v.producer else "input"
+        raise BoardError(
+            f"{source}: {where}: tensor '{v.name}' {list(v.shape)} needs {v.type.size:,} B of "
+            f"RAM as int8 but board '{board.name}' has {board.ram_size:,} B. Choose a board "
+            "with more RAM (see `tinyc boards`) or a smaller input (--input-shape).")
+
+
 def estimate(model) -> tuple[int, int]:
     """(flash, ram) lower estimates before any C is compiled."""
     r = model.report

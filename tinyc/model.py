@@ -123,16 +123,44 @@ class Model:
             self._c_dir = self.write(Path(self._tmpdir()) / "c")
         return self._c_dir
 
-    def write(self, out_dir, measure: bool = False) -> Path:
-        """Write the C folder (model.h, model.c, model_data.c, kernels/, report.json/.html).
+    def build_info(self, host: bool = False) -> dict:
+        """How the model was built, for the generated header: no paths, no timestamps."""
+        opts = dict(self.options)
+        info = {"model file": Path(self.source).name,
+                "target": "host (portable C99, no board)" if host else
+                f"board {self.board.name} ({self.board.core})"}
+        opts.pop("board", None)
+        if "calib" in opts:
+            method = opts.pop("calib_method", "minmax")
+            info["calibration"] = (f"{method} over calibration data" if opts.pop("calib") else
+                                   "none (scales from the model's QDQ nodes)")
+        if "per_tensor" in opts:
+            info["weights"] = "int8, per-tensor" if opts.pop("per_tensor") else \
+                "int8, per output channel"
+        for k, v in opts.items():         # options added later: as they are, paths cut
+            if isinstance(v, Path) or (isinstance(v, str) and ("/" in v or "\\" in v)):
+                v = Path(v).name
+            info[k] = v if isinstance(v, (str, int, float, bool)) else str(v)
+        return info
+
+    def write(self, out_dir, measure: bool = False, host: bool = False) -> Path:
+        """Write the C folder: <name>.h, <name>.c, <name>_data.{c,h}, <name>_names.h, kernels/
+        (model.h, model.c, ... with the default name), tinyc.mk, CMakeLists.txt, report.json,
+        report.html.
 
         measure=True links the model into a firmware for the board (flash, static RAM) and runs
-        one inference in QEMU (stack high-water mark), then checks the board fit."""
-        from .backend_c.emit import emit_c
+        one inference in QEMU (stack high-water mark), then checks the board fit.
+        host=True: C for a host program (the same C; the header names no board)."""
+        from .backend_c.emit import DEFAULT_NAME, emit_c
         from .report import write_report
         from .report_html import write_html
+        if host and measure:
+            raise TinycError("Model.write: measure=True measures on the board — expected "
+                             "host=False with it")
         out = Path(out_dir)
-        emit_c(self.graph, self.plan, out, name=self.name)
+        emit_c(self.graph, self.plan, out, name=self.name,
+               options={"files": "model" if self.name == DEFAULT_NAME else "name",
+                        "build_files": True, "build_info": self.build_info(host)})
         if measure:
             from .fit import check_fit, measure as measure_model
             mem = measure_model(self, out, Path(self._tmpdir()) / "measure")

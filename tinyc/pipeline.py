@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .data import as_arrays, split_samples
 from .errors import TinycError
-from .fit import check_fit, estimate
+from .fit import check_fit, check_tensors, estimate
+from .backend_c.formats import choose_formats, scratch_with_formats
 from .model import Model
 from .passes.canonicalize import canonicalize
 from .passes.fold_batchnorm import fold_batchnorm
@@ -18,6 +19,7 @@ from .passes.manager import run_passes
 from .passes.plan_memory import plan_memory
 from .passes.quantize import quantize
 from .passes.schedule import schedule
+from .backend_c.fast import scratch_bytes
 
 log = logging.getLogger("tinyc")
 
@@ -49,25 +51,71 @@ def c_name(name: str) -> str:
     return s if s and not s[0].isdigit() else f"m_{s}"
 
 
+def _calib_samples(g, calib):
+    if calib is None:
+        return None
+    names = [v.name for v in g.inputs]
+    arrays = as_arrays(calib, names, "calibration data")
+    src = str(calib) if isinstance(calib, (str, Path)) else "calibration data"
+    return split_samples(arrays, {v.name: v.shape for v in g.inputs}, src, need_float=True)
+
+
+def _compression_report(model: Model, compression: dict | None, formats: list[dict]) -> None:
+    """Put the compression report and each layer's weight storage into model.report: weights
+    bytes are those stored (packed formats), MACs those executed (a sparse kernel skips the
+    zero weights; dense_macs keeps the dense count)."""
+    r = model.report
+    if compression is not None:
+        r["compression"] = compression
+    by_layer = {f["layer"]: f for f in formats}
+    for layer in r["layers"]:
+        f = by_layer.get(layer["name"])
+        if f is not None:
+            layer["weights_bytes"] -= f["dense_bytes"] - f["weights_bytes"]
+            layer["weight_format"] = f["format"]
+            if f["format"] == "sparse":
+                layer["macs"] = int(round(layer["macs"] * f["density"]))
+    r["weights_bytes"] -= sum(f["dense_bytes"] - f["weights_bytes"] for f in formats)
+    r["dense_macs"] = r["macs"]
+    r["macs"] = int(sum(layer["macs"] for layer in r["layers"]))
+    r["weight_formats"] = formats
+
+
 def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = None,
-            name: str = "tinyc_model", verify: bool = True, progress=_progress) -> Model:
-    """Compile an ONNX model for a board. calib: .npz path, {input: array}, or array."""
+            name: str = "tinyc_model", verify: bool = True, progress=_progress,
+            calib_method: str = "minmax", per_tensor: bool = False, prune=None,
+            prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
+            cluster=None, weights="int8", compensate=None, bias_correction=None,
+            max_accuracy_drop=None, val=None, storage: str = "auto") -> Model:
+    """Compile an ONNX model for a board. calib: .npz path, {input: array}, or array.
+
+    calib_method "minmax" | "percentile" | "mse"; per_tensor: one weight scale per tensor.
+    Compression (float model + calib; passes/NOTES_COMPRESSION.md): prune (fraction or
+    {layer: fraction}; prune_method "obs" | "magnitude", prune_scope "layer" | "global"),
+    prune_structured (fraction of channels), cluster (K or {layer: K}), weights ("int8" |
+    "int4" or {layer: ...}), compensate (OBS/GPTQ re-fit; default on when compressing),
+    bias_correction, max_accuracy_drop (per-layer search on val, .npz with labels),
+    storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored)."""
+    from .passes.compress import Compression, compress_model
     from .target import load_board
     brd = load_board(board) if isinstance(board, str) else board
     g = load_model(path, input_shapes)
     g = run_passes(g, FLOAT_PASSES, check=verify)
+    check_tensors(g, brd, str(path))
     float_graph = copy.deepcopy(g)
-    samples = None
-    if calib is not None:
-        names = [v.name for v in g.inputs]
-        arrays = as_arrays(calib, names, "calibration data")
-        src = str(calib) if isinstance(calib, (str, Path)) else "calibration data"
-        samples = split_samples(arrays, {v.name: v.shape for v in g.inputs}, src,
-                                need_float=True)
+    samples = _calib_samples(g, calib)
     io_dtype = "int8" if getattr(g, "io_quant", None) else "float32"
-    g = quantize(g, samples, progress=progress)
-    plan = plan_memory(schedule(g))
-    options = {"board": brd.name, "calib": bool(calib is not None)}
+    comp = Compression(prune, prune_method, prune_scope, prune_structured, cluster, weights,
+                       compensate, bias_correction, per_tensor)
+    g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
+                                    storage)
+    g = quantize(g, samples, progress=progress, calib_method=calib_method,
+                 per_tensor=per_tensor)
+    formats = choose_formats(g, storage)
+    plan = plan_memory(schedule(g), scratch=scratch_with_formats(scratch_bytes))
+    options = {"board": brd.name, "calib": bool(calib is not None),
+               "calib_method": calib_method, "per_tensor": per_tensor}
     model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
+    _compression_report(model, compression, formats)
     check_fit(model, *estimate(model), "estimated before compiling the C")
     return model

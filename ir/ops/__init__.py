@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from ...errors import IRError
 from ..graph import Node, Value
 from ..types import TensorType
 
@@ -38,6 +39,12 @@ def op(name: str, **kw) -> Callable:
     return wrap
 
 
+def require(ok: bool, op: str, what: str, expected, got) -> None:
+    """A shape rule's check on its operands: IRError "op: what — expected x, got y"."""
+    if not ok:
+        raise IRError(f"{op}: {what} — expected {expected}, got {got}")
+
+
 def same_as_input(inputs: list[Value], attrs: dict) -> list[TensorType]:
     return [inputs[0].type.with_(q=None)]
 
@@ -61,4 +68,4 @@ def clamp_int(acc: np.ndarray, node: Node) -> np.ndarray:
 
 from . import conv, eltwise, pool, shape, softmax  # noqa: E402,F401  (registration)
 
-__all__ = ["OPS", "OpDef", "op", "act_range", "clamp_float", "clamp_int"]
+__all__ = ["OPS", "OpDef", "op", "act_range", "clamp_float", "clamp_int", "require"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import qmath
 from ..types import TensorType
-from . import clamp_float, clamp_int, op
+from . import clamp_float, clamp_int, op, require
 
 INT_ATTRS = ("in_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")
 
@@ -36,10 +36,29 @@ def patches(x: np.ndarray, kernel, stride, pads, dilation, pad_value) -> np.ndar
         writeable=False)
 
 
-def _conv_type(inputs, attrs, out_c: int) -> list[TensorType]:
-    x = inputs[0]
-    kh, kw = inputs[1].shape[1:3]
-    oh, ow = out_hw(x.shape[1:3], (kh, kw), attrs["stride"], attrs["pads"], attrs["dilation"])
+def check_window(op: str, in_hw, kernel, stride, pads, dilation=(1, 1)) -> tuple[int, int]:
+    """Output H, W of a sliding window, checking the window's parameters."""
+    for what, vals in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        require(min(vals) >= 1, op, what, "values >= 1", tuple(vals))
+    require(min(pads) >= 0, op, "pads", "values >= 0", tuple(pads))
+    oh, ow = out_hw(in_hw, kernel, stride, pads, dilation)
+    require(oh >= 1 and ow >= 1, op, f"a {tuple(kernel)} window on a {tuple(in_hw)} input "
+            f"(pads {tuple(pads)}) leaves no output", "output size >= 1", (oh, ow))
+    return oh, ow
+
+
+def _conv_type(inputs, attrs, out_c: int, op: str = "conv2d") -> list[TensorType]:
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    require(len(x.shape) == 4 and len(w.shape) == 4, op, "ranks of input and weights",
+            "4 and 4", (len(x.shape), len(w.shape)))
+    if op == "conv2d":
+        require(w.shape[3] == x.shape[3], op, "weight input channels", x.shape[3], w.shape[3])
+    else:
+        require(w.shape[0] == 1 and w.shape[3] % x.shape[3] == 0, op, "weight shape",
+                f"[1, KH, KW, multiple of {x.shape[3]}]", list(w.shape))
+    require(b is None or b.shape == (out_c,), op, "bias shape", (out_c,), b and b.shape)
+    oh, ow = check_window(op, x.shape[1:3], w.shape[1:3], attrs["stride"], attrs["pads"],
+                          attrs["dilation"])
     return [TensorType(x.dtype, (x.shape[0], oh, ow, out_c))]
 
 
@@ -112,7 +131,7 @@ def depthwise_macs(node) -> int:
     int_attrs=INT_ATTRS)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
-    return _conv_type(inputs, attrs, inputs[1].shape[3])
+    return _conv_type(inputs, attrs, inputs[1].shape[3], "depthwise_conv2d")
 
 
 # -- fully_connected ---------------------------------------------------------------------------
@@ -126,5 +145,11 @@ def fc_acc(node, x, w, pad_value, dtype):
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
 def fully_connected(inputs, attrs):
     """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""
-    x, w = inputs[0], inputs[1]
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    require(len(x.shape) == 2 and len(w.shape) == 2, "fully_connected", "ranks of x and w",
+            "2 and 2", (len(x.shape), len(w.shape)))
+    require(x.shape[1] == w.shape[1], "fully_connected", f"weights {list(w.shape)} for "
+            f"input {list(x.shape)}", f"[N, {x.shape[1]}]", list(w.shape))
+    require(b is None or b.shape == (w.shape[0],), "fully_connected", "bias shape",
+            (w.shape[0],), b and b.shape)
     return [TensorType(x.dtype, (x.shape[0], w.shape[0]))]

@@ -9,11 +9,16 @@ import numpy as np
 from ...errors import IRError
 from .. import qmath
 from ..types import DType, TensorType
-from . import clamp_float, clamp_int, op, same_as_input
+from . import clamp_float, clamp_int, op, require, same_as_input
 
 
 def broadcast_type(inputs, attrs) -> list[TensorType]:
-    shape = np.broadcast_shapes(*(v.shape for v in inputs))
+    try:
+        shape = np.broadcast_shapes(*(v.shape for v in inputs))
+    except ValueError:
+        shape = None
+    require(shape is not None, "elementwise op", "operand shapes", "broadcastable shapes",
+            " and ".join(str(list(v.shape)) for v in inputs))
     return [TensorType(inputs[0].dtype, tuple(shape))]
 
 
@@ -114,4 +119,8 @@ def batch_norm_float(node, x, scale, bias, mean, var):
 @op("batch_norm", run_float=batch_norm_float, inplace=(0,))
 def batch_norm(inputs, attrs):
     """batch_norm(x[..., C], scale, bias, mean, var) {epsilon} — channels last; float only"""
+    c = inputs[0].shape[-1]
+    for v in inputs[1:]:
+        require(v is None or v.type.size in (1, c), "batch_norm", f"size of '{v and v.name}'",
+                f"{c} (channels)", v and v.type.size)
     return same_as_input(inputs, attrs)

@@ -8,14 +8,14 @@ import numpy as np
 
 from ..types import TensorType
 from . import clamp_float, clamp_int, op
-from .conv import out_hw, patches
+from .conv import check_window, patches
 
 POOL_ATTRS = ("act_min", "act_max")
 
 
 def pool_type(inputs, attrs):
     x = inputs[0]
-    oh, ow = out_hw(x.shape[1:3], attrs["kernel"], attrs["stride"], attrs["pads"], (1, 1))
+    oh, ow = check_window("pool", x.shape[1:3], attrs["kernel"], attrs["stride"], attrs["pads"])
     return [TensorType(x.dtype, (x.shape[0], oh, ow, x.shape[3]))]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import TensorType
-from . import op
+from . import op, require
 
 
 @op("reshape", run_float=lambda node, x: x.reshape(node.attrs["shape"]),
@@ -14,9 +14,9 @@ from . import op
 def reshape(inputs, attrs):
     """reshape(x) {shape} — same bytes, new shape"""
     shape = tuple(attrs["shape"])
-    if int(np.prod(shape)) != inputs[0].type.size:
-        raise ValueError(f"reshape: {inputs[0].shape} has {inputs[0].type.size} elements, "
-                         f"{shape} has {int(np.prod(shape))}")
+    require(min(shape, default=1) >= 1 and int(np.prod(shape)) == inputs[0].type.size,
+            "reshape", f"new shape for {list(inputs[0].shape)}",
+            f"{inputs[0].type.size} elements", f"{list(shape)}")
     return [TensorType(inputs[0].dtype, shape)]
 
 
@@ -27,6 +27,9 @@ def _transpose(node, x):
 @op("transpose", run_float=_transpose, run_int=_transpose)
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
+    r = len(inputs[0].shape)
+    require(r > 0 and sorted(p % r for p in attrs["perm"]) == list(range(r)), "transpose",
+            "perm", f"a permutation of 0..{r - 1}", attrs["perm"])
     return [TensorType(inputs[0].dtype, tuple(inputs[0].shape[p] for p in attrs["perm"]))]
 
 
@@ -39,6 +42,11 @@ def concat(inputs, attrs):
     """concat(x0, x1, ...) {axis}"""
     ax = attrs["axis"]
     shape = list(inputs[0].shape)
+    for v in inputs[1:]:
+        same = len(v.shape) == len(shape) and all(
+            d == e for i, (d, e) in enumerate(zip(v.shape, shape)) if i != ax % len(shape))
+        require(same, "concat", f"input shapes (axis {ax})", f"{shape} except on the axis",
+                list(v.shape))
     shape[ax] = sum(v.shape[ax] for v in inputs)
     return [TensorType(inputs[0].dtype, tuple(shape))]
 
@@ -58,5 +66,7 @@ def pad(inputs, attrs):
     """pad(x) {pads=(begins..., ends...), value (float) / pad_value (int)}"""
     p = attrs["pads"]
     r = len(p) // 2
+    require(len(p) == 2 * len(inputs[0].shape) and min(p, default=0) >= 0, "pad", "pads",
+            f"{2 * len(inputs[0].shape)} values >= 0", tuple(p))
     return [TensorType(inputs[0].dtype,
                        tuple(d + p[i] + p[i + r] for i, d in enumerate(inputs[0].shape)))]

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.backend_c import build_host, emit_c
+from tinyc.backend_c.fast import scratch_bytes
+from tinyc.passes.plan_memory import scratch_name
 from tinyc.ir import OPS, DType, Graph, QParams, TensorType, interpret, verify
 from tinyc.ir.qmath import quantize_multiplier
 
@@ -25,7 +27,7 @@ class SeqPlan:
     offsets: dict[str, int] = field(default_factory=dict)
 
 
-def sequential_plan(g: Graph) -> SeqPlan:
+def sequential_plan(g: Graph, scratch: bool = True) -> SeqPlan:
     plan = SeqPlan()
     for v in g.activations():
         p = v.producer
@@ -34,7 +36,19 @@ def sequential_plan(g: Graph) -> SeqPlan:
             continue
         plan.offsets[v.name] = plan.arena_bytes
         plan.arena_bytes += (v.type.nbytes + 3) // 4 * 4
+    if scratch:
+        _add_scratch(g, plan)
     return plan
+
+
+def _add_scratch(g: Graph, plan: SeqPlan) -> None:
+    """The kernels' scratch buffers (im2col, widened inputs) at the end of the arena, as
+    plan_memory's scratch hook would give them (here never shared)."""
+    for n in g.nodes:
+        need = scratch_bytes(n)
+        if need:
+            plan.offsets[scratch_name(n)] = plan.arena_bytes
+            plan.arena_bytes += (need + 3) // 4 * 4
 
 
 def _liveness(g: Graph):
@@ -86,6 +100,7 @@ def reuse_plan(g: Graph) -> SeqPlan:
         for v in n.inputs:
             if v is not None and not v.is_const and last.get(id(r(v))) == i:
                 live.pop(id(r(v)), None)
+    _add_scratch(g, plan)
     return plan
 
 

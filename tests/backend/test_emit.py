@@ -3,6 +3,7 @@ refusals with clear errors, and the host build (batching, several models per pro
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,8 @@ def test_header_api(rng, tmp_path):
     g = mini_net(rng)
     files = emit_c(g, sequential_plan(g), tmp_path, name="kws")
     names = sorted(p.relative_to(tmp_path).as_posix() for p in files)
-    assert names[:4] == ["kernels/tinyc_add_s8.c", "kernels/tinyc_avg_pool2d_s8.c",
-                         "kernels/tinyc_concat_s8.c", "kernels/tinyc_conv2d_s8.c"]
+    assert {"kernels/tinyc_add_s8.c", "kernels/tinyc_avg_pool2d_s8.c",
+            "kernels/tinyc_concat_s8.c", "kernels/tinyc_conv2d_s8.c"} <= set(names)
     assert {"model.h", "model.c", "model_data.h", "model_data.c"} <= set(names)
     h = (tmp_path / "model.h").read_text()
     assert "void kws_invoke(const int8_t *in0, const int8_t *in1, int8_t *out0, int8_t *out1);" in h
@@ -50,7 +51,8 @@ def test_header_api(rng, tmp_path):
         assert line in h, line
     c = (tmp_path / "model.c").read_text() + (tmp_path / "model_data.c").read_text()
     assert "float" not in c and "double" not in c and "malloc" not in c
-    assert "static union" in c and "const int8_t kws_fc_w[640]" in c
+    assert "static union" in c
+    assert re.search(r"const int32_t kws_fully_connected_filter\[\d+\]", c)  # 4-aligned
 
 
 def test_single_io_signature(tmp_path):

@@ -17,7 +17,8 @@ from tinyc.ir import interpret
 
 from .graphs import mini_net
 from .harness import reuse_plan
-from .test_conv import CONV_CASES, DW_CASES, _conv_graph
+from .test_conv import CONV_CASES, DW_CASES, Conv, _conv_graph
+from .test_fast import FAST_CONV, FAST_DW, add_graph, constant_channels_graph, fc_graph
 
 QEMU_DIR = Path(__file__).resolve().parents[3] / "shared" / "qemu"
 MACHINES = {"netduinoplus2": "cortex-m4", "mps2-an505": "cortex-m33", "lm3s6965evb": "cortex-m3"}
@@ -110,6 +111,22 @@ GRAPHS = {
     "dw_5x5": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["5x5_asym"]),
     "dw_dilation_hw": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["dilation_hw"]),
     "dw_m2": lambda rng: _conv_graph("depthwise_conv2d", rng, DW_CASES["m2_stride2"]),
+    # the fast kernels' corners (DSP path on M4 / M33, portable on M3)
+    "fast_conv_k27": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["k27_tail"][0]),
+    "fast_conv_c1": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["c1_10x4_s2"][0]),
+    "fast_conv_1x1": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["pointwise_c64"][0]),
+    "fast_conv_dil": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["dilated_c4"][0]),
+    "fast_conv_relu": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["relu_narrow"][0]),
+    "fast_conv_const": constant_channels_graph,
+    "fast_dw_3x3": lambda rng: _conv_graph("depthwise_conv2d", rng,
+                                           FAST_DW["3x3_c8_interior"][0]),
+    "fast_dw_s2": lambda rng: _conv_graph("depthwise_conv2d", rng, FAST_DW["3x3_s2_c16"][0]),
+    "fast_dw_5x5": lambda rng: _conv_graph("depthwise_conv2d", rng, FAST_DW["5x5_c4"][0]),
+    "fast_dw_relu": lambda rng: _conv_graph("depthwise_conv2d", rng,
+                                            FAST_DW["relu_narrow"][0]),
+    "fast_fc_640": lambda rng: fc_graph(rng, 1, 640, 128),
+    "fast_fc_tails": lambda rng: fc_graph(rng, 3, 33, 10, act=(-5, 127)),
+    "fast_add_bcast": lambda rng: add_graph(rng, (1, 3, 3, 8), (1, 1, 1, 8)),
 }
 
 
@@ -138,3 +155,33 @@ def test_qemu_dsp_path_is_faster(rng, tmp_path):
                "netduinoplus2")
     assert dsp["out"] == ref["out"] == interpret(g, feed)[0].tobytes().hex()
     assert int(dsp["cost_insn"]) < 0.8 * int(ref["cost_insn"]), (dsp, ref)
+
+
+def _random_fast_case(rng, depthwise: bool) -> Conv:
+    """A random layer the fast kernels take: depthwise 3x3-ish with channels % 4 == 0 and
+    multiplier 1, or any convolution (stride, padding, dilation, in_c 1..9)."""
+    kh, kw = ((3, 3) if rng.random() < 0.7 else tuple(int(k) for k in rng.integers(1, 5, 2)))
+    dil = (1, 1) if rng.random() < 0.7 else tuple(int(d) for d in rng.integers(1, 3, 2))
+    pads = tuple(int(p) for p in rng.integers(0, 3, 4))
+    h = int(rng.integers(max(1, dil[0] * (kh - 1) + 1 - pads[0] - pads[2]), 12))
+    w = int(rng.integers(max(1, dil[1] * (kw - 1) + 1 - pads[1] - pads[3]), 12))
+    c = 4 * int(rng.integers(1, 5)) if depthwise else int(rng.integers(1, 10))
+    zp_in, zp_out = (int(z) for z in rng.integers(-128, 128, 2))
+    return Conv((int(rng.integers(1, 3)), h, w, c), 1 if depthwise else int(rng.integers(1, 14)),
+                (kh, kw), tuple(int(s) for s in rng.integers(1, 3, 2)), pads, dil, zp_in, zp_out,
+                bias=bool(rng.integers(2)))
+
+
+@pytest.mark.parametrize("machine", ["netduinoplus2", "lm3s6965evb"])
+@pytest.mark.parametrize("op", ["conv2d", "depthwise_conv2d"])
+@pytest.mark.parametrize("seed", range(4))
+def test_qemu_random_fast(op, seed, machine, tmp_path):
+    """Random shapes through the fast kernels: the DSP path (M4: asm GEMM, every depthwise
+    window shape) and the portable path (M3) give interpret()'s bits."""
+    _need_toolchain()
+    rng = np.random.default_rng(5000 + seed + 100 * (op == "conv2d"))
+    g = _conv_graph(op, rng, _random_fast_case(rng, op == "depthwise_conv2d"))
+    feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+    got = _run(_build(g, feed, tmp_path, machine), machine)
+    assert "_fast_s8(" in (tmp_path / "model" / "model.c").read_text()
+    assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()

@@ -71,8 +71,12 @@ def test_malformed_and_missing_files(tmp_path):
 
 def test_checker_failure_is_a_model_error():
     m = make_model([node("Relu", ["x"], ["y"])], {"x": [1, 3]}, ["y"])
-    m.graph.node[0].input[0] = "undefined_tensor"
+    m.graph.node[0].attribute.append(h.make_attribute("alpha", 1.0))   # Relu has none
     with pytest.raises(ModelError, match="onnx.checker"):
+        load_onnx(m)
+    m = make_model([node("Relu", ["x"], ["y"], name="r")], {"x": [1, 3]}, ["y"])
+    m.graph.node[0].input[0] = "undefined_tensor"       # caught before the checker, precisely
+    with pytest.raises(ModelError, match="node 'r' \\(Relu\\): input 'undefined_tensor' is not"):
         load_onnx(m)
 
 

@@ -1,0 +1,237 @@
+"""The compile-time half of the fast kernels (runtime/tinyc_*_fast_s8.c, tinyc_add_lut_s8.c).
+
+A fast kernel is chosen per node when its preconditions hold, otherwise the generic kernel:
+
+* requantization: every channel has shift <= -1 (or multiplier 0), so it is the tinyc_rq
+  form {m, h = 2^(e-1), e = -shift} that the DSP path computes with SMMLAR/ASR/SSAT;
+* the accumulator bound |bias| + sum|w| * max|x + input_offset| < 2^29 (exact int64, here), so
+  that 2 * acc fits int32 and the rounding terms cannot overflow;
+* layouts the kernels want, made here once: conv filter rows padded to a multiple of 4,
+  depthwise filters widened to int16 in lane order {c0, c2, c1, c3}, fully-connected weights
+  interleaved by 4 output channels, add's per-input tables;
+* the arena scratch (im2col block, widened fc input) that the plan reserved for the node:
+  `scratch_bytes(node)` is what plan_memory's `scratch=` hook asks, and a plan without that
+  slot gets the generic kernel.
+
+Nothing here depends on the board: the DSP and portable paths share every array.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Node, qmath
+from ..passes.plan_memory import scratch_name
+
+ACC_LIMIT = 1 << 29
+_LANES = np.array([0, 2, 1, 3])          # element j of a group of 4 sits at lane _LANES[j]
+
+
+def _ceil4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def _channels(node: Node, key: str, channels: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(node.attrs[key], np.int64).reshape(-1), (channels,))
+
+
+def rq_table(mult, shift, bias, s_max, offset: int) -> np.ndarray | None:
+    """(C, 3) int64 rows {m, h, e} (tinyc_rq), or None when the fast form does not apply.
+
+    Per channel the accumulator is bias + S with |S| <= s_max. A channel is
+    * exact in the fast form when |bias| + s_max < 2^29 and shift <= -1 (or m == 0): the
+      output offset is folded into h = 2^(e-1) + offset * 2^e, so that
+      (SMMLAR(2 acc, m, h + sign) >> e) == rdbpot(srdhm(acc, m), e) + offset; a channel
+      whose result is 0 for every such acc gets the smallest e that keeps it 0;
+    * constant when its saturated output is the same value c at both ends of the range (the
+      requantization is monotonic): {0, 1 + 2 c, 1} gives (h + sign) >> 1 == c;
+    otherwise the kernel is not used (None)."""
+    m, s = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    bias = np.broadcast_to(np.asarray(bias, np.int64), m.shape)
+    s_max = np.broadcast_to(np.asarray(s_max, np.int64), m.shape)
+    rows = []
+    for mc, sc, bc, sm in zip(m.tolist(), s.tolist(), bias.tolist(), s_max.tolist()):
+        lo, hi = (int(np.clip(qmath.requantize(a, mc, sc) + offset, -128, 127))
+                  for a in (max(bc - sm, -(1 << 31)), min(bc + sm, (1 << 31) - 1)))
+        if lo == hi:
+            rows.append((0, 1 + 2 * lo, 1))
+            continue
+        if (sc > -1 and mc != 0) or abs(bc) + sm >= ACC_LIMIT:
+            return None
+        e = 1 if mc == 0 else -sc
+        x_max = ((abs(bc) + sm) * mc >> 31) + 1         # |SMMLAR(2 acc, m, 0)| <= x_max
+        if (1 << (e - 1)) > x_max:                      # result always 0: shrink e
+            e = min(e, x_max.bit_length() + 1)
+        h = (1 << (e - 1)) + offset * (1 << e)
+        if x_max + abs(h) + 1 >= (1 << 31):
+            return None
+        rows.append((mc, h, e))
+    return np.array(rows, np.int64).reshape(-1, 3)
+
+
+def _x_max(node: Node, key: str = "in_offset") -> int:
+    off = int(np.asarray(node.attrs[key]).reshape(-1)[0])
+    return max(abs(-128 + off), abs(127 + off))
+
+
+def _dense_spec(node: Node, w2d_of):
+    """(w2d [C, K] int64, bias or None, rq [C, 3]) when the fast preconditions hold."""
+    w, b = node.inputs[1], node.input(2)
+    if node.attrs.get("weight_format") or not w.is_const or (b is not None and not b.is_const):
+        return None                     # compressed weights have their own kernels (formats.py)
+    w2d = w2d_of(np.asarray(w.data).astype(np.int64))
+    c = w2d.shape[0]
+    bias = None if b is None else np.asarray(b.data, np.int64).reshape(-1)
+    rq = rq_table(_channels(node, "multiplier", c), _channels(node, "shift", c),
+                  0 if bias is None else bias, np.abs(w2d).sum(axis=1) * _x_max(node),
+                  int(np.asarray(node.attrs["out_offset"]).reshape(-1)[0]))
+    if rq is None:
+        return None
+    return w2d, bias, rq
+
+
+def _conv_spec(node: Node):
+    return _dense_spec(node, lambda w: w.reshape(w.shape[0], -1))
+
+
+def _dw_spec(node: Node):
+    x, w = node.inputs[0], node.inputs[1]
+    if w.shape[3] != x.shape[3] or x.shape[3] % 4:
+        return None
+    return _dense_spec(node, lambda w: w.reshape(-1, w.shape[3]).T)
+
+
+def _fc_spec(node: Node):
+    return _dense_spec(node, lambda w: w)
+
+
+def _conv_k4(node: Node) -> tuple[int, int]:
+    """(k4, row4): k per filter row padded to 4 when in_c is not a multiple of 4 (so each
+    row's im2col run starts on a group of four), times the rows."""
+    _, kh, kw, cin = node.inputs[1].shape
+    row4 = kw * cin if cin % 4 == 0 else _ceil4(kw * cin)
+    return kh * row4, row4
+
+
+def conv2d_scratch(node: Node) -> int:
+    spec = _conv_spec(node)     # 6 im2col columns of k4 int16, 6 pixels of outputs (tail)
+    return 0 if spec is None else 12 * _conv_k4(node)[0] + _ceil4(6 * spec[0].shape[0])
+
+
+def fc_scratch(node: Node) -> int:
+    spec = _fc_spec(node)
+    return 0 if spec is None else 2 * _ceil4(spec[0].shape[1])
+
+
+def scratch_bytes(node: Node) -> int:
+    """plan_memory's scratch hook for the default kernels (board-independent)."""
+    return {"conv2d": conv2d_scratch, "fully_connected": fc_scratch}.get(
+        node.op, lambda n: 0)(node)
+
+
+def _words(ctx, base: str, values: np.ndarray, ctype: str, comment: str) -> str:
+    """An int8 / int16 array stored as int32 words (so it is 4-byte aligned, as LDRD wants),
+    little-endian, cast back to `ctype *` for the kernel."""
+    dt = {"int8_t": "<i1", "int16_t": "<i2"}[ctype]
+    raw = np.asarray(values, np.int64).astype(dt).tobytes()
+    raw += bytes(-len(raw) % 4)
+    sym = ctx.array(base, "int32_t", np.frombuffer(raw, "<i4").astype(np.int64), comment=comment)
+    return f"(const {ctype} *)(const void *){sym}"
+
+
+def _scratch_ptr(node: Node, ctx) -> str | None:
+    off = ctx.offsets.get(scratch_name(node))
+    return None if off is None else f"(int16_t *)(void *)(TINYC_ARENA + {off})"
+
+
+def _rq_ptr(node: Node, ctx, rq: np.ndarray) -> str:
+    sym = ctx.array(f"{node.name}_rq", "int32_t", rq.reshape(-1),
+                    comment=f"{node.name}: requantization {{m, h, e}} x {rq.shape[0]}")
+    return f"(const tinyc_rq *)(const void *){sym}"
+
+
+# -- per op: extra template variables ---------------------------------------------------------
+
+def _bias_ptr(node: Node, ctx) -> str:
+    b = node.input(2)
+    return "NULL" if b is None else ctx.ptr(b)
+
+
+def conv2d(node: Node, ctx) -> dict | None:
+    spec, scratch = _conv_spec(node), _scratch_ptr(node, ctx)
+    if spec is None or scratch is None:
+        return None
+    w2d, _, rq = spec
+    k4, row4 = _conv_k4(node)
+    kh = node.inputs[1].shape[1]
+    rows = w2d.reshape(w2d.shape[0], kh, -1)                 # [out][kh][kw * in_c]
+    padded = np.zeros((w2d.shape[0], kh, row4), np.int64)
+    padded[:, :, :rows.shape[2]] = rows
+    filt = _words(ctx, f"{node.name}_filter", padded.reshape(w2d.shape[0], -1), "int8_t",
+                  f"{node.name}: filter [{w2d.shape[0]}][{kh}][{row4}] int8 (rows padded to 4)")
+    bias = _bias_ptr(node, ctx) if spec[1] is not None else ctx.array(
+        f"{node.name}_bias0", "int32_t", np.zeros(w2d.shape[0], np.int64))
+    return {"fast": True, "k4": k4, "row4": row4, "rq": _rq_ptr(node, ctx, rq),
+            "filter": filt, "bias": bias, "scratch": scratch,
+            "kernel": tuple(node.inputs[1].shape[1:3])}
+
+
+def depthwise(node: Node, ctx) -> dict | None:
+    spec = _dw_spec(node)
+    if spec is None:
+        return None
+    w2d, bias, rq = spec                                   # w2d: [C, kh * kw]
+    c = w2d.shape[0]
+    const = rq[:, 0] == 0                      # constant channels: their sums do not matter
+    w2d = np.where(const[:, None], 0, 2 * w2d)             # doubled: the sums are 2 acc
+    bias = np.where(const, 0, 2 * (0 if bias is None else bias))
+    groups = w2d.reshape(c // 4, 4, -1).transpose(0, 2, 1)  # [group][tap][j]
+    w16 = np.empty_like(groups)
+    w16[:, :, _LANES] = groups
+    filt = _words(ctx, f"{node.name}_filter", w16.reshape(-1), "int16_t",
+                  f"{node.name}: 2 * filter, int16 [group of 4][tap][lanes c0 c2 c1 c3]")
+    b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
+                  comment=f"{node.name}: 2 * bias (0 for constant channels)")
+    full = bias + w2d.sum(axis=1) * int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
+    b_full = ctx.array(f"{node.name}_bias_full", "int32_t", full,
+                       comment=f"{node.name}: 2 * (bias + input_offset * sum w), whole windows")
+    return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": filt, "bias": b,
+            "bias_full": b_full,
+            "kernel": tuple(node.inputs[1].shape[1:3])}
+
+
+def fully_connected(node: Node, ctx) -> dict | None:
+    spec, scratch = _fc_spec(node), _scratch_ptr(node, ctx)
+    if spec is None or scratch is None:
+        return None
+    w2d, bias, rq = spec
+    out, k = w2d.shape
+    out4, k4 = _ceil4(out), _ceil4(k)
+    w = np.zeros((out4, k4), np.int64)
+    w[:out, :k] = w2d
+    w = w.reshape(out4 // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3)
+    b = np.zeros(out4, np.int64)
+    b[:out] = 0 if bias is None else bias
+    rq4 = np.tile(np.array([[0, 1, 1]], np.int64), (out4, 1))
+    rq4[:out] = rq
+    return {"fast": True, "k4": k4, "rq": _rq_ptr(node, ctx, rq4), "scratch": scratch,
+            "filter": _words(ctx, f"{node.name}_filter", w.reshape(-1), "int8_t",
+                             f"{node.name}: weights interleaved by 4 channels"),
+            "bias": ctx.array(f"{node.name}_bias_x4", "int32_t", b)}
+
+
+def add(node: Node, ctx) -> dict:
+    a = node.attrs
+    v = np.arange(-128, 128, dtype=np.int64)
+    tables = []
+    for i in (1, 2):
+        s = qmath.wrap_int32((v + a[f"in{i}_offset"]) << a["left_shift"])
+        tables.append(qmath.requantize(s, a[f"in{i}_mult"], a[f"in{i}_shift"]).astype(np.int64))
+    bound = np.abs(tables[0]).max() + np.abs(tables[1]).max()
+    rq = rq_table([a["out_mult"]], [a["out_shift"]], [0], [bound], int(a["out_offset"]))
+    if rq is None:
+        return {"fast": False}
+    syms = [ctx.array(f"{node.name}_table{i}", "int32_t", 2 * t,
+                      comment=f"{node.name}: input {i} rescaled, times 2, by value + 128")
+            for i, t in zip((1, 2), tables)]
+    return {"fast": True, "table1": syms[0], "table2": syms[1],
+            "out_rq": tuple(int(x) for x in rq[0])}

@@ -1,0 +1,262 @@
+"""Compressed storage of conv2d / depthwise_conv2d / fully_connected weights — the one place
+where weight formats are defined.
+
+A format stores a layer's int8 weight values differently; the values themselves (hence the
+IR, interpret() and the bits of every output) do not change:
+
+    s4      two int4 values per byte, low nibble first (values in [-8, 7]: int4 weights)
+    cb      a codebook of the layer's K distinct values + ceil(log2 K)-bit indices (clustering)
+    sparse  per output channel, (zeros skipped, value) byte pairs of the nonzeros (pruning)
+
+choose_formats(graph, storage) runs after quantize: for every layer it sizes each format that
+fits the values and has a kernel for the op (KERNELS["<op>.<format>"]), sets
+node.attrs["weight_format"] to the smallest when it saves at least AUTO_MIN_SAVING of the
+dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and cb
+fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
+skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays) —
+storage="small" drops both conditions — and returns one report row per layer saying which
+format it got and why. emit_c then uses that kernel.
+
+Adding a format: a pack function and a FORMATS entry here, a runtime kernel per op
+(runtime/tinyc_<op>_<format>.c), its branch in templates/call_<op>_packed.c.j2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import TinycError
+from ..ir import Graph, Node
+from ..passes.plan_memory import scratch_name
+from .kernels import KERNELS, Kernel
+
+LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected")
+STORAGE = ("auto", "small", "dense")
+AUTO_MIN_SAVING = 1 / 8      # a layer stays dense unless a format saves this much
+# Estimated instructions (Cortex-M4, QEMU-measured orders of magnitude): the dense DSP
+# kernels ~1 per MAC + ~10 per output; the sparse kernel ~9 per nonzero + ~40 per output
+# (1x1 / fully connected), ~20 per nonzero + ~60 per output (windowed conv2d).
+DENSE_COST = (1.0, 10.0)
+SPARSE_COST = {True: (20.0, 60.0), False: (9.0, 40.0)}
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    name: str
+    ops: tuple[str, ...]
+    fits: Callable[[np.ndarray], str | None]        # None, or why the values do not fit
+    pack: Callable[[np.ndarray], dict]               # name -> (ctype, array) or int
+
+
+def pack_s4(w: np.ndarray) -> dict:
+    flat = w.astype(np.int64).ravel() & 15
+    if flat.size % 2:
+        flat = np.append(flat, 0)
+    return {"filter": ("uint8_t", (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8))}
+
+
+def _s4_fits(w: np.ndarray) -> str | None:
+    lo, hi = int(w.min()), int(w.max())
+    return None if -8 <= lo and hi <= 7 else f"values in [{lo}, {hi}], not [-8, 7]"
+
+
+def index_bits(k: int) -> int:
+    return max(1, int(np.ceil(np.log2(k))))
+
+
+def pack_cb(w: np.ndarray) -> dict:
+    book = np.unique(w)
+    bits = index_bits(book.size)
+    idx = np.searchsorted(book, w.ravel()).astype(np.int64)
+    stream = ((idx[:, None] >> np.arange(bits)) & 1).astype(np.uint8).ravel()
+    packed = np.packbits(stream, bitorder="little")
+    return {"codebook": ("int8_t", book.astype(np.int8)),
+            "indices": ("uint8_t", np.append(packed, np.uint8(0))), "bits": bits}
+
+
+def _cb_fits(w: np.ndarray) -> str | None:
+    k = np.unique(w).size
+    return None if k <= 128 else f"{k} distinct values (at most 128)"
+
+
+def pack_sparse(w: np.ndarray) -> dict:
+    rows = w.reshape(w.shape[0], -1)
+    counts, skips, values = [], [], []
+    for row in rows:
+        n, pos = 0, -1
+        for p in np.flatnonzero(row):
+            while p - pos - 1 > 255:             # bridge long gaps with a zero entry
+                pos += 256
+                skips.append(255)
+                values.append(0)
+                n += 1
+            skips.append(p - pos - 1)
+            values.append(int(row[p]))
+            pos, n = p, n + 1
+        counts.append(n)
+    return {"count": ("uint16_t", np.asarray(counts, np.uint16)),
+            "skip": ("uint8_t", np.asarray(skips, np.uint8)),
+            "value": ("int8_t", np.asarray(values, np.int8))}
+
+
+def _sparse_fits(w: np.ndarray) -> str | None:
+    n = int(np.count_nonzero(w.reshape(w.shape[0], -1), axis=1).max(initial=0))
+    return None if n * 2 < 65536 else f"{n} nonzeros in one channel"
+
+
+FORMATS: dict[str, WeightFormat] = {
+    "s4": WeightFormat("s4", LAYERS, _s4_fits, pack_s4),
+    "cb": WeightFormat("cb", LAYERS, _cb_fits, pack_cb),
+    "sparse": WeightFormat("sparse", ("conv2d", "fully_connected"), _sparse_fits,
+                           pack_sparse),
+}
+_CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2}
+
+
+def packed_bytes(fmt: WeightFormat, w: np.ndarray) -> int:
+    return sum(a.size * _CTYPE_BYTES[c] for c, a in
+               (v for v in fmt.pack(w).values() if isinstance(v, tuple)))
+
+
+# -- kernels --------------------------------------------------------------------------------
+
+class _WithoutWeight:
+    """The emitter's CallContext, except that the weight constant is not emitted (dense)."""
+
+    def __init__(self, ctx, weight):
+        self._ctx, self._weight = ctx, weight
+
+    def ptr(self, v, byte_offset: int = 0) -> str:
+        return "NULL" if v is self._weight else self._ctx.ptr(v, byte_offset)
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+
+def packed_scratch(node: Node) -> int:
+    """Arena scratch of a compressed-weight kernel: one unpacked filter row (conv2d) or the
+    whole unpacked filter (depthwise) for s4 / cb, so that each weight is unpacked once."""
+    fmt = node.attrs.get("weight_format")
+    if fmt not in ("s4", "cb") or node.op == "fully_connected":
+        return 0
+    shape = node.inputs[1].shape
+    return -(-int(np.prod(shape[1:] if node.op == "conv2d" else shape)) // 4) * 4
+
+
+def scratch_with_formats(base: Callable[[Node], int]) -> Callable[[Node], int]:
+    """plan_memory's scratch hook: packed_scratch for compressed layers, else base(node)."""
+    return lambda node: packed_scratch(node) if node.attrs.get("weight_format") else base(node)
+
+
+def _scratch_ptr(node: Node, ctx) -> str:
+    off = ctx.offsets.get(scratch_name(node))
+    return "NULL" if off is None or not packed_scratch(node) else f"TINYC_ARENA + {int(off)}"
+
+
+def _variant_args(op: str, fmt: WeightFormat) -> Callable:
+    base = KERNELS[op].args
+
+    def args(node: Node, ctx) -> dict:
+        w = node.inputs[1]
+        out = base(node, _WithoutWeight(ctx, w))
+        out["scratch"] = _scratch_ptr(node, ctx)
+        out["buffered"] = out["scratch"] != "NULL"
+        out["fn"] = f"tinyc_{op}_{fmt.name}" + ("" if out["buffered"] or not
+                                                 packed_scratch(node) else "_unbuffered")
+        for key, val in fmt.pack(w.data).items():
+            if isinstance(val, tuple):
+                ctype, arr = val
+                val = ctx.array(f"{w.name}_{key}", ctype, arr,
+                                comment=f"{w.name}: {w.type} stored {fmt.name} ({key})")
+            out[key] = val
+        return {**out, "fmt": fmt.name}
+    return args
+
+
+def _register() -> dict[str, Kernel]:
+    out = {}
+    for fmt in FORMATS.values():
+        for op in fmt.ops:
+            extra = ("tinyc_depthwise_conv2d_s8.c",) if op == "depthwise_conv2d" else ()
+            out[f"{op}.{fmt.name}"] = Kernel(
+                f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.name}.c", "tinyc_packed.h",
+                                           "tinyc_dot.h", "tinyc_window.h") + extra,
+                _variant_args(op, fmt), packed_scratch)
+    return out
+
+
+FORMAT_KERNELS = _register()
+KERNELS.update(FORMAT_KERNELS)
+
+
+def kernel_key(node: Node) -> str:
+    """The KERNELS entry of a node: its op, or '<op>.<format>' for compressed weights."""
+    fmt = node.attrs.get("weight_format")
+    return f"{node.op}.{fmt}" if fmt else node.op
+
+
+# -- the choice -------------------------------------------------------------------------------
+
+def _candidates(node: Node, kernels: dict) -> tuple[dict[str, int], dict[str, str]]:
+    w = node.inputs[1].data
+    sizes, why_not = {}, {}
+    for fmt in FORMATS.values():
+        if node.op not in fmt.ops or f"{node.op}.{fmt.name}" not in kernels:
+            continue
+        reason = fmt.fits(w)
+        if reason:
+            why_not[fmt.name] = reason
+        else:
+            sizes[fmt.name] = packed_bytes(fmt, w)
+    return sizes, why_not
+
+
+def sparse_pays(node: Node, density: float) -> bool:
+    """Whether the sparse kernel is estimated not slower than dense (SPARSE_COST)."""
+    w, outputs = node.inputs[1], node.outputs[0].type.size
+    macs = outputs * (w.type.size // w.shape[0])
+    per_nz, per_out = SPARSE_COST[node.op == "conv2d" and tuple(w.shape[1:3]) != (1, 1)]
+    return per_nz * density * macs + per_out * outputs <= DENSE_COST[0] * macs + \
+        DENSE_COST[1] * outputs
+
+
+def _choose(node: Node, storage: str, kernels: dict) -> dict:
+    dense = node.inputs[1].type.nbytes
+    sizes, why_not = _candidates(node, kernels)
+    density = float(np.count_nonzero(node.inputs[1].data)) / max(node.inputs[1].data.size, 1)
+    if storage in ("auto", "small"):
+        if storage == "auto" and "sparse" in sizes and not sparse_pays(node, density):
+            why_not["sparse"] = f"{density:.0%} nonzero: estimated slower than dense"
+            sizes.pop("sparse")
+        best = min(sizes, key=lambda f: (sizes[f], f), default=None)
+        limit = dense - 1 if storage == "small" else dense * (1 - AUTO_MIN_SAVING)
+        chosen = best if best is not None and sizes[best] <= limit else "dense"
+    else:
+        chosen = storage if storage in sizes else "dense"
+    listed = ", ".join(f"{f} {b:,} B" for f, b in sorted(sizes.items(), key=lambda t: t[1]))
+    why = f"dense {dense:,} B" + (f"; {listed}" if listed else "")
+    why += "".join(f"; no {f}: {r}" for f, r in sorted(why_not.items()))
+    return {"layer": node.name, "op": node.op, "format": chosen, "dense_bytes": dense,
+            "weights_bytes": sizes.get(chosen, dense), "density": round(density, 4),
+            "why": why}
+
+
+def choose_formats(g: Graph, storage: str = "auto", kernels: dict | None = None) -> list[dict]:
+    """Pick each layer's weight format (module doc); storage: "auto" (the smallest, sparse
+    only where estimated not slower), "small" (the smallest), "dense", or a format name
+    (used wherever the values fit it). Returns one row per layer."""
+    if storage not in STORAGE and storage not in FORMATS:
+        raise TinycError(f"storage must be one of {STORAGE + tuple(FORMATS)}, got {storage!r}")
+    kernels = KERNELS if kernels is None else kernels
+    rows = []
+    for node in g.nodes:
+        if node.op not in LAYERS or not node.inputs[1].is_const:
+            continue
+        row = _choose(node, storage, kernels)
+        node.attrs.pop("weight_format", None)
+        if row["format"] != "dense":
+            node.attrs["weight_format"] = row["format"]
+        rows.append(row)
+    return rows

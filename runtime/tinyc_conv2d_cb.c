@@ -1,0 +1,91 @@
+/*
+ * tinyc_conv2d_cb.c - int8 2-D convolution with codebook weights (K shared int8 values and
+ * a bits-wide index per weight: tinyc_packed.h "cb"); otherwise exactly tinyc_conv2d_s8:
+ * NHWC input, OHWI filter, per-channel requantization, padded taps contribute nothing.
+ */
+#include "tinyc_packed.h"
+#include "tinyc_requant.h"
+#include "tinyc_window.h"
+
+/* Sum over the window of output channel oc (its filter starts at element base). */
+static int32_t tinyc_conv_cb_acc(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                 const int8_t *image, const tinyc_dims *f_dims,
+                                 const tinyc_cb_weights *cb, int32_t base,
+                                 const tinyc_window *win)
+{
+    const int32_t c = in_dims->c;
+    int32_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
+        const int32_t w_row = base + ky * f_dims->w * c;
+        if (p->dilation.w == 1) {
+            acc += tinyc_cb_dot(image + (row + win->kx0) * c, cb->codebook, cb->indices,
+                                cb->bits, w_row + win->kx0 * c, (win->kx1 - win->kx0) * c,
+                                p->input_offset);
+            continue;
+        }
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            acc += tinyc_cb_dot(image + (row + kx * p->dilation.w) * c, cb->codebook,
+                                cb->indices, cb->bits, w_row + kx * c, c, p->input_offset);
+        }
+    }
+    return acc;
+}
+
+void tinyc_conv2d_cb_unbuffered(const tinyc_conv_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int8_t *input,
+                                const tinyc_dims *filter_dims, const int8_t *codebook,
+                                const uint8_t *indices, int32_t bits, const int32_t *bias,
+                                const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    const tinyc_cb_weights cb = {codebook, indices, bits};
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int8_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
+                              params->dilation.h, filter_dims->h, input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
+                                  params->dilation.w, filter_dims->w, input_dims->w);
+                for (oc = 0; oc < output_dims->c; ++oc) {
+                    int32_t acc = tinyc_conv_cb_acc(params, input_dims, image, filter_dims,
+                                                    &cb, oc * filter_size, &win);
+                    if (bias != 0) {
+                        acc = tinyc_add_wrap(acc, bias[oc]);
+                    }
+                    acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
+                    output[oc] = tinyc_clamp_s8(acc, params->output_offset,
+                                                params->activation.min, params->activation.max);
+                }
+                output += output_dims->c;
+            }
+        }
+    }
+}
+
+void tinyc_conv2d_cb(int8_t *scratch, const tinyc_conv_params *params,
+                     const tinyc_per_channel_quant_params *quant,
+                     const tinyc_dims *input_dims, const int8_t *input,
+                     const tinyc_dims *filter_dims, const int8_t *codebook,
+                     const uint8_t *indices, int32_t bits, const int32_t *bias,
+                     const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    int32_t oc;
+    for (oc = 0; oc < output_dims->c; ++oc) {
+        tinyc_cb_unpack(codebook, indices, bits, oc * filter_size, filter_size, scratch);
+        tinyc_conv_channel(params, bias != 0 ? bias[oc] : 0, quant->multiplier[oc],
+                           quant->shift[oc], input_dims, input, filter_dims, scratch,
+                           output_dims, output + oc);
+    }
+}

@@ -1,0 +1,360 @@
+/*
+ * tinyc_conv2d_fast_s8.c - int8 convolution as im2col + GEMM.
+ *
+ * Four output pixels at a time: their input windows are widened to int16 with the input offset
+ * added (padded taps are 0) into the scratch block, interleaved per group of four k:
+ * block[(k / 4) * 16 + pixel * 4 + lane(k % 4)].  Then for each output channel one pass over
+ * its filter row (int8, widened once per block with SXTB16) feeds four accumulators with SMLAD,
+ * and the four outputs are requantized with the channel's constants loaded once.
+ * Same sums as tinyc_conv2d_s8 (exact int32), same requantization (see tinyc_rq).
+ */
+#include "tinyc_fast.h"
+#include "tinyc_window.h"
+
+#define TINYC_COLS 6
+#define TINYC_GROUP (4 * TINYC_COLS)    /* int16 per group of four k */
+
+#if defined(TINYC_FAST_DSP)
+/* Runs of 4n values into a column: dst advances by one group per four values. */
+static inline void tinyc_run_zero4(int16_t *dst, int32_t n4)
+{
+    const int32_t z = 0;
+    for (; n4 > 0; --n4) {
+        __asm__("strd %[z], %[z], [%[d]], #%c[step]"
+                : [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
+                : [z] "r"(z), [step] "i"(2 * TINYC_GROUP));
+    }
+}
+
+static inline void tinyc_run_copy4(int16_t *dst, const int8_t *src, int32_t n4, int32_t off2)
+{
+    uint32_t v;
+    int32_t lo;
+    int32_t hi;
+    for (; n4 > 0; --n4) {
+        __asm__("ldr %[v], [%[s]], #4\n\t"
+                "sxtab16 %[lo], %[off2], %[v]\n\t"
+                "sxtab16 %[hi], %[off2], %[v], ror #8\n\t"
+                "strd %[lo], %[hi], [%[d]], #%c[step]"
+                : [v] "=&r"(v), [lo] "=&r"(lo), [hi] "=&r"(hi), [s] "+r"(src),
+                  [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
+                : [off2] "r"(off2), [step] "i"(2 * TINYC_GROUP),
+                  "m"(*(const int8_t(*)[4])src));
+    }
+}
+#endif
+
+/* n zeros into column col from k on. */
+static void tinyc_run_zero(int16_t *blk, int32_t col, int32_t k, int32_t n)
+{
+    const int32_t end = k + n;
+#if defined(TINYC_FAST_DSP)
+    for (; (k & 3) != 0 && k < end; ++k) {
+        blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
+    }
+    if (end - k >= 4) {
+        tinyc_run_zero4(blk + (k >> 2) * TINYC_GROUP + col * 4, (end - k) >> 2);
+        k += (end - k) & ~3;
+    }
+#endif
+    for (; k < end; ++k) {
+        blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
+    }
+}
+
+/* n input values (+ offset) into column col from k on: single values up to a multiple of
+ * four k, then groups of four (any source alignment), then single values. */
+static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *src, int32_t n,
+                           int32_t offset)
+{
+    const int32_t end = k + n;
+#if defined(TINYC_FAST_DSP)
+    for (; (k & 3) != 0 && k < end; ++k) {
+        blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
+    }
+    if (end - k >= 4) {
+        const int32_t n4 = (end - k) >> 2;
+        tinyc_run_copy4(blk + (k >> 2) * TINYC_GROUP + col * 4, src, n4,
+                        (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u));
+        k += 4 * n4;
+        src += 4 * n4;
+    }
+#endif
+    for (; k < end; ++k) {
+        blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
+    }
+}
+
+/* The window of output pixel (oy, ox) into column col: per filter row, the padded taps, then
+ * the valid ones (one run when the columns are contiguous), then the padded ones again. */
+static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, int16_t *blk,
+                         int32_t col, int32_t oy, int32_t ox)
+{
+#if defined(TINYC_FAST_DSP)
+    const int8_t *image_end = image + p->input.h * p->input.w * p->input.c;
+    {   /* a window inside the image (dilation 1): one vector copy per filter row */
+        const int32_t y0 = oy * p->stride.h - p->padding.h;
+        const int32_t x0 = ox * p->stride.w - p->padding.w;
+        const int32_t n4 = (p->kernel.w * p->input.c + 3) >> 2;
+        if (p->dilation.h == 1 && p->dilation.w == 1 && y0 >= 0 && x0 >= 0
+            && y0 + p->kernel.h <= p->input.h && x0 + p->kernel.w <= p->input.w
+            && 4 * n4 <= p->row4) {
+            const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
+            const int32_t in_row = p->input.w * p->input.c;
+            const int8_t *row = image + (y0 * p->input.w + x0) * p->input.c;
+            int16_t *dst = blk + col * 4;
+            int32_t ky;
+            for (ky = 0; ky < p->kernel.h; ++ky, row += in_row) {
+                if (4 * n4 != p->kernel.w * p->input.c && row + 4 * n4 > image_end) {
+                    tinyc_run_copy(blk, col, ky * p->row4, row, p->kernel.w * p->input.c,
+                                   p->input_offset);
+                    continue;
+                }
+                tinyc_run_copy4(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off2);
+            }
+            return;
+        }
+    }
+#endif
+    const int32_t c = p->input.c;
+    const int32_t row_len = p->kernel.w * c;     /* taps of a row; row4 apart in k */
+    const int32_t y0 = oy * p->stride.h - p->padding.h;
+#if defined(TINYC_FAST_DSP)
+    const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
+#endif
+    int32_t ky;
+    int32_t kx;
+    int32_t k = 0;
+    tinyc_window win;
+    tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w, p->kernel.w,
+                      p->input.w);
+    for (ky = 0; ky < p->kernel.h; ++ky, k += p->row4) {
+        const int32_t y = y0 + ky * p->dilation.h;
+        const int8_t *row;
+        if (y < 0 || y >= p->input.h || win.kx0 >= win.kx1) {
+            tinyc_run_zero(blk, col, k, row_len);
+            continue;
+        }
+        row = image + (y * p->input.w + win.x0 + win.kx0 * p->dilation.w) * c;
+        if (win.kx0 > 0) {
+            tinyc_run_zero(blk, col, k, win.kx0 * c);
+        }
+        if (p->dilation.w == 1) {
+            const int32_t k0 = k + win.kx0 * c;
+            const int32_t n = (win.kx1 - win.kx0) * c;
+#if defined(TINYC_FAST_DSP)
+            /* The common cases, straight to the vector copy: a whole group-aligned run, or a
+             * whole filter row rounded up into its zero-weight padding (row4 > row_len) when
+             * the bytes read past it are still inside the image. */
+            const int32_t n4 = (n + 3) & ~3;
+            if ((k0 & 3) == 0 && (n4 == n || (win.kx0 == 0 && n4 <= p->row4
+                                              && row + n4 <= image_end))) {
+                tinyc_run_copy4(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off2);
+            } else
+#endif
+            {
+                tinyc_run_copy(blk, col, k0, row, n, p->input_offset);
+            }
+        } else {
+            for (kx = win.kx0; kx < win.kx1; ++kx, row += p->dilation.w * c) {
+                tinyc_run_copy(blk, col, k + kx * c, row, c, p->input_offset);
+            }
+        }
+        if (win.kx1 < p->kernel.w) {
+            tinyc_run_zero(blk, col, k + win.kx1 * c, (p->kernel.w - win.kx1) * c);
+        }
+    }
+}
+
+#if defined(TINYC_FAST_DSP)
+/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
+#define TINYC_GEMM_COL(a, ofs)                                                             \
+    "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
+    "smlad " a ", %[we], %[x0], " a "\n\t"                                                 \
+    "smlad " a ", %[wv], %[x1], " a "\n\t"
+#define TINYC_GEMM_GROUP                                                                   \
+    __asm__("ldr %[wv], [%[w]], #4\n\t"                                                    \
+            "ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
+            "sxtb16 %[we], %[wv]\n\t"                                                      \
+            "sxtb16 %[wv], %[wv], ror #8\n\t"                                              \
+            "smlad %[a0], %[we], %[x0], %[a0]\n\t"                                         \
+            "smlad %[a0], %[wv], %[x1], %[a0]\n\t"                                         \
+            TINYC_GEMM_COL("%[a1]", "-40") TINYC_GEMM_COL("%[a2]", "-32")                  \
+            TINYC_GEMM_COL("%[a3]", "-24") TINYC_GEMM_COL("%[a4]", "-16")                  \
+            TINYC_GEMM_COL("%[a5]", "-8")                                                  \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),    \
+              [a5] "+r"(a5), [w] "+r"(w), [x] "+r"(x), [wv] "=&r"(wv), [we] "=&r"(we),      \
+              [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
+            : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
+
+/* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
+static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc)
+{
+    const tinyc_rq *r = *rq;
+    int8_t *out = *o;
+    int32_t m;
+    int32_t h;
+    int32_t e;
+    int32_t t;
+    __asm__ volatile("ldrd %[m], %[h], [%[r]], #12\n\t"
+                     "ldr %[e], [%[r], #-4]\n\t"
+                     TINYC_RQ_ASM("%[a0]") TINYC_RQ_ASM("%[a1]") TINYC_RQ_ASM("%[a2]")
+                     TINYC_RQ_ASM("%[a3]") TINYC_RQ_ASM("%[a4]") TINYC_RQ_ASM("%[a5]")
+                     "strb %[a0], [%[o]]\n\t"
+                     "strb %[a1], [%[o], %[oc]]\n\t"
+                     "add %[t], %[o], %[oc], lsl #1\n\t"
+                     "strb %[a2], [%[t]]\n\t"
+                     "strb %[a3], [%[t], %[oc]]\n\t"
+                     "add %[t], %[t], %[oc], lsl #1\n\t"
+                     "strb %[a4], [%[t]]\n\t"
+                     "strb %[a5], [%[t], %[oc]]\n\t"
+                     "add %[o], %[o], #1"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [a4] "+r"(a4), [a5] "+r"(a5), [r] "+r"(r), [o] "+r"(out),
+                       [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
+                     : [oc] "r"(oc)
+                     : "memory");
+    *rq = r;
+    *o = out;
+}
+#else
+static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc,
+                                  int32_t offset)
+{
+    int8_t *out = *o;
+    out[4 * oc] = (int8_t)tinyc_rq_apply(a4, *rq, offset);
+    out[5 * oc] = (int8_t)tinyc_rq_apply(a5, *rq, offset);
+    tinyc_rq4_cols(a0, a1, a2, a3, rq, o, oc, offset);
+}
+#endif
+
+/* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride. */
+static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
+                             const int8_t *filter, const int32_t *bias, const int16_t *blk,
+                             int8_t *o, int32_t oc_stride)
+{
+    const tinyc_rq *const rq_end = rq + p->output.c;
+#if defined(TINYC_FAST_DSP)
+    const int32_t g4 = p->k4 >> 4;          /* groups of four k, four at a time ... */
+    const int32_t g1 = (p->k4 >> 2) & 3;    /* ... and the rest one by one */
+    const int8_t *w = filter;
+    while (rq != rq_end) {
+        const int32_t b = *bias++;
+        const int16_t *x = blk;
+        int32_t a0 = b;
+        int32_t a1 = b;
+        int32_t a2 = b;
+        int32_t a3 = b;
+        int32_t a4 = b;
+        int32_t a5 = b;
+        int32_t g;
+        int32_t wv;
+        int32_t we;
+        int32_t x0;
+        int32_t x1;
+        for (g = g4; g > 0; --g) {
+            TINYC_GEMM_GROUP;
+            TINYC_GEMM_GROUP;
+            TINYC_GEMM_GROUP;
+            TINYC_GEMM_GROUP;
+        }
+        for (g = g1; g > 0; --g) {
+            TINYC_GEMM_GROUP;
+        }
+        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride);
+    }
+#else
+    const int32_t k4 = p->k4;
+    while (rq != rq_end) {
+        const int32_t b = *bias++;
+        int32_t a0 = b;
+        int32_t a1 = b;
+        int32_t a2 = b;
+        int32_t a3 = b;
+        int32_t a4 = b;
+        int32_t a5 = b;
+        int32_t k;
+        int32_t j;
+        const int16_t *x = blk;
+        for (k = 0; k < k4; k += 4, x += TINYC_GROUP) {
+            for (j = 0; j < 4; ++j) {
+                const int32_t wj = filter[k + j];
+                a0 += wj * x[j];
+                a1 += wj * x[4 + j];
+                a2 += wj * x[8 + j];
+                a3 += wj * x[12 + j];
+                a4 += wj * x[16 + j];
+                a5 += wj * x[20 + j];
+            }
+        }
+        filter += k4;
+        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride, p->output_offset);
+    }
+#endif
+}
+
+/* The k between a filter row's taps and the next row (row4 > kw * in_c) and past the last row
+ * hold zero weights; im2col never writes them, so they are zeroed once per call. */
+static void tinyc_zero_row_pads(const tinyc_conv_fast_params *p, int16_t *blk)
+{
+    const int32_t used = p->kernel.w * p->input.c;
+    int32_t ky;
+    int32_t col;
+    for (col = 0; col < TINYC_COLS; ++col) {
+        for (ky = 0; ky < p->kernel.h; ++ky) {
+            tinyc_run_zero(blk, col, ky * p->row4 + used, p->row4 - used);
+        }
+        tinyc_run_zero(blk, col, p->kernel.h * p->row4, p->k4 - p->kernel.h * p->row4);
+    }
+}
+
+void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
+                          const int8_t *input, const int8_t *filter, const int32_t *bias,
+                          int16_t *scratch, int8_t *output)
+{
+    const tinyc_conv_fast_params p = *params;
+    const int32_t npix = p.output.h * p.output.w;
+    const int32_t image_size = p.input.h * p.input.w * p.input.c;
+    int8_t *tail = (int8_t *)(void *)(scratch + TINYC_COLS * p.k4);
+#if defined(TINYC_FAST_DSP)
+    const int32_t pointwise = p.kernel.h == 1 && p.kernel.w == 1 && p.stride.h == 1
+                              && p.stride.w == 1 && p.padding.h == 0 && p.padding.w == 0
+                              && (p.input.c & 3) == 0 && p.input.h == p.output.h
+                              && p.input.w == p.output.w;
+    const int32_t off2 = (int32_t)(((uint32_t)p.input_offset & 0xFFFFu) * 0x10001u);
+#endif
+    int32_t b;
+    int32_t pix;
+    int32_t col;
+    tinyc_zero_row_pads(&p, scratch);
+    for (b = 0; b < p.output.n; ++b) {
+        const int8_t *image = input + b * image_size;
+        int8_t *out = output + b * npix * p.output.c;
+        for (pix = 0; pix < npix; pix += TINYC_COLS) {
+            const int32_t n = npix - pix < TINYC_COLS ? npix - pix : TINYC_COLS;
+            /* a last, partial block repeats its last pixel and goes through the scratch */
+            int8_t *o = n == TINYC_COLS ? out + pix * p.output.c : tail;
+            for (col = 0; col < TINYC_COLS; ++col) {
+                const int32_t q = pix + (col < n ? col : n - 1);
+#if defined(TINYC_FAST_DSP)
+                if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
+                    tinyc_run_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                    off2);
+                    continue;
+                }
+#endif
+                tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
+            }
+            tinyc_conv_block(&p, rq, filter, bias, scratch, o, p.output.c);
+            if (n < TINYC_COLS) {
+                int32_t i;
+                for (i = 0; i < n * p.output.c; ++i) {
+                    out[pix * p.output.c + i] = tail[i];
+                }
+            }
+        }
+    }
+    tinyc_fast_activation(&p.activation, output, p.output.n * npix * p.output.c);
+}

@@ -1,0 +1,119 @@
+/*
+ * tinyc_conv2d_sparse.c - int8 2-D convolution over the nonzero weights only (tinyc_packed.h
+ * "sparse": per output channel, (skip, value) entries in the dense OHWI order). Same bits as
+ * tinyc_conv2d_s8: the zeros it skips add nothing, padded taps are skipped as there.
+ */
+#include "tinyc_packed.h"
+#include "tinyc_requant.h"
+#include "tinyc_window.h"
+
+typedef struct {
+    const uint16_t *count;
+    const uint8_t *skip;
+    const int8_t *value;
+} tinyc_sparse_weights;
+
+/* The accumulator of one output channel, its n entries starting at entry k. */
+static int32_t tinyc_conv_sparse_acc(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                     const int8_t *image, const tinyc_dims *f_dims,
+                                     const tinyc_sparse_weights *sw, int32_t k, int32_t n,
+                                     const tinyc_window *win)
+{
+    const int32_t c = in_dims->c;
+    int32_t acc = 0;
+    int32_t ky = 0;
+    int32_t kx = 0;
+    int32_t ic = -1;
+    int32_t j;
+    for (j = 0; j < n; ++j, ++k) {
+        ic += (int32_t)sw->skip[k] + 1;
+        while (ic >= c) {
+            ic -= c;
+            if (++kx == f_dims->w) {
+                kx = 0;
+                ++ky;
+            }
+        }
+        if (ky >= win->ky0 && ky < win->ky1 && kx >= win->kx0 && kx < win->kx1) {
+            const int32_t y = win->y0 + ky * p->dilation.h;
+            const int32_t x = win->x0 + kx * p->dilation.w;
+            acc += ((int32_t)image[(y * in_dims->w + x) * c + ic] + p->input_offset)
+                   * (int32_t)sw->value[k];
+        }
+    }
+    return acc;
+}
+
+/* The sum of n entries from entry k over one input vector x (1x1 filters, no padding). */
+static int32_t tinyc_sparse_dot(const int8_t *x, const uint8_t *skip, const int8_t *value,
+                                int32_t k, int32_t n, int32_t x_offset)
+{
+    const int8_t *px = x - 1;
+    int32_t acc = 0;
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        px += (int32_t)skip[k + j] + 1;
+        acc += ((int32_t)*px + x_offset) * (int32_t)value[k + j];
+    }
+    return acc;
+}
+
+/* All output channels of one output pixel. */
+static void tinyc_conv_sparse_pixel(const tinyc_conv_params *p,
+                                    const tinyc_per_channel_quant_params *q,
+                                    const tinyc_dims *in_dims, const int8_t *image,
+                                    const tinyc_dims *f_dims, const tinyc_sparse_weights *sw,
+                                    const int32_t *bias, const tinyc_window *win, int8_t *out,
+                                    int32_t out_c)
+{
+    int32_t k = 0;
+    int32_t oc;
+    const int8_t *x = 0;
+    if (f_dims->h == 1 && f_dims->w == 1 && win->ky1 > win->ky0 && win->kx1 > win->kx0) {
+        x = image + (win->y0 * in_dims->w + win->x0) * in_dims->c;   /* the one tap, valid */
+    }
+    for (oc = 0; oc < out_c; ++oc) {
+        const int32_t n = (int32_t)sw->count[oc];
+        int32_t acc;
+        if (x != 0) {
+            acc = tinyc_sparse_dot(x, sw->skip, sw->value, k, n, p->input_offset);
+        } else {
+            acc = tinyc_conv_sparse_acc(p, in_dims, image, f_dims, sw, k, n, win);
+        }
+        k += n;
+        if (bias != 0) {
+            acc = tinyc_add_wrap(acc, bias[oc]);
+        }
+        acc = tinyc_requantize(acc, q->multiplier[oc], q->shift[oc]);
+        out[oc] = tinyc_clamp_s8(acc, p->output_offset, p->activation.min, p->activation.max);
+    }
+}
+
+void tinyc_conv2d_sparse(const tinyc_conv_params *params,
+                         const tinyc_per_channel_quant_params *quant,
+                         const tinyc_dims *input_dims, const int8_t *input,
+                         const tinyc_dims *filter_dims, const uint16_t *count,
+                         const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                         const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    const tinyc_sparse_weights sw = {count, skip, value};
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int8_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
+                              params->dilation.h, filter_dims->h, input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
+                                  params->dilation.w, filter_dims->w, input_dims->w);
+                tinyc_conv_sparse_pixel(params, quant, input_dims, image, filter_dims, &sw,
+                                        bias, &win, output, output_dims->c);
+                output += output_dims->c;
+            }
+        }
+    }
+}

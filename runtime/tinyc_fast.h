@@ -1,0 +1,230 @@
+/*
+ * tinyc_fast.h - internal helpers of the fast kernels (conv2d_fast, depthwise_conv2d_fast,
+ * fully_connected_fast, add_lut): the int8 -> int16 widening with the input offset, the lane
+ * order of widened data, and the requantization of tinyc_rq.
+ *
+ * Two paths, same bits.  On cores with the DSP extension (__ARM_FEATURE_DSP) four int8 widen
+ * with two SXTAB16 into the lanes {x0, x2} and {x1, x3} and a word of weights with two SXTB16
+ * into {w0, w2} and {w1, w3}, so SMLAD pairs them without reordering anything; requantization
+ * is SMMLAR + ASR + SSAT.  The portable path stores lanes in natural order and requantizes with
+ * tinyc_requantize.  Define TINYC_PORTABLE to force the portable path.
+ */
+#ifndef TINYC_FAST_H
+#define TINYC_FAST_H
+
+#include <stdint.h>
+
+#include "tinyc_nn.h"
+#include "tinyc_requant.h"
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) \
+    && (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#error "tinyc fast kernels: their int8/int16 constants are stored as little-endian words"
+#endif
+
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE) \
+    && !defined(__ARM_BIG_ENDIAN)
+#define TINYC_FAST_DSP 1
+#include <arm_acle.h>
+
+/* 32-bit words that may alias the int8 arena. */
+typedef uint32_t tinyc_u32a __attribute__((may_alias, aligned(4)));
+typedef uint32_t tinyc_u32u __attribute__((may_alias, aligned(1)));
+
+static inline uint32_t tinyc_ld4(const int8_t *p)
+{
+    return *(const tinyc_u32u *)(const void *)p;
+}
+
+/* GCC 12 does not fold a rotate into SXTB16/SXTAB16: one instruction each, by hand. */
+static inline int32_t tinyc_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int32_t tinyc_sxtab16_ror8(int32_t a, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* floor((a * b + 2^31) / 2^32) + c */
+static inline int32_t tinyc_smmlar(int32_t a, int32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+/* Lane of element j (0..3) of a group of four widened values. */
+#define TINYC_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
+
+/* requantize(acc, m, -e) + offset, saturated to int8 (|acc| < 2^29, e >= 1); the output
+ * offset is folded into h at compile time: h = 2^(e-1) + offset * 2^e. */
+static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t e,
+                                      int32_t offset)
+{
+    (void)offset;
+    return __ssat(tinyc_smmlar(acc * 2, m, h + (acc >> 31)) >> e, 8);
+}
+
+static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
+{
+    return tinyc_rq_apply3(acc, rq->m, rq->h, rq->e, offset);
+}
+
+#define TINYC_RQ_ASM(a)                                                                    \
+    "add %[t], %[h], " a ", asr #31\n\t"                                                   \
+    "lsl " a ", " a ", #1\n\t"                                                             \
+    "smmlar " a ", " a ", %[m], %[t]\n\t"                                                  \
+    "asr " a ", " a ", %[e]\n\t"                                                           \
+    "ssat " a ", #8, " a "\n\t"
+
+/* Four accumulators of one channel (*rq, then rq advances) to o[0], o[oc], o[2 oc], o[3 oc];
+ * o advances by one. 28 instructions. */
+static inline void tinyc_rq4_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                  const tinyc_rq **rq, int8_t **o, int32_t oc, int32_t offset)
+{
+    const tinyc_rq *r = *rq;
+    int8_t *out = *o;
+    int32_t m;
+    int32_t h;
+    int32_t e;
+    int32_t t;
+    (void)offset;
+    __asm__ volatile("ldrd %[m], %[h], [%[r]], #12\n\t"
+                     "ldr %[e], [%[r], #-4]\n\t"
+                     TINYC_RQ_ASM("%[a0]") TINYC_RQ_ASM("%[a1]")
+                     TINYC_RQ_ASM("%[a2]") TINYC_RQ_ASM("%[a3]")
+                     "strb %[a0], [%[o]]\n\t"
+                     "strb %[a1], [%[o], %[oc]]\n\t"
+                     "add %[t], %[o], %[oc], lsl #1\n\t"
+                     "strb %[a2], [%[t]]\n\t"
+                     "strb %[a3], [%[t], %[oc]]\n\t"
+                     "add %[o], %[o], #1"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [r] "+r"(r), [o] "+r"(out), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e),
+                       [t] "=&r"(t)
+                     : [oc] "r"(oc)
+                     : "memory");
+    *rq = r;
+    *o = out;
+}
+
+/* Four channels' accumulators (rq[0..3], then rq advances by four) to o[0..3]. */
+static inline void tinyc_rq4_chans(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                   const tinyc_rq **rq, int8_t *o, int32_t offset)
+{
+    const tinyc_rq *r = *rq;
+    int32_t m;
+    int32_t h;
+    int32_t e;
+    int32_t t;
+#define TINYC_RQ_CHAN(a, i)                                                                \
+    "ldrd %[m], %[h], [%[r]], #12\n\t"                                                     \
+    "ldr %[e], [%[r], #-4]\n\t"                                                            \
+    TINYC_RQ_ASM(a)                                                                        \
+    "strb " a ", [%[o], #" i "]\n\t"
+    (void)offset;
+    __asm__ volatile(TINYC_RQ_CHAN("%[a0]", "0") TINYC_RQ_CHAN("%[a1]", "1")
+                     TINYC_RQ_CHAN("%[a2]", "2") TINYC_RQ_CHAN("%[a3]", "3")
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [r] "+r"(r), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
+                     : [o] "r"(o)
+                     : "memory");
+#undef TINYC_RQ_CHAN
+    *rq = r;
+}
+
+/* As tinyc_rq4_chans, for accumulators that are already scaled by 2 (2 acc). */
+static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                      const tinyc_rq **rq, int8_t *o, int32_t offset)
+{
+    const tinyc_rq *r = *rq;
+    int32_t m;
+    int32_t h;
+    int32_t e;
+    int32_t t;
+#define TINYC_RQ_CHAN2(a, i)                                                               \
+    "ldrd %[m], %[h], [%[r]], #12\n\t"                                                     \
+    "ldr %[e], [%[r], #-4]\n\t"                                                            \
+    "add %[t], %[h], " a ", asr #31\n\t"                                                   \
+    "smmlar " a ", " a ", %[m], %[t]\n\t"                                                  \
+    "asr " a ", " a ", %[e]\n\t"                                                           \
+    "ssat " a ", #8, " a "\n\t"                                                            \
+    "strb " a ", [%[o], #" i "]\n\t"
+    (void)offset;
+    __asm__ volatile(TINYC_RQ_CHAN2("%[a0]", "0") TINYC_RQ_CHAN2("%[a1]", "1")
+                     TINYC_RQ_CHAN2("%[a2]", "2") TINYC_RQ_CHAN2("%[a3]", "3")
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                       [r] "+r"(r), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
+                     : [o] "r"(o)
+                     : "memory");
+#undef TINYC_RQ_CHAN2
+    *rq = r;
+}
+
+#else
+
+#define TINYC_LANE(j) (j)
+
+/* The portable path takes the output offset from h = 2^(e-1) + offset * 2^e (a constant
+ * channel, m = 0 and e = 1, has h = 1 + 2 c: its offset is its value c). */
+static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t e,
+                                      int32_t offset)
+{
+    int32_t y;
+    (void)offset;
+    y = tinyc_requantize(acc, m, -e) + tinyc_asr(h - (int32_t)(UINT32_C(1) << (e - 1)), e);
+    return y < -128 ? -128 : (y > 127 ? 127 : y);
+}
+
+static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
+{
+    return tinyc_rq_apply3(acc, rq->m, rq->h, rq->e, offset);
+}
+
+static inline void tinyc_rq4_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                  const tinyc_rq **rq, int8_t **o, int32_t oc, int32_t offset)
+{
+    const tinyc_rq *r = *rq;
+    int8_t *out = *o;
+    out[0] = (int8_t)tinyc_rq_apply(a0, r, offset);
+    out[oc] = (int8_t)tinyc_rq_apply(a1, r, offset);
+    out[2 * oc] = (int8_t)tinyc_rq_apply(a2, r, offset);
+    out[3 * oc] = (int8_t)tinyc_rq_apply(a3, r, offset);
+    *rq = r + 1;
+    *o = out + 1;
+}
+
+static inline void tinyc_rq4_chans(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                   const tinyc_rq **rq, int8_t *o, int32_t offset)
+{
+    const tinyc_rq *r = *rq;
+    o[0] = (int8_t)tinyc_rq_apply(a0, r, offset);
+    o[1] = (int8_t)tinyc_rq_apply(a1, r + 1, offset);
+    o[2] = (int8_t)tinyc_rq_apply(a2, r + 2, offset);
+    o[3] = (int8_t)tinyc_rq_apply(a3, r + 3, offset);
+    *rq = r + 4;
+}
+
+static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                      const tinyc_rq **rq, int8_t *o, int32_t offset)
+{
+    tinyc_rq4_chans(a0 / 2, a1 / 2, a2 / 2, a3 / 2, rq, o, offset);
+}
+
+#endif
+
+/* The activation clamp after a kernel that saturated to [-128, 127]: only when narrower. */
+static inline void tinyc_fast_activation(const tinyc_activation *act, int8_t *out, int32_t n)
+{
+    if (act->min > -128 || act->max < 127) {
+        tinyc_clamp_s8_inplace(act, out, n);
+    }
+}
+
+#endif /* TINYC_FAST_H */

@@ -1,0 +1,245 @@
+/*
+ * tinyc_packed.h - compressed weight formats of the conv2d / depthwise_conv2d /
+ * fully_connected kernels (tinyc_*_s4.c, tinyc_*_cb.c, tinyc_*_sparse.c).
+ *
+ * The weights are the same int8 values as in the dense layout (OHWI, 1HWC, [out, in]); only
+ * their storage differs, so every kernel gives exactly the bits of its dense twin.
+ *   s4      two int4 values per byte, element i in byte i / 2, the low nibble first
+ *           (as CMSIS-NN's s4 kernels); values in [-8, 7].
+ *   cb      codebook[K] (int8) and one `bits`-bit index per element, a little-endian bit
+ *           stream (element i starts at bit i * bits), followed by one padding byte.
+ *   sparse  per output channel oc, count[oc] entries (skip, value): skip zeros, then value.
+ *           Entries walk the channel's filter in its dense order; a gap of more than 255
+ *           zeros is bridged by an entry with value 0.
+ */
+#ifndef TINYC_PACKED_H
+#define TINYC_PACKED_H
+
+#include <stdint.h>
+
+#include "tinyc_dot.h"
+#include "tinyc_nn.h"
+#include "tinyc_requant.h"
+#include "tinyc_window.h"
+
+/* A cb filter inside the kernels. */
+typedef struct {
+    const int8_t *codebook;
+    const uint8_t *indices;
+    int32_t bits;
+} tinyc_cb_weights;
+
+/* The int4 element i of an s4 array. */
+static inline int32_t tinyc_s4_at(const uint8_t *w, int32_t i)
+{
+    const uint32_t b = w[i >> 1];
+    const uint32_t n = (i & 1) ? (b >> 4) : (b & 15u);
+    return (int32_t)(n ^ 8u) - 8;
+}
+
+/* sum_{i < len} (x[i] + x_offset) * w4[start + i] */
+static inline int32_t tinyc_s4_dot(const int8_t *x, const uint8_t *w, int32_t start,
+                                   int32_t len, int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+    const uint8_t *p;
+    if (len > 0 && (start & 1)) {
+        acc += ((int32_t)x[0] + x_offset) * tinyc_s4_at(w, start);
+        i = 1;
+    }
+    p = w + ((start + i) >> 1);
+    for (; i + 1 < len; i += 2) {
+        const uint32_t b = *p++;
+        acc += ((int32_t)x[i] + x_offset) * ((int32_t)((b & 15u) ^ 8u) - 8);
+        acc += ((int32_t)x[i + 1] + x_offset) * ((int32_t)((b >> 4) ^ 8u) - 8);
+    }
+    if (i < len) {
+        acc += ((int32_t)x[i] + x_offset) * ((int32_t)((*p & 15u) ^ 8u) - 8);
+    }
+    return acc;
+}
+
+/* The codebook index of element i of a cb index stream. */
+static inline uint32_t tinyc_cb_index(const uint8_t *idx, int32_t bits, uint32_t bit)
+{
+    const uint32_t two = (uint32_t)idx[bit >> 3] | ((uint32_t)idx[(bit >> 3) + 1u] << 8);
+    return (two >> (bit & 7u)) & ((1u << bits) - 1u);
+}
+
+static inline int32_t tinyc_cb_at(const int8_t *codebook, const uint8_t *idx, int32_t bits,
+                                  int32_t i)
+{
+    return codebook[tinyc_cb_index(idx, bits, (uint32_t)i * (uint32_t)bits)];
+}
+
+/* sum_{i < len} (x[i] + x_offset) * codebook[index[start + i]] */
+static inline int32_t tinyc_cb_dot(const int8_t *x, const int8_t *codebook, const uint8_t *idx,
+                                   int32_t bits, int32_t start, int32_t len, int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t i;
+    uint32_t bit = (uint32_t)start * (uint32_t)bits;
+    for (i = 0; i < len; ++i, bit += (uint32_t)bits) {
+        acc += ((int32_t)x[i] + x_offset) * (int32_t)codebook[tinyc_cb_index(idx, bits, bit)];
+    }
+    return acc;
+}
+
+/* n elements from element start of an s4 array, as int8. */
+static inline void tinyc_s4_unpack(const uint8_t *w, int32_t start, int32_t n, int8_t *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = (int8_t)tinyc_s4_at(w, start + i);
+    }
+}
+
+/* n elements from element start of a cb index stream, as int8. */
+static inline void tinyc_cb_unpack(const int8_t *codebook, const uint8_t *idx, int32_t bits,
+                                   int32_t start, int32_t n, int8_t *out)
+{
+    uint32_t bit = (uint32_t)start * (uint32_t)bits;
+    int32_t i;
+    for (i = 0; i < n; ++i, bit += (uint32_t)bits) {
+        out[i] = codebook[tinyc_cb_index(idx, bits, bit)];
+    }
+}
+
+/* The sum of one output pixel's window with an unpacked int8 filter w (tinyc_conv2d_s8). */
+static inline int32_t tinyc_conv_window(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                        const int8_t *image, const tinyc_dims *f_dims,
+                                        const int8_t *w, const tinyc_window *win)
+{
+    const int32_t c = in_dims->c;
+    int32_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
+        const int8_t *w_row = w + ky * f_dims->w * c;
+        if (p->dilation.w == 1) {
+            acc += tinyc_dot_s8(image + (row + win->kx0) * c, w_row + win->kx0 * c,
+                                (win->kx1 - win->kx0) * c, p->input_offset);
+            continue;
+        }
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            acc += tinyc_dot_s8(image + (row + kx * p->dilation.w) * c, w_row + kx * c, c,
+                                p->input_offset);
+        }
+    }
+    return acc;
+}
+
+/* One output channel of a conv2d at every output pixel, its filter w already unpacked to
+ * int8; bias, mult, shift are the channel's; output points at the channel's first value
+ * (the next pixel's is output_dims->c further). */
+static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, int32_t mult,
+                                      int32_t shift, const tinyc_dims *in_dims,
+                                      const int8_t *input, const tinyc_dims *f_dims,
+                                      const int8_t *w, const tinyc_dims *out_dims,
+                                      int8_t *output)
+{
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    tinyc_window win;
+    for (b = 0; b < out_dims->n; ++b) {
+        const int8_t *image = input + b * in_dims->h * in_dims->w * in_dims->c;
+        for (oy = 0; oy < out_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, p->stride.h, p->padding.h, p->dilation.h, f_dims->h,
+                              in_dims->h);
+            for (ox = 0; ox < out_dims->w; ++ox, output += out_dims->c) {
+                int32_t acc;
+                tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w,
+                                  f_dims->w, in_dims->w);
+                acc = tinyc_conv_window(p, in_dims, image, f_dims, w, &win);
+                acc = tinyc_requantize(tinyc_add_wrap(acc, bias), mult, shift);
+                *output = tinyc_clamp_s8(acc, p->output_offset, p->activation.min,
+                                         p->activation.max);
+            }
+        }
+    }
+}
+
+/* ---- the kernels (same argument order as tinyc_nn.h; the filter is the packed form) ----
+ * conv2d and depthwise s4 / cb take an arena scratch buffer (never NULL) of one unpacked
+ * filter row (conv2d: kh * kw * in_c bytes) or of the whole unpacked filter (depthwise);
+ * their _unbuffered twins need none and unpack every weight where it is used (slower, same
+ * bits). */
+
+void tinyc_conv2d_s4(int8_t *scratch, const tinyc_conv_params *params,
+                     const tinyc_per_channel_quant_params *quant,
+                     const tinyc_dims *input_dims, const int8_t *input,
+                     const tinyc_dims *filter_dims, const uint8_t *filter, const int32_t *bias,
+                     const tinyc_dims *output_dims, int8_t *output);
+void tinyc_conv2d_cb(int8_t *scratch, const tinyc_conv_params *params,
+                     const tinyc_per_channel_quant_params *quant,
+                     const tinyc_dims *input_dims, const int8_t *input,
+                     const tinyc_dims *filter_dims, const int8_t *codebook,
+                     const uint8_t *indices, int32_t bits, const int32_t *bias,
+                     const tinyc_dims *output_dims, int8_t *output);
+void tinyc_conv2d_sparse(const tinyc_conv_params *params,
+                         const tinyc_per_channel_quant_params *quant,
+                         const tinyc_dims *input_dims, const int8_t *input,
+                         const tinyc_dims *filter_dims, const uint16_t *count,
+                         const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                         const tinyc_dims *output_dims, int8_t *output);
+void tinyc_depthwise_conv2d_s4(int8_t *scratch, const tinyc_dw_conv_params *params,
+                               const tinyc_per_channel_quant_params *quant,
+                               const tinyc_dims *input_dims, const int8_t *input,
+                               const tinyc_dims *filter_dims, const uint8_t *filter,
+                               const int32_t *bias, const tinyc_dims *output_dims,
+                               int8_t *output);
+void tinyc_depthwise_conv2d_cb(int8_t *scratch, const tinyc_dw_conv_params *params,
+                               const tinyc_per_channel_quant_params *quant,
+                               const tinyc_dims *input_dims, const int8_t *input,
+                               const tinyc_dims *filter_dims, const int8_t *codebook,
+                               const uint8_t *indices, int32_t bits, const int32_t *bias,
+                               const tinyc_dims *output_dims, int8_t *output);
+void tinyc_fully_connected_s4(const tinyc_fc_params *params,
+                              const tinyc_per_channel_quant_params *quant,
+                              const tinyc_dims *input_dims, const int8_t *input,
+                              const tinyc_dims *filter_dims, const uint8_t *filter,
+                              const int32_t *bias, const tinyc_dims *output_dims,
+                              int8_t *output);
+void tinyc_fully_connected_cb(const tinyc_fc_params *params,
+                              const tinyc_per_channel_quant_params *quant,
+                              const tinyc_dims *input_dims, const int8_t *input,
+                              const tinyc_dims *filter_dims, const int8_t *codebook,
+                              const uint8_t *indices, int32_t bits, const int32_t *bias,
+                              const tinyc_dims *output_dims, int8_t *output);
+void tinyc_fully_connected_sparse(const tinyc_fc_params *params,
+                                  const tinyc_per_channel_quant_params *quant,
+                                  const tinyc_dims *input_dims, const int8_t *input,
+                                  const tinyc_dims *filter_dims, const uint16_t *count,
+                                  const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                                  const tinyc_dims *output_dims, int8_t *output);
+
+void tinyc_conv2d_s4_unbuffered(const tinyc_conv_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int8_t *input,
+                                const tinyc_dims *filter_dims, const uint8_t *filter,
+                                const int32_t *bias, const tinyc_dims *output_dims,
+                                int8_t *output);
+void tinyc_conv2d_cb_unbuffered(const tinyc_conv_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int8_t *input,
+                                const tinyc_dims *filter_dims, const int8_t *codebook,
+                                const uint8_t *indices, int32_t bits, const int32_t *bias,
+                                const tinyc_dims *output_dims, int8_t *output);
+void tinyc_depthwise_conv2d_s4_unbuffered(const tinyc_dw_conv_params *params,
+                                          const tinyc_per_channel_quant_params *quant,
+                                          const tinyc_dims *input_dims, const int8_t *input,
+                                          const tinyc_dims *filter_dims, const uint8_t *filter,
+                                          const int32_t *bias, const tinyc_dims *output_dims,
+                                          int8_t *output);
+void tinyc_depthwise_conv2d_cb_unbuffered(const tinyc_dw_conv_params *params,
+                                          const tinyc_per_channel_quant_params *quant,
+                                          const tinyc_dims *input_dims, const int8_t *input,
+                                          const tinyc_dims *filter_dims, const int8_t *codebook,
+                                          const uint8_t *indices, int32_t bits,
+                                          const int32_t *bias, const tinyc_dims *output_dims,
+                                          int8_t *output);
+
+#endif /* TINYC_PACKED_H */

@@ -1,0 +1,48 @@
+"""Speed budgets (issue 5): one inference of each MLPerf Tiny model in QEMU on the STM32F405
+(Cortex-M4, -icount shift=0, TIM2 = instructions), dense weights as in BENCHMARKS.md.
+The budgets are half of TFLite Micro + CMSIS-NN's count on the same emulator and compiler
+(kws, vww, ic); ad is a batch-1 fully-connected stack whose int8 weights each feed one MAC, so
+SXTB16 + SMLAD is a floor of 1 instruction per MAC there (see BENCHMARKS_NOTES.md) and its
+budget is what the kernels reach today. The per-layer profile (TINYC_PROFILE) must account
+for the inference but for the input / output copies."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import tinyc
+from tinyc.bench import TFLM, layer_instructions
+
+BUDGET = {"kws": 0.5, "vww": 0.5, "ic": 0.5, "ad": 0.66}     # x TFLM + CMSIS-NN instructions
+
+
+@pytest.fixture(scope="module", params=sorted(BUDGET))
+def measured(request, models_dir, tmp_path_factory):
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed")
+    name = request.param
+    m = tinyc.compile(models_dir / "mlperf-tiny" / f"{name}_int8_qdq.onnx", board="stm32",
+                      progress=None, storage="dense")
+    zeros = [np.full(s.shape, s.zero_point, np.int8) for s in m.inputs]
+    m.run_qemu(zeros[0])
+    return name, m, m.last_qemu.instructions[0], tmp_path_factory.mktemp(name)
+
+
+def test_instructions_within_budget(measured):
+    name, _, insns, _ = measured
+    budget = BUDGET[name] * TFLM[name]["insns"]
+    assert insns <= budget, (f"{name}: {insns:,} instructions, budget {budget:,.0f} "
+                             f"({BUDGET[name]} x TFLM+CMSIS-NN {TFLM[name]['insns']:,})")
+
+
+def test_layer_profile_adds_up(measured):
+    name, m, insns, work = measured
+    layers = layer_instructions(m, m.c_dir(), work)
+    assert len(layers) == len(m.graph.nodes) and all(t >= 0 for t in layers)
+    outside = insns - sum(layers)           # the input and output copies, the hook calls
+    assert 0 <= outside <= max(0.02 * insns, 20000), (name, sum(layers), insns)
+    heavy = [n for n, t in zip(m.graph.nodes, layers) if n.op in ("conv2d", "fully_connected")]
+    assert heavy and min(t for n, t in zip(m.graph.nodes, layers) if n in heavy) > 0
