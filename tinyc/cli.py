@@ -93,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-measure", action="store_true",
                    help="skip linking a test firmware and the QEMU run that measure flash, "
                    "RAM and stack (and the exact board-fit check)")
+    b.add_argument("--host", action="store_true",
+                   help="write the folder for a normal (Linux/macOS) program instead of a "
+                   "board: same C and bits, nothing measured on a board")
     r = sub.add_parser("run", help="build, run in QEMU on the board; outputs + instructions")
     _common(r)
     g = r.add_mutually_exclusive_group(required=True)
@@ -109,6 +112,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else list(argv))[:1] == ["bench"]:   # tinyc.bench
+        from .bench import main as bench_main
+        return bench_main((sys.argv[1:] if argv is None else list(argv))[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(name)s: %(message)s")
