@@ -305,7 +305,7 @@ void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const ti
                     }
                 }
                 tinyc_dw_run(&p, rq, image + (y * p.input.w + x) * ch, filter, bias, bias_full,
-                             win.ky0, win.kx0, nky, nkx, n, out);
+                             nky ? win.ky0 : 0, nky ? win.kx0 : 0, nky, nkx, n, out);
                 ox += n;
                 out += n * ch;
             }

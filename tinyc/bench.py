@@ -135,7 +135,9 @@ def _per_layer(r: dict) -> list[str]:
     for i, x in enumerate(r["per_layer"]):
         ipm = x["insns"] / x["macs"] if x["macs"] else None
         w = "x".join(map(str, x["w"])) if x["w"] else "-"
-        out.append(f"| {i} | `{x['name']}` | {x['op']} | {'x'.join(map(str, x['in']))} | {w} "
+        name = x["name"].split(";")[-1]
+        name = name if len(name) <= 48 else "…" + name[-47:]
+        out.append(f"| {i} | `{name}` | {x['op']} | {'x'.join(map(str, x['in']))} | {w} "
                    f"| {'x'.join(map(str, x['out']))} | {_fmt(x['macs'])} | "
                    f"{_fmt(x['insns'])} | {_fmt(ipm)} | {100 * x['insns'] / total:.1f}% |")
     return out + ["", "</details>", ""]

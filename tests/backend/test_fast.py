@@ -191,3 +191,15 @@ def test_scratch_is_planned():
     assert fast.scratch_bytes(node) == 12 * 3 * 12 + 32     # rows of 3 x 3 channels -> 12
     assert scratch_name(node) in plan.offsets
     assert plan.arena_bytes >= fast.scratch_bytes(node) + node.outputs[0].type.nbytes
+
+
+@pytest.mark.parametrize("op", ["conv2d", "depthwise_conv2d"])
+@pytest.mark.parametrize("seed", range(8))
+def test_random_fast_layers(op, seed, tmp_path, host_cache):
+    """Random layers the fast kernels take (windows partly or wholly in the padding, strides,
+    dilations, batches), portable path on the host; test_qemu.py runs the DSP path."""
+    from .test_qemu import _random_fast_case
+    rng = np.random.default_rng(7000 + seed + 100 * (op == "conv2d"))
+    g = _conv_graph(op, rng, _random_fast_case(rng, op == "depthwise_conv2d"))
+    assert _kernel_of(g, tmp_path) == "fast"
+    check_graph(g, tmp_path / "c", host_cache, rng)
