@@ -4,12 +4,12 @@ objects; a standalone host program built from it under ASan + UBSan gives the IR
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import need_tools
 
 from tinyc.backend_c import emit_c
 
@@ -24,8 +24,7 @@ ALLOWED_EXTERNALS = {"memcpy", "memset", "memmove"}
 
 
 def _need(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} not installed")
+    need_tools(tool)
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import missing, need_tools
 
 from tinyc.backend_c import emit_c
 from tinyc.ir import interpret
@@ -96,11 +96,9 @@ def _run(elf: Path, machine: str) -> dict[str, str]:
 
 
 def _need_toolchain() -> None:
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed")
+    need_tools("arm-none-eabi-gcc", "qemu-system-arm")
     if not (QEMU_DIR / "run.sh").exists():
-        pytest.skip(f"no QEMU harness at {QEMU_DIR}")
+        missing(f"no QEMU harness at {QEMU_DIR}")
 
 
 GRAPHS = {

@@ -8,12 +8,13 @@ import tempfile
 
 import numpy as np
 import pytest
+from needs import skip_unless
 
 from .util import accuracy, compile_digits, digits_data, host_matches_interpret, output_mse
 
 LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected")
 HAVE_ARM = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
-needs_arm = pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc/qemu-system-arm missing")
+needs_arm = skip_unless(HAVE_ARM, "arm-none-eabi-gcc/qemu-system-arm missing")
 
 
 def _weights(m):

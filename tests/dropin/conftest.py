@@ -5,14 +5,13 @@ so other weights and scales) and kws (MLPerf Tiny, only where ../shared/models e
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import need_tools
 
 import tinyc
 
@@ -24,12 +23,7 @@ MEM_FUNCS = {"memcpy", "memmove", "memset"}
 
 def need(*tools: str) -> None:
     """Skip without the tools; under CI a missing tool fails (a skipped proof proves nothing)."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        msg = f"{', '.join(missing)} not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"{msg} (CI is set, so this fails instead of skipping)")
-        pytest.skip(msg)
+    need_tools(*tools)
 
 
 def run(cmd, **kw) -> subprocess.CompletedProcess:

@@ -7,10 +7,10 @@ budget is what the kernels reach today. The per-layer profile (TINYC_PROFILE) mu
 for the inference but for the input / output copies."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
+from needs import need_tools
 
 import tinyc
 from tinyc.bench import TFLM, layer_instructions
@@ -20,9 +20,7 @@ BUDGET = {"kws": 0.5, "vww": 0.5, "ic": 0.5, "ad": 0.66}     # x TFLM + CMSIS-NN
 
 @pytest.fixture(scope="module", params=sorted(BUDGET))
 def measured(request, models_dir, tmp_path_factory):
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed")
+    need_tools("arm-none-eabi-gcc", "qemu-system-arm")
     name = request.param
     m = tinyc.compile(models_dir / "mlperf-tiny" / f"{name}_int8_qdq.onnx", board="stm32",
                       progress=None, storage="dense")

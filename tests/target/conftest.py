@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import skip_unless
 
 HAVE_TOOLS = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
-needs_tools = pytest.mark.skipif(not HAVE_TOOLS, reason="arm-none-eabi-gcc/qemu-system-arm missing")
+needs_tools = skip_unless(HAVE_TOOLS, "arm-none-eabi-gcc/qemu-system-arm missing")
 
 KERNEL = """\
 #include "tinyc_standin_kernels.h"

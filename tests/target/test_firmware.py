@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import needs_tools, random_samples, reference
+from .conftest import needs_tools, random_samples, reference
 from tinyc.errors import BoardError, TinycError, ToolchainError
 from tinyc.target import (build_firmware, check_nofloat, list_boards, load_board, measure_size,
                           model_size, run_qemu, run_samples)
