@@ -33,7 +33,7 @@ from ..runtime import runtime_file
 from .cgen import (array_body, c_braces, c_comment, c_float, c_ident, c_string,
                    is_identifier)
 from .formats import kernel_key     # also registers the compressed-weight kernels
-from .kernels import KERNELS, Kernel
+from .kernels import KERNELS, Kernel, s16_key
 
 BASE_SOURCES = ("tinyc_nn.h", "tinyc_requant.h")
 DEFAULT_NAME = "tinyc_model"
@@ -48,6 +48,23 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("tinyc.backend_c", "templa
                           undefined=jinja2.StrictUndefined, trim_blocks=True,
                           lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
 _ENV.filters.update(braces=c_braces, comment=c_comment, cstring=c_string)
+
+
+def node_kernel(node: Node) -> str:
+    """The KERNELS entry of a node: '<op>.s16' (int16 activations), '<op>.<weight format>'
+    (compressed weights) or the op."""
+    return s16_key(node) or kernel_key(node)
+
+
+def _array_body(values: np.ndarray, ctype: str, per_line: int) -> str:
+    """array_body, and int64 values (16x8 bias) as plain decimal constants."""
+    if ctype != "int64_t":
+        return array_body(values, per_line)
+    flat = [int(v) for v in np.asarray(values).reshape(-1).tolist()]
+    if any(abs(v) >= 1 << 62 for v in flat):
+        raise IRError("backend_c: int64 constant out of range (|v| >= 2^62)")
+    lines = [", ".join(map(str, flat[i:i + per_line])) for i in range(0, len(flat), per_line)]
+    return ",\n".join("    " + line for line in lines)
 
 
 def tinyc_version() -> str:
@@ -85,7 +102,8 @@ class CallContext:
         sym = self.symbol(base)
         per_line = 16 if ctype.endswith("8_t") else 8
         self.arrays.append({"symbol": sym, "ctype": ctype, "size": max(values.size, 1),
-                            "body": array_body(values if values.size else [0], per_line),
+                            "body": _array_body(values if values.size else np.zeros(1, int),
+                                                ctype, per_line),
                             "comment": comment or f"{base}: {list(values.shape)}"})
         return sym
 
@@ -110,7 +128,7 @@ def _check_inputs(graph: Graph, plan, name: str, kernels: dict[str, Kernel]) -> 
                       "arena_bytes and offsets (run passes.plan_memory first), got "
                       f"{type(plan).__name__}")
     verify(graph, integer_only=True)
-    missing = sorted({kernel_key(n) for n in graph.nodes if kernel_key(n) not in kernels})
+    missing = sorted({node_kernel(n) for n in graph.nodes if node_kernel(n) not in kernels})
     if missing:
         raise UnsupportedOpError(f"emit_c: no C kernel for op(s) {missing} — supported: "
                                  f"{sorted(kernels)}")
@@ -136,7 +154,10 @@ def _check_plan(graph: Graph, plan) -> None:
     """Every activation has a slot in the arena; a kernel's output overlaps none of its
     inputs unless the op may run in place (then exactly) or aliases (reshape)."""
     for v in graph.activations():
-        _slot(v, plan)
+        off, _ = _slot(v, plan)
+        if off % v.dtype.itemsize:
+            raise IRError(f"emit_c: activation '{v.name}' ({v.type}) at offset {off} — expected "
+                          f"a multiple of {v.dtype.itemsize} (its element size)")
     for node in graph.nodes:
         opdef = OPS[node.op]
         oo, os_ = _slot(node.outputs[0], plan)
@@ -181,7 +202,7 @@ def _io(graph: Graph, ctx: CallContext) -> tuple[list[dict], list[dict], str]:
 def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[list, list]:
     calls, sources = [], set(BASE_SOURCES)
     for node in graph.nodes:
-        k = kernels[kernel_key(node)]
+        k = kernels[node_kernel(node)]
         code = _ENV.get_template(k.template).render(**k.args(node, ctx)).rstrip("\n")
         calls.append({"comment": _node_comment(node), "code": code})
         sources.update(k.sources)
@@ -196,7 +217,7 @@ def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[
 _EXPORTED = re.compile(r"^(?!static\b|typedef\b|return\b)(?:[A-Za-z_]\w*[ \t*]+)*"
                        r"(tinyc_\w+)[ \t]*[(\[=;]", re.M)
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4,
-                "uint32_t": 4}
+                "uint32_t": 4, "int64_t": 8}
 
 
 def kernel_symbols(texts) -> list[str]:

@@ -73,10 +73,12 @@ def _x_max(node: Node, key: str = "in_offset") -> int:
     return max(abs(-128 + off), abs(127 + off))
 
 
-def _dense_spec(node: Node, w2d_of):
-    """(w2d [C, K] int64, bias or None, rq [C, 3]) when the fast preconditions hold."""
+def _dense_spec(node: Node, w2d_of, formats: tuple[str, ...] = ()):
+    """(w2d [C, K] int64, bias or None, rq [C, 3]) when the fast preconditions hold; formats:
+    the weight formats (formats.py) the op's fast kernels also take."""
     w, b = node.inputs[1], node.input(2)
-    if node.attrs.get("weight_format") or not w.is_const or (b is not None and not b.is_const):
+    if node.attrs.get("weight_format") not in (None, "", *formats) or not w.is_const or \
+            (b is not None and not b.is_const):
         return None                     # compressed weights have their own kernels (formats.py)
     w2d = w2d_of(np.asarray(w.data).astype(np.int64))
     c = w2d.shape[0]
@@ -101,7 +103,17 @@ def _dw_spec(node: Node):
 
 
 def _fc_spec(node: Node):
-    return _dense_spec(node, lambda w: w)
+    return _dense_spec(node, lambda w: w, ("wide",))
+
+
+def _ceil8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def _fc_k(node: Node) -> int:
+    """The padded depth of the fully-connected kernels' rows: 8 k for wide, 4 k else."""
+    k = node.inputs[1].shape[1]
+    return _ceil8(k) if node.attrs.get("weight_format") == "wide" else _ceil4(k)
 
 
 def _conv_k4(node: Node) -> tuple[int, int]:
@@ -118,8 +130,7 @@ def conv2d_scratch(node: Node) -> int:
 
 
 def fc_scratch(node: Node) -> int:
-    spec = _fc_spec(node)
-    return 0 if spec is None else 2 * _ceil4(spec[0].shape[1])
+    return 0 if _fc_spec(node) is None else 2 * _fc_k(node)
 
 
 def scratch_bytes(node: Node) -> int:
@@ -199,6 +210,63 @@ def depthwise(node: Node, ctx) -> dict | None:
             "kernel": tuple(node.inputs[1].shape[1:3])}
 
 
+PK_LIMIT = 1 << 23          # |S1| bound of the pair-packed kernel: 256 * S1 fits int32
+
+
+def _padded(w2d: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    w = np.zeros((rows, cols), np.int64)
+    w[:w2d.shape[0], :w2d.shape[1]] = w2d
+    return w
+
+
+def fc_pairs(w2d: np.ndarray) -> np.ndarray | None:
+    """The pair-packed weights of tinyc_fully_connected_paired_fast_s8, int16 [out4 / 4][k4 / 4][pair]
+    [lane], h = 256 * w[2i + 1][k] + w[2i][k], or None when they do not apply: h must fit
+    int16 (no -128 above a negative weight) and |sum_k w[2i + 1][k] * x[k]| < 2^23 for every
+    int8 input x (the sums are taken without the input offset)."""
+    out, k = w2d.shape
+    w = _padded(w2d, _ceil4(out), _ceil4(k))
+    lo, hi = w[0::2], w[1::2]
+    h = 256 * hi + lo
+    if h.min() < -(1 << 15) or 128 * np.abs(hi).sum(axis=1).max() >= PK_LIMIT:
+        return None
+    h = h.reshape(-1, 2, w.shape[1] // 4, 4).transpose(0, 2, 1, 3)     # [blk][g][pair][j]
+    out16 = np.empty_like(h)
+    out16[..., _LANES] = h
+    return out16
+
+
+def _folded_bias(node: Node, w2d: np.ndarray, bias, rows: int) -> np.ndarray | None:
+    """bias + input_offset * sum_k w (the kernels that widen the input without its offset),
+    zero padded to `rows`; None if a value does not fit int32."""
+    off = int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
+    b = np.zeros(rows, np.int64)
+    b[:w2d.shape[0]] = (0 if bias is None else bias) + off * w2d.sum(axis=1)
+    return None if np.abs(b).max(initial=0) >= (1 << 31) else b
+
+
+def _rq_rows(rq: np.ndarray, rows: int) -> np.ndarray:
+    out = np.tile(np.array([[0, 1, 1]], np.int64), (rows, 1))   # padding: constant 0
+    out[:rq.shape[0]] = rq
+    return out
+
+
+def fc_wide(w2d: np.ndarray) -> np.ndarray:
+    """The weights of the "wide" format (tinyc_fully_connected_wide): int16 [out4 / 2][k8 / 8]
+    [2 channels][8], each group of four k in the lanes of the widened input (_LANES)."""
+    out, k = w2d.shape
+    w = _padded(w2d, _ceil4(out), _ceil8(k))
+    w = w.reshape(-1, 2, w.shape[1] // 4, 4)[..., _LANES].reshape(-1, 2, w.shape[1] // 8, 8)
+    return w.transpose(0, 2, 1, 3)
+
+
+def wide_applies(node: Node) -> bool:
+    """Whether a fully-connected layer can take the wide kernel (formats.py, storage="speed"):
+    the fast kernels' requantization and accumulator bounds, a folded bias that fits int32."""
+    spec = _dense_spec(node, lambda w: w, ("wide",)) if node.op == "fully_connected" else None
+    return spec is not None and _folded_bias(node, spec[0], spec[1], spec[0].shape[0]) is not None
+
+
 def fully_connected(node: Node, ctx) -> dict | None:
     spec, scratch = _fc_spec(node), _scratch_ptr(node, ctx)
     if spec is None or scratch is None:
@@ -206,14 +274,33 @@ def fully_connected(node: Node, ctx) -> dict | None:
     w2d, bias, rq = spec
     out, k = w2d.shape
     out4, k4 = _ceil4(out), _ceil4(k)
-    w = np.zeros((out4, k4), np.int64)
-    w[:out, :k] = w2d
+    folded = _folded_bias(node, w2d, bias, out4)
+    if node.attrs.get("weight_format") == "wide":
+        if folded is None:
+            return None
+        return {"fast": True, "fn": "tinyc_fully_connected_wide", "k4": _fc_k(node),
+                "rq": _rq_ptr(node, ctx, _rq_rows(rq, out4)), "scratch": scratch,
+                "filter": _words(ctx, f"{node.name}_filter", fc_wide(w2d).reshape(-1),
+                                 "int16_t", f"{node.name}: weights stored int16 (wide), pairs "
+                                 "of channels, 8 k at a time"),
+                "bias": ctx.array(f"{node.name}_bias_folded", "int32_t", folded,
+                                  comment=f"{node.name}: bias + input offset * sum w")}
+    pairs = fc_pairs(w2d)
+    if pairs is not None and folded is not None:
+        return {"fast": True, "fn": "tinyc_fully_connected_paired_fast_s8", "k4": k4,
+                "rq": _rq_ptr(node, ctx, _rq_rows(rq, out4)), "scratch": scratch,
+                "filter": _words(ctx, f"{node.name}_filter", pairs.reshape(-1), "int16_t",
+                                 f"{node.name}: weights of channels 2i, 2i + 1 packed as "
+                                 "256 w[2i + 1] + w[2i]"),
+                "bias": ctx.array(f"{node.name}_bias_folded", "int32_t", folded,
+                                  comment=f"{node.name}: bias + input offset * sum w")}
+    w = _padded(w2d, out4, k4)
     w = w.reshape(out4 // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3)
     b = np.zeros(out4, np.int64)
     b[:out] = 0 if bias is None else bias
-    rq4 = np.tile(np.array([[0, 1, 1]], np.int64), (out4, 1))
-    rq4[:out] = rq
-    return {"fast": True, "k4": k4, "rq": _rq_ptr(node, ctx, rq4), "scratch": scratch,
+    rq4 = _rq_rows(rq, out4)
+    return {"fast": True, "fn": "tinyc_fully_connected_fast_s8", "k4": k4,
+            "rq": _rq_ptr(node, ctx, rq4), "scratch": scratch,
             "filter": _words(ctx, f"{node.name}_filter", w.reshape(-1), "int8_t",
                              f"{node.name}: weights interleaved by 4 channels"),
             "bias": ctx.array(f"{node.name}_bias_x4", "int32_t", b)}

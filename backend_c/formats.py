@@ -7,18 +7,26 @@ IR, interpret() and the bits of every output) do not change:
     s4      two int4 values per byte, low nibble first (values in [-8, 7]: int4 weights)
     cb      a codebook of the layer's K distinct values + ceil(log2 K)-bit indices (clustering)
     sparse  per output channel, (zeros skipped, value) byte pairs of the nonzeros (pruning)
+    mask    a bitmask of the nonzeros + the nonzero values: N/8 + nnz bytes (pruning, 15-85%)
+    wide    fully connected: the int8 values stored as int16, twice the bytes, for speed (no
+            widening in the DSP kernel; storage="speed"; layout and kernel in fast.py)
+
+Every packed kernel also takes the bias as int16 where each of the layer's int32 values fits
+(bias16_fits): a property of the packed kernels, so the dense layers keep the int32 bias.
 
 choose_formats(graph, storage) runs after quantize: for every layer it sizes each format that
 fits the values and has a kernel for the op (KERNELS["<op>.<format>"]), sets
 node.attrs["weight_format"] to the smallest when it saves at least AUTO_MIN_SAVING of the
 dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and cb
 fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
-skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays) —
-storage="small" drops both conditions — and returns one report row per layer saying which
-format it got and why. emit_c then uses that kernel.
+skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays), "mask"
+only in layers that compression pruned (attrs["prune_sparsity"]: the user asked for the zeros;
+natural zeros of a model stay on the faster dense kernels) — storage="small" drops these
+conditions — and returns one report row per layer saying which format it got and why (its
+bytes: the weights as stored plus the bias as stored). emit_c then uses that kernel.
 
 Adding a format: a pack function and a FORMATS entry here, a runtime kernel per op
-(runtime/tinyc_<op>_<format>.c), its branch in templates/call_<op>_packed.c.j2.
+(runtime/tinyc_<op>_<source>.c), its branch in templates/call_<op>_packed.c.j2.
 """
 from __future__ import annotations
 
@@ -30,10 +38,11 @@ import numpy as np
 from ..errors import TinycError
 from ..ir import Graph, Node
 from ..passes.plan_memory import scratch_name
+from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel
 
 LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected")
-STORAGE = ("auto", "small", "dense")
+STORAGE = ("auto", "small", "dense", "speed")
 AUTO_MIN_SAVING = 1 / 8      # a layer stays dense unless a format saves this much
 # Estimated instructions (Cortex-M4, QEMU-measured orders of magnitude): the dense DSP
 # kernels ~1 per MAC + ~10 per output; the sparse kernel ~9 per nonzero + ~40 per output
@@ -48,6 +57,11 @@ class WeightFormat:
     ops: tuple[str, ...]
     fits: Callable[[np.ndarray], str | None]        # None, or why the values do not fit
     pack: Callable[[np.ndarray], dict]               # name -> (ctype, array) or int
+    source: str = ""                                 # runtime file stem, default: the name
+
+    @property
+    def stem(self) -> str:
+        return self.source or self.name
 
 
 def pack_s4(w: np.ndarray) -> dict:
@@ -106,13 +120,25 @@ def _sparse_fits(w: np.ndarray) -> str | None:
     return None if n * 2 < 65536 else f"{n} nonzeros in one channel"
 
 
+def pack_mask(w: np.ndarray) -> dict:
+    flat = w.ravel()
+    nz = flat != 0
+    return {"mask": ("uint8_t", np.packbits(nz, bitorder="little")),
+            "value": ("int8_t", flat[nz].astype(np.int8))}
+
+
 FORMATS: dict[str, WeightFormat] = {
     "s4": WeightFormat("s4", LAYERS, _s4_fits, pack_s4),
     "cb": WeightFormat("cb", LAYERS, _cb_fits, pack_cb),
     "sparse": WeightFormat("sparse", ("conv2d", "fully_connected"), _sparse_fits,
                            pack_sparse),
+    "mask": WeightFormat("mask", ("conv2d", "fully_connected"), lambda w: None, pack_mask,
+                         source="sparse"),
+    "wide": WeightFormat("wide", ("fully_connected",), lambda w: None,
+                         lambda w: {"filter": ("int16_t", fc_wide(w).reshape(-1))}),
 }
-_CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2}
+_CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2, "int16_t": 2}
+BUFFERED = ("s4", "cb", "mask")          # conv2d kernels that unpack a filter row to scratch
 
 
 def packed_bytes(fmt: WeightFormat, w: np.ndarray) -> int:
@@ -122,27 +148,49 @@ def packed_bytes(fmt: WeightFormat, w: np.ndarray) -> int:
 
 # -- kernels --------------------------------------------------------------------------------
 
-class _WithoutWeight:
-    """The emitter's CallContext, except that the weight constant is not emitted (dense)."""
+def bias16_fits(node: Node) -> bool:
+    """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
+    b = node.input(2)
+    return b is not None and b.is_const and b.data.size > 0 and \
+        -32768 <= int(b.data.min()) and int(b.data.max()) <= 32767
 
-    def __init__(self, ctx, weight):
-        self._ctx, self._weight = ctx, weight
+
+def bias_bytes(node: Node, packed: bool) -> int:
+    """Stored bias bytes: int32, or int16 in a packed format where every value fits."""
+    b = node.input(2)
+    if b is None or not b.is_const:
+        return 0
+    return 2 * b.data.size if packed and bias16_fits(node) else b.type.nbytes
+
+
+class _WithoutWeight:
+    """The emitter's CallContext, except that the weight constant (and an int16-stored bias)
+    is not emitted (dense)."""
+
+    def __init__(self, ctx, *hidden):
+        self._ctx, self._hidden = ctx, hidden
 
     def ptr(self, v, byte_offset: int = 0) -> str:
-        return "NULL" if v is self._weight else self._ctx.ptr(v, byte_offset)
+        return "NULL" if any(v is h for h in self._hidden) else self._ctx.ptr(v, byte_offset)
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
 
 
 def packed_scratch(node: Node) -> int:
-    """Arena scratch of a compressed-weight kernel: one unpacked filter row (conv2d) or the
-    whole unpacked filter (depthwise) for s4 / cb, so that each weight is unpacked once."""
+    """Arena scratch of a compressed-weight kernel: one unpacked filter row (conv2d: s4, cb,
+    mask) or the whole unpacked filter (depthwise: s4, cb; and, with an int16 bias, room to
+    widen it for the dense kernel), so that each weight is unpacked once."""
     fmt = node.attrs.get("weight_format")
-    if fmt not in ("s4", "cb") or node.op == "fully_connected":
+    if fmt == "wide":
+        return fc_scratch(node)             # the widened input row
+    if fmt not in BUFFERED or node.op == "fully_connected":
         return 0
     shape = node.inputs[1].shape
-    return -(-int(np.prod(shape[1:] if node.op == "conv2d" else shape)) // 4) * 4
+    n = -(-int(np.prod(shape[1:] if node.op == "conv2d" else shape)) // 4) * 4
+    if node.op == "depthwise_conv2d" and bias16_fits(node):
+        n += 4 * shape[3] + 4
+    return n
 
 
 def scratch_with_formats(base: Callable[[Node], int]) -> Callable[[Node], int]:
@@ -159,8 +207,12 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
     base = KERNELS[op].args
 
     def args(node: Node, ctx) -> dict:
-        w = node.inputs[1]
-        out = base(node, _WithoutWeight(ctx, w))
+        w, b = node.inputs[1], node.input(2)
+        short = bias16_fits(node)
+        out = base(node, _WithoutWeight(ctx, w, b) if short else _WithoutWeight(ctx, w))
+        out["bias16"] = ctx.array(f"{b.name}_b16", "int16_t", b.data.astype(np.int16),
+                                  comment=f"{b.name}: {b.type} stored int16") \
+            if short else "NULL"
         out["scratch"] = _scratch_ptr(node, ctx)
         out["buffered"] = out["scratch"] != "NULL"
         out["fn"] = f"tinyc_{op}_{fmt.name}" + ("" if out["buffered"] or not
@@ -181,13 +233,16 @@ def _register() -> dict[str, Kernel]:
         for op in fmt.ops:
             extra = ("tinyc_depthwise_conv2d_s8.c",) if op == "depthwise_conv2d" else ()
             out[f"{op}.{fmt.name}"] = Kernel(
-                f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.name}.c", "tinyc_packed.h",
+                f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.h",
                                            "tinyc_dot.h", "tinyc_window.h") + extra,
                 _variant_args(op, fmt), packed_scratch)
     return out
 
 
 FORMAT_KERNELS = _register()
+_FC = KERNELS["fully_connected"]       # wide: the fast fully-connected call (fast.py), own .c
+FORMAT_KERNELS["fully_connected.wide"] = Kernel(
+    _FC.template, _FC.sources + ("tinyc_fully_connected_wide.c",), _FC.args, fc_scratch)
 KERNELS.update(FORMAT_KERNELS)
 
 
@@ -230,16 +285,24 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
         if storage == "auto" and "sparse" in sizes and not sparse_pays(node, density):
             why_not["sparse"] = f"{density:.0%} nonzero: estimated slower than dense"
             sizes.pop("sparse")
+        if storage == "auto" and "mask" in sizes and not node.attrs.get("prune_sparsity"):
+            if sizes.pop("mask") <= dense * (1 - AUTO_MIN_SAVING):
+                why_not["mask"] = "zeros not from pruning: slower than dense"
         best = min(sizes, key=lambda f: (sizes[f], f), default=None)
         limit = dense - 1 if storage == "small" else dense * (1 - AUTO_MIN_SAVING)
         chosen = best if best is not None and sizes[best] <= limit else "dense"
+    elif storage in ("speed", "wide"):      # int16 fc weights where the wide kernel applies
+        chosen = "wide" if "wide" in sizes and wide_applies(node) else "dense"
     else:
         chosen = storage if storage in sizes else "dense"
     listed = ", ".join(f"{f} {b:,} B" for f, b in sorted(sizes.items(), key=lambda t: t[1]))
     why = f"dense {dense:,} B" + (f"; {listed}" if listed else "")
     why += "".join(f"; no {f}: {r}" for f, r in sorted(why_not.items()))
-    return {"layer": node.name, "op": node.op, "format": chosen, "dense_bytes": dense,
-            "weights_bytes": sizes.get(chosen, dense), "density": round(density, 4),
+    b32, b_kept = bias_bytes(node, False), bias_bytes(node, chosen not in ("dense", "wide"))
+    if b_kept < b32:
+        why += f"; bias int16 {b_kept:,} B (int32 {b32:,} B)"
+    return {"layer": node.name, "op": node.op, "format": chosen, "dense_bytes": dense + b32,
+            "weights_bytes": sizes.get(chosen, dense) + b_kept, "density": round(density, 4),
             "why": why}
 
 

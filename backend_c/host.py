@@ -26,7 +26,11 @@ import numpy as np
 from ..errors import TinycError, ToolchainError
 from .cgen import c_ident
 
-DEFAULT_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
+# -fno-wrapv: Python's own CFLAGS (which setuptools puts first) carry -fwrapv; signed overflow
+# must stay undefined on the host as it is for arm-none-eabi-gcc, so the C cannot rely on it.
+# -Wconversion (in C it includes -Wsign-conversion with gcc): no silent narrowing in the C.
+DEFAULT_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion",
+                  "-fno-wrapv", "-Werror")
 _LOADED: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
@@ -185,7 +189,8 @@ class HostModel:
 
 def build_host(c_dir, extra_cflags: Sequence[str] = (), cache_dir=None) -> HostModel:
     """Compile the folder written by emit_c (model.c, model_data.c, kernels/*.c) with
-    -std=c99 -O2 -Wall -Wextra -Werror (+ extra_cflags, e.g. sanitizers) and load it."""
+    DEFAULT_CFLAGS (-std=c99 -O2 -Wall -Wextra -Wconversion -Wsign-conversion -fno-wrapv
+    -Werror) + extra_cflags (e.g. sanitizers) and load it."""
     c_dir = Path(c_dir).resolve()
     header = c_dir / "model.h"
     if not header.exists():         # a build with a name: <name>.h declares <name>_invoke

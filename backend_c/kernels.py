@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import IRError
-from ..ir import Node
+from ..ir import DType, Node
 from . import fast
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -221,6 +221,124 @@ def concat_args(node: Node, ctx) -> dict:
     return {"parts": parts}
 
 
+# -- 16x8: int16 activations, int8 weights, int64 bias (runtime/tinyc_nn_s16.h) ---------------
+
+ACT16 = (-32768, 32767)
+
+
+def s16_key(node: Node) -> str | None:
+    """'<op>.s16' for a layer with int16 activations (requantize and reshape handle both)."""
+    if node.op in ("requantize", "reshape"):
+        return None
+    acts = [v for v in (*node.inputs, *node.outputs) if v is not None and not v.is_const]
+    return f"{node.op}.s16" if any(v.dtype is DType.INT16 for v in acts) else None
+
+
+def _ptr16(ctx, v) -> str:
+    """An int16 tensor's C pointer (arena slots are int8_t *; plans align them to 4 bytes)."""
+    p = ctx.ptr(v)
+    return p if v.is_const or v.dtype is not DType.INT16 else f"(int16_t *)(void *)({p})"
+
+
+def _act16(node: Node) -> tuple[int, int]:
+    lo, hi = _int_attr(node, "act_min", *ACT16), _int_attr(node, "act_max", *ACT16)
+    if lo > hi:
+        _fail(node, "activation range", "act_min <= act_max", (lo, hi))
+    return lo, hi
+
+
+def _dense16(node: Node, ctx, channels: int) -> dict:
+    x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
+    for key in ("in_offset", "out_offset"):
+        _int_attr(node, key, 0, 0)
+    mult = _per_channel(node, "multiplier", channels, 0, (1 << 31) - 1)
+    shift = _per_channel(node, "shift", channels, -31, 7)
+    return {"act": _act16(node), "input_dims": dims4(x.shape), "input": _ptr16(ctx, x),
+            "filter_dims": dims4(w.shape), "filter": ctx.ptr(w),
+            "bias": ctx.ptr(b) if b is not None else "NULL",
+            "output_dims": dims4(y.shape), "output": _ptr16(ctx, y),
+            "multiplier": ctx.array(f"{node.name}_multiplier", "int32_t", mult),
+            "shift": ctx.array(f"{node.name}_shift", "int32_t", shift)}
+
+
+def conv2d_s16_args(node: Node, ctx) -> dict:
+    return {**_window(node), **_dense16(node, ctx, node.inputs[1].shape[0])}
+
+
+def depthwise_s16_args(node: Node, ctx) -> dict:
+    x, w = node.inputs[0], node.inputs[1]
+    if w.shape[3] % x.shape[3]:
+        _fail(node, "depthwise channels", f"a multiple of {x.shape[3]}", w.shape[3])
+    return {**_window(node), **_dense16(node, ctx, w.shape[3]),
+            "ch_mult": w.shape[3] // x.shape[3]}
+
+
+def fully_connected_s16_args(node: Node, ctx) -> dict:
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return {**_dense16(node, ctx, w.shape[0]), "input_dims": (x.shape[0], 1, 1, x.shape[1]),
+            "filter_dims": (w.shape[0], 1, 1, w.shape[1]),
+            "output_dims": (y.shape[0], 1, 1, y.shape[1])}
+
+
+def add_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": _ptr16(ctx, a), "in2_strides": s2, "in2": _ptr16(ctx, b),
+            "output_dims": dims, "output": _ptr16(ctx, y), "act": _act16(node),
+            **{k: _int_attr(node, k, 0, 0) for k in ("in1_offset", "in2_offset")},
+            "out_offset": _int_attr(node, "out_offset", 0, 0),
+            "left_shift": _int_attr(node, "left_shift", 0, 15),
+            "in1_multiplier": _int_attr(node, "in1_mult", 0),
+            "in1_shift": _int_attr(node, "in1_shift", -31, 30),
+            "in2_multiplier": _int_attr(node, "in2_mult", 0),
+            "in2_shift": _int_attr(node, "in2_shift", -31, 30),
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30)}
+
+
+def pool_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    kh, kw = node.attrs["kernel"]
+    return {**_window(node, dilation=False), "act": _act16(node),
+            "input_dims": dims4(x.shape), "input": _ptr16(ctx, x),
+            "filter_dims": (1, kh, kw, 1), "output_dims": dims4(y.shape),
+            "output": _ptr16(ctx, y)}
+
+
+def requantize_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    pair = (x.dtype, y.dtype)
+    if pair not in ((DType.INT8, DType.INT16), (DType.INT16, DType.INT8)):
+        _fail(node, "conversion", "int8 -> int16 or int16 -> int8", pair)
+    fn = "tinyc_requantize_s8_s16" if x.dtype is DType.INT8 else "tinyc_requantize_s16_s8"
+    return {"function": fn, "size": x.type.size, "input": _ptr16(ctx, x),
+            "output": _ptr16(ctx, y),
+            "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "output_offset": _int_attr(node, "out_offset", -255, 255),
+            "multiplier": _int_attr(node, "multiplier", 0),
+            "shift": _int_attr(node, "shift", -31, 30)}
+
+
+_S16 = ("tinyc_nn_s16.h",)
+KERNELS_S16: dict[str, Kernel] = {
+    "conv2d.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
+                         conv2d_s16_args),
+    "depthwise_conv2d.s16": Kernel("call_depthwise_conv2d_s16.c.j2",
+                                   _S16 + ("tinyc_depthwise_conv2d_s16.c", "tinyc_window.h"),
+                                   depthwise_s16_args),
+    "fully_connected.s16": Kernel("call_fully_connected_s16.c.j2",
+                                  _S16 + ("tinyc_fully_connected_s16.c",),
+                                  fully_connected_s16_args),
+    "add.s16": Kernel("call_add_s16.c.j2", _S16 + ("tinyc_add_s16.c",), add_s16_args),
+    "avg_pool2d.s16": Kernel("call_avg_pool2d_s16.c.j2",
+                             _S16 + ("tinyc_avg_pool2d_s16.c", "tinyc_window.h"), pool_s16_args),
+    "max_pool2d.s16": Kernel("call_max_pool2d_s16.c.j2",
+                             _S16 + ("tinyc_max_pool2d_s16.c", "tinyc_window.h"), pool_s16_args),
+    "requantize": Kernel("call_requantize_s16.c.j2", _S16 + ("tinyc_requantize_s16.c",),
+                         requantize_args),
+}
+
+
 _WIN = ("tinyc_window.h",)
 _FAST = ("tinyc_fast.h", "tinyc_clamp_s8.c")
 
@@ -247,10 +365,11 @@ KERNELS: dict[str, Kernel] = {
     "transpose": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), transpose_args),
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
+    **KERNELS_S16,
 }
 
 
 def kernel_scratch(node: Node, kernels: dict[str, Kernel] | None = None) -> int:
     """Bytes of arena scratch the kernel of `node` needs (0: none) — plan_memory's `scratch`."""
-    k = (kernels or KERNELS).get(node.op)
+    k = (kernels or KERNELS).get(s16_key(node) or node.op)
     return k.scratch(node) if k is not None and k.scratch is not None else 0

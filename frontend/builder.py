@@ -9,6 +9,7 @@ dims move, else a `transpose`).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..errors import ModelError, TinycError, UnsupportedOpError
 from ..ir import Graph, QParams, Value
 
 NCHW_TO_NHWC = (0, 2, 3, 1)
+log = logging.getLogger("tinyc.frontend")
 
 
 def identity(rank: int) -> tuple[int, ...]:
@@ -47,6 +49,25 @@ class QConst:
         return QParams(scale, zp, axis if len(scale) > 1 else None)
 
 
+@dataclass(frozen=True)
+class Dyn:
+    """What a tensor of ONNX Runtime's dynamic quantization stands for (dynamic_quant.py):
+    kind "q" / "scale" / "zero_point" (DynamicQuantizeLinear's outputs for the float activation
+    `src`), "scale_product" (scale * the constant `scale`), "acc" (a MatMulInteger/ConvInteger
+    result: an IR op whose `weight` still lacks the model's scale; `axis`: its channel axis)."""
+    kind: str
+    src: "Tensor"
+    where: str                    # the DynamicQuantizeLinear node, for messages
+    weight: Value | None = None
+    axis: int = -1
+    scale: np.ndarray | None = None
+
+    @property
+    def node(self) -> str:
+        """"node 'name' (DynamicQuantizeLinear, opset n)", without the file."""
+        return self.where.split(": ", 1)[-1]
+
+
 @dataclass
 class Tensor:
     """An ONNX tensor as the importer sees it.
@@ -55,6 +76,8 @@ class Tensor:
     `qdata` when it is DequantizeLinear(integer constant). `itype` is the ONNX integer dtype of
     a quantized activation (QuantizeLinear output, int8 graph input; None when float); its IR
     value holds the real values and `q` their quantization (None while not yet known).
+    `dyn`: a value of ONNX Runtime's dynamic quantization pattern (see Dyn; only the ops in
+    dynamic_quant.ON_DYN take it).
     """
     name: str = ""
     value: Value | None = None
@@ -63,6 +86,7 @@ class Tensor:
     qdata: QConst | None = None
     itype: np.dtype | None = None
     q: QParams | None = None
+    dyn: Dyn | None = None
 
     @property
     def is_const(self) -> bool:
@@ -168,21 +192,21 @@ class Builder:
         return self.layout(t, perm), perm
 
     # -- constants ------------------------------------------------------------------------
-    def weight(self, t: Tensor, perm, name: str | None = None, mul: float = 1.0) -> Value:
-        """A weight constant transposed by `perm`: int8 with q when t is DequantizeLinear'd."""
+    def weight(self, t: Tensor, perm, name: str | None = None, mul: float = 1.0,
+               channel: int = 0) -> Value:
+        """A weight constant transposed by `perm`: int8 with q when t is DequantizeLinear'd
+        (zero point 0: see symmetric_int8; `channel`: the IR output-channel axis)."""
         perm = tuple(perm)
         name = name or t.name or "w"
         if t.qdata is not None:
             qc = t.qdata
-            axis = perm.index(qc.axis) if qc.axis is not None else None
-            data = qc.data
-            if data.dtype not in (np.int8, np.uint8):
-                raise self.error(f"weight '{name}' is quantized to {data.dtype}",
+            if qc.data.dtype not in (np.int8, np.uint8):
+                raise self.error(f"weight '{name}' is quantized to {qc.data.dtype}",
                                  "only int8 and uint8 weights are supported.")
-            if data.dtype == np.uint8:
-                data = (data.astype(np.int16) - 128).astype(np.int8)
-                qc = QConst(data, qc.scale, qc.zero_point.astype(np.int16) - 128, qc.axis)
-            return self.g.const(name, data.transpose(perm), qc.qparams(axis, mul))
+            if qc.zero_point.any() or qc.data.dtype == np.uint8:
+                qc = symmetric_int8(self, name, qc, perm[channel])
+            axis = perm.index(qc.axis) if qc.axis is not None else None
+            return self.g.const(name, qc.data.transpose(perm), qc.qparams(axis, mul))
         data = self.const_input(t, name)
         if not np.issubdtype(data.dtype, np.floating):
             raise self.error(f"weight '{name}' is {data.dtype}",
@@ -209,6 +233,34 @@ class Builder:
         return self.g.const(t.name or name, self.const_input(t, name).astype(np.float32))
 
 
+def symmetric_int8(b: Builder, name: str, qc: QConst, channel: int) -> QConst:
+    """Integer weights with zero points as int8 with zero point 0 (what the kernels take):
+    data - zero_point, exact in every output channel (along `channel`) where it fits int8;
+    other channels are re-quantized to scale * max|data - zero_point| / 127 (logged)."""
+    w, n = qc.data, qc.data.shape[channel]
+    zshape, cshape = [1] * w.ndim, [1] * w.ndim
+    cshape[channel] = -1
+    if qc.axis is not None:
+        zshape[qc.axis] = -1
+    d = w.astype(np.int32) - qc.zero_point.astype(np.int32).reshape(zshape)
+    per = np.moveaxis(d, channel, 0).reshape(n, -1)
+    fits = (per.min(axis=1) >= -128) & (per.max(axis=1) <= 127)
+    if fits.all():
+        return QConst(d.astype(np.int8), qc.scale, np.zeros_like(qc.zero_point), qc.axis)
+    if qc.axis not in (None, channel):
+        raise b.error(f"weight '{name}' quantized along axis {qc.axis}, not its output channels",
+                      "tinyc cannot re-quantize it to int8 with zero point 0.")
+    big = np.abs(per).max(axis=1)
+    factor = np.where(fits, 1.0, big / 127.0)
+    d = np.where(fits.reshape(cshape), d, np.round(d / factor.reshape(cshape)))
+    log.warning("%s: weights '%s' (%s with zero point %s) span %d steps from the zero point — "
+                "re-quantized to int8 with zero point 0 in %d of %d output channels",
+                b.where(), name, w.dtype, qc.zero_point.reshape(-1)[:1], int(big.max()),
+                int((~fits).sum()), n)
+    scale = np.broadcast_to(qc.scale.reshape(-1), (n,)) * factor
+    return QConst(d.astype(np.int8), scale, np.zeros(n, np.int8), channel)
+
+
 def set_q(b: Builder, v: Value, q: QParams) -> None:
     """Annotate an activation with its quantization (from the model's Q/DQ nodes)."""
     if v.q is None or (id(v) in b.inherited and v.q != q):
@@ -219,5 +271,5 @@ def set_q(b: Builder, v: Value, q: QParams) -> None:
                       "requantizing an activation needs an IR requantize op (not yet in the IR).")
 
 
-__all__ = ["Builder", "Tensor", "QConst", "NCHW_TO_NHWC", "identity", "argsort", "set_q",
+__all__ = ["Builder", "Tensor", "QConst", "Dyn", "symmetric_int8", "NCHW_TO_NHWC", "identity", "argsort", "set_q",
            "moves_only_unit_dims"]

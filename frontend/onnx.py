@@ -2,10 +2,11 @@
 
     graph = load_onnx("model.onnx", input_shapes={"x": (1, 3, 32, 32)})
 
-The op functions live in onnx_ops.py / qdq.py (one per ONNX op, named like it); layout and
-constant helpers in builder.py. Extra Graph attributes set here (see NOTES_FOR_LEAD.md):
+The op functions live in onnx_ops.py / qdq.py / dynamic_quant.py (one per ONNX op, named like
+it); layout and constant helpers in builder.py. Extra Graph attributes set here (see NOTES_FOR_LEAD.md):
 `graph.io_quant[name] = QParams` and `graph.io_dtype[name] = DType` for every graph input or
-output that is integer (int8/uint8) in the ONNX model.
+output that is integer (int8/uint8) in the ONNX model; `graph.calib_reason` (None, or for a model
+quantized dynamically by ONNX Runtime the error to give without calibration data).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import guard, guard_graph, onnx_ops, qdq
+from . import dynamic_quant, guard, guard_graph, onnx_ops, qdq
 from .builder import Builder, Tensor, identity
 
 OPSETS = range(11, 22)
@@ -165,6 +166,7 @@ class _Importer:
         self.path = path
         self.g = Graph(model.graph.name or "model")
         self.g.io_quant, self.g.io_dtype = {}, {}
+        self.g.calib_reason = None               # set for dynamically quantized models
         uses = Counter(n for node in model.graph.node for n in node.input if n)
         uses.update(o.name for o in model.graph.output)
         self.b = Builder(self.g, opset, path, uses)
@@ -222,12 +224,20 @@ class _Importer:
 
     def _add_output(self, name: str) -> None:
         t = self._tensor(name)
+        if t.dyn is not None:
+            raise UnsupportedOpError(f"{self.path}: output '{name}' is a run-time quantization "
+                                     f"value of {t.dyn.node} — expected "
+                                     f"float or QDQ outputs; {dynamic_quant.PATTERN} is "
+                                     "converted as a whole")
         if t.is_const:
             raise UnsupportedOpError(f"{self.path}: output '{name}' is a constant — tinyc "
                                      "needs outputs computed from the inputs")
         v = self.b.layout(t, identity(t.rank))
-        if v in self.g.inputs or v in self.g.outputs:
+        if v in self.g.inputs or v in self.g.outputs:   # an output needs a value of its own
+            q = t.q or v.q                                # (e.g. input -> QuantizeLinear -> output)
             v = self.g.emit("reshape", [v], {"shape": v.shape}, name=name)
+            if q is not None:
+                v.type = v.type.with_(q=q)
         for other in self.g.values():
             if other.name == name and other is not v:
                 other.name = self.g.unique(name)
@@ -265,6 +275,11 @@ class _Importer:
             raise UnsupportedOpError(f"{self.b.where()}: domain '{node.domain}' is not "
                                      "supported — tinyc reads ai.onnx ops only")
         ins = [self._tensor(n) if n else None for n in node.input]
+        dyn = [t for t in ins if t is not None and t.dyn is not None]
+        if dyn:                                  # ONNX Runtime dynamic quantization
+            if node.op_type not in dynamic_quant.ON_DYN:
+                raise dynamic_quant.misuse(self.b, dyn[0])
+            return self._call(node, ins, dynamic_quant.ON_DYN[node.op_type])
         first = ins[0] if ins else None
         if node.op_type in ("Shape", "Size") and first is not None and not first.is_const:
             return self._shape_of(node, first)
@@ -311,13 +326,13 @@ class _Importer:
             raise ModelError(f"{self.b.where()}: cannot fold this constant node: "
                              f"{_first_line(e)}") from e
 
-    def _call(self, node: onnx.NodeProto, ins: list):
-        fn = OPS.get(node.op_type)
+    def _call(self, node: onnx.NodeProto, ins: list, fn=None):
+        fn = fn or OPS.get(node.op_type) or dynamic_quant.OPS.get(node.op_type)
         if fn is None:
             raise UnsupportedOpError(
                 f"{self.b.where()}: op {node.op_type} is not supported on activations — "
                 f"supported: {', '.join(sorted(OPS))} (any op on constants is folded)")
-        if node.op_type not in onnx_ops.INTEGER_OPS and any(
+        if node.op_type not in onnx_ops.INTEGER_OPS | dynamic_quant.INTEGER_INPUT and any(
                 t is not None and t.itype is not None for t in ins):
             raise self.b.error("op on a quantized (integer) tensor",
                                "QDQ models must DequantizeLinear before float ops.")

@@ -16,6 +16,7 @@ from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
 INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
                "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
+BIAS_OPS = ("fully_connected", "conv2d", "depthwise_conv2d")   # an Add after them: their bias
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -96,9 +97,10 @@ def _binary(b: Builder, op: str, A: Tensor, B: Tensor) -> Tensor:
 
 
 def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
-    """MatMul/Gemm (+ the reshape back of a 3-D MatMul) + Add(constant [N]) -> the
-    fully_connected's bias. A quantization of the product before the Add (ONNX Runtime writes
-    one) is dropped: the Add's own QuantizeLinear then quantizes the fully_connected output."""
+    """MatMul/Gemm (+ the reshape back of a 3-D MatMul) or Conv without bias + Add(constant,
+    one value per output channel) -> the op's bias. A quantization of the product before the
+    Add (ONNX Runtime writes one) is dropped: the Add's own QuantizeLinear then quantizes the
+    op's output."""
     if A.is_const or not B.is_const or A.value.uses or b.uses.get(A.name) != 1:
         return None
     v = A.value
@@ -106,11 +108,12 @@ def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
     if fc is not None and fc.op == "reshape" and len(fc.inputs[0].uses) == 1 \
             and fc.inputs[0].shape[-1] == v.shape[-1]:
         fc = fc.inputs[0].producer
-    if fc is None or fc.op != "fully_connected" or fc.inputs[2] is not None:
+    if fc is None or fc.op not in BIAS_OPS or fc.inputs[2] is not None:
         return None
     n = v.shape[-1]
-    if B.data.size != n or B.shape[-1:] != (n,):
-        return None
+    shape = (1,) * (A.rank - B.rank) + B.shape               # B broadcast to A's rank
+    if B.rank > A.rank or B.data.size != n or shape[A.perm[-1]] != n:
+        return None                              # not one value per output channel
     fc.replace_input(2, b.bias(B, n))
     for x in {v, fc.outputs[0]}:
         x.type = x.type.with_(q=None)
@@ -139,7 +142,7 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
     if group == 1:
         op, wv = "conv2d", b.weight(W, (0, 2, 3, 1))
     elif group == c_in and w.shape[1] == 1:
-        op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0))
+        op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0), channel=3)
     else:
         raise b.error(f"grouped convolution (group={group}, {c_in} input channels)",
                       "only group=1 and depthwise (group=channels) are supported.")

@@ -82,6 +82,22 @@ def requantize(acc, multiplier, shift) -> np.ndarray:
     return rdbpot(srdhm(wrap_int32(_i64(acc) << left), multiplier), right)
 
 
+def reduce_multiplier(multiplier) -> np.ndarray:
+    """TFLite's Q31 -> Q15 multiplier of the 64-bit requantization (rounded, capped at 0x7FFF)."""
+    m = _i64(multiplier)
+    return np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+
+
+def requantize_s64(acc, multiplier, shift) -> np.ndarray:
+    """TFLite MultiplyByQuantizedMultiplier(int64_t x, ...) (the 16x8 kernels; the same in the
+    single- and double-rounding builds) = CMSIS-NN arm_nn_requantize_s64:
+    round-half-up(acc * reduced / 2**(15 - shift)), narrowed to int32. |acc| < 2**47, shift < 8.
+    """
+    total = 15 - _i64(shift)
+    prod = _i64(acc) * reduce_multiplier(multiplier) + (np.int64(1) << (total - 1))
+    return wrap_int32(prod >> total)
+
+
 def sat_mul_pot(x, exponent: int) -> np.ndarray:
     """gemmlowp SaturatingRoundingMultiplyByPOT<exponent> on int32 raw values."""
     x = _i64(x)

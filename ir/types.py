@@ -12,12 +12,13 @@ class DType(Enum):
     INT8 = "i8"
     INT16 = "i16"
     INT32 = "i32"
+    INT64 = "i64"
     UINT8 = "u8"
 
     @property
     def np(self) -> np.dtype:
         return np.dtype({"f32": np.float32, "i8": np.int8, "i16": np.int16,
-                         "i32": np.int32, "u8": np.uint8}[self.value])
+                         "i32": np.int32, "i64": np.int64, "u8": np.uint8}[self.value])
 
     @property
     def is_float(self) -> bool:
@@ -30,7 +31,13 @@ class DType(Enum):
     @property
     def c_type(self) -> str:
         return {"f32": "float", "i8": "int8_t", "i16": "int16_t",
-                "i32": "int32_t", "u8": "uint8_t"}[self.value]
+                "i32": "int32_t", "i64": "int64_t", "u8": "uint8_t"}[self.value]
+
+    @property
+    def qrange(self) -> tuple[int, int]:
+        """The integer range of an activation of this dtype (int8: [-128, 127], ...)."""
+        info = np.iinfo(self.np)
+        return int(info.min), int(info.max)
 
     @staticmethod
     def from_np(dtype) -> "DType":

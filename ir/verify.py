@@ -53,14 +53,47 @@ def _verify_integer(node: Node) -> None:
     opdef = OPS[node.op]
     if opdef.run_int is None:
         _fail(node, "op has an integer form", "integer op", "float-only op")
-    for v in node.outputs + tuple(x for x in node.inputs if x is not None and not x.is_const):
-        if v.dtype is not DType.INT8:
-            _fail(node, f"activation '{v.name}' is int8", "i8", v.dtype.value)
+    acts = node.outputs + tuple(x for x in node.inputs if x is not None and not x.is_const)
+    allowed = (DType.INT8, DType.INT16) if opdef.int16 else (DType.INT8,)
+    for v in acts:
+        if v.dtype not in allowed:
+            _fail(node, f"activation '{v.name}' dtype", "/".join(d.value for d in allowed),
+                  v.dtype.value)
         if v.q is None or len(v.q.scale) != 1:
             _fail(node, f"activation '{v.name}' has per-tensor quantization", "q", v.q)
+        if v.dtype is DType.INT16 and v.q.zp != 0:
+            _fail(node, f"int16 activation '{v.name}' is symmetric", "zero point 0", v.q.zp)
     for c in node.inputs:
         if c is not None and c.is_const and c.dtype.is_float:
             _fail(node, f"constant '{c.name}' is integer", "int8/int32", "f32")
     missing = [a for a in opdef.int_attrs if a not in node.attrs]
     if missing:
         _fail(node, "integer attributes present", opdef.int_attrs, f"missing {missing}")
+    if any(v.dtype is DType.INT16 for v in acts):
+        _verify_16x8(node, acts)
+
+
+OFFSETS = ("in_offset", "out_offset", "in1_offset", "in2_offset")
+
+
+def _verify_16x8(node: Node, acts) -> None:
+    """int16 activations (TFLite's 16x8 scheme): one dtype per op (requantize converts),
+    zero offsets, int8 weights and int64 bias, activation range within int16."""
+    if node.op == "requantize":
+        return
+    dtypes = sorted({v.dtype.value for v in acts})
+    if len(dtypes) > 1:
+        _fail(node, "activations of one dtype (a requantize converts between them)", "i16",
+              dtypes)
+    for k in OFFSETS:
+        if k in node.attrs and node.attrs[k] != 0:
+            _fail(node, f"int16 '{k}'", 0, node.attrs[k])
+    lo, hi = node.attrs.get("act_min", -32768), node.attrs.get("act_max", 32767)
+    if not -32768 <= lo <= hi <= 32767:
+        _fail(node, "activation range", "within [-32768, 32767]", (lo, hi))
+    if len(node.inputs) > 1 and node.op in ("conv2d", "depthwise_conv2d", "fully_connected"):
+        w, b = node.inputs[1], node.input(2)
+        if w.dtype is not DType.INT8:
+            _fail(node, "16x8 weights", "i8", w.dtype.value)
+        if b is not None and b.dtype is not DType.INT64:
+            _fail(node, "16x8 bias", "i64", b.dtype.value)

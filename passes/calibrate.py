@@ -143,15 +143,18 @@ def needs_calibration(g: Graph) -> list[Value]:
 
 
 def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
-                   progress=None, method: str = "minmax") -> None:
-    """Give every activation a per-tensor QParams: fixed by op, from QDQ, or calibrated."""
+                   progress=None, method: str = "minmax") -> dict[Value, tuple[float, float]]:
+    """Give every activation a per-tensor QParams: fixed by op, from QDQ, or calibrated.
+    Returns the calibrated tensors' ranges (int16 activations take max |range| / 32767)."""
     for n in g.nodes:
         if n.op in FIXED_OUTPUT_Q and n.outputs[0].q is None:
             n.outputs[0].type = n.outputs[0].type.with_(q=FIXED_OUTPUT_Q[n.op])
     propagate_passthrough_q(g)
     missing = needs_calibration(g)
     if not missing:
-        return
+        return {}
+    if not samples and getattr(g, "calib_reason", None):
+        raise QuantizationError(g.calib_reason)
     if not samples:
         names = ", ".join(v.name for v in missing[:5])
         raise QuantizationError(
@@ -162,3 +165,12 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
     for v in missing:
         v.type = v.type.with_(q=qparams_from_range(*ranges[v]))
     log.info("calibrated %d tensors on %d samples (%s)", len(missing), len(samples), method)
+    return {v: ranges[v] for v in missing}
+
+
+def symmetric_int16(lo: float, hi: float) -> QParams:
+    """TFLite's 16x8 activations: symmetric, scale = max(|lo|, |hi|) / 32767, zero point 0."""
+    amax = max(abs(float(lo)), abs(float(hi)))
+    if not math.isfinite(amax):
+        raise QuantizationError(f"calibration range is not finite: [{lo}, {hi}]")
+    return QParams((float(np.float32(max(amax, 1e-8) / 32767.0)),), (0,))

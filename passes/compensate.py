@@ -13,6 +13,8 @@ toward the current weights w0 (λ = damping · mean diag H, larger when there ar
 
     (H + λI) w = B + λ w0                         ridge_fit
     the same equations on a support S             obs_refit (Optimal Brain Surgeon re-fit)
+    prune one weight at a time per row, exact     obc_greedy (Optimal Brain Compression:
+      OBS update of the rest and of H_S⁻¹           exact error of every step, K ≤ a few 100)
     prune one column at a time, spreading the     sparsegpt (OBS saliency w² / [H⁻¹]ᵢᵢ,
       error over later columns through chol(H⁻¹)    SparseGPT's column-wise update)
     round one column at a time, the same way      gptq (the bias column last, never rounded:
@@ -254,6 +256,43 @@ def sparsegpt(w: np.ndarray, H: np.ndarray, sparsity: float, lam: float,
             w[:, i:] -= np.outer(err, U[i, i:])
             w[:, i] = q
     return w, mask
+
+
+def obc_greedy(w: np.ndarray, H: np.ndarray, lam: float, steps: int,
+               chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal Brain Compression's greedy pruning of each row of w [O, K+1] (the bias, last,
+    never pruned): `steps` times, remove the weight of least OBS cost w_i² / [H_S⁻¹]_ii, move
+    the others by the exact OBS update and drop i from the inverse of H (λ-damped) on the
+    support S. Returns (order [O, steps]: the removed columns in turn, cost [O, steps]: each
+    removal's exact growth of the damped objective (ŵ − w)(H + λI)(ŵ − w)ᵀ)."""
+    k = w.shape[1] - 1
+    steps = min(int(steps), k)
+    hinv = np.linalg.inv(_prepare(H, lam))
+    order = np.zeros((w.shape[0], steps), np.int64)
+    cost = np.zeros((w.shape[0], steps))
+    for r0 in range(0, w.shape[0], chunk):
+        rows = slice(r0, min(r0 + chunk, w.shape[0]))
+        order[rows], cost[rows] = _obc_rows(w[rows].copy(), hinv, k, steps)
+    return order, cost
+
+
+def _obc_rows(w: np.ndarray, hinv: np.ndarray, k: int, steps: int):
+    n = w.shape[0]
+    at = np.arange(n)
+    hi = np.repeat(hinv[None], n, axis=0)
+    alive = np.ones((n, k), bool)
+    order, cost = np.zeros((n, steps), np.int64), np.zeros((n, steps))
+    for s in range(steps):
+        d = np.einsum("rii->ri", hi)[:, :k]
+        score = np.where(alive, w[:, :k] ** 2 / np.where(alive, d, 1.0), np.inf)
+        i = np.argmin(score, axis=1)
+        order[:, s], cost[:, s] = i, score[at, i]
+        col = hi[at, :, i]
+        w -= (w[at, i] / col[at, i])[:, None] * col
+        hi -= col[:, :, None] * col[:, None, :] / col[at, i][:, None, None]
+        w[at, i], hi[at, i, :], hi[at, :, i], alive[at, i] = 0.0, 0.0, 0.0, False
+        hi[at, i, i] = 1.0
+    return order, cost
 
 
 def gptq(w: np.ndarray, H: np.ndarray, quantize_col: Callable[[int, np.ndarray], np.ndarray],

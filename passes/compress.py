@@ -138,6 +138,8 @@ def compress(g: Graph, samples, c: Compression) -> tuple[Graph, dict]:
 
     def fit(node, stats):
         report["layers"][node.name] = fit_layer(g, node, stats, configs[node.name], opts)
+        if configs[node.name].sparsity:     # asked-for zeros: formats.py may store them
+            node.attrs["prune_sparsity"] = configs[node.name].sparsity
     sequential(g, samples, set(configs), fit, ref=ref, out_index=out_index)
     return g, report
 

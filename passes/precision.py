@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import TinycError
+from ..errors import QuantizationError, TinycError
 from ..ir import Graph, Node, QParams
 from .cluster import check_k, kmeans_codebook, nearest
 from .compensate import (DAMP, Stats, bias_correction, damping, from_matrix, gptq, ridge_fit,
@@ -198,8 +198,9 @@ def config_bytes(cfg: LayerConfig, shape: tuple[int, ...], out_c: int) -> float:
 
 
 class Evaluator:
-    """Scores a set of per-layer configs: compress + quantize a copy of the float graph, run
-    the integer graph on the validation samples. Returns (accuracy, output MSE vs float)."""
+    """Scores a set of per-layer configs (and layers with int16 activations): compress +
+    quantize a copy of the float graph, run the integer graph on the validation samples.
+    Returns (accuracy, output MSE vs float)."""
 
     def __init__(self, g: Graph, samples, base, val, calib_method: str):
         from ..ir import interpret
@@ -210,15 +211,15 @@ class Evaluator:
             [int(np.argmax(o)) for o in self.float_out])
         self.runs = 0
 
-    def __call__(self, configs: dict) -> tuple[float, float]:
+    def __call__(self, configs: dict, int16=()) -> tuple[float, float]:
         import copy
         from dataclasses import replace
 
         from ..ir import interpret
         from .compress import compress
-        from .quantize import quantize
-        g, _ = compress(copy.deepcopy(self.g), self.samples,
-                        replace(self.base, overrides=dict(configs)))
+        from .quantize import mark_activations, quantize
+        g = mark_activations(copy.deepcopy(self.g), {n: "int16" for n in int16})
+        g, _ = compress(g, self.samples, replace(self.base, overrides=dict(configs)))
         g = quantize(g, self.samples, calib_method=self.calib_method)
         self.runs += 1
         out = [_dequant(interpret(g, _quant_feed(g, f))[0], g.outputs[0].q) for f in self.feeds]
@@ -243,17 +244,20 @@ def _dequant(y: np.ndarray, q: QParams) -> np.ndarray:
     return (y.astype(np.float64) - q.zp) * q.s
 
 
-def _sensitivities(ev: Evaluator, layers: dict, base_mse: float, sparse: bool) -> dict:
+def _sensitivities(ev: Evaluator, layers: dict, base_mse: float, sparse: bool,
+                   int16=()) -> dict:
     """MSE growth of each (layer, ladder step) alone, per stored byte saved (sparse steps
     only when the weights will be stored sparse: storage="small")."""
     score = {}
     for name, (shape, out_c, op) in layers.items():
+        if name in int16:
+            continue
         full = config_bytes(LADDER[0], shape, out_c)
         for k in range(1, len(LADDER)):
             saved = full - config_bytes(LADDER[k], shape, out_c)
             if saved <= 0 or (LADDER[k].sparsity and (op not in PRUNABLE or not sparse)):
                 continue
-            _, mse = ev({name: LADDER[k]})
+            _, mse = ev({name: LADDER[k]}, int16)
             score[(name, k)] = max(mse - base_mse, 0.0) / saved
     return score
 
@@ -263,15 +267,75 @@ def _next(score: dict, name: str, k: int) -> int | None:
     return next((j for j in range(k + 1, len(LADDER)) if (name, j) in score), None)
 
 
+def int16_groups(g: Graph) -> dict[str, frozenset]:
+    """The int16 candidates: each layer with a 16x8 form together with the layer(s) producing
+    its input (through reshape/pools), so that the tensor between them is int16 at both ends
+    (a conversion back to int8 in between would lose what int16 gained)."""
+    from .quantize import FOLLOW_OPS, INT16_LAYERS
+    groups = {}
+    for node in g.nodes:
+        if node.op not in INT16_LAYERS or node.attrs.get("activations") == "int16":
+            continue
+        group, todo = {node.name}, [v for v in node.inputs if v is not None and not v.is_const]
+        while todo:
+            p = todo.pop().producer
+            if p is None or (p.op not in INT16_LAYERS and p.op not in FOLLOW_OPS):
+                continue
+            if p.op in INT16_LAYERS:
+                group.add(p.name)
+            if p.op in FOLLOW_OPS:
+                todo.append(p.inputs[0])
+        groups[node.name] = frozenset(group)
+    return groups
+
+
+def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
+                  base: tuple[float, float], target: float) -> tuple[set, list[dict]]:
+    """int16 activations where int8 loses most: when the int8 model misses the target, each
+    candidate (a layer and its input's producer, int16_groups) alone with int16 activations
+    is measured (output MSE vs float); in order of the largest MSE drop, candidates are
+    promoted (kept when the accuracy does not fall) until the target is met.
+    Returns (the layers promoted, the steps tried)."""
+    acc, mse0 = base
+    if acc >= target or not groups:
+        return set(), []
+    gain, tried = {}, []
+    for name, grp in groups.items():
+        try:
+            gain[name] = mse0 - ev(configs, grp)[1]
+        except QuantizationError as e:            # e.g. a 16x8 multiplier out of range
+            gain[name] = 0.0
+            tried.append({"layer": name, "config": "int16 activations", "error": str(e),
+                          "kept": False})
+    chosen: set = set()
+    for name in sorted((n for n in groups if gain[n] > 0), key=lambda n: (-gain[n], n)):
+        if groups[name] <= chosen:
+            continue
+        trial_acc, _ = ev(configs, chosen | groups[name])
+        kept = trial_acc >= acc
+        tried.append({"layer": name, "config": "int16 activations",
+                      "layers": sorted(groups[name]), "accuracy": trial_acc,
+                      "mse_gain": gain[name], "kept": kept})
+        if kept:
+            chosen, acc = chosen | groups[name], trial_acc
+        if acc >= target:
+            break
+    return chosen, tried
+
+
 def search_precision(g: Graph, samples, base, max_drop: float, val,
                      calib_method: str = "minmax", storage: str = "auto"):
-    """Greedy mixed precision: every layer starts at int8; the (layer, next ladder step) with
+    """Greedy mixed precision: every layer starts at int8; when the int8 model misses the
+    accuracy target, the layers where int8 activations lose most get int16 activations
+    (promote_int16; they are then not compressed). Then the (layer, next ladder step) with
     the least measured output error per byte saved is tried on the whole model and kept when
     the accuracy stays within max_drop of the float model's; a layer whose step fails stops.
-    Returns (base with per-layer overrides, report)."""
+    Returns (base with per-layer overrides, report); the int16 layers are annotated on g
+    (node.attrs["activations"], read by quantize)."""
     from dataclasses import replace
 
     from .compress import targets
+    from .quantize import mark_activations
     if not 0.0 <= float(max_drop) < 1.0:
         raise TinycError(f"max_accuracy_drop must be a fraction in [0, 1), got {max_drop!r}")
     fit, feeds = split_validation(g, samples, val)
@@ -281,8 +345,12 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
     configs = lambda st: {n: LADDER[k] for n, k in st.items()}          # noqa: E731
     base_acc, base_mse = ev(configs(state))
     target = ev.float_accuracy() - float(max_drop)
-    score = _sensitivities(ev, layers, base_mse, storage == "small")
-    stopped, tried = set(), []
+    wide, tried = promote_int16(ev, int16_groups(g), configs(state), (base_acc, base_mse),
+                                target)
+    if wide:
+        base_mse = ev(configs(state), wide)[1]
+    score = _sensitivities(ev, layers, base_mse, storage == "small", wide)
+    stopped = set(wide)
     while True:
         moves = [(score[(n, _next(score, n, k))], n) for n, k in state.items()
                  if n not in stopped and _next(score, n, k) is not None]
@@ -290,16 +358,18 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
             break
         _, name = min(moves)
         trial = {**state, name: _next(score, name, state[name])}
-        acc, _ = ev(configs(trial))
+        acc, _ = ev(configs(trial), wide)
         tried.append({"layer": name, "config": LADDER[trial[name]].describe(), "accuracy": acc,
                       "kept": acc >= target})
         if acc >= target:
             state = trial
         else:
             stopped.add(name)
+    mark_activations(g, {n: "int16" for n in wide})
     report = {"float_accuracy": ev.float_accuracy(), "int8_accuracy": base_acc,
               "target_accuracy": target, "evaluations": ev.runs, "steps": tried,
-              "layers": {n: LADDER[k].describe() for n, k in state.items()}}
+              "layers": {n: LADDER[k].describe() for n, k in state.items()},
+              "activations": {n: "int16" for n in sorted(wide)}}
     return replace(base, overrides=configs(state)), report
 
 

@@ -5,10 +5,14 @@ layer's output error on the calibration samples when w alone is removed and the 
 re-fit), per layer (every layer loses the same fraction) or global (one threshold over every
 layer's saliency relative to that layer's output energy, at most MAX_LAYER_SPARSITY each).
 
-Compensation (on by default): OBS pruning runs SparseGPT's column-by-column prune-and-update;
-then, for layers of at most REFIT_MAX_K inputs, the kept weights (and the bias) of every output
-channel are re-fit exactly by least squares to the reference outputs (compensate.obs_refit).
-Without compensation the pruned weights are simply zeroed.
+Compensation (on by default): OBS pruning of a layer of at most OBC_MAX_K inputs runs Optimal
+Brain Compression's greedy (compensate.obc_greedy: per output channel, one weight at a time,
+each removal the cheapest by its exact cost with the others re-fit), every channel losing the
+same share (the remainder going to the channels whose next removal costs least); larger layers
+run SparseGPT's column-by-column prune-and-update. Then, for layers of at most REFIT_MAX_K
+inputs, the kept weights (and the bias) of every output channel are re-fit exactly by least
+squares to the reference outputs (compensate.obs_refit). Without compensation the pruned
+weights are simply zeroed.
 
 Pruned weights are exact zeros of the int8 weights; backend_c/formats.py stores a layer in the
 sparse format only where that is smaller than dense.
@@ -18,13 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TinycError
-from .compensate import _prepare, obs_refit, sparsegpt
+from .compensate import _prepare, obc_greedy, obs_refit, sparsegpt
 
 PRUNE_METHODS = ("obs", "magnitude")
 PRUNE_SCOPES = ("layer", "global")
 PRUNABLE = ("conv2d", "fully_connected")
 MAX_LAYER_SPARSITY = 0.95
 REFIT_MAX_K = 1024
+OBC_MAX_K = 600
 
 
 def check_sparsity(s, what: str = "prune") -> float:
@@ -54,7 +59,9 @@ def prune_rows(w: np.ndarray, H: np.ndarray, B: np.ndarray, lam: float, sparsity
                method: str, compensate: bool) -> tuple[np.ndarray, np.ndarray]:
     """Prune `sparsity` of w [O, K+1]'s first K columns. Returns (w, pruned mask [O, K])."""
     k = w.shape[1] - 1
-    if method == "obs" and compensate:
+    if method == "obs" and compensate and k <= OBC_MAX_K:
+        pruned_w, mask = w, obc_mask(w, H, lam, sparsity)
+    elif method == "obs" and compensate:
         pruned_w, mask = sparsegpt(w, H, sparsity, lam)
     else:
         mask = _lowest(saliency(w, H, lam, method), sparsity)
@@ -66,6 +73,23 @@ def prune_rows(w: np.ndarray, H: np.ndarray, B: np.ndarray, lam: float, sparsity
     return pruned_w, mask
 
 
+def obc_mask(w: np.ndarray, H: np.ndarray, lam: float, sparsity: float) -> np.ndarray:
+    """The pruned mask [O, K] of round(sparsity · O · K) weights by compensate.obc_greedy:
+    floor(sparsity · K) per channel, and one more in the channels whose next step costs least."""
+    o, k = w.shape[0], w.shape[1] - 1
+    total = int(round(o * k * sparsity))
+    each = min(total // o, k)
+    extra = total - each * o
+    order, cost = obc_greedy(w, H, lam, min(each + (extra > 0), k))
+    n = np.full(o, each)
+    if extra and each < k:
+        n[np.argsort(cost[:, each], kind="stable")[:extra]] += 1
+    mask = np.zeros((o, k), bool)
+    for r in range(o):
+        mask[r, order[r, :n[r]]] = True
+    return mask
+
+
 LEVELS = np.round(np.arange(0.0, MAX_LAYER_SPARSITY + 1e-9, 0.05), 2)
 
 
@@ -74,6 +98,9 @@ def error_curve(w: np.ndarray, H: np.ndarray, lam: float, method: str) -> np.nda
     (ŵ − w) H (ŵ − w)ᵀ over the output variance Σ wHwᵀ − n·(w·mean x)²."""
     n, mean = H[-1, -1], H[-1, :] / max(H[-1, -1], 1.0)
     var = float(np.einsum("ok,kj,oj->", w, H, w) - n * np.sum((w @ mean) ** 2))
+    k = w.shape[1] - 1
+    if method == "obs" and k <= OBC_MAX_K:
+        return obc_curve(w, H, lam) / max(var, 1e-30)
     B = H @ w.T
     errs = []
     for level in LEVELS:
@@ -81,6 +108,26 @@ def error_curve(w: np.ndarray, H: np.ndarray, lam: float, method: str) -> np.nda
         d = wp - w
         errs.append(float(np.einsum("ok,kj,oj->", d, H, d)))
     return np.asarray(errs) / max(var, 1e-30)
+
+
+def obc_curve(w: np.ndarray, H: np.ndarray, lam: float) -> np.ndarray:
+    """The output error of obc_mask at each of LEVELS, from one greedy run: every removal's
+    exact cost, summed over the cheapest round(level · O · K) steps taken channel by channel
+    in turn (the share of each plus the cheapest next steps, as obc_mask)."""
+    o, k = w.shape[0], w.shape[1] - 1
+    steps = min(k, int(np.ceil(LEVELS[-1] * k)) + 1)
+    _, cost = obc_greedy(w, H, lam, steps)
+    cum = np.concatenate([np.zeros((o, 1)), np.cumsum(cost, axis=1)], axis=1)
+    errs = []
+    for level in LEVELS:
+        total = int(round(o * k * level))
+        each = min(total // o, steps)
+        extra = total - each * o
+        e = cum[:, each].sum()
+        if extra and each < steps:
+            e += np.sort(cost[:, each])[:extra].sum()
+        errs.append(float(e))
+    return np.asarray(errs)
 
 
 def allocate_global(layers: dict[str, tuple[np.ndarray, np.ndarray, float]], sparsity: float,

@@ -2,13 +2,15 @@
 
 Each rule mirrors TFLite Micro's Prepare for the op: float32 scales widened to double,
 effective scale → QuantizeMultiplier, activation range → CalculateActivationRangeQuantized.
-One function per op; register with @rule("op").
+One function per op; register with @rule("op"). int16 activations (16x8 scheme): symmetric,
+zero offsets, activation ranges within int16, add with left shift 15 (TFLM add_common.cc).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Node, QParams
+from ..errors import QuantizationError
+from ..ir import DType, Node, QParams
 from ..ir.qmath import (calculate_input_radius, preprocess_softmax_scaling,
                         quantize_multiplier, round_half_away)
 
@@ -31,7 +33,7 @@ def f64(x: float) -> float:
 def activation_range(node: Node, q: QParams) -> dict:
     """TFLite CalculateActivationRangeQuantized for the node's fused `act` (real units)."""
     lo, hi = node.attrs.get("act", (-np.inf, np.inf))
-    act_min, act_max = -128, 127
+    act_min, act_max = (-32768, 32767) if node.outputs[0].dtype is DType.INT16 else (-128, 127)
     if np.isfinite(lo):
         act_min = max(act_min, q.zp + round_half_away(lo / f64(q.s)))
     if np.isfinite(hi):
@@ -50,6 +52,10 @@ def conv_rule(node: Node) -> dict:
         m, s = quantize_multiplier(f64(x.q.s) * f64(ws) / f64(y.q.s))
         mults.append(m)
         shifts.append(s)
+    if x.dtype is DType.INT16 and max(shifts) >= 8:
+        raise QuantizationError(f"node '{node.name}' ({node.op}): 16x8 requantization needs "
+                                f"shift < 8 (input scale * weight scale / output scale < 128)"
+                                f" — got shift {max(shifts)}")
     return {"in_offset": -x.q.zp, "out_offset": y.q.zp, "multiplier": tuple(mults),
             "shift": tuple(shifts), **activation_range(node, y.q)}
 
@@ -57,7 +63,7 @@ def conv_rule(node: Node) -> dict:
 @rule("add")
 def add_rule(node: Node) -> dict:
     q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
-    left_shift = 20
+    left_shift = 15 if node.outputs[0].dtype is DType.INT16 else 20
     twice_max = 2 * max(f64(q1.s), f64(q2.s))
     m1, s1 = quantize_multiplier(f64(q1.s) / twice_max)
     m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
@@ -74,6 +80,14 @@ def mul_rule(node: Node) -> dict:
     m, s = quantize_multiplier(f64(q1.s) * f64(q2.s) / f64(qo.s))
     return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "out_mult": m, "out_shift": s,
             "out_offset": qo.zp, **activation_range(node, qo)}
+
+
+@rule("requantize")
+def requantize_rule(node: Node) -> dict:
+    """TFLM QUANTIZE between integer types: QuantizeMultiplier(in_scale / out_scale)."""
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    m, s = quantize_multiplier(f64(qi.s) / f64(qo.s))
+    return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": (m,), "shift": (s,)}
 
 
 @rule("avg_pool2d", "max_pool2d")

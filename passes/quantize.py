@@ -9,20 +9,29 @@
 3. Each node gets its kernel constants from its rule in QUANT_RULES (TFLite Micro's Prepare
    arithmetic: scales as float32 widened to double, QuantizeMultiplier, activation ranges).
    Float-only unary ops become 256-entry lookup tables.
+4. Mixed precision (TFLite's 16x8 scheme): layers annotated `attrs["activations"] = "int16"`
+   (mark_activations: the `activations=` option, or the precision search) get int16
+   activations, symmetric with scale max|range| / 32767; reshape and pools follow an int16
+   input. A `requantize` op converts where int8 and int16 tensors meet; graph inputs and
+   outputs stay int8. Their bias is int64 (as TFLite's 16x8 converter stores it).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import QuantizationError
+from ..errors import QuantizationError, TinycError
 from ..ir import DType, Graph, Node, QParams, Value, verify
 from ..ir.ops.eltwise import UNARY
 from ..ir.qmath import quantize_multiplier, requantize, round_half_away
-from .calibrate import assign_qparams
+from .calibrate import assign_qparams, symmetric_int16
 from .quant_rules import QUANT_RULES, f64
 
 SAME_Q_OPS = {"reshape", "transpose", "pad", "max_pool2d", "avg_pool2d"}
 WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
+INT16_LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "avg_pool2d",
+                "max_pool2d")
+FOLLOW_OPS = {"reshape", "max_pool2d", "avg_pool2d"}     # int16 when their input is
+ACTIVATIONS = ("int8", "int16")
 
 
 def requant_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
@@ -96,29 +105,45 @@ def quantize_weight(w: Value, g: Graph, axis: int, per_tensor: bool = False) -> 
 
 
 def quantize_bias(b: Value | None, g: Graph, in_q: QParams, w_q: QParams, n: int,
-                  fan_in: int = 0) -> Value | None:
+                  fan_in: int = 0, wide: bool = False) -> Value | None:
     """int32 bias at in_scale * w_scale, clamped so that bias + fan_in products of
-    (x + in_offset) * w (each |.| <= 255 * 128) can never overflow the int32 accumulator."""
-    if b is None or not b.dtype.is_float:
+    (x + in_offset) * w (each |.| <= 255 * 128) can never overflow the int32 accumulator.
+    wide (int16 input): int64, clamped so that the accumulator stays within +-2^47 (the
+    range of the 64-bit requantization); an integer (QDQ) bias is rescaled to the new scale."""
+    if b is None or (not b.dtype.is_float and not wide):
         return b
+    real = b.data.astype(np.float64)
+    if not b.dtype.is_float:
+        real = real * np.broadcast_to(np.asarray(b.q.scale, np.float64), (n,))
     w_scale = np.broadcast_to(np.asarray(w_q.scale, np.float64), (n,))
     bias_scale = f64(in_q.s) * w_scale
-    lim = 2**31 - 1 - fan_in * 255 * 128
-    q = np.clip(np.round(b.data.astype(np.float64) / bias_scale), -lim, lim)
-    return g.const(b.name, q.astype(np.int32), QParams(tuple(bias_scale), (0,) * n, 0))
+    lim = (2**47 - 1 - fan_in * 32768 * 128) if wide else (2**31 - 1 - fan_in * 255 * 128)
+    q = np.clip(np.round(real / bias_scale), -lim, lim)
+    return g.const(b.name, q.astype(np.int64 if wide else np.int32),
+                   QParams(tuple(bias_scale), (0,) * n, 0))
 
 
-def quantize_operand(c: Value, g: Graph) -> Value:
-    """Constant operand of add/mul/concat: int8, asymmetric per tensor."""
+def quantize_operand(c: Value, g: Graph, wide: bool = False) -> Value:
+    """Constant operand of add/mul/concat: int8, asymmetric per tensor (wide: int16,
+    symmetric)."""
     if not c.dtype.is_float:
+        if wide and c.dtype is not DType.INT16:
+            raise QuantizationError(f"constant '{c.name}': an int16 layer's quantized constant "
+                                    f"operand must be int16, got {c.type}")
         return c
     from .calibrate import qparams_from_range
-    q = qparams_from_range(float(c.data.min()), float(c.data.max()))
+    lo, hi = float(c.data.min()), float(c.data.max())
+    if wide:
+        q = symmetric_int16(lo, hi)
+        return g.const(c.name, np.clip(np.round(c.data / f64(q.s)), -32768, 32767)
+                       .astype(np.int16), q)
+    q = qparams_from_range(lo, hi)
     data = np.clip(np.round(c.data / f64(q.s)) + q.zp, -128, 127).astype(np.int8)
     return g.const(c.name, data, q)
 
 
 def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
+    wide = node.outputs[0].dtype is DType.INT16 and node.op != "requantize"
     if node.op in WEIGHT_AXIS:
         w = quantize_weight(node.inputs[1], g, WEIGHT_AXIS[node.op], per_tensor)
         node.replace_input(1, w)
@@ -126,11 +151,11 @@ def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
             n = w.shape[WEIGHT_AXIS[node.op]]
             fan_in = int(np.prod(w.shape[1:3] if node.op == "depthwise_conv2d" else w.shape[1:]))
             node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n,
-                                                fan_in))
+                                                fan_in, wide))
     else:
         for i, v in enumerate(node.inputs):
-            if v is not None and v.is_const and v.dtype.is_float:
-                node.replace_input(i, quantize_operand(v, g))
+            if v is not None and v.is_const and (v.dtype.is_float or wide):
+                node.replace_input(i, quantize_operand(v, g, wide))
 
 
 def _lower_unary(node: Node) -> None:
@@ -142,30 +167,115 @@ def _lower_unary(node: Node) -> None:
 
 
 def lower_node(g: Graph, node: Node, per_tensor: bool = False) -> None:
+    for v in node.outputs:
+        if v.dtype is not DType.INT16:
+            v.type = v.type.with_(dtype=DType.INT8)
     _quantize_constants(g, node, per_tensor)
     if node.op in UNARY:
         _lower_unary(node)
     elif node.op in QUANT_RULES:
         node.attrs.update(QUANT_RULES[node.op](node))
-    for v in node.outputs:
-        v.type = v.type.with_(dtype=DType.INT8)
     if node.op == "batch_norm":
         raise QuantizationError(f"node '{node.name}' (batch_norm): could not be folded or "
                                 "converted — this is a tinyc bug, please report it")
 
 
+# -- mixed precision: int16 activations ----------------------------------------------------------
+
+def mark_activations(g: Graph, activations=None) -> Graph:
+    """Annotate the layers to quantize with int16 activations: `activations` is None (keep the
+    annotations), "int8" / "int16" (every layer of INT16_LAYERS) or {layer name: "int8" |
+    "int16"}. quantize() reads node.attrs["activations"]."""
+    if activations is None:
+        return g
+    eligible = [n.name for n in g.nodes if n.op in INT16_LAYERS]
+    choice = activations if isinstance(activations, dict) else \
+        {name: activations for name in eligible}
+    unknown = sorted(set(choice) - set(eligible))
+    if unknown:
+        raise TinycError(f"activations: no layer {unknown} with an int16 form — the layers "
+                         f"are {eligible}")
+    bad = sorted({str(v) for v in choice.values()} - set(ACTIVATIONS))
+    if bad:
+        raise TinycError(f"activations: expected 'int8' or 'int16' (or a dict layer -> one of "
+                         f"them), got {bad}")
+    for n in g.nodes:
+        if choice.get(n.name) == "int16":
+            n.attrs["activations"] = "int16"
+        elif n.name in choice:
+            n.attrs.pop("activations", None)
+    return g
+
+
+def _int16_q(v: Value, ranges: dict) -> QParams:
+    """The int16 quantization of a tensor: from its calibrated range, else (QDQ) its int8
+    quantization's range."""
+    if v in ranges:
+        return symmetric_int16(*ranges[v])
+    s, zp = f64(v.q.s), v.q.zp
+    return symmetric_int16((-128 - zp) * s, (127 - zp) * s)
+
+
+def use_int16(g: Graph, ranges: dict) -> set[int]:
+    """Give the annotated layers (and reshape/pools after them) int16 outputs; insert
+    `requantize` where int8 and int16 tensors meet and before int16 graph outputs.
+    Returns the ids of the int16 activations."""
+    wide, int8_q = {}, {}
+    for node in g.nodes:
+        y, x = node.outputs[0], node.input(0)
+        follow = node.op in FOLLOW_OPS and x is not None and not x.is_const
+        if node.attrs.get("activations") == "int16" or (follow and id(x) in wide):
+            int8_q[id(y)] = y.q
+            q = (wide.get(id(x)) or _int16_q(x, ranges)) if follow else _int16_q(y, ranges)
+            y.type = y.type.with_(dtype=DType.INT16, q=q)
+            wide[id(y)] = q
+    converted: dict[tuple[int, str], Value] = {}
+
+    def convert(v: Value, to: DType, q: QParams, before: Node | None) -> Value:
+        key = (id(v), to.value)
+        if key not in converted:
+            r = g.emit("requantize", [v], {"to": to.value}, name=f"{v.name}_to_{to.value}",
+                       before=before)
+            r.type = r.type.with_(q=q)
+            converted[key] = r
+        return converted[key]
+    for node in list(g.nodes):
+        if node.op == "requantize":
+            continue
+        want = id(node.outputs[0]) in wide
+        for i, x in enumerate(node.inputs):
+            if x is None or x.is_const or (id(x) in wide) == want:
+                continue
+            r = convert(x, DType.INT16, _int16_q(x, ranges), node) if want else \
+                convert(x, DType.INT8, int8_q[id(x)], node)
+            node.replace_input(i, r)
+    g.outputs = [convert(v, DType.INT8, int8_q[id(v)], None) if id(v) in wide else v
+                 for v in g.outputs]
+    return set(wide)
+
+
+def activation_report(g: Graph) -> dict[str, str]:
+    """{layer: "int16"} of an integer graph's layers with int16 activations."""
+    return {n.name: "int16" for n in g.nodes
+            if n.op != "requantize" and n.outputs[0].dtype is DType.INT16}
+
+
 def quantize(g: Graph, samples: list[dict[str, np.ndarray]] | None = None,
-             progress=None, calib_method: str = "minmax", per_tensor: bool = False) -> Graph:
+             progress=None, calib_method: str = "minmax", per_tensor: bool = False,
+             activations=None) -> Graph:
     """Calibrate (if needed) and lower every node to its integer form.
 
     calib_method: activation range estimator (calibrate.CALIB_METHODS); per_tensor: one
-    weight scale per tensor instead of per output channel (float weights only)."""
+    weight scale per tensor instead of per output channel (float weights only);
+    activations: int16 layers (mark_activations; default: the graph's annotations)."""
+    mark_activations(g, activations)
     before = {id(v) for v in g.activations() if v.q is None}
-    assign_qparams(g, samples, progress, calib_method)
+    ranges = assign_qparams(g, samples, progress, calib_method)
     calibrated = {i for i in before}
     unify_passthrough_q(g, calibrated)
     for v in g.inputs:
         v.type = v.type.with_(dtype=DType.INT8)
+    use_int16(g, ranges)
     for node in list(g.nodes):
         lower_node(g, node, per_tensor)
     return verify(g, integer_only=True)

@@ -51,7 +51,7 @@ static void tinyc_avg_sum4(const tinyc_dims *in_dims, const int8_t *image,
                           + c;
         for (kx = win->kx0; kx < win->kx1; ++kx, x += in_dims->c) {
             const uint32_t v = tinyc_ld4(x);
-            even = __sxtab16(even, v);
+            even = __sxtab16(even, (int32_t)v);     /* four int8 lanes, same bits */
             odd = tinyc_sxtab16_ror8(odd, v);
         }
     }

@@ -39,7 +39,8 @@ void tinyc_conv2d_s4_unbuffered(const tinyc_conv_params *params,
                                 const tinyc_per_channel_quant_params *quant,
                                 const tinyc_dims *input_dims, const int8_t *input,
                                 const tinyc_dims *filter_dims, const uint8_t *filter,
-                                const int32_t *bias, const tinyc_dims *output_dims,
+                                const int32_t *bias, const int16_t *bias16,
+                                const tinyc_dims *output_dims,
                                 int8_t *output)
 {
     const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
@@ -60,9 +61,7 @@ void tinyc_conv2d_s4_unbuffered(const tinyc_conv_params *params,
                 for (oc = 0; oc < output_dims->c; ++oc) {
                     int32_t acc = tinyc_conv_s4_acc(params, input_dims, image, filter_dims,
                                                     filter, oc * filter_size, &win);
-                    if (bias != 0) {
-                        acc = tinyc_add_wrap(acc, bias[oc]);
-                    }
+                    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
                     acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
                     output[oc] = tinyc_clamp_s8(acc, params->output_offset,
                                                 params->activation.min, params->activation.max);
@@ -76,14 +75,15 @@ void tinyc_conv2d_s4_unbuffered(const tinyc_conv_params *params,
 void tinyc_conv2d_s4(int8_t *scratch, const tinyc_conv_params *params,
                      const tinyc_per_channel_quant_params *quant,
                      const tinyc_dims *input_dims, const int8_t *input,
-                     const tinyc_dims *filter_dims, const uint8_t *filter, const int32_t *bias,
+                     const tinyc_dims *filter_dims, const uint8_t *filter,
+                     const int32_t *bias, const int16_t *bias16,
                      const tinyc_dims *output_dims, int8_t *output)
 {
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
     int32_t oc;
     for (oc = 0; oc < output_dims->c; ++oc) {
         tinyc_s4_unpack(filter, oc * filter_size, filter_size, scratch);
-        tinyc_conv_channel(params, bias != 0 ? bias[oc] : 0, quant->multiplier[oc],
+        tinyc_conv_channel(params, tinyc_bias_at(bias, bias16, oc), quant->multiplier[oc],
                            quant->shift[oc], input_dims, input, filter_dims, scratch,
                            output_dims, output + oc);
     }

@@ -1,7 +1,9 @@
 /*
  * tinyc_conv2d_sparse.c - int8 2-D convolution over the nonzero weights only (tinyc_packed.h
  * "sparse": per output channel, (skip, value) entries in the dense OHWI order). Same bits as
- * tinyc_conv2d_s8: the zeros it skips add nothing, padded taps are skipped as there.
+ * tinyc_conv2d_s8: the zeros it skips add nothing, padded taps are skipped as there. Also the
+ * "mask" format (a bitmask of the nonzeros + their values): tinyc_conv2d_mask unpacks one
+ * filter row at a time into arena scratch and runs the int8 dot product on it.
  */
 #include "tinyc_packed.h"
 #include "tinyc_requant.h"
@@ -63,7 +65,8 @@ static void tinyc_conv_sparse_pixel(const tinyc_conv_params *p,
                                     const tinyc_per_channel_quant_params *q,
                                     const tinyc_dims *in_dims, const int8_t *image,
                                     const tinyc_dims *f_dims, const tinyc_sparse_weights *sw,
-                                    const int32_t *bias, const tinyc_window *win, int8_t *out,
+                                    const int32_t *bias, const int16_t *bias16,
+                                    const tinyc_window *win, int8_t *out,
                                     int32_t out_c)
 {
     int32_t k = 0;
@@ -81,9 +84,7 @@ static void tinyc_conv_sparse_pixel(const tinyc_conv_params *p,
             acc = tinyc_conv_sparse_acc(p, in_dims, image, f_dims, sw, k, n, win);
         }
         k += n;
-        if (bias != 0) {
-            acc = tinyc_add_wrap(acc, bias[oc]);
-        }
+        acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
         acc = tinyc_requantize(acc, q->multiplier[oc], q->shift[oc]);
         out[oc] = tinyc_clamp_s8(acc, p->output_offset, p->activation.min, p->activation.max);
     }
@@ -93,7 +94,8 @@ void tinyc_conv2d_sparse(const tinyc_conv_params *params,
                          const tinyc_per_channel_quant_params *quant,
                          const tinyc_dims *input_dims, const int8_t *input,
                          const tinyc_dims *filter_dims, const uint16_t *count,
-                         const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                         const uint8_t *skip, const int8_t *value,
+                         const int32_t *bias, const int16_t *bias16,
                          const tinyc_dims *output_dims, int8_t *output)
 {
     const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
@@ -111,9 +113,94 @@ void tinyc_conv2d_sparse(const tinyc_conv_params *params,
                 tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
                                   params->dilation.w, filter_dims->w, input_dims->w);
                 tinyc_conv_sparse_pixel(params, quant, input_dims, image, filter_dims, &sw,
-                                        bias, &win, output, output_dims->c);
+                                        bias, bias16, &win, output, output_dims->c);
                 output += output_dims->c;
             }
         }
+    }
+}
+
+/* ---- mask: a bitmask of the nonzeros and the nonzero values (tinyc_packed.h) ---- */
+
+/* Sum over the window of one output channel, its filter at bit base of the mask; *value
+ * points at its first nonzero and is moved past its last. */
+static int32_t tinyc_conv_mask_acc(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                   const int8_t *image, const tinyc_dims *f_dims,
+                                   const uint8_t *mask, const int8_t **value, int32_t base,
+                                   const tinyc_window *win)
+{
+    const int32_t c = in_dims->c;
+    const int32_t size = f_dims->h * f_dims->w * c;
+    int32_t acc = 0;
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const uint32_t bit = (uint32_t)(base + i);
+        if ((mask[bit >> 3] >> (bit & 7u)) & 1u) {
+            const int32_t w = *(*value)++;
+            const int32_t ky = i / (f_dims->w * c);
+            const int32_t kx = (i / c) % f_dims->w;
+            if (ky >= win->ky0 && ky < win->ky1 && kx >= win->kx0 && kx < win->kx1) {
+                const int32_t y = win->y0 + ky * p->dilation.h;
+                const int32_t x = win->x0 + kx * p->dilation.w;
+                acc += ((int32_t)image[(y * in_dims->w + x) * c + i % c] + p->input_offset) * w;
+            }
+        }
+    }
+    return acc;
+}
+
+void tinyc_conv2d_mask_unbuffered(const tinyc_conv_params *params,
+                                  const tinyc_per_channel_quant_params *quant,
+                                  const tinyc_dims *input_dims, const int8_t *input,
+                                  const tinyc_dims *filter_dims, const uint8_t *mask,
+                                  const int8_t *value, const int32_t *bias,
+                                  const int16_t *bias16, const tinyc_dims *output_dims,
+                                  int8_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int8_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
+                              params->dilation.h, filter_dims->h, input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                const int8_t *v = value;
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
+                                  params->dilation.w, filter_dims->w, input_dims->w);
+                for (oc = 0; oc < output_dims->c; ++oc) {
+                    int32_t acc = tinyc_conv_mask_acc(params, input_dims, image, filter_dims,
+                                                      mask, &v, oc * filter_size, &win);
+                    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
+                    acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
+                    output[oc] = tinyc_clamp_s8(acc, params->output_offset,
+                                                params->activation.min, params->activation.max);
+                }
+                output += output_dims->c;
+            }
+        }
+    }
+}
+
+void tinyc_conv2d_mask(int8_t *scratch, const tinyc_conv_params *params,
+                       const tinyc_per_channel_quant_params *quant,
+                       const tinyc_dims *input_dims, const int8_t *input,
+                       const tinyc_dims *filter_dims, const uint8_t *mask,
+                       const int8_t *value, const int32_t *bias, const int16_t *bias16,
+                       const tinyc_dims *output_dims, int8_t *output)
+{
+    const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int8_t *v = value;
+    int32_t oc;
+    for (oc = 0; oc < output_dims->c; ++oc) {
+        tinyc_mask_unpack(mask, &v, oc * filter_size, filter_size, scratch);
+        tinyc_conv_channel(params, tinyc_bias_at(bias, bias16, oc), quant->multiplier[oc],
+                           quant->shift[oc], input_dims, input, filter_dims, scratch,
+                           output_dims, output + oc);
     }
 }

@@ -34,7 +34,8 @@ void tinyc_depthwise_conv2d_s4_unbuffered(const tinyc_dw_conv_params *params,
                                           const tinyc_per_channel_quant_params *quant,
                                           const tinyc_dims *input_dims, const int8_t *input,
                                           const tinyc_dims *filter_dims, const uint8_t *filter,
-                                          const int32_t *bias, const tinyc_dims *output_dims,
+                                          const int32_t *bias, const int16_t *bias16,
+                                          const tinyc_dims *output_dims,
                                           int8_t *output)
 {
     const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
@@ -54,9 +55,7 @@ void tinyc_depthwise_conv2d_s4_unbuffered(const tinyc_dw_conv_params *params,
                 for (oc = 0; oc < output_dims->c; ++oc) {
                     int32_t acc = tinyc_dw_s4_acc(params, input_dims, image, filter_dims,
                                                   filter, &win, oc / params->ch_mult, oc);
-                    if (bias != 0) {
-                        acc = tinyc_add_wrap(acc, bias[oc]);
-                    }
+                    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
                     acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
                     output[oc] = tinyc_clamp_s8(acc, params->output_offset,
                                                 params->activation.min, params->activation.max);
@@ -71,10 +70,12 @@ void tinyc_depthwise_conv2d_s4(int8_t *scratch, const tinyc_dw_conv_params *para
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const uint8_t *filter,
-                               const int32_t *bias, const tinyc_dims *output_dims,
-                               int8_t *output)
+                               const int32_t *bias, const int16_t *bias16,
+                               const tinyc_dims *output_dims, int8_t *output)
 {
-    tinyc_s4_unpack(filter, 0, filter_dims->h * filter_dims->w * filter_dims->c, scratch);
-    tinyc_depthwise_conv2d_s8(params, quant, input_dims, input, filter_dims, scratch, bias,
+    const int32_t size = filter_dims->h * filter_dims->w * filter_dims->c;
+    tinyc_s4_unpack(filter, 0, size, scratch);
+    tinyc_depthwise_conv2d_s8(params, quant, input_dims, input, filter_dims, scratch,
+                              tinyc_bias32(scratch + size, bias, bias16, filter_dims->c),
                               output_dims, output);
 }

@@ -59,8 +59,19 @@ static inline int32_t tinyc_smmlar(int32_t a, int32_t b, int32_t c)
     return r;
 }
 
+/* x saturated to [-128, 127] (the ACLE __ssat macro trips -Wconversion in GCC 12). */
+static inline int32_t tinyc_ssat8(int32_t x)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
 /* Lane of element j (0..3) of a group of four widened values. */
 #define TINYC_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
+
+/* An asm loop that must be inlined at each of its (few) calls: its operands stay in registers. */
+#define TINYC_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* requantize(acc, m, -e) + offset, saturated to int8 (|acc| < 2^29, e >= 1); the output
  * offset is folded into h at compile time: h = 2^(e-1) + offset * 2^e. */
@@ -68,7 +79,7 @@ static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t
                                       int32_t offset)
 {
     (void)offset;
-    return __ssat(tinyc_smmlar(acc * 2, m, h + (acc >> 31)) >> e, 8);
+    return tinyc_ssat8(tinyc_smmlar(acc * 2, m, h + (acc >> 31)) >> e);
 }
 
 static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
@@ -170,6 +181,7 @@ static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_
 #else
 
 #define TINYC_LANE(j) (j)
+#define TINYC_ALWAYS_INLINE inline
 
 /* The portable path takes the output offset from h = 2^(e-1) + offset * 2^e (a constant
  * channel, m = 0 and e = 1, has h = 1 + 2 c: its offset is its value c). */
@@ -218,6 +230,27 @@ static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_
 }
 
 #endif
+
+/* The fully-connected kernels' input row, widened to int16 with `offset` added, k4 values
+ * (zero padded after depth), in the lanes TINYC_LANE of each group of four. */
+static inline void tinyc_fc_widen(const int8_t *x, int32_t depth, int32_t k4, int32_t offset,
+                                  int16_t *xs)
+{
+    int32_t i = 0;
+#if defined(TINYC_FAST_DSP)
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
+    tinyc_u32a *dst = (tinyc_u32a *)(void *)xs;
+    for (; i + 4 <= depth; i += 4) {
+        const uint32_t v = tinyc_ld4(x + i);
+        dst[0] = (uint32_t)__sxtab16(off2, (int32_t)v);
+        dst[1] = (uint32_t)tinyc_sxtab16_ror8(off2, v);
+        dst += 2;
+    }
+#endif
+    for (; i < k4; ++i) {
+        xs[(i & ~3) + TINYC_LANE(i & 3)] = (int16_t)(i < depth ? x[i] + offset : 0);
+    }
+}
 
 /* The activation clamp after a kernel that saturated to [-128, 127]: only when narrower. */
 static inline void tinyc_fast_activation(const tinyc_activation *act, int8_t *out, int32_t n)

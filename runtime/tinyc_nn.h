@@ -271,6 +271,19 @@ void tinyc_fully_connected_fast_s8(const tinyc_fc_fast_params *params, const tin
                                    const int8_t *input, const int8_t *filter,
                                    const int32_t *bias, int16_t *scratch, int8_t *output);
 
+/* Pair-packed: filter int16 [out4 / 4][k4 / 4][2 pairs][4 lanes], h = 256 w[2i + 1] + w[2i]
+ * (backend_c/fast.py fc_pairs); bias includes input_offset * sum w (input_offset unused). */
+void tinyc_fully_connected_paired_fast_s8(const tinyc_fc_fast_params *params,
+                                          const tinyc_rq *rq, const int8_t *input,
+                                          const int16_t *filter, const int32_t *bias,
+                                          int16_t *scratch, int8_t *output);
+
+/* Weights stored int16 ("wide" format, backend_c/fast.py fc_wide), [out4 / 2][k4 / 8][2][8];
+ * here k4 is the depth rounded up to 8; bias as for the paired kernel; scratch 2 * k4 B. */
+void tinyc_fully_connected_wide(const tinyc_fc_fast_params *params, const tinyc_rq *rq,
+                                const int8_t *input, const int16_t *filter,
+                                const int32_t *bias, int16_t *scratch, int8_t *output);
+
 /* Elementwise add through two per-input tables (table[x + 128] = the input's rescaled value,
  * computed at compile time) and the output requantization. */
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * tinyc_packed.h - compressed weight formats of the conv2d / depthwise_conv2d /
- * fully_connected kernels (tinyc_*_s4.c, tinyc_*_cb.c, tinyc_*_sparse.c).
+ * fully_connected kernels (tinyc_*_s4.c, tinyc_*_cb.c, tinyc_*_sparse.c, tinyc_*_mask.c).
  *
  * The weights are the same int8 values as in the dense layout (OHWI, 1HWC, [out, in]); only
  * their storage differs, so every kernel gives exactly the bits of its dense twin.
@@ -11,6 +11,10 @@
  *   sparse  per output channel oc, count[oc] entries (skip, value): skip zeros, then value.
  *           Entries walk the channel's filter in its dense order; a gap of more than 255
  *           zeros is bridged by an entry with value 0.
+ *   mask    a bitmask of the nonzero elements (element i is bit i % 8 of byte i / 8, over
+ *           the whole filter in its dense order) and the nonzero values in that order.
+ * The bias of every packed kernel is `bias` (int32) or, when each value fits, `bias16`
+ * (int16, widened where it is read); at most one is not NULL.
  */
 #ifndef TINYC_PACKED_H
 #define TINYC_PACKED_H
@@ -28,6 +32,44 @@ typedef struct {
     const uint8_t *indices;
     int32_t bits;
 } tinyc_cb_weights;
+
+/* The bias of output channel c: bias[c], bias16[c] or 0. */
+static inline int32_t tinyc_bias_at(const int32_t *bias, const int16_t *bias16, int32_t c)
+{
+    if (bias != 0) {
+        return bias[c];
+    }
+    return bias16 != 0 ? (int32_t)bias16[c] : 0;
+}
+
+/* An int32 bias for a dense kernel: bias, or bias16 widened into space (n channels; space
+ * has 4 * n + 3 bytes, the array starts at its first 4-byte boundary). */
+static inline const int32_t *tinyc_bias32(int8_t *space, const int32_t *bias,
+                                          const int16_t *bias16, int32_t n)
+{
+    int32_t *out;
+    int32_t c;
+    if (bias16 == 0) {
+        return bias;
+    }
+    out = (int32_t *)(void *)(space + ((4u - ((uintptr_t)space & 3u)) & 3u));
+    for (c = 0; c < n; ++c) {
+        out[c] = (int32_t)bias16[c];
+    }
+    return out;
+}
+
+/* n elements of a mask-format filter, from element start, as int8; *value points at the
+ * first nonzero value at or after element start and is moved past the ones read. */
+static inline void tinyc_mask_unpack(const uint8_t *mask, const int8_t **value, int32_t start,
+                                     int32_t n, int8_t *out)
+{
+    uint32_t bit = (uint32_t)start;
+    int32_t i;
+    for (i = 0; i < n; ++i, ++bit) {
+        out[i] = ((mask[bit >> 3] >> (bit & 7u)) & 1u) ? *(*value)++ : (int8_t)0;
+    }
+}
 
 /* The int4 element i of an s4 array. */
 static inline int32_t tinyc_s4_at(const uint8_t *w, int32_t i)
@@ -171,75 +213,107 @@ static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, 
 void tinyc_conv2d_s4(int8_t *scratch, const tinyc_conv_params *params,
                      const tinyc_per_channel_quant_params *quant,
                      const tinyc_dims *input_dims, const int8_t *input,
-                     const tinyc_dims *filter_dims, const uint8_t *filter, const int32_t *bias,
+                     const tinyc_dims *filter_dims, const uint8_t *filter,
+                     const int32_t *bias, const int16_t *bias16,
                      const tinyc_dims *output_dims, int8_t *output);
 void tinyc_conv2d_cb(int8_t *scratch, const tinyc_conv_params *params,
                      const tinyc_per_channel_quant_params *quant,
                      const tinyc_dims *input_dims, const int8_t *input,
                      const tinyc_dims *filter_dims, const int8_t *codebook,
-                     const uint8_t *indices, int32_t bits, const int32_t *bias,
+                     const uint8_t *indices, int32_t bits,
+                     const int32_t *bias, const int16_t *bias16,
                      const tinyc_dims *output_dims, int8_t *output);
 void tinyc_conv2d_sparse(const tinyc_conv_params *params,
                          const tinyc_per_channel_quant_params *quant,
                          const tinyc_dims *input_dims, const int8_t *input,
                          const tinyc_dims *filter_dims, const uint16_t *count,
-                         const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                         const uint8_t *skip, const int8_t *value,
+                         const int32_t *bias, const int16_t *bias16,
                          const tinyc_dims *output_dims, int8_t *output);
 void tinyc_depthwise_conv2d_s4(int8_t *scratch, const tinyc_dw_conv_params *params,
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const uint8_t *filter,
-                               const int32_t *bias, const tinyc_dims *output_dims,
+
+                               const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
                                int8_t *output);
 void tinyc_depthwise_conv2d_cb(int8_t *scratch, const tinyc_dw_conv_params *params,
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const int8_t *codebook,
-                               const uint8_t *indices, int32_t bits, const int32_t *bias,
+                               const uint8_t *indices, int32_t bits,
+                               const int32_t *bias, const int16_t *bias16,
                                const tinyc_dims *output_dims, int8_t *output);
 void tinyc_fully_connected_s4(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
                               const tinyc_dims *filter_dims, const uint8_t *filter,
-                              const int32_t *bias, const tinyc_dims *output_dims,
+
+                              const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
                               int8_t *output);
 void tinyc_fully_connected_cb(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
                               const tinyc_dims *filter_dims, const int8_t *codebook,
-                              const uint8_t *indices, int32_t bits, const int32_t *bias,
+                              const uint8_t *indices, int32_t bits,
+                              const int32_t *bias, const int16_t *bias16,
                               const tinyc_dims *output_dims, int8_t *output);
 void tinyc_fully_connected_sparse(const tinyc_fc_params *params,
                                   const tinyc_per_channel_quant_params *quant,
                                   const tinyc_dims *input_dims, const int8_t *input,
                                   const tinyc_dims *filter_dims, const uint16_t *count,
-                                  const uint8_t *skip, const int8_t *value, const int32_t *bias,
+                                  const uint8_t *skip, const int8_t *value,
+                                  const int32_t *bias, const int16_t *bias16,
                                   const tinyc_dims *output_dims, int8_t *output);
+void tinyc_conv2d_mask(int8_t *scratch, const tinyc_conv_params *params,
+                       const tinyc_per_channel_quant_params *quant,
+                       const tinyc_dims *input_dims, const int8_t *input,
+                       const tinyc_dims *filter_dims, const uint8_t *mask,
+                       const int8_t *value, const int32_t *bias, const int16_t *bias16,
+                       const tinyc_dims *output_dims, int8_t *output);
+void tinyc_conv2d_mask_unbuffered(const tinyc_conv_params *params,
+                                  const tinyc_per_channel_quant_params *quant,
+                                  const tinyc_dims *input_dims, const int8_t *input,
+                                  const tinyc_dims *filter_dims, const uint8_t *mask,
+                                  const int8_t *value, const int32_t *bias,
+                                  const int16_t *bias16, const tinyc_dims *output_dims,
+                                  int8_t *output);
+void tinyc_fully_connected_mask(const tinyc_fc_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int8_t *input,
+                                const tinyc_dims *filter_dims, const uint8_t *mask,
+                                const int8_t *value, const int32_t *bias,
+                                const int16_t *bias16, const tinyc_dims *output_dims,
+                                int8_t *output);
 
 void tinyc_conv2d_s4_unbuffered(const tinyc_conv_params *params,
                                 const tinyc_per_channel_quant_params *quant,
                                 const tinyc_dims *input_dims, const int8_t *input,
                                 const tinyc_dims *filter_dims, const uint8_t *filter,
-                                const int32_t *bias, const tinyc_dims *output_dims,
+
+                                const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
                                 int8_t *output);
 void tinyc_conv2d_cb_unbuffered(const tinyc_conv_params *params,
                                 const tinyc_per_channel_quant_params *quant,
                                 const tinyc_dims *input_dims, const int8_t *input,
                                 const tinyc_dims *filter_dims, const int8_t *codebook,
-                                const uint8_t *indices, int32_t bits, const int32_t *bias,
+                                const uint8_t *indices, int32_t bits,
+                                const int32_t *bias, const int16_t *bias16,
                                 const tinyc_dims *output_dims, int8_t *output);
 void tinyc_depthwise_conv2d_s4_unbuffered(const tinyc_dw_conv_params *params,
                                           const tinyc_per_channel_quant_params *quant,
                                           const tinyc_dims *input_dims, const int8_t *input,
                                           const tinyc_dims *filter_dims, const uint8_t *filter,
-                                          const int32_t *bias, const tinyc_dims *output_dims,
+
+                                          const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
                                           int8_t *output);
 void tinyc_depthwise_conv2d_cb_unbuffered(const tinyc_dw_conv_params *params,
                                           const tinyc_per_channel_quant_params *quant,
                                           const tinyc_dims *input_dims, const int8_t *input,
                                           const tinyc_dims *filter_dims, const int8_t *codebook,
                                           const uint8_t *indices, int32_t bits,
-                                          const int32_t *bias, const tinyc_dims *output_dims,
+
+                                          const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
                                           int8_t *output);
 
 #endif /* TINYC_PACKED_H */

@@ -68,3 +68,33 @@ def test_boards_lists_the_default_board():
 def test_help_teaches():
     r = tinyc("--help")
     assert r.returncode == 0 and "--calib" in r.stdout and "tinyc build" in r.stdout
+
+
+def test_help_lists_sweep_and_bench_and_teaches_compression():
+    r = tinyc("--help")
+    assert r.returncode == 0 and "sweep" in r.stdout and "bench" in r.stdout
+    r = tinyc("build", "--help")
+    assert r.returncode == 0
+    for flag in ("--prune", "--prune-structured", "--cluster", "--weights", "--no-compensate",
+                 "--max-accuracy-drop", "--storage", "--cluster 16"):
+        assert flag in r.stdout, flag
+
+
+def test_bench_is_a_subcommand_that_calls_tinyc_bench(tmp_path, monkeypatch, capsys):
+    from tinyc import bench, cli
+    calls = []
+    monkeypatch.setattr(bench, "main", lambda argv: calls.append(argv) or 0)
+    (tmp_path / "mlperf-tiny").mkdir()
+    out = tmp_path / "B.md"
+    assert cli.main(["bench", "--board", "lm3s6965", "--models", str(tmp_path), "-o", str(out),
+                     "--no-ptq"]) == 0
+    argv = calls[0]
+    assert argv[argv.index("--board") + 1] == "lm3s6965"
+    assert argv[argv.index("-o") + 1] == str(out)
+    assert argv[argv.index("--models") + 1] == str(tmp_path) and "--no-ptq" in argv
+    r = tinyc("bench", "--help")
+    assert r.returncode == 0 and "--models" in r.stdout and "BENCHMARKS.md" in r.stdout
+
+
+def test_bench_without_the_models_is_one_line_exit_2(tmp_path):
+    _assert_user_error(tinyc("bench", "--models", tmp_path), "mlperf-tiny", "--models")

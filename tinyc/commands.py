@@ -10,25 +10,74 @@ from pathlib import Path
 import numpy as np
 
 from .data import as_arrays, load_npy
-from .errors import OutputError, TinycError
+from .errors import DataError, OutputError, TinycError
 from .report import format_layers, format_summary
 
 
-def _compile(args, shapes):
+def _compile(args, shapes, options: dict | None = None):
+    """tinyc.compile with the command line's options (cli_options), or with `options`."""
     from .pipeline import compile
     return compile(args.model, board=args.board, calib=getattr(args, "calib", None),
-                   input_shapes=shapes, name=args.name)
+                   input_shapes=shapes, name=args.name,
+                   **(cli_options(args) if options is None else options))
+
+
+def cli_options(args) -> dict:
+    """compile_options(args), checked against each other, with --val loaded."""
+    from .cli import compile_options
+    opts = compile_options(args)
+    if "val" in opts and "max_accuracy_drop" not in opts:
+        raise TinycError(f"--val {opts['val']}: it is the validation data of "
+                         "--max-accuracy-drop — expected --max-accuracy-drop P with it")
+    asked = [k for k in COMPRESSING
+             if opts.get(k) is not None and opts[k] is not False and opts[k] != "int8"]
+    if asked and getattr(args, "calib", None) is None:
+        flags = " ".join(f"--{k.replace('_', '-')}" for k in asked)
+        raise TinycError(f"{flags}: compression needs a float model and its calibration data "
+                         "— expected --calib CALIB.npz (one array per model input), got none")
+    if "val" in opts:
+        arrays, labels = load_data(opts["val"], None)
+        opts["val"] = {**arrays, **({"label": labels} if labels is not None else {})}
+    return opts
+
+
+# Options that change the weights: each needs calibration data (and a float model).
+COMPRESSING = ("prune", "prune_structured", "cluster", "weights", "compensate",
+               "bias_correction", "max_accuracy_drop")
+LABEL_KEYS = ("label", "labels", "y")
+
+
+def load_data(path, input_names: list[str] | None) -> tuple[dict, np.ndarray | None]:
+    """A test/validation .npz: (arrays, labels or None). Labels are 'label', 'labels' or 'y'
+    (integer class per sample); inputs are named like the model's inputs, or one array (x) for
+    a single-input model. input_names None: the input arrays as they are named in the file."""
+    from .data import _load_npz
+    raw = _load_npz(path)
+    key = next((k for k in LABEL_KEYS if k in raw and k not in (input_names or ())), None)
+    labels = raw.pop(key) if key else None
+    arrays = raw if input_names is None else as_arrays(raw, input_names, str(path))
+    if labels is not None:
+        n = len(next(iter(arrays.values()))) if arrays else 0
+        labels = np.asarray(labels)
+        labels = labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels
+        whole = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and labels.ndim == 1
+                                              and np.all(labels == np.round(labels)))
+        if labels.ndim != 1 or len(labels) != n or not whole:
+            raise DataError(f"{path}: array '{key}' has shape {labels.shape} ({labels.dtype}) — "
+                            f"expected integer class labels of shape ({n},), one per sample. "
+                            "Save them with np.savez(path, x=..., y=labels.astype(np.int64))")
+        labels = labels.astype(np.int64)
+    return arrays, labels
 
 
 def _test_set(model, path) -> tuple[list[np.ndarray], np.ndarray | None]:
-    from .data import _load_npz
-    raw = _load_npz(path)
-    labels = raw.get("label", raw.get("labels"))
-    arrays = as_arrays({k: v for k, v in raw.items() if k not in ("label", "labels")},
-                       [s.name for s in model.inputs], str(path))
+    arrays, labels = load_data(path, [s.name for s in model.inputs])
     xs = []
     for spec in model.inputs:
-        a = arrays[spec.name]
+        a = np.asarray(arrays[spec.name])
+        if a.ndim == 0 or len(a) == 0 or a[0].size != int(np.prod(spec.shape)):
+            raise DataError(f"{path}: array for input '{spec.name}' has shape {a.shape} — "
+                            f"expected (N, {', '.join(map(str, spec.shape))}), N samples")
         xs.append(a.reshape((a.shape[0],) + tuple(spec.shape)))
     return xs, labels
 
@@ -150,8 +199,11 @@ def cmd_run(args, shapes) -> int:
         y = m.run_qemu(xs if len(xs) > 1 else xs[0], batch=True)
         if labels is not None:
             yf = m.run_float(xs if len(xs) > 1 else xs[0], batch=True)
+            from .cli import CALIBRATION_OPTIONS, compile_options
+            kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
+                else "int8"
             print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
-                  f"int8 in QEMU {_top1(y, labels):.2f}%")
+                  f"{kind} in QEMU {_top1(y, labels):.2f}%")
     counts = [c for c in m.last_qemu.instructions if c is not None]
     if counts:
         print(f"instructions per inference on {m.board.name} (QEMU, not cycles): "
@@ -160,19 +212,93 @@ def cmd_run(args, shapes) -> int:
     return 0
 
 
+def describe(options: dict) -> str:
+    """The flags that give these tinyc.compile options, e.g. '--cluster 16 --no-compensate'."""
+    out = []
+    for k, v in options.items():
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            out.append(flag if v else f"--no-{flag[2:]}")
+        elif isinstance(v, dict):
+            out += [f"{flag} {n}={x}" for n, x in v.items()]
+        else:
+            out.append(f"{flag} {v}")
+    return " ".join(out)
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(np.atleast_1d(a), np.atleast_1d(b)))
+
+
+def flat_outputs(out, n: int) -> np.ndarray:
+    """The model's outputs (one array or a list of them) as [n, features] float64."""
+    outs = out if isinstance(out, list) else [out]
+    return np.concatenate([np.asarray(o, np.float64).reshape(n, -1) for o in outs], axis=1)
+
+
+def scores(out, ref, labels) -> dict:
+    """Accuracy of outputs `out` (first output's argmax): top-1 against labels, or agreement
+    with the float outputs `ref`'s top-1; plus the RMS and max error against `ref`."""
+    def top1(o) -> np.ndarray:
+        return np.asarray(o[0] if isinstance(o, list) else o).reshape(n, -1).argmax(axis=1)
+    n = len(np.asarray(ref[0] if isinstance(ref, list) else ref))
+    pred, want = top1(out), (labels if labels is not None else top1(ref))
+    err = flat_outputs(out, n) - flat_outputs(ref, n)
+    return {"accuracy": float((pred == want).mean() * 100.0),
+            "rms_error": float(np.sqrt(np.mean(err ** 2))), "max_error": float(np.abs(err).max())}
+
+
 def cmd_check(args, shapes) -> int:
-    m = _compile(args, shapes)
-    xs, labels = _test_set(m, args.data)
+    from .cli import CALIBRATION_OPTIONS, compile_options
+    opts = cli_options(args)
+    plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
+    models = {"int8": _compile(args, shapes, plain)}
+    if opts != plain:
+        models["compressed"] = _compile(args, shapes, opts)
+    xs, labels = _test_set(models["int8"], args.data)
     x = xs if len(xs) > 1 else xs[0]
-    golden = m.interpret(x, batch=True)
-    host = m.run_host(x, batch=True)
-    exact = all(np.array_equal(a, b) for a, b in zip(np.atleast_1d(golden), np.atleast_1d(host)))
-    print(format_summary(m))
-    print(f"host C == golden model on {len(xs[0])} samples: {'yes' if exact else 'NO'}")
-    if labels is not None:
-        yf = m.run_float(x, batch=True)
-        print(f"accuracy: float {_top1(yf, labels):.2f}%, int8 {_top1(golden, labels):.2f}%")
+    n = len(xs[0])
+    ref = models["int8"].run_float(x, batch=True)
+    cols = {"float": {"accuracy": scores(ref, ref, labels)["accuracy"],
+                      "macs": models["int8"].report["macs"]}}
+    exact = True
+    for key, m in models.items():
+        host = m.run_host(x, batch=True)
+        cols[key] = {**scores(host, ref, labels), "exact": _same(m.interpret(x, batch=True), host),
+                     "weights": m.report["weights_bytes"], "macs": m.report["macs"]}
+        exact &= cols[key]["exact"]
+    print(format_summary(models.get("compressed", models["int8"])))
+    print(f"check on {n} samples of {Path(args.data).name}: the generated C on the host")
+    print(check_table(cols, labels is not None))
+    if "compressed" in models:
+        extra = {k: v for k, v in compile_options(args).items() if k not in plain}
+        print(f"compressed: {describe(extra)}")
     return 0 if exact else 1
+
+
+def check_table(cols: dict, labelled: bool) -> str:
+    """check's table: one column per model (float, int8, compressed)."""
+    def cell(key, c):
+        v = c.get(key)
+        if v is None:
+            return "-"
+        if key == "exact":
+            return "yes" if v else "NO"
+        if key == "accuracy":
+            return f"{v:.2f}%"
+        if key.endswith("_error"):
+            return f"{v:.4g}"
+        base = cols["int8"][key]
+        return f"{v:,}" + (f" ({(v - base) / base:+.0%})" if c is cols.get("compressed")
+                           and base and v != base else "")
+    rows = [("top-1 accuracy" if labelled else "top-1 agreement with float", "accuracy")]
+    if not labelled:
+        rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
+    rows += [("weights B", "weights"), ("MACs", "macs"), ("host C == golden model", "exact")]
+    lines = [f"{'':<27}" + "".join(f"{k:>16}" for k in cols)]
+    for label, key in rows:
+        lines.append(f"{label:<27}" + "".join(f"{cell(key, c):>16}" for c in cols.values()))
+    return "\n".join(lines)
 
 
 def cmd_inspect(args, shapes) -> int:
@@ -195,6 +321,23 @@ def cmd_inspect(args, shapes) -> int:
     print(format_layers(m))
     print(format_summary(m))
     return 0
+
+
+def cmd_sweep(args, shapes) -> int:
+    from .sweep import cmd_sweep as sweep
+    return sweep(args, shapes)
+
+
+def cmd_bench(args, shapes) -> int:
+    """tinyc bench: tinyc/bench.py's own command line, with the flags parsed here."""
+    from .bench import main, models_dir
+    folder = Path(args.models) if args.models else models_dir()
+    if not (folder / "mlperf-tiny").is_dir():
+        raise TinycError(f"bench: {folder}/mlperf-tiny: no such folder — expected the MLPerf "
+                         "Tiny models there. Pass --models DIR (the folder holding "
+                         "mlperf-tiny/) or set TINYC_MODELS.")
+    argv = ["--board", args.board, "-o", args.output, *args.extra]
+    return main(argv + (["--models", str(folder)] if args.models else []))
 
 
 def cmd_boards(args, shapes) -> int:

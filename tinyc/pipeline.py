@@ -17,7 +17,7 @@ from .passes.fold_batchnorm import fold_batchnorm
 from .passes.fuse_activation import fuse_activation
 from .passes.manager import run_passes
 from .passes.plan_memory import plan_memory
-from .passes.quantize import quantize
+from .passes.quantize import activation_report, mark_activations, quantize
 from .passes.schedule import schedule
 from .backend_c.fast import scratch_bytes
 
@@ -86,7 +86,8 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
             calib_method: str = "minmax", per_tensor: bool = False, prune=None,
             prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
-            max_accuracy_drop=None, val=None, storage: str = "auto") -> Model:
+            max_accuracy_drop=None, val=None, storage: str = "auto",
+            activations=None) -> Model:
     """Compile an ONNX model for a board. calib: .npz path, {input: array}, or array.
 
     calib_method "minmax" | "percentile" | "mse"; per_tensor: one weight scale per tensor.
@@ -95,7 +96,9 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
     prune_structured (fraction of channels), cluster (K or {layer: K}), weights ("int8" |
     "int4" or {layer: ...}), compensate (OBS/GPTQ re-fit; default on when compressing),
     bias_correction, max_accuracy_drop (per-layer search on val, .npz with labels),
-    storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored)."""
+    storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored);
+    activations ("int8" | "int16" or {layer: ...}: int16 activations, TFLite's 16x8 scheme;
+    the max_accuracy_drop search may add int16 layers; report["activations"] lists them)."""
     from .passes.compress import Compression, compress_model
     from .target import load_board
     brd = load_board(board) if isinstance(board, str) else board
@@ -107,6 +110,7 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
     io_dtype = "int8" if getattr(g, "io_quant", None) else "float32"
     comp = Compression(prune, prune_method, prune_scope, prune_structured, cluster, weights,
                        compensate, bias_correction, per_tensor)
+    mark_activations(g, activations)
     g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
                                     storage)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
@@ -117,5 +121,6 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
                "calib_method": calib_method, "per_tensor": per_tensor}
     model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
     _compression_report(model, compression, formats)
+    model.report["activations"] = activation_report(g)
     check_fit(model, *estimate(model), "estimated before compiling the C")
     return model

@@ -10,14 +10,33 @@ COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b0
           "#ff9da7", "#9c755f", "#bab0ac")
 
 
+def svg_doc(width: float, height: float, label: str, body: list[str]) -> str:
+    """A standalone inline SVG (no scripts): the shared wrapper of tinyc's pictures."""
+    return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+                      f'height="{height}" role="img" aria-label="{html.escape(label)}">',
+                      *body, "</svg>"])
+
+
+def _n(v: float) -> str:
+    return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
+def svg_text(x: float, y: float, text: str, size: int = 12, anchor: str = "start",
+             **attrs) -> str:
+    """One <text> line; extra attributes as keywords (class_="tick" -> class="tick")."""
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{html.escape(str(v))}"'
+                    for k, v in attrs.items())
+    return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}"'
+            + (f' text-anchor="{anchor}"' if anchor != "start" else "")
+            + f"{extra}>{html.escape(text)}</text>")
+
+
 def arena_svg(model) -> str:
     plan = model.plan
     steps = max(len(model.graph.nodes), 1)
     arena = max(plan.arena_bytes, 1)
     sx, sy = (W - 2 * PAD) / steps, (H - 2 * PAD) / arena
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-             f'role="img" aria-label="arena over time">',
-             f'<rect x="{PAD}" y="{PAD}" width="{W - 2 * PAD}" height="{H - 2 * PAD}" '
+    parts = [f'<rect x="{PAD}" y="{PAD}" width="{W - 2 * PAD}" height="{H - 2 * PAD}" '
              'fill="#f7f7f7" stroke="#999"/>']
     for i, b in enumerate(sorted(plan.buffers, key=lambda b: b.root.name)):
         off = plan.offsets[b.root.name]
@@ -28,10 +47,10 @@ def arena_svg(model) -> str:
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
                      f'fill="{COLORS[i % len(COLORS)]}" fill-opacity="0.8" stroke="#333" '
                      f'stroke-width="0.5"><title>{tip}</title></rect>')
-    parts.append(f'<text x="{PAD}" y="{H - 10}" font-size="12">step (layer) →  '
-                 f'arena {plan.arena_bytes:,} B, lower bound {plan.lower_bound:,} B</text>')
-    parts.append(f'<text x="5" y="{PAD - 10}" font-size="12">offset ↓</text></svg>')
-    return "\n".join(parts)
+    parts.append(svg_text(PAD, H - 10, f"step (layer) →  arena {plan.arena_bytes:,} B, "
+                          f"lower bound {plan.lower_bound:,} B"))
+    parts.append(svg_text(5, PAD - 10, "offset ↓"))
+    return svg_doc(W, H, "arena over time", parts)
 
 
 def _memory_rows(r: dict) -> str:

@@ -25,6 +25,7 @@ class OpDef:
     int_attrs: tuple[str, ...] = ()      # attributes the integer form must carry
     alias: bool = False                  # output is the input's memory (reshape)
     inplace: tuple[int, ...] = ()        # inputs whose memory the output may reuse
+    int16: bool = False                  # has a 16x8 form (int16 activations, int8 weights)
     doc: str = ""
 
 
@@ -66,6 +67,6 @@ def clamp_int(acc: np.ndarray, node: Node) -> np.ndarray:
     return np.clip(acc, a["act_min"], a["act_max"]).astype(out_dtype)
 
 
-from . import conv, eltwise, pool, shape, softmax  # noqa: E402,F401  (registration)
+from . import conv, convert, eltwise, pool, shape, softmax  # noqa: E402,F401  (registration)
 
 __all__ = ["OPS", "OpDef", "op", "act_range", "clamp_float", "clamp_int", "require"]

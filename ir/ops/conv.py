@@ -4,13 +4,17 @@ Integer form (TFLite Micro reference kernels, = CMSIS-NN):
   acc = bias[c] + Σ (x + in_offset) * w ;  y = requantize(acc, multiplier[c], shift[c])
   y = clamp(y + out_offset, act_min, act_max)
 Padded input positions contribute nothing (TFLM skips them; padding with -in_offset is equal).
+
+16x8 form (int16 activations, symmetric, offsets 0; int8 weights; int64 bias): the same sum in
+int64, requantized by the 64-bit MultiplyByQuantizedMultiplier (qmath.requantize_s64), as
+TFLite Micro's reference_integer_ops 16x8 kernels and CMSIS-NN's *_s16 kernels.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import qmath
-from ..types import TensorType
+from ..types import DType, TensorType
 from . import clamp_float, clamp_int, op, require
 
 INT_ATTRS = ("in_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")
@@ -66,6 +70,8 @@ def _finish_int(acc: np.ndarray, node) -> np.ndarray:
     a = node.attrs
     mult = np.asarray(a["multiplier"], np.int64)
     shift = np.asarray(a["shift"], np.int64)
+    if node.inputs[0].dtype is DType.INT16:
+        return clamp_int(qmath.requantize_s64(acc, mult, shift), node)
     y = qmath.requantize(acc, mult, shift) + a["out_offset"]
     return clamp_int(y, node)
 
@@ -106,7 +112,8 @@ def conv2d_macs(node) -> int:
     return int(np.prod(o)) * int(np.prod(node.inputs[1].shape[1:]))
 
 
-@op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc), macs=conv2d_macs, int_attrs=INT_ATTRS)
+@op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc),
+    macs=conv2d_macs, int_attrs=INT_ATTRS, int16=True)
 def conv2d(inputs, attrs):
     """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[0])
@@ -128,7 +135,7 @@ def depthwise_macs(node) -> int:
 
 @op("depthwise_conv2d", run_float=float_semantics(depthwise_acc),
     run_int=int_semantics(depthwise_acc), macs=depthwise_macs,
-    int_attrs=INT_ATTRS)
+    int_attrs=INT_ATTRS, int16=True)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[3], "depthwise_conv2d")
@@ -141,7 +148,7 @@ def fc_acc(node, x, w, pad_value, dtype):
 
 
 @op("fully_connected", run_float=float_semantics(fc_acc), run_int=int_semantics(fc_acc),
-    int_attrs=INT_ATTRS,
+    int_attrs=INT_ATTRS, int16=True,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
 def fully_connected(inputs, attrs):
     """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""

@@ -23,6 +23,8 @@ def broadcast_type(inputs, attrs) -> list[TensorType]:
 
 
 # -- add: TFLite int8 add (left shift 20, both inputs rescaled to twice the max scale) ----------
+# int16 (symmetric, offsets 0): the same arithmetic with left shift 15 (TFLM's general-scale
+# AddElementwise<int16_t>; the sums stay within int32).
 
 def add_int(node, x1, x2):
     a = node.attrs
@@ -35,7 +37,7 @@ def add_int(node, x1, x2):
 
 
 @op("add", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) + b, node.attrs),
-    run_int=add_int, inplace=(0, 1),
+    run_int=add_int, inplace=(0, 1), int16=True,
     int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
                "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
 def add(inputs, attrs):

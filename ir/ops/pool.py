@@ -1,6 +1,7 @@
 """avg_pool2d, max_pool2d (NHWC). Integer forms as TFLite Micro's reference kernels:
 padding never counts; average = sum / count rounded half away from zero; act clamp.
-Output quantization equals the input's (enforced by quantize and verify).
+Output quantization equals the input's (enforced by quantize and verify). int16 the same
+(TFLM's int16 pooling: int32 sums, the same rounding), clamped to the int16 range.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def avg_int(node, x):
     return clamp_int(q, node)
 
 
-@op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS,
+@op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS, int16=True,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * int(np.prod(node.attrs["kernel"])))
 def avg_pool2d(inputs, attrs):
     """avg_pool2d(x[N,H,W,C]) {kernel, stride, pads, act} — padding not counted"""
@@ -56,7 +57,7 @@ def max_int(node, x):
     return clamp_int(_windows(node, x.astype(np.int64), -(1 << 40)).max(axis=(3, 4)), node)
 
 
-@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS)
+@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, int16=True)
 def max_pool2d(inputs, attrs):
     """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
     return pool_type(inputs, attrs)

@@ -10,7 +10,7 @@ from . import op, require
 
 
 @op("reshape", run_float=lambda node, x: x.reshape(node.attrs["shape"]),
-    run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True)
+    run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True, int16=True)
 def reshape(inputs, attrs):
     """reshape(x) {shape} — same bytes, new shape"""
     shape = tuple(attrs["shape"])

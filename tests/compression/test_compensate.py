@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from tinyc.passes.cluster import kmeans_codebook, nearest
-from tinyc.passes.compensate import (bias_correction, damping, gptq, obs_refit, ridge_fit,
-                                     sparsegpt)
+from tinyc.passes.compensate import (bias_correction, damping, gptq, obc_greedy, obs_refit,
+                                     ridge_fit, sparsegpt)
+from tinyc.passes.prune import obc_mask
 
 
 @pytest.fixture
@@ -94,3 +95,26 @@ def test_kmeans_codebook_is_small_and_close():
     uniform = np.linspace(-127, 127, 8)
     assert err < np.mean((nearest(u, uniform) - u) ** 2)
     assert 0 in kmeans_codebook(u, None, 4, fixed_zero=True)
+
+
+def test_obc_costs_are_the_exact_errors(layer):
+    """Each greedy step's cost adds up to the output error of the least-squares re-fit on the
+    kept weights (computed here directly from X), and the greedy mask of half the weights
+    loses less than SparseGPT's on the same layer."""
+    xa, w, H, B = layer
+    k = w.shape[1] - 1
+    order, cost = obc_greedy(w, H, 0.0, k // 2)
+    for n in (1, 5, k // 2):
+        keep = np.ones_like(w, bool)
+        for r in range(w.shape[0]):
+            keep[r, order[r, :n]] = False
+        refit = obs_refit(H, B, w, 0.0, keep)
+        per_row = np.sum((xa @ (w - refit).T) ** 2, axis=0)
+        np.testing.assert_allclose(cost[:, :n].sum(1), per_row, rtol=1e-6)
+    mask = obc_mask(w, H, 1e-9, 0.5)
+    assert mask.sum() == round(0.5 * mask.size)
+    keep = np.concatenate([~mask, np.ones((w.shape[0], 1), bool)], 1)
+    _, gpt_mask = sparsegpt(w, H, 0.5, 1e-9)
+    gkeep = np.concatenate([~gpt_mask, np.ones((w.shape[0], 1), bool)], 1)
+    assert _err(xa, w, obs_refit(H, B, w, 0.0, keep)) < \
+        _err(xa, w, obs_refit(H, B, w, 0.0, gkeep))

@@ -1,13 +1,13 @@
-"""Compressed weight formats (s4, cb, sparse): the C kernels give exactly interpret's bits,
-over every conv / depthwise / fully-connected case of the backend tests, and the packers
-round-trip."""
+"""Compressed weight formats (s4, cb, sparse, mask): the C kernels give exactly interpret's
+bits, over every conv / depthwise / fully-connected case of the backend tests, with the bias
+stored int16 (where it fits) or int32, and the packers round-trip."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tinyc.backend_c.formats import (FORMATS, choose_formats, pack_cb, pack_s4, pack_sparse,
-                                     packed_bytes, scratch_with_formats)
+from tinyc.backend_c.formats import (FORMATS, choose_formats, pack_cb, pack_mask, pack_s4,
+                                     pack_sparse, packed_bytes, scratch_with_formats)
 from tinyc.passes.plan_memory import plan_memory
 from tinyc.errors import TinycError
 
@@ -53,7 +53,7 @@ def _cases(cases: dict, formats: list[str]):
     return [pytest.param(f, cases[n], id=f"{n}-{f}") for f, n in out]
 
 
-@pytest.mark.parametrize("fmt, case", _cases(CONV_CASES, ["s4", "cb", "sparse"]))
+@pytest.mark.parametrize("fmt, case", _cases(CONV_CASES, ["s4", "cb", "sparse", "mask"]))
 def test_conv2d(fmt, case, rng, tmp_path, host_cache):
     g = _compress(_conv_graph("conv2d", rng, case), rng, fmt.split("-")[0])
     check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, "-" not in fmt))
@@ -82,7 +82,7 @@ def _fc_graph(rng, case):
     return g
 
 
-@pytest.mark.parametrize("fmt", ["s4", "cb", "sparse"])
+@pytest.mark.parametrize("fmt", ["s4", "cb", "sparse", "mask"])
 @pytest.mark.parametrize("case", FC_CASES.values(), ids=FC_CASES.keys())
 def test_fully_connected(fmt, case, rng, tmp_path, host_cache):
     check_graph(_compress(_fc_graph(rng, case), rng, fmt), tmp_path, host_cache, rng)
@@ -97,6 +97,47 @@ def test_sparse_long_gaps(rng, tmp_path, host_cache):
     check_graph(g, tmp_path, host_cache, rng)
     fc = _compress(_fc_graph(rng, FC_CASES["wide"]), rng, "sparse", density=0.002)
     check_graph(fc, tmp_path / "fc", host_cache, rng)
+
+
+def _widen_bias(g, rng):
+    """A bias that does not fit int16 (the packed kernels then read it as int32)."""
+    node = g.nodes[-1]
+    b = node.inputs[2]
+    node.replace_input(2, g.const(b.name, rng.integers(-10**6, 10**6, b.shape).astype("int32")))
+    return g
+
+
+@pytest.mark.parametrize("op, fmt", [("conv2d", "s4"), ("conv2d", "cb"), ("conv2d", "sparse"),
+                                     ("conv2d", "mask"), ("depthwise_conv2d", "s4"),
+                                     ("depthwise_conv2d", "cb"), ("fully_connected", "s4"),
+                                     ("fully_connected", "cb"), ("fully_connected", "sparse"),
+                                     ("fully_connected", "mask")])
+def test_int32_bias(op, fmt, rng, tmp_path, host_cache):
+    """The same kernels with a bias beyond int16: stored int32 and counted 4 B a channel;
+    within int16 it is stored and counted 2 B a channel."""
+    if op == "fully_connected":
+        g = _fc_graph(rng, FC_CASES["wide"])
+    else:
+        case = CONV_CASES["3x3_same"] if op == "conv2d" else DW_CASES["m2_stride2"]
+        g = _conv_graph(op, rng, case)
+    w = g.nodes[-1].inputs[1]
+    short = _compress(g, rng, fmt)
+    row = choose_formats(short, fmt)[-1]
+    n_bias = g.nodes[-1].inputs[2].data.size
+    packed = packed_bytes(FORMATS[fmt], g.nodes[-1].inputs[1].data)
+    assert row["weights_bytes"] == packed + 2 * n_bias and "bias int16" in row["why"]
+    assert row["dense_bytes"] == w.type.nbytes + 4 * n_bias
+    g = _widen_bias(short, rng)
+    row = choose_formats(g, fmt)[-1]
+    assert row["weights_bytes"] == packed + 4 * n_bias and "bias int16" not in row["why"]
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, True))
+
+
+def _unpack_mask(p: dict, shape) -> np.ndarray:
+    nz = np.unpackbits(p["mask"][1], bitorder="little")[: int(np.prod(shape))].astype(bool)
+    out = np.zeros(nz.size, np.int8)
+    out[nz] = p["value"][1]
+    return out.reshape(shape)
 
 
 def _unpack_s4(b: np.ndarray, n: int) -> np.ndarray:
@@ -131,6 +172,8 @@ def test_packers_round_trip(rng):
         assert np.array_equal(_unpack_cb(pack_cb(w), w.size), w.ravel())
         w = _values(rng, shape, "sparse", 0.01)
         assert np.array_equal(_unpack_sparse(pack_sparse(w), shape), w)
+        w = _values(rng, shape, "sparse", 0.5)
+        assert np.array_equal(_unpack_mask(pack_mask(w), shape), w)
 
 
 def test_sizes():
@@ -139,6 +182,7 @@ def test_sizes():
     assert packed_bytes(FORMATS["s4"], w) == 200
     assert packed_bytes(FORMATS["cb"], w) == 2 + 50 + 1         # 2 values -> 1-bit indices
     assert packed_bytes(FORMATS["sparse"], w) == 4 * 2 + 40 * 2
+    assert packed_bytes(FORMATS["mask"], w) == 400 // 8 + 40
 
 
 def test_auto_picks_the_smallest_and_says_why(rng):
@@ -149,8 +193,12 @@ def test_auto_picks_the_smallest_and_says_why(rng):
     row = choose_formats(g)[0]
     assert row["format"] == "sparse" and row["weights_bytes"] < row["dense_bytes"]
     _compress(g, rng, "sparse", density=0.3)
-    assert choose_formats(g)[0]["format"] == "dense"             # smaller, but slower
-    assert choose_formats(g, "small")[0]["format"] == "sparse"
+    row = choose_formats(g)[0]
+    assert row["format"] == "dense" and "no mask: zeros not from pruning" in row["why"]
+    assert choose_formats(g, "small")[0]["format"] == "mask"    # N/8 + nnz < 2 nnz + 2 O
+    g.nodes[-1].attrs["prune_sparsity"] = 0.7                    # zeros asked for: stored
+    assert choose_formats(g)[0]["format"] == "mask"
+    del g.nodes[-1].attrs["prune_sparsity"]
     _compress(g, rng, "sparse", density=0.05)
     assert g.nodes[-1].attrs["weight_format"] == "sparse"
     assert choose_formats(g, "dense")[0]["format"] == "dense"

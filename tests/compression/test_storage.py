@@ -58,12 +58,18 @@ def test_cluster_needs_compensation(repo_root):
 
 
 def test_sparse(repo_root):
-    """storage="small": the smallest format; "auto" keeps the digits layers off the sparse
-    kernel, which would be slower than the dense DSP kernels on layers this small."""
-    m = compile_digits(repo_root, prune=0.9, storage="small")
+    """storage="sparse": the zero-skipping (skip, value) format wherever it fits; "small":
+    the smallest format (at 90% zeros the bitmask, N/8 + nnz bytes, beats 2 nnz + 2 O);
+    "auto" keeps the digits layers off the zero-skipping kernel, which would be slower than
+    the dense DSP kernels on layers this small, and stores the pruned ones as a bitmask."""
+    m = compile_digits(repo_root, prune=0.9, storage="sparse")
     assert _formats(m) == ["sparse", "sparse", "dense", "sparse", "sparse"]
+    small = compile_digits(repo_root, prune=0.9, storage="small")
+    for row, s in zip(small.report["weight_formats"], m.report["weight_formats"]):
+        assert row["weights_bytes"] <= s["weights_bytes"], (row, s)
+    assert host_matches_interpret(small, digits_data(str(repo_root))[0][:30])
     auto = compile_digits(repo_root, prune=0.9)
-    assert "sparse" not in _formats(auto)
+    assert "sparse" not in _formats(auto) and "mask" in _formats(auto)
     assert "estimated slower" in auto.report["weight_formats"][1]["why"]
     assert m.report["macs"] < 0.25 * m.report["dense_macs"]
     why = m.report["weight_formats"][0]["why"]
@@ -81,7 +87,7 @@ def test_flash_and_qemu(repo_root):
     x = digits_data(str(repo_root))[0][:2]
     results = {}
     cases = {"int8": {}, "int4": {"weights": "int4"}, "k4": {"cluster": 4},
-             "sparse": {"prune": 0.9, "storage": "small"},
+             "sparse": {"prune": 0.9, "storage": "sparse"},
              "sparse_dense": {"prune": 0.9, "storage": "dense"}}
     for key, kw in cases.items():
         m = compile_digits(repo_root, calib_n=50, **kw)
@@ -98,7 +104,8 @@ def test_flash_and_qemu(repo_root):
 @pytest.mark.parametrize("name, kw, fmt", [
     ("cnn", {"weights": "int4"}, "s4"),            # conv, depthwise, fc
     ("resnet", {"cluster": 8}, "cb"),
-    ("mlp", {"prune": 0.9, "storage": "small"}, "sparse"),
+    ("mlp", {"prune": 0.9, "storage": "sparse"}, "sparse"),
+    ("mlp", {"prune": 0.5, "storage": "small"}, "mask"),
 ])
 def test_test_models_exact_in_c(test_models, name, kw, fmt):
     import tinyc

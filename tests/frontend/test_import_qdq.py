@@ -4,6 +4,8 @@ DequantizeLinear(W) -> Transpose -> MatMul + float Add)."""
 from __future__ import annotations
 
 import numpy as np
+import onnx
+import pytest
 from onnx import TensorProto
 from onnx import helper as h
 
@@ -95,3 +97,32 @@ def test_pt2e_style_float_islands():
     want = session(m).run(None, feeds)[0]
     got = interpret_qdq(g, feeds)[0]
     assert np.abs(got - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("zp,hi,exact", [(100, 200, True), (40, 256, False)])
+def test_uint8_weights_with_zero_point_become_int8_with_zero_point_0(zp, hi, exact, tmp_path):
+    """The int8 kernels take weights with zero point 0: uint8 weights W with zero point z
+    become W - z (exact when it fits int8), else that channel is re-quantized."""
+    import tinyc
+    from onnx.reference import ReferenceEvaluator
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, hi, (16, 4)).astype(np.uint8)
+    inits = {"w": w, "ws": np.float32(0.01), "wz": np.uint8(zp)}
+    nx, ix, x = qdq("x", "in", 0.02, 0)
+    ny, iy, _ = qdq("y", "mm", 0.05, 0)
+    nodes = nx + [node("DequantizeLinear", ["w", "ws", "wz"], ["wd"]),
+                  node("MatMul", [x, "wd"], ["mm"])] + ny
+    path = tmp_path / "u8w.onnx"
+    onnx.save(make_model(nodes, {"in": [1, 16]}, {"y_dq": [1, 4]}, {**inits, **ix, **iy},
+                         opset=19), path)
+    wc = next(n.inputs[1] for n in load_onnx(path).nodes if n.op == "fully_connected")
+    assert set(wc.q.zero_point) == {0}
+    if exact:
+        assert np.array_equal(wc.data.T, w.astype(np.int32) - zp)
+        assert wc.q.scale == (float(np.float32(0.01)),)
+    m = tinyc.compile(path, progress=None)
+    xs = rng.uniform(-2, 2, (50, 1, 16)).astype(np.float32)
+    ref = ReferenceEvaluator(str(path))
+    want = np.stack([ref.run(None, {"in": a})[0] for a in xs])
+    steps = np.abs(m.interpret(xs, batch=True) - want) / 0.05
+    assert steps.max() <= (1 if exact else 3), steps.max()

@@ -1,7 +1,11 @@
-"""The generated C of every test model (tests/models.py, the digits example, a few random
-graphs) runs once under -fsanitize=address,undefined on the host with no report, and gives the
-same bits as interpret(). First: the harness itself catches an out-of-bounds write and a signed
-overflow (a sanitizer run that cannot fail proves nothing).
+"""The generated C of every host-tested model runs once under -fsanitize=address,undefined
+(-fno-sanitize-recover=all: any report fails) on the host, and gives the same bits as
+interpret(): tests/models.py, the digits example and its int4 / clustered / sparse builds, the
+MLPerf Tiny models (QDQ ONNX and .tflite, on their reference inputs: also == TFLite Micro), the
+QDQ models of tests/test_qdq_tools.py, models with several inputs and outputs, and a few random
+graphs. One or two samples per model: the sanitized build is the cost. First: the harness
+itself catches an out-of-bounds write and a signed overflow (a sanitizer run that cannot fail
+proves nothing).
 """
 from __future__ import annotations
 
@@ -53,8 +57,10 @@ def _check(m, x, work):
     want = [[np.asarray(a) for a in (lambda r: r if isinstance(r, list) else [r])(
         m.interpret(s if len(s) > 1 else s[0]))] for s in samples]
     for g, w in zip(got, want):
+        assert len(g) == len(w)
         for a, b in zip(g, w):
             assert np.array_equal(a.reshape(-1), np.asarray(b).reshape(-1).astype(np.int8))
+    return got
 
 
 @pytest.mark.parametrize("name", sorted(models.BUILDERS))
@@ -70,6 +76,98 @@ def test_digits_example_under_sanitizers(example_dir, tmp_path):
                       progress=None)
     x = np.random.default_rng(1).integers(-128, 128, (2, *m.inputs[0].shape)).astype(np.int8)
     _check(m, x, tmp_path)
+
+
+COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
+              "sparse": {"prune": 0.9, "storage": "small"}}
+
+
+@pytest.mark.parametrize("fmt", sorted(COMPRESSED))
+def test_compressed_formats_under_sanitizers(fmt, example_dir, tmp_path):
+    m = tinyc.compile(example_dir / "digits.onnx", calib=example_dir / "calib.npz",
+                      progress=None, **COMPRESSED[fmt])
+    kernels = sorted(p.name for p in (m.c_dir() / "kernels").glob(f"*_{fmt}.c"))
+    assert kernels, f"{fmt}: the build uses no {fmt} kernel — the test would prove nothing"
+    x = np.random.default_rng(2).integers(-128, 128, (2, *m.inputs[0].shape)).astype(np.int8)
+    _check(m, x, tmp_path)
+
+
+MLPERF = [f"{m}_{kind}" for m in ("kws", "vww", "ic", "ad") for kind in ("qdq", "tflite")]
+
+
+@pytest.mark.parametrize("model", MLPERF)
+def test_mlperf_models_under_sanitizers(model, models_dir, tmp_path):
+    name, kind = model.split("_")
+    folder = models_dir / "mlperf-tiny"
+    m = tinyc.compile(folder / (f"{name}_int8_qdq.onnx" if kind == "qdq" else
+                                f"{name}_int8.tflite"), progress=None)
+    ref = np.load(folder / f"{name}_ref.npz")
+    got = _check(m, ref["inputs"][:2], tmp_path)
+    want = ref["outputs_tflm"][:2]
+    assert np.array_equal(np.stack([g[0] for g in got]).reshape(want.shape), want)
+
+
+def _qdq_tool_models():
+    from ..test_qdq_tools import MODELS, ORT_QDQ
+    return MODELS, ORT_QDQ
+
+
+@pytest.mark.parametrize("name", _qdq_tool_models()[1] + ["pt2e"])
+def test_qdq_tool_models_under_sanitizers(name, tmp_path):
+    """The QDQ models of tests/test_qdq_tools.py (ONNX Runtime quantize_static, pt2e-style)."""
+    folder, _ = _qdq_tool_models()
+    if name == "pt2e":
+        from ..test_qdq_tools import _pt2e_model
+        path = tmp_path / "pt2e.onnx"
+        onnx.save(_pt2e_model(), path)
+    else:
+        path = folder / name
+    m = tinyc.compile(path, progress=None)
+    x = np.random.default_rng(3).integers(-128, 128, (2, *m.inputs[0].shape)).astype(np.int8)
+    _check(m, x, tmp_path / "run")
+
+
+def _two_in_two_out():
+    """x1 -> Conv -> Relu -> r; r + x2 -> a (output); MaxPool(r) -> p (output)."""
+    from onnx import helper
+    from ..frontend.util import make_model, rand
+    nodes = [helper.make_node("Conv", ["x1", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Add", ["r", "x2"], ["a"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2])]
+    return make_model(nodes, {"x1": [1, 3, 6, 6], "x2": [1, 4, 6, 6]}, ["a", "p"],
+                      {"W": rand(4, 3, 3, 3) * 0.3, "B": rand(4, seed=1) * 0.1})
+
+
+def test_multi_input_multi_output_model_under_sanitizers(tmp_path):
+    path = tmp_path / "two.onnx"
+    onnx.save(_two_in_two_out(), path)
+    rng = np.random.default_rng(4)
+    calib = {"x1": rng.uniform(-1, 1, (16, 3, 6, 6)).astype(np.float32),
+             "x2": rng.uniform(-1, 1, (16, 4, 6, 6)).astype(np.float32)}
+    m = tinyc.compile(path, calib=calib, progress=None)
+    assert (len(m.inputs), len(m.outputs)) == (2, 2)
+    x = [rng.integers(-128, 128, (2, *spec.shape)).astype(np.int8) for spec in m.inputs]
+    got = _check(m, x, tmp_path / "run")
+    assert len(got[0]) == 2
+
+
+def test_backend_mini_net_under_sanitizers(tmp_path):
+    """The backend's graph of every kernel (two inputs, two outputs), emitted from the IR."""
+    from tinyc.backend_c import emit_c
+    from tinyc.ir import interpret
+    from ..backend.graphs import mini_net
+    from ..backend.harness import reuse_plan
+    g = mini_net(np.random.default_rng(5))
+    emit_c(g, reuse_plan(g), tmp_path / "c")
+    rng = np.random.default_rng(6)
+    samples = [[rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+               for _ in range(2)]
+    samples.append([np.full(v.shape, -128, np.int8) for v in g.inputs])
+    got = run_sanitized(tmp_path / "c", samples, tmp_path / "run")
+    for sample, outs in zip(samples, got):
+        for y, w in zip(outs, interpret(g, sample)):
+            assert np.array_equal(y.reshape(-1), np.asarray(w).reshape(-1))
 
 
 @pytest.mark.parametrize("index", range(3))

@@ -1,0 +1,65 @@
+/*
+ * tinyc_depthwise_conv2d_s16.c - 16x8 depthwise convolution: int16 NHWC input, int8 1HWC filter
+ * (C = in_c * ch_mult), int64 bias; output channel oc reads input channel oc / ch_mult.
+ *
+ * acc = bias[oc] + sum over valid taps of x * w (int64);  out = clamp(requantize_s64(acc))
+ * (TFLite Micro reference_integer_ops::DepthwiseConvPerChannel, 16x8).
+ */
+#include "tinyc_nn_s16.h"
+#include "tinyc_window.h"
+
+static int64_t tinyc_dw16_acc(const tinyc_dw_conv_params *p, const tinyc_dims *in_dims,
+                              const int16_t *image, const tinyc_dims *f_dims,
+                              const int8_t *filter, const tinyc_window *win, int32_t oc)
+{
+    const int32_t ic = oc / p->ch_mult;
+    int64_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
+        const int8_t *w_row = filter + ky * f_dims->w * f_dims->c + oc;
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            const int32_t x = image[(row + kx * p->dilation.w) * in_dims->c + ic];
+            acc += x * (int32_t)w_row[kx * f_dims->c];
+        }
+    }
+    return acc;
+}
+
+void tinyc_depthwise_conv2d_s16(const tinyc_dw_conv_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int16_t *input,
+                                const tinyc_dims *filter_dims, const int8_t *filter,
+                                const int64_t *bias,
+                                const tinyc_dims *output_dims, int16_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int16_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
+                              params->dilation.h, filter_dims->h, input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
+                                  params->dilation.w, filter_dims->w, input_dims->w);
+                for (oc = 0; oc < output_dims->c; ++oc) {
+                    int64_t acc = tinyc_dw16_acc(params, input_dims, image, filter_dims,
+                                                 filter, &win, oc);
+                    if (bias != 0) {
+                        acc += bias[oc];
+                    }
+                    output[oc] = tinyc_clamp_s16(
+                        tinyc_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]), 0,
+                        params->activation.min, params->activation.max);
+                }
+                output += output_dims->c;
+            }
+        }
+    }
+}

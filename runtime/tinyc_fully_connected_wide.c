@@ -1,0 +1,143 @@
+/*
+ * tinyc_fully_connected_wide.c - int8 fully connected with the weights stored as int16
+ * ("wide" weight format, backend_c/formats.py: storage="speed"), twice the flash of int8.
+ *
+ * The values are the layer's int8 weights; stored widened, SMLAD takes them as they are (no
+ * SXTB16).  The input row is widened once to int16 (scratch, without its offset: the input
+ * offset is folded into the bias at compile time); then two output channels at a time share
+ * each load of eight inputs.  Per eight k of two channels: LDM 4 input words, LDM 4 weight
+ * words + 4 SMLAD per channel: 11 instructions for 16 MACs.
+ *
+ * Layout (backend_c/fast.py fc_wide): [out4 / 2][k8 / 8][2 channels][8 int16], the eight k of
+ * a chunk in the lane order of the widened input (TINYC_LANE per group of four), zero padded.
+ */
+#include "tinyc_fast.h"
+
+/* Halfword position, within a group of four k, of the weight of k offset j (the DSP lanes). */
+#define TINYC_WIDE_POS(j) (((j) & 1) * 2 + ((j) >> 1))
+
+#if !defined(TINYC_FAST_DSP)
+/* acc[0..1] += two channels' sums over `chunks` chunks of eight k (portable path). */
+static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chunks,
+                               int32_t acc[2])
+{
+    int32_t j;
+    for (; chunks > 0; --chunks, w += 16, xs += 8) {
+        for (j = 0; j < 8; ++j) {
+            const int32_t xj = xs[(j & 4) + TINYC_LANE(j & 3)];
+            const int32_t pos = (j & 4) + TINYC_WIDE_POS(j & 3);
+            acc[0] += w[pos] * xj;
+            acc[1] += w[8 + pos] * xj;
+        }
+    }
+}
+#endif
+
+#if defined(TINYC_FAST_DSP)
+#define TINYC_WIDE_CHUNK                                                                   \
+    "ldm %[x]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"                                          \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                          \
+    "smlad %[a], %[w0], %[x0], %[a]\n\t"                                                   \
+    "smlad %[a], %[w1], %[x1], %[a]\n\t"                                                   \
+    "smlad %[a], %[w2], %[x2], %[a]\n\t"                                                   \
+    "smlad %[a], %[w3], %[x3], %[a]\n\t"                                                   \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                          \
+    "smlad %[b], %[w0], %[x0], %[b]\n\t"                                                   \
+    "smlad %[b], %[w1], %[x1], %[b]\n\t"                                                   \
+    "smlad %[b], %[w2], %[x2], %[b]\n\t"                                                   \
+    "smlad %[b], %[w3], %[x3], %[b]\n\t"
+
+/* LDM wants its registers in ascending order: inputs in r2..r5, weights in r8..r11. */
+#define TINYC_WIDE_ASM(code)                                                               \
+    do {                                                                                   \
+        register uint32_t x0 __asm__("r2");                                                \
+        register uint32_t x1 __asm__("r3");                                                \
+        register uint32_t x2 __asm__("r4");                                                \
+        register uint32_t x3 __asm__("r5");                                                \
+        register uint32_t w0 __asm__("r8");                                                \
+        register uint32_t w1 __asm__("r9");                                                \
+        register uint32_t w2 __asm__("r10");                                               \
+        register uint32_t w3 __asm__("r11");                                               \
+        __asm__ volatile(code                                                              \
+                         : [a] "+r"(a), [b] "+r"(b), [w] "+r"(w), [x] "+r"(x), [n] "+r"(n), \
+                           [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), \
+                           [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3)  \
+                         :                                                                 \
+                         : "cc", "memory");                                                \
+    } while (0)
+#endif
+
+/* Two channels over `chunks` chunks of eight k; *a0, *a1 hold the biases on entry. */
+static TINYC_ALWAYS_INLINE void tinyc_fc_wide_pair(const int16_t *w, const int16_t *xs, int32_t chunks,
+                                      int32_t *a0, int32_t *a1)
+{
+#if defined(TINYC_FAST_DSP)
+    const int16_t *x = xs;
+    int32_t a = *a0;
+    int32_t b = *a1;
+    int32_t n = chunks >> 2;
+    if (n > 0) {
+        TINYC_WIDE_ASM("1:\n\t" TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK
+                       TINYC_WIDE_CHUNK
+                       "subs %[n], %[n], #1\n\t"
+                       "bne 1b");
+    }
+    n = chunks & 3;
+    if (n > 0) {
+        TINYC_WIDE_ASM("1:\n\t" TINYC_WIDE_CHUNK
+                       "subs %[n], %[n], #1\n\t"
+                       "bne 1b");
+    }
+    *a0 = a;
+    *a1 = b;
+#else
+    int32_t acc[2];
+    acc[0] = *a0;
+    acc[1] = *a1;
+    tinyc_fc_wide_sums(w, xs, chunks, acc);
+    *a0 = acc[0];
+    *a1 = acc[1];
+#endif
+}
+
+void tinyc_fully_connected_wide(const tinyc_fc_fast_params *params, const tinyc_rq *rq,
+                                const int8_t *input, const int16_t *filter,
+                                const int32_t *bias, int16_t *scratch, int8_t *output)
+{
+    const int32_t chunks = params->k4 >> 3;     /* k4: the depth rounded up to 8 */
+    const int32_t out_c = params->out_c;
+    const int32_t out4 = out_c & ~3;
+    int32_t b;
+    for (b = 0; b < params->batches; ++b, input += params->depth) {
+        const int16_t *w = filter;
+        const int32_t *bi = bias;
+        const tinyc_rq *r = rq;
+        int8_t *o = output + b * out_c;
+        int8_t *const end = o + out4;
+        tinyc_fc_widen(input, params->depth, params->k4, 0, scratch);
+        for (; o != end; o += 4, w += 32 * chunks, bi += 4) {
+            int32_t a0 = bi[0];
+            int32_t a1 = bi[1];
+            int32_t a2 = bi[2];
+            int32_t a3 = bi[3];
+            tinyc_fc_wide_pair(w, scratch, chunks, &a0, &a1);
+            tinyc_fc_wide_pair(w + 16 * chunks, scratch, chunks, &a2, &a3);
+            tinyc_rq4_chans(a0, a1, a2, a3, &r, o, params->output_offset);
+        }
+        if (out_c != out4) {    /* the last out_c % 4 channels: the arrays are padded to 4 */
+            int32_t a0 = bi[0];
+            int32_t a1 = bi[1];
+            int32_t a2 = bi[2];
+            int32_t a3 = bi[3];
+            int8_t last[4];
+            int32_t i;
+            tinyc_fc_wide_pair(w, scratch, chunks, &a0, &a1);
+            tinyc_fc_wide_pair(w + 16 * chunks, scratch, chunks, &a2, &a3);
+            tinyc_rq4_chans(a0, a1, a2, a3, &r, last, params->output_offset);
+            for (i = 0; i < out_c - out4; ++i) {
+                o[i] = last[i];
+            }
+        }
+    }
+    tinyc_fast_activation(&params->activation, output, params->batches * out_c);
+}

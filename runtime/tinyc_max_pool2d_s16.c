@@ -1,0 +1,54 @@
+/*
+ * tinyc_max_pool2d_s16.c - int16 max pooling, NHWC: the largest valid tap, clamped to the
+ * activation range (TFLite Micro's int16 MaxPool).
+ */
+#include "tinyc_nn_s16.h"
+#include "tinyc_window.h"
+
+static int32_t tinyc_max16(const tinyc_dims *in_dims, const int16_t *image,
+                           const tinyc_window *win, int32_t ch)
+{
+    int32_t best = INT32_MIN;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky) * in_dims->w + win->x0;
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            const int32_t x = image[(row + kx) * in_dims->c + ch];
+            if (x > best) {
+                best = x;
+            }
+        }
+    }
+    return best;
+}
+
+void tinyc_max_pool2d_s16(const tinyc_pool_params *params,
+                          const tinyc_dims *input_dims, const int16_t *input,
+                          const tinyc_dims *filter_dims,
+                          const tinyc_dims *output_dims, int16_t *output)
+{
+    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t ch;
+    tinyc_window win;
+    for (b = 0; b < output_dims->n; ++b) {
+        const int16_t *image = input + b * image_size;
+        for (oy = 0; oy < output_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h, 1, filter_dims->h,
+                              input_dims->h);
+            for (ox = 0; ox < output_dims->w; ++ox) {
+                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w, 1,
+                                  filter_dims->w, input_dims->w);
+                for (ch = 0; ch < input_dims->c; ++ch) {
+                    output[ch] = tinyc_clamp_s16(tinyc_max16(input_dims, image, &win, ch), 0,
+                                                 params->activation.min,
+                                                 params->activation.max);
+                }
+                output += output_dims->c;
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/*
+ * tinyc_nn_s16.h - the 16x8 kernels: int16 activations (symmetric, zero point 0), int8
+ * weights, int64 bias (TFLite's 16x8 quantization scheme, as TFLite Micro's reference kernels
+ * and CMSIS-NN's *_s16 kernels compute it).
+ *
+ * The parameter structs are tinyc_nn.h's; their offsets are 0 for int16 tensors and the
+ * activation range lies within [-32768, 32767].  Convolutions accumulate in int64 and
+ * requantize with the 64-bit MultiplyByQuantizedMultiplier (tinyc_requantize_s64, shift < 8);
+ * add and the int8 <-> int16 conversions use the 32-bit tinyc_requantize.
+ */
+#ifndef TINYC_NN_S16_H
+#define TINYC_NN_S16_H
+
+#include <stdint.h>
+
+#include "tinyc_nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* filter_dims: {out_c, kh, kw, in_c}; bias may be NULL. */
+void tinyc_conv2d_s16(const tinyc_conv_params *params,
+                      const tinyc_per_channel_quant_params *quant,
+                      const tinyc_dims *input_dims, const int16_t *input,
+                      const tinyc_dims *filter_dims, const int8_t *filter,
+                      const int64_t *bias,
+                      const tinyc_dims *output_dims, int16_t *output);
+
+/* filter_dims: {1, kh, kw, out_c}; bias may be NULL. */
+void tinyc_depthwise_conv2d_s16(const tinyc_dw_conv_params *params,
+                                const tinyc_per_channel_quant_params *quant,
+                                const tinyc_dims *input_dims, const int16_t *input,
+                                const tinyc_dims *filter_dims, const int8_t *filter,
+                                const int64_t *bias,
+                                const tinyc_dims *output_dims, int16_t *output);
+
+/* input_dims: {batches, 1, 1, in}; filter_dims: {out, 1, 1, in}; output_dims: {batches, 1, 1,
+ * out}; bias may be NULL. */
+void tinyc_fully_connected_s16(const tinyc_fc_params *params,
+                               const tinyc_per_channel_quant_params *quant,
+                               const tinyc_dims *input_dims, const int16_t *input,
+                               const tinyc_dims *filter_dims, const int8_t *filter,
+                               const int64_t *bias,
+                               const tinyc_dims *output_dims, int16_t *output);
+
+/* left_shift 15; strides as tinyc_add_s8's (0 where broadcast); may run in place. */
+void tinyc_add_s16(const tinyc_add_params *params,
+                   const tinyc_dims *in1_strides, const int16_t *in1,
+                   const tinyc_dims *in2_strides, const int16_t *in2,
+                   const tinyc_dims *output_dims, int16_t *output);
+
+/* filter_dims: {1, kh, kw, 1}; padding never counts. */
+void tinyc_avg_pool2d_s16(const tinyc_pool_params *params,
+                          const tinyc_dims *input_dims, const int16_t *input,
+                          const tinyc_dims *filter_dims,
+                          const tinyc_dims *output_dims, int16_t *output);
+
+void tinyc_max_pool2d_s16(const tinyc_pool_params *params,
+                          const tinyc_dims *input_dims, const int16_t *input,
+                          const tinyc_dims *filter_dims,
+                          const tinyc_dims *output_dims, int16_t *output);
+
+/* y = clamp(requantize(x + input_offset) + output_offset) to the output type (TFLite QUANTIZE
+ * between integer types). */
+typedef struct {
+    int32_t input_offset;       /* -input zero point */
+    int32_t output_offset;      /* +output zero point */
+    int32_t multiplier;
+    int32_t shift;
+} tinyc_requantize_params;
+
+void tinyc_requantize_s8_s16(const tinyc_requantize_params *params, int32_t size,
+                             const int8_t *input, int16_t *output);
+
+void tinyc_requantize_s16_s8(const tinyc_requantize_params *params, int32_t size,
+                             const int16_t *input, int8_t *output);
+
+/* ---- helpers shared by the 16x8 kernels (static inline) ------------------------------------ */
+
+/* floor(x / 2^n), n in [0, 63], defined for negative x. */
+static inline int64_t tinyc_asr64(int64_t x, int32_t n)
+{
+    return (x >= 0) ? (x >> n) : ~((~x) >> n);
+}
+
+/*
+ * TFLite MultiplyByQuantizedMultiplier(int64_t x, ...) = CMSIS-NN arm_nn_requantize_s64: the
+ * Q31 multiplier reduced to Q15 (rounded, at most 0x7FFF), then x * reduced / 2^(15 - shift)
+ * rounded half up, narrowed to int32.  |acc| < 2^47, shift in [-31, 7].
+ */
+static inline int32_t tinyc_requantize_s64(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = (multiplier < 0x7FFF0000) ? (((int64_t)multiplier + 32768) >> 16)
+                                                      : 0x7FFF;
+    const int32_t total = 15 - shift;
+    const int64_t prod = acc * reduced + ((int64_t)1 << (total - 1));
+    const uint32_t low = (uint32_t)((uint64_t)tinyc_asr64(prod, total) & 0xFFFFFFFFu);
+    return (low <= (uint32_t)INT32_MAX) ? (int32_t)low : (int32_t)(low - 0x80000000u) + INT32_MIN;
+}
+
+/* value + out_offset (without overflow), clamped to [lo, hi] within the int16 range. */
+static inline int16_t tinyc_clamp_s16(int32_t value, int32_t out_offset, int32_t lo, int32_t hi)
+{
+    int64_t y = (int64_t)value + (int64_t)out_offset;
+    if (y < lo) {
+        y = lo;
+    }
+    if (y > hi) {
+        y = hi;
+    }
+    return (int16_t)y;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYC_NN_S16_H */
