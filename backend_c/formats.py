@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import TinycError
-from ..ir import Graph, Node
+from ..ir import DType, Graph, Node
 from ..passes.plan_memory import scratch_name
 from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel
@@ -306,10 +306,26 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
             "why": why}
 
 
+def int8_activations(node: Node) -> bool:
+    """Whether the layer reads and writes int8 activations: the packed kernels (and "wide")
+    are int8 kernels; a layer with int16 activations (16x8) stays on the dense s16 kernel."""
+    acts = [v for v in (*node.inputs, *node.outputs) if v is not None and not v.is_const]
+    return all(v.dtype is DType.INT8 for v in acts)
+
+
+def _dense_row(node: Node, why: str) -> dict:
+    w, b32 = node.inputs[1], bias_bytes(node, False)
+    density = float(np.count_nonzero(w.data)) / max(w.data.size, 1)
+    return {"layer": node.name, "op": node.op, "format": "dense",
+            "dense_bytes": w.type.nbytes + b32, "weights_bytes": w.type.nbytes + b32,
+            "density": round(density, 4), "why": f"dense {w.type.nbytes:,} B; {why}"}
+
+
 def choose_formats(g: Graph, storage: str = "auto", kernels: dict | None = None) -> list[dict]:
     """Pick each layer's weight format (module doc); storage: "auto" (the smallest, sparse
     only where estimated not slower), "small" (the smallest), "dense", or a format name
-    (used wherever the values fit it). Returns one row per layer."""
+    (used wherever the values fit it). Layers with int16 activations stay dense (their 16x8
+    kernel reads int8 weights only). Returns one row per layer."""
     if storage not in STORAGE and storage not in FORMATS:
         raise TinycError(f"storage must be one of {STORAGE + tuple(FORMATS)}, got {storage!r}")
     kernels = KERNELS if kernels is None else kernels
@@ -317,7 +333,10 @@ def choose_formats(g: Graph, storage: str = "auto", kernels: dict | None = None)
     for node in g.nodes:
         if node.op not in LAYERS or not node.inputs[1].is_const:
             continue
-        row = _choose(node, storage, kernels)
+        if int8_activations(node):
+            row = _choose(node, storage, kernels)
+        else:
+            row = _dense_row(node, "int16 activations: the 16x8 kernel reads dense int8 weights")
         node.attrs.pop("weight_format", None)
         if row["format"] != "dense":
             node.attrs["weight_format"] = row["format"]

@@ -13,7 +13,7 @@ model's), ready for quantize(). Compression needs a float model and calibration 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -144,20 +144,36 @@ def compress(g: Graph, samples, c: Compression) -> tuple[Graph, dict]:
     return g, report
 
 
+def effective(c: Compression) -> Compression:
+    """c without the per-layer overrides that change nothing: when the options compress
+    nothing themselves, every layer's own config is plain int8, so an int8 override (the
+    search keeps a layer int8) is dropped — a search that keeps every layer int8 gives exactly
+    the plain int8 model (no re-fit, no added bias)."""
+    base = replace(c, overrides={})
+    if base.compresses or not c.overrides:
+        return c
+    return replace(c, overrides={n: cfg for n, cfg in c.overrides.items()
+                                 if cfg != LayerConfig()})
+
+
 def compress_model(g: Graph, samples, c: Compression, max_accuracy_drop=None, val=None,
                    calib_method: str = "minmax",
                    storage: str = "auto") -> tuple[Graph, dict | None]:
     """compile()'s entry: the precision search (max_accuracy_drop) when asked, then compress.
-    Returns the graph and the compression report (None when nothing was asked)."""
+    Returns the graph and the compression report (None when nothing was asked; a search that
+    kept every layer plain int8 compresses nothing and reports only itself)."""
     search = None
     if max_accuracy_drop is not None:
         from .precision import search_precision
         c, search = search_precision(g, samples, c, max_accuracy_drop, val, calib_method,
                                      storage)
+        c = effective(c)
+    options = {k: v for k, v in vars(c).items() if k != "overrides"}
     if not c.active:
-        return g, None
+        return g, None if search is None else {"layers": {}, "options": options,
+                                               "search": search}
     g, report = compress(g, samples, c)
-    report["options"] = {k: v for k, v in vars(c).items() if k != "overrides"}
+    report["options"] = options
     if search is not None:
         report["search"] = search
     return g, report

@@ -28,6 +28,7 @@ from .cluster import check_k, kmeans_codebook, nearest
 from .compensate import (DAMP, Stats, bias_correction, damping, from_matrix, gptq, ridge_fit,
                          weight_matrix)
 from .prune import PRUNABLE, prune_rows
+from .validation import ALPHA, Evaluator, split_validation
 
 WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 WEIGHT_BITS = (8, 4)
@@ -197,69 +198,25 @@ def config_bytes(cfg: LayerConfig, shape: tuple[int, ...], out_c: int) -> float:
     return dense
 
 
-class Evaluator:
-    """Scores a set of per-layer configs (and layers with int16 activations): compress +
-    quantize a copy of the float graph, run the integer graph on the validation samples.
-    Returns (accuracy, output MSE vs float)."""
-
-    def __init__(self, g: Graph, samples, base, val, calib_method: str):
-        from ..ir import interpret
-        self.g, self.samples, self.base, self.calib_method = g, samples, base, calib_method
-        self.feeds, labels = val
-        self.float_out = [np.asarray(interpret(g, f)[0], np.float64) for f in self.feeds]
-        self.labels = labels if labels is not None else np.array(
-            [int(np.argmax(o)) for o in self.float_out])
-        self.runs = 0
-
-    def __call__(self, configs: dict, int16=()) -> tuple[float, float]:
-        import copy
-        from dataclasses import replace
-
-        from ..ir import interpret
-        from .compress import compress
-        from .quantize import mark_activations, quantize
-        g = mark_activations(copy.deepcopy(self.g), {n: "int16" for n in int16})
-        g, _ = compress(g, self.samples, replace(self.base, overrides=dict(configs)))
-        g = quantize(g, self.samples, calib_method=self.calib_method)
-        self.runs += 1
-        out = [_dequant(interpret(g, _quant_feed(g, f))[0], g.outputs[0].q) for f in self.feeds]
-        acc = float(np.mean([int(np.argmax(o)) == lab for o, lab in zip(out, self.labels)]))
-        mse = float(np.mean([np.mean((o - f) ** 2) for o, f in zip(out, self.float_out)]))
-        return acc, mse
-
-    def float_accuracy(self) -> float:
-        return float(np.mean([int(np.argmax(o)) == lab
-                              for o, lab in zip(self.float_out, self.labels)]))
-
-
-def _quant_feed(g: Graph, feed: dict) -> dict:
-    out = {}
-    for v in g.inputs:
-        x = np.asarray(feed[v.name], np.float64) / v.q.s
-        out[v.name] = np.clip(np.sign(x) * np.floor(np.abs(x) + 0.5) + v.q.zp, -128, 127)
-    return out
-
-
-def _dequant(y: np.ndarray, q: QParams) -> np.ndarray:
-    return (y.astype(np.float64) - q.zp) * q.s
-
-
-def _sensitivities(ev: Evaluator, layers: dict, base_mse: float, sparse: bool,
-                   int16=()) -> dict:
-    """MSE growth of each (layer, ladder step) alone, per stored byte saved (sparse steps
-    only when the weights will be stored sparse: storage="small")."""
-    score = {}
+def _candidates(layers: dict, sparse: bool, int16=()) -> dict:
+    """{(layer, ladder step): stored bytes saved} of the steps the search may try (sparse
+    steps only when the weights will be stored sparse: storage="small")."""
+    steps = {}
     for name, (shape, out_c, op) in layers.items():
-        if name in int16:
-            continue
         full = config_bytes(LADDER[0], shape, out_c)
         for k in range(1, len(LADDER)):
             saved = full - config_bytes(LADDER[k], shape, out_c)
-            if saved <= 0 or (LADDER[k].sparsity and (op not in PRUNABLE or not sparse)):
+            if name in int16 or saved <= 0 or (LADDER[k].sparsity and
+                                                (op not in PRUNABLE or not sparse)):
                 continue
-            _, mse = ev({name: LADDER[k]}, int16)
-            score[(name, k)] = max(mse - base_mse, 0.0) / saved
-    return score
+            steps[(name, k)] = saved
+    return steps
+
+
+def _sensitivities(ev: Evaluator, steps: dict, base_mse: float, int16=()) -> dict:
+    """Output MSE growth of each (layer, ladder step) alone, per stored byte saved."""
+    return {(name, k): max(ev({name: LADDER[k]}, int16).mse - base_mse, 0.0) / saved
+            for (name, k), saved in steps.items()}
 
 
 def _next(score: dict, name: str, k: int) -> int | None:
@@ -296,7 +253,7 @@ def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
     is measured (output MSE vs float); in order of the largest MSE drop, candidates are
     promoted (kept when the accuracy does not fall) until the target is met.
     Returns (the layers promoted, the steps tried)."""
-    acc, mse0 = base
+    acc, mse0 = base[0], base[1]
     if acc >= target or not groups:
         return set(), []
     gain, tried = {}, []
@@ -311,7 +268,7 @@ def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
     for name in sorted((n for n in groups if gain[n] > 0), key=lambda n: (-gain[n], n)):
         if groups[name] <= chosen:
             continue
-        trial_acc, _ = ev(configs, chosen | groups[name])
+        trial_acc = ev(configs, chosen | groups[name])[0]
         kept = trial_acc >= acc
         tried.append({"layer": name, "config": "int16 activations",
                       "layers": sorted(groups[name]), "accuracy": trial_acc,
@@ -325,31 +282,34 @@ def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
 
 def search_precision(g: Graph, samples, base, max_drop: float, val,
                      calib_method: str = "minmax", storage: str = "auto"):
-    """Greedy mixed precision: every layer starts at int8; when the int8 model misses the
-    accuracy target, the layers where int8 activations lose most get int16 activations
-    (promote_int16; they are then not compressed). Then the (layer, next ladder step) with
-    the least measured output error per byte saved is tried on the whole model and kept when
-    the accuracy stays within max_drop of the float model's; a layer whose step fails stops.
-    Returns (base with per-layer overrides, report); the int16 layers are annotated on g
-    (node.attrs["activations"], read by quantize)."""
+    """Greedy mixed precision: every layer starts at int8; when the int8 model's measured
+    accuracy misses the target, the layers where int8 activations lose most get int16
+    activations (promote_int16; they are then not compressed). Then the (layer, next ladder
+    step) with the least measured output error per byte saved is tried on the whole model and
+    kept when the conservative estimate of the accuracy drop (validation.drop_estimate: the
+    observed drop, and a confidence bound from every sample's margin and the output error, at
+    level ALPHA / the number of steps that may be tried) stays within max_drop; a layer whose
+    step fails stops. Nothing is tried when the int8 model's own estimate is over the budget
+    (too few samples to tell). Returns (base with per-layer overrides, report); the int16
+    layers are annotated on g (node.attrs["activations"], read by quantize)."""
     from dataclasses import replace
 
     from .compress import targets
     from .quantize import mark_activations
     if not 0.0 <= float(max_drop) < 1.0:
         raise TinycError(f"max_accuracy_drop must be a fraction in [0, 1), got {max_drop!r}")
-    fit, feeds = split_validation(g, samples, val)
-    ev = Evaluator(g, fit, base, feeds, calib_method)
+    fit, data = split_validation(g, samples, val)
+    ev = Evaluator(g, fit, base, data, calib_method)
     layers = {n.name: (n.inputs[1].shape, n.outputs[0].shape[-1], n.op) for n in targets(g)}
     state = {name: 0 for name in layers}
     configs = lambda st: {n: LADDER[k] for n, k in st.items()}          # noqa: E731
-    base_acc, base_mse = ev(configs(state))
+    first = ev(configs(state))
     target = ev.float_accuracy() - float(max_drop)
-    wide, tried = promote_int16(ev, int16_groups(g), configs(state), (base_acc, base_mse),
-                                target)
-    if wide:
-        base_mse = ev(configs(state), wide)[1]
-    score = _sensitivities(ev, layers, base_mse, storage == "small", wide)
+    wide, tried = promote_int16(ev, int16_groups(g), configs(state), first, target)
+    steps = _candidates(layers, storage == "small", wide)
+    ev.alpha = ALPHA / max(len(steps), 1)
+    start = ev(configs(state), wide)
+    score = _sensitivities(ev, steps, start.mse, wide) if start.drop <= max_drop else {}
     stopped = set(wide)
     while True:
         moves = [(score[(n, _next(score, n, k))], n) for n, k in state.items()
@@ -358,39 +318,19 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
             break
         _, name = min(moves)
         trial = {**state, name: _next(score, name, state[name])}
-        acc, _ = ev(configs(trial), wide)
-        tried.append({"layer": name, "config": LADDER[trial[name]].describe(), "accuracy": acc,
-                      "kept": acc >= target})
-        if acc >= target:
+        s = ev(configs(trial), wide)
+        tried.append({"layer": name, "config": LADDER[trial[name]].describe(),
+                      "accuracy": s.accuracy, "drop": s.drop, "bound": s.bound,
+                      "kept": s.drop <= max_drop})
+        if s.drop <= max_drop:
             state = trial
         else:
             stopped.add(name)
     mark_activations(g, {n: "int16" for n in wide})
-    report = {"float_accuracy": ev.float_accuracy(), "int8_accuracy": base_acc,
-              "target_accuracy": target, "evaluations": ev.runs, "steps": tried,
+    report = {"float_accuracy": ev.float_accuracy(), "int8_accuracy": first.accuracy,
+              "start_drop": start.drop, "target_accuracy": target, "max_drop": max_drop,
+              "alpha": ev.alpha, "samples": len(ev.feeds), "held_out": len(ev.held),
+              "evaluations": ev.runs, "steps": tried,
               "layers": {n: LADDER[k].describe() for n, k in state.items()},
               "activations": {n: "int16" for n in sorted(wide)}}
     return replace(base, overrides=configs(state)), report
-
-
-def split_validation(g: Graph, samples, val) -> tuple[list, tuple]:
-    """(samples to fit on, (validation feeds, labels or None)). Without `val`, the last
-    quarter of the calibration samples is held out (scored against the float model's
-    top-1) and the search fits on the rest."""
-    if val is not None:
-        return list(samples), val_feeds(g, samples, val)
-    n = len(samples)
-    cut = n - max(n // 4, 1) if n >= 4 else n
-    return list(samples[:cut]), (list(samples[cut:] if cut < n else samples), None)
-
-
-def val_feeds(g: Graph, samples, val) -> tuple[list[dict], np.ndarray | None]:
-    """Validation feeds and labels from `val` (.npz path or dict, with 'label')."""
-    from ..data import as_arrays, split_samples
-    names = [v.name for v in g.inputs]
-    data = dict(np.load(val)) if not isinstance(val, dict) else dict(val)
-    labels = data.get("label", data.get("labels"))
-    arrays = as_arrays({k: v for k, v in data.items() if k not in ("label", "labels")},
-                       names, "validation data")
-    feeds = split_samples(arrays, {v.name: v.shape for v in g.inputs}, str(val)[:60], True)
-    return feeds, None if labels is None else np.asarray(labels).reshape(-1)

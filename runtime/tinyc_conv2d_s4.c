@@ -80,11 +80,12 @@ void tinyc_conv2d_s4(int8_t *scratch, const tinyc_conv_params *params,
                      const tinyc_dims *output_dims, int8_t *output)
 {
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    tinyc_pk_cols cols;
     int32_t oc;
+    tinyc_pk_cols_init(&cols, params, input_dims, filter_dims, output_dims);
     for (oc = 0; oc < output_dims->c; ++oc) {
         tinyc_s4_unpack(filter, oc * filter_size, filter_size, scratch);
-        tinyc_conv_channel(params, tinyc_bias_at(bias, bias16, oc), quant->multiplier[oc],
-                           quant->shift[oc], input_dims, input, filter_dims, scratch,
-                           output_dims, output + oc);
+        tinyc_pk_conv_channel(params, quant, oc, tinyc_bias_at(bias, bias16, oc), input_dims,
+                              input, filter_dims, scratch, output_dims, &cols, output + oc);
     }
 }

@@ -204,6 +204,247 @@ static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, 
     }
 }
 
+/* ---- DSP paths (Cortex-M4/M7/M33, __ARM_FEATURE_DSP; TINYC_PORTABLE forces the C path) ----
+ * Same bits as the portable kernels: the sums are the same exact int32 sums (|term| < 2^16),
+ * and tinyc_pk_requant is tinyc_requantize for multipliers >= 0 (every multiplier a TFLite
+ * model has; a channel with a negative one takes the portable path). */
+#if defined(TINYC_DOT_DSP) && !defined(__ARM_BIG_ENDIAN)
+#define TINYC_PACKED_DSP 1
+#endif
+
+/* The output columns [lo, hi) of a conv2d whose windows have every column inside the input
+ * (the DSP path runs them four at a time). */
+typedef struct {
+    int32_t lo;
+    int32_t hi;
+} tinyc_pk_cols;
+
+#if defined(TINYC_PACKED_DSP)
+
+/* GCC 12 does not fold a rotate into SXTB16/SXTAB16: one instruction each, by hand. */
+static inline int32_t tinyc_pk_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int32_t tinyc_pk_sxtab16_ror8(int32_t a, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* x saturated to [-32768, 32767] (the ACLE __ssat macro trips -Wconversion in GCC 12). */
+static inline int32_t tinyc_pk_ssat16(int32_t x)
+{
+    int32_t r;
+    __asm__("ssat %0, #16, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* One channel's requantization, split for the pixel loop: multiplier m >= 0, left shift,
+ * right shift - 1 (-1: none). */
+typedef struct {
+    int32_t m;
+    int32_t left;
+    int32_t em1;
+    int32_t offset;
+    int32_t lo;
+    int32_t hi;
+} tinyc_pk_rq;
+
+static inline void tinyc_pk_rq_init(tinyc_pk_rq *r, int32_t m, int32_t shift, int32_t offset,
+                                    const tinyc_activation *act)
+{
+    r->m = m;
+    r->left = shift > 0 ? shift : 0;
+    r->em1 = shift > 0 ? -1 : -shift - 1;
+    r->offset = offset;
+    r->lo = act->min;
+    r->hi = act->max;
+}
+
+/* tinyc_clamp_s8(tinyc_requantize(acc + bias, m, shift), offset, lo, hi) for m >= 0:
+ * srdhm(a, m) = floor((a m + 2^30) / 2^31) (no saturation: a m > -2^62 + 2^31), in
+ * [-2^31 + 1, 2^31 - 2]; then with y = x - [x < 0], rdbpot(x, e) = floor((floor(y / 2^(e-1))
+ * + 1) / 2) (round half away from zero, no overflow). */
+static inline int8_t tinyc_pk_requant(int32_t acc, const tinyc_pk_rq *r)
+{
+    const int32_t a = tinyc_s32((uint32_t)acc << r->left);
+    const int64_t ab = (int64_t)a * r->m + INT64_C(0x40000000);
+    int32_t x = tinyc_s32((uint32_t)((uint64_t)ab >> 31));
+    if (r->em1 >= 0) {
+        x = tinyc_asr(tinyc_asr(x - (x < 0), r->em1) + 1, 1);
+    }
+    x = tinyc_pk_ssat16(x) + r->offset;
+    x = x < r->lo ? r->lo : x;
+    return (int8_t)(x > r->hi ? r->hi : x);
+}
+
+/* acc[j] += sum_{i < len} (x[j * step + i] + x_offset) * w[i], j = 0..3: four output pixels
+ * share each loaded word of weights (SXTB16 once, SXTAB16 + SMLAD per pixel). */
+static inline void tinyc_pk_dot4px(const int8_t *x, int32_t step, const int8_t *w, int32_t len,
+                                   int32_t x_offset, int32_t acc[4])
+{
+    const int32_t off2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
+    const int8_t *x2 = x + 2 * step;
+    int32_t a0 = acc[0];
+    int32_t a1 = acc[1];
+    int32_t a2 = acc[2];
+    int32_t a3 = acc[3];
+    int32_t i;
+    for (i = 0; i + 4 <= len; i += 4) {
+        const uint32_t wv = tinyc_load4(w + i);
+        const int32_t w02 = __sxtb16(tinyc_s32(wv));
+        const int32_t w13 = tinyc_pk_sxtb16_ror8(wv);
+        uint32_t v = tinyc_load4(x + i);
+        a0 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a0);
+        a0 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a0);
+        v = tinyc_load4(x + step + i);
+        a1 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a1);
+        a1 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a1);
+        v = tinyc_load4(x2 + i);
+        a2 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a2);
+        a2 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a2);
+        v = tinyc_load4(x2 + step + i);
+        a3 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a3);
+        a3 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a3);
+    }
+    for (; i < len; ++i) {
+        const int32_t wi = w[i];
+        a0 += ((int32_t)x[i] + x_offset) * wi;
+        a1 += ((int32_t)x[step + i] + x_offset) * wi;
+        a2 += ((int32_t)x2[i] + x_offset) * wi;
+        a3 += ((int32_t)x2[step + i] + x_offset) * wi;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Four adjacent output pixels from column ox of row win (every window column inside). */
+static inline void tinyc_pk_conv4(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                  const int8_t *image, const tinyc_dims *f_dims,
+                                  const int8_t *w, const tinyc_window *win, int32_t ox,
+                                  int32_t acc[4])
+{
+    const int32_t c = in_dims->c;
+    const int32_t x0 = ox * p->stride.w - p->padding.w;
+    const int32_t step = p->stride.w * c;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int8_t *row = image + ((win->y0 + ky * p->dilation.h) * in_dims->w + x0) * c;
+        const int8_t *w_row = w + ky * f_dims->w * c;
+        if (p->dilation.w == 1) {
+            tinyc_pk_dot4px(row, step, w_row, f_dims->w * c, p->input_offset, acc);
+            continue;
+        }
+        for (kx = 0; kx < f_dims->w; ++kx) {
+            tinyc_pk_dot4px(row + kx * p->dilation.w * c, step, w_row + kx * c, c,
+                            p->input_offset, acc);
+        }
+    }
+}
+
+/* tinyc_conv_channel on the DSP: blocks of four output pixels whose windows lie inside the
+ * input columns share each word of weights; the others one by one (tinyc_dot_s8). */
+static inline void tinyc_conv_channel_dsp(const tinyc_conv_params *p, int32_t bias,
+                                          const tinyc_pk_rq *rq, const tinyc_dims *in_dims,
+                                          const int8_t *input, const tinyc_dims *f_dims,
+                                          const int8_t *w, const tinyc_dims *out_dims,
+                                          const tinyc_pk_cols *cols, int8_t *output)
+{
+    const int32_t oc = out_dims->c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    tinyc_window win;
+    for (b = 0; b < out_dims->n; ++b) {
+        const int8_t *image = input + b * in_dims->h * in_dims->w * in_dims->c;
+        for (oy = 0; oy < out_dims->h; ++oy) {
+            tinyc_window_rows(&win, oy, p->stride.h, p->padding.h, p->dilation.h, f_dims->h,
+                              in_dims->h);
+            for (ox = 0; ox < out_dims->w;) {
+                if (ox >= cols->lo && ox + 4 <= cols->hi) {
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    tinyc_pk_conv4(p, in_dims, image, f_dims, w, &win, ox, acc);
+                    output[0] = tinyc_pk_requant(tinyc_add_wrap(acc[0], bias), rq);
+                    output[oc] = tinyc_pk_requant(tinyc_add_wrap(acc[1], bias), rq);
+                    output[2 * oc] = tinyc_pk_requant(tinyc_add_wrap(acc[2], bias), rq);
+                    output[3 * oc] = tinyc_pk_requant(tinyc_add_wrap(acc[3], bias), rq);
+                    output += 4 * oc;
+                    ox += 4;
+                    continue;
+                }
+                tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w,
+                                  f_dims->w, in_dims->w);
+                *output = tinyc_pk_requant(tinyc_add_wrap(tinyc_conv_window(p, in_dims, image,
+                                                                            f_dims, w, &win),
+                                                          bias), rq);
+                output += oc;
+                ++ox;
+            }
+        }
+    }
+}
+#endif
+
+
+/* A conv2d's tinyc_pk_cols, once per call (the portable path does not use them). */
+static inline void tinyc_pk_cols_init(tinyc_pk_cols *cols, const tinyc_conv_params *p,
+                                      const tinyc_dims *in_dims, const tinyc_dims *f_dims,
+                                      const tinyc_dims *out_dims)
+{
+#if defined(TINYC_PACKED_DSP)
+    int32_t ox;
+    tinyc_window win;
+    cols->lo = out_dims->w;
+    cols->hi = 0;
+    for (ox = 0; ox < out_dims->w; ++ox) {
+        tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w, f_dims->w,
+                          in_dims->w);
+        if (win.kx0 == 0 && win.kx1 == f_dims->w) {
+            cols->lo = ox < cols->lo ? ox : cols->lo;
+            cols->hi = ox + 1;
+        }
+    }
+#else
+    (void)p;
+    (void)in_dims;
+    (void)f_dims;
+    cols->lo = 0;
+    cols->hi = out_dims->w;
+#endif
+}
+
+/* Output channel oc of a conv2d, its filter w unpacked to int8 (output: the channel's first
+ * value): tinyc_conv_channel, or its DSP twin where the multiplier allows. */
+static inline void tinyc_pk_conv_channel(const tinyc_conv_params *p,
+                                         const tinyc_per_channel_quant_params *quant,
+                                         int32_t oc, int32_t bias, const tinyc_dims *in_dims,
+                                         const int8_t *input, const tinyc_dims *f_dims,
+                                         const int8_t *w, const tinyc_dims *out_dims,
+                                         const tinyc_pk_cols *cols, int8_t *output)
+{
+#if defined(TINYC_PACKED_DSP)
+    if (quant->multiplier[oc] >= 0) {
+        tinyc_pk_rq rq;
+        tinyc_pk_rq_init(&rq, quant->multiplier[oc], quant->shift[oc], p->output_offset,
+                         &p->activation);
+        tinyc_conv_channel_dsp(p, bias, &rq, in_dims, input, f_dims, w, out_dims, cols,
+                               output);
+        return;
+    }
+#endif
+    (void)cols;
+    tinyc_conv_channel(p, bias, quant->multiplier[oc], quant->shift[oc], in_dims, input,
+                       f_dims, w, out_dims, output);
+}
+
 /* ---- the kernels (same argument order as tinyc_nn.h; the filter is the packed form) ----
  * conv2d and depthwise s4 / cb take an arena scratch buffer (never NULL) of one unpacked
  * filter row (conv2d: kh * kw * in_c bytes) or of the whole unpacked filter (depthwise);

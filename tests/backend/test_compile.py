@@ -24,7 +24,7 @@ from .test_softmax import softmax_graph
 WARN = ["-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wsign-conversion", "-Werror"]
 STRICT = ["-std=c99", *WARN]
 ARM = ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-std=c99",
-       "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2"]
+       *WARN, "-O2"]
 ALLOWED_EXTERNALS = {"memcpy", "memset", "memmove"}
 
 

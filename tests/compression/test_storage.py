@@ -114,3 +114,29 @@ def test_test_models_exact_in_c(test_models, name, kw, fmt):
     assert fmt in _formats(m)
     with np.load(t.test) as z:
         assert host_matches_interpret(m, z["input"][:6])
+
+
+@pytest.mark.parametrize("acts", ["int16", {"/9/Conv_output_0": "int16"}], ids=["all", "pw"])
+def test_int16_layers_stay_dense(repo_root, tmp_path, acts):
+    """A layer with int16 activations runs the dense 16x8 kernel: choose_formats leaves it
+    dense even where its (int4) values would fit s4, and the report counts its dense bytes."""
+    m = compile_digits(repo_root, activations=acts, weights="int4")
+    wide = set(m.report["activations"])
+    assert all(np.abs(w).max() <= 7 for w in _weights(m))
+    rows = m.report["weight_formats"]
+    for row, node in zip(rows, [n for n in m.graph.nodes if n.op in LAYERS]):
+        assert (row["layer"] in wide) == ("int16 activations" in row["why"]), row
+        if row["layer"] in wide:
+            assert row["format"] == "dense" and "weight_format" not in node.attrs, row
+            assert row["weights_bytes"] == row["dense_bytes"], row
+        else:
+            assert row["format"] == "s4", row
+    assert "/9/Conv_output_0" in wide and any(r["format"] == "dense" for r in rows)
+    int8_weights = compile_digits(repo_root, activations=acts)
+    assert int8_weights.report["activations"] == m.report["activations"]
+    saved = sum(r["dense_bytes"] - r["weights_bytes"] for r in rows)
+    assert m.report["weights_bytes"] == int8_weights.report["weights_bytes"] - saved
+    m.write(tmp_path)
+    text = (tmp_path / "model_data.c").read_text()
+    assert text.count("stored s4") == sum(r["format"] == "s4" for r in rows)
+    assert host_matches_interpret(m, digits_data(str(repo_root))[0][:30])

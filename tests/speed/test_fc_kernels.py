@@ -152,3 +152,25 @@ def test_fc_kernels_qemu(case, machine, rng, tmp_path, monkeypatch):
                 if k in (tmp_path / "model" / "model.c").read_text())
     assert want == (WIDE if "wide" in case else INTERLEAVED if case == "interleaved" else PAIRED)
     assert bytes.fromhex(got["out"]) == interpret(g, feeds)[0].tobytes()
+
+
+@pytest.mark.parametrize("board", ["stm32", "mps2-an500", "mps2-an505"])
+def test_ad_speed_storage_equals_tflm(board, models_dir):
+    """ad with storage="speed": every layer wide, twice the dense weight bytes, and TFLite
+    Micro's reference outputs on the host (portable path) and in QEMU on M4, M7 and M33 (DSP
+    path; ad does not fit the M3 board's 256 KiB even dense)."""
+    import tinyc
+    from needs import need_tools
+    folder = models_dir / "mlperf-tiny"
+    ref = np.load(folder / "ad_ref.npz")
+    m = tinyc.compile(folder / "ad_int8_qdq.onnx", board=board, progress=None,
+                      storage="speed")
+    rows = m.report["weight_formats"]
+    assert [r["format"] for r in rows] == ["wide"] * 10
+    assert sum(r["weights_bytes"] - r["dense_bytes"] for r in rows) == 264192
+    want = ref["outputs_tflm"]
+    assert np.array_equal(np.asarray(m.run_host(ref["inputs"], batch=True)).reshape(want.shape),
+                          want)
+    need_tools("arm-none-eabi-gcc", "qemu-system-arm")
+    got = m.run_qemu(ref["inputs"][:2], batch=True)
+    assert np.array_equal(np.asarray(got).reshape(want[:2].shape), want[:2])

@@ -1,0 +1,182 @@
+"""validation: the data and the score of the mixed-precision search (precision.py) — how much
+top-1 accuracy a compressed model may lose, estimated conservatively.
+
+Data (split_validation): with `val` (.npz or dict, labels in 'label'), the search fits on all
+the calibration samples and scores on val; without, it fits on the first three quarters of
+calib and scores on all of calib against the float model's top-1, the held-out quarter (whose
+compression error is out of sample) also apart.
+
+Score (drop_estimate): the largest of
+  * the observed drop (float accuracy minus the integer model's) on all the scored samples
+    and on the held-out ones;
+  * a bound on the expected drop from the output error, which uses every sample's margin, not
+    only the few that flip. A sample that the float model gets right (class t) is lost only if
+    the error e = q - f lifts some class c over t by more than the margin:
+    e[c] - e[t] > M = f[t] - max_{c != t} f[c]. With D = max_c e[c] - e[t] and M of a new sample
+    taken as independent, drop <= P(M < D) = E[F_M(D)]: F_M from the float model's margins on
+    the scored samples (no fitting involved), D from the errors of all of them and of the
+    held-out ones (the larger mean is taken). F_M near 0 is what matters and what few samples
+    show (calibration samples are often training samples, far from the decision boundary),
+    so F_M is replaced by an upper confidence bound which assumes only that the density of
+    margins does not decrease between 0 and the median margin (F_M(x)/x <= F_M(y)/y, x <= y):
+        F+(x) = min( U(#{m < x}), min over margins y in [x, median] of x/y * U(#{m < y}) )
+    with U(k) the one-sided Clopper-Pearson upper limit of a rate seen k times in n, at level
+    1 - alpha. The search sets alpha = ALPHA / the number of steps it may try (Bonferroni: it
+    keeps one of many configurations, and the bound must hold for whichever it keeps).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..ir import Graph, QParams
+
+ALPHA = 0.05
+
+
+class Score(NamedTuple):
+    accuracy: float          # top-1 of the integer model on the scored samples (labels)
+    mse: float               # output MSE vs the float model
+    drop: float              # drop_estimate: the conservative estimate of the accuracy drop
+    bound: float             # its margin-based part
+    observed: float          # its observed part
+
+
+@functools.lru_cache(maxsize=8)
+def binomial_upper(n: int, alpha: float) -> np.ndarray:
+    """[n + 1]: the one-sided Clopper-Pearson upper limit of a rate seen k times in n trials
+    (the p with P(X <= k | n, p) = alpha; 1 for k = n), by bisection."""
+    i = np.arange(n + 1, dtype=np.float64)
+    log_comb = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1)
+                         for j in range(n + 1)])
+    lo, hi = np.zeros(n + 1), np.ones(n + 1)
+    for _ in range(60):
+        p = (lo + hi) / 2
+        logpmf = log_comb[None, :] + i[None, :] * np.log(p)[:, None] + \
+            (n - i)[None, :] * np.log1p(-p)[:, None]
+        cdf = np.cumsum(np.exp(logpmf), axis=1)[np.arange(n + 1), np.arange(n + 1)]
+        above = cdf > alpha                 # cdf falls with p: the limit lies higher
+        lo, hi = np.where(above, p, lo), np.where(above, hi, p)
+    hi[n] = 1.0
+    return hi
+
+
+def margins(f: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """f[t] - max_{c != t} f[c] per sample; inf where t is not the float top-1 (nothing to
+    lose)."""
+    rows = np.arange(len(f))
+    other = np.where(np.arange(f.shape[1])[None, :] == t[:, None], -np.inf, f).max(axis=1)
+    m = f[rows, t] - other
+    return np.where(f.argmax(axis=1) == t, np.maximum(m, 0.0), np.inf)
+
+
+def effects(e: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """D = max_c e[c] - e[t] per sample (>= 0): how far the error lifts a class over t."""
+    return np.maximum((e - e[np.arange(len(e)), t][:, None]).max(axis=1), 0.0)
+
+
+def margin_cdf_upper(x: np.ndarray, m: np.ndarray, alpha: float) -> np.ndarray:
+    """F+(x) of the module doc, for each x, from the margins m (inf: never lost)."""
+    n, finite = len(m), np.sort(m[np.isfinite(m)])
+    u = binomial_upper(n, alpha)
+    below = lambda v: np.searchsorted(finite, v, side="left")           # noqa: E731
+    x = np.asarray(x, np.float64)
+    out = u[below(x)]
+    ys = finite[(finite > 0) & (finite <= np.median(m))] if finite.size else finite
+    if ys.size:
+        slope = np.minimum.accumulate((u[below(ys)] / ys)[::-1])[::-1]   # min over y >= ys[i]
+        i = np.searchsorted(ys, x, side="left")
+        ok = i < ys.size
+        out = np.where(ok, np.minimum(out, x * slope[np.minimum(i, ys.size - 1)]), out)
+    return np.where(x > 0, np.minimum(out, 1.0), 0.0)
+
+
+def drop_estimate(f: np.ndarray, q: np.ndarray, t: np.ndarray, held: np.ndarray,
+                  alpha: float) -> Score:
+    """The Score of integer outputs q against float outputs f [n, C], labels t, the held-out
+    sample indices `held` (module doc)."""
+    e = q - f
+    m = margins(f, t)
+    d = effects(e, t)
+    bound = max(float(np.mean(margin_cdf_upper(d[idx], m, alpha))) for idx in
+                (slice(None), held) if len(d[idx]))
+    f_ok, q_ok = f.argmax(1) == t, q.argmax(1) == t
+    lost = f_ok.astype(float) - q_ok
+    observed = max(float(np.mean(lost)), float(np.mean(lost[held])) if len(held) else 0.0)
+    return Score(float(np.mean(q_ok)), float(np.mean(e ** 2)), max(bound, observed), bound,
+                 observed)
+
+
+class Evaluator:
+    """Scores a set of per-layer configs (and layers with int16 activations): compress +
+    quantize a copy of the float graph as compile() would (compress.effective), run the
+    integer graph on the scored samples. Returns a Score; alpha is set by the search."""
+
+    def __init__(self, g: Graph, fit, base, data, calib_method: str, alpha: float = ALPHA):
+        from ..ir import interpret
+        self.g, self.fit, self.base, self.calib_method = g, fit, base, calib_method
+        self.feeds, labels, self.held = data
+        self.alpha = alpha
+        self.float_out = np.stack([np.asarray(interpret(g, f)[0], np.float64).ravel()
+                                   for f in self.feeds])
+        self.labels = np.asarray(labels).astype(np.int64) if labels is not None else \
+            self.float_out.argmax(axis=1)
+        self.runs = 0
+
+    def __call__(self, configs: dict, int16=()) -> Score:
+        import copy
+        from dataclasses import replace
+
+        from ..ir import interpret
+        from .compress import compress, effective
+        from .quantize import mark_activations, quantize
+        g = mark_activations(copy.deepcopy(self.g), {n: "int16" for n in int16})
+        c = effective(replace(self.base, overrides=dict(configs)))
+        if c.active:
+            g, _ = compress(g, self.fit, c)
+        g = quantize(g, self.fit, calib_method=self.calib_method)
+        self.runs += 1
+        out = np.stack([_dequant(interpret(g, _quant_feed(g, f))[0], g.outputs[0].q).ravel()
+                        for f in self.feeds])
+        return drop_estimate(self.float_out, out, self.labels, self.held, self.alpha)
+
+    def float_accuracy(self) -> float:
+        return float(np.mean(self.float_out.argmax(axis=1) == self.labels))
+
+
+def _quant_feed(g: Graph, feed: dict) -> dict:
+    out = {}
+    for v in g.inputs:
+        x = np.asarray(feed[v.name], np.float64) / v.q.s
+        out[v.name] = np.clip(np.sign(x) * np.floor(np.abs(x) + 0.5) + v.q.zp, -128, 127)
+    return out
+
+
+def _dequant(y: np.ndarray, q: QParams) -> np.ndarray:
+    return (y.astype(np.float64) - q.zp) * q.s
+
+
+def split_validation(g: Graph, samples, val) -> tuple[list, tuple]:
+    """(samples to fit on, (scored feeds, labels or None, held-out indices)). Without `val`,
+    the last quarter of the calibration samples is held out of the fit; all are scored."""
+    if val is not None:
+        feeds, labels = val_feeds(g, samples, val)
+        return list(samples), (feeds, labels, np.arange(len(feeds)))
+    n = len(samples)
+    cut = n - max(n // 4, 1) if n >= 4 else n
+    return list(samples[:cut]), (list(samples), None, np.arange(cut, n))
+
+
+def val_feeds(g: Graph, samples, val) -> tuple[list[dict], np.ndarray | None]:
+    """Validation feeds and labels from `val` (.npz path or dict, with 'label')."""
+    from ..data import as_arrays, split_samples
+    names = [v.name for v in g.inputs]
+    data = dict(np.load(val)) if not isinstance(val, dict) else dict(val)
+    labels = data.get("label", data.get("labels"))
+    arrays = as_arrays({k: v for k, v in data.items() if k not in ("label", "labels")},
+                       names, "validation data")
+    feeds = split_samples(arrays, {v.name: v.shape for v in g.inputs}, str(val)[:60], True)
+    return feeds, None if labels is None else np.asarray(labels).reshape(-1)
