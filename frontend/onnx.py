@@ -2,6 +2,9 @@
 
     graph = load_onnx("model.onnx", input_shapes={"x": (1, 3, 32, 32)})
 
+input_shapes sets dynamic dims, and may pin a static batch N (dim 0) to 1 where batch.py proves
+that every node keeps the samples apart (else UnsupportedOpError naming the node).
+
 The op functions live in onnx_ops.py / qdq.py / dynamic_quant.py (one per ONNX op, named like
 it); layout and constant helpers in builder.py. Extra Graph attributes set here (see NOTES_FOR_LEAD.md):
 `graph.io_quant[name] = QParams` and `graph.io_dtype[name] = DType` for every graph input or
@@ -24,7 +27,7 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import dynamic_quant, guard, guard_graph, onnx_ops, qdq
+from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, qdq
 from .builder import Builder, Tensor, identity
 
 OPSETS = range(11, 22)
@@ -47,12 +50,19 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     model, path = _read(path_or_model)
     guard_graph.check_structure(model, path)
     opset = _opset(model, path)
-    _pin_shapes(model, input_shapes or {}, path)
+    inits = {t.name for t in model.graph.initializer}
+    for vi in model.graph.input:                 # types first: before any shape question
+        if vi.name not in inits:
+            _input_type(vi, path)
+    pins = _pin_shapes(model, input_shapes or {}, path)
     try:
         onnx.checker.check_model(model)
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
-    model = _infer_shapes(model, path)
+    if pins:                                     # a static batch N pinned to 1 (batch.py)
+        model = batch.pin_batch(model, pins, path, _infer_shapes)
+    else:
+        model = _infer_shapes(model, path)
     return _Importer(model, path, opset).run()
 
 
@@ -84,8 +94,11 @@ def _opset(model: onnx.ModelProto, path: str) -> int:
     return versions[0]
 
 
-def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> None:
+def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> dict[str, int]:
+    """Set the dynamic dims input_shapes gives; return {input: N} for each static batch N > 1
+    pinned to 1 (batch.pin_batch checks the graph and rewrites it)."""
     inputs = {i.name: i for i in model.graph.input}
+    pins = {}
     for name, shape in input_shapes.items():
         if name not in inputs:
             raise ModelError(f"{path}: --input-shape names '{name}', which is not an input — "
@@ -94,15 +107,27 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> None:
         if len(dims) != len(shape):
             raise ModelError(f"{path}: input '{name}' has rank {len(dims)}, but the given "
                              f"shape {tuple(shape)} has rank {len(shape)}")
-        for d, n in zip(dims, shape):
+        for i, (d, n) in enumerate(zip(dims, shape)):
             if int(n) <= 0:
                 raise ModelError(f"{path}: --input-shape {name}={','.join(map(str, shape))} "
                                  f"has size {n} — expected sizes >= 1")
             if d.dim_value and d.dim_value != n:
-                raise ModelError(f"{path}: input '{name}' has static size {d.dim_value} where "
-                                 f"{tuple(shape)} gives {n}")
+                _static_dim(name, i, d.dim_value, shape, len(dims), path)
+                pins[name] = d.dim_value          # the static batch, pinned to 1
+                continue
             d.Clear()
             d.dim_value = int(n)
+    return pins
+
+
+def _static_dim(name: str, i: int, size: int, shape, rank: int, path: str) -> None:
+    """A static dim may change only when it is the batch (dim 0 of rank >= 2) going to 1."""
+    if i == 0 and rank >= 2 and shape[0] == 1:
+        return
+    what = ("dim 0 (the batch) can only be pinned to 1" if i == 0 and rank >= 2 else
+            "only dynamic dims and a static batch (dim 0 pinned to 1) can be set")
+    raise ModelError(f"{path}: input '{name}' has static size {size} in dim {i}, but "
+                     f"{name}={','.join(map(str, shape))} gives {shape[i]} — {what}")
 
 
 def _infer_shapes(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
@@ -131,6 +156,19 @@ def _inference_error(e: Exception, path: str) -> str:
             " — expected inputs and attributes that agree with the op's definition")
 
 
+def _input_type(vi: onnx.ValueInfoProto, path: str) -> int:
+    elem = vi.type.tensor_type.elem_type
+    if not vi.type.HasField("tensor_type"):
+        raise ModelError(f"{path}: input '{vi.name}' has type "
+                         f"{vi.type.WhichOneof('value') or 'none'} — "
+                         "expected a float32, int8 or uint8 tensor")
+    if elem not in INPUT_TYPES:
+        raise ModelError(f"{path}: input '{vi.name}' has type "
+                         f"{helper.tensor_dtype_to_string(elem)} — expected float32, "
+                         "int8 or uint8")
+    return elem
+
+
 def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
     if not vi.type.tensor_type.HasField("shape"):
         raise ModelError(f"{path}: input '{vi.name}' has no shape — tinyc needs static shapes."
@@ -149,8 +187,10 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
                          f"static shapes. Pin it: --input-shape {vi.name}={example} "
                          f"(load_onnx(..., input_shapes={{'{vi.name}': (...)}}))")
     if len(shape) >= 2 and shape[0] != 1:
-        raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1. "
-                         f"Pin it: --input-shape {vi.name}=1,{','.join(map(str, shape[1:]))}")
+        raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1 "
+                         "(tinyc compiles batch-1 models). Pin it with --input-shape "
+                         f"{vi.name}=1,{','.join(map(str, shape[1:]))} (input_shapes=...) "
+                         "when the graph keeps the samples apart, or export it with batch 1")
     if math.prod(shape) * 4 > guard.MAX_TENSOR_BYTES:
         raise ModelError(f"{path}: input '{vi.name}' of shape {list(shape)} has "
                          f"{math.prod(shape):,} elements — expected at most "
@@ -209,15 +249,7 @@ class _Importer:
         return a
 
     def _add_input(self, vi: onnx.ValueInfoProto) -> None:
-        elem = vi.type.tensor_type.elem_type
-        if not vi.type.HasField("tensor_type"):
-            raise ModelError(f"{self.path}: input '{vi.name}' has type "
-                             f"{vi.type.WhichOneof('value') or 'none'} — "
-                             "expected a float32, int8 or uint8 tensor")
-        if elem not in INPUT_TYPES:
-            raise ModelError(f"{self.path}: input '{vi.name}' has type "
-                             f"{helper.tensor_dtype_to_string(elem)} — expected float32, "
-                             "int8 or uint8")
+        elem = _input_type(vi, self.path)
         shape = _input_shape(vi, self.path)
         v = self.g.add_input(vi.name, TensorType(DType.FLOAT32, shape))
         self.tensors[vi.name] = Tensor(vi.name, v, identity(len(shape)), itype=INPUT_TYPES[elem])

@@ -299,7 +299,7 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
     if not 0.0 <= float(max_drop) < 1.0:
         raise TinycError(f"max_accuracy_drop must be a fraction in [0, 1), got {max_drop!r}")
     fit, data = split_validation(g, samples, val)
-    ev = Evaluator(g, fit, base, data, calib_method)
+    ev = Evaluator(g, samples, fit, base, data, calib_method)
     layers = {n.name: (n.inputs[1].shape, n.outputs[0].shape[-1], n.op) for n in targets(g)}
     state = {name: 0 for name in layers}
     configs = lambda st: {n: LADDER[k] for n, k in st.items()}          # noqa: E731

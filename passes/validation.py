@@ -15,10 +15,11 @@ Score (drop_estimate): the largest of
     e[c] - e[t] > M = f[t] - max_{c != t} f[c]. With D = max_c e[c] - e[t] and M of a new sample
     taken as independent, drop <= P(M < D) = E[F_M(D)]: F_M from the float model's margins on
     the scored samples (no fitting involved), D from the errors of all of them and of the
-    held-out ones (the larger mean is taken). F_M near 0 is what matters and what few samples
-    show (calibration samples are often training samples, far from the decision boundary),
-    so F_M is replaced by an upper confidence bound which assumes only that the density of
-    margins does not decrease between 0 and the median margin (F_M(x)/x <= F_M(y)/y, x <= y):
+    held-out ones (the larger upper confidence limit of the mean). F_M near 0 is what
+    matters and what few samples show (calibration samples are often training samples, far
+    from the decision boundary), so F_M is replaced by an upper confidence bound which
+    assumes only that the density of margins does not decrease between 0 and the median
+    margin (then F_M(x)/x <= F_M(y)/y for x <= y):
         F+(x) = min( U(#{m < x}), min over margins y in [x, median] of x/y * U(#{m < y}) )
     with U(k) the one-sided Clopper-Pearson upper limit of a rate seen k times in n, at level
     1 - alpha. The search sets alpha = ALPHA / the number of steps it may try (Bonferroni: it
@@ -54,7 +55,7 @@ def binomial_upper(n: int, alpha: float) -> np.ndarray:
                          for j in range(n + 1)])
     lo, hi = np.zeros(n + 1), np.ones(n + 1)
     for _ in range(60):
-        p = (lo + hi) / 2
+        p = np.clip((lo + hi) / 2, 1e-300, 1 - 1e-16)
         logpmf = log_comb[None, :] + i[None, :] * np.log(p)[:, None] + \
             (n - i)[None, :] * np.log1p(-p)[:, None]
         cdf = np.cumsum(np.exp(logpmf), axis=1)[np.arange(n + 1), np.arange(n + 1)]
@@ -94,6 +95,20 @@ def margin_cdf_upper(x: np.ndarray, m: np.ndarray, alpha: float) -> np.ndarray:
     return np.where(x > 0, np.minimum(out, 1.0), 0.0)
 
 
+def _normal_quantile(p: float) -> float:
+    lo, hi = 0.0, 10.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 0.5 * math.erfc(-mid / math.sqrt(2)) < p else (lo, mid)
+    return hi
+
+
+def _upper_mean(v: np.ndarray, z: float) -> float:
+    """Upper confidence limit of the mean of v (normal approximation)."""
+    sd = float(np.std(v, ddof=1)) if len(v) > 1 else float(np.max(v, initial=0.0))
+    return float(np.mean(v)) + z * sd / math.sqrt(len(v))
+
+
 def drop_estimate(f: np.ndarray, q: np.ndarray, t: np.ndarray, held: np.ndarray,
                   alpha: float) -> Score:
     """The Score of integer outputs q against float outputs f [n, C], labels t, the held-out
@@ -101,7 +116,8 @@ def drop_estimate(f: np.ndarray, q: np.ndarray, t: np.ndarray, held: np.ndarray,
     e = q - f
     m = margins(f, t)
     d = effects(e, t)
-    bound = max(float(np.mean(margin_cdf_upper(d[idx], m, alpha))) for idx in
+    z = _normal_quantile(1.0 - alpha)
+    bound = max(_upper_mean(margin_cdf_upper(d[idx], m, alpha), z) for idx in
                 (slice(None), held) if len(d[idx]))
     f_ok, q_ok = f.argmax(1) == t, q.argmax(1) == t
     lost = f_ok.astype(float) - q_ok
@@ -111,13 +127,16 @@ def drop_estimate(f: np.ndarray, q: np.ndarray, t: np.ndarray, held: np.ndarray,
 
 
 class Evaluator:
-    """Scores a set of per-layer configs (and layers with int16 activations): compress +
-    quantize a copy of the float graph as compile() would (compress.effective), run the
-    integer graph on the scored samples. Returns a Score; alpha is set by the search."""
+    """Scores a set of per-layer configs (and layers with int16 activations): compress (fitted
+    on `fit`) + quantize (activation ranges from all the calibration samples, as compile()
+    does) a copy of the float graph as compile() would (compress.effective), run the integer
+    graph on the scored samples. Returns a Score; alpha is set by the search."""
 
-    def __init__(self, g: Graph, fit, base, data, calib_method: str, alpha: float = ALPHA):
+    def __init__(self, g: Graph, samples, fit, base, data, calib_method: str,
+                 alpha: float = ALPHA):
         from ..ir import interpret
-        self.g, self.fit, self.base, self.calib_method = g, fit, base, calib_method
+        self.g, self.samples, self.fit, self.base = g, list(samples), fit, base
+        self.calib_method = calib_method
         self.feeds, labels, self.held = data
         self.alpha = alpha
         self.float_out = np.stack([np.asarray(interpret(g, f)[0], np.float64).ravel()
@@ -137,7 +156,7 @@ class Evaluator:
         c = effective(replace(self.base, overrides=dict(configs)))
         if c.active:
             g, _ = compress(g, self.fit, c)
-        g = quantize(g, self.fit, calib_method=self.calib_method)
+        g = quantize(g, self.samples, calib_method=self.calib_method)
         self.runs += 1
         out = np.stack([_dequant(interpret(g, _quant_feed(g, f))[0], g.outputs[0].q).ravel()
                         for f in self.feeds])

@@ -135,7 +135,7 @@ static int32_t tinyc_conv_mask_acc(const tinyc_conv_params *p, const tinyc_dims 
     int32_t i;
     for (i = 0; i < size; ++i) {
         const uint32_t bit = (uint32_t)(base + i);
-        if ((mask[bit >> 3] >> (bit & 7u)) & 1u) {
+        if (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) {
             const int32_t w = *(*value)++;
             const int32_t ky = i / (f_dims->w * c);
             const int32_t kx = (i / c) % f_dims->w;

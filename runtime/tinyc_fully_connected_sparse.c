@@ -59,7 +59,7 @@ void tinyc_fully_connected_mask(const tinyc_fc_params *params,
             int32_t acc = 0;
             int32_t i;
             for (i = 0; i < depth; ++i, ++bit) {
-                if ((mask[bit >> 3] >> (bit & 7u)) & 1u) {
+                if (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) {
                     acc += ((int32_t)input[i] + params->input_offset) * (int32_t)*v++;
                 }
             }

@@ -67,7 +67,7 @@ static inline void tinyc_mask_unpack(const uint8_t *mask, const int8_t **value, 
     uint32_t bit = (uint32_t)start;
     int32_t i;
     for (i = 0; i < n; ++i, ++bit) {
-        out[i] = ((mask[bit >> 3] >> (bit & 7u)) & 1u) ? *(*value)++ : (int8_t)0;
+        out[i] = (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) ? *(*value)++ : (int8_t)0;
     }
 }
 
@@ -266,7 +266,7 @@ static inline void tinyc_pk_rq_init(tinyc_pk_rq *r, int32_t m, int32_t shift, in
     r->hi = act->max;
 }
 
-/* tinyc_clamp_s8(tinyc_requantize(acc + bias, m, shift), offset, lo, hi) for m >= 0:
+/* tinyc_clamp_s8(tinyc_requantize(acc, m, shift), offset, lo, hi) for m >= 0:
  * srdhm(a, m) = floor((a m + 2^30) / 2^31) (no saturation: a m > -2^62 + 2^31), in
  * [-2^31 + 1, 2^31 - 2]; then with y = x - [x < 0], rdbpot(x, e) = floor((floor(y / 2^(e-1))
  * + 1) / 2) (round half away from zero, no overflow). */
@@ -283,41 +283,84 @@ static inline int8_t tinyc_pk_requant(int32_t acc, const tinyc_pk_rq *r)
     return (int8_t)(x > r->hi ? r->hi : x);
 }
 
-/* acc[j] += sum_{i < len} (x[j * step + i] + x_offset) * w[i], j = 0..3: four output pixels
- * share each loaded word of weights (SXTB16 once, SXTAB16 + SMLAD per pixel). */
-static inline void tinyc_pk_dot4px(const int8_t *x, int32_t step, const int8_t *w, int32_t len,
-                                   int32_t x_offset, int32_t acc[4])
+/* The taps of one output pixel's window, as `rows` x `runs` runs of `len` contiguous values:
+ * the input of the first at x, its weights at w (the unpacked filter); the next output pixel's
+ * input is `step` further. */
+typedef struct {
+    const int8_t *x;
+    const int8_t *w;
+    int32_t rows;
+    int32_t runs;
+    int32_t len;
+    int32_t x_row;              /* strides between rows */
+    int32_t w_row;
+    int32_t x_run;              /* strides between runs */
+    int32_t w_run;
+    int32_t step;
+    int32_t offset;             /* the input offset */
+} tinyc_pk_win;
+
+/* The window loops are functions of their own (never inlined): inside the large kernel
+ * functions GCC spills their accumulators. */
+#define TINYC_PK_LOOP static __attribute__((noinline, unused))
+
+/* One pixel's four MACs in the asm of tinyc_pk_win4: its word at addr, widened with the
+ * offset, two SMLAD into acc. */
+#define TINYC_PK_PX(addr, acc)                                                               \
+    "ldr %[v], " addr "\n\t"                                                                 \
+    "sxtab16 %[t], %[off], %[v]\n\t"                                                         \
+    "smlad " acc ", %[t], %[w02], " acc "\n\t"                                               \
+    "sxtab16 %[t], %[off], %[v], ror #8\n\t"                                                 \
+    "smlad " acc ", %[t], %[w13], " acc "\n\t"
+
+/* acc[j] = the window sums of four output pixels (j = 0..3, inputs j * step apart): each
+ * word of weights is widened once (SXTB16) for the four (SXTAB16 + SMLAD each). */
+TINYC_PK_LOOP void tinyc_pk_win4(const tinyc_pk_win *d, int32_t acc[4])
 {
-    const int32_t off2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
-    const int8_t *x2 = x + 2 * step;
-    int32_t a0 = acc[0];
-    int32_t a1 = acc[1];
-    int32_t a2 = acc[2];
-    int32_t a3 = acc[3];
+    const int32_t off = d->offset;
+    const int32_t off2 = tinyc_s32(((uint32_t)off & 0xFFFFu) * 0x10001u);
+    const int32_t step = d->step;
+    const int32_t n4 = d->len & ~3;
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t a2 = 0;
+    int32_t a3 = 0;
+    int32_t r;
+    int32_t u;
     int32_t i;
-    for (i = 0; i + 4 <= len; i += 4) {
-        const uint32_t wv = tinyc_load4(w + i);
-        const int32_t w02 = __sxtb16(tinyc_s32(wv));
-        const int32_t w13 = tinyc_pk_sxtb16_ror8(wv);
-        uint32_t v = tinyc_load4(x + i);
-        a0 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a0);
-        a0 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a0);
-        v = tinyc_load4(x + step + i);
-        a1 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a1);
-        a1 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a1);
-        v = tinyc_load4(x2 + i);
-        a2 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a2);
-        a2 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a2);
-        v = tinyc_load4(x2 + step + i);
-        a3 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a3);
-        a3 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a3);
-    }
-    for (; i < len; ++i) {
-        const int32_t wi = w[i];
-        a0 += ((int32_t)x[i] + x_offset) * wi;
-        a1 += ((int32_t)x[step + i] + x_offset) * wi;
-        a2 += ((int32_t)x2[i] + x_offset) * wi;
-        a3 += ((int32_t)x2[step + i] + x_offset) * wi;
+    for (r = 0; r < d->rows; ++r) {
+        for (u = 0; u < d->runs; ++u) {
+            const int8_t *x = d->x + r * d->x_row + u * d->x_run;
+            const int8_t *w = d->w + r * d->w_row + u * d->w_run;
+            for (i = 0; i < n4; i += 4) {
+                int32_t w02;
+                int32_t w13;
+                int32_t v;
+                int32_t t;
+                /* 26 instructions for 16 MACs */
+                __asm__("ldr %[w13], [%[w]], #4\n\t"
+                        "sxtb16 %[w02], %[w13]\n\t"
+                        "sxtb16 %[w13], %[w13], ror #8\n\t"
+                        TINYC_PK_PX("[%[x], %[step]]", "%[a1]")
+                        "add %[t], %[x], %[step], lsl #1\n\t"
+                        TINYC_PK_PX("[%[t]]", "%[a2]")
+                        "add %[t], %[x], %[step], lsl #1\n\t"
+                        TINYC_PK_PX("[%[t], %[step]]", "%[a3]")
+                        TINYC_PK_PX("[%[x]], #4", "%[a0]")
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                          [x] "+r"(x), [w] "+r"(w), [w02] "=&r"(w02), [w13] "=&r"(w13),
+                          [v] "=&r"(v), [t] "=&r"(t)
+                        : [step] "r"(step), [off] "r"(off2)
+                        : "memory");
+            }
+            for (; i < d->len; ++i, ++x, ++w) {
+                const int32_t wi = *w;
+                a0 += ((int32_t)x[0] + off) * wi;
+                a1 += ((int32_t)x[step] + off) * wi;
+                a2 += ((int32_t)x[2 * step] + off) * wi;
+                a3 += ((int32_t)x[3 * step] + off) * wi;
+            }
+        }
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -325,74 +368,134 @@ static inline void tinyc_pk_dot4px(const int8_t *x, int32_t step, const int8_t *
     acc[3] = a3;
 }
 
-/* Four adjacent output pixels from column ox of row win (every window column inside). */
-static inline void tinyc_pk_conv4(const tinyc_conv_params *p, const tinyc_dims *in_dims,
-                                  const int8_t *image, const tinyc_dims *f_dims,
-                                  const int8_t *w, const tinyc_window *win, int32_t ox,
-                                  int32_t acc[4])
+/* The same for two output pixels. */
+TINYC_PK_LOOP void tinyc_pk_win2(const tinyc_pk_win *d, int32_t acc[4])
 {
-    const int32_t c = in_dims->c;
-    const int32_t x0 = ox * p->stride.w - p->padding.w;
-    const int32_t step = p->stride.w * c;
-    int32_t ky;
-    int32_t kx;
-    for (ky = win->ky0; ky < win->ky1; ++ky) {
-        const int8_t *row = image + ((win->y0 + ky * p->dilation.h) * in_dims->w + x0) * c;
-        const int8_t *w_row = w + ky * f_dims->w * c;
-        if (p->dilation.w == 1) {
-            tinyc_pk_dot4px(row, step, w_row, f_dims->w * c, p->input_offset, acc);
-            continue;
-        }
-        for (kx = 0; kx < f_dims->w; ++kx) {
-            tinyc_pk_dot4px(row + kx * p->dilation.w * c, step, w_row + kx * c, c,
-                            p->input_offset, acc);
+    const int32_t off = d->offset;
+    const int32_t off2 = tinyc_s32(((uint32_t)off & 0xFFFFu) * 0x10001u);
+    const int32_t step = d->step;
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t r;
+    int32_t u;
+    int32_t i;
+    for (r = 0; r < d->rows; ++r) {
+        for (u = 0; u < d->runs; ++u) {
+            const int8_t *x = d->x + r * d->x_row + u * d->x_run;
+            const int8_t *w = d->w + r * d->w_row + u * d->w_run;
+            for (i = 0; i + 4 <= d->len; i += 4) {
+                const uint32_t wv = tinyc_load4(w + i);
+                const int32_t w02 = __sxtb16(tinyc_s32(wv));
+                const int32_t w13 = tinyc_pk_sxtb16_ror8(wv);
+                uint32_t v = tinyc_load4(x + i);
+                a0 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a0);
+                a0 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a0);
+                v = tinyc_load4(x + step + i);
+                a1 = __smlad(__sxtab16(off2, tinyc_s32(v)), w02, a1);
+                a1 = __smlad(tinyc_pk_sxtab16_ror8(off2, v), w13, a1);
+            }
+            for (; i < d->len; ++i) {
+                const int32_t wi = w[i];
+                a0 += ((int32_t)x[i] + off) * wi;
+                a1 += ((int32_t)x[step + i] + off) * wi;
+            }
         }
     }
+    acc[0] = a0;
+    acc[1] = a1;
 }
 
-/* tinyc_conv_channel on the DSP: blocks of four output pixels whose windows lie inside the
- * input columns share each word of weights; the others one by one (tinyc_dot_s8). */
+/* The window sum of one output pixel. */
+TINYC_PK_LOOP int32_t tinyc_pk_win1(const tinyc_pk_win *d)
+{
+    const int32_t off = d->offset;
+    const int32_t off2 = tinyc_s32(((uint32_t)off & 0xFFFFu) * 0x10001u);
+    int32_t acc = 0;
+    int32_t r;
+    int32_t u;
+    int32_t i;
+    for (r = 0; r < d->rows; ++r) {
+        for (u = 0; u < d->runs; ++u) {
+            const int8_t *x = d->x + r * d->x_row + u * d->x_run;
+            const int8_t *w = d->w + r * d->w_row + u * d->w_run;
+            for (i = 0; i + 4 <= d->len; i += 4) {
+                const uint32_t wv = tinyc_load4(w + i);
+                const uint32_t v = tinyc_load4(x + i);
+                acc = __smlad(__sxtab16(off2, tinyc_s32(v)), __sxtb16(tinyc_s32(wv)), acc);
+                acc = __smlad(tinyc_pk_sxtab16_ror8(off2, v), tinyc_pk_sxtb16_ror8(wv), acc);
+            }
+            for (; i < d->len; ++i) {
+                acc += ((int32_t)x[i] + off) * (int32_t)w[i];
+            }
+        }
+    }
+    return acc;
+}
+
+/* tinyc_conv_channel on the DSP: blocks of four (or two) output pixels whose windows lie
+ * inside the input columns share each word of weights; the others one by one. */
 static inline void tinyc_conv_channel_dsp(const tinyc_conv_params *p, int32_t bias,
                                           const tinyc_pk_rq *rq, const tinyc_dims *in_dims,
                                           const int8_t *input, const tinyc_dims *f_dims,
                                           const int8_t *w, const tinyc_dims *out_dims,
                                           const tinyc_pk_cols *cols, int8_t *output)
 {
+    const int32_t c = in_dims->c;
     const int32_t oc = out_dims->c;
+    const int32_t col_lo = cols->lo;
+    const int32_t col_hi = cols->hi;
+    const int32_t dil_w = p->dilation.w;
+    const tinyc_pk_rq q = *rq;
     int32_t b;
     int32_t oy;
     int32_t ox;
+    int32_t n;
+    int32_t j;
     tinyc_window win;
+    tinyc_pk_win d;
+    d.x_row = p->dilation.h * in_dims->w * c;
+    d.w_row = f_dims->w * c;
+    d.x_run = dil_w * c;
+    d.w_run = c;
+    d.step = p->stride.w * c;
+    d.offset = p->input_offset;
     for (b = 0; b < out_dims->n; ++b) {
-        const int8_t *image = input + b * in_dims->h * in_dims->w * in_dims->c;
+        const int8_t *image = input + b * in_dims->h * in_dims->w * c;
         for (oy = 0; oy < out_dims->h; ++oy) {
             tinyc_window_rows(&win, oy, p->stride.h, p->padding.h, p->dilation.h, f_dims->h,
                               in_dims->h);
-            for (ox = 0; ox < out_dims->w;) {
-                if (ox >= cols->lo && ox + 4 <= cols->hi) {
-                    int32_t acc[4] = {0, 0, 0, 0};
-                    tinyc_pk_conv4(p, in_dims, image, f_dims, w, &win, ox, acc);
-                    output[0] = tinyc_pk_requant(tinyc_add_wrap(acc[0], bias), rq);
-                    output[oc] = tinyc_pk_requant(tinyc_add_wrap(acc[1], bias), rq);
-                    output[2 * oc] = tinyc_pk_requant(tinyc_add_wrap(acc[2], bias), rq);
-                    output[3 * oc] = tinyc_pk_requant(tinyc_add_wrap(acc[3], bias), rq);
-                    output += 4 * oc;
-                    ox += 4;
-                    continue;
+            d.rows = win.ky1 - win.ky0;
+            for (ox = 0; ox < out_dims->w; ox += n) {
+                int32_t acc[4];
+                n = ox < col_lo ? 1 : (ox + 4 <= col_hi ? 4 : (ox + 2 <= col_hi ? 2 : 1));
+                if (ox < col_lo || ox >= col_hi) {
+                    tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, dil_w, f_dims->w,
+                                      in_dims->w);
+                } else {                        /* every column inside */
+                    win.x0 = ox * p->stride.w - p->padding.w;
+                    win.kx0 = 0;
+                    win.kx1 = f_dims->w;
                 }
-                tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w,
-                                  f_dims->w, in_dims->w);
-                *output = tinyc_pk_requant(tinyc_add_wrap(tinyc_conv_window(p, in_dims, image,
-                                                                            f_dims, w, &win),
-                                                          bias), rq);
-                output += oc;
-                ++ox;
+                d.runs = dil_w == 1 ? 1 : win.kx1 - win.kx0;
+                d.len = dil_w == 1 ? (win.kx1 - win.kx0) * c : c;
+                d.x = image + ((win.y0 + win.ky0 * p->dilation.h) * in_dims->w + win.x0 +
+                               win.kx0 * dil_w) * c;
+                d.w = w + win.ky0 * d.w_row + win.kx0 * c;
+                if (n == 4) {
+                    tinyc_pk_win4(&d, acc);
+                } else if (n == 2) {
+                    tinyc_pk_win2(&d, acc);
+                } else {
+                    acc[0] = tinyc_pk_win1(&d);
+                }
+                for (j = 0; j < n; ++j, output += oc) {
+                    *output = tinyc_pk_requant(tinyc_add_wrap(acc[j], bias), &q);
+                }
             }
         }
     }
 }
 #endif
-
 
 /* A conv2d's tinyc_pk_cols, once per call (the portable path does not use them). */
 static inline void tinyc_pk_cols_init(tinyc_pk_cols *cols, const tinyc_conv_params *p,

@@ -21,8 +21,9 @@ EPILOG = """examples:
 
 A float model needs calibration data (--calib: .npz with one array per model input, N samples
 in the model's input shape). A quantized (QDQ) ONNX model carries its own scales and needs none.
-Dynamic input dims: pin them with --input-shape NAME=1,3,32,32. `build` replaces its output
-folder as a whole (atomically); a folder holding other files needs --force.
+Dynamic input dims (or a static batch > 1): pin them with --input-shape NAME=1,3,32,32.
+`build` replaces its output folder as a whole (atomically); a folder holding other files needs
+--force.
 Compression (--prune, --cluster, --weights int4, ...): `tinyc build --help`.
 
 exit status: 0 ok; 2 a problem with the input (one `error:` line says what and how to fix it);
@@ -226,7 +227,8 @@ def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = 
         p.add_argument("--calib", metavar="CALIB.npz",
                        help="calibration samples, one array per model input (float models)")
     p.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...",
-                   help="pin a dynamic input shape, e.g. input=1,3,32,32 (repeatable)")
+                   help="pin a dynamic input shape, e.g. input=1,3,32,32 (repeatable); also pins a "
+                        "static batch N to 1 when the graph keeps the samples apart")
     p.add_argument("--name", default="tinyc_model", type=_c_prefix,
                    help="C symbol prefix of the generated API (default: tinyc_model)")
     if compression:
