@@ -352,7 +352,7 @@ KERNELS: dict[str, Kernel] = {
                                depthwise_args),
     "fully_connected": Kernel("call_fully_connected.c.j2",
                               ("tinyc_fully_connected_s8.c", "tinyc_dot.h",
-                               "tinyc_fully_connected_fast_s8.c") + _FAST,
+                               "tinyc_fully_connected_fast_s8.c") + _WIN + _FAST,
                               fully_connected_args, fast.fc_scratch),
     "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN + _FAST,
                          pool_args),

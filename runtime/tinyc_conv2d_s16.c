@@ -38,33 +38,18 @@ void tinyc_conv2d_s16(const tinyc_conv_params *params,
                       const int64_t *bias,
                       const tinyc_dims *output_dims, int16_t *output)
 {
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
     int32_t oc;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int16_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
-                              params->dilation.h, filter_dims->h, input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
-                                  params->dilation.w, filter_dims->w, input_dims->w);
-                for (oc = 0; oc < output_dims->c; ++oc) {
-                    int64_t acc = tinyc_conv16_acc(params, input_dims, image, filter_dims,
-                                                   filter + oc * filter_size, &win);
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
-                    output[oc] = tinyc_clamp_s16(
-                        tinyc_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]), 0,
-                        params->activation.min, params->activation.max);
-                }
-                output += output_dims->c;
-            }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, &params->dilation, input_dims,
+                      filter_dims, output_dims);
+    while (tinyc_pixels_next(&px)) {
+        const int16_t *image = input + px.image;
+        int16_t *out = output + px.out;
+        for (oc = 0; oc < output_dims->c; ++oc) {
+            const int64_t acc = tinyc_conv16_acc(params, input_dims, image, filter_dims,
+                                                 filter + oc * filter_size, &px.win);
+            out[oc] = tinyc_requant_out_s16(acc, bias, quant, oc, &params->activation);
         }
     }
 }

@@ -46,20 +46,6 @@ static int32_t tinyc_conv_sparse_acc(const tinyc_conv_params *p, const tinyc_dim
     return acc;
 }
 
-/* The sum of n entries from entry k over one input vector x (1x1 filters, no padding). */
-static int32_t tinyc_sparse_dot(const int8_t *x, const uint8_t *skip, const int8_t *value,
-                                int32_t k, int32_t n, int32_t x_offset)
-{
-    const int8_t *px = x - 1;
-    int32_t acc = 0;
-    int32_t j;
-    for (j = 0; j < n; ++j) {
-        px += (int32_t)skip[k + j] + 1;
-        acc += ((int32_t)*px + x_offset) * (int32_t)value[k + j];
-    }
-    return acc;
-}
-
 /* All output channels of one output pixel. */
 static void tinyc_conv_sparse_pixel(const tinyc_conv_params *p,
                                     const tinyc_per_channel_quant_params *q,
@@ -84,9 +70,8 @@ static void tinyc_conv_sparse_pixel(const tinyc_conv_params *p,
             acc = tinyc_conv_sparse_acc(p, in_dims, image, f_dims, sw, k, n, win);
         }
         k += n;
-        acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-        acc = tinyc_requantize(acc, q->multiplier[oc], q->shift[oc]);
-        out[oc] = tinyc_clamp_s8(acc, p->output_offset, p->activation.min, p->activation.max);
+        out[oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc), q, oc,
+                                       p->output_offset, &p->activation);
     }
 }
 
@@ -98,25 +83,13 @@ void tinyc_conv2d_sparse(const tinyc_conv_params *params,
                          const int32_t *bias, const int16_t *bias16,
                          const tinyc_dims *output_dims, int8_t *output)
 {
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
     const tinyc_sparse_weights sw = {count, skip, value};
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int8_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
-                              params->dilation.h, filter_dims->h, input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
-                                  params->dilation.w, filter_dims->w, input_dims->w);
-                tinyc_conv_sparse_pixel(params, quant, input_dims, image, filter_dims, &sw,
-                                        bias, bias16, &win, output, output_dims->c);
-                output += output_dims->c;
-            }
-        }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, &params->dilation, input_dims,
+                      filter_dims, output_dims);
+    while (tinyc_pixels_next(&px)) {
+        tinyc_conv_sparse_pixel(params, quant, input_dims, input + px.image, filter_dims, &sw,
+                                bias, bias16, &px.win, output + px.out, output_dims->c);
     }
 }
 
@@ -135,7 +108,7 @@ static int32_t tinyc_conv_mask_acc(const tinyc_conv_params *p, const tinyc_dims 
     int32_t i;
     for (i = 0; i < size; ++i) {
         const uint32_t bit = (uint32_t)(base + i);
-        if (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) {
+        if (tinyc_mask_bit(mask, bit)) {
             const int32_t w = *(*value)++;
             const int32_t ky = i / (f_dims->w * c);
             const int32_t kx = (i / c) % f_dims->w;
@@ -157,32 +130,20 @@ void tinyc_conv2d_mask_unbuffered(const tinyc_conv_params *params,
                                   const int16_t *bias16, const tinyc_dims *output_dims,
                                   int8_t *output)
 {
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
     int32_t oc;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int8_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
-                              params->dilation.h, filter_dims->h, input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                const int8_t *v = value;
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
-                                  params->dilation.w, filter_dims->w, input_dims->w);
-                for (oc = 0; oc < output_dims->c; ++oc) {
-                    int32_t acc = tinyc_conv_mask_acc(params, input_dims, image, filter_dims,
-                                                      mask, &v, oc * filter_size, &win);
-                    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-                    acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-                    output[oc] = tinyc_clamp_s8(acc, params->output_offset,
-                                                params->activation.min, params->activation.max);
-                }
-                output += output_dims->c;
-            }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, &params->dilation, input_dims,
+                      filter_dims, output_dims);
+    while (tinyc_pixels_next(&px)) {
+        const int8_t *v = value;
+        for (oc = 0; oc < output_dims->c; ++oc) {
+            const int32_t acc = tinyc_conv_mask_acc(params, input_dims, input + px.image,
+                                                    filter_dims, mask, &v, oc * filter_size,
+                                                    &px.win);
+            output[px.out + oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc),
+                                                       quant, oc, params->output_offset,
+                                                       &params->activation);
         }
     }
 }

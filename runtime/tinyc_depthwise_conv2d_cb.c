@@ -40,30 +40,18 @@ void tinyc_depthwise_conv2d_cb_unbuffered(const tinyc_dw_conv_params *params,
                                           const tinyc_dims *output_dims, int8_t *output)
 {
     const tinyc_cb_weights cb = {codebook, indices, bits};
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
     int32_t oc;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int8_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
-                              params->dilation.h, filter_dims->h, input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
-                                  params->dilation.w, filter_dims->w, input_dims->w);
-                for (oc = 0; oc < output_dims->c; ++oc) {
-                    int32_t acc = tinyc_dw_cb_acc(params, input_dims, image, filter_dims,
-                                                  &cb, &win, oc / params->ch_mult, oc);
-                    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-                    acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-                    output[oc] = tinyc_clamp_s8(acc, params->output_offset,
-                                                params->activation.min, params->activation.max);
-                }
-                output += output_dims->c;
-            }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, &params->dilation, input_dims,
+                      filter_dims, output_dims);
+    while (tinyc_pixels_next(&px)) {
+        for (oc = 0; oc < output_dims->c; ++oc) {
+            const int32_t acc = tinyc_dw_cb_acc(params, input_dims, input + px.image,
+                                                filter_dims, &cb, &px.win,
+                                                oc / params->ch_mult, oc);
+            output[px.out + oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc),
+                                                       quant, oc, params->output_offset,
+                                                       &params->activation);
         }
     }
 }

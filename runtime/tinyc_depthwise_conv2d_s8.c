@@ -34,11 +34,8 @@ static inline int8_t tinyc_dw_finish(const tinyc_dw_conv_params *p,
                                      const tinyc_per_channel_quant_params *q,
                                      const int32_t *bias, int32_t oc, int32_t acc)
 {
-    if (bias != 0) {
-        acc = tinyc_add_wrap(acc, bias[oc]);
-    }
-    acc = tinyc_requantize(acc, q->multiplier[oc], q->shift[oc]);
-    return tinyc_clamp_s8(acc, p->output_offset, p->activation.min, p->activation.max);
+    return tinyc_requant_out_s8(acc, bias != 0 ? bias[oc] : 0, q, oc, p->output_offset,
+                                &p->activation);
 }
 
 /* Channels c..c+3 of one output pixel (ch_mult 1: output channel = input channel). */
@@ -94,23 +91,11 @@ void tinyc_depthwise_conv2d_s8(const tinyc_dw_conv_params *params,
                                const int32_t *bias,
                                const tinyc_dims *output_dims, int8_t *output)
 {
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int8_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h,
-                              params->dilation.h, filter_dims->h, input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w,
-                                  params->dilation.w, filter_dims->w, input_dims->w);
-                tinyc_dw_pixel(params, quant, input_dims, image, filter_dims, filter, bias,
-                               &win, output);
-                output += output_dims->c;
-            }
-        }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, &params->dilation, input_dims,
+                      filter_dims, output_dims);
+    while (tinyc_pixels_next(&px)) {
+        tinyc_dw_pixel(params, quant, input_dims, input + px.image, filter_dims, filter, bias,
+                       &px.win, output + px.out);
     }
 }

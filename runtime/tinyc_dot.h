@@ -1,7 +1,8 @@
 /*
  * tinyc_dot.h - internal helper of conv2d, depthwise_conv2d and fully_connected: the int8
- * dot product sum_i (x[i] + x_offset) * w[i] over contiguous data, and four such sums side
- * by side (tinyc_mac4_s8, for depthwise channels).
+ * dot product sum_i (x[i] + x_offset) * w[i] over contiguous data, four such sums side
+ * by side (tinyc_mac4_s8, for depthwise channels), and the window sum of a conv2d output
+ * (tinyc_conv_window, also the packed kernels' once their filter is unpacked).
  *
  * Two paths, same bits: portable C, and on cores with the DSP extension
  * (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
@@ -13,7 +14,9 @@
 
 #include <stdint.h>
 
+#include "tinyc_nn.h"
 #include "tinyc_requant.h"
+#include "tinyc_window.h"
 
 #if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE)
 #define TINYC_DOT_DSP 1
@@ -84,6 +87,32 @@ static inline void tinyc_mac4_s8(const int8_t *x, const int8_t *w, int32_t x_off
     acc[2] += ((int32_t)x[2] + x_offset) * (int32_t)w[2];
     acc[3] += ((int32_t)x[3] + x_offset) * (int32_t)w[3];
 #endif
+}
+
+/* The sum over one output pixel's window of the int8 filter w of one output channel (OHWI):
+ * whole rows of taps at once when the columns are not dilated. */
+static inline int32_t tinyc_conv_window(const tinyc_conv_params *p, const tinyc_dims *in_dims,
+                                        const int8_t *image, const tinyc_dims *f_dims,
+                                        const int8_t *w, const tinyc_window *win)
+{
+    const int32_t c = in_dims->c;
+    int32_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
+        const int8_t *w_row = w + ky * f_dims->w * c;
+        if (p->dilation.w == 1) {
+            acc += tinyc_dot_s8(image + (row + win->kx0) * c, w_row + win->kx0 * c,
+                                (win->kx1 - win->kx0) * c, p->input_offset);
+            continue;
+        }
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            acc += tinyc_dot_s8(image + (row + kx * p->dilation.w) * c, w_row + kx * c, c,
+                                p->input_offset);
+        }
+    }
+    return acc;
 }
 
 #endif /* TINYC_DOT_H */

@@ -19,12 +19,10 @@ void tinyc_fully_connected_cb(const tinyc_fc_params *params,
     int32_t oc;
     for (b = 0; b < output_dims->n; ++b) {
         for (oc = 0; oc < out_c; ++oc) {
-            int32_t acc = tinyc_cb_dot(input, codebook, indices, bits, oc * depth, depth,
-                                       params->input_offset);
-            acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-            acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-            output[oc] = tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
-                                        params->activation.max);
+            const int32_t acc = tinyc_cb_dot(input, codebook, indices, bits, oc * depth, depth,
+                                             params->input_offset);
+            output[oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc), quant, oc,
+                                              params->output_offset, &params->activation);
         }
         input += depth;
         output += out_c;

@@ -20,13 +20,11 @@ void tinyc_fully_connected_s16(const tinyc_fc_params *params,
     for (b = 0; b < output_dims->n; ++b) {
         for (oc = 0; oc < out_c; ++oc) {
             const int8_t *w = filter + oc * depth;
-            int64_t acc = (bias != 0) ? bias[oc] : 0;
+            int64_t acc = 0;
             for (k = 0; k < depth; ++k) {
                 acc += (int32_t)input[k] * (int32_t)w[k];
             }
-            output[oc] = tinyc_clamp_s16(
-                tinyc_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]), 0,
-                params->activation.min, params->activation.max);
+            output[oc] = tinyc_requant_out_s16(acc, bias, quant, oc, &params->activation);
         }
         input += depth;
         output += out_c;

@@ -90,10 +90,8 @@ static int8_t tinyc_fc_s4_out(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant, int32_t oc,
                               int32_t acc, const int32_t *bias, const int16_t *bias16)
 {
-    acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-    acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-    return tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
-                          params->activation.max);
+    return tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc), quant, oc,
+                                params->output_offset, &params->activation);
 }
 
 void tinyc_fully_connected_s4(const tinyc_fc_params *params,

@@ -20,13 +20,10 @@ void tinyc_fully_connected_s8(const tinyc_fc_params *params,
     int32_t oc;
     for (b = 0; b < output_dims->n; ++b) {
         for (oc = 0; oc < out_c; ++oc) {
-            int32_t acc = tinyc_dot_s8(input, filter + oc * depth, depth, params->input_offset);
-            if (bias != 0) {
-                acc = tinyc_add_wrap(acc, bias[oc]);
-            }
-            acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-            output[oc] = tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
-                                        params->activation.max);
+            const int32_t acc = tinyc_dot_s8(input, filter + oc * depth, depth,
+                                             params->input_offset);
+            output[oc] = tinyc_requant_out_s8(acc, bias != 0 ? bias[oc] : 0, quant, oc,
+                                              params->output_offset, &params->activation);
         }
         input += depth;
         output += out_c;

@@ -22,17 +22,10 @@ void tinyc_fully_connected_sparse(const tinyc_fc_params *params,
         int32_t k = 0;
         for (oc = 0; oc < out_c; ++oc) {
             const int32_t n = (int32_t)count[oc];
-            int32_t pos = -1;
-            int32_t acc = 0;
-            int32_t j;
-            for (j = 0; j < n; ++j, ++k) {
-                pos += (int32_t)skip[k] + 1;
-                acc += ((int32_t)input[pos] + params->input_offset) * (int32_t)value[k];
-            }
-            acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-            acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-            output[oc] = tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
-                                        params->activation.max);
+            const int32_t acc = tinyc_sparse_dot(input, skip, value, k, n, params->input_offset);
+            k += n;
+            output[oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc), quant, oc,
+                                              params->output_offset, &params->activation);
         }
         input += depth;
         output += out_c;
@@ -59,14 +52,12 @@ void tinyc_fully_connected_mask(const tinyc_fc_params *params,
             int32_t acc = 0;
             int32_t i;
             for (i = 0; i < depth; ++i, ++bit) {
-                if (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) {
+                if (tinyc_mask_bit(mask, bit)) {
                     acc += ((int32_t)input[i] + params->input_offset) * (int32_t)*v++;
                 }
             }
-            acc = tinyc_add_wrap(acc, tinyc_bias_at(bias, bias16, oc));
-            acc = tinyc_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
-            output[oc] = tinyc_clamp_s8(acc, params->output_offset, params->activation.min,
-                                        params->activation.max);
+            output[oc] = tinyc_requant_out_s8(acc, tinyc_bias_at(bias, bias16, oc), quant, oc,
+                                              params->output_offset, &params->activation);
         }
         input += depth;
         output += out_c;

@@ -100,6 +100,22 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_wide_pair(const int16_t *w, const int16
 #endif
 }
 
+/* Four channels (two pairs) over `chunks` chunks of eight k, then requantized to o[0..3]:
+ * the accumulators start at the biases b[0..3]. */
+static TINYC_ALWAYS_INLINE void tinyc_fc_wide_block(const int16_t *w, const int16_t *xs,
+                                                    int32_t chunks, const int32_t *b,
+                                                    const tinyc_rq **rq, int8_t *o,
+                                                    int32_t offset)
+{
+    int32_t a0 = b[0];
+    int32_t a1 = b[1];
+    int32_t a2 = b[2];
+    int32_t a3 = b[3];
+    tinyc_fc_wide_pair(w, xs, chunks, &a0, &a1);
+    tinyc_fc_wide_pair(w + 16 * chunks, xs, chunks, &a2, &a3);
+    tinyc_rq4_chans(a0, a1, a2, a3, rq, o, offset);
+}
+
 void tinyc_fully_connected_wide(const tinyc_fc_fast_params *params, const tinyc_rq *rq,
                                 const int8_t *input, const int16_t *filter,
                                 const int32_t *bias, int16_t *scratch, int8_t *output)
@@ -116,24 +132,12 @@ void tinyc_fully_connected_wide(const tinyc_fc_fast_params *params, const tinyc_
         int8_t *const end = o + out4;
         tinyc_fc_widen(input, params->depth, params->k4, 0, scratch);
         for (; o != end; o += 4, w += 32 * chunks, bi += 4) {
-            int32_t a0 = bi[0];
-            int32_t a1 = bi[1];
-            int32_t a2 = bi[2];
-            int32_t a3 = bi[3];
-            tinyc_fc_wide_pair(w, scratch, chunks, &a0, &a1);
-            tinyc_fc_wide_pair(w + 16 * chunks, scratch, chunks, &a2, &a3);
-            tinyc_rq4_chans(a0, a1, a2, a3, &r, o, params->output_offset);
+            tinyc_fc_wide_block(w, scratch, chunks, bi, &r, o, params->output_offset);
         }
         if (out_c != out4) {    /* the last out_c % 4 channels: the arrays are padded to 4 */
-            int32_t a0 = bi[0];
-            int32_t a1 = bi[1];
-            int32_t a2 = bi[2];
-            int32_t a3 = bi[3];
             int8_t last[4];
             int32_t i;
-            tinyc_fc_wide_pair(w, scratch, chunks, &a0, &a1);
-            tinyc_fc_wide_pair(w + 16 * chunks, scratch, chunks, &a2, &a3);
-            tinyc_rq4_chans(a0, a1, a2, a3, &r, last, params->output_offset);
+            tinyc_fc_wide_block(w, scratch, chunks, bi, &r, last, params->output_offset);
             for (i = 0; i < out_c - out4; ++i) {
                 o[i] = last[i];
             }

@@ -40,22 +40,10 @@ void tinyc_max_pool2d_s8(const tinyc_pool_params *params,
                          const tinyc_dims *filter_dims,
                          const tinyc_dims *output_dims, int8_t *output)
 {
-    const int32_t image_size = input_dims->h * input_dims->w * input_dims->c;
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
-    tinyc_window win;
-    for (b = 0; b < output_dims->n; ++b) {
-        const int8_t *image = input + b * image_size;
-        for (oy = 0; oy < output_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, params->stride.h, params->padding.h, 1, filter_dims->h,
-                              input_dims->h);
-            for (ox = 0; ox < output_dims->w; ++ox) {
-                tinyc_window_cols(&win, ox, params->stride.w, params->padding.w, 1,
-                                  filter_dims->w, input_dims->w);
-                tinyc_max_pixel(params, input_dims, image, &win, output);
-                output += output_dims->c;
-            }
-        }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &params->stride, &params->padding, 0, input_dims, filter_dims,
+                      output_dims);
+    while (tinyc_pixels_next(&px)) {
+        tinyc_max_pixel(params, input_dims, input + px.image, &px.win, output + px.out);
     }
 }

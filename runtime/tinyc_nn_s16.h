@@ -112,6 +112,20 @@ static inline int16_t tinyc_clamp_s16(int32_t value, int32_t out_offset, int32_t
     return (int16_t)y;
 }
 
+/* The tail of the 16x8 conv, depthwise and fully-connected kernels for output channel oc:
+ * acc + bias[oc] (bias may be NULL) requantized with the channel's multiplier and shift,
+ * clamped to the activation (int16 offsets are 0). */
+static inline int16_t tinyc_requant_out_s16(int64_t acc, const int64_t *bias,
+                                            const tinyc_per_channel_quant_params *q, int32_t oc,
+                                            const tinyc_activation *act)
+{
+    if (bias != 0) {
+        acc += bias[oc];
+    }
+    return tinyc_clamp_s16(tinyc_requantize_s64(acc, q->multiplier[oc], q->shift[oc]), 0,
+                           act->min, act->max);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -59,6 +59,12 @@ static inline const int32_t *tinyc_bias32(int8_t *space, const int32_t *bias,
     return out;
 }
 
+/* 1 if element `bit` of a mask-format filter is nonzero, else 0. */
+static inline uint32_t tinyc_mask_bit(const uint8_t *mask, uint32_t bit)
+{
+    return ((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u;
+}
+
 /* n elements of a mask-format filter, from element start, as int8; *value points at the
  * first nonzero value at or after element start and is moved past the ones read. */
 static inline void tinyc_mask_unpack(const uint8_t *mask, const int8_t **value, int32_t start,
@@ -67,16 +73,35 @@ static inline void tinyc_mask_unpack(const uint8_t *mask, const int8_t **value, 
     uint32_t bit = (uint32_t)start;
     int32_t i;
     for (i = 0; i < n; ++i, ++bit) {
-        out[i] = (((uint32_t)mask[bit >> 3] >> (bit & 7u)) & 1u) ? *(*value)++ : (int8_t)0;
+        out[i] = tinyc_mask_bit(mask, bit) ? *(*value)++ : (int8_t)0;
     }
+}
+
+/* The sum of n sparse entries from entry k, (skip, value), over one input vector x: the
+ * entries walk x from its start (fully connected, 1x1 conv2d). */
+static inline int32_t tinyc_sparse_dot(const int8_t *x, const uint8_t *skip, const int8_t *value,
+                                       int32_t k, int32_t n, int32_t x_offset)
+{
+    int32_t acc = 0;
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        x += skip[k + j];
+        acc += ((int32_t)*x++ + x_offset) * (int32_t)value[k + j];
+    }
+    return acc;
+}
+
+/* The int4 value in the low four bits of n. */
+static inline int32_t tinyc_s4_nibble(uint32_t n)
+{
+    return (int32_t)((n & 15u) ^ 8u) - 8;
 }
 
 /* The int4 element i of an s4 array. */
 static inline int32_t tinyc_s4_at(const uint8_t *w, int32_t i)
 {
     const uint32_t b = w[i >> 1];
-    const uint32_t n = (i & 1) ? (b >> 4) : (b & 15u);
-    return (int32_t)(n ^ 8u) - 8;
+    return tinyc_s4_nibble((i & 1) ? (b >> 4) : b);
 }
 
 /* sum_{i < len} (x[i] + x_offset) * w4[start + i] */
@@ -93,11 +118,11 @@ static inline int32_t tinyc_s4_dot(const int8_t *x, const uint8_t *w, int32_t st
     p = w + ((start + i) >> 1);
     for (; i + 1 < len; i += 2) {
         const uint32_t b = *p++;
-        acc += ((int32_t)x[i] + x_offset) * ((int32_t)((b & 15u) ^ 8u) - 8);
-        acc += ((int32_t)x[i + 1] + x_offset) * ((int32_t)((b >> 4) ^ 8u) - 8);
+        acc += ((int32_t)x[i] + x_offset) * tinyc_s4_nibble(b);
+        acc += ((int32_t)x[i + 1] + x_offset) * tinyc_s4_nibble(b >> 4);
     }
     if (i < len) {
-        acc += ((int32_t)x[i] + x_offset) * ((int32_t)((*p & 15u) ^ 8u) - 8);
+        acc += ((int32_t)x[i] + x_offset) * tinyc_s4_nibble(*p);
     }
     return acc;
 }
@@ -148,31 +173,6 @@ static inline void tinyc_cb_unpack(const int8_t *codebook, const uint8_t *idx, i
     }
 }
 
-/* The sum of one output pixel's window with an unpacked int8 filter w (tinyc_conv2d_s8). */
-static inline int32_t tinyc_conv_window(const tinyc_conv_params *p, const tinyc_dims *in_dims,
-                                        const int8_t *image, const tinyc_dims *f_dims,
-                                        const int8_t *w, const tinyc_window *win)
-{
-    const int32_t c = in_dims->c;
-    int32_t acc = 0;
-    int32_t ky;
-    int32_t kx;
-    for (ky = win->ky0; ky < win->ky1; ++ky) {
-        const int32_t row = (win->y0 + ky * p->dilation.h) * in_dims->w + win->x0;
-        const int8_t *w_row = w + ky * f_dims->w * c;
-        if (p->dilation.w == 1) {
-            acc += tinyc_dot_s8(image + (row + win->kx0) * c, w_row + win->kx0 * c,
-                                (win->kx1 - win->kx0) * c, p->input_offset);
-            continue;
-        }
-        for (kx = win->kx0; kx < win->kx1; ++kx) {
-            acc += tinyc_dot_s8(image + (row + kx * p->dilation.w) * c, w_row + kx * c, c,
-                                p->input_offset);
-        }
-    }
-    return acc;
-}
-
 /* One output channel of a conv2d at every output pixel, its filter w already unpacked to
  * int8; bias, mult, shift are the channel's; output points at the channel's first value
  * (the next pixel's is output_dims->c further). */
@@ -182,25 +182,13 @@ static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, 
                                       const int8_t *w, const tinyc_dims *out_dims,
                                       int8_t *output)
 {
-    int32_t b;
-    int32_t oy;
-    int32_t ox;
-    tinyc_window win;
-    for (b = 0; b < out_dims->n; ++b) {
-        const int8_t *image = input + b * in_dims->h * in_dims->w * in_dims->c;
-        for (oy = 0; oy < out_dims->h; ++oy) {
-            tinyc_window_rows(&win, oy, p->stride.h, p->padding.h, p->dilation.h, f_dims->h,
-                              in_dims->h);
-            for (ox = 0; ox < out_dims->w; ++ox, output += out_dims->c) {
-                int32_t acc;
-                tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w,
-                                  f_dims->w, in_dims->w);
-                acc = tinyc_conv_window(p, in_dims, image, f_dims, w, &win);
-                acc = tinyc_requantize(tinyc_add_wrap(acc, bias), mult, shift);
-                *output = tinyc_clamp_s8(acc, p->output_offset, p->activation.min,
-                                         p->activation.max);
-            }
-        }
+    tinyc_pixels px;
+    tinyc_pixels_init(&px, &p->stride, &p->padding, &p->dilation, in_dims, f_dims, out_dims);
+    while (tinyc_pixels_next(&px)) {
+        int32_t acc = tinyc_conv_window(p, in_dims, input + px.image, f_dims, w, &px.win);
+        acc = tinyc_requantize(tinyc_add_wrap(acc, bias), mult, shift);
+        output[px.out] = tinyc_clamp_s8(acc, p->output_offset, p->activation.min,
+                                        p->activation.max);
     }
 }
 

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "tinyc_nn.h"
+
 /* The int32_t whose two's-complement bits are u (no implementation-defined cast). */
 static inline int32_t tinyc_s32(uint32_t u)
 {
@@ -86,6 +88,17 @@ static inline int8_t tinyc_clamp_s8(int32_t value, int32_t out_offset, int32_t l
         y = hi;
     }
     return (int8_t)y;
+}
+
+/* The tail of the per-channel kernels (conv, depthwise, fully connected) for output channel
+ * oc: acc + bias (wrapping, as the int32 accumulator does), requantized with the channel's
+ * multiplier and shift, plus the output offset, clamped to the activation. */
+static inline int8_t tinyc_requant_out_s8(int32_t acc, int32_t bias,
+                                          const tinyc_per_channel_quant_params *q, int32_t oc,
+                                          int32_t out_offset, const tinyc_activation *act)
+{
+    acc = tinyc_requantize(tinyc_add_wrap(acc, bias), q->multiplier[oc], q->shift[oc]);
+    return tinyc_clamp_s8(acc, out_offset, act->min, act->max);
 }
 
 #endif /* TINYC_REQUANT_H */

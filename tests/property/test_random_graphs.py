@@ -3,12 +3,14 @@ for the host gives exactly the bits of tinyc's integer interpreter, interpret().
 
 Each hypothesis example is a batch of BATCH graphs: tinyc compiles each, and the C of the whole
 batch is built as one cffi extension (a compiler run per model would dominate the runtime).
-EXAMPLES * BATCH graphs per run (default 10 * 25 = 250); TINYC_PROPERTY_EXAMPLES overrides
-EXAMPLES. The examples are derandomized (the same graphs every run, so CI is reproducible and the
-content-addressed builds are cached); set TINYC_PROPERTY_RANDOM=1 to explore new ones.
+EXAMPLES * BATCH graphs per run (default 12 * 40 = 480; hypothesis repeats some across examples,
+so test_enough_distinct_graphs checks that at least 300 distinct ones ran);
+TINYC_PROPERTY_EXAMPLES overrides EXAMPLES. The examples are derandomized (the same graphs every
+run, so CI is reproducible and the content-addressed builds are cached); set TINYC_PROPERTY_RANDOM=1 to explore new ones.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -20,9 +22,15 @@ import tinyc
 
 from .graphs import build_many, graphs
 
-BATCH = 25
-EXAMPLES = int(os.environ.get("TINYC_PROPERTY_EXAMPLES", "10"))
+BATCH = 40
+EXAMPLES = int(os.environ.get("TINYC_PROPERTY_EXAMPLES", "12"))
+MIN_DISTINCT = 300              # the issue's floor for one CI run
+CHECKED: set[str] = set()       # digests of the graphs whose C matched interpret() in this run
 BOARD = "mps2-an386"            # 4 MiB RAM: no random graph is refused for its size
+
+
+def digest(case) -> str:
+    return hashlib.sha256(case.model.SerializeToString()).hexdigest()
 
 
 def compile_case(case, tmp, i: int):
@@ -34,7 +42,7 @@ def compile_case(case, tmp, i: int):
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get(
     "TINYC_PROPERTY_RANDOM"), suppress_health_check=list(HealthCheck), print_blob=True)
-@given(st.lists(graphs(), min_size=BATCH, max_size=BATCH))
+@given(st.lists(graphs(), min_size=BATCH, max_size=BATCH, unique_by=lambda c: digest(c)))
 def test_host_c_equals_interpret(tmp_path_factory, cases):
     tmp = tmp_path_factory.mktemp("random_graphs")
     models = [compile_case(c, tmp, i) for i, c in enumerate(cases)]
@@ -44,6 +52,16 @@ def test_host_c_equals_interpret(tmp_path_factory, cases):
         want = m.interpret(case.x, batch=True)
         got = m._results([h.invoke(s) for s in m._samples(case.x, True)[0]], False, True)
         assert np.array_equal(got, want), f"{case}: host C differs from interpret()"
+        CHECKED.add(digest(case))
+
+
+def test_enough_distinct_graphs():
+    """Runs after test_host_c_equals_interpret (file order): that many distinct graphs matched."""
+    if EXAMPLES * BATCH < MIN_DISTINCT:
+        return                  # a developer's smaller TINYC_PROPERTY_EXAMPLES run
+    assert len(CHECKED) >= MIN_DISTINCT, (
+        f"{len(CHECKED)} distinct random graphs were checked, expected >= {MIN_DISTINCT} "
+        "(run the whole file: test_host_c_equals_interpret fills the count)")
 
 
 def test_one_random_graph_through_model_run_host(tmp_path):
