@@ -279,6 +279,18 @@ def prunable_groups(g: Graph) -> tuple[list[list[Node]], list[dict]]:
     return plans, frozen
 
 
+def channels_to_remove(c: int, ratio: float) -> int:
+    """floor(ratio * c) channels — but where c is a multiple of 4 and at least 16, the kept count
+    is rounded to the nearest multiple of 4 (ties: keep more), since the fast depthwise and
+    im2col kernels need channel counts that are multiples of 4: 45 channels would run slower
+    than 64."""
+    n = min(int(np.floor(ratio * c)), c - 1)
+    if c >= 16 and c % 4 == 0:
+        kept = max(4, 4 * int(np.floor((c - n) / 4 + 0.5)))
+        n = c - kept
+    return n
+
+
 def prune_structured(g: Graph, samples, ratio: float) -> tuple[dict, dict]:
     """Remove `ratio` of the output channels of every prunable group (module doc). Returns
     ({layer: kept output channels}, report)."""
@@ -297,7 +309,7 @@ def prune_structured(g: Graph, samples, ratio: float) -> tuple[dict, dict]:
     chosen = []
     for srcs in plans:
         c = srcs[0].outputs[0].shape[-1]
-        n_remove = min(int(np.floor(ratio * c)), c - 1)
+        n_remove = channels_to_remove(c, ratio)
         if n_remove:
             chosen.append((srcs, choose_channels(g, srcs, n_remove, sinks)))
     kept: dict[str, np.ndarray] = {}

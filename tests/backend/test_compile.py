@@ -113,7 +113,9 @@ def test_standalone_asan_ubsan(make, rng, tmp_path):
 
 MLPERF = ["kws", "vww", "ic", "ad"]
 COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
-              "sparse": {"prune": 0.9, "storage": "small"}}
+              "sparse": {"prune": 0.9, "storage": "sparse"},
+              "mask": {"prune": 0.5, "prune_scope": "global", "storage": "mask"},
+              "wide": {"storage": "speed"}, "int16": {"activations": "int16"}}
 STRICT_CONFIGS = {
     "gcc": ["gcc", "-O2"],
     "clang": ["clang", "-O2"],

@@ -110,3 +110,15 @@ def test_digits_accuracy_kept_by_compensation(repo_root):
     assert accuracy(m, repo_root) >= 0.95
     assert accuracy(m, repo_root) > accuracy(raw, repo_root) + 0.05
     assert host_matches_interpret(m, digits_data(str(repo_root))[0][:30])
+
+
+def test_kept_channel_counts_stay_multiples_of_4():
+    """The fast depthwise/im2col kernels need channel counts that are multiples of 4: a group of
+    >= 16 such channels keeps a multiple of 4, as close to the asked ratio as that allows."""
+    from tinyc.passes.prune_structured import channels_to_remove
+    for c in (16, 32, 64, 128, 256):
+        for ratio in (0.1, 0.25, 0.3, 0.5, 0.9):
+            n = channels_to_remove(c, ratio)
+            assert (c - n) % 4 == 0 and c - n >= 4
+            assert abs(n - ratio * c) <= 2.5, (c, ratio, n)
+    assert channels_to_remove(8, 0.3) == 2 and channels_to_remove(12, 0.5) == 6  # small: as asked

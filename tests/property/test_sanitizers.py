@@ -80,16 +80,27 @@ def test_digits_example_under_sanitizers(example_dir, tmp_path):
     _check(m, x, tmp_path)
 
 
-COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
-              "sparse": {"prune": 0.9, "storage": "small"}}
+COMPRESSED = {   # name: (tinyc.compile options, a kernel file the build must use)
+    "s4": ({"weights": "int4"}, "*_s4.c"),
+    "cb": ({"cluster": 16}, "*_cb.c"),
+    "sparse": ({"prune": 0.9, "storage": "sparse"}, "*_sparse.c"),
+    "mask": ({"prune": 0.5, "prune_scope": "global", "storage": "mask"}, "*_sparse.c"),
+    "wide": ({"storage": "speed"}, "*_wide.c"),
+    "int16": ({"activations": "int16"}, "*_s16.c"),
+}
 
 
 @pytest.mark.parametrize("fmt", sorted(COMPRESSED))
 def test_compressed_formats_under_sanitizers(fmt, example_dir, tmp_path):
+    options, kernel_glob = COMPRESSED[fmt]
     m = tinyc.compile(example_dir / "digits.onnx", calib=example_dir / "calib.npz",
-                      progress=None, **COMPRESSED[fmt])
-    kernels = sorted(p.name for p in (m.c_dir() / "kernels").glob(f"*_{fmt}.c"))
-    assert kernels, f"{fmt}: the build uses no {fmt} kernel — the test would prove nothing"
+                      progress=None, **options)
+    kernels = sorted(p.name for p in (m.c_dir() / "kernels").glob(kernel_glob))
+    assert kernels, f"{fmt}: the build uses no {kernel_glob} kernel — the test would prove nothing"
+    if fmt == "int16":
+        assert m.report["activations"], "no layer got int16 activations"
+    else:
+        assert fmt in {row["format"] for row in m.report["weight_formats"]}, m.report["weight_formats"]
     x = np.random.default_rng(2).integers(-128, 128, (2, *m.inputs[0].shape)).astype(np.int8)
     _check(m, x, tmp_path)
 
