@@ -10,6 +10,9 @@
  * window shape (interior, edges, corners); a whole 3x3 window (76 instructions per group) reads
  * its inputs without the offset, which bias_full holds: 2 (b + input_offset * sum w).
  */
+#if defined(__clang__)
+#define TINYC_NO_FAST_DSP 1     /* clang cannot allocate the 3x3 window asm's registers */
+#endif
 #include "tinyc_fast.h"
 #include "tinyc_window.h"
 

@@ -22,8 +22,11 @@
 #error "tinyc fast kernels: their int8/int16 constants are stored as little-endian words"
 #endif
 
+/* The DSP path's inline asm needs the optimiser (at -O0 gcc cannot allocate its registers) and
+ * a kernel file may opt out (TINYC_NO_FAST_DSP before this include): the portable path gives the
+ * same bits from the same constants. */
 #if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE) \
-    && !defined(__ARM_BIG_ENDIAN)
+    && !defined(__ARM_BIG_ENDIAN) && defined(__OPTIMIZE__) && !defined(TINYC_NO_FAST_DSP)
 #define TINYC_FAST_DSP 1
 #include <arm_acle.h>
 
