@@ -566,9 +566,8 @@ void tinyc_depthwise_conv2d_s4(int8_t *scratch, const tinyc_dw_conv_params *para
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const uint8_t *filter,
-
-                               const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
-                               int8_t *output);
+                               const int32_t *bias, const int16_t *bias16,
+                               const tinyc_dims *output_dims, int8_t *output);
 void tinyc_depthwise_conv2d_cb(int8_t *scratch, const tinyc_dw_conv_params *params,
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
@@ -580,9 +579,8 @@ void tinyc_fully_connected_s4(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
                               const tinyc_dims *filter_dims, const uint8_t *filter,
-
-                              const int32_t *bias, const int16_t *bias16, const tinyc_dims *output_dims,
-                              int8_t *output);
+                              const int32_t *bias, const int16_t *bias16,
+                              const tinyc_dims *output_dims, int8_t *output);
 void tinyc_fully_connected_cb(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
