@@ -7,7 +7,8 @@ build_host(c_dir, SANITIZE_FLAGS) makes a cffi extension compiled with
 loads into a Python that has the ASan runtime first in its library list, so this runs in a
 child Python with LD_PRELOAD=libasan (from the compiler that cffi uses); any report aborts the
 child, and the parent raises SanitizerReport with the report text. Returns the outputs per
-sample (to compare with interpret()). A compiler without libasan: skipped locally, a failure under CI (tests/needs.py).
+sample (to compare with interpret()). A compiler without libasan: skipped locally, a failure
+under CI (tests/needs.py).
 """
 from __future__ import annotations
 
