@@ -260,7 +260,8 @@ def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np
         extra[0].write_text(_PROFILE)
     elf = out_dir / f"{name}.elf"
     link(board, [main_c, inputs_c, *extra, *model_sources(c_dir)], elf,
-         [c_dir, c_dir / "kernels"], ("-DTINYC_PROFILE",) if profile else ())
+         [c_dir, c_dir / "kernels"], ("-DTINYC_PROFILE",) if profile else (),
+         arena=macros.get("ARENA_SIZE", 0))
     return elf
 
 
@@ -272,12 +273,16 @@ def compile_flags(board: Board, include_dirs: Sequence[Path] = ()) -> list[str]:
 
 
 def link(board: Board, sources: Sequence[Path], elf: Path,
-         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = ()) -> Path:
-    """Compile and link `sources` with the board's startup, semihosting and linker script."""
+         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = (), arena: int = 0) -> Path:
+    """Compile and link `sources` with the board's startup, semihosting and a linker script
+    generated for QEMU's map of the board (`<elf>.ld`; `arena` bytes planned into a region)."""
+    from tinyc.linker import write_linker_script
+    from tinyc.target import place_memory
     gcc = find_tool(GCC)
+    script = write_linker_script(board, place_memory(board, arena, where=f"board {board.name}"),
+                                 elf.with_suffix(".ld"), qemu=True)
     support = [board.path(board.startup), *(board.path(f) for f in SUPPORT)]
-    cmd = [gcc, *compile_flags(board, include_dirs), *cflags,
-           f"-T{board.path(board.linker_script)}",
+    cmd = [gcc, *compile_flags(board, include_dirs), *cflags, f"-T{script}",
            f"-L{board.path('')}", *LDFLAGS, f"-Wl,--defsym=STACK_SIZE={board.stack_size}",
            f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf),
            *map(str, sources), *map(str, support), "-lgcc"]
@@ -290,11 +295,15 @@ def link(board: Board, sources: Sequence[Path], elf: Path,
 def _raise_build_error(board: Board, stderr: str) -> None:
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", stderr)
     if over:
-        region, n = sorted(over, key=lambda r: r[0] != "RAM")[0]     # RAM first: not batchable
-        size = board.flash_size if region == "FLASH" else board.ram_size
-        note = f", incl. the {board.stack_size} B stack reserve" if region == "RAM" else ""
-        raise MemoryOverflow(f"board {board.name}: firmware does not fit {region} — expected at "
-                             f"most {size} B, got {size + int(n)} B{note}. Use a board with more "
+        region, n = sorted(over, key=lambda r: r[0] == "FLASH")[0]   # RAM first: not batchable
+        r = next(x for x in board.qemu.memory if x.name.upper() == region)
+        chip = board.region(r.name).size
+        capped = (f"; QEMU {board.qemu.machine} models only {r.size} B of the chip's {chip} B"
+                  if r.size < chip else "")
+        note = f", incl. the {board.stack_size} B stack reserve" if region != "FLASH" else ""
+        raise MemoryOverflow(f"board {board.name}: firmware does not fit {region} (region "
+                             f"{r.name} @0x{r.base:08x}{capped}) — expected at most {r.size} B, "
+                             f"got {r.size + int(n)} B{note}. Use a board with more "
                              "memory or a smaller model.", region, int(n))
     raise ToolchainError(f"board {board.name}: firmware build failed — "
                          f"{GCC} reported:\n{stderr.strip()[-6000:]}")
@@ -338,7 +347,8 @@ def _size_firmware(board: Board, name: str, n_in: int, n_out: int, out_dir: Path
                                         args=", ".join(["tinyc_fw_ptr"] * (n_in + n_out))))
     srcs = [main_c, *(model_sources(c_dir) if c_dir else [])]
     incs = [c_dir, c_dir / "kernels"] if c_dir else []
-    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs))
+    arena = read_header(c_dir, name).get("ARENA_SIZE", 0) if c_dir else 0
+    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs, arena=arena))
 
 
 def model_size(c_dir: Path, board: Board | str, out_dir: Path,
