@@ -219,10 +219,20 @@ def compile_options(args) -> dict:
 
 # -- the parser -----------------------------------------------------------------------------
 
+def add_board_args(p: argparse.ArgumentParser) -> None:
+    """--board NAME|PATH.toml, --flash-size, --ram-size (docs/boards.md)."""
+    p.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
+                   help="target board: a name from `tinyc boards`, or your own board file "
+                   "(schema: docs/boards.md); default: stm32")
+    p.add_argument("--flash-size", metavar="SIZE", help="override the board's flash size "
+                   "(bytes, or 256K, 1M)")
+    p.add_argument("--ram-size", metavar="SIZE", help="override the size of the board's main "
+                   "RAM region, the one holding .data (bytes, or 96K)")
+
+
 def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = True) -> None:
     p.add_argument("model", help="the .onnx model file")
-    p.add_argument("--board", default="stm32", help="target board (see `tinyc boards`); "
-                   "default: stm32")
+    add_board_args(p)
     if calib:
         p.add_argument("--calib", metavar="CALIB.npz",
                        help="calibration samples, one array per model input (float models)")
@@ -271,7 +281,8 @@ def _bench_parser(sub) -> None:
                        epilog="examples:\n  tinyc bench\n  tinyc bench --board mps2-an386 "
                        "--models ../shared/models -o /tmp/BENCHMARKS.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--board", default="stm32", help="target board (default: stm32)")
+    b.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
+                   help="target board: a name or a board file (default: stm32)")
     b.add_argument("--models", metavar="DIR", help="folder holding mlperf-tiny/ (default: "
                    "$TINYC_MODELS, else ../shared/models next to the repository)")
     b.add_argument("-o", "--output", default="BENCHMARKS.md", metavar="BENCHMARKS.md",
@@ -320,7 +331,13 @@ def parser() -> argparse.ArgumentParser:
     _common(i)
     _sweep_parser(sub)
     _bench_parser(sub)
-    sub.add_parser("boards", help="list the known boards and their limits")
+    bd = sub.add_parser("boards", help="list the known boards and their memory regions",
+                        description="List every board with its memory regions (chip map, and "
+                        "where QEMU has them); or check and show one board file.")
+    bd.add_argument("board", nargs="?", metavar="NAME|PATH.toml",
+                    help="show only this board (a name, or your own board file)")
+    bd.add_argument("--flash-size", metavar="SIZE", help="as for build")
+    bd.add_argument("--ram-size", metavar="SIZE", help="as for build")
     return ap
 
 

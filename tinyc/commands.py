@@ -17,9 +17,16 @@ from .report import format_layers, format_summary
 def _compile(args, shapes, options: dict | None = None):
     """tinyc.compile with the command line's options (cli_options), or with `options`."""
     from .pipeline import compile
-    return compile(args.model, board=args.board, calib=getattr(args, "calib", None),
+    return compile(args.model, board=board_of(args), calib=getattr(args, "calib", None),
                    input_shapes=shapes, name=args.name,
                    **(cli_options(args) if options is None else options))
+
+
+def board_of(args):
+    """The Board of --board NAME|PATH.toml with --flash-size/--ram-size applied."""
+    from .target import load_board
+    return load_board(args.board, getattr(args, "flash_size", None),
+                      getattr(args, "ram_size", None))
 
 
 def cli_options(args) -> dict:
@@ -183,7 +190,9 @@ def cmd_build(args, shapes) -> int:
         print("  (host build: compile the folder into any C99 program, see tinyc.mk)")
     elif not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
-    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html)")
+    ld = "" if args.host else f", {m.board.name}.ld"
+    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
+          f"{ld})")
     return 0
 
 
@@ -342,8 +351,8 @@ def cmd_bench(args, shapes) -> int:
 
 def cmd_boards(args, shapes) -> int:
     from .target import list_boards
-    for b in list_boards():
-        print(b.summary())
+    boards = list_boards() if args.board is None else [board_of(args)]
+    print("\n".join(b.listing() for b in boards))
     return 0
 
 
