@@ -273,14 +273,17 @@ def compile_flags(board: Board, include_dirs: Sequence[Path] = ()) -> list[str]:
 
 
 def link(board: Board, sources: Sequence[Path], elf: Path,
-         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = (), arena: int = 0) -> Path:
-    """Compile and link `sources` with the board's startup, semihosting and a linker script
-    generated for QEMU's map of the board (`<elf>.ld`; `arena` bytes planned into a region)."""
+         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = (), arena: int = 0,
+         script: Path | None = None) -> Path:
+    """Compile and link `sources` with the board's startup, semihosting and a linker script:
+    `script`, or one generated for QEMU's map of the board (`<elf>.ld`; `arena` bytes planned
+    into a region)."""
     from tinyc.linker import write_linker_script
     from tinyc.target import place_memory
     gcc = find_tool(GCC)
-    script = write_linker_script(board, place_memory(board, arena, where=f"board {board.name}"),
-                                 elf.with_suffix(".ld"), qemu=True)
+    if script is None:
+        plan = place_memory(board, arena, where=f"board {board.name}")
+        script = write_linker_script(board, plan, elf.with_suffix(".ld"), qemu=True)
     support = [board.path(board.startup), *(board.path(f) for f in SUPPORT)]
     cmd = [gcc, *compile_flags(board, include_dirs), *cflags, f"-T{script}",
            f"-L{board.path('')}", *LDFLAGS, f"-Wl,--defsym=STACK_SIZE={board.stack_size}",
