@@ -49,7 +49,7 @@ def test_model_too_big_for_board_gives_the_numbers(tmp_path):
     assert needed > 65536
     with pytest.raises(BoardError) as e:    # STM32F405: 128 KiB SRAM + 64 KiB CCM, no split
         tinyc.compile(path, board="stm32", calib=calib)
-    assert "sram 131,072 B" in str(e.value) and "ccm 65,536 B" in str(e.value)
+    assert "sram 128 KiB @0x20000000" in str(e.value) and "ccm 64 KiB" in str(e.value)
     m = tinyc.compile(path, board="stm32l4r5", calib=calib)     # SRAM1 192 KiB holds it
     out = m.write(tmp_path / "ok", measure=True)
     mem = json.loads((out / "report.json").read_text())["memory"]
