@@ -298,16 +298,19 @@ def link(board: Board, sources: Sequence[Path], elf: Path,
 def _raise_build_error(board: Board, stderr: str) -> None:
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", stderr)
     if over:
-        region, n = sorted(over, key=lambda r: r[0] == "FLASH")[0]   # RAM first: not batchable
-        r = next(x for x in board.qemu.memory if x.name.upper() == region)
+        flash = board.flash.name.upper()
+        region, n = sorted(over, key=lambda r: r[0] == flash)[0]     # RAM first: not batchable
+        qemu = board.qemu.memory if board.qemu else ()
+        r = next(x for x in (*qemu, *board.memory) if x.name.upper() == region)
         chip = board.region(r.name).size
-        capped = (f"; QEMU {board.qemu.machine} models only {r.size} B of the chip's {chip} B"
+        capped = (f"; QEMU {board.qemu_machine} models only {r.size} B of the chip's {chip} B"
                   if r.size < chip else "")
-        note = f", incl. the {board.stack_size} B stack reserve" if region != "FLASH" else ""
+        note = f", incl. the {board.stack_size} B stack reserve" if region != flash else ""
         raise MemoryOverflow(f"board {board.name}: firmware does not fit {region} (region "
                              f"{r.name} @0x{r.base:08x}{capped}) — expected at most {r.size} B, "
                              f"got {r.size + int(n)} B{note}. Use a board with more "
-                             "memory or a smaller model.", region, int(n))
+                             "memory or a smaller model.",
+                             "FLASH" if region == flash else region, int(n))
     raise ToolchainError(f"board {board.name}: firmware build failed — "
                          f"{GCC} reported:\n{stderr.strip()[-6000:]}")
 

@@ -91,7 +91,8 @@ def test_one_sample_too_big_for_flash(standin, tmp_path):
 
 def test_model_too_big_for_ram(standin, tmp_path):
     model, _ = standin(arena=100_000)
-    with pytest.raises(BoardError, match=r"does not fit SRAM \(region sram @0x20000000\) — expected at most 65536 B"):
+    with pytest.raises(BoardError, match=r"does not fit SRAM \(region sram @0x20000000\) — "
+                       r"expected at most 65536 B"):
         build_firmware(model, "lm3s6965", random_samples(1, (10,)), tmp_path / "fw")
 
 
