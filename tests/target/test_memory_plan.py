@@ -2,6 +2,7 @@
 chip, refuses what fits no region (naming them), and the linked firmware agrees with the plan
 (`arm-none-eabi-size -A`: the arena section's size and address) in QEMU and for the chip."""
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -12,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 import tinyc
 from tinyc.errors import BoardError
 from tinyc.firmware import link, model_sources
+from tinyc.report import format_summary
 from tinyc.target import load_board
 
 from .conftest import needs_tools
@@ -71,6 +73,13 @@ def test_arena_in_ccm_runs_in_qemu_and_links_for_the_chip(tmp_path):
     assert regions["ccm"]["holds"] == ["arena"] and regions["ccm"]["used_bytes"] == arena
     assert regions["ccm"]["used_percent"] == round(100 * arena / 65536, 1)
     assert regions["sram"]["holds"] == ["stack"]
+    page = (out / "report.html").read_text()
+    assert "Memory regions of stm32f405" in page and "<td>ccm</td><td>0x10000000</td>" in page
+    summary = format_summary(m)
+    assert re.search(rf"ccm\s+0x10000000\s+65,536\s+{arena:,}\s+[\d.]+%\s+arena", summary)
+    text = (out / "stm32f405.ld").read_text()
+    assert "CCM        (rwx) : ORIGIN = 0x10000000, LENGTH = 64K" in text
+    assert re.search(r"\.tinyc_arena \(NOLOAD\)[^}]*\}\s*> CCM", text)
 
     x = calib["x"][0]
     assert np.array_equal(m.run_qemu(x), m.run_host(x))        # QEMU: CCM @0x20020000
