@@ -350,11 +350,33 @@ def _check_overlap(memory: tuple[Region, ...], where: str) -> None:
                                  f"0x{b.end - 1:08x}) overlap")
 
 
+_FLAT = ("flash_base", "flash_size", "ram_base", "ram_size", "qemu_machine", "counter",
+         "linker_script")
+
+
+def _from_flat(d: dict) -> dict:
+    """The flat format of the first board files (flash_base/flash_size, ram_base/ram_size,
+    qemu_machine, counter, linker_script): one flash and one RAM region holding everything."""
+    d = dict(d)
+    memory = [{"name": "flash", "kind": "flash", "base": d.pop("flash_base", None),
+               "size": d.pop("flash_size", None)},
+              {"name": "sram", "kind": "ram", "base": d.pop("ram_base", None),
+               "size": d.pop("ram_size", None), "holds": ["data", "stack", "arena"]}]
+    d.setdefault("memory", [{k: v for k, v in r.items() if v is not None} for r in memory])
+    machine, counter = d.pop("qemu_machine", None), d.pop("counter", "none")
+    d.pop("linker_script", None)                    # generated from the regions now
+    if machine:
+        d.setdefault("qemu", {"machine": machine, "counter": counter})
+    return d
+
+
 def parse_board(d: dict, where: str, folder: Path | None = None) -> Board:
     """A Board from a board table (a parsed TOML file or a dict); BoardError names `where` and
-    the key at fault."""
+    the key at fault. The first flat format (flash_base, ram_size, ...) is still read."""
     if not isinstance(d, dict):
         raise BoardError(f"{where}: expected a board table (dict), got {type(d).__name__}")
+    if "memory" not in d and any(k in d for k in _FLAT):
+        d = _from_flat(d)
     _check_keys(d, _TOP, _REQUIRED, where)
     if not d["memory"]:
         raise BoardError(f"{where}: key 'memory' — expected at least one [[memory]] region")

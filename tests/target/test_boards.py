@@ -203,6 +203,19 @@ def test_board_from_dict_and_file():
     assert load_board(str(EXAMPLE)) == example and example.source == str(EXAMPLE)
 
 
+def test_flat_board_format_still_reads():
+    old = {"name": "old", "description": "flat format", "core": "cortex-m3", "fpu": "none",
+           "dsp": False, "clock_hz": 50_000_000, "flash_base": 0, "flash_size": 262144,
+           "ram_base": 0x20000000, "ram_size": 65536, "stack_size": 8192,
+           "qemu_machine": "lm3s6965evb", "linker_script": "lm3s6965evb.ld",
+           "startup": "startup.c", "cflags": [], "counter": "systick"}
+    b = load_board(old)
+    lm3s = load_board("lm3s6965")
+    assert (b.memory, b.qemu.memory, b.counter) == (lm3s.memory, lm3s.qemu.memory, "systick")
+    with pytest.raises(BoardError, match="missing key 'size'"):
+        load_board({k: v for k, v in old.items() if k != "ram_size"})
+
+
 def _region(**kw):
     r = {"name": "sram", "kind": "ram", "base": 0x20000000, "size": "96K",
          "holds": ["data", "stack", "arena"]}
