@@ -180,7 +180,7 @@ def _remove_made(made: list[Path]) -> None:
 def cmd_build(args, shapes) -> int:
     out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
-    measure = not (args.no_measure or args.host) and m.board.qemu is not None and all(
+    measure = not (args.no_measure or args.host) and all(
         shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
     write_atomic(out, lambda tmp: m.write(tmp, measure=measure, host=args.host),  # recheck,
                  lambda tmp: output_folder(args.output, args.force, [],  # what a build writes
@@ -189,8 +189,7 @@ def cmd_build(args, shapes) -> int:
     if args.host:
         print("  (host build: compile the folder into any C99 program, see tinyc.mk)")
     elif not measure:
-        print("  (flash and stack not measured: needs arm-none-eabi-gcc, qemu-system-arm and "
-              "a board with a [qemu] machine)")
+        print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
     ld = "" if args.host else f", {m.board.name}.ld"
     print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
           f"{ld})")

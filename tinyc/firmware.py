@@ -274,16 +274,16 @@ def compile_flags(board: Board, include_dirs: Sequence[Path] = ()) -> list[str]:
 
 def link(board: Board, sources: Sequence[Path], elf: Path,
          include_dirs: Sequence[Path] = (), cflags: Sequence[str] = (), arena: int = 0,
-         script: Path | None = None) -> Path:
+         script: Path | None = None, qemu: bool = True) -> Path:
     """Compile and link `sources` with the board's startup, semihosting and a linker script:
-    `script`, or one generated for QEMU's map of the board (`<elf>.ld`; `arena` bytes planned
-    into a region)."""
+    `script`, or one generated (`<elf>.ld`, `arena` bytes planned into a region) for QEMU's map
+    of the board (qemu=True: to run) or for the chip's (qemu=False: to size)."""
     from tinyc.linker import write_linker_script
     from tinyc.target import place_memory
     gcc = find_tool(GCC)
     if script is None:
         plan = place_memory(board, arena, where=f"board {board.name}")
-        script = write_linker_script(board, plan, elf.with_suffix(".ld"), qemu=True)
+        script = write_linker_script(board, plan, elf.with_suffix(".ld"), qemu=qemu)
     support = [board.path(board.startup), *(board.path(f) for f in SUPPORT)]
     cmd = [gcc, *compile_flags(board, include_dirs), *cflags, f"-T{script}",
            f"-L{board.path('')}", *LDFLAGS, f"-Wl,--defsym=STACK_SIZE={board.stack_size}",
@@ -354,7 +354,8 @@ def _size_firmware(board: Board, name: str, n_in: int, n_out: int, out_dir: Path
     srcs = [main_c, *(model_sources(c_dir) if c_dir else [])]
     incs = [c_dir, c_dir / "kernels"] if c_dir else []
     arena = read_header(c_dir, name).get("ARENA_SIZE", 0) if c_dir else 0
-    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs, arena=arena))
+    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs, arena=arena,
+                             qemu=False))                  # sized for the chip, not run
 
 
 def model_size(c_dir: Path, board: Board | str, out_dir: Path,

@@ -94,3 +94,17 @@ def test_arena_in_ccm_runs_in_qemu_and_links_for_the_chip(tmp_path):
     size, addr = sections(chip)[".tinyc_arena"]
     assert arena <= size < arena + 8 and addr == 0x10000000
     assert 0x20000000 <= sections(chip)[".stack"][1] < 0x20000000 + 56 * 1024
+
+
+@needs_tools
+def test_region_qemu_lacks_is_linked_and_sized_not_run(tmp_path):
+    path, calib = big_conv(tmp_path / "huge.onnx", 150)        # arena 247,980 B
+    m = tinyc.compile(path, board="stm32l4r5", calib=calib, progress=None)
+    assert m.memory_plan.arena == "sram3"                      # SRAM1 192 KiB is too small
+    out = m.write(tmp_path / "out", measure=True)              # sized with the chip's map
+    report = json.loads((out / "report.json").read_text())
+    assert report["memory"]["ram_static_bytes"] >= m.plan.arena_bytes
+    assert report["memory"]["stack_bytes"] is None             # no QEMU run
+    assert [g["holds"] for g in report["regions"] if g["name"] == "sram3"] == [["arena"]]
+    with pytest.raises(BoardError, match="sram3, which QEMU netduinoplus2 does not simulate"):
+        m.run_qemu(calib["x"][0])
