@@ -17,6 +17,7 @@ EPILOG = """examples:
   tinyc sweep model.onnx --calib calib.npz --data test.npz -o sweep/
   tinyc inspect model.onnx
   tinyc boards
+  tinyc build model.onnx --board my_chip.toml --calib calib.npz -o build/model   (docs/boards.md)
   tinyc bench --board stm32 -o BENCHMARKS.md
 
 A float model needs calibration data (--calib: .npz with one array per model input, N samples
