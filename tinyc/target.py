@@ -146,7 +146,7 @@ class Board:
         lines = [self.summary()]
         for r in self.memory:
             q = in_qemu.get(r.name)
-            sim = ("" if not self.qemu else f"; QEMU: not simulated" if q is None else
+            sim = ("" if not self.qemu else "; QEMU: not simulated" if q is None else
                    "" if (q.base, q.size) == (r.base, r.size) else
                    f"; QEMU: {kib(q.size)} @0x{q.base:08x}")
             extra = "" if r.dma else ", CPU only (no DMA)"
@@ -235,10 +235,8 @@ def _check_keys(d: dict, schema: dict, required: tuple, where: str) -> None:
             raise BoardError(f"{where}: missing key {key!r}")
     for key, want in schema.items():
         v = d.get(key)
-        bad_bool = isinstance(v, bool) and want is not bool and want != (int, str)
-        if key in d and (not isinstance(v, want) or bad_bool
-                         or (want is int and isinstance(v, bool))
-                         or (want == (int, str) and isinstance(v, bool))):
+        ok = want is bool if isinstance(v, bool) else isinstance(v, want)   # True is no int
+        if key in d and not ok:
             raise BoardError(f"{where}: key {key!r} — expected {_TYPE_NAMES[want]}, "
                              f"got {v!r}")
 
