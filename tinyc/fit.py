@@ -42,7 +42,7 @@ def check_tensors(graph, board, source: str) -> None:
     """Before calibrating: every activation, as int8, fits the largest RAM region that may
     hold the arena. Refuses impossible models before the float calibration allocates."""
     v = max(graph.activations(), key=lambda a: a.type.size, default=None)
-    room = board.largest_arena_region
+    room = board.largest_arena_bytes
     if v is not None and v.type.size > room:
         where = f"node '{v.producer.name}' ({v.producer.op})" if v.producer else "input"
         raise BoardError(

@@ -102,10 +102,6 @@ class Board:
         return self.holding("code")[0]
 
     @property
-    def flash_base(self) -> int:
-        return self.flash.base
-
-    @property
     def flash_size(self) -> int:
         return self.flash.size
 
@@ -115,7 +111,8 @@ class Board:
         return sum(r.size for r in self.memory if r.kind == "ram" and r.holds)
 
     @property
-    def largest_arena_region(self) -> int:
+    def largest_arena_bytes(self) -> int:
+        """The size of the largest region that may hold the arena."""
         return max(r.size for r in self.holding("arena"))
 
     # -- QEMU ----------------------------------------------------------------------------
