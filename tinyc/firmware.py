@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 GCC, NM, OBJDUMP, SIZE = ("arm-none-eabi-gcc", "arm-none-eabi-nm", "arm-none-eabi-objdump",
                           "arm-none-eabi-size")
-CFLAGS = ("-mthumb", "-mfloat-abi=soft", "-O2", "-g", "-std=c99", "-ffreestanding",
+# The float ABI (-mfloat-abi, -mfpu) comes from the board: see float_abi_flags.
+CFLAGS = ("-mthumb", "-O2", "-g", "-std=c99", "-ffreestanding",
           "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror")
 LDFLAGS = ("-nostdlib", "-nostartfiles", "-Wl,--gc-sections")
 SUPPORT = ("semihost.c", "minilibc.c")
@@ -264,11 +265,37 @@ def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np
     return elf
 
 
+FLOAT_ABIS = ("soft", "softfp", "hard")
+
+
+def float_abi(board: Board) -> str:
+    """The board's float ABI: its `float_abi`, where "auto" (the default) means hard on a
+    board with an FPU and soft without one. BoardError for hard/softfp without an FPU."""
+    abi = getattr(board, "float_abi", "auto")
+    if abi == "auto":
+        return "soft" if board.fpu == "none" else "hard"
+    if abi not in FLOAT_ABIS:
+        raise BoardError(f"board {board.name}: float ABI {abi!r} — expected one of "
+                         f"auto, {', '.join(FLOAT_ABIS)}.")
+    if abi != "soft" and board.fpu == "none":
+        raise BoardError(f"board {board.name}: float ABI {abi} needs an FPU — expected soft, "
+                         f"the {board.core} of this board has none.")
+    return abi
+
+
+def float_abi_flags(board: Board) -> list[str]:
+    """-mfloat-abi (and -mfpu unless soft). Passed to the link too, so that gcc links the
+    libgcc of the matching multilib (e.g. thumb/v7e-m+fp/hard; see -print-multi-directory)."""
+    abi = float_abi(board)
+    return [f"-mfloat-abi={abi}", *([f"-mfpu={board.fpu}"] if abi != "soft" else [])]
+
+
 def compile_flags(board: Board, include_dirs: Sequence[Path] = ()) -> list[str]:
     """The arm-none-eabi-gcc flags for this board (compile part)."""
     counter = [] if board.counter == "none" else [f"-DTINYC_COUNTER_{board.counter.upper()}"]
     incs = [f"-I{d}" for d in (*include_dirs, board.path(""))]
-    return [f"-mcpu={board.core}", *CFLAGS, *counter, *board.cflags, *incs]
+    return [f"-mcpu={board.core}", *CFLAGS, *float_abi_flags(board), *counter, *board.cflags,
+            *incs]
 
 
 def link(board: Board, sources: Sequence[Path], elf: Path,
@@ -378,14 +405,38 @@ _FLOAT_SYMBOL = re.compile(
     r"__(add|sub|mul|div|neg|cmp|eq|ne|lt|le|gt|ge|unord)[sdt]f[23]|"
     r"__(fix|fixuns|float|floatun|extend|trunc)[a-z]*[sdth]f|__gnu_(f2h|h2f)|"
     r"(sqrt|exp|log|pow|sin|cos|tanh|floor|ceil|round|fabs)f?$)")
-_VFP_LINE = re.compile(r"^\s+[0-9a-f]+:\s+([0-9a-f]{4} ?){1,2}\s+v[a-z]")
+# One disassembled VFP/MVE instruction: mnemonic (with its .type suffixes) and operands.
+_VFP_LINE = re.compile(r"^\s+[0-9a-f]+:\s+(?:[0-9a-f]{4} ?){1,2}\s+(v[a-z0-9.]+)\s*(.*)$")
+_FLOAT_TYPE = re.compile(r"\.(?:f16|f32|f64|bf16)\b")
+
+
+def _is_float_arithmetic(mnemonic: str, operands: str) -> bool:
+    """A VFP/MVE instruction that computes with floating point (not one that only moves bits).
+
+    Approach (hard-float builds): gcc may move *integer* data through FPU registers —
+    vldr/vstr/vldm/vstm/vpush/vpop/vmov as 64-bit copies — so the mere presence of a `v...`
+    instruction proves nothing. Every VFP/MVE instruction that computes with floats carries a
+    float data type in its disassembly (vadd.f32, vmul.f64, vcvt.f32.s32, vdiv.f32,
+    vsqrt.f32, vfma.f32, vcmpe.f32, vrintz.f32, vselgt.f32, vmaxnm.f32, MVE vadd.f32 q...),
+    and integer MVE vector ops carry only .i/.s/.u/.8... types. So: float arithmetic = a float
+    type suffix, except a register-to-register vmov.fNN (a copy); a vmov.fNN of an immediate
+    (a float constant) counts. Plus `vmrs APSR_nzcv, fpscr` (the flags of a float compare)."""
+    base = mnemonic.split(".", 1)[0]
+    if base == "vmrs":
+        return "apsr_nzcv" in operands.lower()
+    if not _FLOAT_TYPE.search(mnemonic):
+        return False
+    return base != "vmov" or "#" in operands
 
 
 def check_nofloat(elf: Path) -> list[str]:
-    """Floating point in a firmware: soft-float/libm helper symbols (nm) and FPU instructions
-    (objdump). Empty list = integer-only. As shared/qemu/check_nofloat.sh."""
+    """Floating point in a firmware: soft-float/libm helper symbols (nm) and FPU arithmetic
+    instructions (objdump; moves of integer data through FPU registers, as a hard-float build
+    makes, are not float: see _is_float_arithmetic). Empty list = integer-only.
+    As shared/qemu/check_nofloat.sh, made meaningful under -mfloat-abi=hard."""
     syms = _run_tool([find_tool(NM), str(elf)], f"{elf}").split()
     found = sorted({f"symbol {s}" for s in syms if _FLOAT_SYMBOL.match(s)})
     dis = _run_tool([find_tool(OBJDUMP), "-d", str(elf)], f"{elf}")
-    vfp = [f"instruction {ln.strip()}" for ln in dis.splitlines() if _VFP_LINE.match(ln)]
+    vfp = [f"instruction {ln.strip()}" for ln in dis.splitlines()
+           if (m := _VFP_LINE.match(ln)) and _is_float_arithmetic(m[1], m[2])]
     return found + vfp[:20]

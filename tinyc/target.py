@@ -31,7 +31,7 @@ class Board:
     name: str
     description: str
     core: str                       # -mcpu
-    fpu: str                        # "none" or the FPU name; tinyc always builds soft-float
+    fpu: str                        # "none" or the FPU name (-mfpu)
     dsp: bool                       # ARMv7E-M / v8-M DSP extension (SMLAD, SXTB16)
     clock_hz: int                   # nominal core clock of the real chip
     flash_base: int
@@ -45,6 +45,7 @@ class Board:
     cflags: tuple[str, ...] = ()
     counter: str = "none"           # in-firmware counter: tim2 | systick | none
     aliases: tuple[str, ...] = field(default=())
+    float_abi: str = "auto"         # auto (hard with an FPU, else soft) | soft | softfp | hard
 
     @property
     def exact_instructions(self) -> bool:
@@ -74,6 +75,9 @@ def _parse(path: Path) -> Board:
     except TypeError as e:
         raise BoardError(f"{path}: bad board description — {e}. "
                          f"Fields are those of tinyc.target.Board.") from None
+    if board.float_abi not in ("auto", "soft", "softfp", "hard"):
+        raise BoardError(f"{path}: float_abi — expected auto, soft, softfp or hard, "
+                         f"got {board.float_abi!r}.")
     if board.counter not in COUNTERS:
         raise BoardError(f"{path}: counter — expected one of {COUNTERS}, got {board.counter!r}.")
     return board

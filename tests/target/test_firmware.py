@@ -105,19 +105,61 @@ FLOAT_MUL = dict(body_extra="volatile float tinyc_scale = 0.5f;",
                  invoke_extra="    arena[0] = (int8_t)(int32_t)((float)in0[0] * tinyc_scale);")
 
 
+SOFT = dataclasses.replace(load_board("stm32"), float_abi="soft")
+
+
 def test_nofloat_fails_on_float_multiply(standin, tmp_path):
     model, _ = standin(**FLOAT_MUL)
-    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    elf = build_firmware(model, SOFT, random_samples(1, (10,)), tmp_path / "fw")
     found = check_nofloat(elf)
     assert "symbol __aeabi_fmul" in found
 
 
 def test_nofloat_catches_fpu_instructions(standin, tmp_path):
-    model, _ = standin(**FLOAT_MUL)
-    hard = dataclasses.replace(load_board("stm32"),
-                               cflags=("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
-    elf = build_firmware(model, hard, random_samples(1, (10,)), tmp_path / "fw")
-    assert any(f.startswith("instruction") and "vmul.f32" in f for f in check_nofloat(elf))
+    model, _ = standin(**FLOAT_MUL)         # stm32 builds hard-float by default
+    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    found = check_nofloat(elf)
+    assert any(f.startswith("instruction") and "vmul.f32" in f for f in found)
+    assert any("vcvt.f32.s32" in f for f in found)
+
+
+# Integer data through FPU registers, as gcc moves it under -mfloat-abi=hard: not float.
+FPU_MOVES = dict(body_extra="""\
+__attribute__((noinline)) static void tinyc_copy8(const void *s, void *d)
+{
+    __asm__ volatile("vldr d7, [%0]\\n\\tvstr d7, [%1]\\n\\tvmov r2, r3, d7\\n\\t"
+                     "vmov d6, r2, r3\\n\\tvmov s12, r2\\n\\tvmov r2, s12\\n\\t"
+                     "vldmia %0, {d6-d7}\\n\\tvstmia %1, {d6-d7}\\n\\t"
+                     "vpush {d8}\\n\\tvpop {d8}\\n\\tvmov.f32 s13, s12"
+                     :: "r"(s), "r"(d) : "d6", "d7", "r2", "r3", "memory");
+}""", invoke_extra="    { static uint32_t a[4] = {1u, 2u, 3u, 4u}, b[4]; tinyc_copy8(a, b); }")
+
+
+def test_nofloat_passes_fpu_moves_of_integer_data(standin, tmp_path):
+    model, w = standin(**FPU_MOVES)
+    samples = random_samples(2, (10,))
+    elf = build_firmware(model, "stm32", samples, tmp_path / "fw")
+    dis = check_nofloat.__globals__["_run_tool"](["arm-none-eabi-objdump", "-d", str(elf)], "")
+    for insn in ("vldr", "vstr", "vldmia", "vstmia", "vpush", "vpop", "vmov"):
+        assert f"\t{insn}" in dis
+    assert check_nofloat(elf) == []
+    assert_outputs(run_qemu(elf, "stm32"), samples, (10,), w)   # the FPU is on: no NOCP fault
+
+
+def test_float_abi_flags_and_multilib(tmp_path):
+    import subprocess
+    from tinyc.firmware import compile_flags, float_abi_flags
+    stm32, lm3s = load_board("stm32"), load_board("lm3s6965")
+    assert float_abi_flags(stm32) == ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+    assert float_abi_flags(SOFT) == ["-mfloat-abi=soft"]
+    assert float_abi_flags(lm3s) == ["-mfloat-abi=soft"]
+    with pytest.raises(BoardError, match="needs an FPU"):
+        float_abi_flags(dataclasses.replace(lm3s, float_abi="hard"))
+    # the link uses the same flags: gcc picks libgcc from the hard-float multilib
+    flags = [f for f in compile_flags(stm32) if f.startswith("-m")]
+    lib = subprocess.run(["arm-none-eabi-gcc", *flags, "-print-libgcc-file-name"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "/thumb/v7e-m+fp/hard/libgcc.a" in lib
 
 
 def test_sizes(standin, tmp_path):
