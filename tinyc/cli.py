@@ -219,10 +219,17 @@ def compile_options(args) -> dict:
 
 # -- the parser -----------------------------------------------------------------------------
 
+FLOAT_ABIS = ("soft", "softfp", "hard")
+
+
 def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = True) -> None:
     p.add_argument("model", help="the .onnx model file")
     p.add_argument("--board", default="stm32", help="target board (see `tinyc boards`); "
                    "default: stm32")
+    p.add_argument("--float-abi", type=_choice(FLOAT_ABIS), metavar="|".join(FLOAT_ABIS),
+                   help="float ABI of the firmware build (default: the board's: hard with its "
+                   "-mfpu where it has an FPU, else soft); the generated C is integer-only "
+                   "either way, with the same output bits")
     if calib:
         p.add_argument("--calib", metavar="CALIB.npz",
                        help="calibration samples, one array per model input (float models)")
