@@ -212,7 +212,7 @@ _PROFILE = """\
 #include <stdint.h>
 #include "semihost.h"
 #include "cost.h"
-#define MAX_LAYERS 4096u
+#define MAX_LAYERS {max_layers}u
 static uint32_t t[MAX_LAYERS + 1u];
 static uint32_t n;
 void tinyc_profile_hook(int32_t layer)
@@ -236,14 +236,16 @@ void tinyc_fw_profile_report(uint32_t s)
 
 def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np.ndarray]],
                    out_dir: Path, name: str = "tinyc_model",
-                   n_outputs_bytes: Sequence[int] | None = None, profile: bool = False) -> Path:
+                   n_outputs_bytes: Sequence[int] | None = None, profile: bool = False,
+                   profile_layers: int = 4096) -> Path:
     """Build `out_dir/<name>.elf`: the model in `c_dir` run on every sample of `inputs`.
 
     inputs: samples x model inputs, int8 arrays (any shape; sent flat, in C order).
     n_outputs_bytes: bytes of each output; default from `<NAME>_OUT<k>_SIZE` in model.h.
     Raises MemoryOverflow (a BoardError) when the samples do not fit the board's flash.
     profile: build with -DTINYC_PROFILE; after each sample the harness prints one line
-    `layer s=<sample> i=<layer> ticks=<counter delta>` per layer (the hook's own cost included).
+    `layer s=<sample> i=<layer> ticks=<counter delta>` per layer (the hook's own cost included),
+    for up to profile_layers layers (4 bytes of RAM each).
     """
     from tinyc.target import load_board
     board, c_dir, out_dir = load_board(board), Path(c_dir), Path(out_dir)
@@ -258,7 +260,7 @@ def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np
     extra = []
     if profile:
         extra = [out_dir / f"{HARNESS_PREFIX}profile.c"]
-        extra[0].write_text(_PROFILE)
+        extra[0].write_text(_PROFILE.replace("{max_layers}", str(int(profile_layers))))
     elf = out_dir / f"{name}.elf"
     link(board, [main_c, inputs_c, *extra, *model_sources(c_dir)], elf,
          [c_dir, c_dir / "kernels"], ("-DTINYC_PROFILE",) if profile else ())

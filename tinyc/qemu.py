@@ -90,6 +90,20 @@ class QemuResult:
                 f"{self.insns_per_tick:g}; exact counts on stm32")
 
 
+def counter_note(board: Board) -> str:
+    """'' when the board counts instructions exactly in QEMU; else one sentence on what its
+    counts are (SysTick ticks x instructions per tick) or that there are none."""
+    if board.exact_instructions:
+        return ""
+    ratio = INSNS_PER_TICK.get(board.qemu_machine or "")
+    if board.counter == "systick" and ratio:
+        return (f"{board.name} has no exact instruction counter in QEMU: instructions are "
+                f"SysTick ticks x {ratio:g} instructions per tick (-icount shift=0), within "
+                f"{ratio:g} per reading; exact counts on stm32")
+    return (f"{board.name} has no instruction counter in QEMU (counter {board.counter}): "
+            "instructions are not measured (-); exact counts on stm32")
+
+
 def qemu_command(elf: Path, board: Board, extra: Sequence[str] = ()) -> list[str]:
     """The QEMU command line of shared/qemu/run.sh (without the timeout wrapper)."""
     if not board.qemu_machine:

@@ -141,16 +141,10 @@ def _tools(args) -> tuple[bool, bool]:
 
 def _count_note(board: str) -> str:
     """How the board counts instructions in QEMU, when not exactly (for sweep.md)."""
-    from .qemu import INSNS_PER_TICK
+    from .qemu import counter_note
     from .target import load_board
-    b = load_board(board)
-    if b.exact_instructions:
-        return ""
-    ratio = INSNS_PER_TICK.get(b.qemu_machine or "")
-    if b.counter == "systick" and ratio:
-        return (f"; {b.name} has no exact counter: SysTick ticks x {ratio:g} instructions per "
-                f"tick, within {ratio:g}")
-    return f"; {b.name} has no instruction counter (-)"
+    note = counter_note(load_board(board))
+    return f" ({note})" if note else ""
 
 
 def cmd_sweep(args, shapes) -> int:
