@@ -52,3 +52,16 @@ def _build_flags(elf) -> str:
     """The gcc command-line flags recorded in the ELF's DWARF (DW_AT_producer)."""
     return subprocess.run(["arm-none-eabi-objdump", "--dwarf=info", str(elf)],
                           capture_output=True, text=True, check=True).stdout
+
+
+def test_m55_an547_mlperf_ad_equals_tflm_on_the_dsp_path(models_dir):
+    """Cortex-M55 (mps3-an547, hard-float by default): ad, every reference input, TFLM's bits."""
+    folder = models_dir / "mlperf-tiny"
+    ref = np.load(folder / "ad_ref.npz")
+    m = tinyc.compile(folder / "ad_int8_qdq.onnx", board="mps3-an547", progress=None)
+    got = np.asarray(m.run_qemu(ref["inputs"], batch=True))
+    assert np.array_equal(got.reshape(ref["outputs_tflm"].shape), ref["outputs_tflm"])
+    elf = m.last_qemu.elfs[0]
+    assert "-mfloat-abi=hard" in _build_flags(elf) and "\tsmlad\t" in _disassembly(elf)
+    assert check_nofloat(elf) == []
+    assert m.last_qemu.instructions is None and m.last_qemu.estimated_instructions[0] > 0
