@@ -123,6 +123,25 @@ def test_nofloat_catches_fpu_instructions(standin, tmp_path):
     assert any("vcvt.f32.s32" in f for f in found)
 
 
+def test_nofloat_catches_double_helpers_under_hard_float(standin, tmp_path):
+    # fpv4-sp-d16 has no double precision: a double multiply calls libgcc even hard-float
+    model, _ = standin(body_extra="volatile double tinyc_scale = 0.5;",
+                       invoke_extra="    arena[0] = (int8_t)(int32_t)((double)in0[0] * "
+                                    "tinyc_scale);")
+    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    assert "symbol __aeabi_dmul" in check_nofloat(elf)
+
+
+@pytest.mark.parametrize("abi", ["soft", "softfp", "hard"])
+def test_every_float_abi_runs(standin, tmp_path, abi):
+    model, w = standin(**(FPU_MOVES if abi != "soft" else {}))   # FPU on at reset
+    samples = random_samples(2, (10,))
+    board = dataclasses.replace(load_board("mps2-an500"), float_abi=abi)
+    elf = build_firmware(model, board, samples, tmp_path / "fw")
+    assert_outputs(run_qemu(elf, board), samples, (10,), w)
+    assert check_nofloat(elf) == []
+
+
 # Integer data through FPU registers, as gcc moves it under -mfloat-abi=hard: not float.
 FPU_MOVES = dict(body_extra="""\
 __attribute__((noinline)) static void tinyc_copy8(const void *s, void *d)
