@@ -219,9 +219,11 @@ def cmd_run(args, shapes) -> int:
                 else "int8"
             print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
                   f"{kind} in QEMU {_top1(y, labels):.2f}%")
+    from .firmware import float_abi
     exact = _same(m.interpret(x, batch=batch), y)
     n = len(m.last_qemu.outputs)
-    print(f"QEMU on {m.board.name} == golden model (interpret), {n} sample"
+    print(f"QEMU on {m.board.name} ({float_abi(m.board)}-float ABI) == golden model "
+          f"(interpret), {n} sample"
           f"{'s' if n > 1 else ''}: {'yes, bit-exact' if exact else 'NO'}")
     print(m.last_qemu.describe_count(m.board.name))
     return 0 if exact else 1
