@@ -168,8 +168,10 @@ def _speed(rows: list[dict], dense: list[dict]) -> list[str]:
     return out
 
 
-OTHER_CORES = (("cortex-m7", True, "mps2-an500"), ("cortex-m33", True, "mps2-an505"),
-               ("cortex-m3", False, None))
+# core, DSP, its FPU (built with the board's float ABI where it has one), its mps2 board
+OTHER_CORES = (("cortex-m7", True, "fpv5-d16", "mps2-an500"),
+               ("cortex-m33", True, "fpv5-sp-d16", "mps2-an505"),
+               ("cortex-m3", False, "none", None))
 
 
 def cores_row(label: str, path: Path, board, m4: int | None, calib=None) -> dict:
@@ -188,8 +190,9 @@ def cores_row(label: str, path: Path, board, m4: int | None, calib=None) -> dict
     base = load_board(board)
     want = np.asarray(m.interpret(x), np.int8).tobytes()
     row = {"label": label, "m4": m4}            # the main table's count, same build
-    for core, dsp, mps2 in OTHER_CORES:
-        b = dataclasses.replace(base, name=f"{base.name}-{core}", core=core, dsp=dsp)
+    for core, dsp, fpu, mps2 in OTHER_CORES:
+        b = dataclasses.replace(base, name=f"{base.name}-{core}", core=core, dsp=dsp, fpu=fpu,
+                                float_abi=base.float_abi if fpu != "none" else "auto")
         same = np.asarray(m.run_qemu(x, board=b), np.int8).tobytes() == want
         row[core] = m.last_qemu.instructions[0] if same else None
         if mps2:
