@@ -220,6 +220,9 @@ def compile_options(args) -> dict:
 
 # -- the parser -----------------------------------------------------------------------------
 
+FLOAT_ABIS = ("soft", "softfp", "hard")     # tinyc.target.FLOAT_ABIS less "auto"
+
+
 def add_board_args(p: argparse.ArgumentParser) -> None:
     """--board NAME|PATH.toml, --flash-size, --ram-size (docs/boards.md)."""
     p.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
@@ -229,6 +232,10 @@ def add_board_args(p: argparse.ArgumentParser) -> None:
                    "(bytes, or 256K, 1M)")
     p.add_argument("--ram-size", metavar="SIZE", help="override the size of the board's main "
                    "RAM region, the one holding .data (bytes, or 96K)")
+    p.add_argument("--float-abi", type=_choice(FLOAT_ABIS), metavar="|".join(FLOAT_ABIS),
+                   help="float ABI of the firmware build (default: the board's: hard with its "
+                   "-mfpu where it has an FPU, else soft); the generated C is integer-only "
+                   "either way, with the same output bits")
 
 
 def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = True) -> None:

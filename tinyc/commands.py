@@ -23,10 +23,19 @@ def _compile(args, shapes, options: dict | None = None):
 
 
 def board_of(args):
-    """The Board of --board NAME|PATH.toml with --flash-size/--ram-size applied."""
+    """The Board of --board NAME|PATH.toml with --flash-size/--ram-size and --float-abi
+    applied."""
+    import dataclasses
+
+    from .firmware import float_abi
     from .target import load_board
-    return load_board(args.board, getattr(args, "flash_size", None),
-                      getattr(args, "ram_size", None))
+    board = load_board(args.board, getattr(args, "flash_size", None),
+                       getattr(args, "ram_size", None))
+    abi = getattr(args, "float_abi", None)
+    if abi is not None:
+        board = dataclasses.replace(board, float_abi=abi)
+        float_abi(board)                # hard/softfp on a board without an FPU: BoardError
+    return board
 
 
 def cli_options(args) -> dict:
@@ -200,25 +209,28 @@ def cmd_run(args, shapes) -> int:
     m = _compile(args, shapes)
     print(format_summary(m))
     if args.input:
-        x = load_npy(args.input)
+        x, batch = load_npy(args.input), False
         y = m.run_qemu(x)
         print(f"output: {np.array2string(np.asarray(y), max_line_width=100)}")
     else:
         xs, labels = _test_set(m, args.data)
-        y = m.run_qemu(xs if len(xs) > 1 else xs[0], batch=True)
+        x, batch = (xs if len(xs) > 1 else xs[0]), True
+        y = m.run_qemu(x, batch=True)
         if labels is not None:
-            yf = m.run_float(xs if len(xs) > 1 else xs[0], batch=True)
+            yf = m.run_float(x, batch=True)
             from .cli import CALIBRATION_OPTIONS, compile_options
             kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
                 else "int8"
             print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
                   f"{kind} in QEMU {_top1(y, labels):.2f}%")
-    counts = [c for c in m.last_qemu.instructions if c is not None]
-    if counts:
-        print(f"instructions per inference on {m.board.name} (QEMU, not cycles): "
-              f"{counts[0]:,}" + (f" (min {min(counts):,}, max {max(counts):,})"
-                                  if len(counts) > 1 else ""))
-    return 0
+    from .firmware import float_abi
+    exact = _same(m.interpret(x, batch=batch), y)
+    n = len(m.last_qemu.outputs)
+    print(f"QEMU on {m.board.name} ({float_abi(m.board)}-float ABI) == golden model "
+          f"(interpret), {n} sample"
+          f"{'s' if n > 1 else ''}: {'yes, bit-exact' if exact else 'NO'}")
+    print(m.last_qemu.describe_count(m.board.name))
+    return 0 if exact else 1
 
 
 def describe(options: dict) -> str:

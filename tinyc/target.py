@@ -29,6 +29,7 @@ from tinyc.errors import BoardError
 
 BOARDS_DIR = Path(tinyc.boards.__file__).resolve().parent
 MACHINES_FILE = BOARDS_DIR / "qemu_machines.toml"
+FLOAT_ABIS = ("auto", "soft", "softfp", "hard")     # auto: hard with an FPU, else soft
 COUNTERS = ("tim2", "systick", "none")
 EXACT_COUNTERS = ("tim2",)          # counters that count executed instructions exactly
 KINDS = ("flash", "ram")
@@ -74,7 +75,7 @@ class Board:
     name: str
     description: str
     core: str                       # -mcpu
-    fpu: str                        # "none" or the FPU name; tinyc always builds soft-float
+    fpu: str                        # "none" or the FPU name (-mfpu)
     dsp: bool                       # ARMv7E-M / v8-M DSP extension (SMLAD, SXTB16)
     clock_hz: int                   # maximum core clock of the real chip
     memory: tuple[Region, ...]      # the chip's memory map, in order of preference
@@ -84,6 +85,7 @@ class Board:
     cflags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = field(default=())
     source: str = ""                # the TOML file (or "board dict") it was read from
+    float_abi: str = "auto"         # auto (hard with an FPU, else soft) | soft | softfp | hard
 
     # -- the memory map ------------------------------------------------------------------
     def region(self, name: str) -> Region:
@@ -211,7 +213,7 @@ def parse_size(value, where: str) -> int:
 
 _TOP = {"name": str, "description": str, "core": str, "fpu": str, "dsp": bool, "clock_hz": int,
         "memory": list, "aliases": list, "stack_size": (int, str), "startup": str,
-        "cflags": list, "qemu": dict}
+        "cflags": list, "qemu": dict, "float_abi": str}
 _REQUIRED = ("name", "description", "core", "fpu", "dsp", "clock_hz", "memory")
 _REGION = {"name": str, "kind": str, "base": int, "size": (int, str), "holds": list,
            "dma": bool, "note": str}
@@ -396,12 +398,16 @@ def parse_board(d: dict, where: str, folder: Path | None = None) -> Board:
             raise BoardError(f"{at}: machine {q['machine']} simulates {', '.join(cores)} — "
                              f"expected the board's core, got {d['core']!r}")
         qemu = _qemu_map(q["machine"], counter, memory, q.get("base", {}), where)
+    float_abi = d.get("float_abi", "auto")
+    if float_abi not in FLOAT_ABIS:
+        raise BoardError(f"{where}: key 'float_abi' — expected one of {', '.join(FLOAT_ABIS)}, "
+                         f"got {float_abi!r}")
     startup = d.get("startup", "startup.c")
     if folder is not None and (folder / startup).is_file():
         startup = str((folder / startup).resolve())
     return Board(name=d["name"], description=d["description"], core=d["core"], fpu=d["fpu"],
                  dsp=d["dsp"], clock_hz=d["clock_hz"], memory=memory, qemu=qemu,
-                 stack_size=stack, startup=startup,
+                 stack_size=stack, startup=startup, float_abi=float_abi,
                  cflags=_strings(d.get("cflags", []), "cflags", where),
                  aliases=_strings(d.get("aliases", []), "aliases", where), source=where)
 

@@ -28,7 +28,9 @@ EXPECTED = {"stm32f405": ("cortex-m4", "netduinoplus2", "tim2"),
             "lm3s6965": ("cortex-m3", "lm3s6965evb", "systick"),
             "mps2-an386": ("cortex-m4", "mps2-an386", "systick"),
             "mps2-an500": ("cortex-m7", "mps2-an500", "systick"),
-            "mps2-an505": ("cortex-m33", "mps2-an505", "systick")}
+            "mps2-an505": ("cortex-m33", "mps2-an505", "systick"),
+            "microbit": ("cortex-m0", "microbit", "systick"),
+            "mps3-an547": ("cortex-m55", "mps3-an547", "systick")}
 
 # The chips' datasheet figures (see the comment of each board file): clock, flash (base,
 # size), RAM regions {name: (base, size)}.
@@ -162,6 +164,33 @@ def test_size_overrides():
     assert b.qemu.memory[1].size == 96 * K
     with pytest.raises(BoardError, match="overlap"):
         load_board("stm32", ram_size="256K")       # SRAM would run into the QEMU CCM
+
+
+def test_microbit_is_a_16k_cortex_m0():
+    b = load_board("nrf51822")
+    assert b.name == "microbit" and not b.dsp and b.fpu == "none"
+    assert (b.flash_base, b.flash_size, b.ram_base, b.ram_size) == (0, 256 << 10,
+                                                                     0x20000000, 16 << 10)
+
+
+def test_an547_boots_secure_from_the_tcms():
+    b = load_board("an547")
+    assert b.name == "mps3-an547" and b.dsp and b.fpu != "none"
+    assert (b.flash_base, b.ram_base) == (0x10000000, 0x30000000)
+
+
+def test_float_abi_field():
+    from tinyc.firmware import float_abi
+    assert [float_abi(b) for b in map(load_board, ("stm32", "lm3s6965", "microbit", "an547"))] \
+        == ["hard", "soft", "soft", "hard"]
+
+
+def test_bad_float_abi_in_a_toml_is_refused(tmp_path):
+    from tinyc.target import _parse
+    text = (BOARDS_DIR / "microbit.toml").read_text() + 'float_abi = "fast"\n'
+    (tmp_path / "x.toml").write_text(text)
+    with pytest.raises(BoardError, match="float_abi"):
+        _parse(tmp_path / "x.toml")
 
 
 def test_unknown_board_lists_known_boards():
