@@ -169,14 +169,15 @@ def test_size_overrides():
 def test_microbit_is_a_16k_cortex_m0():
     b = load_board("nrf51822")
     assert b.name == "microbit" and not b.dsp and b.fpu == "none"
-    assert (b.flash_base, b.flash_size, b.ram_base, b.ram_size) == (0, 256 << 10,
-                                                                     0x20000000, 16 << 10)
+    ram = b.holding("data")[0]
+    assert (b.flash.base, b.flash_size, ram.base, ram.size) == (0, 256 << 10, 0x20000000,
+                                                                16 << 10)
 
 
 def test_an547_boots_secure_from_the_tcms():
     b = load_board("an547")
     assert b.name == "mps3-an547" and b.dsp and b.fpu != "none"
-    assert (b.flash_base, b.ram_base) == (0x10000000, 0x30000000)
+    assert (b.flash.base, b.holding("data")[0].base) == (0x10000000, 0x30000000)
 
 
 def test_float_abi_field():
@@ -186,11 +187,11 @@ def test_float_abi_field():
 
 
 def test_bad_float_abi_in_a_toml_is_refused(tmp_path):
-    from tinyc.target import _parse
-    text = (BOARDS_DIR / "microbit.toml").read_text() + 'float_abi = "fast"\n'
+    from tinyc.target import read_board_file
+    text = 'float_abi = "fast"\n' + load_board("microbit").path("microbit.toml").read_text()
     (tmp_path / "x.toml").write_text(text)
     with pytest.raises(BoardError, match="float_abi"):
-        _parse(tmp_path / "x.toml")
+        read_board_file(tmp_path / "x.toml")
 
 
 def test_unknown_board_lists_known_boards():

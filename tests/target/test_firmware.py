@@ -22,11 +22,7 @@ def assert_outputs(res, samples, out_sizes, w):
 
 # boards/startup.c's fault handler is Thumb-2: the Cortex-M0/M0+ startup comes with the
 # QEMU/firmware branch (microbit bring-up). Until it is merged these two are expected to fail.
-ARMV6M = pytest.mark.xfail(reason="Cortex-M0 startup: QEMU/firmware branch", strict=False)
-
-
-@pytest.mark.parametrize("board", [pytest.param(b, marks=ARMV6M) if b.core in (
-    "cortex-m0", "cortex-m0plus") else b for b in list_boards()], ids=lambda b: b.name)
+@pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
 def test_every_board_runs_the_standin(board, standin, tmp_path):
     ins, outs = (12, 7), (12, 5)
     model, w = standin(in_sizes=ins, out_sizes=outs)
