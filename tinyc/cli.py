@@ -317,6 +317,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--host", action="store_true",
                    help="write the folder for a normal (Linux/macOS) program instead of a "
                    "board: same C and bits, nothing measured on a board")
+    b.add_argument("--firmware", action="store_true",
+                   help="also write firmware/: a bare-metal program around the model (tinyc's "
+                   "startup code, linker scripts, a main.c that prints the outputs, a Makefile "
+                   "with `make` for the chip and `make qemu` to run it; docs/firmware.md)")
+    b.add_argument("--input", metavar="X.npy",
+                   help="with --firmware: the input sample of firmware/input.c (default: zeros)")
     r = _sub(sub, "run", "build, run in QEMU on the board; outputs + instructions",
              "  tinyc run model.onnx --calib calib.npz --input x.npy\n"
              "  tinyc run model.onnx --calib calib.npz --data test.npz --weights int4")

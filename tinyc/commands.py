@@ -187,11 +187,25 @@ def _remove_made(made: list[Path]) -> None:
 
 
 def cmd_build(args, shapes) -> int:
+    if (args.firmware or args.input) and args.host:
+        raise TinycError("build: --firmware and --input make a bare-metal program — expected "
+                         "them without --host")
+    if args.input and not args.firmware:
+        raise TinycError("build: --input is the sample of the --firmware program — expected "
+                         "--firmware with it")
     out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
     measure = not (args.no_measure or args.host) and all(
         shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
-    write_atomic(out, lambda tmp: m.write(tmp, measure=measure, host=args.host),  # recheck,
+    sample = m._samples(load_npy(args.input), False)[0][0] if args.input else None
+
+    def write(tmp: Path) -> None:
+        m.write(tmp, measure=measure, host=args.host)
+        if args.firmware:
+            from .starter import write_starter
+            write_starter(m, tmp / "firmware", sample)
+
+    write_atomic(out, write,  # recheck,
                  lambda tmp: output_folder(args.output, args.force, [],  # what a build writes
                                            {e.name for e in tmp.iterdir()}))
     print(format_summary(m))
@@ -200,8 +214,9 @@ def cmd_build(args, shapes) -> int:
     elif not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
     ld = "" if args.host else f", {m.board.name}.ld"
+    fw = ", firmware/" if args.firmware else ""
     print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
-          f"{ld})")
+          f"{ld}{fw})")
     return 0
 
 
