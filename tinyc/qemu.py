@@ -13,7 +13,7 @@ invoke = ticks - overhead (two back-to-back counter reads) when counter=tim2 (ne
 under -icount shift=0: TIM2 counts instructions). QEMU counts instructions, not cycles.
 
 Where the counter is SysTick, the count is not exact: under -icount shift=0 (1 instruction =
-1 ns) SysTick ticks once per INSNS_PER_TICK[machine] instructions (1 GHz over the machine's
+1 ns) SysTick ticks once per board.qemu.insns_per_tick instructions (1 GHz over the machine's
 SysTick clock), so QemuResult.estimated_instructions = ticks x that ratio, within one tick.
 """
 from __future__ import annotations
@@ -41,13 +41,6 @@ CFSR_BITS = {0: "instruction access violation", 1: "data access violation",
              17: "invalid state", 18: "invalid PC on return", 19: "no coprocessor (FPU off)",
              24: "unaligned access", 25: "division by zero"}
 EXIT_FAULT, EXIT_TIMEOUT, EXIT_KILLED, EXIT_LOCKUP = 127, 124, 137, 134
-# Instructions per SysTick tick under -icount shift=0, per QEMU machine. Measured: a loop of
-# 2,000,000 instructions (subs/bne x 1e6) between two SysTick reads, every run identical:
-# an386/an500 50,000 ticks, an505 40,000, an547 64,000, lm3s6965evb 25,000, microbit 32,000.
-INSNS_PER_TICK = {"mps2-an386": 40.0, "mps2-an500": 40.0, "mps2-an505": 50.0,
-                  "mps3-an547": 31.25, "lm3s6965evb": 80.0, "microbit": 62.5}
-
-
 @dataclass
 class QemuResult:
     """What one or more firmware runs printed, parsed."""
@@ -61,7 +54,7 @@ class QemuResult:
     counter: str = "none"
     runs: int = 1                           # QEMU runs (more than 1 when samples were batched)
     elfs: list[Path] = field(default_factory=list)
-    insns_per_tick: float | None = None     # SysTick: instructions per tick (INSNS_PER_TICK)
+    insns_per_tick: float | None = None     # SysTick: instructions per tick (QemuTarget)
 
     @property
     def estimated_instructions(self) -> list[int] | None:
@@ -95,7 +88,7 @@ def counter_note(board: Board) -> str:
     counts are (SysTick ticks x instructions per tick) or that there are none."""
     if board.exact_instructions:
         return ""
-    ratio = INSNS_PER_TICK.get(board.qemu_machine or "")
+    ratio = (board.qemu.insns_per_tick if board.qemu else None)
     if board.counter == "systick" and ratio:
         return (f"{board.name} has no exact instruction counter in QEMU: instructions are "
                 f"SysTick ticks x {ratio:g} instructions per tick (-icount shift=0), within "
@@ -136,7 +129,7 @@ def run_qemu(elf: Path, board: Board | str, timeout: float = 60.0,
     res = parse_output(out)
     res.exit_code, res.elfs = rc, [Path(elf)]
     if res.counter == "systick":
-        res.insns_per_tick = INSNS_PER_TICK.get(board.qemu_machine or "")
+        res.insns_per_tick = (board.qemu.insns_per_tick if board.qemu else None)
     return res
 
 

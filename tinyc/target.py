@@ -67,6 +67,7 @@ class QemuTarget:
     counter: str                    # in-firmware counter: tim2 | systick | none
     memory: tuple[Region, ...]      # the chip's regions the machine has: base moved, size capped
     missing: tuple[str, ...] = ()   # chip regions the machine lacks (linked and sized, not run)
+    insns_per_tick: float | None = None     # SysTick: instructions per tick (-icount shift=0)
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,7 @@ def qemu_machines() -> dict[str, dict]:
     with open(MACHINES_FILE, "rb") as f:
         raw = tomllib.load(f)
     return {name: {"cores": tuple(m["cores"]),
+                   "insns_per_tick": m.get("systick_insns_per_tick"),
                    "memory": tuple((mem["name"], mem["base"],
                                     parse_size(mem["size"], f"{MACHINES_FILE}: {name}"))
                                    for mem in m["memory"])}
@@ -335,7 +337,8 @@ def _qemu_map(machine: str, counter: str, memory: tuple[Region, ...], bases: dic
         _check_overlap(tuple(placed), f"{where}: in QEMU {machine}")
     except BoardError as e:
         raise BoardError(f"{e} — move one with [qemu.base] (or set it to \"none\")") from None
-    return QemuTarget(machine, counter, tuple(placed), tuple(missing))
+    return QemuTarget(machine, counter, tuple(placed), tuple(missing),
+                      qemu_machines()[machine]["insns_per_tick"])
 
 
 def _check_overlap(memory: tuple[Region, ...], where: str) -> None:
