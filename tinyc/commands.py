@@ -218,6 +218,8 @@ def cmd_run(args, shapes) -> int:
         print(f"instructions per inference on {m.board.name} (QEMU, not cycles): "
               f"{counts[0]:,}" + (f" (min {min(counts):,}, max {max(counts):,})"
                                   if len(counts) > 1 else ""))
+    from .cycles import print_run_estimate
+    print_run_estimate(m)
     return 0
 
 

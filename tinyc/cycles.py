@@ -488,3 +488,20 @@ def describe(cycles: int, instructions: int | None, board) -> str:
     cpi = f", {cycles / instructions:.2f} cycles/instruction" if instructions else ""
     return (f"estimated cycles per inference: {cycles:,}{cpi} = {keys['latency_ms']:.3f} ms at "
             f"{board.clock_hz / 1e6:g} MHz ({keys['cycle_model']})")
+
+
+def print_run_estimate(model) -> None:
+    """`tinyc run`: the estimated cycles and latency of the first sample's inference."""
+    res = model.last_qemu
+    est = firmware_cycles(res.elfs[:1], model.board, model.name)
+    counts = res.instructions or est.instructions
+    print(describe(est.cycles[0], counts[0] if counts else None, model.board))
+
+
+def bench_cycles(m, work: Path, layers: bool) -> tuple[int, list[int]]:
+    """For tinyc bench, after m.run_qemu and (layers) bench.layer_instructions: the estimated
+    cycles of the inference, and per layer (from the profiling firmware in work/profile)."""
+    total = firmware_cycles(m.last_qemu.elfs[:1], m.board, m.name).cycles[0]
+    per = firmware_cycles([Path(work) / "profile" / f"{m.name}.elf"], m.board, m.name,
+                          layers=len(m.graph.nodes)).layers if layers else []
+    return total, per
