@@ -60,9 +60,8 @@ import subprocess
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Container, Sequence
 
 from .errors import ToolchainError
 
@@ -314,7 +313,7 @@ def read_profile(path: Path):
     return tbs, edges, unal
 
 
-def estimate(elf: Path, profile: Path, windows: Sequence[int] | None = None,
+def estimate(elf: Path, profile: Path, windows: Container[int] | None = None,
              core: str = "cortex-m4", wait_states: int = 0,
              insns: dict[int, Insn] | None = None) -> CycleEstimate:
     """Cycles of the run recorded in `profile` (of `elf`): of the windows listed (all: None)."""
@@ -322,7 +321,7 @@ def estimate(elf: Path, profile: Path, windows: Sequence[int] | None = None,
     tbs, edges, unal = read_profile(profile)
     seqs = {i: _block(insns, s, e) for i, (s, e, _) in tbs.items()}
     cost_cache: dict = {}
-    want = None if windows is None else set(windows)
+    want = windows                          # a container (a range works: `in` is O(1))
     n_win = 1 + max((w for w, *_ in edges), default=0)
     per_win, per_win_insns = [0] * n_win, [0] * n_win
     funcs: dict[str, int] = defaultdict(int)
@@ -398,7 +397,7 @@ def returns_from(insns: dict[int, Insn], func: str) -> list[int]:
 
 def run(elf: Path, board, marks: Sequence[int] = (), timeout: float = 120.0,
         insns: dict[int, Insn] | None = None, wait_states: int = 0,
-        windows: Sequence[int] | None = None):
+        windows: Container[int] | None = None):
     """Run `elf` in QEMU with the plugin: (QemuResult or None for a bare ELF, CycleEstimate,
     stdout). The ELF need not be a tinyc firmware (tests, validation): then QemuResult is None."""
     from .qemu import qemu_command
@@ -509,3 +508,31 @@ def bench_cycles(m, work: Path, layers: bool) -> tuple[int, list[int]]:
     per = firmware_cycles([Path(work) / "profile" / f"{m.name}.elf"], m.board, m.name,
                           layers=len(m.graph.nodes)).layers if layers else []
     return total, per
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m tinyc.cycles ELF [--board B] [--function F] [--wait-states W]: the estimate
+    of any firmware that exits by itself in QEMU (total, or the calls of F), per function."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m tinyc.cycles", description=main.__doc__)
+    ap.add_argument("elf", type=Path)
+    ap.add_argument("--board", default="stm32f405")
+    ap.add_argument("--function", help="count only the calls of this function (entry to return)")
+    ap.add_argument("--wait-states", type=int, default=0)
+    ap.add_argument("--top", type=int, default=15, help="functions shown")
+    args = ap.parse_args(argv)
+    insns = disassemble(args.elf)
+    marks = [entry(insns, args.function), *returns_from(insns, args.function)] \
+        if args.function else []
+    calls = range(1, 1 << 20, 2) if args.function else None   # windows 1, 3, 5...: the calls
+    est, _ = run(args.elf, args.board, marks, insns=insns, wait_states=args.wait_states,
+                 windows=calls)
+    print(f"{args.elf.name}: {est.cycles:,} estimated cycles, {est.instructions:,} instructions "
+          f"(CPI {est.cpi:.3f}), unaligned-load cycles {est.unaligned:,}; model: {est.model}")
+    for f, c in list(est.per_function.items())[:args.top]:
+        print(f"  {c:>14,}  {100 * c / max(est.cycles, 1):5.1f}%  {f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,9 +5,10 @@
  * Records, per "window" (window 0 from reset; each execution of a translation block that
  * starts at one of the mark= addresses (at most 8) begins the next window), how often
  * execution went from translation block A to translation block B (A = -1 for the first
- * block). A block's execution count is the sum of its incoming transitions; whether A's last instruction (a branch) was taken follows from B's
- * address. Halfword and word loads/stores also get a memory callback that counts the accesses
- * that are not naturally aligned, per instruction address. No per-instruction callbacks.
+ * block). A block's execution count is the sum of its incoming transitions; whether A's
+ * last instruction (a branch) was taken follows from B's address. Halfword and word
+ * loads/stores also get a memory callback that counts the accesses that are not naturally
+ * aligned, per instruction address and window. No per-instruction callbacks.
  *
  * PROFILE (text, written at exit):
  *   tb  <index> <start-hex> <end-hex> <n-insns>
@@ -33,7 +34,12 @@ static uint64_t window, marks[8];
 static int n_marks;
 static const char *out_path;
 
-static uint64_t mix(uint64_t k) { k ^= k >> 33; k *= 0xff51afd7ed558ccdull; k ^= k >> 33; return k; }
+static uint64_t mix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    return k ^ (k >> 33);
+}
 
 /* open addressing, grows at half load */
 static slot_t *slot(slot_t **table, size_t *bits, size_t *used, uint64_t key)
@@ -66,7 +72,10 @@ static void tb_exec(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
     int64_t cur = (int64_t)(uintptr_t)udata;
-    if (tbs[cur].mark) window++;
+    if (tbs[cur].mark && ++window == (1u << 20)) {
+        fputs("tinyc_cycles: more than 2^20 windows\n", stderr);
+        abort();
+    }
     uint64_t key = (window << 44) | ((uint64_t)(last_tb + 1) << 22) | (uint64_t)cur;
     slot(&edges, &edge_bits, &n_edges, key + 1)->count++;     /* +1: never 0 */
     last_tb = cur;
@@ -113,13 +122,17 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (n_tbs == cap_tbs) {
             cap_tbs = cap_tbs ? 2 * cap_tbs : 4096;
             tbs = realloc(tbs, cap_tbs * sizeof *tbs);
-            if (!tbs || cap_tbs >= (1u << 22)) { fputs("tinyc_cycles: too many blocks\n", stderr); abort(); }
+            if (!tbs || cap_tbs >= (1u << 22)) {
+                fputs("tinyc_cycles: too many blocks\n", stderr);
+                abort();
+            }
         }
         idx = n_tbs++;
         tbs[idx] = t;
         s->count = idx + 1;
     }
-    qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)idx);
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS,
+                                         (void *)(uintptr_t)idx);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         size_t size = qemu_plugin_insn_size(insn);
