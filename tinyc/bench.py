@@ -237,7 +237,8 @@ def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
            "Weights stored dense. Flash and RAM of the model alone: linked firmware minus an "
            "empty firmware (`arm-none-eabi-size`); the arena includes the kernels' scratch "
            "buffers (im2col block, widened fully-connected input); stack: high-water mark of the "
-           "invoke (stack painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "", *_summary(rows)]
+           "invoke (stack painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "",
+           *_summary(rows)]
     if speed:
         out += ["", "### With `storage=\"speed\"` (fully-connected weights stored int16)", "",
                 "Where the fast fully-connected kernel applies, its weights are stored widened "
