@@ -291,13 +291,17 @@ class CycleEstimate:
 
     @property
     def model(self) -> str:
-        flag = "" if self.core in VALIDATED_CORES else \
-            f" — no validated model for {self.core}: the Cortex-M4 one is used"
-        return MODEL + flag
+        return model_name(self.core)
 
     @property
     def cpi(self) -> float:
         return self.cycles / self.instructions if self.instructions else 0.0
+
+
+def model_name(core: str) -> str:
+    """The cycle model an estimate for `core` uses, flagged when it is not validated for it."""
+    flag = "" if core in VALIDATED_CORES else f"; {core} has no validated model: M4 model used"
+    return MODEL + flag
 
 
 def read_profile(path: Path):
@@ -407,8 +411,13 @@ def run(elf: Path, board, marks: Sequence[int] = (), timeout: float = 120.0,
     with tempfile.TemporaryDirectory(prefix="tinyc-cycles-") as tmp:
         prof = Path(tmp) / "profile.txt"
         cmd = qemu_command(Path(elf), board, plugin_args(prof, marks))
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", timeout=timeout)
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolchainError(f"QEMU {board.qemu_machine} with the cycle plugin running "
+                                 f"{Path(elf).name}: timed out after {timeout:g} s — expected "
+                                 "the firmware to exit by itself") from None
         if proc.returncode != 0 or not prof.is_file():
             raise ToolchainError(f"QEMU {board.qemu_machine} with the cycle plugin running "
                                  f"{Path(elf).name}: exit {proc.returncode} — expected 0.\n"
@@ -464,11 +473,9 @@ def report_keys(cycles: int | None, board) -> dict:
     """report.json's keys for a QEMU run: estimated cycles, latency at the board's clock."""
     if cycles is None:
         return {}
-    core = board.core
-    flag = "" if core in VALIDATED_CORES else f"; {core} has no validated model: M4 model used"
     return {"estimated_cycles": int(cycles),
             "latency_ms": round(cycles * 1e3 / board.clock_hz, 4),
-            "cycle_model": MODEL + flag}
+            "cycle_model": model_name(board.core)}
 
 
 def model_report(result, model) -> dict:
