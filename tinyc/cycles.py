@@ -509,9 +509,12 @@ def print_run_estimate(model) -> None:
 
 
 def bench_cycles(m, work: Path, layers: bool) -> tuple[int, list[int]]:
-    """For tinyc bench, after m.run_qemu and (layers) bench.layer_instructions: the estimated
-    cycles of the inference, and per layer (from the profiling firmware in work/profile)."""
-    total = firmware_cycles(m.last_qemu.elfs[:1], m.board, m.name).cycles[0]
+    """For tinyc bench, after m.write(measure=True), m.run_qemu on the all-zero input and
+    (layers) bench.layer_instructions: the estimated cycles of the inference (the measure
+    run's, same input, when it has them), and per layer (the profiling firmware in
+    work/profile)."""
+    total = m.report.get("estimated_cycles") or \
+        firmware_cycles(m.last_qemu.elfs[:1], m.board, m.name).cycles[0]
     per = firmware_cycles([Path(work) / "profile" / f"{m.name}.elf"], m.board, m.name,
                           layers=len(m.graph.nodes)).layers if layers else []
     return total, per
