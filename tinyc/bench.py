@@ -59,15 +59,17 @@ def layer_instructions(m, c_dir: Path, work: Path) -> list[int]:
     return [round(ticks.get(i, 0) * scale) for i in range(len(m.graph.nodes))]
 
 
-def _layers(m, ticks: list[int]) -> list[dict]:
+def _layers(m, ticks: list[int], cycles: list[int] = ()) -> list[dict]:
     from .ir import OPS
     rows = []
-    for node, t in zip(m.graph.nodes, ticks):
+    cycles = list(cycles) or [None] * len(ticks)
+    for node, t, cyc in zip(m.graph.nodes, ticks, cycles):
         macs = OPS[node.op].macs(node) if OPS[node.op].macs else 0
         w = node.inputs[1] if len(node.inputs) > 1 and node.inputs[1] is not None else None
         rows.append({"name": node.name, "op": node.op, "in": list(node.inputs[0].shape),
                      "w": list(w.shape) if w is not None and w.is_const else None,
                      "out": list(node.outputs[0].shape), "macs": macs, "insns": t,
+                     "cycles": cyc,
                      "format": node.attrs.get("weight_format", "")})
     return rows
 
@@ -82,12 +84,15 @@ def bench_one(label: str, path: Path, board, calib=None, work: Path | None = Non
     m.run_qemu(zeros if len(zeros) > 1 else zeros[0])
     counts = m.last_qemu.estimated_instructions      # exact, or SysTick ticks x ratio
     insns = counts[0] if counts else None
+    ticks = layer_instructions(m, c_dir, work) if layers else []
+    from .cycles import bench_cycles
+    cycles, layer_cycles = bench_cycles(m, work, layers)
     r, mem = m.report, m.report["memory"]
     return {"label": label, "macs": r["macs"], "insns": insns, "arena": r["arena_bytes"],
             "lower_bound": r["arena_lower_bound"], "flash": mem["flash_bytes"],
             "weights": r["weights_bytes"], "stack": mem["stack_bytes"],
             "ram": mem["ram_total_bytes"], "layers": len(r["layers"]), "ops": _op_counts(m),
-            "per_layer": _layers(m, layer_instructions(m, c_dir, work)) if layers else [],
+            "per_layer": _layers(m, ticks, layer_cycles) if layers else [], "cycles": cycles,
             "compressed": any(n.attrs.get("weight_format") for n in m.graph.nodes),
             "storage": storage}
 
@@ -122,17 +127,22 @@ def ptq_rows(folder: Path) -> list[str]:
 
 
 def _summary(rows: list[dict]) -> list[str]:
-    out = ["| model | MACs | tinyc instructions | instr/MAC | MACs/instr | TFLM+CMSIS-NN "
+    out = ["| model | MACs | tinyc instructions | instr/MAC | MACs/instr | est. M4 cycles "
+           "| MACs/cycle | cycles/instr | TFLM+CMSIS-NN "
            "instructions | tinyc / TFLM+CMSIS-NN | TFLM ref kernels | arena B | lower bound B "
            "| TFLM arena B | flash B | weights B | stack B | RAM total B |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         t = TFLM.get(r["label"], {})
         ipm = r["insns"] / r["macs"] if r["insns"] and r["macs"] else None
         mpi = r["macs"] / r["insns"] if r["insns"] and r["macs"] else None
         ratio = r["insns"] / t["insns"] if r["insns"] and t else None
+        cyc = r.get("cycles")
+        mpc = r["macs"] / cyc if cyc and r["macs"] else None
+        cpi = cyc / r["insns"] if cyc and r["insns"] else None
         out.append(f"| {r['label']} | {_fmt(r['macs'])} | {_fmt(r['insns'])} | {_fmt(ipm)} | "
-                   f"{_fmt(mpi)} | {_fmt(t.get('insns'))} | {_fmt(ratio)} | "
+                   f"{_fmt(mpi)} | {_fmt(cyc)} | {_fmt(mpc)} | {_fmt(cpi)} | "
+                   f"{_fmt(t.get('insns'))} | {_fmt(ratio)} | "
                    f"{_fmt(t.get('ref_insns'))} | {_fmt(r['arena'])} | "
                    f"{_fmt(r['lower_bound'])} | {_fmt(t.get('arena'))} | {_fmt(r['flash'])} | "
                    f"{_fmt(r['weights'])} | {_fmt(r['stack'])} | {_fmt(r['ram'])} |")
@@ -144,7 +154,7 @@ def _per_layer(r: dict) -> list[str]:
     out = [f"<details><summary>{r['label']}: {len(r['per_layer'])} layers, "
            f"{_fmt(total)} instructions in the layers</summary>", "",
            "| # | layer | op | input | weights | output | MACs | instructions | instr/MAC "
-           "| share |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "| share | est. M4 cycles |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, x in enumerate(r["per_layer"]):
         ipm = x["insns"] / x["macs"] if x["macs"] else None
         w = "x".join(map(str, x["w"])) if x["w"] else "-"
@@ -152,7 +162,8 @@ def _per_layer(r: dict) -> list[str]:
         name = name if len(name) <= 48 else "…" + name[-47:]
         out.append(f"| {i} | `{name}` | {x['op']} | {'x'.join(map(str, x['in']))} | {w} "
                    f"| {'x'.join(map(str, x['out']))} | {_fmt(x['macs'])} | "
-                   f"{_fmt(x['insns'])} | {_fmt(ipm)} | {100 * x['insns'] / total:.1f}% |")
+                   f"{_fmt(x['insns'])} | {_fmt(ipm)} | {100 * x['insns'] / total:.1f}% | "
+                   f"{_fmt(x.get('cycles'))} |")
     return out + ["", "</details>", ""]
 
 
@@ -233,11 +244,14 @@ def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
     out = ["# Benchmarks", "", *([f"**{note}.**", ""] if note else []),
            f"Generated by `python -m tinyc.bench --board {board}` (do not edit by hand). One "
            "inference on an all-zero input in QEMU with `-icount shift=0`; instructions read from "
-           "STM32 TIM2 around the invoke call. **Instructions, not cycles.** Weights stored "
-           "dense. Flash and RAM of the model alone: linked firmware minus an empty firmware "
-           "(`arm-none-eabi-size`); the arena includes the kernels' scratch buffers (im2col "
-           "block, widened fully-connected input); stack: high-water mark of the invoke (stack "
-           "painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "", *_summary(rows)]
+           "STM32 TIM2 around the invoke call. **Instructions, not cycles**; \"est. M4 "
+           "cycles\": Cortex-M4 timings (TRM) applied to QEMU's execution profile "
+           "(`tinyc/cycles.py`; validation against real boards in BENCHMARKS_NOTES.md). "
+           "Weights stored dense. Flash and RAM of the model alone: linked firmware minus an "
+           "empty firmware (`arm-none-eabi-size`); the arena includes the kernels' scratch "
+           "buffers (im2col block, widened fully-connected input); stack: high-water mark of the "
+           "invoke (stack painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "",
+           *_summary(rows)]
     if speed:
         out += ["", "### With `storage=\"speed\"` (fully-connected weights stored int16)", "",
                 "Where the fast fully-connected kernel applies, its weights are stored widened "

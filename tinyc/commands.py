@@ -245,6 +245,8 @@ def cmd_run(args, shapes) -> int:
           f"(interpret), {n} sample"
           f"{'s' if n > 1 else ''}: {'yes, bit-exact' if exact else 'NO'}")
     print(m.last_qemu.describe_count(m.board.name))
+    from .cycles import print_run_estimate
+    print_run_estimate(m)
     return 0 if exact else 1
 
 

@@ -65,12 +65,14 @@ def measure(model, c_dir: Path, work: Path) -> dict:
     high-water mark of one inference in QEMU. Needs arm-none-eabi-gcc and qemu-system-arm."""
     import numpy as np
 
+    from .cycles import model_report as model_cycles
     from .target import model_size, run_samples
     size = model_size(c_dir, model.board, work / "size", name=model.name)
     zeros = [[np.full(s.shape, s.zero_point, np.int8) for s in model.inputs]]
     try:
         res = run_samples(c_dir, model.board, zeros, work / "stack", name=model.name)
         stack = res.stack_invoke_bytes
+        model.report.update(model_cycles(res, model))   # estimated_cycles, latency_ms
     except TinycError:
         stack = None
     r = model.report

@@ -94,6 +94,9 @@ def format_summary(model) -> str:
                      f"constants {mem['flash_constants_bytes']:,}, code "
                      f"{mem['flash_code_bytes']:,}); RAM {mem['ram_total_bytes']:,} B "
                      f"(static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
+    if r.get("estimated_cycles"):
+        lines.append(f"  estimated {r['estimated_cycles']:,} cycles per inference, "
+                     f"{r['latency_ms']:.3f} ms at the board's clock ({r['cycle_model']})")
     lines += [f"  {line}" for line in format_regions(r.get("regions", []))]
     return "\n".join(lines)
 
