@@ -13,7 +13,7 @@ static void tinyc_add_lut_row(const tinyc_add_lut_params *p, const int8_t *a, in
     const tinyc_rq rq = p->out_rq;
     const int32_t zp = p->out_offset;
     int32_t i = 0;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     if (a_step == 1 && b_step == 1 && n > 0) {      /* 12 instructions per element */
         const int8_t *end = out + n;
         int32_t x;

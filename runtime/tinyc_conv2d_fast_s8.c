@@ -14,7 +14,7 @@
 #define TINYC_COLS 6
 #define TINYC_GROUP (4 * TINYC_COLS)    /* int16 per group of four k */
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 /* Runs of 4n values into a column: dst advances by one group per four values. */
 static inline void tinyc_run_zero4(int16_t *dst, int32_t n4)
 {
@@ -48,7 +48,7 @@ static inline void tinyc_run_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
 static void tinyc_run_zero(int16_t *blk, int32_t col, int32_t k, int32_t n)
 {
     const int32_t end = k + n;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
     }
@@ -68,7 +68,7 @@ static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *s
                            int32_t offset)
 {
     const int32_t end = k + n;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
     }
@@ -90,7 +90,7 @@ static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *s
 static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, int16_t *blk,
                          int32_t col, int32_t oy, int32_t ox)
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int8_t *image_end = image + p->input.h * p->input.w * p->input.c;
     {   /* a window inside the image (dilation 1): one vector copy per filter row */
         const int32_t y0 = oy * p->stride.h - p->padding.h;
@@ -119,7 +119,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
     const int32_t c = p->input.c;
     const int32_t row_len = p->kernel.w * c;     /* taps of a row; row4 apart in k */
     const int32_t y0 = oy * p->stride.h - p->padding.h;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
 #endif
     int32_t ky;
@@ -142,7 +142,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
         if (p->dilation.w == 1) {
             const int32_t k0 = k + win.kx0 * c;
             const int32_t n = (win.kx1 - win.kx0) * c;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
             /* The common cases, straight to the vector copy: a whole group-aligned run, or a
              * whole filter row rounded up into its zero-weight padding (row4 > row_len) when
              * the bytes read past it are still inside the image. */
@@ -166,7 +166,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
     }
 }
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 /* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
 #define TINYC_GEMM_COL(a, ofs)                                                             \
     "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
@@ -236,7 +236,7 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
                              int8_t *o, int32_t oc_stride)
 {
     const tinyc_rq *const rq_end = rq + p->output.c;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t g4 = p->k4 >> 4;          /* groups of four k, four at a time ... */
     const int32_t g1 = (p->k4 >> 2) & 3;    /* ... and the rest one by one */
     const int8_t *w = filter;
@@ -318,7 +318,7 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
     const int32_t npix = p.output.h * p.output.w;
     const int32_t image_size = p.input.h * p.input.w * p.input.c;
     int8_t *tail = (int8_t *)(void *)(scratch + TINYC_COLS * p.k4);
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t pointwise = p.kernel.h == 1 && p.kernel.w == 1 && p.stride.h == 1
                               && p.stride.w == 1 && p.padding.h == 0 && p.padding.w == 0
                               && (p.input.c & 3) == 0 && p.input.h == p.output.h
@@ -338,7 +338,7 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
             int8_t *o = n == TINYC_COLS ? out + pix * p.output.c : tail;
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
                 if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
                     tinyc_run_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
                                     off2);

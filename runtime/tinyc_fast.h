@@ -22,12 +22,7 @@
 #error "tinyc fast kernels: their int8/int16 constants are stored as little-endian words"
 #endif
 
-/* The DSP path's inline asm needs the optimiser (at -O0 gcc cannot allocate its registers) and
- * a kernel file may opt out (TINYC_NO_FAST_DSP before this include): the portable path gives the
- * same bits from the same constants. */
-#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE) \
-    && !defined(__ARM_BIG_ENDIAN) && defined(__OPTIMIZE__) && !defined(TINYC_NO_FAST_DSP)
-#define TINYC_FAST_DSP 1
+#if defined(TINYC_DSP)
 #include <arm_acle.h>
 
 /* 32-bit words that may alias the int8 arena. */
@@ -240,7 +235,7 @@ static inline void tinyc_fc_widen(const int8_t *x, int32_t depth, int32_t k4, in
                                   int16_t *xs)
 {
     int32_t i = 0;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
     tinyc_u32a *dst = (tinyc_u32a *)(void *)xs;
     for (; i + 4 <= depth; i += 4) {

@@ -16,7 +16,7 @@
 /* Halfword position, within a group of four k, of the weight of k offset j (the DSP lanes). */
 #define TINYC_WIDE_POS(j) (((j) & 1) * 2 + ((j) >> 1))
 
-#if !defined(TINYC_FAST_DSP)
+#if !defined(TINYC_DSP)
 /* acc[0..1] += two channels' sums over `chunks` chunks of eight k (portable path). */
 static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chunks,
                                int32_t acc[2])
@@ -33,7 +33,7 @@ static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chun
 }
 #endif
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 #define TINYC_WIDE_CHUNK                                                                   \
     "ldm %[x]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"                                          \
     "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                          \
@@ -71,7 +71,7 @@ static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chun
 static TINYC_ALWAYS_INLINE void tinyc_fc_wide_pair(const int16_t *w, const int16_t *xs, int32_t chunks,
                                       int32_t *a0, int32_t *a1)
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int16_t *x = xs;
     int32_t a = *a0;
     int32_t b = *a1;

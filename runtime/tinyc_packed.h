@@ -196,7 +196,7 @@ static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, 
  * Same bits as the portable kernels: the sums are the same exact int32 sums (|term| < 2^16),
  * and tinyc_pk_requant is tinyc_requantize for multipliers >= 0 (every multiplier a TFLite
  * model has; a channel with a negative one takes the portable path). */
-#if defined(TINYC_DOT_DSP) && !defined(__ARM_BIG_ENDIAN)
+#if defined(TINYC_DSP)
 #define TINYC_PACKED_DSP 1
 #endif
 
