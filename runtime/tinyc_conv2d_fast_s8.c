@@ -187,21 +187,16 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
               [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
             : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
 
-/* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
-static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
-                                  int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc)
+#endif
+
+/* o[i * oc] = a_i, i = 0..5; o advances by one. */
+#if defined(TINYC_DSP)
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
 {
-    const tinyc_rq *r = *rq;
     int8_t *out = *o;
-    int32_t m;
-    int32_t h;
-    int32_t e;
-    int32_t t;
-    __asm__ volatile("ldrd %[m], %[h], [%[r]], #12\n\t"
-                     "ldr %[e], [%[r], #-4]\n\t"
-                     TINYC_RQ_ASM("%[a0]") TINYC_RQ_ASM("%[a1]") TINYC_RQ_ASM("%[a2]")
-                     TINYC_RQ_ASM("%[a3]") TINYC_RQ_ASM("%[a4]") TINYC_RQ_ASM("%[a5]")
-                     "strb %[a0], [%[o]]\n\t"
+    int8_t *t;
+    __asm__ volatile("strb %[a0], [%[o]]\n\t"
                      "strb %[a1], [%[o], %[oc]]\n\t"
                      "add %[t], %[o], %[oc], lsl #1\n\t"
                      "strb %[a2], [%[t]]\n\t"
@@ -210,25 +205,39 @@ static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3
                      "strb %[a4], [%[t]]\n\t"
                      "strb %[a5], [%[t], %[oc]]\n\t"
                      "add %[o], %[o], #1"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                       [a4] "+r"(a4), [a5] "+r"(a5), [r] "+r"(r), [o] "+r"(out),
-                       [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
-                     : [oc] "r"(oc)
+                     : [o] "+r"(out), [t] "=&r"(t)
+                     : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [a4] "r"(a4),
+                       [a5] "r"(a5), [oc] "r"(oc)
                      : "memory");
-    *rq = r;
     *o = out;
 }
 #else
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
+{
+    int8_t *out = (*o)++;
+    out[0] = (int8_t)a0;
+    out[oc] = (int8_t)a1;
+    out[2 * oc] = (int8_t)a2;
+    out[3 * oc] = (int8_t)a3;
+    out[4 * oc] = (int8_t)a4;
+    out[5 * oc] = (int8_t)a5;
+}
+#endif
+
+/* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
 static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
                                   int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc,
                                   int32_t offset)
 {
-    int8_t *out = *o;
-    out[4 * oc] = (int8_t)tinyc_rq_apply(a4, *rq, offset);
-    out[5 * oc] = (int8_t)tinyc_rq_apply(a5, *rq, offset);
-    tinyc_rq4_cols(a0, a1, a2, a3, rq, o, oc, offset);
+    const tinyc_rq r = tinyc_rq_next(rq);
+    tinyc_st6_cols(tinyc_rq_apply3(a0, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a1, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a2, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a3, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a4, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a5, r.m, r.h, r.e, offset), o, oc);
 }
-#endif
 
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride. */
 static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
@@ -263,7 +272,7 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
         for (g = g1; g > 0; --g) {
             TINYC_GEMM_GROUP;
         }
-        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride);
+        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride, p->output_offset);
     }
 #else
     const int32_t k4 = p->k4;
