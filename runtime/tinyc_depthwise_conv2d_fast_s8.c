@@ -6,9 +6,11 @@
  * tinyc_rq.  Padded taps are skipped.  The filter was widened to int16 at compile time and laid
  * out per group: filter[(group * kh * kw + tap) * 4 + lane], lanes {c0, c2, c1, c3}; filter
  * and bias are scaled by 2 (2 w, 2 b), so the accumulators hold 2 acc, as SMMLAR wants them.
- * Windows of a 3-wide filter are straight-line asm, one loop over pixels and channel groups per
- * window shape (interior, edges, corners); a whole 3x3 window (76 instructions per group) reads
- * its inputs without the offset, which bias_full holds: 2 (b + input_offset * sum w).
+ * Windows of a 3x3 filter are straight-line code, one loop over pixels and channel groups per
+ * window shape (interior, edges, corners); a whole window reads its inputs without the offset,
+ * which bias_full holds: 2 (b + input_offset * sum w).  A tap is ACLE intrinsics and
+ * one-instruction asm (a few operands each, so every register allocator can place them); the
+ * portable tap has the same interface.
  */
 #include "tinyc_fast.h"
 #include "tinyc_window.h"

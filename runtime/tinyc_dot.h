@@ -5,7 +5,7 @@
  * (tinyc_conv_window, also the packed kernels' once their filter is unpacked).
  *
  * Two paths, same bits: portable C, and on cores with the DSP extension
- * (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
+ * (TINYC_DSP, tinyc_nn.h: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
  * The sums are exact (|term| < 2^16, fewer than 2^15 terms per call), so the order of
  * summation cannot change the result.  Define TINYC_PORTABLE to force the C path.
  */

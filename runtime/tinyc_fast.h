@@ -7,7 +7,9 @@
  * with two SXTAB16 into the lanes {x0, x2} and {x1, x3} and a word of weights with two SXTB16
  * into {w0, w2} and {w1, w3}, so SMLAD pairs them without reordering anything; requantization
  * is SMMLAR + ASR + SSAT.  The portable path stores lanes in natural order and requantizes with
- * tinyc_requantize.  Define TINYC_PORTABLE to force the portable path.
+ * tinyc_requantize.  The path is chosen by TINYC_DSP (tinyc_nn.h); each inline asm is a few
+ * instructions with few operands, so that any register allocator (gcc, clang, any -O, float
+ * ABI, LTO) can satisfy it.
  */
 #ifndef TINYC_FAST_H
 #define TINYC_FAST_H
