@@ -185,3 +185,90 @@ def test_links_with_lto(config, corpus, tmp_path):
     if cpu in DSP_CORES:        # the fast kernels survived whole-program optimisation
         found = _disasm(tmp_path / "digits" / "model.elf")
         assert {"smlad", "smlabb", "sxtab16", "smmlar"} <= found, sorted(found & DSP_INSNS)
+
+
+# -- the clang-built fast path in QEMU, and the hard-float build's instruction count -----------
+
+AEABI = """#include <stddef.h>
+void *memcpy(void *d, const void *s, size_t n);
+void __aeabi_memcpy4(void *d, const void *s, size_t n);
+void __aeabi_memcpy(void *d, const void *s, size_t n);
+void __aeabi_memcpy4(void *d, const void *s, size_t n) { memcpy(d, s, n); }
+void __aeabi_memcpy(void *d, const void *s, size_t n) { memcpy(d, s, n); }
+"""
+
+
+def _model(name, example_dir, request):
+    import tinyc
+    if name == "digits":
+        return tinyc.compile(example_dir / "digits.onnx", board="stm32", progress=None,
+                             calib=example_dir / "calib.npz", storage="dense")
+    folder = _mlperf_folder(request)
+    if folder is None:
+        missing("MLPerf Tiny models not found (set TINYC_MODELS)")
+    return tinyc.compile(folder / f"{name}_int8.tflite", board="stm32", progress=None,
+                         storage="dense")
+
+
+def _qemu(m, x):
+    y = m.run_qemu(x)
+    return (y if isinstance(y, (list, tuple)) else [y]), m.last_qemu.instructions[0]
+
+
+MODELS = [pytest.param("digits")] + [pytest.param(n, marks=pytest.mark.slow) for n in MLPERF]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_clang_fast_path_gives_the_interpreters_bits(name, example_dir, request, monkeypatch,
+                                                     tmp_path):
+    """The model's C compiled by clang -O2 for the board's Cortex-M4 (DSP path), linked into
+    the QEMU firmware: outputs equal to the IR interpreter's on random inputs."""
+    import numpy as np
+
+    import tinyc.firmware as fw
+    need_tools("clang", "arm-none-eabi-gcc", "qemu-system-arm")
+    sources = fw.model_sources
+    shim = tmp_path / "aeabi.c"         # clang calls __aeabi_memcpy* for struct copies
+    shim.write_text(AEABI)
+
+    def clang_objects(c_dir):
+        objs = []
+        for s in sources(c_dir):
+            o = tmp_path / f"{len(objs)}_{s.stem}.o"
+            subprocess.run([*flags("clang", "cortex-m4", "soft", "-O2"), "-ffunction-sections",
+                            "-c", str(s), "-o", str(o)], check=True)
+            objs.append(o)
+        return [*objs, shim]
+
+    monkeypatch.setattr(fw, "model_sources", clang_objects)
+    m = _model(name, example_dir, request)
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        xs = [rng.integers(-128, 128, s.shape).astype(np.int8) for s in m.inputs]
+        x = xs if len(xs) > 1 else xs[0]
+        got, _ = _qemu(m, x)
+        want = m.interpret(x)
+        for g, w in zip(got, want if isinstance(want, (list, tuple)) else [want]):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+    assert "smlabb" in _disasm(tmp_path / next(p.name for p in tmp_path.glob(
+        "*_tinyc_depthwise_conv2d_fast_s8.o"))) or name not in ("digits", "vww", "kws")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_hard_float_build_counts_as_soft(name, example_dir, request, monkeypatch):
+    """-mfloat-abi=hard -mfpu=fpv4-sp-d16 (flags overridden here only): same outputs and the
+    same instruction count within 1 % as the soft-float firmware."""
+    import numpy as np
+
+    import tinyc.firmware as fw
+    need_tools("arm-none-eabi-gcc", "qemu-system-arm")
+    m = _model(name, example_dir, request)
+    x = [np.full(s.shape, s.zero_point, np.int8) for s in m.inputs]
+    x = x if len(x) > 1 else x[0]
+    soft, n_soft = _qemu(m, x)
+    monkeypatch.setattr(fw, "CFLAGS", tuple(f for f in fw.CFLAGS if f != "-mfloat-abi=soft")
+                        + ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
+    hard, n_hard = _qemu(m, x)
+    for s, h in zip(soft, hard):
+        np.testing.assert_array_equal(np.asarray(s), np.asarray(h))
+    assert abs(n_hard - n_soft) <= n_soft // 100, (n_soft, n_hard)
