@@ -2,10 +2,7 @@
 --input), check, sweep --qemu and bench — on the digits example, bit-exact in QEMU; boards
 without an exact instruction counter say so in one line (never a traceback); a model that does
 not fit a board is refused (exit 2, the memory named).
-
-Boards with an FPU build hard-float by default. The digits example has a depthwise layer, whose
-fast kernel does not compile hard-float until the runtime's fix lands: then the command is
-retried with --float-abi soft (which must work) and the test xfails, naming the cause."""
+Boards with an FPU build hard-float (their default)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +17,6 @@ from tinyc.target import list_boards
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "examples" / "digits"
 MODEL = [str(DIGITS / "digits.onnx"), "--calib", str(DIGITS / "calib.npz")]
-RUNTIME_BUG = "impossible constraints"
 
 
 def _cli(capsys, *argv) -> tuple[int, str, str]:
@@ -31,19 +27,8 @@ def _cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def _run(capsys, board, *argv) -> tuple[int, str, str]:
-    """The command with the board's default float ABI; soft where the hard-float runtime
-    fails (then xfail after the soft run's checks, see the module docstring)."""
-    rc, out, err = _cli(capsys, *argv, "--board", board.name)
-    if rc != 0 and RUNTIME_BUG in err:
-        rc, out, err = _cli(capsys, *argv, "--board", board.name, "--float-abi", "soft")
-        out += f"\n[xfail: hard-float build of a depthwise layer: {RUNTIME_BUG}]"
-    return rc, out, err
-
-
-def _xfail_if_soft(out: str) -> None:
-    if "[xfail:" in out:
-        pytest.xfail("the runtime's depthwise asm does not compile hard-float yet "
-                     "(soft-float checked instead)")
+    """The command on the board, with its default float ABI."""
+    return _cli(capsys, *argv, "--board", board.name)
 
 
 def _counts_line(out: str, board) -> None:
@@ -73,7 +58,6 @@ def test_run_data_and_input_on_every_board(board, capsys, tmp_path):
     assert rc == 0, out2 + err
     assert "1 sample: yes, bit-exact" in out2 and "output: [[" in out2
     _counts_line(out2, board)
-    _xfail_if_soft(out + out2)
 
 
 @pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
@@ -88,7 +72,6 @@ def test_check_and_sweep_qemu_on_every_board(board, capsys, tmp_path):
     insns = row.split("|")[5].strip()
     assert insns.replace(",", "").isdigit(), row          # counted (exactly or from SysTick)
     assert ("no exact instruction counter" in md) == (not board.exact_instructions), md
-    _xfail_if_soft(out + out2)
 
 
 @pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
@@ -105,7 +88,6 @@ def test_bench_on_every_board(board, capsys, tmp_path, monkeypatch):
     if not board.exact_instructions:
         assert len([ln for ln in err.splitlines() if "no exact instruction counter" in ln]) == 1
         assert "no exact instruction counter" in text
-    _xfail_if_soft(out)
 
 
 def test_model_too_big_for_the_m0_is_refused(capsys, models_dir):
