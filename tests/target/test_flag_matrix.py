@@ -235,7 +235,8 @@ def test_clang_fast_path_gives_the_interpreters_bits(name, example_dir, request,
         objs = []
         for s in sources(c_dir):
             o = tmp_path / f"{len(objs)}_{s.stem}.o"
-            subprocess.run([*flags("clang", "cortex-m4", "soft", "-O2"), "-ffunction-sections",
+            subprocess.run([*flags("clang", "cortex-m4", fw.float_abi(m.board), "-O2"),
+                            "-ffunction-sections",
                             "-c", str(s), "-o", str(o)], check=True)
             objs.append(o)
         return [*objs, shim]
@@ -252,23 +253,3 @@ def test_clang_fast_path_gives_the_interpreters_bits(name, example_dir, request,
             np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
     assert "smlabb" in _disasm(tmp_path / next(p.name for p in tmp_path.glob(
         "*_tinyc_depthwise_conv2d_fast_s8.o"))) or name not in ("digits", "vww", "kws")
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_hard_float_build_counts_as_soft(name, example_dir, request, monkeypatch):
-    """-mfloat-abi=hard -mfpu=fpv4-sp-d16 (flags overridden here only): same outputs and the
-    same instruction count within 1 % as the soft-float firmware."""
-    import numpy as np
-
-    import tinyc.firmware as fw
-    need_tools("arm-none-eabi-gcc", "qemu-system-arm")
-    m = _model(name, example_dir, request)
-    x = [np.full(s.shape, s.zero_point, np.int8) for s in m.inputs]
-    x = x if len(x) > 1 else x[0]
-    soft, n_soft = _qemu(m, x)
-    monkeypatch.setattr(fw, "CFLAGS", tuple(f for f in fw.CFLAGS if f != "-mfloat-abi=soft")
-                        + ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
-    hard, n_hard = _qemu(m, x)
-    for s, h in zip(soft, hard):
-        np.testing.assert_array_equal(np.asarray(s), np.asarray(h))
-    assert abs(n_hard - n_soft) <= n_soft // 100, (n_soft, n_hard)
