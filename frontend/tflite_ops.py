@@ -52,7 +52,7 @@ def _act_code(opts) -> int:
 
 
 def _options(op: TflOp, cls_name: str):
-    return op.options(cls_name) if op.op.BuiltinOptions() is not None else None
+    return op.options(cls_name, required=False)
 
 
 # -- convolutions ------------------------------------------------------------------------------
