@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
 from ..ir import DType, Graph, QParams, TensorType, Value
+from . import guard_graph
 from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
 
 log = logging.getLogger("tinyc.frontend.tflite")
@@ -75,7 +77,7 @@ class _Importer:
         self.consts: dict[tuple, Value] = {}     # (tensor index, q) -> IR constant
 
     def run(self, input_shapes: dict) -> Graph:
-        from . import tflite_ops
+        from . import tflite_fold, tflite_ops
         for i in self.model.inputs:
             self._add_input(self.tensors[i], input_shapes)
         unknown = set(input_shapes) - {v.name for v in self.g.inputs}
@@ -85,11 +87,18 @@ class _Importer:
         producer = {i: o.index for o in self.model.operators for i in o.outputs}
         for o in self.model.operators:
             op = TflOp(self, o)
+            op.check_order(producer)
+            folded = tflite_fold.fold(op)         # a static shape computation: constants
+            if folded is not None:
+                for i, value in zip(op.outputs, folded):
+                    self.tensors[i] = replace(self.tensors[i], data=value)
+                continue
             fn = getattr(tflite_ops, op.name, None) if op.name in tflite_ops.SUPPORTED else None
             if fn is None:
                 raise op.error(f"op {op.name} is not supported",
                                f"supported: {', '.join(sorted(tflite_ops.SUPPORTED))}.")
-            op.check_order(producer)
+            if op.name == "RESHAPE":
+                tflite_fold.check_reshape(op)
             op.check_types()
             outs = fn(op)
             for idx, v in zip(op.outputs, outs if isinstance(outs, list) else [outs]):
@@ -97,6 +106,7 @@ class _Importer:
         for i in self.model.outputs:
             self._add_output(self.tensors[i])
         self.g.remove_dead()
+        guard_graph.check_imported(self.g, {}, self.path)
         return self.g
 
     def _add_input(self, t: TflTensor, input_shapes: dict) -> None:
