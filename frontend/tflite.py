@@ -180,9 +180,14 @@ class TflOp:
                                  "output)", cls=TfliteFormatError)
 
     def check_types(self) -> None:
-        """Activations must be int8: float ones mean a float or hybrid model."""
+        """Activations must be int8, quantized per tensor: float ones mean a float or hybrid
+        model."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
+            if t is not None and t.dtype == "INT8" and not t.is_const and (
+                    t.q is None or len(t.q.scale) != 1):
+                raise self.error(f"int8 activation {t.describe()} needs per-tensor "
+                                 f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
             if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
                 continue
             if t.dtype in FLOAT_TYPES:
@@ -310,6 +315,9 @@ class TflOp:
 
     def pads(self, padding: int, in_hw, kernel, stride, dilation) -> tuple[int, int, int, int]:
         """TFLite SAME/VALID as explicit (top, left, bottom, right)."""
+        if min(*kernel, *stride, *dilation) < 1:
+            raise self.error(f"kernel {list(kernel)}, stride {list(stride)}, dilation "
+                             f"{list(dilation)} — expected sizes >= 1", cls=ModelError)
         if padding == self.imp.tfl.Padding.VALID:
             return (0, 0, 0, 0)
         if padding != self.imp.tfl.Padding.SAME:

@@ -42,7 +42,7 @@ class Table(flatbuffers.table.Table):
         vtable = pos - self.Get(N.SOffsetTFlags, pos)
         size = self.Get(N.VOffsetTFlags, vtable)
         if size < 4 or size % 2:
-            raise self.error(f"vtable size {size} at offset {vtable}")
+            raise self.error(f"damaged table (a vtable of {size} bytes at offset {vtable})")
         self.need(vtable, size)
 
     def error(self, what: str) -> TfliteFormatError:

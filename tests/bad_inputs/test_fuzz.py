@@ -1,7 +1,7 @@
 """Fuzzing the model readers (issue #16): damaged copies of real .tflite and .onnx files must
 end in a TinycError (or load), never in another exception or a hang.
 
-    CI=true pytest -q tests/bad_inputs/test_fuzz.py                      # 400 mutants, seed 16
+    CI=true pytest -q tests/bad_inputs/test_fuzz.py                      # 500 mutants, seed 16
     TINYC_FUZZ_N=2000 TINYC_FUZZ_SEED=1 pytest -q -s tests/bad_inputs/test_fuzz.py   # by hand
 
 Seeds: the four MLPerf Tiny int8 .tflite files and their QDQ .onnx files (models_dir, as
@@ -34,7 +34,7 @@ from tinyc.pipeline import load_model
 
 from needs import missing
 
-N = int(os.environ.get("TINYC_FUZZ_N", "400"))
+N = int(os.environ.get("TINYC_FUZZ_N", "500"))
 SEED = int(os.environ.get("TINYC_FUZZ_SEED", "16"))
 COMPILE_EVERY = 8
 TIMEOUT = 60
