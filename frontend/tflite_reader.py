@@ -178,7 +178,7 @@ class _Reader:
         return builtin, t.string(6)
 
     def _operator(self, t: Table, k: int, codes: list, n_tensors: int) -> TflOperator:
-        where = f"operator {k}"
+        where = f"operator #{k}"
         i = t.scalar(4, N.Uint32Flags)
         if i >= len(codes):
             raise TfliteFormatError(f"{where}: opcode index {i} out of range "
@@ -201,9 +201,11 @@ class _Reader:
             raise TfliteFormatError(f"{where}: shape {list(shape)} — expected at most "
                                     f"{MAX_RANK} dimensions, none negative")
         size = math.prod(shape)
-        if size * np.dtype(NP_TYPES.get(dtype, np.int32)).itemsize > MAX_TENSOR_BYTES:
-            raise TfliteFormatError(f"{where}: shape {list(shape)} has {size:,} elements — "
-                                    f"expected at most {MAX_TENSOR_BYTES:,} bytes")
+        nbytes = size * np.dtype(NP_TYPES.get(dtype, np.int32)).itemsize
+        if nbytes > MAX_TENSOR_BYTES:
+            raise TfliteFormatError(f"{where}: shape {list(shape)} has {size:,} elements "
+                                    f"({nbytes:,} bytes) — expected at most "
+                                    f"{MAX_TENSOR_BYTES:,} bytes")
         if t.Offset(16):
             raise ModelError(f"{where}: sparse tensors are not supported")
         q = _qparams(t.table(12, f"{where} quantization"), dtype, shape, where)
