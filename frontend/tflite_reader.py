@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import QParams
 from .guard import MAX_TENSOR_BYTES
+from .qcheck import check_qparams
 
 NP_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "FLOAT64": np.float64,
             "INT32": np.int32, "INT64": np.int64, "INT16": np.int16, "INT8": np.int8,
@@ -249,9 +250,6 @@ def _indices(a: np.ndarray, n: int, what: str, optional: bool = False) -> list[i
     return a.tolist()
 
 
-ZP_RANGES = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}
-
-
 def _qparams(tq: Table | None, dtype: str, shape: tuple, where: str) -> QParams | None:
     """The quantization of a tensor, checked: positive finite scales, zero points in the
     type's range, one of each per channel of the quantized dimension."""
@@ -264,28 +262,3 @@ def _qparams(tq: Table | None, dtype: str, shape: tuple, where: str) -> QParams 
         raise ModelError(f"{where}: custom quantization details are not supported")
     return check_qparams(scale, tq.ints(10, N.Int64Flags), tq.scalar(16, N.Int32Flags),
                          dtype, shape, where, TfliteFormatError)
-
-
-def check_qparams(scale, zero_point, axis: int, dtype: str, shape: tuple, where: str,
-                  cls=ModelError) -> QParams:
-    """QParams from a file's scales and zero points (no zero points: 0; one for many scales:
-    repeated), or `cls` saying what is wrong with them."""
-    scale, zp = np.asarray(scale, np.float64).reshape(-1), np.asarray(zero_point).reshape(-1)
-    bad = scale[~(np.isfinite(scale) & (scale > 0))]
-    if bad.size:
-        raise cls(f"{where}: quantization scale {float(bad[0])} — expected a positive, "
-                  "finite scale (TFLite int8 spec); quantize the model again")
-    if zp.size == 0 or (zp.size == 1 and scale.size > 1):
-        zp = np.resize(zp if zp.size else np.zeros(1, np.int64), scale.size)
-    if zp.size != scale.size:
-        raise cls(f"{where}: {scale.size} quantization scales and {zp.size} zero points — "
-                  "expected as many of each")
-    lo, hi = ZP_RANGES.get(dtype, (-2**31, 2**31 - 1))
-    if zp.size and not (lo <= zp.min() and zp.max() <= hi):
-        out = int(zp[(zp < lo) | (zp > hi)][0])
-        raise cls(f"{where}: zero point {out} out of the {dtype.lower()} range [{lo}, {hi}]")
-    if scale.size > 1 and not (0 <= axis < len(shape) and shape[axis] == scale.size):
-        raise cls(f"{where}: {scale.size} per-channel scales on dimension {axis} of shape "
-                  f"{list(shape)} — expected one per channel")
-    return QParams(tuple(float(s) for s in scale), tuple(int(z) for z in zp),
-                   axis if scale.size > 1 else None)

@@ -778,6 +778,14 @@ def cases_qdq() -> None:
     m.graph.node[2].attribute[0].i = 5
     add("qdq_weight_axis_out_of_range", m, expect="dq_w", why="DequantizeLinear axis=5")
     m = qdq_conv()
+    _with_init(m, "wz", np.zeros(3, np.int8))
+    add("qdq_weight_zero_point_count", m, expect=["dq_w", "4 quantization scales and 3 zero "
+        "points"], why="4 weight scales, 3 zero points")
+    m = qdq_conv()
+    _with_init(m, "ws", np.full((2, 2), 0.01, np.float32))
+    add("qdq_weight_scale_2d", m, expect=["dq_w", "scale of shape [2, 2]"],
+        why="a [2, 2] weight scale")
+    m = qdq_conv()
     _with_init(m, "xs", np.full(4, 0.05, np.float32))
     _with_init(m, "xds", np.full(4, 0.05, np.float32))
     _with_init(m, "xz", np.zeros(4, np.int8))
