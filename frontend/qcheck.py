@@ -39,10 +39,10 @@ def check_qparams(scale, zero_point, axis: int, dtype: str, shape: tuple, where:
 
 def check_dq_const(x: np.ndarray, scale, zero_point, axis: int, where: str) -> QParams:
     """An ONNX DequantizeLinear of the constant x: a scalar scale (per tensor) or one per
-    channel of `axis`, checked as above."""
+    channel of `axis` (ignored per tensor), checked as above."""
     scale = np.asarray(scale)
     rank = max(x.ndim, 1)
-    if scale.ndim > 1 or not -rank <= axis < rank:
+    if scale.ndim > 1 or (scale.size > 1 and not -rank <= axis < rank):
         raise ModelError(f"{where}: scale of shape {list(scale.shape)} on axis {axis} of a "
                          f"rank-{x.ndim} tensor — expected a scalar or one scale per channel")
     zp = np.zeros(0, np.int64) if zero_point is None else zero_point
