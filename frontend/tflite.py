@@ -162,8 +162,9 @@ class TflOp:
 
     def check_order(self, producer: dict[int, int]) -> None:
         """Every input computed by an earlier operator (TFLite runs them in file order)."""
-        if not self.outputs:
-            raise self.error("no outputs", cls=TfliteFormatError)
+        if not self.inputs or not self.outputs:
+            raise self.error(f"{len(self.inputs)} inputs and {len(self.outputs)} outputs — "
+                             "expected at least one of each", cls=TfliteFormatError)
         for t in self.in_tensors():
             if t is None or t.is_const or t.index in self.imp.values:
                 continue
@@ -253,13 +254,16 @@ class TflOp:
                              "tinyc compiles static graphs only.")
         return t.data.astype(np.int64)
 
-    def weight(self, i: int, axis: int) -> Value:
-        """An int8 weight: symmetric, per tensor or per channel along `axis`."""
+    def weight(self, i: int, axis: int, rank: int = 4) -> Value:
+        """An int8 weight of `rank`: symmetric, per tensor or per channel along `axis`."""
         t = self.tensor(i)
         if t is None or not t.is_const or t.dtype != "INT8" or t.q is None:
             got = t.describe() if t is not None else "nothing"
             raise self.error(f"weights must be a quantized int8 constant, got {got}",
                              FLOAT_HINT + ".", ModelError)
+        if len(t.shape) != rank or 0 in t.shape:
+            raise self.error(f"weights {t.describe()}: expected a non-empty rank-{rank} "
+                             "tensor", cls=ModelError)
         if any(t.q.zero_point):
             raise self.error(f"weights {t.describe()} have nonzero zero points",
                              "int8 weights must be symmetric (TFLite int8 spec).")

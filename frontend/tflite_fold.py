@@ -20,6 +20,7 @@ from .tflite_reader import NP_TYPES, TfliteFormatError
 
 FOLDABLE = ("SHAPE", "STRIDED_SLICE", "SLICE", "PACK", "UNPACK", "CONCATENATION", "GATHER",
             "CAST", "FILL")
+INDEX_INPUTS = {"STRIDED_SLICE": (1, 2, 3), "SLICE": (1, 2), "GATHER": (1,), "FILL": (0,)}
 
 
 def fold(op: TflOp) -> list[np.ndarray] | None:
@@ -31,6 +32,9 @@ def fold(op: TflOp) -> list[np.ndarray] | None:
         return None
     if op.name == "CONCATENATION" and op.out().q is not None:
         return None                               # int8 data: the concat IR op
+    for i in INDEX_INPUTS.get(op.name, ()):
+        if i >= len(ins) or ins[i].dtype not in ("INT32", "INT64"):
+            raise op.error(f"input {i} must be an int32 or int64 tensor", cls=ModelError)
     outs = [op.out(k) for k in range(len(op.outputs))]
     if any(t.dtype not in NP_TYPES for t in outs):
         return None

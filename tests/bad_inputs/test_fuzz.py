@@ -178,7 +178,7 @@ def test_fuzz_readers(seeds, tmp_path, caplog):
             if isinstance(e, KeyboardInterrupt):
                 raise
             outcome = "crash"
-            tail = traceback.format_exception(e)[-3:]
+            tail = traceback.format_exception(e)[-6:]
             saved = tmp_path / f"crash_{i}_{name}"
             saved.write_bytes(data)
             failures.append(f"#{i} {kind} of {name} ({'compile' if full else 'load'}): "
