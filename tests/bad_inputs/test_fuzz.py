@@ -162,6 +162,8 @@ def test_fuzz_readers(seeds, tmp_path, caplog):
     names = sorted(seeds)
     fields = {k: field_offsets(v) if k.endswith(".tflite") else np.zeros(0, np.int64)
               for k, v in seeds.items()}
+    assert all(f.size > 50 for k, f in fields.items() if k.endswith(".tflite")), \
+        "no flatbuffer field offsets recorded: the int-overwrite mutants would be random"
     counts: dict[str, int] = {}
     failures = []
     start = time.monotonic()
@@ -194,3 +196,14 @@ def test_fuzz_readers(seeds, tmp_path, caplog):
                + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print("\n" + summary)
     assert not failures, summary + "\n" + "\n".join(failures[:20])
+
+
+def test_hang_guard(monkeypatch, tmp_path):
+    """A mutant that never returns is reported as a hang, not waited for."""
+    monkeypatch.setattr(sys.modules[__name__], "TIMEOUT", 1)
+    monkeypatch.setattr(sys.modules[__name__], "load_model_bytes",
+                        lambda *a: time.sleep(30))
+    start = time.monotonic()
+    with pytest.raises(Hang):
+        run_one(b"", ".tflite", tmp_path, False)
+    assert time.monotonic() - start < 5
