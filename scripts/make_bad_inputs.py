@@ -1059,19 +1059,11 @@ def _tfl_cycle() -> bytes:
 
 def _tfl_keras_reshape(out_shape) -> bytes:
     """x[1,4,4,2] -> SHAPE -> STRIDED_SLICE -> PACK([batch, -1]) -> RESHAPE -> out_shape."""
+    from tfl_cases import keras_flatten
     from tflbuild import TflBuilder
     b = TflBuilder()
-    x = b.tensor("x", (1, 4, 4, 2), scale=0.05, zp=0)
-    shape, batch = b.tensor("shape", (4,), dtype="INT32"), b.tensor("batch", (), dtype="INT32")
-    new_shape = b.tensor("new_shape", (2,), dtype="INT32")
-    y = b.tensor("y", out_shape, scale=0.05, zp=0)
-    b.op("SHAPE", [x], [shape], "ShapeOptions", OutType=2)
-    b.op("STRIDED_SLICE", [shape, *(b.const(k, np.array([v], np.int32)) for k, v in
-                                     (("begin", 0), ("end", 1), ("strides", 1)))],
-         [batch], "StridedSliceOptions", ShrinkAxisMask=1)
-    b.op("PACK", [batch, b.const("minus_one", np.array(-1, np.int32))], [new_shape],
-         "PackOptions", ValuesCount=2, Axis=0)
-    b.op("RESHAPE", [x, new_shape], [y])
+    x, y = b.tensor("x", (1, 4, 4, 2), scale=0.05, zp=0), b.tensor("y", out_shape, scale=0.05)
+    keras_flatten(b, x, y)
     return b.build([x], [y])
 
 

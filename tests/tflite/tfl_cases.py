@@ -209,22 +209,27 @@ def float_io(rng):
     return b.build([xf], [yf])
 
 
-def keras_reshape(rng):
-    """The Keras converter's `tf.reshape(x, [tf.shape(x)[0], -1])`: SHAPE -> STRIDED_SLICE ->
-    PACK -> RESHAPE (folded at import), then FULLY_CONNECTED."""
-    b = TflBuilder()
-    x = _act(b, rng, "x", (1, 4, 4, 2))
-    shape = b.tensor("shape", (4,), dtype="INT32")
+def keras_flatten(b, x: int, y: int) -> None:
+    """y = x reshaped as the Keras converter writes `tf.reshape(x, [tf.shape(x)[0], -1])`:
+    SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE (folded at import)."""
+    shape = b.tensor("shape", (len(b.tensors[x]["shape"]),), dtype="INT32")
     batch = b.tensor("batch", (), dtype="INT32")
     new_shape = b.tensor("new_shape", (2,), dtype="INT32")
-    flat = b.tensor("flat", (1, 32), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
     b.op("SHAPE", [x], [shape], "ShapeOptions", OutType=2)
     b.op("STRIDED_SLICE", [shape, *(b.const(k, np.array([v], np.int32)) for k, v in
                                      (("begin", 0), ("end", 1), ("strides", 1)))],
          [batch], "StridedSliceOptions", ShrinkAxisMask=1)
     b.op("PACK", [batch, b.const("minus_one", np.array(-1, np.int32))], [new_shape],
          "PackOptions", ValuesCount=2, Axis=0)
-    b.op("RESHAPE", [x, new_shape], [flat])
+    b.op("RESHAPE", [x, new_shape], [y])
+
+
+def keras_reshape(rng):
+    """keras_flatten, then FULLY_CONNECTED."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 4, 4, 2))
+    flat = b.tensor("flat", (1, 32), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
+    keras_flatten(b, x, flat)
     w, n = _weights(b, rng, "w", (5, 32), 0)
     bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
     y = _act(b, rng, "y", (1, 5), 0.05, 0.5)
