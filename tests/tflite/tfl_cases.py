@@ -264,9 +264,24 @@ def shape_ops(rng):
     return b.build([x], [y])
 
 
+def strided_masks(rng):
+    """RESHAPE of x [1, 4, 4, 2] to its reversed shape [2, 4, 4, 1]: STRIDED_SLICE of SHAPE(x)
+    with begin and end masks and stride -1."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 4, 4, 2))
+    s, r = b.tensor("s", (4,), dtype="INT32"), b.tensor("r", (4,), dtype="INT32")
+    y = b.tensor("y", (2, 4, 4, 1), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
+    b.op("SHAPE", [x], [s], "ShapeOptions", OutType=2)
+    b.op("STRIDED_SLICE", [s, *(b.const(k, np.array([v], np.int32)) for k, v in
+                                 (("begin", 3), ("end", 0), ("strides", -1)))],
+         [r], "StridedSliceOptions", BeginMask=1, EndMask=1)
+    b.op("RESHAPE", [x, r], [y])
+    return b.build([x], [y])
+
+
 CASES = {f.__name__: f for f in (
     conv, depthwise, fully_connected, add, add_broadcast, mul, avg_pool, max_pool,
     logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
-    mean, mean_requant, float_io, keras_reshape, shape_ops)}
+    mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
 NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
