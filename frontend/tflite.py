@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
+
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError

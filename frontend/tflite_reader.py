@@ -169,9 +169,14 @@ class _Reader:
         tensors = [self._tensor(t, i) for i, t in enumerate(sg.tables(4, "tensor"))]
         n = len(tensors)
         ops = [self._operator(t, k, codes, n) for k, t in enumerate(sg.tables(10, "operator"))]
-        return TflModel(sg.string(12) or "model", tensors,
-                        _indices(sg.ints(6), n, "subgraph input"),
-                        _indices(sg.ints(8), n, "subgraph output"), ops)
+        inputs, outputs = (_indices(sg.ints(6), n, "subgraph input"),
+                           _indices(sg.ints(8), n, "subgraph output"))
+        for what, idx in (("inputs", inputs), ("outputs", outputs)):
+            if len(set(idx)) != len(idx):
+                raise TfliteFormatError(f"subgraph {what} {idx} list a tensor twice")
+        if not outputs:
+            raise TfliteFormatError("the subgraph has no outputs")
+        return TflModel(sg.string(12) or "model", tensors, inputs, outputs, ops)
 
     @staticmethod
     def _opcode(t: Table) -> tuple[int, str]:
@@ -210,14 +215,15 @@ class _Reader:
         if t.Offset(16):
             raise ModelError(f"{where}: sparse tensors are not supported")
         q = _qparams(t.table(12, f"{where} quantization"), dtype, shape, where)
-        raw = self._buffer(t.scalar(8, N.Uint32Flags), where)
+        buffer = t.scalar(8, N.Uint32Flags)
+        raw = self._buffer(buffer, where)
         array = None
         if raw is not None:
             if dtype not in NP_TYPES:
                 raise ModelError(f"{where}: constant of type {dtype} is not supported")
             item = np.dtype(NP_TYPES[dtype]).itemsize
             if len(raw) != size * item:
-                raise TfliteFormatError(f"{where}: buffer is {len(raw)} bytes, shape "
+                raise TfliteFormatError(f"{where}: buffer {buffer} is {len(raw)} bytes, shape "
                                         f"{list(shape)} of {dtype.lower()} needs {size * item}")
             array = np.frombuffer(raw, NP_TYPES[dtype]).reshape(shape).copy()
         return TflTensor(i, name, dtype, shape, q, array)

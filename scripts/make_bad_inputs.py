@@ -1076,7 +1076,7 @@ def cases_tflite() -> None:
     tfl("wrong_identifier", good[:4] + b"TFL2" + good[8:], "no 'TFL3' file identifier",
         "file identifier TFL2")
     tfl("buffer_too_small", _tfl_conv(w_data=np.zeros(40, np.int8)),
-        ["tensor 1 'w'", "buffer is 40 bytes", "needs 108"], "40 bytes of data for 4x3x3x3 int8")
+        ["tensor 1 'w'", "buffer 1 is 40 bytes", "needs 108"], "40 bytes of data for 4x3x3x3 int8")
     tfl("opcode_out_of_range", _tfl_conv(opcode=9), "operator #0: opcode index 9 out of range "
         "(1 opcodes)", "an operator naming opcode 9 of 1")
     for k, v in {"negative": -0.05, "zero": 0.0, "nan": np.nan, "inf": np.inf}.items():
