@@ -16,7 +16,9 @@ def check_qparams(scale, zero_point, axis: int, dtype: str, shape: tuple, where:
                   cls=ModelError) -> QParams:
     """QParams from a file's scales and zero points (no zero points: 0; one for many scales:
     repeated), or `cls` saying what is wrong with them."""
-    scale, zp = np.asarray(scale, np.float64).reshape(-1), np.asarray(zero_point).reshape(-1)
+    with np.errstate(invalid="ignore"):          # a signalling NaN warns when widened
+        scale = np.asarray(scale, np.float64).reshape(-1)
+    zp = np.asarray(zero_point).reshape(-1)
     bad = scale[~(np.isfinite(scale) & (scale > 0))]
     if bad.size:
         raise cls(f"{where}: quantization scale {float(bad[0])} — expected a positive, "
