@@ -1,10 +1,8 @@
 """Issue 13: the firmware builds with the board's real float ABI. On the Cortex-M4F (stm32,
 -mfloat-abi=hard -mfpu=fpv4-sp-d16) the MLPerf Tiny models give the same bits as the soft-float
 build and as the golden model, through the DSP fast path, in about the same number of
-instructions; the hard-float firmware passes the no-float check. One input per model.
-
-kws and vww have depthwise layers: their hard-float build needs the runtime's depthwise asm
-fixed for hard-float (until then gcc reports "impossible constraints" and they fail here)."""
+instructions (within 1 %); the hard-float firmware passes the no-float check. One input per
+model."""
 from __future__ import annotations
 
 import dataclasses
