@@ -77,3 +77,32 @@ NO_LIBCALL int memcmp(const void *a, const void *b, size_t n)
     for (; n; n--, x++, y++) if (*x != *y) return *x - *y;
     return 0;
 }
+
+/* The Arm run-time ABI's memory helpers (RTABI 4.3.4), which clang emits for struct copies
+ * and zeroing where gcc calls memcpy/memset; newlib's libc has them, -nostdlib firmware does
+ * not. Note the argument order of __aeabi_memset: (dest, n, c). */
+void __aeabi_memcpy(void *dst, const void *src, size_t n);
+void __aeabi_memcpy4(void *dst, const void *src, size_t n);
+void __aeabi_memcpy8(void *dst, const void *src, size_t n);
+void __aeabi_memmove(void *dst, const void *src, size_t n);
+void __aeabi_memmove4(void *dst, const void *src, size_t n);
+void __aeabi_memmove8(void *dst, const void *src, size_t n);
+void __aeabi_memset(void *dst, size_t n, int c);
+void __aeabi_memset4(void *dst, size_t n, int c);
+void __aeabi_memset8(void *dst, size_t n, int c);
+void __aeabi_memclr(void *dst, size_t n);
+void __aeabi_memclr4(void *dst, size_t n);
+void __aeabi_memclr8(void *dst, size_t n);
+
+void __aeabi_memcpy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memcpy4(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memcpy8(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memmove(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
+void __aeabi_memmove4(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
+void __aeabi_memmove8(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
+void __aeabi_memset(void *dst, size_t n, int c) { memset(dst, c, n); }
+void __aeabi_memset4(void *dst, size_t n, int c) { memset(dst, c, n); }
+void __aeabi_memset8(void *dst, size_t n, int c) { memset(dst, c, n); }
+void __aeabi_memclr(void *dst, size_t n) { memset(dst, 0, n); }
+void __aeabi_memclr4(void *dst, size_t n) { memset(dst, 0, n); }
+void __aeabi_memclr8(void *dst, size_t n) { memset(dst, 0, n); }

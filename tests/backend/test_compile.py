@@ -125,7 +125,7 @@ STRICT_CONFIGS = {
     **{f"arm-{cpu}": ["arm-none-eabi-gcc", f"-mcpu={cpu}", "-mthumb", "-mfloat-abi=soft", "-O2"]
        for cpu in ("cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33")},
     # a firmware engineer's debug build (-O0) and clang for Arm (the core of armclang) take
-    # the same folder: the DSP asm steps aside there (tinyc_fast.h), the portable path stays
+    # the same folder: the DSP path steps aside at -O0 (TINYC_DSP, tinyc_nn.h), the portable path stays
     "arm-cortex-m4-O0": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft",
                          "-O0"],
     "clang-arm-cortex-m4": ["clang", "--target=arm-none-eabi", "-mcpu=cortex-m4", "-mthumb",
