@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 
+from ..ir import OPS
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
 INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
                "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
-BIAS_OPS = ("fully_connected", "conv2d", "depthwise_conv2d")   # an Add after them: their bias
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
     if fc is not None and fc.op == "reshape" and len(fc.inputs[0].uses) == 1 \
             and fc.inputs[0].shape[-1] == v.shape[-1]:
         fc = fc.inputs[0].producer
-    if fc is None or fc.op not in BIAS_OPS or fc.inputs[2] is not None:
+    if fc is None or OPS[fc.op].layer is None or fc.inputs[2] is not None:
         return None
     n = v.shape[-1]
     shape = (1,) * (A.rank - B.rank) + B.shape               # B broadcast to A's rank

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import QuantizationError, TinycError
-from ..ir import Graph, Node
+from ..ir import OPS, Graph, Node
 from .compensate import damping, sequential, weight_matrix
-from .precision import WEIGHT_AXIS, FitOptions, LayerConfig, fit_layer
-from .prune import (PRUNABLE, PRUNE_METHODS, PRUNE_SCOPES, allocate_global,
-                    check_sparsity)
+from .precision import FitOptions, LayerConfig, fit_layer
+from .prune import PRUNE_METHODS, PRUNE_SCOPES, allocate_global, check_sparsity
 
 
 @dataclass
@@ -80,8 +79,8 @@ def _per_layer(value, names: list[str], what: str, default=None) -> dict:
 
 
 def targets(g: Graph) -> list[Node]:
-    """The layers compression works on: conv2d, depthwise_conv2d, fully_connected."""
-    return [n for n in g.nodes if n.op in WEIGHT_AXIS]
+    """The layers compression works on (OpDef.layer: conv2d, depthwise_conv2d, fully_connected)."""
+    return [n for n in g.nodes if OPS[n.op].layer is not None]
 
 
 def _global_sparsity(g: Graph, samples, names: list[str], c: Compression) -> dict:
@@ -96,7 +95,7 @@ def _global_sparsity(g: Graph, samples, names: list[str], c: Compression) -> dic
 
 
 def _sparsities(g: Graph, samples, c: Compression, names: list[str]) -> dict:
-    prunable = [n.name for n in targets(g) if n.op in PRUNABLE]
+    prunable = [n.name for n in targets(g) if OPS[n.op].layer.prunable]
     if not c.prune:
         return {}
     if c.prune_scope not in PRUNE_SCOPES:

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import QuantizationError, TinycError
-from ..ir import Graph, Node, QParams
+from ..ir import OPS, Graph, Node, QParams
 from .cluster import check_k, kmeans_codebook, nearest
 from .compensate import (DAMP, Stats, bias_correction, damping, from_matrix, gptq, ridge_fit,
                          weight_matrix)
-from .prune import PRUNABLE, prune_rows
+from .prune import prune_rows
 from .validation import ALPHA, Evaluator, split_validation
 
-WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 WEIGHT_BITS = (8, 4)
 CLIP_RATIOS = np.linspace(1.0, 0.5, 26)
 
@@ -110,7 +109,7 @@ def grid_round(col: np.ndarray, s: np.ndarray, book: np.ndarray | None, qmax: in
 # -- one layer ----------------------------------------------------------------------------------
 
 def _importance(node: Node, stats: Stats, shape: tuple[int, int]) -> np.ndarray:
-    if node.op == "depthwise_conv2d":
+    if OPS[node.op].layer.per_channel:
         return np.stack([np.diag(h)[:-1] for h in stats.H])
     return np.broadcast_to(np.diag(stats.H)[:-1], shape)
 
@@ -123,7 +122,7 @@ def _refit_and_prune(node: Node, stats: Stats, wa: np.ndarray, cfg: LayerConfig,
         B = H @ wa[rows].T if B is None else B
         lam = damping(H, stats.rows, opts.damp)
         w = ridge_fit(H, B, wa[rows], lam) if opts.compensate else wa[rows]
-        if cfg.sparsity and node.op in PRUNABLE:
+        if cfg.sparsity and OPS[node.op].layer.prunable:
             w, pruned[rows] = prune_rows(w, H, B, lam, cfg.sparsity, opts.prune_method,
                                          opts.compensate)
         wa[rows] = w
@@ -156,7 +155,7 @@ def store_layer(g: Graph, node: Node, wa: np.ndarray, scales: np.ndarray,
     w = node.inputs[1]
     ints = np.clip(np.round(wa[:, :-1] / scales[:, None]), -127, 127).astype(np.int8)
     s = (float(scales[0]),) if per_tensor else tuple(float(x) for x in scales)
-    axis = None if per_tensor else WEIGHT_AXIS[node.op]
+    axis = None if per_tensor else OPS[node.op].layer.weight_axis
     node.replace_input(1, g.const(w.name, from_matrix(node, ints), QParams(s, (0,) * len(s),
                                                                            axis)))
     if len(node.inputs) < 3:
@@ -207,7 +206,7 @@ def _candidates(layers: dict, sparse: bool, int16=()) -> dict:
         for k in range(1, len(LADDER)):
             saved = full - config_bytes(LADDER[k], shape, out_c)
             if name in int16 or saved <= 0 or (LADDER[k].sparsity and
-                                                (op not in PRUNABLE or not sparse)):
+                                                (not OPS[op].layer.prunable or not sparse)):
                 continue
             steps[(name, k)] = saved
     return steps
@@ -228,19 +227,18 @@ def int16_groups(g: Graph) -> dict[str, frozenset]:
     """The int16 candidates: each layer with a 16x8 form together with the layer(s) producing
     its input (through reshape/pools), so that the tensor between them is int16 at both ends
     (a conversion back to int8 in between would lose what int16 gained)."""
-    from .quantize import FOLLOW_OPS, INT16_LAYERS
     groups = {}
     for node in g.nodes:
-        if node.op not in INT16_LAYERS or node.attrs.get("activations") == "int16":
+        if not OPS[node.op].int16 or node.attrs.get("activations") == "int16":
             continue
         group, todo = {node.name}, [v for v in node.inputs if v is not None and not v.is_const]
         while todo:
             p = todo.pop().producer
-            if p is None or (p.op not in INT16_LAYERS and p.op not in FOLLOW_OPS):
+            if p is None or not (OPS[p.op].int16 or OPS[p.op].int16_follow):
                 continue
-            if p.op in INT16_LAYERS:
+            if OPS[p.op].int16:
                 group.add(p.name)
-            if p.op in FOLLOW_OPS:
+            if OPS[p.op].int16_follow:
                 todo.append(p.inputs[0])
         groups[node.name] = frozenset(group)
     return groups

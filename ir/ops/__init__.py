@@ -1,7 +1,13 @@
-"""The op registry: one OpDef per IR op — shape rule, float and integer semantics, MACs.
+"""The op registry: one OpDef per IR op — shape rule, float and integer semantics, MACs, and
+every fact about the op that a pass or the frontend needs (which input holds weights and their
+output-channel axis, whether it can clamp, keeps its input's quantization, has an int16 form,
+ties channels, is computed per sample, its lookup-table function...). Passes read these fields;
+none keeps its own list of op names.
 
 Adding an op: write its OpDef in one of the modules below (register with `@op`), its frontend
-function, its quantization rule (passes/quantize.py), its kernel and call template.
+function, and (for C) its kernel and call template. A layer op (weights [.., O, ..] at input 1,
+bias at input 2) declares `layer=Layer(...)` and gets quantization, folding, pruning and
+compression with no other edit.
 """
 from __future__ import annotations
 
@@ -16,6 +22,26 @@ from ..types import TensorType
 
 
 @dataclass(frozen=True)
+class Layer:
+    """A linear layer: per output channel c, y[c] = sum(x * w[c]) + b[c]; weights at input 1,
+    bias (optional) at input 2.
+
+    weight_axis: the output-channel axis of the weights (quantization scales, batch norm
+      folding, channel pruning);
+    window: each output reads a sliding window of the input (attrs stride, pads, dilation),
+      else the input flattened per sample;
+    per_channel: output channel c reads only input channel c // multiplier (depthwise);
+    prunable: its weights may be pruned (unstructured) and its output channels removed
+      (structured); sparse weight formats apply to it.
+    The matrix view of the weights ([O, K], K in the weights' own order) is
+    layer_matrix / from_layer_matrix."""
+    weight_axis: int
+    window: bool = False
+    per_channel: bool = False
+    prunable: bool = True
+
+
+@dataclass(frozen=True)
 class OpDef:
     name: str
     infer: Callable[[list, dict], list[TensorType]]        # (inputs, attrs) -> output types
@@ -26,7 +52,53 @@ class OpDef:
     alias: bool = False                  # output is the input's memory (reshape)
     inplace: tuple[int, ...] = ()        # inputs whose memory the output may reuse
     int16: bool = False                  # has a 16x8 form (int16 activations, int8 weights)
+    int16_follow: bool = False           # int16 when its input is (reshape, pools)
+    layer: Layer | None = None           # a linear layer with weights (see Layer)
+    clamps: bool = False                 # takes a fused activation range attrs["act"]
+    clamp_range: Callable[[dict], tuple[float, float]] | None = None   # a clamp (relu, clip):
+    #                                      its (lo, hi), fusable into a producer that clamps
+    same_q: bool = False                 # output keeps its input's quantization (moves bytes)
+    fixed_q: tuple[float, int] | None = None   # int8 output (scale, zero point) set by the op
+    table: Callable | None = None        # float fn(x, attrs) quantize makes a lookup table of
+    channel_tie: bool = False            # output channel c depends on input channel c only
+    #                                      (elementwise, pools; add/mul: all operands)
+    elementwise: bool = False            # each output element reads the same position of
+    #                                      each input (numpy broadcasting): per sample too
+    implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
     doc: str = ""
+
+    def out_channels(self, w_shape) -> int:
+        """The number of output channels of a layer with weights of this shape."""
+        return int(w_shape[self.layer.weight_axis])
+
+    def fan_in(self, w_shape) -> int:
+        """Weights per output channel (the sum's length)."""
+        return int(np.prod(w_shape)) // self.out_channels(w_shape)
+
+
+def layer_of(node: Node) -> Layer | None:
+    """The Layer facts of a node's op (None: not a layer), checking the node has weights."""
+    opdef = OPS.get(node.op)
+    return None if opdef is None else opdef.layer
+
+
+def layer_matrix(node: Node, w: np.ndarray) -> np.ndarray:
+    """The weights as a matrix [O, K]: output channels as rows, the rest in layout order."""
+    axis = OPS[node.op].layer.weight_axis
+    return np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
+
+
+def from_layer_matrix(node: Node, w2: np.ndarray) -> np.ndarray:
+    """The inverse of layer_matrix: [O, K] back to the node's weight layout."""
+    shape = node.inputs[1].shape
+    axis = OPS[node.op].layer.weight_axis
+    moved = (shape[axis],) + tuple(d for i, d in enumerate(shape) if i != axis)
+    return np.moveaxis(w2.reshape(moved), 0, axis)
+
+
+def layer_ops() -> list[str]:
+    """The registered layer ops."""
+    return [name for name, d in OPS.items() if d.layer is not None]
 
 
 OPS: dict[str, OpDef] = {}
@@ -69,4 +141,5 @@ def clamp_int(acc: np.ndarray, node: Node) -> np.ndarray:
 
 from . import conv, convert, eltwise, pool, shape, softmax  # noqa: E402,F401  (registration)
 
-__all__ = ["OPS", "OpDef", "op", "act_range", "clamp_float", "clamp_int", "require"]
+__all__ = ["OPS", "OpDef", "Layer", "op", "layer_of", "layer_matrix", "from_layer_matrix",
+           "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

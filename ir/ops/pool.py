@@ -43,6 +43,7 @@ def avg_int(node, x):
 
 
 @op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS, int16=True,
+    same_q=True, int16_follow=True, clamps=True, channel_tie=True,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * int(np.prod(node.attrs["kernel"])))
 def avg_pool2d(inputs, attrs):
     """avg_pool2d(x[N,H,W,C]) {kernel, stride, pads, act} — padding not counted"""
@@ -57,7 +58,8 @@ def max_int(node, x):
     return clamp_int(_windows(node, x.astype(np.int64), -(1 << 40)).max(axis=(3, 4)), node)
 
 
-@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, int16=True)
+@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, int16=True,
+    same_q=True, int16_follow=True, clamps=True, channel_tie=True)
 def max_pool2d(inputs, attrs):
     """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
     return pool_type(inputs, attrs)
