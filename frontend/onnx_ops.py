@@ -19,6 +19,21 @@ INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Ident
                "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
 
 
+# ONNX op -> the elementwise IR op it becomes (@elementwise): batch pinning derives the op's
+# rule from the IR op's facts (OpDef.elementwise), so a new one needs no second registry.
+ELEMENTWISE: dict[str, str] = {}
+
+
+def elementwise(ir_op: str):
+    """Mark an ONNX op function as becoming the elementwise IR op `ir_op`."""
+    def wrap(fn):
+        if ir_op not in OPS:
+            raise KeyError(f"onnx_ops.{fn.__name__}: no IR op {ir_op!r}")
+        ELEMENTWISE[fn.__name__] = ir_op
+        return fn
+    return wrap
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 def _pair(v, default=1) -> tuple[int, int]:
@@ -248,47 +263,62 @@ def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=
 
 # -- elementwise ------------------------------------------------------------------------------
 
+@elementwise("add")
 def Add(b: Builder, A, B):
     return _fold_bias(b, A, B) or _fold_bias(b, B, A) or _binary(b, "add", A, B)
 
 
+@elementwise("mul")
 def Mul(b: Builder, A, B):
     return _binary(b, "mul", A, B)
 
 
+@elementwise("add")
 def Sub(b: Builder, A, B):
     c = b.const_input(B, "B (subtrahend)")
     return _binary(b, "add", A, Tensor(name=B.name, data=-c.astype(np.float32)))
 
 
+@elementwise("mul")
 def Div(b: Builder, A, B):
     c = b.const_input(B, "B (divisor)")
     return _binary(b, "mul", A, Tensor(name=B.name, data=1.0 / c.astype(np.float32)))
 
 
+@elementwise("relu")
 def Relu(b: Builder, X):
     return _unary(b, "relu", X)
 
 
+@elementwise("clip")
 def Clip(b: Builder, input, min=None, max=None):
     attrs = {k: float(_values(b, v, k)) for k, v in (("min", min), ("max", max)) if v is not None}
     return _unary(b, "clip", input, attrs) if attrs else input
 
 
+@elementwise("sigmoid")
 def Sigmoid(b: Builder, X):
     return _unary(b, "sigmoid", X)
 
 
+@elementwise("tanh")
 def Tanh(b: Builder, input):
     return _unary(b, "tanh", input)
 
 
+@elementwise("hard_sigmoid")
 def HardSigmoid(b: Builder, X, *, alpha=0.2, beta=0.5):
     return _unary(b, "hard_sigmoid", X, {"alpha": float(alpha), "beta": float(beta)})
 
 
+@elementwise("hard_swish")
 def HardSwish(b: Builder, X):
     return _unary(b, "hard_swish", X)
+
+
+@elementwise("leaky_relu")
+def LeakyRelu(b: Builder, X, *, alpha=0.01):
+    return _unary(b, "leaky_relu", X, {"alpha": float(alpha)})
 
 
 def Identity(b: Builder, input):

@@ -22,6 +22,8 @@ import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
 from ..ir import DType, Graph, QParams, TensorType, Value
+from . import tflite_ops
+from .tflite_ops import FLOAT_HINT
 
 log = logging.getLogger("tinyc.frontend.tflite")
 
@@ -29,9 +31,6 @@ NP_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "FLOAT64": np.float64,
             "INT32": np.int32, "INT64": np.int64, "INT16": np.int16, "INT8": np.int8,
             "UINT8": np.uint8, "BOOL": np.bool_, "UINT16": np.uint16, "UINT32": np.uint32}
 FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
-FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
-              "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
-              "inference_input_type = inference_output_type = tf.int8")
 
 
 def schema():
@@ -161,7 +160,6 @@ class _Importer:
         self.consts: dict[tuple, Value] = {}     # (tensor index, q) -> IR constant
 
     def run(self, input_shapes: dict) -> Graph:
-        from . import tflite_ops
         for i in self.sg.InputsAsNumpy():
             self._add_input(self.tensors[int(i)], input_shapes)
         unknown = set(input_shapes) - {v.name for v in self.g.inputs}

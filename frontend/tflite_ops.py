@@ -10,6 +10,7 @@ lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,13 @@ from ..errors import ModelError
 from ..ir import OPS, QParams, Value
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
-from .tflite import FLOAT_HINT, TflOp
+
+if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
+    from .tflite import TflOp
+
+FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
+              "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
+              "inference_input_type = inference_output_type = tf.int8")
 
 log = logging.getLogger("tinyc.frontend.tflite")
 

@@ -153,26 +153,3 @@ def effective(c: Compression) -> Compression:
         return c
     return replace(c, overrides={n: cfg for n, cfg in c.overrides.items()
                                  if cfg != LayerConfig()})
-
-
-def compress_model(g: Graph, samples, c: Compression, max_accuracy_drop=None, val=None,
-                   calib_method: str = "minmax",
-                   storage: str = "auto") -> tuple[Graph, dict | None]:
-    """compile()'s entry: the precision search (max_accuracy_drop) when asked, then compress.
-    Returns the graph and the compression report (None when nothing was asked; a search that
-    kept every layer plain int8 compresses nothing and reports only itself)."""
-    search = None
-    if max_accuracy_drop is not None:
-        from .precision import search_precision
-        c, search = search_precision(g, samples, c, max_accuracy_drop, val, calib_method,
-                                     storage)
-        c = effective(c)
-    options = {k: v for k, v in vars(c).items() if k != "overrides"}
-    if not c.active:
-        return g, None if search is None else {"layers": {}, "options": options,
-                                               "search": search}
-    g, report = compress(g, samples, c)
-    report["options"] = options
-    if search is not None:
-        report["search"] = search
-    return g, report

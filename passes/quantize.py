@@ -164,11 +164,11 @@ def lower_node(g: Graph, node: Node, per_tensor: bool = False) -> None:
 
 def mark_activations(g: Graph, activations=None) -> Graph:
     """Annotate the layers to quantize with int16 activations: `activations` is None (keep the
-    annotations), "int8" / "int16" (every layer with an int16 form, OpDef.int16) or {layer name: "int8" |
+    annotations), "int8" / "int16" (every layer OpDef.int16_layer) or {layer name: "int8" |
     "int16"}. quantize() reads node.attrs["activations"]."""
     if activations is None:
         return g
-    eligible = [n.name for n in g.nodes if OPS[n.op].int16]
+    eligible = [n.name for n in g.nodes if OPS[n.op].int16_layer]
     choice = activations if isinstance(activations, dict) else \
         {name: activations for name in eligible}
     unknown = sorted(set(choice) - set(eligible))

@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import qmath
 from ..types import DType, TensorType
-from . import OPS, Layer, clamp_float, clamp_int, op, require
+from .registry import OPS, Layer, clamp_float, clamp_int, op, require
 
 CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED = "conv2d", "depthwise_conv2d", "fully_connected"
 INT_ATTRS = ("in_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")
-LAYER = dict(int_attrs=INT_ATTRS, int16=True, clamps=True, implied_relu=True)
+LAYER = dict(int_attrs=INT_ATTRS, int16=True, int16_layer=True, clamps=True, implied_relu=True)
 
 
 def out_hw(in_hw, kernel, stride, pads, dilation) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Elementwise ops: add, mul (numpy broadcasting), lut (int8 table), and the float-only unary
-ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish: registered with `unary`) that
-quantize turns into fused activation ranges or lookup tables; batch_norm (folded).
+ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu: registered with `unary`)
+that quantize turns into fused activation ranges or lookup tables; batch_norm (folded).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from ...errors import IRError
 from .. import qmath
 from ..types import DType, TensorType
-from . import clamp_float, clamp_int, op, require, same_as_input
+from .registry import clamp_float, clamp_int, op, require, same_as_input
 
 
 def broadcast_type(inputs, attrs) -> list[TensorType]:
@@ -37,7 +37,7 @@ def add_int(node, x1, x2):
 
 
 @op("add", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) + b, node.attrs),
-    run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True, int16=True, implied_relu=True,
+    run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True, int16=True, int16_layer=True, implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
                "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
 def add(inputs, attrs):
@@ -110,6 +110,7 @@ unary("sigmoid", lambda x, a: 1.0 / (1.0 + np.exp(-x.astype(np.float64))),
 unary("tanh", lambda x, a: np.tanh(x.astype(np.float64)), fixed_q=(1.0 / 128.0, 0))
 unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)))
 unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5))
+unary("leaky_relu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 0.01) * x))
 
 
 def batch_norm_float(node, x, scale, bias, mean, var):

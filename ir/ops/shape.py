@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import TensorType
-from . import op, require
+from .registry import op, require
 
 
 @op("reshape", run_float=lambda node, x: x.reshape(node.attrs["shape"]),
     run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True, same_q=True,
-    int16_follow=True)
+    int16=True, int16_follow=True)
 def reshape(inputs, attrs):
     """reshape(x) {shape} — same bytes, new shape"""
     shape = tuple(attrs["shape"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import qmath
-from . import op, same_as_input
+from .registry import op, same_as_input
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
