@@ -14,17 +14,17 @@ IR, interpret() and the bits of every output) do not change:
 Every packed kernel also takes the bias as int16 where each of the layer's int32 values fits
 (bias16_fits): a property of the packed kernels, so the dense layers keep the int32 bias.
 
-choose_format(node, storage) (select_kernels runs it for every layer after quantize) sizes
-each format that fits the values and has a kernel for the op (KERNELS["<op>.<format>"]: a
-runtime file tinyc_<op>_<source>.c exists), picks the smallest when it saves at least AUTO_MIN_SAVING of the
-dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and cb
-fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
+choose_format(node, storage) (select_kernels runs it for every layer after quantize) sizes each
+format that fits the values and has a kernel for the op (KERNELS["<op>.<format>"]: a runtime
+file tinyc_<op>_<source>.c exists), picks the smallest when it saves at least AUTO_MIN_SAVING
+of the dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and
+cb fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
 skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays), "mask"
 only in layers that compression pruned (attrs["prune_sparsity"]: the user asked for the zeros;
 natural zeros of a model stay on the faster dense kernels) — storage="small" drops these
 conditions — and returns one report row per layer saying which format it got and why (its
-bytes: the weights as stored plus the bias as stored). The graph is not changed; emit_c
-renders the choice.
+bytes: the weights as stored plus the bias as stored). The graph is not changed; emit_c renders
+the choice.
 
 Adding a format: a pack function and a FORMATS entry here, a runtime kernel per op
 (runtime/tinyc_<op>_<source>.c), its branch in templates/call_<op>_packed.c.j2.

@@ -38,13 +38,6 @@ class KernelChoice:
         return self.weight_format not in ("", "dense")
 
 
-def _why_fast(node: Node, ok: bool, scratch: int) -> str:
-    if not ok:
-        return "generic kernel: the fast kernel's preconditions (requantization shift <= -1, " \
-               "accumulator < 2^29, layout) do not hold"
-    return "fast kernel" + (f" ({scratch:,} B scratch)" if scratch else "")
-
-
 def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = None,
                   planned: dict | None = None) -> KernelChoice:
     """One node's KernelChoice (module doc). planned: the scratch a plan already reserved
@@ -69,17 +62,19 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                                   ", unbuffered" if packed_scratch(node, fmt) else "")
         return KernelChoice(node.name, node.op, f"{node.op}.{fmt}", fmt, scratch,
                             why=why, weights=weights)
-    ok = fast.applies(node)
-    scratch = 0
-    if ok:
-        scratch = packed_scratch(node, fmt) if fmt == "wide" else fast.dense_scratch(node)
-        if room is not None and room < scratch:
-            ok, scratch = False, 0
     kernel = f"{node.op}.{fmt}" if fmt == "wide" else node.op
-    why = _why_fast(node, ok, scratch) if node.op in fast.APPLIES else ""
-    if room is not None and fast.applies(node) and not ok:
-        why = "generic kernel: the plan reserves no scratch for the fast kernel"
-    return KernelChoice(node.name, node.op, kernel, fmt, scratch, ok, why, weights)
+    if node.op not in fast.APPLIES:
+        return KernelChoice(node.name, node.op, kernel, fmt, weights=weights)
+    if not fast.applies(node):
+        return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the fast "
+                            "kernel's preconditions (requantization shift <= -1, accumulator "
+                            "< 2^29, layout) do not hold", weights=weights)
+    scratch = packed_scratch(node, fmt) if fmt == "wide" else fast.dense_scratch(node)
+    if room is not None and room < scratch:
+        return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the plan "
+                            "reserves no scratch for the fast kernel", weights=weights)
+    why = "fast kernel" + (f" ({scratch:,} B scratch)" if scratch else "")
+    return KernelChoice(node.name, node.op, kernel, fmt, scratch, True, why, weights)
 
 
 def select_kernels(g: Graph, storage: str = "auto", kernels: dict | None = None,

@@ -4,10 +4,12 @@
 
 A *batch tensor* has a leading dim N*k whose rows come in N contiguous blocks of k, one per
 sample (k = 1 at the inputs; Flatten(axis=2) or Reshape([N*C, -1]) give k > 1). Each node that
-reads one needs a rule (RULES) proving that sample n of its outputs depends only on sample n of
-its inputs: elementwise with constants that are 1 along dim 0, Conv/pooling/BatchNorm per image,
-Gemm/MatMul rows, Softmax/ReduceMean/Concat off axis 0, Transpose keeping axis 0 first, Reshape
-to a dim 0 that is a multiple of N (row-major order keeps a sample's elements contiguous).
+reads one needs a rule (rule_for: RULES, or, for an op the frontend turns into an elementwise
+IR op — onnx_ops.ELEMENTWISE, OpDef.elementwise — the elementwise rule) proving that sample n
+of its outputs depends only on sample n of its inputs: elementwise with constants that are 1
+along dim 0, Conv/pooling/BatchNorm per image, Gemm/MatMul rows, Softmax/ReduceMean/Concat off
+axis 0, Transpose keeping axis 0 first, Reshape to a dim 0 that is a multiple of N (row-major
+order keeps a sample's elements contiguous).
 Values computed from Shape/Size of a batch tensor depend on N: only a Reshape target may use one.
 Anything else is refused naming the node. Rewrite: pinned inputs get dim 0 = 1, a Reshape's
 literal target dim 0 becomes k; ONNX shape inference on the batch-1 model must then give every

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..errors import ModelError
 from ..ir import OPS
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
@@ -154,17 +155,35 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
                       "kernel_shape must equal the weights' spatial dims.")
     stride, dilation = _pair(strides), _pair(dilations)
     p = spatial_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
-    if group == 1:
-        op, wv = "conv2d", b.weight(W, (0, 2, 3, 1))
-    elif group == c_in and w.shape[1] == 1:
+    if group == c_in and w.shape[1] == 1:
         op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0), channel=3)
     else:
-        raise b.error(f"grouped convolution (group={group}, {c_in} input channels)",
-                      "only group=1 and depthwise (group=channels) are supported.")
+        op, wv = "conv2d", b.weight(_dense_groups(b, W, w, group, c_in), (0, 2, 3, 1))
     bias = b.bias(B, c_out)
     y = b.emit(op, [b.layout(X, NCHW_TO_NHWC), wv, bias],
                {"stride": stride, "pads": p, "dilation": dilation})
     return b.act(y, NCHW_TO_NHWC)
+
+
+def _dense_groups(b: Builder, W: Tensor, w: np.ndarray, group: int, c_in: int) -> Tensor:
+    """A grouped convolution's weights [O, C/G, KH, KW] as one convolution's [O, C, KH, KW]:
+    output channel o of group g reads input channels g C/G ... (g + 1) C/G, zeros elsewhere
+    (the same sums, so the same bits; G times the weights and MACs)."""
+    if group == 1:
+        return W
+    o = w.shape[0]
+    if group < 1 or c_in % group or o % group or w.shape[1] * group != c_in:
+        raise b.error(f"group={group} with {c_in} input channels and weights {list(w.shape)}",
+                      "expected groups dividing the input and output channels, weights "
+                      "[O, C / group, KH, KW].", cls=ModelError)
+    if W.qdata is not None:
+        raise b.error(f"grouped convolution (group={group}) with quantized (QDQ) weights",
+                      "only group=1, depthwise, or float weights are supported.")
+    full = np.zeros((o, c_in) + w.shape[2:], np.float32)
+    ci, co = c_in // group, o // group
+    for g in range(group):
+        full[g * co:(g + 1) * co, g * ci:(g + 1) * ci] = w[g * co:(g + 1) * co]
+    return Tensor(name=W.name, data=full)
 
 
 def _fully_connected(b: Builder, x: Tensor, W: Tensor, w_perm, C=None, alpha=1.0, beta=1.0):

@@ -2,8 +2,8 @@
 
 On constants (weights, biases) DequantizeLinear keeps the integer data (`Tensor.qdata`) next to
 the folded float value; Conv/Gemm/MatMul turn it into int8 / int32 IR constants with q.
-On activations a Q -> DQ pair leaves no IR op (but see OpDef.implied_relu): the activation's IR value
-(float32) gets `type.q` set to the model's scale and zero point, in int8 terms (uint8 zero
+On activations a Q -> DQ pair leaves no IR op (but see OpDef.implied_relu): the activation's IR
+value (float32) gets `type.q` set to the model's scale and zero point, in int8 terms (uint8 zero
 points - 128).
 """
 from __future__ import annotations

@@ -6,8 +6,9 @@
     tinyc (the driver)      imports them all
 
 and no import cycle between modules of ir, frontend, passes, backend_c. Every import counts,
-also those inside functions, but not those under `if TYPE_CHECKING:` (annotations only). The driver's own cycles are listed in DRIVER_CYCLES (known, to
-be fixed after the merge); a new one fails. `import tinyc.ir` loads only the IR.
+also those inside functions, but not those under `if TYPE_CHECKING:` (annotations only). The
+driver's own cycles are listed in DRIVER_CYCLES (known, to be fixed after the merge); a new
+one fails. `import tinyc.ir` loads only the IR.
 """
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ def add_int(node, x1, x2):
 
 
 @op("add", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) + b, node.attrs),
-    run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True, int16=True, int16_layer=True, implied_relu=True,
+    run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
+    int16=True, int16_layer=True, implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
                "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
 def add(inputs, attrs):
@@ -55,7 +56,8 @@ def mul_int(node, x1, x2):
 
 
 @op("mul", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) * b, node.attrs),
-    run_int=mul_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True, implied_relu=True,
+    run_int=mul_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
+    implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "out_mult", "out_shift", "out_offset",
                "act_min", "act_max"),
     macs=lambda node: int(np.prod(node.outputs[0].shape)))
