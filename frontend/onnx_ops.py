@@ -155,9 +155,9 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
                       "kernel_shape must equal the weights' spatial dims.")
     stride, dilation = _pair(strides), _pair(dilations)
     p = spatial_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
-    if group == c_in and w.shape[1] == 1:
+    if group != 1 and group == c_in and w.shape[1] == 1:
         op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0), channel=3)
-    else:
+    else:                                           # group 1, or grouped: one dense conv
         op, wv = "conv2d", b.weight(_dense_groups(b, W, w, group, c_in), (0, 2, 3, 1))
     bias = b.bias(B, c_out)
     y = b.emit(op, [b.layout(X, NCHW_TO_NHWC), wv, bias],

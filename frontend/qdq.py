@@ -86,7 +86,7 @@ def _set_q_back(b: Builder, v, q: QParams) -> None:
     while True:
         set_q(b, v, q)
         p = v.producer
-        if p is None or p.op not in ("reshape", "transpose", "max_pool2d"):
+        if p is None or not OPS[p.op].keeps_values:
             return
         v = p.inputs[0]
 

@@ -355,7 +355,7 @@ def cases_graph() -> None:
 def cases_ops() -> None:
     c4 = calib(shape=(4,))
     simple = {"Erf": {}, "Exp": {}, "Log": {}, "Sqrt": {}, "Neg": {}, "Abs": {},
-              "LeakyRelu": {"alpha": 0.1}, "Elu": {}, "Softplus": {},
+              "Selu": {}, "Elu": {}, "Softplus": {},
               "Cast": {"to": TP.INT32, "out": T(TP.INT32, [1, 4])},
               "ArgMax": {"out": T(TP.INT64, [1, 4])}, "ReduceMax": {"axes": [1]}, "Hardmax": {},
               "LogSoftmax": {}}

@@ -59,7 +59,8 @@ def max_int(node, x):
     return clamp_int(_windows(node, x.astype(np.int64), -(1 << 40)).max(axis=(3, 4)), node)
 
 
-@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, **POOL)
+@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, **POOL,
+    keeps_values=True)
 def max_pool2d(inputs, attrs):
     """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
     return pool_type(inputs, attrs)

@@ -51,6 +51,8 @@ class OpDef:
     clamp_range: Callable[[dict], tuple[float, float]] | None = None   # a clamp (relu, clip):
     #                                      its (lo, hi), fusable into a producer that clamps
     same_q: bool = False                 # output keeps its input's quantization (moves bytes)
+    keeps_values: bool = False           # every output value is one of the input's values
+    #                                      (reshape, transpose, max_pool2d)
     fixed_q: tuple[float, int] | None = None   # int8 output (scale, zero point) set by the op
     table: Callable | None = None        # float fn(x, attrs) quantize makes a lookup table of
     channel_tie: bool = False            # output channel c depends on input channel c only

@@ -11,7 +11,7 @@ from .registry import op, require
 
 @op("reshape", run_float=lambda node, x: x.reshape(node.attrs["shape"]),
     run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True, same_q=True,
-    int16=True, int16_follow=True)
+    keeps_values=True, int16=True, int16_follow=True)
 def reshape(inputs, attrs):
     """reshape(x) {shape} — same bytes, new shape"""
     shape = tuple(attrs["shape"])
@@ -25,7 +25,7 @@ def _transpose(node, x):
     return np.ascontiguousarray(np.transpose(x, node.attrs["perm"]))
 
 
-@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True)
+@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True)
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
     r = len(inputs[0].shape)

@@ -43,3 +43,10 @@ def test_int8_build(tmp_path):
     np.testing.assert_array_equal(m.run_host(xq), m.interpret(xq))
     want = session(model).run(None, {"x": x})[0]
     assert np.abs(m.interpret(x) - want).max() <= 3 * m.outputs[0].scale
+
+
+def test_one_input_channel_stays_a_plain_conv():
+    """group=1 with one input channel is an ordinary convolution (not depthwise), as before."""
+    nodes = [h.make_node("Conv", ["x", "W"], ["y"], pads=[1, 1, 1, 1])]
+    g = check_float(make_model(nodes, {"x": [1, 1, 5, 5]}, ["y"], {"W": rand(4, 1, 3, 3)}))
+    assert [n.op for n in g.nodes if n.op != "transpose" and n.op != "reshape"] == ["conv2d"]
