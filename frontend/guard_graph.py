@@ -204,7 +204,8 @@ def _check_attrs(node, where: str) -> None:
     for k, val in node.attrs.items():
         vals = val if isinstance(val, (tuple, list)) else (val,)
         for x in vals:
-            if isinstance(x, float) and (math.isnan(x) or (math.isinf(x) and node.op != "clip")):
+            if isinstance(x, float) and (math.isnan(x) or (math.isinf(x) and node.op != "clip"
+                                                           and k != "act")):   # (0, inf): relu
                 raise ModelError(f"{where}: attribute '{k}' is {x} — expected a finite number")
 
 

@@ -29,6 +29,7 @@ from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
 from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, onnx_table, qdq
 from .builder import Builder, Tensor, identity
+from .qcheck import check_dq_const
 
 OPSETS = range(11, 22)
 DOMAINS = ("", "ai.onnx")
@@ -324,6 +325,10 @@ class _Importer:
     def _fold(self, node: onnx.NodeProto, ins: list) -> list[Tensor]:
         """Evaluate a node whose inputs are all constants, now (onnx.reference)."""
         guard_graph.check_fold(node, ins, self.shapes, self.b.where())
+        if node.op_type == "DequantizeLinear" and len(ins) > 1 and ins[1] is not None:
+            check_dq_const(ins[0].data, ins[1].data, ins[2].data if len(ins) > 2 and
+                           ins[2] is not None else None, _attrs(node).get("axis", 1),
+                           self.b.where())
         outs = [Tensor(data=np.asarray(r)) for r in self._evaluate(node, ins)]
         x = ins[0] if ins else None
         if node.op_type == "DequantizeLinear":

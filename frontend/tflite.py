@@ -2,8 +2,10 @@
 
     graph = load_tflite("model_int8.tflite")
 
-The flatbuffer is read with the `tflite` package (generated accessors; no TensorFlow), imported
-only here and only when a .tflite file is loaded. TFLite is NHWC with OHWI conv filters, 1HWC
+The flatbuffer is read by tflite_reader.py, every offset, index and value checked (a damaged
+file is a TfliteFormatError, never a traceback); op options through the `tflite` package's
+generated accessors (no TensorFlow) on checked tables, imported only when a .tflite file is
+loaded. TFLite is NHWC with OHWI conv filters, 1HWC
 depthwise filters and [O, K] FC weights, as the IR, so tensors map one to one and the graph
 looks like the ONNX QDQ frontend's: float32 activations carrying the file's quantization in
 `type.q`, int8 weights and int32 biases with their QParams (per-channel axis 0 / 3, per-tensor
@@ -16,20 +18,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
 from ..ir import DType, Graph, QParams, TensorType, Value
-from . import tflite_ops
+from . import guard_graph
+from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
 from .tflite_ops import FLOAT_HINT
 
 log = logging.getLogger("tinyc.frontend.tflite")
 
-NP_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "FLOAT64": np.float64,
-            "INT32": np.int32, "INT64": np.int64, "INT16": np.int16, "INT8": np.int8,
-            "UINT8": np.uint8, "BOOL": np.bool_, "UINT16": np.uint16, "UINT32": np.uint32}
 FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
 
 
@@ -42,24 +42,6 @@ def schema():
         raise ModelError("reading .tflite files needs the `tflite` package: "
                          "pip install tflite==2.18.0 (it brings `flatbuffers`)") from e
     return tflite
-
-
-@dataclass
-class TflTensor:
-    """One tensor of the subgraph: type name, static shape, quantization, constant data."""
-    index: int
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    q: QParams | None
-    data: np.ndarray | None
-
-    @property
-    def is_const(self) -> bool:
-        return self.data is not None
-
-    def describe(self) -> str:
-        return f"tensor '{self.name}' ({self.dtype.lower()}{list(self.shape)})"
 
 
 def load_tflite(src, input_shapes: dict | None = None) -> Graph:
@@ -75,70 +57,8 @@ def load_tflite(src, input_shapes: dict | None = None) -> Graph:
     return _Importer(data, path).run(input_shapes or {})
 
 
-# -- reading the flatbuffer -------------------------------------------------------------------
-
 def _enum_names(enum_cls) -> dict[int, str]:
     return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_")}
-
-
-def _read_model(tfl, data: bytes, path: str):
-    if len(data) < 8 or not tfl.Model.ModelBufferHasIdentifier(data, 0):
-        raise ModelError(f"{path}: not a TFLite flatbuffer (no 'TFL3' identifier)")
-    try:
-        model = tfl.Model.GetRootAs(data, 0)
-        if model.SubgraphsLength() < 1:
-            raise ModelError(f"{path}: the model has no subgraph")
-        return model
-    except ModelError:
-        raise
-    except Exception as e:                       # noqa: BLE001 (corrupt buffers fail variously)
-        raise ModelError(f"{path}: cannot read the TFLite flatbuffer ({e})") from e
-
-
-def _qparams(tq) -> QParams | None:
-    if tq is None or tq.ScaleLength() == 0:
-        return None
-    if tq.DetailsType() != 0:
-        raise ModelError("custom quantization details are not supported")
-    scale = tuple(float(s) for s in tq.ScaleAsNumpy())
-    zp = tq.ZeroPointAsNumpy()
-    zp = tuple(int(z) for z in zp) if tq.ZeroPointLength() else (0,) * len(scale)
-    if len(zp) == 1 and len(scale) > 1:
-        zp = zp * len(scale)
-    return QParams(scale, zp, tq.QuantizedDimension() if len(scale) > 1 else None)
-
-
-def _buffer(model, data: bytes, index: int) -> bytes | None:
-    buf = model.Buffers(index) if 0 < index < model.BuffersLength() else None
-    if buf is None:
-        return None
-    if buf.Offset() > 1:                         # large models: data after the flatbuffer
-        return data[buf.Offset():buf.Offset() + buf.Size()]
-    return buf.DataAsNumpy().tobytes() if buf.DataLength() else None
-
-
-def _read_tensor(tfl, model, sg, data: bytes, i: int, type_names: dict, path: str) -> TflTensor:
-    t = sg.Tensors(i)
-    name = (t.Name() or b"").decode("utf-8", "replace") or f"t{i}"
-    dtype = type_names.get(t.Type(), f"type {t.Type()}")
-    shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-    where = f"{path}: tensor '{name}'"
-    if t.Sparsity() is not None:
-        raise ModelError(f"{where}: sparse tensors are not supported")
-    try:
-        q = _qparams(t.Quantization())
-    except ModelError as e:
-        raise ModelError(f"{where}: {e}") from None
-    raw = _buffer(model, data, t.Buffer())
-    array = None
-    if raw is not None:
-        if dtype not in NP_TYPES:
-            raise ModelError(f"{where}: constant of type {dtype} is not supported")
-        array = np.frombuffer(raw, NP_TYPES[dtype])
-        if array.size != int(np.prod(shape, dtype=np.int64)):
-            raise ModelError(f"{where}: {array.size} values for shape {list(shape)}")
-        array = array.reshape(shape).copy()
-    return TflTensor(i, name, dtype, shape, q, array)
 
 
 # -- conversion ---------------------------------------------------------------------------------
@@ -147,38 +67,45 @@ class _Importer:
     def __init__(self, data: bytes, path: str):
         self.tfl = schema()
         self.path = path
-        self.model = _read_model(self.tfl, data, path)
-        self.sg = self.model.Subgraphs(0)
-        types = _enum_names(self.tfl.TensorType)
-        self.tensors = [_read_tensor(self.tfl, self.model, self.sg, data, i, types, path)
-                        for i in range(self.sg.TensorsLength())]
+        self.model = read_model(data, path, _enum_names(self.tfl.TensorType))
+        self.tensors = self.model.tensors
         self.op_names = _enum_names(self.tfl.BuiltinOperator)
-        name = (self.sg.Name() or b"").decode("utf-8", "replace") or "model"
-        self.g = Graph(name)
+        self.g = Graph(self.model.name)
         self.g.io_quant, self.g.io_dtype = {}, {}
         self.values: dict[int, Value] = {}       # tensor index -> IR value
         self.consts: dict[tuple, Value] = {}     # (tensor index, q) -> IR constant
 
     def run(self, input_shapes: dict) -> Graph:
-        for i in self.sg.InputsAsNumpy():
-            self._add_input(self.tensors[int(i)], input_shapes)
+        from . import tflite_fold, tflite_ops
+        for i in self.model.inputs:
+            self._add_input(self.tensors[i], input_shapes)
         unknown = set(input_shapes) - {v.name for v in self.g.inputs}
         if unknown:
             raise ModelError(f"{self.path}: input shape given for {sorted(unknown)}, which "
                              f"are not inputs — inputs are {[v.name for v in self.g.inputs]}")
-        for k in range(self.sg.OperatorsLength()):
-            op = TflOp(self, k, self.sg.Operators(k))
+        producer = {i: o.index for o in self.model.operators for i in o.outputs}
+        for o in self.model.operators:
+            op = TflOp(self, o)
+            op.check_order(producer)
+            folded = tflite_fold.fold(op)         # a static shape computation: constants
+            if folded is not None:
+                for i, value in zip(op.outputs, folded):
+                    self.tensors[i] = replace(self.tensors[i], data=value)
+                continue
             fn = getattr(tflite_ops, op.name, None) if op.name in tflite_ops.SUPPORTED else None
             if fn is None:
                 raise op.error(f"op {op.name} is not supported",
                                f"supported: {', '.join(sorted(tflite_ops.SUPPORTED))}.")
+            if op.name == "RESHAPE":
+                tflite_fold.check_reshape(op)
             op.check_types()
             outs = fn(op)
             for idx, v in zip(op.outputs, outs if isinstance(outs, list) else [outs]):
                 self.values[idx] = v
-        for i in self.sg.OutputsAsNumpy():
-            self._add_output(self.tensors[int(i)])
+        for i in self.model.outputs:
+            self._add_output(self.tensors[i])
         self.g.remove_dead()
+        guard_graph.check_imported(self.g, {}, self.path)
         return self.g
 
     def _add_input(self, t: TflTensor, input_shapes: dict) -> None:
@@ -217,15 +144,12 @@ ACT_RANGES = {0: None, 1: (0.0, float("inf")), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
 class TflOp:
     """One operator as the op functions see it: its tensors, options and helpers to emit IR."""
 
-    def __init__(self, imp: _Importer, index: int, op):
-        self.imp, self.index, self.op, self.g = imp, index, op, imp.g
-        code = imp.model.OperatorCodes(op.OpcodeIndex())
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        self.name = imp.op_names.get(builtin, f"builtin {builtin}")
+    def __init__(self, imp: _Importer, op: TflOperator):
+        self.imp, self.index, self.op, self.g = imp, op.index, op, imp.g
+        self.name = imp.op_names.get(op.opcode, f"builtin {op.opcode}")
         if self.name == "CUSTOM":
-            self.name = f"CUSTOM '{(code.CustomCode() or b'').decode('utf-8', 'replace')}'"
-        self.inputs = [int(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
-        self.outputs = [int(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            self.name = f"CUSTOM '{op.custom}'"
+        self.inputs, self.outputs = op.inputs, op.outputs
 
     # -- errors -------------------------------------------------------------------------------
     def where(self) -> str:
@@ -235,10 +159,35 @@ class TflOp:
     def error(self, what: str, hint: str = "", cls=UnsupportedOpError):
         return cls(f"{self.where()}: {what}." + (f" {hint}" if hint else ""))
 
+    def check_order(self, producer: dict[int, int]) -> None:
+        """Every input computed by an earlier operator (TFLite runs them in file order)."""
+        if not self.inputs or not self.outputs:
+            raise self.error(f"{len(self.inputs)} inputs and {len(self.outputs)} outputs — "
+                             "expected at least one of each", cls=TfliteFormatError)
+        for t in self.in_tensors():
+            if t is None or t.is_const or t.index in self.imp.values:
+                continue
+            later = producer.get(t.index)
+            why = (f"operator #{later} computes it later: the graph has a cycle or its "
+                   "operators are out of order" if later is not None and later >= self.index
+                   else "no operator computes it and it is not a model input")
+            raise self.error(f"input {t.describe()} is read before it is computed: {why}",
+                             cls=TfliteFormatError)
+        for i in self.outputs:
+            if i in self.imp.values or self.imp.tensors[i].is_const:
+                raise self.error(f"output {self.imp.tensors[i].describe()} is already "
+                                 "written (a model input, a constant or another operator's "
+                                 "output)", cls=TfliteFormatError)
+
     def check_types(self) -> None:
-        """Activations must be int8: float ones mean a float or hybrid model."""
+        """Activations must be int8, quantized per tensor: float ones mean a float or hybrid
+        model."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
+            if t is not None and t.dtype == "INT8" and not t.is_const and (
+                    t.q is None or len(t.q.scale) != 1):
+                raise self.error(f"int8 activation {t.describe()} needs per-tensor "
+                                 f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
             if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
                 continue
             if t.dtype in FLOAT_TYPES:
@@ -260,12 +209,19 @@ class TflOp:
     def out(self, i: int = 0) -> TflTensor:
         return self.imp.tensors[self.outputs[i]]
 
-    def options(self, cls_name: str):
-        table = self.op.BuiltinOptions()
-        opts = getattr(self.imp.tfl, cls_name)()
-        if table is None:
+    def options(self, cls_name: str, required: bool = True):
+        """The op's builtin options as the `tflite` package's `cls_name` class, read through a
+        checked table; None when absent and not `required`."""
+        if self.op.options is None:
+            if not required:
+                return None
             raise self.error(f"{cls_name} missing", cls=ModelError)
-        opts.Init(table.Bytes, table.Pos)
+        want = getattr(self.imp.tfl.BuiltinOptions, cls_name)
+        if self.op.options_type != want:
+            raise self.error(f"builtin options of type {self.op.options_type}, expected "
+                             f"{cls_name} ({want})", cls=TfliteFormatError)
+        opts = getattr(self.imp.tfl, cls_name)()
+        opts._tab = self.op.options
         return opts
 
     def act(self, i: int) -> Value:
@@ -297,13 +253,16 @@ class TflOp:
                              "tinyc compiles static graphs only.")
         return t.data.astype(np.int64)
 
-    def weight(self, i: int, axis: int) -> Value:
-        """An int8 weight: symmetric, per tensor or per channel along `axis`."""
+    def weight(self, i: int, axis: int, rank: int = 4) -> Value:
+        """An int8 weight of `rank`: symmetric, per tensor or per channel along `axis`."""
         t = self.tensor(i)
         if t is None or not t.is_const or t.dtype != "INT8" or t.q is None:
             got = t.describe() if t is not None else "nothing"
             raise self.error(f"weights must be a quantized int8 constant, got {got}",
                              FLOAT_HINT + ".", ModelError)
+        if len(t.shape) != rank or 0 in t.shape:
+            raise self.error(f"weights {t.describe()}: expected a non-empty rank-{rank} "
+                             "tensor", cls=ModelError)
         if any(t.q.zero_point):
             raise self.error(f"weights {t.describe()} have nonzero zero points",
                              "int8 weights must be symmetric (TFLite int8 spec).")
@@ -359,6 +318,9 @@ class TflOp:
 
     def pads(self, padding: int, in_hw, kernel, stride, dilation) -> tuple[int, int, int, int]:
         """TFLite SAME/VALID as explicit (top, left, bottom, right)."""
+        if min(*kernel, *stride, *dilation) < 1:
+            raise self.error(f"kernel {list(kernel)}, stride {list(stride)}, dilation "
+                             f"{list(dilation)} — expected sizes >= 1", cls=ModelError)
         if padding == self.imp.tfl.Padding.VALID:
             return (0, 0, 0, 0)
         if padding != self.imp.tfl.Padding.SAME:

@@ -60,7 +60,7 @@ def _act_code(opts) -> int:
 
 
 def _options(op: TflOp, cls_name: str):
-    return op.options(cls_name) if op.op.BuiltinOptions() is not None else None
+    return op.options(cls_name, required=False)
 
 
 # -- convolutions ------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def FULLY_CONNECTED(op: TflOp) -> Value:
     o = op.options("FullyConnectedOptions")
     if o.WeightsFormat() != 0:
         raise op.error("shuffled weights format", "use the DEFAULT weights format.")
-    x, w = op.act(0), op.weight(1, axis=0)
+    x, w = op.act(0), op.weight(1, axis=0, rank=2)
     out_n, k = w.shape
     if x.type.size % k:
         raise op.error(f"input '{x.name}' {list(x.shape)} is not a multiple of {k} features",
@@ -253,7 +253,9 @@ def CONCATENATION(op: TflOp) -> Value:
     xs = [op.const(i, out.q) if op.tensor(i).is_const else op.act(i)
           for i in range(len(op.inputs))]
     rank = len(out.shape)
-    return op.emit("concat", xs, {"axis": o.Axis() + rank if o.Axis() < 0 else o.Axis()})
+    if not -rank <= o.Axis() < rank:
+        raise op.error(f"axis {o.Axis()} out of range for rank {rank}", cls=ModelError)
+    return op.emit("concat", xs, {"axis": o.Axis() % rank})
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """tinyc's C runtime: hand-written C99 int8 kernels in CMSIS-NN style, shipped as package data.
 
-    tinyc_nn.h        types and prototypes (the kernel API)
+    tinyc_nn.h        types and prototypes (the kernel API); TINYC_DSP, the one DSP-path gate
     tinyc_requant.h   tinyc_requantize & co. (bit-exact with ir/qmath.py, no UB)
     tinyc_window.h    valid taps of a padded filter window (conv, depthwise, pools)
-    tinyc_dot.h       int8 dot product: portable C and an __ARM_FEATURE_DSP path (same bits)
+    tinyc_dot.h       int8 dot product: portable C and a TINYC_DSP path (same bits)
     tinyc_<op>_s8.c   one kernel per file
 """
 from pathlib import Path

@@ -31,7 +31,7 @@ static void tinyc_avg_sum4(const tinyc_dims *in_dims, const int8_t *image,
 {
     int32_t ky;
     int32_t kx;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     int32_t even = 0;
     int32_t odd = 0;
     for (ky = win->ky0; ky < win->ky1; ++ky) {

@@ -14,7 +14,7 @@
 #define TINYC_COLS 6
 #define TINYC_GROUP (4 * TINYC_COLS)    /* int16 per group of four k */
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 /* Runs of 4n values into a column: dst advances by one group per four values. */
 static inline void tinyc_run_zero4(int16_t *dst, int32_t n4)
 {
@@ -48,7 +48,7 @@ static inline void tinyc_run_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
 static void tinyc_run_zero(int16_t *blk, int32_t col, int32_t k, int32_t n)
 {
     const int32_t end = k + n;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
     }
@@ -68,7 +68,7 @@ static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *s
                            int32_t offset)
 {
     const int32_t end = k + n;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
     }
@@ -90,7 +90,7 @@ static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *s
 static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, int16_t *blk,
                          int32_t col, int32_t oy, int32_t ox)
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int8_t *image_end = image + p->input.h * p->input.w * p->input.c;
     {   /* a window inside the image (dilation 1): one vector copy per filter row */
         const int32_t y0 = oy * p->stride.h - p->padding.h;
@@ -119,7 +119,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
     const int32_t c = p->input.c;
     const int32_t row_len = p->kernel.w * c;     /* taps of a row; row4 apart in k */
     const int32_t y0 = oy * p->stride.h - p->padding.h;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
 #endif
     int32_t ky;
@@ -142,7 +142,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
         if (p->dilation.w == 1) {
             const int32_t k0 = k + win.kx0 * c;
             const int32_t n = (win.kx1 - win.kx0) * c;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
             /* The common cases, straight to the vector copy: a whole group-aligned run, or a
              * whole filter row rounded up into its zero-weight padding (row4 > row_len) when
              * the bytes read past it are still inside the image. */
@@ -166,7 +166,7 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
     }
 }
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 /* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
 #define TINYC_GEMM_COL(a, ofs)                                                             \
     "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
@@ -187,21 +187,16 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
               [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
             : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
 
-/* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
-static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
-                                  int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc)
+#endif
+
+/* o[i * oc] = a_i, i = 0..5; o advances by one. */
+#if defined(TINYC_DSP)
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
 {
-    const tinyc_rq *r = *rq;
     int8_t *out = *o;
-    int32_t m;
-    int32_t h;
-    int32_t e;
-    int32_t t;
-    __asm__ volatile("ldrd %[m], %[h], [%[r]], #12\n\t"
-                     "ldr %[e], [%[r], #-4]\n\t"
-                     TINYC_RQ_ASM("%[a0]") TINYC_RQ_ASM("%[a1]") TINYC_RQ_ASM("%[a2]")
-                     TINYC_RQ_ASM("%[a3]") TINYC_RQ_ASM("%[a4]") TINYC_RQ_ASM("%[a5]")
-                     "strb %[a0], [%[o]]\n\t"
+    int8_t *t;
+    __asm__ volatile("strb %[a0], [%[o]]\n\t"
                      "strb %[a1], [%[o], %[oc]]\n\t"
                      "add %[t], %[o], %[oc], lsl #1\n\t"
                      "strb %[a2], [%[t]]\n\t"
@@ -210,25 +205,39 @@ static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3
                      "strb %[a4], [%[t]]\n\t"
                      "strb %[a5], [%[t], %[oc]]\n\t"
                      "add %[o], %[o], #1"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                       [a4] "+r"(a4), [a5] "+r"(a5), [r] "+r"(r), [o] "+r"(out),
-                       [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
-                     : [oc] "r"(oc)
+                     : [o] "+r"(out), [t] "=&r"(t)
+                     : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [a4] "r"(a4),
+                       [a5] "r"(a5), [oc] "r"(oc)
                      : "memory");
-    *rq = r;
     *o = out;
 }
 #else
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
+{
+    int8_t *out = (*o)++;
+    out[0] = (int8_t)a0;
+    out[oc] = (int8_t)a1;
+    out[2 * oc] = (int8_t)a2;
+    out[3 * oc] = (int8_t)a3;
+    out[4 * oc] = (int8_t)a4;
+    out[5 * oc] = (int8_t)a5;
+}
+#endif
+
+/* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
 static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
                                   int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc,
                                   int32_t offset)
 {
-    int8_t *out = *o;
-    out[4 * oc] = (int8_t)tinyc_rq_apply(a4, *rq, offset);
-    out[5 * oc] = (int8_t)tinyc_rq_apply(a5, *rq, offset);
-    tinyc_rq4_cols(a0, a1, a2, a3, rq, o, oc, offset);
+    const tinyc_rq r = tinyc_rq_next(rq);
+    tinyc_st6_cols(tinyc_rq_apply3(a0, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a1, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a2, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a3, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a4, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a5, r.m, r.h, r.e, offset), o, oc);
 }
-#endif
 
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride. */
 static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
@@ -236,7 +245,7 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
                              int8_t *o, int32_t oc_stride)
 {
     const tinyc_rq *const rq_end = rq + p->output.c;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t g4 = p->k4 >> 4;          /* groups of four k, four at a time ... */
     const int32_t g1 = (p->k4 >> 2) & 3;    /* ... and the rest one by one */
     const int8_t *w = filter;
@@ -263,7 +272,7 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
         for (g = g1; g > 0; --g) {
             TINYC_GEMM_GROUP;
         }
-        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride);
+        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride, p->output_offset);
     }
 #else
     const int32_t k4 = p->k4;
@@ -318,7 +327,7 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
     const int32_t npix = p.output.h * p.output.w;
     const int32_t image_size = p.input.h * p.input.w * p.input.c;
     int8_t *tail = (int8_t *)(void *)(scratch + TINYC_COLS * p.k4);
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t pointwise = p.kernel.h == 1 && p.kernel.w == 1 && p.stride.h == 1
                               && p.stride.w == 1 && p.padding.h == 0 && p.padding.w == 0
                               && (p.input.c & 3) == 0 && p.input.h == p.output.h
@@ -338,7 +347,7 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
             int8_t *o = n == TINYC_COLS ? out + pix * p.output.c : tail;
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
                 if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
                     tinyc_run_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
                                     off2);

@@ -6,65 +6,94 @@
  * tinyc_rq.  Padded taps are skipped.  The filter was widened to int16 at compile time and laid
  * out per group: filter[(group * kh * kw + tap) * 4 + lane], lanes {c0, c2, c1, c3}; filter
  * and bias are scaled by 2 (2 w, 2 b), so the accumulators hold 2 acc, as SMMLAR wants them.
- * Windows of a 3-wide filter are straight-line asm, one loop over pixels and channel groups per
- * window shape (interior, edges, corners); a whole 3x3 window (76 instructions per group) reads
- * its inputs without the offset, which bias_full holds: 2 (b + input_offset * sum w).
+ * Windows of a 3x3 filter are straight-line code, one loop over pixels and channel groups per
+ * window shape (interior, edges, corners); a whole window reads its inputs without the offset,
+ * which bias_full holds: 2 (b + input_offset * sum w).  A tap is ACLE intrinsics and
+ * one-instruction asm (a few operands each, so every register allocator can place them); the
+ * portable tap has the same interface.
  */
-#if defined(__clang__)
-#define TINYC_NO_FAST_DSP 1     /* clang cannot allocate the 3x3 window asm's registers */
-#endif
 #include "tinyc_fast.h"
 #include "tinyc_window.h"
+
+#if defined(TINYC_DSP) && defined(__GNUC__) && !defined(__clang__)
+/* GCC's scheduling before register allocation hoists the 9 taps' loads and spills them. */
+#pragma GCC optimize("no-schedule-insns")
+#endif
 
 /* The lane of channel j of a group of four in the int16 filter (fixed, both paths). */
 #define TINYC_W16_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
 
-#if defined(TINYC_FAST_DSP)
+/* The accumulators of a group of four channels. */
+typedef struct {
+    int32_t a0;
+    int32_t a1;
+    int32_t a2;
+    int32_t a3;
+} tinyc_acc4;
 
-#define TINYC_DW_MAC(wofs)                                                                 \
-    "sxtab16 %[xe], %[off2], %[xv]\n\t"                                                    \
-    "sxtab16 %[xv], %[off2], %[xv], ror #8\n\t"                                            \
-    "ldrd %[we], %[wo], [%[w], #" wofs "]\n\t"                                             \
-    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                                \
-    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                                \
-    "smlabb %[a1], %[xv], %[wo], %[a1]\n\t"                                                \
-    "smlatt %[a3], %[xv], %[wo], %[a3]\n\t"
+/* One tap of a group: a += (x[0..3] + offset) * w[lanes]; off is tinyc_dw_off(offset).
+ * tinyc_dw_tap0 leaves the offset out (a whole window: bias_full holds it). */
+#if defined(TINYC_DSP)
+static inline int32_t tinyc_dw_off(int32_t offset)
+{
+    return (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
+}
 
-#define TINYC_DW_OUTS                                                                      \
-    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv),             \
-    [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
+/* x lanes {x0, x2} (xe) and {x1, x3} (xo) times the filter's {w0, w2}, {w1, w3} at byte
+ * ofs (a constant) of w: one LDRD (constant data: no memory operand needed), four MACs. */
+#define TINYC_DW_MAC(a, xe, xo, w, ofs)                                                    \
+    do {                                                                                   \
+        int32_t we_;                                                                       \
+        int32_t wo_;                                                                       \
+        __asm__("ldrd %0, %1, [%2, #%c3]" : "=r"(we_), "=r"(wo_) : "r"(w), "i"(ofs));      \
+        (a).a0 = __smlabb(xe, we_, (a).a0);                                                \
+        (a).a2 = __smlatt(xe, we_, (a).a2);                                                \
+        (a).a1 = __smlabb(xo, wo_, (a).a1);                                                \
+        (a).a3 = __smlatt(xo, wo_, (a).a3);                                                \
+    } while (0)
 
-/* A window of a 3-wide filter: nky rows (1..3) of nkx taps (2 or 3), x at the first tap,
- * xc bytes between columns, xr bytes from the row's last tap to the next row's first; the
- * filter rows are 24 bytes apart. */
-#define TINYC_DW_C3(w0, w1, w2) "ldr %[xv], [%[x]]\n\t" TINYC_DW_MAC(w0)                \
-    "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC(w1)                                        \
-    "add %[x], %[x], %[xc]\n\t"                                                            \
-    "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC(w2)
-#define TINYC_DW_C2(w0, w1) "ldr %[xv], [%[x]]\n\t" TINYC_DW_MAC(w0)                      \
-    "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC(w1)
-#define TINYC_DW_NEXT "add %[x], %[x], %[xr]\n\t"
-/* A full window whose input offset was folded into the bias: SXTB16 instead of SXTAB16. */
-#define TINYC_DW_MACF(wofs)                                                                \
-    "sxtb16 %[xe], %[xv]\n\t"                                                               \
-    "sxtb16 %[xv], %[xv], ror #8\n\t"                                                       \
-    "ldrd %[we], %[wo], [%[w], #" wofs "]\n\t"                                             \
-    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                                \
-    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                                \
-    "smlabb %[a1], %[xv], %[wo], %[a1]\n\t"                                                \
-    "smlatt %[a3], %[xv], %[wo], %[a3]\n\t"
-#define TINYC_DW_C3F(w0, w1, w2) "ldr %[xv], [%[x]]\n\t" TINYC_DW_MACF(w0)              \
-    "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MACF(w1)                                       \
-    "add %[x], %[x], %[xc]\n\t"                                                            \
-    "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MACF(w2)
-#define TINYC_DW_ASMF(code)                                                                \
-    __asm__(code : TINYC_DW_OUTS, [x] "+r"(x)                                              \
-            : [xc] "r"(xc), [xr] "r"(xr), [w] "r"(w),                                      \
-              "m"(*(const int16_t(*)[36])w), "m"(*x))
-#define TINYC_DW_ASM(code)                                                                 \
-    __asm__(code : TINYC_DW_OUTS, [x] "+r"(x)                                              \
-            : [xc] "r"(xc), [xr] "r"(xr), [w] "r"(w), [off2] "r"(off2),                    \
-              "m"(*(const int16_t(*)[36])w), "m"(*x))
+/* x at the tap's inputs, filter at byte ofs of w. */
+#define TINYC_DW_TAP(a, x, w, ofs, off)                                                    \
+    do {                                                                                   \
+        const uint32_t v_ = tinyc_ld4(x);                                                  \
+        TINYC_DW_MAC(a, __sxtab16(off, tinyc_s32(v_)), tinyc_sxtab16_ror8(off, v_), w, ofs); \
+    } while (0)
+
+#define TINYC_DW_TAP0(a, x, w, ofs, off)                                                   \
+    do {                                                                                   \
+        const uint32_t v_ = tinyc_ld4(x);                                                  \
+        TINYC_DW_MAC(a, __sxtb16(tinyc_s32(v_)), tinyc_sxtb16_ror8(v_), w, ofs);           \
+    } while (0)
+
+/* p + d, opaque to the optimiser: the taps walk one pointer instead of holding 9 offsets. */
+static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
+{
+    __asm__("add %0, %0, %1" : "+r"(p) : "r"(d));
+    return p;
+}
+#else
+static inline int32_t tinyc_dw_off(int32_t offset)
+{
+    return offset;
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw_tap(tinyc_acc4 *a, const int8_t *x, const int16_t *w,
+                                             int32_t off)
+{
+    a->a0 += (x[0] + off) * w[TINYC_W16_LANE(0)];
+    a->a1 += (x[1] + off) * w[TINYC_W16_LANE(1)];
+    a->a2 += (x[2] + off) * w[TINYC_W16_LANE(2)];
+    a->a3 += (x[3] + off) * w[TINYC_W16_LANE(3)];
+}
+
+#define TINYC_DW_TAP(a, x, w, ofs, off) tinyc_dw_tap(&(a), x, (w) + (ofs) / 2, off)
+#define TINYC_DW_TAP0(a, x, w, ofs, off) tinyc_dw_tap(&(a), x, (w) + (ofs) / 2, 0)
+
+static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
+{
+    return p + d;
+}
+#endif
 
 /* What a pixel's loop over channel groups needs. */
 typedef struct {
@@ -79,119 +108,62 @@ typedef struct {
     int32_t w_step;             /* int16 between groups of the filter: 4 * taps */
     int32_t xc;                 /* bytes between columns */
     int32_t xr;                 /* bytes from a row's last valid tap to the next row's first */
-    int32_t off2;               /* the input offset in both 16-bit lanes */
+    int32_t off;                /* tinyc_dw_off(input offset) */
 } tinyc_dw_job;
 
-/* One function per window shape of a 3-wide filter: the loop over channel groups with the
- * taps as straight-line code (asm taken as argument) and the requantization. */
-#define TINYC_DW_GROUPS(fn, asm, code)                                                     \
+/* Rows of a 3-wide filter, at p (then p is at the row's last column): 3 or 2 taps from the
+ * filter row at byte 24 r of w.  TAP is TINYC_DW_TAP or TINYC_DW_TAP0 (no offset). */
+#define TINYC_DW_C3(TAP, r)                                                                \
+    TAP(a, p, w, 24 * (r), off);                                                           \
+    TAP(a, p + xc, w, 24 * (r) + 8, off);                                                  \
+    p = tinyc_dw_step(p, xc);                                                              \
+    TAP(a, p + xc, w, 24 * (r) + 16, off)
+#define TINYC_DW_C2(TAP, r)                                                                \
+    TAP(a, p, w, 24 * (r), off);                                                           \
+    TAP(a, p + xc, w, 24 * (r) + 8, off)
+#define TINYC_DW_NEXT p = tinyc_dw_step(p, xr)
+
+/* One function per window shape of a 3-wide filter: the loop over pixels and channel groups
+ * with the taps as straight-line code, and the requantization. */
+#define TINYC_DW_GROUPS(fn, code)                                                          \
     static void fn(const tinyc_dw_job *j)                                                  \
     {                                                                                      \
         const int8_t *xp = j->x;                                                           \
         int8_t *out = j->out;                                                              \
         const int32_t xc = j->xc;                                                          \
         const int32_t xr = j->xr;                                                          \
-        const int32_t off2 = j->off2;                                                      \
+        const int32_t off = j->off;                                                        \
         const int32_t w_step = j->w_step;                                                  \
         int32_t n;                                                                         \
-        (void)off2;                                                                        \
+        (void)off;                                                                         \
         for (n = j->npix; n > 0; --n, xp += j->x_step) {                                   \
-            const int8_t *xg = xp;                                                         \
+            const int8_t *x = xp;                                                          \
             const int16_t *w = j->w;                                                       \
             const int32_t *bias = j->bias;                                                 \
             const tinyc_rq *rq = j->rq;                                                    \
             int32_t g;                                                                     \
-            for (g = j->groups; g > 0; --g, xg += 4, w += w_step, bias += 4, out += 4) {   \
-                const int8_t *x = xg;                                                      \
-                int32_t a0 = bias[0];                                                      \
-                int32_t a1 = bias[1];                                                      \
-                int32_t a2 = bias[2];                                                      \
-                int32_t a3 = bias[3];                                                      \
-                int32_t xv;                                                                \
-                int32_t xe;                                                                \
-                int32_t we;                                                                \
-                int32_t wo;                                                                \
-                asm(code);                                                                 \
-                tinyc_rq4_chans_x2(a0, a1, a2, a3, &rq, out, 0);                           \
+            for (g = j->groups; g > 0; --g, x += 4, w += w_step, bias += 4, out += 4) {    \
+                const int8_t *p = x;                                                       \
+                tinyc_acc4 a;                                                              \
+                a.a0 = bias[0];                                                            \
+                a.a1 = bias[1];                                                            \
+                a.a2 = bias[2];                                                            \
+                a.a3 = bias[3];                                                            \
+                code;                                                                      \
+                tinyc_rq4_chans_x2(a.a0, a.a1, a.a2, a.a3, &rq, out, 0);                   \
             }                                                                              \
         }                                                                                  \
     }
 
-TINYC_DW_GROUPS(tinyc_dw_23, TINYC_DW_ASM, TINYC_DW_C3("0", "8", "16") TINYC_DW_NEXT
-                TINYC_DW_C3("24", "32", "40"))
-TINYC_DW_GROUPS(tinyc_dw_32, TINYC_DW_ASM, TINYC_DW_C2("0", "8") TINYC_DW_NEXT
-                TINYC_DW_C2("24", "32")
-                TINYC_DW_NEXT TINYC_DW_C2("48", "56"))
-TINYC_DW_GROUPS(tinyc_dw_22, TINYC_DW_ASM, TINYC_DW_C2("0", "8") TINYC_DW_NEXT
-                TINYC_DW_C2("24", "32"))
-TINYC_DW_GROUPS(tinyc_dw_33f, TINYC_DW_ASMF, TINYC_DW_C3F("0", "8", "16") TINYC_DW_NEXT
-                TINYC_DW_C3F("24", "32", "40") TINYC_DW_NEXT TINYC_DW_C3F("48", "56", "64"))
+TINYC_DW_GROUPS(tinyc_dw_23, TINYC_DW_C3(TINYC_DW_TAP, 0); TINYC_DW_NEXT;
+                TINYC_DW_C3(TINYC_DW_TAP, 1))
+TINYC_DW_GROUPS(tinyc_dw_32, TINYC_DW_C2(TINYC_DW_TAP, 0); TINYC_DW_NEXT;
+                TINYC_DW_C2(TINYC_DW_TAP, 1); TINYC_DW_NEXT; TINYC_DW_C2(TINYC_DW_TAP, 2))
+TINYC_DW_GROUPS(tinyc_dw_22, TINYC_DW_C2(TINYC_DW_TAP, 0); TINYC_DW_NEXT;
+                TINYC_DW_C2(TINYC_DW_TAP, 1))
+TINYC_DW_GROUPS(tinyc_dw_33f, TINYC_DW_C3(TINYC_DW_TAP0, 0); TINYC_DW_NEXT;
+                TINYC_DW_C3(TINYC_DW_TAP0, 1); TINYC_DW_NEXT; TINYC_DW_C3(TINYC_DW_TAP0, 2))
 
-/* Taps (0, 0), (0, 1) [and (0, 2)] of one filter row. */
-static inline void tinyc_dw_row(const int8_t *x, int32_t xc, const int16_t *w, int32_t off2,
-                                int32_t n, int32_t acc[4])
-{
-    int32_t a0 = acc[0];
-    int32_t a1 = acc[1];
-    int32_t a2 = acc[2];
-    int32_t a3 = acc[3];
-    int32_t xv;
-    int32_t xe;
-    int32_t we;
-    int32_t wo;
-    if (n == 3) {
-        __asm__("ldr %[xv], [%[x]]\n\t" TINYC_DW_MAC("0")
-                "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC("8")
-                "add %[x], %[x], %[xc]\n\t"
-                "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC("16")
-                : TINYC_DW_OUTS, [x] "+r"(x)
-                : [xc] "r"(xc), [w] "r"(w), [off2] "r"(off2),
-                  "m"(*(const int16_t(*)[12])w), "m"(*x));
-    } else if (n == 2) {
-        __asm__("ldr %[xv], [%[x]]\n\t" TINYC_DW_MAC("0")
-                "ldr %[xv], [%[x], %[xc]]\n\t" TINYC_DW_MAC("8")
-                : TINYC_DW_OUTS
-                : [x] "r"(x), [xc] "r"(xc), [w] "r"(w), [off2] "r"(off2),
-                  "m"(*(const int16_t(*)[8])w), "m"(*x));
-    } else {
-        for (; n > 0; --n, x += xc, w += 4) {
-            __asm__("ldr %[xv], [%[x]]\n\t" TINYC_DW_MAC("0")
-                    : TINYC_DW_OUTS
-                    : [x] "r"(x), [w] "r"(w), [off2] "r"(off2),
-                      "m"(*(const int16_t(*)[4])w), "m"(*x));
-        }
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-
-#else
-
-static inline void tinyc_dw_row(const int8_t *x, int32_t xc, const int16_t *w, int32_t offset,
-                                int32_t n, int32_t acc[4])
-{
-    int32_t a0 = acc[0];
-    int32_t a1 = acc[1];
-    int32_t a2 = acc[2];
-    int32_t a3 = acc[3];
-    for (; n > 0; --n, x += xc, w += 4) {
-        a0 += (x[0] + offset) * w[TINYC_W16_LANE(0)];
-        a1 += (x[1] + offset) * w[TINYC_W16_LANE(1)];
-        a2 += (x[2] + offset) * w[TINYC_W16_LANE(2)];
-        a3 += (x[3] + offset) * w[TINYC_W16_LANE(3)];
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-
-#endif
-
-/* One output pixel, all channel groups: x at input (y0 + ky0 * dh, x0 + kx0 * dw), channel 0;
- * taps [ky0, ky0 + nky) x [kx0, kx0 + nkx). */
 /* npix output pixels of one row that have the same window shape: x at input
  * (y0 + ky0 * dh, x0 + kx0 * dw) of the first, channel 0; taps [ky0, ky0 + nky) x
  * [kx0, kx0 + nkx); out at the first pixel's outputs. */
@@ -205,25 +177,17 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
     const int32_t x_col = p->dilation.w * ch;
     const int32_t x_row = p->dilation.h * p->input.w * ch;
     const int32_t x_step = p->stride.w * ch;
-    const int32_t zp = p->output_offset;
-    const int32_t win3 = p->kernel.w == 3 && p->kernel.h == 3 && nkx >= 2 && nky >= 2;
-    const int32_t x_next = nkx == 3 ? x_row - x_col : x_row;
-#if defined(TINYC_FAST_DSP)
-    const int32_t off = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
-#else
-    const int32_t off = p->input_offset;
-#endif
+    const int32_t off = tinyc_dw_off(p->input_offset);
     int32_t c;
     int32_t i;
     w += (ky0 * p->kernel.w + kx0) * 4;
-#if defined(TINYC_FAST_DSP)
-    if (win3) {
+    if (p->kernel.w == 3 && p->kernel.h == 3 && nkx >= 2 && nky >= 2) {
         static void (*const loops[2][2])(const tinyc_dw_job *) = {
             {tinyc_dw_22, tinyc_dw_32}, {tinyc_dw_23, tinyc_dw_33f}};
         tinyc_dw_job j;
         j.x = x;
         j.w = w;
-        j.bias = bias;
+        j.bias = nky == 3 && nkx == 3 ? bias_full : bias;   /* whole window: offset in bias */
         j.rq = rq;
         j.out = out;
         j.groups = ch >> 2;
@@ -231,34 +195,31 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
         j.x_step = x_step;
         j.w_step = 4 * taps;
         j.xc = x_col;
-        j.xr = x_next;
-        j.off2 = off;
-        if (nky == 3 && nkx == 3) {                 /* the whole window: offset in the bias */
-            j.bias = bias_full;
-        }
+        j.xr = nkx == 3 ? x_row - x_col : x_row;     /* from a row's last tap to the next */
+        j.off = off;
         loops[nkx - 2][nky - 2](&j);
         return;
     }
-#endif
-    (void)bias_full;
-    (void)win3;
-    (void)x_next;
     for (i = 0; i < npix; ++i, x += x_step, out += ch) {
         const int8_t *xg = x;
         const int16_t *wg = w;
         const int32_t *bg = bias;
         const tinyc_rq *r = rq;
         for (c = 0; c < ch; c += 4, xg += 4, wg += 4 * taps, bg += 4) {
-            int32_t acc[4];
+            tinyc_acc4 a;
             int32_t ky;
-            acc[0] = bg[0];
-            acc[1] = bg[1];
-            acc[2] = bg[2];
-            acc[3] = bg[3];
+            int32_t kx;
+            a.a0 = bg[0];
+            a.a1 = bg[1];
+            a.a2 = bg[2];
+            a.a3 = bg[3];
             for (ky = 0; ky < nky; ++ky) {
-                tinyc_dw_row(xg + ky * x_row, x_col, wg + ky * p->kernel.w * 4, off, nkx, acc);
+                for (kx = 0; kx < nkx; ++kx) {
+                    TINYC_DW_TAP(a, xg + ky * x_row + kx * x_col,
+                                 wg + (ky * p->kernel.w + kx) * 4, 0, off);
+                }
             }
-            tinyc_rq4_chans_x2(acc[0], acc[1], acc[2], acc[3], &r, out + c, zp);
+            tinyc_rq4_chans_x2(a.a0, a.a1, a.a2, a.a3, &r, out + c, p->output_offset);
         }
     }
 }

@@ -73,7 +73,8 @@ static void tinyc_dw_pixel(const tinyc_dw_conv_params *p, const tinyc_per_channe
 {
     int32_t oc = 0;
     if (p->ch_mult == 1) {          /* four channels at a time: contiguous loads */
-        for (; oc + 4 <= in_dims->c; oc += 4) {
+        const int32_t c4 = in_dims->c & ~3;     /* (GCC's LTO then knows where oc ends) */
+        for (; oc < c4; oc += 4) {
             tinyc_dw_block4(p, q, in_dims, image, f_dims, filter, bias, win, oc, out);
         }
     }

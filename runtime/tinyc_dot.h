@@ -5,7 +5,7 @@
  * (tinyc_conv_window, also the packed kernels' once their filter is unpacked).
  *
  * Two paths, same bits: portable C, and on cores with the DSP extension
- * (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
+ * (TINYC_DSP, tinyc_nn.h: Cortex-M4/M7/M33/M55) 4 MACs per step with SXTAB16/SXTB16/SMLAD.
  * The sums are exact (|term| < 2^16, fewer than 2^15 terms per call), so the order of
  * summation cannot change the result.  Define TINYC_PORTABLE to force the C path.
  */
@@ -18,8 +18,7 @@
 #include "tinyc_requant.h"
 #include "tinyc_window.h"
 
-#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE)
-#define TINYC_DOT_DSP 1
+#if defined(TINYC_DSP)
 #include <arm_acle.h>
 
 /* An unaligned 32-bit load (one LDR on v7E-M / v8-M); the builtin stays inline even under
@@ -53,7 +52,7 @@ static inline int32_t tinyc_dot_s8(const int8_t *x, const int8_t *w, int32_t len
 {
     int32_t acc = 0;
     int32_t i = 0;
-#if defined(TINYC_DOT_DSP)
+#if defined(TINYC_DSP)
     const uint32_t offset2 = ((uint32_t)x_offset & 0xFFFFu) * 0x10001u;
     for (; i + 4 <= len; i += 4) {
         acc = tinyc_dot4_dsp(x + i, w + i, offset2, acc);
@@ -69,7 +68,7 @@ static inline int32_t tinyc_dot_s8(const int8_t *x, const int8_t *w, int32_t len
 static inline void tinyc_mac4_s8(const int8_t *x, const int8_t *w, int32_t x_offset,
                                  int32_t acc[4])
 {
-#if defined(TINYC_DOT_DSP) && !defined(__ARM_BIG_ENDIAN)
+#if defined(TINYC_DSP)
     const int32_t offset2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
     const uint32_t xv = tinyc_load4(x);
     const uint32_t wv = tinyc_load4(w);

@@ -7,7 +7,9 @@
  * with two SXTAB16 into the lanes {x0, x2} and {x1, x3} and a word of weights with two SXTB16
  * into {w0, w2} and {w1, w3}, so SMLAD pairs them without reordering anything; requantization
  * is SMMLAR + ASR + SSAT.  The portable path stores lanes in natural order and requantizes with
- * tinyc_requantize.  Define TINYC_PORTABLE to force the portable path.
+ * tinyc_requantize.  The path is chosen by TINYC_DSP (tinyc_nn.h); each inline asm is a few
+ * instructions with few operands, so that any register allocator (gcc, clang, any -O, float
+ * ABI, LTO) can satisfy it.
  */
 #ifndef TINYC_FAST_H
 #define TINYC_FAST_H
@@ -22,12 +24,7 @@
 #error "tinyc fast kernels: their int8/int16 constants are stored as little-endian words"
 #endif
 
-/* The DSP path's inline asm needs the optimiser (at -O0 gcc cannot allocate its registers) and
- * a kernel file may opt out (TINYC_NO_FAST_DSP before this include): the portable path gives the
- * same bits from the same constants. */
-#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE) \
-    && !defined(__ARM_BIG_ENDIAN) && defined(__OPTIMIZE__) && !defined(TINYC_NO_FAST_DSP)
-#define TINYC_FAST_DSP 1
+#if defined(TINYC_DSP)
 #include <arm_acle.h>
 
 /* 32-bit words that may alias the int8 arena. */
@@ -54,131 +51,44 @@ static inline int32_t tinyc_sxtab16_ror8(int32_t a, uint32_t x)
     return r;
 }
 
-/* floor((a * b + 2^31) / 2^32) + c */
-static inline int32_t tinyc_smmlar(int32_t a, int32_t b, int32_t c)
-{
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
-
-/* x saturated to [-128, 127] (the ACLE __ssat macro trips -Wconversion in GCC 12). */
-static inline int32_t tinyc_ssat8(int32_t x)
-{
-    int32_t r;
-    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
-    return r;
-}
-
 /* Lane of element j (0..3) of a group of four widened values. */
 #define TINYC_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
 
 /* An asm loop that must be inlined at each of its (few) calls: its operands stay in registers. */
 #define TINYC_ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* requantize(acc, m, -e) + offset, saturated to int8 (|acc| < 2^29, e >= 1); the output
- * offset is folded into h at compile time: h = 2^(e-1) + offset * 2^e. */
+/* requantize(acc, m, -e) + offset, saturated to int8 (|acc| < 2^29, e >= 1), from a2 = 2 acc;
+ * the output offset is folded into h at compile time: h = 2^(e-1) + offset * 2^e. */
+static inline int32_t tinyc_rq_x2(int32_t a2, int32_t m, int32_t h, int32_t e)
+{
+    int32_t t;
+    __asm__("add %[t], %[h], %[a], asr #31\n\t"
+            "smmlar %[a], %[a], %[m], %[t]\n\t"
+            "asr %[a], %[a], %[e]\n\t"
+            "ssat %[a], #8, %[a]"
+            : [a] "+r"(a2), [t] "=&r"(t)
+            : [m] "r"(m), [h] "r"(h), [e] "r"(e));
+    return a2;
+}
+
 static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t e,
                                       int32_t offset)
 {
     (void)offset;
-    return tinyc_ssat8(tinyc_smmlar(acc * 2, m, h + (acc >> 31)) >> e);
+    return tinyc_rq_x2(acc * 2, m, h, e);
 }
 
-static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
-{
-    return tinyc_rq_apply3(acc, rq->m, rq->h, rq->e, offset);
-}
-
-#define TINYC_RQ_ASM(a)                                                                    \
-    "add %[t], %[h], " a ", asr #31\n\t"                                                   \
-    "lsl " a ", " a ", #1\n\t"                                                             \
-    "smmlar " a ", " a ", %[m], %[t]\n\t"                                                  \
-    "asr " a ", " a ", %[e]\n\t"                                                           \
-    "ssat " a ", #8, " a "\n\t"
-
-/* Four accumulators of one channel (*rq, then rq advances) to o[0], o[oc], o[2 oc], o[3 oc];
- * o advances by one. 28 instructions. */
-static inline void tinyc_rq4_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                  const tinyc_rq **rq, int8_t **o, int32_t oc, int32_t offset)
+/* The constants of *rq (then rq advances by one): LDRD with writeback + LDR. */
+static inline tinyc_rq tinyc_rq_next(const tinyc_rq **rq)
 {
     const tinyc_rq *r = *rq;
-    int8_t *out = *o;
-    int32_t m;
-    int32_t h;
-    int32_t e;
-    int32_t t;
-    (void)offset;
-    __asm__ volatile("ldrd %[m], %[h], [%[r]], #12\n\t"
-                     "ldr %[e], [%[r], #-4]\n\t"
-                     TINYC_RQ_ASM("%[a0]") TINYC_RQ_ASM("%[a1]")
-                     TINYC_RQ_ASM("%[a2]") TINYC_RQ_ASM("%[a3]")
-                     "strb %[a0], [%[o]]\n\t"
-                     "strb %[a1], [%[o], %[oc]]\n\t"
-                     "add %[t], %[o], %[oc], lsl #1\n\t"
-                     "strb %[a2], [%[t]]\n\t"
-                     "strb %[a3], [%[t], %[oc]]\n\t"
-                     "add %[o], %[o], #1"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                       [r] "+r"(r), [o] "+r"(out), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e),
-                       [t] "=&r"(t)
-                     : [oc] "r"(oc)
-                     : "memory");
+    tinyc_rq c;
+    __asm__("ldrd %[m], %[h], [%[r]], #12\n\t"
+            "ldr %[e], [%[r], #-4]"
+            : [m] "=&r"(c.m), [h] "=&r"(c.h), [e] "=r"(c.e), [r] "+r"(r)
+            : "m"(*r));
     *rq = r;
-    *o = out;
-}
-
-/* Four channels' accumulators (rq[0..3], then rq advances by four) to o[0..3]. */
-static inline void tinyc_rq4_chans(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                   const tinyc_rq **rq, int8_t *o, int32_t offset)
-{
-    const tinyc_rq *r = *rq;
-    int32_t m;
-    int32_t h;
-    int32_t e;
-    int32_t t;
-#define TINYC_RQ_CHAN(a, i)                                                                \
-    "ldrd %[m], %[h], [%[r]], #12\n\t"                                                     \
-    "ldr %[e], [%[r], #-4]\n\t"                                                            \
-    TINYC_RQ_ASM(a)                                                                        \
-    "strb " a ", [%[o], #" i "]\n\t"
-    (void)offset;
-    __asm__ volatile(TINYC_RQ_CHAN("%[a0]", "0") TINYC_RQ_CHAN("%[a1]", "1")
-                     TINYC_RQ_CHAN("%[a2]", "2") TINYC_RQ_CHAN("%[a3]", "3")
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                       [r] "+r"(r), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
-                     : [o] "r"(o)
-                     : "memory");
-#undef TINYC_RQ_CHAN
-    *rq = r;
-}
-
-/* As tinyc_rq4_chans, for accumulators that are already scaled by 2 (2 acc). */
-static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                      const tinyc_rq **rq, int8_t *o, int32_t offset)
-{
-    const tinyc_rq *r = *rq;
-    int32_t m;
-    int32_t h;
-    int32_t e;
-    int32_t t;
-#define TINYC_RQ_CHAN2(a, i)                                                               \
-    "ldrd %[m], %[h], [%[r]], #12\n\t"                                                     \
-    "ldr %[e], [%[r], #-4]\n\t"                                                            \
-    "add %[t], %[h], " a ", asr #31\n\t"                                                   \
-    "smmlar " a ", " a ", %[m], %[t]\n\t"                                                  \
-    "asr " a ", " a ", %[e]\n\t"                                                           \
-    "ssat " a ", #8, " a "\n\t"                                                            \
-    "strb " a ", [%[o], #" i "]\n\t"
-    (void)offset;
-    __asm__ volatile(TINYC_RQ_CHAN2("%[a0]", "0") TINYC_RQ_CHAN2("%[a1]", "1")
-                     TINYC_RQ_CHAN2("%[a2]", "2") TINYC_RQ_CHAN2("%[a3]", "3")
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                       [r] "+r"(r), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e), [t] "=&r"(t)
-                     : [o] "r"(o)
-                     : "memory");
-#undef TINYC_RQ_CHAN2
-    *rq = r;
+    return c;
 }
 
 #else
@@ -197,42 +107,51 @@ static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t
     return y < -128 ? -128 : (y > 127 ? 127 : y);
 }
 
+static inline int32_t tinyc_rq_x2(int32_t a2, int32_t m, int32_t h, int32_t e)
+{
+    return tinyc_rq_apply3(a2 / 2, m, h, e, 0);
+}
+
+static inline tinyc_rq tinyc_rq_next(const tinyc_rq **rq)
+{
+    return *(*rq)++;
+}
+
+#endif
+
 static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
 {
     return tinyc_rq_apply3(acc, rq->m, rq->h, rq->e, offset);
 }
 
-static inline void tinyc_rq4_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                  const tinyc_rq **rq, int8_t **o, int32_t oc, int32_t offset)
-{
-    const tinyc_rq *r = *rq;
-    int8_t *out = *o;
-    out[0] = (int8_t)tinyc_rq_apply(a0, r, offset);
-    out[oc] = (int8_t)tinyc_rq_apply(a1, r, offset);
-    out[2 * oc] = (int8_t)tinyc_rq_apply(a2, r, offset);
-    out[3 * oc] = (int8_t)tinyc_rq_apply(a3, r, offset);
-    *rq = r + 1;
-    *o = out + 1;
-}
-
+/* Four channels' accumulators (rq[0..3], then rq advances by four) to o[0..3]. */
 static inline void tinyc_rq4_chans(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                    const tinyc_rq **rq, int8_t *o, int32_t offset)
 {
-    const tinyc_rq *r = *rq;
-    o[0] = (int8_t)tinyc_rq_apply(a0, r, offset);
-    o[1] = (int8_t)tinyc_rq_apply(a1, r + 1, offset);
-    o[2] = (int8_t)tinyc_rq_apply(a2, r + 2, offset);
-    o[3] = (int8_t)tinyc_rq_apply(a3, r + 3, offset);
-    *rq = r + 4;
+    tinyc_rq c = tinyc_rq_next(rq);
+    o[0] = (int8_t)tinyc_rq_apply3(a0, c.m, c.h, c.e, offset);
+    c = tinyc_rq_next(rq);
+    o[1] = (int8_t)tinyc_rq_apply3(a1, c.m, c.h, c.e, offset);
+    c = tinyc_rq_next(rq);
+    o[2] = (int8_t)tinyc_rq_apply3(a2, c.m, c.h, c.e, offset);
+    c = tinyc_rq_next(rq);
+    o[3] = (int8_t)tinyc_rq_apply3(a3, c.m, c.h, c.e, offset);
 }
 
+/* As tinyc_rq4_chans, for accumulators that are already scaled by 2 (2 acc). */
 static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                       const tinyc_rq **rq, int8_t *o, int32_t offset)
 {
-    tinyc_rq4_chans(a0 / 2, a1 / 2, a2 / 2, a3 / 2, rq, o, offset);
+    tinyc_rq c = tinyc_rq_next(rq);
+    (void)offset;
+    o[0] = (int8_t)tinyc_rq_x2(a0, c.m, c.h, c.e);
+    c = tinyc_rq_next(rq);
+    o[1] = (int8_t)tinyc_rq_x2(a1, c.m, c.h, c.e);
+    c = tinyc_rq_next(rq);
+    o[2] = (int8_t)tinyc_rq_x2(a2, c.m, c.h, c.e);
+    c = tinyc_rq_next(rq);
+    o[3] = (int8_t)tinyc_rq_x2(a3, c.m, c.h, c.e);
 }
-
-#endif
 
 /* The fully-connected kernels' input row, widened to int16 with `offset` added, k4 values
  * (zero padded after depth), in the lanes TINYC_LANE of each group of four. */
@@ -240,7 +159,7 @@ static inline void tinyc_fc_widen(const int8_t *x, int32_t depth, int32_t k4, in
                                   int16_t *xs)
 {
     int32_t i = 0;
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
     tinyc_u32a *dst = (tinyc_u32a *)(void *)xs;
     for (; i + 4 <= depth; i += 4) {

@@ -18,7 +18,7 @@
  */
 #include "tinyc_fast.h"
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 #define TINYC_FC_MAC(a, wv)                                                                \
     "sxtb16 %[t], " wv "\n\t"                                                              \
     "smlad " a ", %[t], %[xe], " a "\n\t"                                                  \
@@ -44,7 +44,7 @@
 static inline void tinyc_fc_block(const int8_t *w, const int16_t *xs, int32_t k4,
                                   int32_t acc[4])
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int16_t *x = xs;
     int32_t a0 = acc[0];
     int32_t a1 = acc[1];
@@ -123,7 +123,7 @@ void tinyc_fully_connected_fast_s8(const tinyc_fc_fast_params *params, const tin
  * DSP widening ({x0, x2}, {x1, x3}), on every path (the array is the same). */
 #define TINYC_PK_POS(j) (((j) & 1) * 2 + ((j) >> 1))
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 #define TINYC_PK_PAIR(a, b, w, x)                                                          \
     "smlad " a ", " w ", " x ", " a "\n\t"                                                 \
     "sxtb16 " w ", " w "\n\t"                                                              \
@@ -157,7 +157,7 @@ void tinyc_fully_connected_fast_s8(const tinyc_fc_fast_params *params, const tin
     } while (0)
 #endif
 
-#if !defined(TINYC_FAST_DSP)
+#if !defined(TINYC_DSP)
 /* acc[0..3] += the four channels' sums over `groups` groups of four k (portable path). */
 static void tinyc_fc_pk_sums(const int16_t *w, const int16_t *xs, int32_t groups,
                              int32_t acc[4])
@@ -186,7 +186,7 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_pk_block(const int16_t *w, const int16_
                                      const int32_t *b, const tinyc_rq **rq, int8_t *o,
                                      int32_t offset)
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int16_t *x = xs;
     int32_t ap = b[0];
     int32_t bp = ap;

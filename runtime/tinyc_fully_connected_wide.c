@@ -16,7 +16,7 @@
 /* Halfword position, within a group of four k, of the weight of k offset j (the DSP lanes). */
 #define TINYC_WIDE_POS(j) (((j) & 1) * 2 + ((j) >> 1))
 
-#if !defined(TINYC_FAST_DSP)
+#if !defined(TINYC_DSP)
 /* acc[0..1] += two channels' sums over `chunks` chunks of eight k (portable path). */
 static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chunks,
                                int32_t acc[2])
@@ -33,7 +33,7 @@ static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chun
 }
 #endif
 
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
 #define TINYC_WIDE_CHUNK                                                                   \
     "ldm %[x]!, {%[x0], %[x1], %[x2], %[x3]}\n\t"                                          \
     "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                          \
@@ -47,7 +47,8 @@ static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chun
     "smlad %[b], %[w2], %[x2], %[b]\n\t"                                                   \
     "smlad %[b], %[w3], %[x3], %[b]\n\t"
 
-/* LDM wants its registers in ascending order: inputs in r2..r5, weights in r8..r11. */
+/* LDM wants its registers in ascending order: inputs in r2..r5, weights in r8..r11; the loop
+ * stays in C (no counter operand). */
 #define TINYC_WIDE_ASM(code)                                                               \
     do {                                                                                   \
         register uint32_t x0 __asm__("r2");                                                \
@@ -59,34 +60,28 @@ static void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t chun
         register uint32_t w2 __asm__("r10");                                               \
         register uint32_t w3 __asm__("r11");                                               \
         __asm__ volatile(code                                                              \
-                         : [a] "+r"(a), [b] "+r"(b), [w] "+r"(w), [x] "+r"(x), [n] "+r"(n), \
+                         : [a] "+r"(a), [b] "+r"(b), [w] "+r"(w), [x] "+r"(x),              \
                            [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), \
                            [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3)  \
                          :                                                                 \
-                         : "cc", "memory");                                                \
+                         : "memory");                                                      \
     } while (0)
 #endif
 
 /* Two channels over `chunks` chunks of eight k; *a0, *a1 hold the biases on entry. */
-static TINYC_ALWAYS_INLINE void tinyc_fc_wide_pair(const int16_t *w, const int16_t *xs, int32_t chunks,
-                                      int32_t *a0, int32_t *a1)
+static TINYC_ALWAYS_INLINE void tinyc_fc_wide_pair(const int16_t *w, const int16_t *xs,
+                                                   int32_t chunks, int32_t *a0, int32_t *a1)
 {
-#if defined(TINYC_FAST_DSP)
+#if defined(TINYC_DSP)
     const int16_t *x = xs;
     int32_t a = *a0;
     int32_t b = *a1;
-    int32_t n = chunks >> 2;
-    if (n > 0) {
-        TINYC_WIDE_ASM("1:\n\t" TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK
-                       TINYC_WIDE_CHUNK
-                       "subs %[n], %[n], #1\n\t"
-                       "bne 1b");
+    int32_t n;
+    for (n = chunks >> 2; n > 0; --n) {
+        TINYC_WIDE_ASM(TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK TINYC_WIDE_CHUNK);
     }
-    n = chunks & 3;
-    if (n > 0) {
-        TINYC_WIDE_ASM("1:\n\t" TINYC_WIDE_CHUNK
-                       "subs %[n], %[n], #1\n\t"
-                       "bne 1b");
+    for (n = chunks & 3; n > 0; --n) {
+        TINYC_WIDE_ASM(TINYC_WIDE_CHUNK);
     }
     *a0 = a;
     *a1 = b;

@@ -15,6 +15,14 @@
 
 #include <stdint.h>
 
+/* The one DSP gate: cores with the DSP extension (Cortex-M4/M7/M33/M55), little-endian, with
+ * the optimiser on, take the kernels' DSP paths; -O0 and TINYC_PORTABLE take the portable
+ * paths (same bits). */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(TINYC_PORTABLE) \
+    && !defined(__ARM_BIG_ENDIAN) && defined(__OPTIMIZE__)
+#define TINYC_DSP 1
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -192,11 +192,11 @@ static inline void tinyc_conv_channel(const tinyc_conv_params *p, int32_t bias, 
     }
 }
 
-/* ---- DSP paths (Cortex-M4/M7/M33, __ARM_FEATURE_DSP; TINYC_PORTABLE forces the C path) ----
+/* ---- DSP paths (Cortex-M4/M7/M33/M55: TINYC_DSP, tinyc_nn.h) --------------------------------
  * Same bits as the portable kernels: the sums are the same exact int32 sums (|term| < 2^16),
  * and tinyc_pk_requant is tinyc_requantize for multipliers >= 0 (every multiplier a TFLite
  * model has; a channel with a negative one takes the portable path). */
-#if defined(TINYC_DOT_DSP) && !defined(__ARM_BIG_ENDIAN)
+#if defined(TINYC_DSP)
 #define TINYC_PACKED_DSP 1
 #endif
 

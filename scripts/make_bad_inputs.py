@@ -778,6 +778,14 @@ def cases_qdq() -> None:
     m.graph.node[2].attribute[0].i = 5
     add("qdq_weight_axis_out_of_range", m, expect="dq_w", why="DequantizeLinear axis=5")
     m = qdq_conv()
+    _with_init(m, "wz", np.zeros(3, np.int8))
+    add("qdq_weight_zero_point_count", m, expect=["dq_w", "4 quantization scales and 3 zero "
+        "points"], why="4 weight scales, 3 zero points")
+    m = qdq_conv()
+    _with_init(m, "ws", np.full((2, 2), 0.01, np.float32))
+    add("qdq_weight_scale_2d", m, expect=["dq_w", "scale of shape [2, 2]"],
+        why="a [2, 2] weight scale")
+    m = qdq_conv()
     _with_init(m, "xs", np.full(4, 0.05, np.float32))
     _with_init(m, "xds", np.full(4, 0.05, np.float32))
     _with_init(m, "xz", np.zeros(4, np.int8))
@@ -1019,9 +1027,86 @@ def cases_types() -> None:
         cal=calib(shape=(4,)), expect="mm", why="float x @ int64 weights")
 
 
+def _tfl_conv(scale=0.05, zp=-3, w_scale=None, w_zp=None, w_data=None, stride=1, inputs=None,
+              conv_inputs=None, opcode=None, x_shape=(1, 8, 8, 3)):
+    """A valid int8 .tflite x[1,8,8,3] -> CONV_2D 3x3 SAME -> y[1,8,8,4], one part changed."""
+    sys.path.insert(0, str(REPO / "tests" / "tflite"))
+    from tflbuild import TflBuilder
+    b = TflBuilder()
+    x = b.tensor("x", x_shape, scale=scale, zp=zp)
+    ws = np.full(4, 0.01, np.float32) if w_scale is None else w_scale
+    w = b.tensor("w", (4, 3, 3, 3), scale=ws, zp=w_zp, qdim=0, data=rng(1).integers(
+        -127, 128, (4, 3, 3, 3)).astype(np.int8) if w_data is None else w_data)
+    bias = b.const("b", rng(2).integers(-100, 100, 4).astype(np.int32),
+                   scale=0.05 * np.full(4, 0.01, np.float32), qdim=0)
+    y = b.tensor("y", (1, 8, 8, 4), scale=0.1, zp=5)
+    b.op("CONV_2D", conv_inputs or [x, w, bias], [y], "Conv2DOptions", Padding=0,
+         StrideW=stride, StrideH=stride, DilationWFactor=1, DilationHFactor=1)
+    if opcode is not None:
+        b.ops[0]["code"] = opcode
+    return b.build(inputs or [x], [y])
+
+
+def _tfl_cycle() -> bytes:
+    """x -> ADD(x, b) -> a; ADD(a, x) -> b: each reads the other's output."""
+    from tflbuild import TflBuilder
+    b = TflBuilder()
+    x, a, t = (b.tensor(n, (1, 4), scale=0.05, zp=0) for n in ("x", "a", "b"))
+    b.op("ADD", [x, t], [a], "AddOptions")
+    b.op("ADD", [a, x], [t], "AddOptions")
+    return b.build([x], [t])
+
+
+def _tfl_keras_reshape(out_shape) -> bytes:
+    """x[1,4,4,2] -> SHAPE -> STRIDED_SLICE -> PACK([batch, -1]) -> RESHAPE -> out_shape."""
+    from tfl_cases import keras_flatten
+    from tflbuild import TflBuilder
+    b = TflBuilder()
+    x, y = b.tensor("x", (1, 4, 4, 2), scale=0.05, zp=0), b.tensor("y", out_shape, scale=0.05)
+    keras_flatten(b, x, y)
+    return b.build([x], [y])
+
+
+def cases_tflite() -> None:
+    def tfl(name, data, expect, why):
+        add(f"tflite_{name}", data, model_file="model.tflite", expect=expect, why=why)
+    good = _tfl_conv()
+    tfl("truncated", good[:len(good) * 6 // 10], "truncated", "the first 60% of a valid model")
+    tfl("truncated_header", good[:6], "TFL3", "the first 6 bytes of a valid model")
+    tfl("wrong_identifier", good[:4] + b"TFL2" + good[8:], "no 'TFL3' file identifier",
+        "file identifier TFL2")
+    tfl("buffer_too_small", _tfl_conv(w_data=np.zeros(40, np.int8)),
+        ["tensor 1 'w'", "buffer 1 is 40 bytes", "needs 108"], "40 bytes of data for 4x3x3x3 int8")
+    tfl("opcode_out_of_range", _tfl_conv(opcode=9), "operator #0: opcode index 9 out of range "
+        "(1 opcodes)", "an operator naming opcode 9 of 1")
+    for k, v in {"negative": -0.05, "zero": 0.0, "nan": np.nan, "inf": np.inf}.items():
+        tfl(f"scale_{k}", _tfl_conv(scale=v), ["tensor 0 'x'", "quantization scale"],
+            f"input scale {v}")
+    tfl("weight_scale_nan", _tfl_conv(w_scale=np.array([0.01, np.nan, 0.01, 0.01],
+                                                       np.float32)),
+        ["tensor 1 'w'", "scale nan"], "one per-channel weight scale NaN")
+    tfl("scale_zero_point_lengths", _tfl_conv(w_zp=np.zeros(3, np.int64)),
+        "4 quantization scales and 3 zero points", "4 weight scales, 3 zero points")
+    tfl("zero_point_out_of_range", _tfl_conv(zp=300), "zero point 300 out of the int8 range",
+        "int8 input with zero point 300")
+    tfl("per_channel_count", _tfl_conv(w_scale=np.full(3, 0.01, np.float32)),
+        "3 per-channel scales on dimension 0", "3 weight scales for 4 output channels")
+    tfl("subgraph_input_out_of_range", _tfl_conv(inputs=[99]),
+        "subgraph input 0: tensor index 99 out of range (4 tensors)", "model input 99 of 4 tensors")
+    tfl("operator_input_out_of_range", _tfl_conv(conv_inputs=[0, 17, 2]),
+        "operator #0 input 1: tensor index 17 out of range", "CONV_2D reading tensor 17 of 4")
+    tfl("cycle", _tfl_cycle(), ["operator #0 ADD", "cycle"], "two ADDs reading each other")
+    tfl("huge_shape", _tfl_conv(x_shape=(1, 100000, 100000, 3)),
+        ["tensor 0 'x'", "30,000,000,000 elements (30,000,000,000 bytes)"], "a 30-gigabyte input")
+    tfl("stride_zero", _tfl_conv(stride=0), ["CONV_2D", "stride [0, 0]"], "stride 0")
+    tfl("folded_reshape_mismatch", _tfl_keras_reshape((1, 16)),
+        ["RESHAPE", "the file says output"], "SHAPE/STRIDED_SLICE/PACK make [1, 32], the "
+        "file says [1, 16]")
+
+
 CATEGORIES = [cases_files, cases_model, cases_graph, cases_ops, cases_attrs, cases_dims,
               cases_huge, cases_nan, cases_qdq, cases_calib, cases_external, cases_output,
-              cases_cli, cases_types]
+              cases_cli, cases_types, cases_tflite]
 
 
 def write(out: Path) -> int:

@@ -45,10 +45,18 @@ def layer_instructions(m, c_dir: Path, work: Path) -> list[int]:
     from .firmware import build_firmware
     from .qemu import run_qemu
     zeros = [np.full(s.shape, s.zero_point, np.int8) for s in m.inputs]
-    elf = build_firmware(c_dir, m.board, [zeros], work / "profile", name=m.name, profile=True)
-    out = run_qemu(elf, m.board).stdout
-    ticks = {int(i): int(t) for i, t in re.findall(r"^layer s=0 i=(\d+) ticks=(\d+)", out, re.M)}
-    return [ticks.get(i, 0) for i in range(len(m.graph.nodes))]
+    elf = build_firmware(c_dir, m.board, [zeros], work / "profile", name=m.name, profile=True,
+                         profile_layers=len(m.graph.nodes) + 1)
+    res = run_qemu(elf, m.board)
+    ticks = {int(i): int(t) for i, t in re.findall(r"^layer s=0 i=(\d+) ticks=(\d+)",
+                                                   res.stdout, re.M)}
+    scale = 1.0                             # tim2: instructions; SysTick: ticks x ratio
+    if res.counter == "systick":
+        ticks = {i: t & 0xFFFFFF for i, t in ticks.items()}
+        scale = res.insns_per_tick or 0.0   # unknown ratio, or no counter: 0 (not measured)
+    elif res.instructions is None:
+        scale = 0.0
+    return [round(ticks.get(i, 0) * scale) for i in range(len(m.graph.nodes))]
 
 
 def _stored_format(m, node) -> str:
@@ -57,20 +65,22 @@ def _stored_format(m, node) -> str:
     return c.weight_format if c is not None and c.compressed else ""
 
 
-def _layers(m, ticks: list[int]) -> list[dict]:
+def _layers(m, ticks: list[int], cycles: list[int] = ()) -> list[dict]:
     from .ir import OPS
     rows = []
-    for node, t in zip(m.graph.nodes, ticks):
+    cycles = list(cycles) or [None] * len(ticks)
+    for node, t, cyc in zip(m.graph.nodes, ticks, cycles):
         macs = OPS[node.op].macs(node) if OPS[node.op].macs else 0
         w = node.inputs[1] if len(node.inputs) > 1 and node.inputs[1] is not None else None
         rows.append({"name": node.name, "op": node.op, "in": list(node.inputs[0].shape),
                      "w": list(w.shape) if w is not None and w.is_const else None,
                      "out": list(node.outputs[0].shape), "macs": macs, "insns": t,
+                     "cycles": cyc,
                      "format": _stored_format(m, node)})
     return rows
 
 
-def bench_one(label: str, path: Path, board: str, calib=None, work: Path | None = None,
+def bench_one(label: str, path: Path, board, calib=None, work: Path | None = None,
               storage: str = "dense", layers: bool = True) -> dict:
     import tinyc
     m = tinyc.compile(path, board=board, calib=calib, progress=None, storage=storage)
@@ -78,13 +88,17 @@ def bench_one(label: str, path: Path, board: str, calib=None, work: Path | None 
     c_dir = m.write(work / "c", measure=True)
     zeros = [np.full(s.shape, s.zero_point, np.int8) for s in m.inputs]
     m.run_qemu(zeros if len(zeros) > 1 else zeros[0])
-    insns = m.last_qemu.instructions[0] if m.last_qemu.instructions else None
+    counts = m.last_qemu.estimated_instructions      # exact, or SysTick ticks x ratio
+    insns = counts[0] if counts else None
+    ticks = layer_instructions(m, c_dir, work) if layers else []
+    from .cycles import bench_cycles
+    cycles, layer_cycles = bench_cycles(m, work, layers)
     r, mem = m.report, m.report["memory"]
     return {"label": label, "macs": r["macs"], "insns": insns, "arena": r["arena_bytes"],
             "lower_bound": r["arena_lower_bound"], "flash": mem["flash_bytes"],
             "weights": r["weights_bytes"], "stack": mem["stack_bytes"],
             "ram": mem["ram_total_bytes"], "layers": len(r["layers"]), "ops": _op_counts(m),
-            "per_layer": _layers(m, layer_instructions(m, c_dir, work)) if layers else [],
+            "per_layer": _layers(m, ticks, layer_cycles) if layers else [], "cycles": cycles,
             "compressed": any(_stored_format(m, n) for n in m.graph.nodes),
             "storage": storage}
 
@@ -119,17 +133,22 @@ def ptq_rows(folder: Path) -> list[str]:
 
 
 def _summary(rows: list[dict]) -> list[str]:
-    out = ["| model | MACs | tinyc instructions | instr/MAC | MACs/instr | TFLM+CMSIS-NN "
+    out = ["| model | MACs | tinyc instructions | instr/MAC | MACs/instr | est. M4 cycles "
+           "| MACs/cycle | cycles/instr | TFLM+CMSIS-NN "
            "instructions | tinyc / TFLM+CMSIS-NN | TFLM ref kernels | arena B | lower bound B "
            "| TFLM arena B | flash B | weights B | stack B | RAM total B |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         t = TFLM.get(r["label"], {})
         ipm = r["insns"] / r["macs"] if r["insns"] and r["macs"] else None
         mpi = r["macs"] / r["insns"] if r["insns"] and r["macs"] else None
         ratio = r["insns"] / t["insns"] if r["insns"] and t else None
+        cyc = r.get("cycles")
+        mpc = r["macs"] / cyc if cyc and r["macs"] else None
+        cpi = cyc / r["insns"] if cyc and r["insns"] else None
         out.append(f"| {r['label']} | {_fmt(r['macs'])} | {_fmt(r['insns'])} | {_fmt(ipm)} | "
-                   f"{_fmt(mpi)} | {_fmt(t.get('insns'))} | {_fmt(ratio)} | "
+                   f"{_fmt(mpi)} | {_fmt(cyc)} | {_fmt(mpc)} | {_fmt(cpi)} | "
+                   f"{_fmt(t.get('insns'))} | {_fmt(ratio)} | "
                    f"{_fmt(t.get('ref_insns'))} | {_fmt(r['arena'])} | "
                    f"{_fmt(r['lower_bound'])} | {_fmt(t.get('arena'))} | {_fmt(r['flash'])} | "
                    f"{_fmt(r['weights'])} | {_fmt(r['stack'])} | {_fmt(r['ram'])} |")
@@ -141,7 +160,7 @@ def _per_layer(r: dict) -> list[str]:
     out = [f"<details><summary>{r['label']}: {len(r['per_layer'])} layers, "
            f"{_fmt(total)} instructions in the layers</summary>", "",
            "| # | layer | op | input | weights | output | MACs | instructions | instr/MAC "
-           "| share |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "| share | est. M4 cycles |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for i, x in enumerate(r["per_layer"]):
         ipm = x["insns"] / x["macs"] if x["macs"] else None
         w = "x".join(map(str, x["w"])) if x["w"] else "-"
@@ -149,7 +168,8 @@ def _per_layer(r: dict) -> list[str]:
         name = name if len(name) <= 48 else "…" + name[-47:]
         out.append(f"| {i} | `{name}` | {x['op']} | {'x'.join(map(str, x['in']))} | {w} "
                    f"| {'x'.join(map(str, x['out']))} | {_fmt(x['macs'])} | "
-                   f"{_fmt(x['insns'])} | {_fmt(ipm)} | {100 * x['insns'] / total:.1f}% |")
+                   f"{_fmt(x['insns'])} | {_fmt(ipm)} | {100 * x['insns'] / total:.1f}% | "
+                   f"{_fmt(x.get('cycles'))} |")
     return out + ["", "</details>", ""]
 
 
@@ -165,11 +185,13 @@ def _speed(rows: list[dict], dense: list[dict]) -> list[str]:
     return out
 
 
-OTHER_CORES = (("cortex-m7", True, "mps2-an500"), ("cortex-m33", True, "mps2-an505"),
-               ("cortex-m3", False, None))
+# core, DSP, its FPU (built with the board's float ABI where it has one), its mps2 board
+OTHER_CORES = (("cortex-m7", True, "fpv5-d16", "mps2-an500"),
+               ("cortex-m33", True, "fpv5-sp-d16", "mps2-an505"),
+               ("cortex-m3", False, "none", None))
 
 
-def cores_row(label: str, path: Path, board: str, m4: int | None, calib=None) -> dict:
+def cores_row(label: str, path: Path, board, m4: int | None, calib=None) -> dict:
     """Instructions of one inference with the code compiled for other cores. Exact counts come
     from the STM32 board's memory map and TIM2 with only -mcpu changed (QEMU executes the same
     Thumb-2 instruction stream; it counts instructions, whatever the core model); the mps2 board
@@ -185,8 +207,9 @@ def cores_row(label: str, path: Path, board: str, m4: int | None, calib=None) ->
     base = load_board(board)
     want = np.asarray(m.interpret(x), np.int8).tobytes()
     row = {"label": label, "m4": m4}            # the main table's count, same build
-    for core, dsp, mps2 in OTHER_CORES:
-        b = dataclasses.replace(base, name=f"{base.name}-{core}", core=core, dsp=dsp)
+    for core, dsp, fpu, mps2 in OTHER_CORES:
+        b = dataclasses.replace(base, name=f"{base.name}-{core}", core=core, dsp=dsp, fpu=fpu,
+                                float_abi=base.float_abi if fpu != "none" else "auto")
         same = np.asarray(m.run_qemu(x, board=b), np.int8).tobytes() == want
         row[core] = m.last_qemu.instructions[0] if same else None
         if mps2:
@@ -222,15 +245,19 @@ def compression_block(old: str | None) -> list[str]:
 
 
 def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
-           speed: list[dict] = (), old: str | None = None, cores: list[dict] = ()) -> str:
-    out = ["# Benchmarks", "",
+           speed: list[dict] = (), old: str | None = None, cores: list[dict] = (),
+           note: str = "") -> str:
+    out = ["# Benchmarks", "", *([f"**{note}.**", ""] if note else []),
            f"Generated by `python -m tinyc.bench --board {board}` (do not edit by hand). One "
            "inference on an all-zero input in QEMU with `-icount shift=0`; instructions read from "
-           "STM32 TIM2 around the invoke call. **Instructions, not cycles.** Weights stored "
-           "dense. Flash and RAM of the model alone: linked firmware minus an empty firmware "
-           "(`arm-none-eabi-size`); the arena includes the kernels' scratch buffers (im2col "
-           "block, widened fully-connected input); stack: high-water mark of the invoke (stack "
-           "painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "", *_summary(rows)]
+           "STM32 TIM2 around the invoke call. **Instructions, not cycles**; \"est. M4 "
+           "cycles\": Cortex-M4 timings (TRM) applied to QEMU's execution profile "
+           "(`tinyc/cycles.py`; validation against real boards in BENCHMARKS_NOTES.md). "
+           "Weights stored dense. Flash and RAM of the model alone: linked firmware minus an "
+           "empty firmware (`arm-none-eabi-size`); the arena includes the kernels' scratch "
+           "buffers (im2col block, widened fully-connected input); stack: high-water mark of the "
+           "invoke (stack painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "",
+           *_summary(rows)]
     if speed:
         out += ["", "### With `storage=\"speed\"` (fully-connected weights stored int16)", "",
                 "Where the fast fully-connected kernel applies, its weights are stored widened "
@@ -272,7 +299,7 @@ def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
     return "\n".join(out) + "\n"
 
 
-def run(board: str, folder: Path, work: Path | None = None) -> tuple[list[dict], ...]:
+def run(board, folder: Path, work: Path | None = None) -> tuple[list[dict], ...]:
     rows, auto, speed = [], [], []
     for name in MLPERF:
         print(f"bench: {name}", file=sys.stderr)
@@ -290,7 +317,7 @@ def run(board: str, folder: Path, work: Path | None = None) -> tuple[list[dict],
     return rows, auto, speed
 
 
-def run_cores(board: str, folder: Path, dense: list[dict]) -> list[dict]:
+def run_cores(board, folder: Path, dense: list[dict]) -> list[dict]:
     m4 = {r["label"]: r["insns"] for r in dense}
     rows = []
     for name in MLPERF:
@@ -308,15 +335,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cores", action="store_true",
                     help="skip the Cortex-M7/M33/M3 table (built only on a board with an exact "
                          "instruction counter, e.g. stm32)")
+    ap.add_argument("--float-abi", choices=("soft", "softfp", "hard"), default=None,
+                    help="float ABI of the firmware (default: the board's)")
     args = ap.parse_args(argv)
     folder = (args.models or models_dir()) / "mlperf-tiny"
-    rows, auto, speed = run(args.board, folder)
+    import dataclasses
+
+    from .firmware import float_abi
+    from .qemu import counter_note
     from .target import load_board
-    exact = load_board(args.board).exact_instructions
-    cores = run_cores(args.board, folder, rows) if exact and not args.no_cores else []
+    board = load_board(args.board)
+    if args.float_abi:
+        board = dataclasses.replace(board, float_abi=args.float_abi)
+        float_abi(board)                    # hard/softfp without an FPU: BoardError
+    note = counter_note(board)              # the board counts no instructions exactly
+    if note:
+        print(f"bench: {note}", file=sys.stderr)
+    rows, auto, speed = run(board, folder)
+    cores = run_cores(board, folder, rows) if board.exact_instructions and not \
+        args.no_cores else []
     ptq = [] if args.no_ptq else ptq_rows(folder)
     old = args.output.read_text() if args.output.exists() else None
-    args.output.write_text(render(rows, args.board, ptq, auto, speed, old, cores))
+    args.output.write_text(render(rows, args.board, ptq, auto, speed, old, cores, note))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -17,6 +17,7 @@ EPILOG = """examples:
   tinyc sweep model.onnx --calib calib.npz --data test.npz -o sweep/
   tinyc inspect model.onnx
   tinyc boards
+  tinyc build model.onnx --board my_chip.toml --calib calib.npz -o build/model   (docs/boards.md)
   tinyc bench --board stm32 -o BENCHMARKS.md
 
 A float model needs calibration data (--calib: .npz with one array per model input, N samples
@@ -219,10 +220,27 @@ def compile_options(args) -> dict:
 
 # -- the parser -----------------------------------------------------------------------------
 
+FLOAT_ABIS = ("soft", "softfp", "hard")     # tinyc.target.FLOAT_ABIS less "auto"
+
+
+def add_board_args(p: argparse.ArgumentParser) -> None:
+    """--board NAME|PATH.toml, --flash-size, --ram-size (docs/boards.md)."""
+    p.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
+                   help="target board: a name from `tinyc boards`, or your own board file "
+                   "(schema: docs/boards.md); default: stm32")
+    p.add_argument("--flash-size", metavar="SIZE", help="override the board's flash size "
+                   "(bytes, or 256K, 1M)")
+    p.add_argument("--ram-size", metavar="SIZE", help="override the size of the board's main "
+                   "RAM region, the one holding .data (bytes, or 96K)")
+    p.add_argument("--float-abi", type=_choice(FLOAT_ABIS), metavar="|".join(FLOAT_ABIS),
+                   help="float ABI of the firmware build (default: the board's: hard with its "
+                   "-mfpu where it has an FPU, else soft); the generated C is integer-only "
+                   "either way, with the same output bits")
+
+
 def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = True) -> None:
     p.add_argument("model", help="the .onnx model file")
-    p.add_argument("--board", default="stm32", help="target board (see `tinyc boards`); "
-                   "default: stm32")
+    add_board_args(p)
     if calib:
         p.add_argument("--calib", metavar="CALIB.npz",
                        help="calibration samples, one array per model input (float models)")
@@ -271,7 +289,8 @@ def _bench_parser(sub) -> None:
                        epilog="examples:\n  tinyc bench\n  tinyc bench --board mps2-an386 "
                        "--models ../shared/models -o /tmp/BENCHMARKS.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--board", default="stm32", help="target board (default: stm32)")
+    b.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
+                   help="target board: a name or a board file (default: stm32)")
     b.add_argument("--models", metavar="DIR", help="folder holding mlperf-tiny/ (default: "
                    "$TINYC_MODELS, else ../shared/models next to the repository)")
     b.add_argument("-o", "--output", default="BENCHMARKS.md", metavar="BENCHMARKS.md",
@@ -298,6 +317,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--host", action="store_true",
                    help="write the folder for a normal (Linux/macOS) program instead of a "
                    "board: same C and bits, nothing measured on a board")
+    b.add_argument("--firmware", action="store_true",
+                   help="also write firmware/: a bare-metal program around the model (tinyc's "
+                   "startup code, linker scripts, a main.c that prints the outputs, a Makefile "
+                   "with `make` for the chip and `make qemu` to run it; docs/firmware.md)")
+    b.add_argument("--input", metavar="X.npy",
+                   help="with --firmware: the input sample of firmware/input.c (default: zeros)")
     r = _sub(sub, "run", "build, run in QEMU on the board; outputs + instructions",
              "  tinyc run model.onnx --calib calib.npz --input x.npy\n"
              "  tinyc run model.onnx --calib calib.npz --data test.npz --weights int4")
@@ -320,7 +345,13 @@ def parser() -> argparse.ArgumentParser:
     _common(i)
     _sweep_parser(sub)
     _bench_parser(sub)
-    sub.add_parser("boards", help="list the known boards and their limits")
+    bd = sub.add_parser("boards", help="list the known boards and their memory regions",
+                        description="List every board with its memory regions (chip map, and "
+                        "where QEMU has them); or check and show one board file.")
+    bd.add_argument("board", nargs="?", metavar="NAME|PATH.toml",
+                    help="show only this board (a name, or your own board file)")
+    bd.add_argument("--flash-size", metavar="SIZE", help="as for build")
+    bd.add_argument("--ram-size", metavar="SIZE", help="as for build")
     return ap
 
 

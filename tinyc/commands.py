@@ -17,9 +17,25 @@ from .report import format_layers, format_summary
 def _compile(args, shapes, options: dict | None = None):
     """tinyc.compile with the command line's options (cli_options), or with `options`."""
     from .pipeline import compile
-    return compile(args.model, board=args.board, calib=getattr(args, "calib", None),
+    return compile(args.model, board=board_of(args), calib=getattr(args, "calib", None),
                    input_shapes=shapes, name=args.name,
                    **(cli_options(args) if options is None else options))
+
+
+def board_of(args):
+    """The Board of --board NAME|PATH.toml with --flash-size/--ram-size and --float-abi
+    applied."""
+    import dataclasses
+
+    from .firmware import float_abi
+    from .target import load_board
+    board = load_board(args.board, getattr(args, "flash_size", None),
+                       getattr(args, "ram_size", None))
+    abi = getattr(args, "float_abi", None)
+    if abi is not None:
+        board = dataclasses.replace(board, float_abi=abi)
+        float_abi(board)                # hard/softfp on a board without an FPU: BoardError
+    return board
 
 
 def cli_options(args) -> dict:
@@ -171,11 +187,25 @@ def _remove_made(made: list[Path]) -> None:
 
 
 def cmd_build(args, shapes) -> int:
+    if (args.firmware or args.input) and args.host:
+        raise TinycError("build: --firmware and --input make a bare-metal program — expected "
+                         "them without --host")
+    if args.input and not args.firmware:
+        raise TinycError("build: --input is the sample of the --firmware program — expected "
+                         "--firmware with it")
     out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
     measure = not (args.no_measure or args.host) and all(
         shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
-    write_atomic(out, lambda tmp: m.write(tmp, measure=measure, host=args.host),  # recheck,
+    sample = m._samples(load_npy(args.input), False)[0][0] if args.input else None
+
+    def write(tmp: Path) -> None:
+        m.write(tmp, measure=measure, host=args.host)
+        if args.firmware:
+            from .starter import write_starter
+            write_starter(m, tmp / "firmware", sample)
+
+    write_atomic(out, write,  # recheck,
                  lambda tmp: output_folder(args.output, args.force, [],  # what a build writes
                                            {e.name for e in tmp.iterdir()}))
     print(format_summary(m))
@@ -183,7 +213,10 @@ def cmd_build(args, shapes) -> int:
         print("  (host build: compile the folder into any C99 program, see tinyc.mk)")
     elif not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
-    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html)")
+    ld = "" if args.host else f", {m.board.name}.ld"
+    fw = ", firmware/" if args.firmware else ""
+    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
+          f"{ld}{fw})")
     return 0
 
 
@@ -191,25 +224,30 @@ def cmd_run(args, shapes) -> int:
     m = _compile(args, shapes)
     print(format_summary(m))
     if args.input:
-        x = load_npy(args.input)
+        x, batch = load_npy(args.input), False
         y = m.run_qemu(x)
         print(f"output: {np.array2string(np.asarray(y), max_line_width=100)}")
     else:
         xs, labels = _test_set(m, args.data)
-        y = m.run_qemu(xs if len(xs) > 1 else xs[0], batch=True)
+        x, batch = (xs if len(xs) > 1 else xs[0]), True
+        y = m.run_qemu(x, batch=True)
         if labels is not None:
-            yf = m.run_float(xs if len(xs) > 1 else xs[0], batch=True)
+            yf = m.run_float(x, batch=True)
             from .cli import CALIBRATION_OPTIONS, compile_options
             kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
                 else "int8"
             print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
                   f"{kind} in QEMU {_top1(y, labels):.2f}%")
-    counts = [c for c in m.last_qemu.instructions if c is not None]
-    if counts:
-        print(f"instructions per inference on {m.board.name} (QEMU, not cycles): "
-              f"{counts[0]:,}" + (f" (min {min(counts):,}, max {max(counts):,})"
-                                  if len(counts) > 1 else ""))
-    return 0
+    from .firmware import float_abi
+    exact = _same(m.interpret(x, batch=batch), y)
+    n = len(m.last_qemu.outputs)
+    print(f"QEMU on {m.board.name} ({float_abi(m.board)}-float ABI) == golden model "
+          f"(interpret), {n} sample"
+          f"{'s' if n > 1 else ''}: {'yes, bit-exact' if exact else 'NO'}")
+    print(m.last_qemu.describe_count(m.board.name))
+    from .cycles import print_run_estimate
+    print_run_estimate(m)
+    return 0 if exact else 1
 
 
 def describe(options: dict) -> str:
@@ -342,8 +380,8 @@ def cmd_bench(args, shapes) -> int:
 
 def cmd_boards(args, shapes) -> int:
     from .target import list_boards
-    for b in list_boards():
-        print(b.summary())
+    boards = list_boards() if args.board is None else [board_of(args)]
+    print("\n".join(b.listing() for b in boards))
     return 0
 
 

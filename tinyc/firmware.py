@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 GCC, NM, OBJDUMP, SIZE = ("arm-none-eabi-gcc", "arm-none-eabi-nm", "arm-none-eabi-objdump",
                           "arm-none-eabi-size")
-CFLAGS = ("-mthumb", "-mfloat-abi=soft", "-O2", "-g", "-std=c99", "-ffreestanding",
+# The float ABI (-mfloat-abi, -mfpu) comes from the board: see float_abi_flags.
+CFLAGS = ("-mthumb", "-O2", "-g", "-std=c99", "-ffreestanding",
           "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror")
 LDFLAGS = ("-nostdlib", "-nostartfiles", "-Wl,--gc-sections")
 SUPPORT = ("semihost.c", "minilibc.c")
@@ -211,7 +212,7 @@ _PROFILE = """\
 #include <stdint.h>
 #include "semihost.h"
 #include "cost.h"
-#define MAX_LAYERS 4096u
+#define MAX_LAYERS {max_layers}u
 static uint32_t t[MAX_LAYERS + 1u];
 static uint32_t n;
 void tinyc_profile_hook(int32_t layer)
@@ -235,14 +236,16 @@ void tinyc_fw_profile_report(uint32_t s)
 
 def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np.ndarray]],
                    out_dir: Path, name: str = "tinyc_model",
-                   n_outputs_bytes: Sequence[int] | None = None, profile: bool = False) -> Path:
+                   n_outputs_bytes: Sequence[int] | None = None, profile: bool = False,
+                   profile_layers: int = 4096) -> Path:
     """Build `out_dir/<name>.elf`: the model in `c_dir` run on every sample of `inputs`.
 
     inputs: samples x model inputs, int8 arrays (any shape; sent flat, in C order).
     n_outputs_bytes: bytes of each output; default from `<NAME>_OUT<k>_SIZE` in model.h.
     Raises MemoryOverflow (a BoardError) when the samples do not fit the board's flash.
     profile: build with -DTINYC_PROFILE; after each sample the harness prints one line
-    `layer s=<sample> i=<layer> ticks=<counter delta>` per layer (the hook's own cost included).
+    `layer s=<sample> i=<layer> ticks=<counter delta>` per layer (the hook's own cost included),
+    for up to profile_layers layers (4 bytes of RAM each).
     """
     from tinyc.target import load_board
     board, c_dir, out_dir = load_board(board), Path(c_dir), Path(out_dir)
@@ -257,27 +260,59 @@ def build_firmware(c_dir: Path, board: Board | str, inputs: Sequence[Sequence[np
     extra = []
     if profile:
         extra = [out_dir / f"{HARNESS_PREFIX}profile.c"]
-        extra[0].write_text(_PROFILE)
+        extra[0].write_text(_PROFILE.replace("{max_layers}", str(int(profile_layers))))
     elf = out_dir / f"{name}.elf"
     link(board, [main_c, inputs_c, *extra, *model_sources(c_dir)], elf,
-         [c_dir, c_dir / "kernels"], ("-DTINYC_PROFILE",) if profile else ())
+         [c_dir, c_dir / "kernels"], ("-DTINYC_PROFILE",) if profile else (),
+         arena=macros.get("ARENA_SIZE", 0))
     return elf
+
+
+def float_abi(board: Board) -> str:
+    """The board's float ABI: its `float_abi`, where "auto" (the default) means hard on a
+    board with an FPU and soft without one. BoardError for hard/softfp without an FPU."""
+    from tinyc.target import FLOAT_ABIS
+    abi = board.float_abi
+    if abi == "auto":
+        return "soft" if board.fpu == "none" else "hard"
+    if abi not in FLOAT_ABIS:
+        raise BoardError(f"board {board.name}: float ABI {abi!r} — expected one of "
+                         f"{', '.join(FLOAT_ABIS)}.")
+    if abi != "soft" and board.fpu == "none":
+        raise BoardError(f"board {board.name}: float ABI {abi} needs an FPU — expected soft, "
+                         f"the {board.core} of this board has none.")
+    return abi
+
+
+def float_abi_flags(board: Board) -> list[str]:
+    """-mfloat-abi (and -mfpu unless soft). Passed to the link too, so that gcc links the
+    libgcc of the matching multilib (e.g. thumb/v7e-m+fp/hard; see -print-multi-directory)."""
+    abi = float_abi(board)
+    return [f"-mfloat-abi={abi}", *([f"-mfpu={board.fpu}"] if abi != "soft" else [])]
 
 
 def compile_flags(board: Board, include_dirs: Sequence[Path] = ()) -> list[str]:
     """The arm-none-eabi-gcc flags for this board (compile part)."""
     counter = [] if board.counter == "none" else [f"-DTINYC_COUNTER_{board.counter.upper()}"]
     incs = [f"-I{d}" for d in (*include_dirs, board.path(""))]
-    return [f"-mcpu={board.core}", *CFLAGS, *counter, *board.cflags, *incs]
+    return [f"-mcpu={board.core}", *CFLAGS, *float_abi_flags(board), *counter, *board.cflags,
+            *incs]
 
 
 def link(board: Board, sources: Sequence[Path], elf: Path,
-         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = ()) -> Path:
-    """Compile and link `sources` with the board's startup, semihosting and linker script."""
+         include_dirs: Sequence[Path] = (), cflags: Sequence[str] = (), arena: int = 0,
+         script: Path | None = None, qemu: bool = True) -> Path:
+    """Compile and link `sources` with the board's startup, semihosting and a linker script:
+    `script`, or one generated (`<elf>.ld`, `arena` bytes planned into a region) for QEMU's map
+    of the board (qemu=True: to run) or for the chip's (qemu=False: to size)."""
+    from tinyc.linker import write_linker_script
+    from tinyc.target import place_memory
     gcc = find_tool(GCC)
+    if script is None:
+        plan = place_memory(board, arena, where=f"board {board.name}")
+        script = write_linker_script(board, plan, elf.with_suffix(".ld"), qemu=qemu)
     support = [board.path(board.startup), *(board.path(f) for f in SUPPORT)]
-    cmd = [gcc, *compile_flags(board, include_dirs), *cflags,
-           f"-T{board.path(board.linker_script)}",
+    cmd = [gcc, *compile_flags(board, include_dirs), *cflags, f"-T{script}",
            f"-L{board.path('')}", *LDFLAGS, f"-Wl,--defsym=STACK_SIZE={board.stack_size}",
            f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf),
            *map(str, sources), *map(str, support), "-lgcc"]
@@ -290,12 +325,19 @@ def link(board: Board, sources: Sequence[Path], elf: Path,
 def _raise_build_error(board: Board, stderr: str) -> None:
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", stderr)
     if over:
-        region, n = sorted(over, key=lambda r: r[0] != "RAM")[0]     # RAM first: not batchable
-        size = board.flash_size if region == "FLASH" else board.ram_size
-        note = f", incl. the {board.stack_size} B stack reserve" if region == "RAM" else ""
-        raise MemoryOverflow(f"board {board.name}: firmware does not fit {region} — expected at "
-                             f"most {size} B, got {size + int(n)} B{note}. Use a board with more "
-                             "memory or a smaller model.", region, int(n))
+        flash = board.flash.name.upper()
+        region, n = sorted(over, key=lambda r: r[0] == flash)[0]     # RAM first: not batchable
+        qemu = board.qemu.memory if board.qemu else ()
+        r = next(x for x in (*qemu, *board.memory) if x.name.upper() == region)
+        chip = board.region(r.name).size
+        capped = (f"; QEMU {board.qemu_machine} models only {r.size} B of the chip's {chip} B"
+                  if r.size < chip else "")
+        note = f", incl. the {board.stack_size} B stack reserve" if region != flash else ""
+        raise MemoryOverflow(f"board {board.name}: firmware does not fit {region} (region "
+                             f"{r.name} @0x{r.base:08x}{capped}) — expected at most {r.size} B, "
+                             f"got {r.size + int(n)} B{note}. Use a board with more "
+                             "memory or a smaller model.",
+                             "FLASH" if region == flash else region, int(n))
     raise ToolchainError(f"board {board.name}: firmware build failed — "
                          f"{GCC} reported:\n{stderr.strip()[-6000:]}")
 
@@ -338,7 +380,9 @@ def _size_firmware(board: Board, name: str, n_in: int, n_out: int, out_dir: Path
                                         args=", ".join(["tinyc_fw_ptr"] * (n_in + n_out))))
     srcs = [main_c, *(model_sources(c_dir) if c_dir else [])]
     incs = [c_dir, c_dir / "kernels"] if c_dir else []
-    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs))
+    arena = read_header(c_dir, name).get("ARENA_SIZE", 0) if c_dir else 0
+    return measure_size(link(board, srcs, out_dir / f"{name}_size.elf", incs, arena=arena,
+                             qemu=False))                  # sized for the chip, not run
 
 
 def model_size(c_dir: Path, board: Board | str, out_dir: Path,
@@ -378,14 +422,38 @@ _FLOAT_SYMBOL = re.compile(
     r"__(add|sub|mul|div|neg|cmp|eq|ne|lt|le|gt|ge|unord)[sdt]f[23]|"
     r"__(fix|fixuns|float|floatun|extend|trunc)[a-z]*[sdth]f|__gnu_(f2h|h2f)|"
     r"(sqrt|exp|log|pow|sin|cos|tanh|floor|ceil|round|fabs)f?$)")
-_VFP_LINE = re.compile(r"^\s+[0-9a-f]+:\s+([0-9a-f]{4} ?){1,2}\s+v[a-z]")
+# One disassembled VFP/MVE instruction: mnemonic (with its .type suffixes) and operands.
+_VFP_LINE = re.compile(r"^\s+[0-9a-f]+:\s+(?:[0-9a-f]{4} ?){1,2}\s+(v[a-z0-9.]+)\s*(.*)$")
+_FLOAT_TYPE = re.compile(r"\.(?:f16|f32|f64|bf16)\b")
+
+
+def _is_float_arithmetic(mnemonic: str, operands: str) -> bool:
+    """A VFP/MVE instruction that computes with floating point (not one that only moves bits).
+
+    Approach (hard-float builds): gcc may move *integer* data through FPU registers —
+    vldr/vstr/vldm/vstm/vpush/vpop/vmov as 64-bit copies — so the mere presence of a `v...`
+    instruction proves nothing. Every VFP/MVE instruction that computes with floats carries a
+    float data type in its disassembly (vadd.f32, vmul.f64, vcvt.f32.s32, vdiv.f32,
+    vsqrt.f32, vfma.f32, vcmpe.f32, vrintz.f32, vselgt.f32, vmaxnm.f32, MVE vadd.f32 q...),
+    and integer MVE vector ops carry only .i/.s/.u/.8... types. So: float arithmetic = a float
+    type suffix, except a register-to-register vmov.fNN (a copy); a vmov.fNN of an immediate
+    (a float constant) counts. Plus `vmrs APSR_nzcv, fpscr` (the flags of a float compare)."""
+    base = mnemonic.split(".", 1)[0]
+    if base == "vmrs":
+        return "apsr_nzcv" in operands.lower()
+    if not _FLOAT_TYPE.search(mnemonic):
+        return False
+    return base != "vmov" or "#" in operands
 
 
 def check_nofloat(elf: Path) -> list[str]:
-    """Floating point in a firmware: soft-float/libm helper symbols (nm) and FPU instructions
-    (objdump). Empty list = integer-only. As shared/qemu/check_nofloat.sh."""
+    """Floating point in a firmware: soft-float/libm helper symbols (nm) and FPU arithmetic
+    instructions (objdump; moves of integer data through FPU registers, as a hard-float build
+    makes, are not float: see _is_float_arithmetic). Empty list = integer-only.
+    As shared/qemu/check_nofloat.sh, made meaningful under -mfloat-abi=hard."""
     syms = _run_tool([find_tool(NM), str(elf)], f"{elf}").split()
     found = sorted({f"symbol {s}" for s in syms if _FLOAT_SYMBOL.match(s)})
     dis = _run_tool([find_tool(OBJDUMP), "-d", str(elf)], f"{elf}")
-    vfp = [f"instruction {ln.strip()}" for ln in dis.splitlines() if _VFP_LINE.match(ln)]
+    vfp = [f"instruction {ln.strip()}" for ln in dis.splitlines()
+           if (m := _VFP_LINE.match(ln)) and _is_float_arithmetic(m[1], m[2])]
     return found + vfp[:20]

@@ -42,6 +42,7 @@ class Model:
         self.inputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp) for v in graph.inputs]
         self.outputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp)
                         for v in graph.outputs]
+        self.memory_plan = None     # tinyc.target.MemoryPlan, set by fit.check_fit
         self._c_dir: Path | None = None
         self._host = None
         self._tmp = None
@@ -107,7 +108,7 @@ class Model:
     def run_qemu(self, x, batch: bool = False, board=None):
         """The generated C, built for the board and run in QEMU; also sets last_qemu."""
         from .target import load_board, run_samples
-        board = load_board(board) if isinstance(board, str) else (board or self.board)
+        board = self.board if board is None else load_board(board)
         samples, as_float = self._samples(x, batch)
         fw_dir = Path(self._tmpdir()) / f"fw_{board.name}"
         self.last_qemu = run_samples(self.c_dir(), board, samples, fw_dir, name=self.name)
@@ -147,7 +148,7 @@ class Model:
     def write(self, out_dir, measure: bool = False, host: bool = False) -> Path:
         """Write the C folder: <name>.h, <name>.c, <name>_data.{c,h}, <name>_names.h, kernels/
         (model.h, model.c, ... with the default name), tinyc.mk, CMakeLists.txt, report.json,
-        report.html.
+        report.html, and (not host) <board>.ld: the chip's linker script for the memory plan.
 
         measure=True links the model into a firmware for the board (flash, static RAM) and runs
         one inference in QEMU (stack high-water mark), then checks the board fit.
@@ -163,11 +164,15 @@ class Model:
                options={"files": "model" if self.name == DEFAULT_NAME else "name",
                         "build_files": True, "build_info": self.build_info(host),
                         **({"selection": self.kernels} if self.kernels else {})})
+        if not host and self.memory_plan is not None:
+            from .linker import write_linker_script
+            write_linker_script(self.board, self.memory_plan, out / f"{self.board.name}.ld")
         if measure:
             from .fit import check_fit, measure as measure_model
             mem = measure_model(self, out, Path(self._tmpdir()) / "measure")
             self.report["memory"] = mem
-            check_fit(self, mem["flash_bytes"], mem["ram_total_bytes"], "measured")
+            check_fit(self, mem["flash_bytes"], "measured",
+                      data=max(mem["ram_static_bytes"] - self.plan.arena_bytes, 0))
         write_report(self, out)
         write_html(self, out)
         return out

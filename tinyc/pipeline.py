@@ -95,14 +95,16 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
     r["weight_formats"] = formats
 
 
-def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = None,
+def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             name: str = "tinyc_model", verify: bool = True, progress=_progress,
             calib_method: str = "minmax", per_tensor: bool = False, prune=None,
             prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
             activations=None) -> Model:
-    """Compile an ONNX model for a board. calib: .npz path, {input: array}, or array.
+    """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
+    a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
+    {input: array}, or array.
 
     calib_method "minmax" | "percentile" | "mse"; per_tensor: one weight scale per tensor.
     Compression (float model + calib; passes/NOTES_COMPRESSION.md): prune (fraction or
@@ -116,7 +118,7 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
     from .passes.compress import Compression
     from .passes.search import compress_model
     from .target import load_board
-    brd = load_board(board) if isinstance(board, str) else board
+    brd = load_board(board)
     g = load_model(path, input_shapes)
     g = run_passes(g, FLOAT_PASSES, check=verify)
     check_tensors(g, brd, str(path))
@@ -140,5 +142,5 @@ def compile(path, board: str = "stm32", calib=None, input_shapes: dict | None = 
                   kernels)
     _compression_report(model, compression, weight_rows(kernels))
     model.report["activations"] = activation_report(g)
-    check_fit(model, *estimate(model), "estimated before compiling the C")
+    check_fit(model, estimate(model), "estimated before compiling the C")
     return model

@@ -11,6 +11,10 @@ Harness output (one line each, `key=value` fields separated by spaces, numbers i
 then the firmware exits 0. `FAULT` + exit 127 means a fault handler ran. Instructions of one
 invoke = ticks - overhead (two back-to-back counter reads) when counter=tim2 (netduinoplus2
 under -icount shift=0: TIM2 counts instructions). QEMU counts instructions, not cycles.
+
+Where the counter is SysTick, the count is not exact: under -icount shift=0 (1 instruction =
+1 ns) SysTick ticks once per board.qemu.insns_per_tick instructions (1 GHz over the machine's
+SysTick clock), so QemuResult.estimated_instructions = ticks x that ratio, within one tick.
 """
 from __future__ import annotations
 
@@ -37,8 +41,6 @@ CFSR_BITS = {0: "instruction access violation", 1: "data access violation",
              17: "invalid state", 18: "invalid PC on return", 19: "no coprocessor (FPU off)",
              24: "unaligned access", 25: "division by zero"}
 EXIT_FAULT, EXIT_TIMEOUT, EXIT_KILLED, EXIT_LOCKUP = 127, 124, 137, 134
-
-
 @dataclass
 class QemuResult:
     """What one or more firmware runs printed, parsed."""
@@ -52,6 +54,47 @@ class QemuResult:
     counter: str = "none"
     runs: int = 1                           # QEMU runs (more than 1 when samples were batched)
     elfs: list[Path] = field(default_factory=list)
+    insns_per_tick: float | None = None     # SysTick: instructions per tick (QemuTarget)
+
+    @property
+    def estimated_instructions(self) -> list[int] | None:
+        """Per sample: the exact count, else SysTick ticks x instructions per tick (within
+        one tick), else None (no counter, or a machine whose ratio is not known)."""
+        if self.instructions is not None:
+            return self.instructions
+        if self.insns_per_tick is None:
+            return None
+        return [round(t * self.insns_per_tick) for t in self.ticks]
+
+    def describe_count(self, board_name: str) -> str:
+        """One line: instructions per inference, and how they were counted."""
+        counts = self.estimated_instructions
+        if counts is None:
+            return (f"instructions per inference on {board_name}: not counted — the board has "
+                    f"no instruction counter in QEMU (counter {self.counter}); exact counts "
+                    "on stm32")
+        span = (f" (min {min(counts):,}, max {max(counts):,})" if len(counts) > 1 else "")
+        if self.instructions is not None:
+            return (f"instructions per inference on {board_name} (QEMU, not cycles): "
+                    f"{counts[0]:,}{span}")
+        return (f"instructions per inference on {board_name} (QEMU, not cycles): about "
+                f"{counts[0]:,}{span} — no exact counter on this board: SysTick ticks x "
+                f"{self.insns_per_tick:g} instructions per tick (-icount shift=0), within "
+                f"{self.insns_per_tick:g}; exact counts on stm32")
+
+
+def counter_note(board: Board) -> str:
+    """'' when the board counts instructions exactly in QEMU; else one sentence on what its
+    counts are (SysTick ticks x instructions per tick) or that there are none."""
+    if board.exact_instructions:
+        return ""
+    ratio = (board.qemu.insns_per_tick if board.qemu else None)
+    if board.counter == "systick" and ratio:
+        return (f"{board.name} has no exact instruction counter in QEMU: instructions are "
+                f"SysTick ticks x {ratio:g} instructions per tick (-icount shift=0), within "
+                f"{ratio:g} per reading; exact counts on stm32")
+    return (f"{board.name} has no instruction counter in QEMU (counter {board.counter}): "
+            "instructions are not measured (-); exact counts on stm32")
 
 
 def qemu_command(elf: Path, board: Board, extra: Sequence[str] = ()) -> list[str]:
@@ -85,6 +128,8 @@ def run_qemu(elf: Path, board: Board | str, timeout: float = 60.0,
         _raise_qemu_error(board, Path(elf), rc, out, err, timeout)
     res = parse_output(out)
     res.exit_code, res.elfs = rc, [Path(elf)]
+    if res.counter == "systick":
+        res.insns_per_tick = (board.qemu.insns_per_tick if board.qemu else None)
     return res
 
 
@@ -194,4 +239,5 @@ def merge(results: list[QemuResult]) -> QemuResult:
         stack_peak_bytes=max(r.stack_peak_bytes for r in results),
         stack_invoke_bytes=max(r.stack_invoke_bytes for r in results),
         exit_code=max(r.exit_code for r in results), stdout="".join(r.stdout for r in results),
-        counter=results[0].counter, runs=len(results), elfs=[e for r in results for e in r.elfs])
+        counter=results[0].counter, runs=len(results), elfs=[e for r in results for e in r.elfs],
+        insns_per_tick=results[0].insns_per_tick)

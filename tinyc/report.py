@@ -104,7 +104,22 @@ def format_summary(model) -> str:
                      f"constants {mem['flash_constants_bytes']:,}, code "
                      f"{mem['flash_code_bytes']:,}); RAM {mem['ram_total_bytes']:,} B "
                      f"(static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
+    if r.get("estimated_cycles"):
+        lines.append(f"  estimated {r['estimated_cycles']:,} cycles per inference, "
+                     f"{r['latency_ms']:.3f} ms at the board's clock ({r['cycle_model']})")
+    lines += [f"  {line}" for line in format_regions(r.get("regions", []))]
     return "\n".join(lines)
+
+
+def format_regions(regions: list[dict]) -> list[str]:
+    """The report's region table as text: region, base, size, what it holds, % used."""
+    if not regions:
+        return []
+    out = [f"{'region':<10} {'base':<10} {'size':>11} {'used':>11} {'%':>6}  holds"]
+    for g in regions:
+        out.append(f"{g['name']:<10} {g['base']:<10} {g['size']:>11,} {g['used_bytes']:>11,} "
+                   f"{g['used_percent']:>5.1f}%  {', '.join(g['holds']) or '-'}")
+    return out
 
 
 def format_layers(model) -> str:

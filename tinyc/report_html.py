@@ -63,6 +63,16 @@ def _memory_rows(r: dict) -> str:
                    f"{'not measured' if v is None else f'{v:,} B'}</td></tr>" for k, v in rows)
 
 
+def _region_rows(r: dict) -> str:
+    head = ("<tr><th>region</th><th>base</th><th>size B</th><th>used B</th><th>used</th>"
+            "<th>holds</th></tr>")
+    return head + "".join(
+        f"<tr><td>{html.escape(g['name'])}</td><td>{g['base']}</td><td>{g['size']:,}</td>"
+        f"<td>{g['used_bytes']:,}</td><td>{g['used_percent']:.1f}%</td>"
+        f"<td>{html.escape(', '.join(g['holds']) or '-')}</td></tr>"
+        for g in r.get("regions", []))
+
+
 def _layer_rows(r: dict) -> str:
     out = []
     for i, (lay, live) in enumerate(zip(r["layers"], r["live"])):
@@ -85,6 +95,7 @@ td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}}</s
 <body><h1>tinyc report: {html.escape(r['source'])} for {html.escape(r['board'])}</h1>
 <p>{len(r['layers'])} layers, {r['macs']:,} MACs</p>
 <h2>Memory</h2><table>{_memory_rows(r)}</table>
+<h2>Memory regions of {html.escape(r['board'])}</h2><table>{_region_rows(r)}</table>
 <h2>Arena over time</h2>{arena_svg(model)}
 <h2>Layers</h2><table>{head}
 {_layer_rows(r)}</table></body></html>

@@ -125,7 +125,8 @@ def measure(m, data: _Data, work: Path, flash: bool, qemu: bool) -> dict:
         row["flash_bytes"] = model_size(m.c_dir(), m.board, work / "size", name=m.name)["flash"]
     if qemu:
         m.run_qemu(data.first, batch=True)
-        row["instructions"] = m.last_qemu.instructions[0]
+        counts = m.last_qemu.estimated_instructions       # SysTick boards: ticks x ratio
+        row["instructions"] = counts[0] if counts else None
     return row
 
 
@@ -136,6 +137,14 @@ def _tools(args) -> tuple[bool, bool]:
                              "qemu-system-arm — expected both on PATH. Install them "
                              "(scripts/setup.sh) or drop --qemu.")
     return gcc and not args.no_measure, args.qemu
+
+
+def _count_note(board: str) -> str:
+    """How the board counts instructions in QEMU, when not exactly (for sweep.md)."""
+    from .qemu import counter_note
+    from .target import load_board
+    note = counter_note(load_board(board))
+    return f" ({note})" if note else ""
 
 
 def cmd_sweep(args, shapes) -> int:
@@ -165,7 +174,8 @@ def cmd_sweep(args, shapes) -> int:
         raise TinycError(f"sweep: every setting failed — the first: {rows[0]['error']}")
     info = {"model": Path(args.model).name, "board": board, "n": data.n,
             "data": Path(args.data).name, "labelled": data.labels is not None,
-            "float": _float_accuracy(data), "flash": flash, "qemu": qemu}
+            "float": _float_accuracy(data), "flash": flash, "qemu": qemu,
+            "count": _count_note(board) if qemu else ""}
     write(out, rows, info)
     failed = [r["configuration"] for r in rows if "error" in r]
     if failed:
@@ -222,7 +232,8 @@ def to_markdown(rows: list[dict], info: dict, title: bool = True) -> str:
             + " Flash: the model alone (linked firmware minus an empty one), "
             + ("arm-none-eabi-gcc." if info["flash"] else "not measured (-).")
             + " Instructions: one inference in QEMU (not cycles)"
-            + ("." if info["qemu"] else ", not measured (-: pass --qemu)."), ""] if title else []
+            + (info.get("count", "") + "." if info["qemu"] else
+               ", not measured (-: pass --qemu)."), ""] if title else []
     table = ["| configuration | weights B | flash B | MACs | instructions | accuracy | formats |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:

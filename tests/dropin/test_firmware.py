@@ -32,8 +32,11 @@ def run_elf(elf: Path) -> str:
 
 
 def alone(model, xs) -> list[np.ndarray]:
-    """Each sample's output with the model alone in its own firmware (tinyc's harness)."""
-    y = model.run_qemu(np.stack(xs), batch=True)
+    """Each sample's output with the model alone in its own firmware (tinyc's harness; built
+    soft-float: the bits do not depend on the float ABI, and the example's builds compare)."""
+    import dataclasses
+    soft = dataclasses.replace(load_board(model.board), name="stm32-soft", float_abi="soft")
+    y = model.run_qemu(np.stack(xs), batch=True, board=soft)
     return [np.asarray(o).ravel() for o in y]
 
 
@@ -66,22 +69,29 @@ def _check(stdout: str, want: dict) -> None:
         assert np.array_equal(y, want[model][s]), (model, s, y, want[model][s])
 
 
-def test_make_example_two_models_in_qemu(example):
+# The example builds hard-float (the board's FPU) by default; soft stays available.
+@pytest.mark.parametrize("float_abi", ["hard", "soft"])
+def test_make_example_two_models_in_qemu(example, float_abi):
     root, models_dir, want = example
-    build = root / "make"
+    build = root / f"make-{float_abi}"
     run(["make", "-C", EXAMPLE, f"BUILD={build}", f"MODELS={root / 'models'}",
-         f"TINYC_MODELS={models_dir}", f"PYTHON={sys.executable}"])
+         f"TINYC_MODELS={models_dir}", f"PYTHON={sys.executable}"]
+        + ([] if float_abi == "hard" else [f"FLOAT_ABI={float_abi}"]))
+    libgcc = {"hard": "/thumb/v7e-m+fp/hard/libgcc.a", "soft": "/thumb/v7e-m/nofp/libgcc.a"}
+    assert libgcc[float_abi] in (build / "firmware.map").read_text()   # the multilib linked
     _check(run_elf(build / "firmware.elf"), want)
 
 
-def test_cmake_example_two_models_in_qemu(example):
+@pytest.mark.parametrize("float_abi", ["hard", "soft"])
+def test_cmake_example_two_models_in_qemu(example, float_abi):
     need("cmake")
     root, models_dir, want = example
-    build = root / "cmake"
+    build = root / f"cmake-{float_abi}"
     run(["cmake", "-S", EXAMPLE, "-B", build,
          f"-DCMAKE_TOOLCHAIN_FILE={EXAMPLE / 'arm-none-eabi.cmake'}",
          f"-DMODELS={root / 'models'}", f"-DTINYC_MODELS={models_dir}",
-         f"-DPYTHON={sys.executable}"])
+         f"-DPYTHON={sys.executable}"]
+        + ([] if float_abi == "hard" else [f"-DTINYC_FLOAT_ABI={float_abi}"]))
     run(["cmake", "--build", build])
     _check(run_elf(build / "firmware.elf"), want)
 

@@ -47,7 +47,10 @@ def test_model_too_big_for_board_gives_the_numbers(tmp_path):
     assert "65,536" in msg and "lm3s6965" in msg and "RAM" in msg
     needed = int(msg.split("needs ")[1].split(" B")[0].replace(",", ""))
     assert needed > 65536
-    m = tinyc.compile(path, board="stm32", calib=calib)
+    with pytest.raises(BoardError) as e:    # STM32F405: 128 KiB SRAM + 64 KiB CCM, no split
+        tinyc.compile(path, board="stm32", calib=calib)
+    assert "sram 128 KiB @0x20000000" in str(e.value) and "ccm 64 KiB" in str(e.value)
+    m = tinyc.compile(path, board="stm32l4r5", calib=calib)     # SRAM1 192 KiB holds it
     out = m.write(tmp_path / "ok", measure=True)
     mem = json.loads((out / "report.json").read_text())["memory"]
     assert mem["ram_total_bytes"] <= m.board.ram_size

@@ -20,6 +20,8 @@ def assert_outputs(res, samples, out_sizes, w):
         assert [g.tolist() for g in got] == [v.tolist() for v in want]
 
 
+# boards/startup.c's fault handler is Thumb-2: the Cortex-M0/M0+ startup comes with the
+# QEMU/firmware branch (microbit bring-up). Until it is merged these two are expected to fail.
 @pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
 def test_every_board_runs_the_standin(board, standin, tmp_path):
     ins, outs = (12, 7), (12, 5)
@@ -85,7 +87,8 @@ def test_one_sample_too_big_for_flash(standin, tmp_path):
 
 def test_model_too_big_for_ram(standin, tmp_path):
     model, _ = standin(arena=100_000)
-    with pytest.raises(BoardError, match=r"RAM — expected at most 65536 B"):
+    with pytest.raises(BoardError, match=r"does not fit SRAM \(region sram @0x20000000\) — "
+                       r"expected at most 65536 B"):
         build_firmware(model, "lm3s6965", random_samples(1, (10,)), tmp_path / "fw")
 
 
@@ -105,19 +108,80 @@ FLOAT_MUL = dict(body_extra="volatile float tinyc_scale = 0.5f;",
                  invoke_extra="    arena[0] = (int8_t)(int32_t)((float)in0[0] * tinyc_scale);")
 
 
+SOFT = dataclasses.replace(load_board("stm32"), float_abi="soft")
+
+
 def test_nofloat_fails_on_float_multiply(standin, tmp_path):
     model, _ = standin(**FLOAT_MUL)
-    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    elf = build_firmware(model, SOFT, random_samples(1, (10,)), tmp_path / "fw")
     found = check_nofloat(elf)
     assert "symbol __aeabi_fmul" in found
 
 
 def test_nofloat_catches_fpu_instructions(standin, tmp_path):
-    model, _ = standin(**FLOAT_MUL)
-    hard = dataclasses.replace(load_board("stm32"),
-                               cflags=("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
-    elf = build_firmware(model, hard, random_samples(1, (10,)), tmp_path / "fw")
-    assert any(f.startswith("instruction") and "vmul.f32" in f for f in check_nofloat(elf))
+    model, _ = standin(**FLOAT_MUL)         # stm32 builds hard-float by default
+    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    found = check_nofloat(elf)
+    assert any(f.startswith("instruction") and "vmul.f32" in f for f in found)
+    assert any("vcvt.f32.s32" in f for f in found)
+
+
+def test_nofloat_catches_double_helpers_under_hard_float(standin, tmp_path):
+    # fpv4-sp-d16 has no double precision: a double multiply calls libgcc even hard-float
+    model, _ = standin(body_extra="volatile double tinyc_scale = 0.5;",
+                       invoke_extra="    arena[0] = (int8_t)(int32_t)((double)in0[0] * "
+                                    "tinyc_scale);")
+    elf = build_firmware(model, "stm32", random_samples(1, (10,)), tmp_path / "fw")
+    assert "symbol __aeabi_dmul" in check_nofloat(elf)
+
+
+@pytest.mark.parametrize("abi", ["soft", "softfp", "hard"])
+def test_every_float_abi_runs(standin, tmp_path, abi):
+    model, w = standin(**(FPU_MOVES if abi != "soft" else {}))   # FPU on at reset
+    samples = random_samples(2, (10,))
+    board = dataclasses.replace(load_board("mps2-an500"), float_abi=abi)
+    elf = build_firmware(model, board, samples, tmp_path / "fw")
+    assert_outputs(run_qemu(elf, board), samples, (10,), w)
+    assert check_nofloat(elf) == []
+
+
+# Integer data through FPU registers, as gcc moves it under -mfloat-abi=hard: not float.
+FPU_MOVES = dict(body_extra="""\
+__attribute__((noinline)) static void tinyc_copy8(const void *s, void *d)
+{
+    __asm__ volatile("vldr d7, [%0]\\n\\tvstr d7, [%1]\\n\\tvmov r2, r3, d7\\n\\t"
+                     "vmov d6, r2, r3\\n\\tvmov s12, r2\\n\\tvmov r2, s12\\n\\t"
+                     "vldmia %0, {d6-d7}\\n\\tvstmia %1, {d6-d7}\\n\\t"
+                     "vpush {d8}\\n\\tvpop {d8}\\n\\tvmov.f32 s13, s12"
+                     :: "r"(s), "r"(d) : "d6", "d7", "r2", "r3", "memory");
+}""", invoke_extra="    { static uint32_t a[4] = {1u, 2u, 3u, 4u}, b[4]; tinyc_copy8(a, b); }")
+
+
+def test_nofloat_passes_fpu_moves_of_integer_data(standin, tmp_path):
+    model, w = standin(**FPU_MOVES)
+    samples = random_samples(2, (10,))
+    elf = build_firmware(model, "stm32", samples, tmp_path / "fw")
+    dis = check_nofloat.__globals__["_run_tool"](["arm-none-eabi-objdump", "-d", str(elf)], "")
+    for insn in ("vldr", "vstr", "vldmia", "vstmia", "vpush", "vpop", "vmov"):
+        assert f"\t{insn}" in dis
+    assert check_nofloat(elf) == []
+    assert_outputs(run_qemu(elf, "stm32"), samples, (10,), w)   # the FPU is on: no NOCP fault
+
+
+def test_float_abi_flags_and_multilib(tmp_path):
+    import subprocess
+    from tinyc.firmware import compile_flags, float_abi_flags
+    stm32, lm3s = load_board("stm32"), load_board("lm3s6965")
+    assert float_abi_flags(stm32) == ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+    assert float_abi_flags(SOFT) == ["-mfloat-abi=soft"]
+    assert float_abi_flags(lm3s) == ["-mfloat-abi=soft"]
+    with pytest.raises(BoardError, match="needs an FPU"):
+        float_abi_flags(dataclasses.replace(lm3s, float_abi="hard"))
+    # the link uses the same flags: gcc picks libgcc from the hard-float multilib
+    flags = [f for f in compile_flags(stm32) if f.startswith("-m")]
+    lib = subprocess.run(["arm-none-eabi-gcc", *flags, "-print-libgcc-file-name"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "/thumb/v7e-m+fp/hard/libgcc.a" in lib
 
 
 def test_sizes(standin, tmp_path):
@@ -149,12 +213,29 @@ def test_missing_qemu(standin, tmp_path, monkeypatch):
         run_qemu(elf, "stm32")
 
 
-def test_fault_is_reported(standin, tmp_path):
+# microbit: ARMv6-M, the Thumb-1 fault handler; no CFSR (prints 0), so the cause is unknown
+@pytest.mark.parametrize("board, why", [("mps2-an386", "undefined instruction"),
+                                        ("microbit", "unknown cause")])
+def test_fault_is_reported(standin, tmp_path, board, why):
     model, _ = standin(invoke_extra='    __asm__ volatile("udf #0");')
-    elf = build_firmware(model, "mps2-an386", random_samples(2, (10,)), tmp_path / "fw")
+    elf = build_firmware(model, board, random_samples(2, (10,)), tmp_path / "fw")
     with pytest.raises(ToolchainError, match=r"after 0 samples.*faulted \(exit 127, FAULT\) "
-                       r"at pc 0x[0-9a-f]+ in tinyc_model_invoke: undefined instruction"):
-        run_qemu(elf, "mps2-an386")
+                       rf"at pc 0x[0-9a-f]+ in tinyc_model_invoke: {why}"):
+        run_qemu(elf, board)
+
+
+def test_minilibc_on_cortex_m0_makes_no_unaligned_word_access(standin, tmp_path):
+    # ARMv6-M has no unaligned ldr/str (QEMU 7.2's microbit does not trap them, so this checks
+    # the results at every offset pair; minilibc takes the word path only when both pointers
+    # are aligned alike, after aligning the destination: aligned by construction)
+    model, w = standin(body_extra="#include <string.h>", invoke_extra="""\
+    { static uint8_t a[40], b[40]; uint32_t s, d, n;
+      for (s = 0; s < 4; s++) for (d = 0; d < 4; d++) for (n = 0; n < 24; n += 5) {
+          memset(a + d, (int)(s + d), n); memcpy(b + s, a + d, n); memmove(a + s, a + d, n); }
+      if (memcmp(a, b, 40) == 2) arena[0] = 0; }""")
+    samples = random_samples(1, (10,))
+    elf = build_firmware(model, "microbit", samples, tmp_path / "fw")
+    assert_outputs(run_qemu(elf, "microbit"), samples, (10,), w)
 
 
 def test_hang_times_out(standin, tmp_path):

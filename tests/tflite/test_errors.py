@@ -167,3 +167,26 @@ def test_missing_tflite_package_names_pip_install(tmp_path, monkeypatch):
     path = _save(tmp_path, b"TFL3")
     with pytest.raises(ModelError, match=r"pip install tflite"):
         tinyc.compile(path)
+
+
+@pytest.mark.parametrize("cut", [0.999, 0.5, 0.01])
+def test_truncated_real_model(models_dir, tfl, cut):
+    """The issue #16 crash (struct.error from the generated accessors) is a clear error."""
+    from tinyc.frontend.tflite_reader import TfliteFormatError
+    data = (models_dir / "mlperf-tiny" / "kws_int8.tflite").read_bytes()
+    with pytest.raises(TfliteFormatError, match="outside the file .* truncated or damaged"):
+        load_tflite(data[:int(len(data) * cut)])
+
+
+def test_real_model_operator_reading_a_missing_tensor(models_dir, tfl):
+    """kws with operator 0's first input index overwritten: named, with the tensor count."""
+    from tinyc.frontend.tflite_reader import TfliteFormatError
+    data = (models_dir / "mlperf-tiny" / "kws_int8.tflite").read_bytes()
+    model = tfl.Model.GetRootAs(data, 0)
+    op = model.Subgraphs(0).Operators(0)
+    at = op._tab.Vector(op._tab.Offset(6))               # operator 0's input vector
+    n = model.Subgraphs(0).TensorsLength()
+    bad = data[:at] + struct.pack("<i", 1000) + data[at + 4:]
+    with pytest.raises(TfliteFormatError, match=rf"operator #0 input 0: tensor index 1000 out "
+                                                rf"of range \({n} tensors\)"):
+        load_tflite(bad)

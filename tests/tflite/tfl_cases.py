@@ -209,9 +209,79 @@ def float_io(rng):
     return b.build([xf], [yf])
 
 
+def keras_flatten(b, x: int, y: int) -> None:
+    """y = x reshaped as the Keras converter writes `tf.reshape(x, [tf.shape(x)[0], -1])`:
+    SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE (folded at import)."""
+    shape = b.tensor("shape", (len(b.tensors[x]["shape"]),), dtype="INT32")
+    batch = b.tensor("batch", (), dtype="INT32")
+    new_shape = b.tensor("new_shape", (2,), dtype="INT32")
+    b.op("SHAPE", [x], [shape], "ShapeOptions", OutType=2)
+    b.op("STRIDED_SLICE", [shape, *(b.const(k, np.array([v], np.int32)) for k, v in
+                                     (("begin", 0), ("end", 1), ("strides", 1)))],
+         [batch], "StridedSliceOptions", ShrinkAxisMask=1)
+    b.op("PACK", [batch, b.const("minus_one", np.array(-1, np.int32))], [new_shape],
+         "PackOptions", ValuesCount=2, Axis=0)
+    b.op("RESHAPE", [x, new_shape], [y])
+
+
+def keras_reshape(rng):
+    """keras_flatten, then FULLY_CONNECTED."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 4, 4, 2))
+    flat = b.tensor("flat", (1, 32), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
+    keras_flatten(b, x, flat)
+    w, n = _weights(b, rng, "w", (5, 32), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y", (1, 5), 0.05, 0.5)
+    b.op("FULLY_CONNECTED", [flat, w, bias], [y], "FullyConnectedOptions")
+    return b.build([x], [y])
+
+
+def shape_ops(rng):
+    """The other static shape ops: x [1, 4, 4, 2] reshaped to [1, 4, -1] with the shape made
+    by SLICE, UNPACK, PACK, CAST, GATHER (TFLM gathers float, not int32), FILL and
+    CONCATENATION of SHAPE(x)."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 4, 4, 2))
+    i32 = {"dtype": "INT32"}
+    s, hw, h, w = (b.tensor("s", (4,), **i32), b.tensor("hw", (2,), **i32),
+                   b.tensor("h", (), **i32), b.tensor("w", (), **i32))
+    wv, g, m = b.tensor("wv", (1,), **i32), b.tensor("g", (1,), **i32), b.tensor("m", (1,), **i32)
+    sf, gf = b.tensor("sf", (4,), dtype="FLOAT32"), b.tensor("gf", (1,), dtype="FLOAT32")
+    shape = b.tensor("shape", (3,), **i32)
+    y = b.tensor("y", (1, 4, 8), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
+    one = b.const("one", np.array([1], np.int32))
+    b.op("SHAPE", [x], [s], "ShapeOptions", OutType=2)
+    b.op("SLICE", [s, one, b.const("two", np.array([2], np.int32))], [hw])
+    b.op("UNPACK", [hw], [h, w], "UnpackOptions", Num=2, Axis=0)
+    b.op("PACK", [w], [wv], "PackOptions", ValuesCount=1, Axis=0)
+    b.op("CAST", [s], [sf], "CastOptions", InDataType=2, OutDataType=0)
+    b.op("GATHER", [sf, b.const("zero", np.array([0], np.int32))], [gf], "GatherOptions")
+    b.op("CAST", [gf], [g], "CastOptions", InDataType=0, OutDataType=2)
+    b.op("FILL", [one, b.const("minus_one", np.array(-1, np.int32))], [m])
+    b.op("CONCATENATION", [g, wv, m], [shape], "ConcatenationOptions", Axis=0)
+    b.op("RESHAPE", [x, shape], [y])
+    return b.build([x], [y])
+
+
+def strided_masks(rng):
+    """RESHAPE of x [1, 4, 4, 2] to its reversed shape [2, 4, 4, 1]: STRIDED_SLICE of SHAPE(x)
+    with begin and end masks and stride -1."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 4, 4, 2))
+    s, r = b.tensor("s", (4,), dtype="INT32"), b.tensor("r", (4,), dtype="INT32")
+    y = b.tensor("y", (2, 4, 4, 1), scale=b.tensors[x]["scale"], zp=b.tensors[x]["zp"])
+    b.op("SHAPE", [x], [s], "ShapeOptions", OutType=2)
+    b.op("STRIDED_SLICE", [s, *(b.const(k, np.array([v], np.int32)) for k, v in
+                                 (("begin", 3), ("end", 0), ("strides", -1)))],
+         [r], "StridedSliceOptions", BeginMask=1, EndMask=1)
+    b.op("RESHAPE", [x, r], [y])
+    return b.build([x], [y])
+
+
 CASES = {f.__name__: f for f in (
     conv, depthwise, fully_connected, add, add_broadcast, mul, avg_pool, max_pool,
     logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
-    mean, mean_requant, float_io)}
+    mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
 NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md

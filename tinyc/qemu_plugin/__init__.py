@@ -1,0 +1,1 @@
+"""The TCG plugin source of tinyc.cycles (built on first use, see tinyc/cycles.py)."""
