@@ -32,7 +32,7 @@ ALLOWED = {
 # set of modules of one strongly connected component.
 DRIVER_CYCLES = [
     {"tinyc.cli", "tinyc.commands", "tinyc.sweep"},
-    {"tinyc.firmware", "tinyc.qemu", "tinyc.target"},
+    {"tinyc.firmware", "tinyc.linker", "tinyc.qemu", "tinyc.target"},
 ]
 
 
