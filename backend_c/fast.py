@@ -9,9 +9,9 @@ A fast kernel is chosen per node when its preconditions hold, otherwise the gene
 * layouts the kernels want, made here once: conv filter rows padded to a multiple of 4,
   depthwise filters widened to int16 in lane order {c0, c2, c1, c3}, fully-connected weights
   interleaved by 4 output channels, add's per-input tables;
-* the arena scratch (im2col block, widened fc input) that the plan reserved for the node:
-  `scratch_bytes(node)` is what plan_memory's `scratch=` hook asks, and a plan without that
-  slot gets the generic kernel.
+* the arena scratch (im2col block, widened fc input): select_kernels (select.py) decides
+  once whether the fast kernel runs (`applies`) and how much scratch it needs
+  (`conv2d_scratch`, `fc_scratch`); plan_memory reserves it; the functions below only render.
 
 Nothing here depends on the board: the DSP and portable paths share every array.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Node, qmath
-from ..passes.plan_memory import scratch_name
+from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 
 ACC_LIMIT = 1 << 29
 _LANES = np.array([0, 2, 1, 3])          # element j of a group of 4 sits at lane _LANES[j]
@@ -73,13 +73,12 @@ def _x_max(node: Node, key: str = "in_offset") -> int:
     return max(abs(-128 + off), abs(127 + off))
 
 
-def _dense_spec(node: Node, w2d_of, formats: tuple[str, ...] = ()):
-    """(w2d [C, K] int64, bias or None, rq [C, 3]) when the fast preconditions hold; formats:
-    the weight formats (formats.py) the op's fast kernels also take."""
+def _dense_spec(node: Node, w2d_of):
+    """(w2d [C, K] int64, bias or None, rq [C, 3]) when the fast preconditions hold (for the
+    weights as they are: select_kernels asks only for dense and "wide" storage)."""
     w, b = node.inputs[1], node.input(2)
-    if node.attrs.get("weight_format") not in (None, "", *formats) or not w.is_const or \
-            (b is not None and not b.is_const):
-        return None                     # compressed weights have their own kernels (formats.py)
+    if not w.is_const or (b is not None and not b.is_const):
+        return None
     w2d = w2d_of(np.asarray(w.data).astype(np.int64))
     c = w2d.shape[0]
     bias = None if b is None else np.asarray(b.data, np.int64).reshape(-1)
@@ -103,17 +102,17 @@ def _dw_spec(node: Node):
 
 
 def _fc_spec(node: Node):
-    return _dense_spec(node, lambda w: w, ("wide",))
+    return _dense_spec(node, lambda w: w)
 
 
 def _ceil8(n: int) -> int:
     return (n + 7) // 8 * 8
 
 
-def _fc_k(node: Node) -> int:
+def _fc_k(node: Node, wide: bool) -> int:
     """The padded depth of the fully-connected kernels' rows: 8 k for wide, 4 k else."""
     k = node.inputs[1].shape[1]
-    return _ceil8(k) if node.attrs.get("weight_format") == "wide" else _ceil4(k)
+    return _ceil8(k) if wide else _ceil4(k)
 
 
 def _conv_k4(node: Node) -> tuple[int, int]:
@@ -129,14 +128,8 @@ def conv2d_scratch(node: Node) -> int:
     return 0 if spec is None else 12 * _conv_k4(node)[0] + _ceil4(6 * spec[0].shape[0])
 
 
-def fc_scratch(node: Node) -> int:
-    return 0 if _fc_spec(node) is None else 2 * _fc_k(node)
-
-
-def scratch_bytes(node: Node) -> int:
-    """plan_memory's scratch hook for the default kernels (board-independent)."""
-    return {"conv2d": conv2d_scratch, "fully_connected": fc_scratch}.get(
-        node.op, lambda n: 0)(node)
+def fc_scratch(node: Node, wide: bool = False) -> int:
+    return 0 if _fc_spec(node) is None else 2 * _fc_k(node, wide)
 
 
 def _words(ctx, base: str, values: np.ndarray, ctype: str, comment: str) -> str:
@@ -150,7 +143,7 @@ def _words(ctx, base: str, values: np.ndarray, ctype: str, comment: str) -> str:
 
 
 def _scratch_ptr(node: Node, ctx) -> str | None:
-    off = ctx.offsets.get(scratch_name(node))
+    off = ctx.scratch_offset(node)
     return None if off is None else f"(int16_t *)(void *)(TINYC_ARENA + {off})"
 
 
@@ -168,9 +161,9 @@ def _bias_ptr(node: Node, ctx) -> str:
 
 
 def conv2d(node: Node, ctx) -> dict | None:
-    spec, scratch = _conv_spec(node), _scratch_ptr(node, ctx)
-    if spec is None or scratch is None:
+    if not ctx.choice(node).fast:
         return None
+    spec, scratch = _conv_spec(node), _scratch_ptr(node, ctx)
     w2d, _, rq = spec
     k4, row4 = _conv_k4(node)
     kh = node.inputs[1].shape[1]
@@ -187,9 +180,9 @@ def conv2d(node: Node, ctx) -> dict | None:
 
 
 def depthwise(node: Node, ctx) -> dict | None:
-    spec = _dw_spec(node)
-    if spec is None:
+    if not ctx.choice(node).fast:
         return None
+    spec = _dw_spec(node)
     w2d, bias, rq = spec                                   # w2d: [C, kh * kw]
     c = w2d.shape[0]
     const = rq[:, 0] == 0                      # constant channels: their sums do not matter
@@ -263,22 +256,21 @@ def fc_wide(w2d: np.ndarray) -> np.ndarray:
 def wide_applies(node: Node) -> bool:
     """Whether a fully-connected layer can take the wide kernel (formats.py, storage="speed"):
     the fast kernels' requantization and accumulator bounds, a folded bias that fits int32."""
-    spec = _dense_spec(node, lambda w: w, ("wide",)) if node.op == "fully_connected" else None
+    spec = _fc_spec(node) if node.op == FULLY_CONNECTED else None
     return spec is not None and _folded_bias(node, spec[0], spec[1], spec[0].shape[0]) is not None
 
 
 def fully_connected(node: Node, ctx) -> dict | None:
-    spec, scratch = _fc_spec(node), _scratch_ptr(node, ctx)
-    if spec is None or scratch is None:
+    choice = ctx.choice(node)
+    if not choice.fast:
         return None
+    spec, scratch = _fc_spec(node), _scratch_ptr(node, ctx)
     w2d, bias, rq = spec
     out, k = w2d.shape
     out4, k4 = _ceil4(out), _ceil4(k)
     folded = _folded_bias(node, w2d, bias, out4)
-    if node.attrs.get("weight_format") == "wide":
-        if folded is None:
-            return None
-        return {"fast": True, "fn": "tinyc_fully_connected_wide", "k4": _fc_k(node),
+    if choice.weight_format == "wide":
+        return {"fast": True, "fn": "tinyc_fully_connected_wide", "k4": _fc_k(node, True),
                 "rq": _rq_ptr(node, ctx, _rq_rows(rq, out4)), "scratch": scratch,
                 "filter": _words(ctx, f"{node.name}_filter", fc_wide(w2d).reshape(-1),
                                  "int16_t", f"{node.name}: weights stored int16 (wide), pairs "
@@ -306,7 +298,9 @@ def fully_connected(node: Node, ctx) -> dict | None:
             "bias": ctx.array(f"{node.name}_bias_x4", "int32_t", b)}
 
 
-def add(node: Node, ctx) -> dict:
+def _add_tables(node: Node):
+    """(the two inputs' rescale tables, out rq) of the table add, rq None when it does not
+    apply."""
     a = node.attrs
     v = np.arange(-128, 128, dtype=np.int64)
     tables = []
@@ -314,11 +308,40 @@ def add(node: Node, ctx) -> dict:
         s = qmath.wrap_int32((v + a[f"in{i}_offset"]) << a["left_shift"])
         tables.append(qmath.requantize(s, a[f"in{i}_mult"], a[f"in{i}_shift"]).astype(np.int64))
     bound = np.abs(tables[0]).max() + np.abs(tables[1]).max()
-    rq = rq_table([a["out_mult"]], [a["out_shift"]], [0], [bound], int(a["out_offset"]))
-    if rq is None:
+    return tables, rq_table([a["out_mult"]], [a["out_shift"]], [0], [bound],
+                            int(a["out_offset"]))
+
+
+def add(node: Node, ctx) -> dict:
+    if not ctx.choice(node).fast:
         return {"fast": False}
+    tables, rq = _add_tables(node)
     syms = [ctx.array(f"{node.name}_table{i}", "int32_t", 2 * t,
                       comment=f"{node.name}: input {i} rescaled, times 2, by value + 128")
             for i, t in zip((1, 2), tables)]
     return {"fast": True, "table1": syms[0], "table2": syms[1],
             "out_rq": tuple(int(x) for x in rq[0])}
+
+
+# -- the choice (select.py): does the fast kernel apply, and the scratch it needs ---------------
+
+APPLIES = {
+    CONV2D: lambda node: _conv_spec(node) is not None,
+    DEPTHWISE_CONV2D: lambda node: _dw_spec(node) is not None,
+    FULLY_CONNECTED: lambda node: _fc_spec(node) is not None,
+    "add": lambda node: _add_tables(node)[1] is not None,
+}
+SCRATCH = {CONV2D: conv2d_scratch, FULLY_CONNECTED: fc_scratch}
+
+
+def applies(node: Node) -> bool:
+    """Whether the op's fast kernel can run this node (int8, dense or "wide" weights)."""
+    check = APPLIES.get(node.op)
+    return check is not None and check(node)
+
+
+def dense_scratch(node: Node) -> int:
+    """Arena scratch of the op's fast kernel (dense weights), 0 if it needs none or does not
+    apply."""
+    size = SCRATCH.get(node.op)
+    return 0 if size is None else size(node)

@@ -1,5 +1,5 @@
-"""Compressed storage of conv2d / depthwise_conv2d / fully_connected weights — the one place
-where weight formats are defined.
+"""Compressed storage of the layers' weights (OpDef.layer: conv2d, depthwise_conv2d,
+fully_connected) — the one place where weight formats are defined.
 
 A format stores a layer's int8 weight values differently; the values themselves (hence the
 IR, interpret() and the bits of every output) do not change:
@@ -14,16 +14,17 @@ IR, interpret() and the bits of every output) do not change:
 Every packed kernel also takes the bias as int16 where each of the layer's int32 values fits
 (bias16_fits): a property of the packed kernels, so the dense layers keep the int32 bias.
 
-choose_formats(graph, storage) runs after quantize: for every layer it sizes each format that
-fits the values and has a kernel for the op (KERNELS["<op>.<format>"]), sets
-node.attrs["weight_format"] to the smallest when it saves at least AUTO_MIN_SAVING of the
-dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and cb
-fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
+choose_format(node, storage) (select_kernels runs it for every layer after quantize) sizes each
+format that fits the values and has a kernel for the op (KERNELS["<op>.<format>"]: a runtime
+file tinyc_<op>_<source>.c exists), picks the smallest when it saves at least AUTO_MIN_SAVING
+of the dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and
+cb fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
 skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays), "mask"
 only in layers that compression pruned (attrs["prune_sparsity"]: the user asked for the zeros;
 natural zeros of a model stay on the faster dense kernels) — storage="small" drops these
 conditions — and returns one report row per layer saying which format it got and why (its
-bytes: the weights as stored plus the bias as stored). emit_c then uses that kernel.
+bytes: the weights as stored plus the bias as stored). The graph is not changed; emit_c renders
+the choice.
 
 Adding a format: a pack function and a FORMATS entry here, a runtime kernel per op
 (runtime/tinyc_<op>_<source>.c), its branch in templates/call_<op>_packed.c.j2.
@@ -36,12 +37,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import TinycError
-from ..ir import DType, Graph, Node
-from ..passes.plan_memory import scratch_name
+from ..ir import OPS, DType, Graph, Node
+from ..ir.ops import layer_ops
+from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
+from ..runtime import RUNTIME_DIR
 from .fast import fc_scratch, fc_wide, wide_applies
-from .kernels import KERNELS, Kernel
+from .kernels import KERNELS, Kernel, bias16_fits
 
-LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected")
 STORAGE = ("auto", "small", "dense", "speed")
 AUTO_MIN_SAVING = 1 / 8      # a layer stays dense unless a format saves this much
 # Estimated instructions (Cortex-M4, QEMU-measured orders of magnitude): the dense DSP
@@ -54,7 +56,6 @@ SPARSE_COST = {True: (20.0, 60.0), False: (9.0, 40.0)}
 @dataclass(frozen=True)
 class WeightFormat:
     name: str
-    ops: tuple[str, ...]
     fits: Callable[[np.ndarray], str | None]        # None, or why the values do not fit
     pack: Callable[[np.ndarray], dict]               # name -> (ctype, array) or int
     source: str = ""                                 # runtime file stem, default: the name
@@ -62,6 +63,12 @@ class WeightFormat:
     @property
     def stem(self) -> str:
         return self.source or self.name
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The layer ops with a kernel for this format: runtime/tinyc_<op>_<stem>.c exists."""
+        return tuple(op for op in layer_ops()
+                     if (RUNTIME_DIR / f"tinyc_{op}_{self.stem}.c").is_file())
 
 
 def pack_s4(w: np.ndarray) -> dict:
@@ -128,13 +135,11 @@ def pack_mask(w: np.ndarray) -> dict:
 
 
 FORMATS: dict[str, WeightFormat] = {
-    "s4": WeightFormat("s4", LAYERS, _s4_fits, pack_s4),
-    "cb": WeightFormat("cb", LAYERS, _cb_fits, pack_cb),
-    "sparse": WeightFormat("sparse", ("conv2d", "fully_connected"), _sparse_fits,
-                           pack_sparse),
-    "mask": WeightFormat("mask", ("conv2d", "fully_connected"), lambda w: None, pack_mask,
-                         source="sparse"),
-    "wide": WeightFormat("wide", ("fully_connected",), lambda w: None,
+    "s4": WeightFormat("s4", _s4_fits, pack_s4),
+    "cb": WeightFormat("cb", _cb_fits, pack_cb),
+    "sparse": WeightFormat("sparse", _sparse_fits, pack_sparse),
+    "mask": WeightFormat("mask", lambda w: None, pack_mask, source="sparse"),
+    "wide": WeightFormat("wide", lambda w: None,
                          lambda w: {"filter": ("int16_t", fc_wide(w).reshape(-1))}),
 }
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2, "int16_t": 2}
@@ -148,13 +153,6 @@ def packed_bytes(fmt: WeightFormat, w: np.ndarray) -> int:
 
 # -- kernels --------------------------------------------------------------------------------
 
-def bias16_fits(node: Node) -> bool:
-    """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
-    b = node.input(2)
-    return b is not None and b.is_const and b.data.size > 0 and \
-        -32768 <= int(b.data.min()) and int(b.data.max()) <= 32767
-
-
 def bias_bytes(node: Node, packed: bool) -> int:
     """Stored bias bytes: int32, or int16 in a packed format where every value fits."""
     b = node.input(2)
@@ -163,44 +161,24 @@ def bias_bytes(node: Node, packed: bool) -> int:
     return 2 * b.data.size if packed and bias16_fits(node) else b.type.nbytes
 
 
-class _WithoutWeight:
-    """The emitter's CallContext, except that the weight constant (and an int16-stored bias)
-    is not emitted (dense)."""
-
-    def __init__(self, ctx, *hidden):
-        self._ctx, self._hidden = ctx, hidden
-
-    def ptr(self, v, byte_offset: int = 0) -> str:
-        return "NULL" if any(v is h for h in self._hidden) else self._ctx.ptr(v, byte_offset)
-
-    def __getattr__(self, name):
-        return getattr(self._ctx, name)
-
-
-def packed_scratch(node: Node) -> int:
+def packed_scratch(node: Node, fmt: str) -> int:
     """Arena scratch of a compressed-weight kernel: one unpacked filter row (conv2d: s4, cb,
     mask) or the whole unpacked filter (depthwise: s4, cb; and, with an int16 bias, room to
     widen it for the dense kernel), so that each weight is unpacked once."""
-    fmt = node.attrs.get("weight_format")
     if fmt == "wide":
-        return fc_scratch(node)             # the widened input row
-    if fmt not in BUFFERED or node.op == "fully_connected":
+        return fc_scratch(node, wide=True)             # the widened input row
+    if fmt not in BUFFERED or node.op == FULLY_CONNECTED:
         return 0
     shape = node.inputs[1].shape
-    n = -(-int(np.prod(shape[1:] if node.op == "conv2d" else shape)) // 4) * 4
-    if node.op == "depthwise_conv2d" and bias16_fits(node):
+    n = -(-int(np.prod(shape[1:] if node.op == CONV2D else shape)) // 4) * 4
+    if node.op == DEPTHWISE_CONV2D and bias16_fits(node):
         n += 4 * shape[3] + 4
     return n
 
 
-def scratch_with_formats(base: Callable[[Node], int]) -> Callable[[Node], int]:
-    """plan_memory's scratch hook: packed_scratch for compressed layers, else base(node)."""
-    return lambda node: packed_scratch(node) if node.attrs.get("weight_format") else base(node)
-
-
-def _scratch_ptr(node: Node, ctx) -> str:
-    off = ctx.offsets.get(scratch_name(node))
-    return "NULL" if off is None or not packed_scratch(node) else f"TINYC_ARENA + {int(off)}"
+def _scratch_ptr(node: Node, ctx, fmt: str) -> str:
+    off = ctx.scratch_offset(node)
+    return "NULL" if off is None or not packed_scratch(node, fmt) else f"TINYC_ARENA + {int(off)}"
 
 
 def _variant_args(op: str, fmt: WeightFormat) -> Callable:
@@ -209,14 +187,14 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
     def args(node: Node, ctx) -> dict:
         w, b = node.inputs[1], node.input(2)
         short = bias16_fits(node)
-        out = base(node, _WithoutWeight(ctx, w, b) if short else _WithoutWeight(ctx, w))
+        out = base(node, ctx)           # filter (and an int16-stored bias) "NULL": packed below
         out["bias16"] = ctx.array(f"{b.name}_b16", "int16_t", b.data.astype(np.int16),
                                   comment=f"{b.name}: {b.type} stored int16") \
             if short else "NULL"
-        out["scratch"] = _scratch_ptr(node, ctx)
+        out["scratch"] = _scratch_ptr(node, ctx, fmt.name)
         out["buffered"] = out["scratch"] != "NULL"
         out["fn"] = f"tinyc_{op}_{fmt.name}" + ("" if out["buffered"] or not
-                                                 packed_scratch(node) else "_unbuffered")
+                                                 packed_scratch(node, fmt.name) else "_unbuffered")
         for key, val in fmt.pack(w.data).items():
             if isinstance(val, tuple):
                 ctype, arr = val
@@ -231,25 +209,19 @@ def _register() -> dict[str, Kernel]:
     out = {}
     for fmt in FORMATS.values():
         for op in fmt.ops:
-            extra = ("tinyc_depthwise_conv2d_s8.c",) if op == "depthwise_conv2d" else ()
+            extra = ("tinyc_depthwise_conv2d_s8.c",) if op == DEPTHWISE_CONV2D else ()
             out[f"{op}.{fmt.name}"] = Kernel(
                 f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.h",
                                            "tinyc_dot.h", "tinyc_window.h") + extra,
-                _variant_args(op, fmt), packed_scratch)
+                _variant_args(op, fmt))
     return out
 
 
 FORMAT_KERNELS = _register()
-_FC = KERNELS["fully_connected"]       # wide: the fast fully-connected call (fast.py), own .c
-FORMAT_KERNELS["fully_connected.wide"] = Kernel(
-    _FC.template, _FC.sources + ("tinyc_fully_connected_wide.c",), _FC.args, fc_scratch)
+_FC = KERNELS[FULLY_CONNECTED]       # wide: the fast fully-connected call (fast.py), own .c
+FORMAT_KERNELS[f"{FULLY_CONNECTED}.wide"] = Kernel(
+    _FC.template, _FC.sources + ("tinyc_fully_connected_wide.c",), _FC.args)
 KERNELS.update(FORMAT_KERNELS)
-
-
-def kernel_key(node: Node) -> str:
-    """The KERNELS entry of a node: its op, or '<op>.<format>' for compressed weights."""
-    fmt = node.attrs.get("weight_format")
-    return f"{node.op}.{fmt}" if fmt else node.op
 
 
 # -- the choice -------------------------------------------------------------------------------
@@ -272,7 +244,7 @@ def sparse_pays(node: Node, density: float) -> bool:
     """Whether the sparse kernel is estimated not slower than dense (SPARSE_COST)."""
     w, outputs = node.inputs[1], node.outputs[0].type.size
     macs = outputs * (w.type.size // w.shape[0])
-    per_nz, per_out = SPARSE_COST[node.op == "conv2d" and tuple(w.shape[1:3]) != (1, 1)]
+    per_nz, per_out = SPARSE_COST[OPS[node.op].layer.window and tuple(w.shape[1:3]) != (1, 1)]
     return per_nz * density * macs + per_out * outputs <= DENSE_COST[0] * macs + \
         DENSE_COST[1] * outputs
 
@@ -321,24 +293,29 @@ def _dense_row(node: Node, why: str) -> dict:
             "density": round(density, 4), "why": f"dense {w.type.nbytes:,} B; {why}"}
 
 
-def choose_formats(g: Graph, storage: str = "auto", kernels: dict | None = None) -> list[dict]:
-    """Pick each layer's weight format (module doc); storage: "auto" (the smallest, sparse
-    only where estimated not slower), "small" (the smallest), "dense", or a format name
-    (used wherever the values fit it). Layers with int16 activations stay dense (their 16x8
-    kernel reads int8 weights only). Returns one row per layer."""
+def check_storage(storage: str) -> str:
     if storage not in STORAGE and storage not in FORMATS:
         raise TinycError(f"storage must be one of {STORAGE + tuple(FORMATS)}, got {storage!r}")
-    kernels = KERNELS if kernels is None else kernels
-    rows = []
-    for node in g.nodes:
-        if node.op not in LAYERS or not node.inputs[1].is_const:
-            continue
-        if int8_activations(node):
-            row = _choose(node, storage, kernels)
-        else:
-            row = _dense_row(node, "int16 activations: the 16x8 kernel reads dense int8 weights")
-        node.attrs.pop("weight_format", None)
-        if row["format"] != "dense":
-            node.attrs["weight_format"] = row["format"]
-        rows.append(row)
-    return rows
+    return storage
+
+
+def has_stored_weights(node: Node) -> bool:
+    """A layer whose weights are a constant (the formats apply to it)."""
+    return OPS[node.op].layer is not None and node.inputs[1].is_const
+
+
+def choose_format(node: Node, storage: str = "auto", kernels: dict | None = None) -> dict:
+    """A layer's weight format (module doc) as its report row; storage: "auto" (the smallest,
+    sparse only where estimated not slower), "small" (the smallest), "dense", or a format name
+    (used wherever the values fit it). Layers with int16 activations stay dense (their 16x8
+    kernel reads int8 weights only)."""
+    if not int8_activations(node):
+        return _dense_row(node, "int16 activations: the 16x8 kernel reads dense int8 weights")
+    return _choose(node, check_storage(storage), KERNELS if kernels is None else kernels)
+
+
+def choose_formats(g: Graph, storage: str = "auto", kernels: dict | None = None) -> list[dict]:
+    """choose_format for every layer with constant weights: one row per layer. The graph is
+    not changed (select_kernels records the choice)."""
+    check_storage(storage)
+    return [choose_format(n, storage, kernels) for n in g.nodes if has_stored_weights(n)]

@@ -3,7 +3,8 @@ the function that computes every number the template prints.
 
 Adding an op: a runtime kernel (runtime/tinyc_<op>_s8.c), a call template
 (templates/call_<op>.c.j2), an `args` function below and one KERNELS line. A board may
-override entries: `{**KERNELS, "conv2d": replace(KERNELS["conv2d"], template=...)}`.
+override entries: `{**KERNELS, CONV2D: replace(KERNELS[CONV2D], template=...)}`.
+Which entry runs a node is select_kernels' choice (select.py); `args` only renders it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..errors import IRError
 from ..ir import DType, Node
+from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from . import fast
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -23,7 +25,6 @@ class Kernel:
     template: str                       # backend_c/templates/<template>
     sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
     args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
-    scratch: Callable[[Node], int] | None = None   # bytes of arena scratch the kernel wants
 
 
 def _fail(node: Node, what: str, expected, got) -> None:
@@ -80,15 +81,25 @@ def _dense(node: Node, ctx, channels: int, fast_args=None) -> dict:
     """What conv2d, depthwise_conv2d and fully_connected share: offsets, requant, tensors.
     fast_args: a fast kernel's own arrays (filter, bias, rq) replace the generic ones."""
     x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
+    packed = ctx.choice(node).weight_format not in ("", "dense", "wide")   # own arrays
     args = {"act": _act(node),
             "input_offset": _int_attr(node, "in_offset", -255, 255),
             "output_offset": _int_attr(node, "out_offset", -255, 255),
             "input_dims": dims4(x.shape), "input": ctx.ptr(x),
             "filter_dims": dims4(w.shape), "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
     if fast_args is None:
-        fast_args = {"fast": False, **_quant(node, ctx, channels), "filter": ctx.ptr(w),
-                     "bias": ctx.ptr(b) if b is not None else "NULL"}
+        fast_args = {"fast": False, **_quant(node, ctx, channels),
+                     "filter": "NULL" if packed else ctx.ptr(w),
+                     "bias": "NULL" if b is None or (packed and bias16_fits(node))
+                     else ctx.ptr(b)}
     return {**args, **fast_args}
+
+
+def bias16_fits(node: Node) -> bool:
+    """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
+    b = node.input(2)
+    return b is not None and b.is_const and b.data.size > 0 and \
+        -32768 <= int(b.data.min()) and int(b.data.max()) <= 32767
 
 
 def conv2d_args(node: Node, ctx) -> dict:
@@ -321,12 +332,12 @@ def requantize_args(node: Node, ctx) -> dict:
 
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
-    "conv2d.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
+    f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
                          conv2d_s16_args),
-    "depthwise_conv2d.s16": Kernel("call_depthwise_conv2d_s16.c.j2",
+    f"{DEPTHWISE_CONV2D}.s16": Kernel("call_depthwise_conv2d_s16.c.j2",
                                    _S16 + ("tinyc_depthwise_conv2d_s16.c", "tinyc_window.h"),
                                    depthwise_s16_args),
-    "fully_connected.s16": Kernel("call_fully_connected_s16.c.j2",
+    f"{FULLY_CONNECTED}.s16": Kernel("call_fully_connected_s16.c.j2",
                                   _S16 + ("tinyc_fully_connected_s16.c",),
                                   fully_connected_s16_args),
     "add.s16": Kernel("call_add_s16.c.j2", _S16 + ("tinyc_add_s16.c",), add_s16_args),
@@ -343,17 +354,16 @@ _WIN = ("tinyc_window.h",)
 _FAST = ("tinyc_fast.h", "tinyc_clamp_s8.c")
 
 KERNELS: dict[str, Kernel] = {
-    "conv2d": Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h",
-                                          "tinyc_conv2d_fast_s8.c") + _WIN + _FAST,
-                     conv2d_args, fast.conv2d_scratch),
-    "depthwise_conv2d": Kernel("call_depthwise_conv2d.c.j2",
+    CONV2D: Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h",
+                                        "tinyc_conv2d_fast_s8.c") + _WIN + _FAST, conv2d_args),
+    DEPTHWISE_CONV2D: Kernel("call_depthwise_conv2d.c.j2",
                                ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h",
                                 "tinyc_depthwise_conv2d_fast_s8.c") + _WIN + _FAST,
                                depthwise_args),
-    "fully_connected": Kernel("call_fully_connected.c.j2",
-                              ("tinyc_fully_connected_s8.c", "tinyc_dot.h",
-                               "tinyc_fully_connected_fast_s8.c") + _WIN + _FAST,
-                              fully_connected_args, fast.fc_scratch),
+    FULLY_CONNECTED: Kernel("call_fully_connected.c.j2",
+                            ("tinyc_fully_connected_s8.c", "tinyc_dot.h",
+                             "tinyc_fully_connected_fast_s8.c") + _WIN + _FAST,
+                            fully_connected_args),
     "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN + _FAST,
                          pool_args),
     "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),
@@ -368,8 +378,3 @@ KERNELS: dict[str, Kernel] = {
     **KERNELS_S16,
 }
 
-
-def kernel_scratch(node: Node, kernels: dict[str, Kernel] | None = None) -> int:
-    """Bytes of arena scratch the kernel of `node` needs (0: none) — plan_memory's `scratch`."""
-    k = (kernels or KERNELS).get(s16_key(node) or node.op)
-    return k.scratch(node) if k is not None and k.scratch is not None else 0

@@ -4,10 +4,12 @@
 
 A *batch tensor* has a leading dim N*k whose rows come in N contiguous blocks of k, one per
 sample (k = 1 at the inputs; Flatten(axis=2) or Reshape([N*C, -1]) give k > 1). Each node that
-reads one needs a rule (RULES) proving that sample n of its outputs depends only on sample n of
-its inputs: elementwise with constants that are 1 along dim 0, Conv/pooling/BatchNorm per image,
-Gemm/MatMul rows, Softmax/ReduceMean/Concat off axis 0, Transpose keeping axis 0 first, Reshape
-to a dim 0 that is a multiple of N (row-major order keeps a sample's elements contiguous).
+reads one needs a rule (rule_for: RULES, or, for an op the frontend turns into an elementwise
+IR op — onnx_ops.ELEMENTWISE, OpDef.elementwise — the elementwise rule) proving that sample n
+of its outputs depends only on sample n of its inputs: elementwise with constants that are 1
+along dim 0, Conv/pooling/BatchNorm per image, Gemm/MatMul rows, Softmax/ReduceMean/Concat off
+axis 0, Transpose keeping axis 0 first, Reshape to a dim 0 that is a multiple of N (row-major
+order keeps a sample's elements contiguous).
 Values computed from Shape/Size of a batch tensor depend on N: only a Reshape target may use one.
 Anything else is refused naming the node. Rewrite: pinned inputs get dim 0 = 1, a Reshape's
 literal target dim 0 becomes k; ONNX shape inference on the batch-1 model must then give every
@@ -22,7 +24,10 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import UnsupportedOpError
+from ..ir import OPS as IR_OPS
 from .guard_graph import inferred_shapes
+from .onnx_ops import ELEMENTWISE
+from .onnx_table import OPS
 
 BATCH, SHAPE = "batch", "shape"   # kinds of values; constants and other inputs have none
 HINT = "tinyc compiles batch-1 models: export the model with batch 1 (or a dynamic batch)"
@@ -153,7 +158,7 @@ def _visit(ctx: _Ctx, i: int, node: onnx.NodeProto, path: str) -> None:
             start == 0
         ctx.kind[node.output[0]] = SHAPE if keeps_n else None
         return
-    rule = RULES.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+    rule = rule_for(node.op_type) if node.domain in ("", "ai.onnx") else None
     if rule is None:
         raise _no_rule(ctx, node, path)
     shape_ins = [k for k, x in enumerate(node.input) if ctx.kind.get(x) == SHAPE]
@@ -172,7 +177,6 @@ def _visit(ctx: _Ctx, i: int, node: onnx.NodeProto, path: str) -> None:
 
 def _no_rule(ctx: _Ctx, node: onnx.NodeProto, path: str) -> UnsupportedOpError:
     """An op without a rule: the frontend's own refusal when it does not read the op at all."""
-    from .onnx import OPS
     where = _where(node, path, ctx.opset)
     if node.domain not in ("", "ai.onnx"):
         return UnsupportedOpError(f"{where}: domain '{node.domain}' is not supported — tinyc "
@@ -343,8 +347,7 @@ def _reshape(ctx: _Ctx, i: int, node: onnx.NodeProto):
 
 
 RULES = {
-    **dict.fromkeys(["Add", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "Tanh",
-                     "HardSigmoid", "HardSwish", "Identity", "Dropout", "Cast"], _rows),
+    **dict.fromkeys(["Identity", "Dropout", "Cast"], _rows),
     **dict.fromkeys(["Conv", "ConvInteger", "MaxPool", "AveragePool", "GlobalAveragePool",
                      "GlobalMaxPool", "BatchNormalization"], _per_image),
     "QuantizeLinear": _qdq, "DequantizeLinear": _qdq,
@@ -355,6 +358,15 @@ RULES = {
     "Transpose": _transpose, "Flatten": _flatten, "Pad": _pad, "Reshape": _reshape,
     "DynamicQuantizeLinear": lambda *_: "it computes one quantization scale over all samples",
 }
+
+
+def rule_for(op_type: str):
+    """The op's rule: RULES, else, for an op the frontend turns into an elementwise IR op
+    (onnx_ops.ELEMENTWISE, OpDef.elementwise: Add, Relu, Sigmoid...), elementwise rows."""
+    if op_type in RULES:
+        return RULES[op_type]
+    ir_op = ELEMENTWISE.get(op_type)
+    return _rows if ir_op is not None and IR_OPS[ir_op].elementwise else None
 
 
 # -- rewrite and check -------------------------------------------------------------------------

@@ -30,11 +30,10 @@ from onnx import TensorProto
 
 from . import onnx_ops
 from .builder import Builder, Dyn, QConst, Tensor, symmetric_int8
-from ..ir import QParams
+from ..ir import OPS as IR_OPS, QParams
 
 PATTERN = ("ONNX Runtime's dynamic quantization pattern: DynamicQuantizeLinear -> "
            "MatMulInteger/ConvInteger -> Cast(to=FLOAT) -> Mul(scale product)")
-WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}   # IR layouts
 FIX = "pass --calib calib.npz (one array per model input, N samples)"
 
 
@@ -170,7 +169,7 @@ def _set_weight_scale(b: Builder, acc: Tensor, scale: np.ndarray) -> None:
         raise b.error(f"scale product of shape {list(s.shape)} for a result of shape "
                       f"{list(acc.shape)}", "expected one scale, or one per output channel.")
     new = np.asarray(w.q.scale, np.float64) * s.reshape(-1)      # sizes 1 or n
-    axis = WEIGHT_AXIS[w.uses[0][0].op] if new.size > 1 else None
+    axis = IR_OPS[w.uses[0][0].op].layer.weight_axis if new.size > 1 else None
     w.type = w.type.with_(q=QParams(tuple(float(v) for v in new), (0,) * new.size, axis))
 
 

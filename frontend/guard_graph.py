@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 
 from ..errors import ModelError
+from ..ir import OPS
 from .guard import MAX_TENSOR_BYTES, _n
 
 # -- graph structure ----------------------------------------------------------------------------
@@ -234,11 +235,11 @@ def _check_node(node, where: str) -> None:
 def _check_bias(node, where: str) -> None:
     """A model's own int32 bias must leave room for the products the int32 accumulator adds
     (fan_in of them, each |.| <= 255 * 128): else the C kernel overflows (undefined)."""
-    if node.op not in ("conv2d", "depthwise_conv2d", "fully_connected") or \
+    opdef = OPS.get(node.op)
+    if opdef is None or opdef.layer is None or \
             len(node.inputs) < 3 or node.inputs[2] is None or node.inputs[2].dtype.is_float:
         return
-    w = node.inputs[1].shape
-    fan_in = math.prod(w[1:3] if node.op == "depthwise_conv2d" else w[1:])
+    fan_in = opdef.fan_in(node.inputs[1].shape)
     lim = 2**31 - 1 - fan_in * 255 * 128
     big = int(np.abs(node.inputs[2].data.astype(np.int64)).max(initial=0))
     if big > lim:

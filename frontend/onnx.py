@@ -27,7 +27,7 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, qdq
+from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, onnx_table, qdq
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -38,12 +38,7 @@ INPUT_TYPES = {onnx.TensorProto.FLOAT: None, onnx.TensorProto.INT8: np.dtype(np.
 QDATA_OPS = ("Identity", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze")
 
 
-def _op_table() -> dict:
-    return {name: fn for mod in (onnx_ops, qdq) for name, fn in vars(mod).items()
-            if inspect.isfunction(fn) and name[:1].isupper() and fn.__module__ == mod.__name__}
-
-
-OPS = _op_table()
+OPS = onnx_table.OPS
 
 
 def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Graph:

@@ -11,12 +11,28 @@ import math
 
 import numpy as np
 
+from ..errors import ModelError
+from ..ir import OPS
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
 INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
                "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
-BIAS_OPS = ("fully_connected", "conv2d", "depthwise_conv2d")   # an Add after them: their bias
+
+
+# ONNX op -> the elementwise IR op it becomes (@elementwise): batch pinning derives the op's
+# rule from the IR op's facts (OpDef.elementwise), so a new one needs no second registry.
+ELEMENTWISE: dict[str, str] = {}
+
+
+def elementwise(ir_op: str):
+    """Mark an ONNX op function as becoming the elementwise IR op `ir_op`."""
+    def wrap(fn):
+        if ir_op not in OPS:
+            raise KeyError(f"onnx_ops.{fn.__name__}: no IR op {ir_op!r}")
+        ELEMENTWISE[fn.__name__] = ir_op
+        return fn
+    return wrap
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -108,7 +124,7 @@ def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
     if fc is not None and fc.op == "reshape" and len(fc.inputs[0].uses) == 1 \
             and fc.inputs[0].shape[-1] == v.shape[-1]:
         fc = fc.inputs[0].producer
-    if fc is None or fc.op not in BIAS_OPS or fc.inputs[2] is not None:
+    if fc is None or OPS[fc.op].layer is None or fc.inputs[2] is not None:
         return None
     n = v.shape[-1]
     shape = (1,) * (A.rank - B.rank) + B.shape               # B broadcast to A's rank
@@ -139,17 +155,35 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
                       "kernel_shape must equal the weights' spatial dims.")
     stride, dilation = _pair(strides), _pair(dilations)
     p = spatial_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
-    if group == 1:
-        op, wv = "conv2d", b.weight(W, (0, 2, 3, 1))
-    elif group == c_in and w.shape[1] == 1:
+    if group != 1 and group == c_in and w.shape[1] == 1:
         op, wv = "depthwise_conv2d", b.weight(W, (1, 2, 3, 0), channel=3)
-    else:
-        raise b.error(f"grouped convolution (group={group}, {c_in} input channels)",
-                      "only group=1 and depthwise (group=channels) are supported.")
+    else:                                           # group 1, or grouped: one dense conv
+        op, wv = "conv2d", b.weight(_dense_groups(b, W, w, group, c_in), (0, 2, 3, 1))
     bias = b.bias(B, c_out)
     y = b.emit(op, [b.layout(X, NCHW_TO_NHWC), wv, bias],
                {"stride": stride, "pads": p, "dilation": dilation})
     return b.act(y, NCHW_TO_NHWC)
+
+
+def _dense_groups(b: Builder, W: Tensor, w: np.ndarray, group: int, c_in: int) -> Tensor:
+    """A grouped convolution's weights [O, C/G, KH, KW] as one convolution's [O, C, KH, KW]:
+    output channel o of group g reads input channels g C/G ... (g + 1) C/G, zeros elsewhere
+    (the same sums, so the same bits; G times the weights and MACs)."""
+    if group == 1:
+        return W
+    o = w.shape[0]
+    if group < 1 or c_in % group or o % group or w.shape[1] * group != c_in:
+        raise b.error(f"group={group} with {c_in} input channels and weights {list(w.shape)}",
+                      "expected groups dividing the input and output channels, weights "
+                      "[O, C / group, KH, KW].", cls=ModelError)
+    if W.qdata is not None:
+        raise b.error(f"grouped convolution (group={group}) with quantized (QDQ) weights",
+                      "only group=1, depthwise, or float weights are supported.")
+    full = np.zeros((o, c_in) + w.shape[2:], np.float32)
+    ci, co = c_in // group, o // group
+    for g in range(group):
+        full[g * co:(g + 1) * co, g * ci:(g + 1) * ci] = w[g * co:(g + 1) * co]
+    return Tensor(name=W.name, data=full)
 
 
 def _fully_connected(b: Builder, x: Tensor, W: Tensor, w_perm, C=None, alpha=1.0, beta=1.0):
@@ -248,47 +282,62 @@ def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=
 
 # -- elementwise ------------------------------------------------------------------------------
 
+@elementwise("add")
 def Add(b: Builder, A, B):
     return _fold_bias(b, A, B) or _fold_bias(b, B, A) or _binary(b, "add", A, B)
 
 
+@elementwise("mul")
 def Mul(b: Builder, A, B):
     return _binary(b, "mul", A, B)
 
 
+@elementwise("add")
 def Sub(b: Builder, A, B):
     c = b.const_input(B, "B (subtrahend)")
     return _binary(b, "add", A, Tensor(name=B.name, data=-c.astype(np.float32)))
 
 
+@elementwise("mul")
 def Div(b: Builder, A, B):
     c = b.const_input(B, "B (divisor)")
     return _binary(b, "mul", A, Tensor(name=B.name, data=1.0 / c.astype(np.float32)))
 
 
+@elementwise("relu")
 def Relu(b: Builder, X):
     return _unary(b, "relu", X)
 
 
+@elementwise("clip")
 def Clip(b: Builder, input, min=None, max=None):
     attrs = {k: float(_values(b, v, k)) for k, v in (("min", min), ("max", max)) if v is not None}
     return _unary(b, "clip", input, attrs) if attrs else input
 
 
+@elementwise("sigmoid")
 def Sigmoid(b: Builder, X):
     return _unary(b, "sigmoid", X)
 
 
+@elementwise("tanh")
 def Tanh(b: Builder, input):
     return _unary(b, "tanh", input)
 
 
+@elementwise("hard_sigmoid")
 def HardSigmoid(b: Builder, X, *, alpha=0.2, beta=0.5):
     return _unary(b, "hard_sigmoid", X, {"alpha": float(alpha), "beta": float(beta)})
 
 
+@elementwise("hard_swish")
 def HardSwish(b: Builder, X):
     return _unary(b, "hard_swish", X)
+
+
+@elementwise("leaky_relu")
+def LeakyRelu(b: Builder, X, *, alpha=0.01):
+    return _unary(b, "leaky_relu", X, {"alpha": float(alpha)})
 
 
 def Identity(b: Builder, input):

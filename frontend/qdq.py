@@ -2,8 +2,8 @@
 
 On constants (weights, biases) DequantizeLinear keeps the integer data (`Tensor.qdata`) next to
 the folded float value; Conv/Gemm/MatMul turn it into int8 / int32 IR constants with q.
-On activations a Q -> DQ pair leaves no IR op (but see IMPLIED_RELU): the activation's IR value
-(float32) gets `type.q` set to the model's scale and zero point, in int8 terms (uint8 zero
+On activations a Q -> DQ pair leaves no IR op (but see OpDef.implied_relu): the activation's IR
+value (float32) gets `type.q` set to the model's scale and zero point, in int8 terms (uint8 zero
 points - 128).
 """
 from __future__ import annotations
@@ -13,13 +13,11 @@ from onnx import helper
 
 from ..errors import ModelError
 from .builder import Builder, QConst, Tensor, set_q
-from ..ir import QParams
+from ..ir import OPS, QParams
 
 ACT_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8))
-# Q(x) with zero point = qmin equals Q(relu(x)): make that relu explicit after these ops so the
-# float view matches the model (fuse_activation folds it back into the op).
-IMPLIED_RELU = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "mul", "batch_norm")
-REQUANT_PRODUCERS = IMPLIED_RELU + ("relu", "clip")
+# Q(x) with zero point = qmin equals Q(relu(x)): after an op with OpDef.implied_relu that relu
+# is made explicit so the float view matches the model (fuse_activation folds it back).
 
 
 def _dtype_of(b: Builder, zero_point: Tensor | None, output_dtype: int, default) -> np.dtype:
@@ -60,7 +58,7 @@ def QuantizeLinear(b: Builder, x, y_scale, y_zero_point=None, *, axis=1, saturat
     dtype = _dtype_of(b, y_zero_point, output_dtype, np.uint8)
     q = act_qparams(b, y_scale, y_zero_point, dtype)
     v = x.value
-    if q.zp == -128 and v.producer is not None and v.producer.op in IMPLIED_RELU:
+    if q.zp == -128 and v.producer is not None and OPS[v.producer.op].implied_relu:
         v = b.emit("relu", [v])          # the Relu ONNX Runtime drops when zp = qmin
     set_q(b, v, q)
     return Tensor(value=v, perm=x.perm, itype=dtype, q=q)
@@ -88,7 +86,7 @@ def _set_q_back(b: Builder, v, q: QParams) -> None:
     while True:
         set_q(b, v, q)
         p = v.producer
-        if p is None or p.op not in ("reshape", "transpose", "max_pool2d"):
+        if p is None or not OPS[p.op].keeps_values:
             return
         v = p.inputs[0]
 
@@ -106,9 +104,9 @@ def hoist_requantize(g) -> None:
         if not v.q or u.q == v.q or u in g.outputs or (len(u.uses) != 1 and u not in g.inputs):
             continue
         p = u.producer
-        if u.q is not None and (p is None or p.op not in REQUANT_PRODUCERS):
+        if u.q is not None and (p is None or not (OPS[p.op].implied_relu or OPS[p.op].clamp_range)):
             continue
-        if p is not None and v.q.zp == -128 and p.op in IMPLIED_RELU:
+        if p is not None and v.q.zp == -128 and OPS[p.op].implied_relu:
             u.type = u.type.with_(q=None)
             u = g.emit("relu", [u], name=f"{u.name}_relu", before=node)
             node.replace_input(0, u)

@@ -26,13 +26,11 @@ from ..errors import ModelError, UnsupportedOpError
 from ..ir import DType, Graph, QParams, TensorType, Value
 from . import guard_graph
 from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
+from .tflite_ops import FLOAT_HINT
 
 log = logging.getLogger("tinyc.frontend.tflite")
 
 FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
-FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
-              "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
-              "inference_input_type = inference_output_type = tf.int8")
 
 
 def schema():

@@ -14,9 +14,13 @@ import math
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from ..errors import ModelError
-from .tflite import TflOp
 from .tflite_reader import NP_TYPES, TfliteFormatError
+
+if TYPE_CHECKING:
+    from .tflite import TflOp
 
 FOLDABLE = ("SHAPE", "STRIDED_SLICE", "SLICE", "PACK", "UNPACK", "CONCATENATION", "GATHER",
             "CAST", "FILL")

@@ -10,13 +10,21 @@ lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import QParams, Value
+from ..ir import OPS, QParams, Value
+from ..ir.qmath import float_table
 from . import tflite_luts as luts
-from .tflite import FLOAT_HINT, TflOp
+
+if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
+    from .tflite import TflOp
+
+FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
+              "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
+              "inference_input_type = inference_output_type = tf.int8")
 
 log = logging.getLogger("tinyc.frontend.tflite")
 
@@ -99,11 +107,10 @@ def FULLY_CONNECTED(op: TflOp) -> Value:
     attrs = op.fused({}, o.FusedActivationFunction())
     out = op.out()
     flat = (x.shape[0], out_n)
-    if out.shape == flat:
-        return op.emit("fully_connected", [x, w, op.bias(2, out_n)], attrs)
+    keep_dims = out.shape != flat
     y = op.emit("fully_connected", [x, w, op.bias(2, out_n)], attrs, shape=flat,
-                name=f"{out.name}_fc")
-    return op.emit("reshape", [y], {"shape": out.shape})      # keep_num_dims
+                name=f"{out.name}_fc" if keep_dims else None)
+    return op.emit("reshape", [y], {"shape": out.shape}) if keep_dims else y
 
 
 # -- elementwise -------------------------------------------------------------------------------
@@ -128,9 +135,7 @@ def _lut(op: TflOp, table, fn: str, float_op: str | None = None) -> Value:
     to exactly this table, emit that op instead: the float graph keeps its float semantics."""
     x, table = op.act(0), tuple(int(v) for v in table)
     if float_op is not None:
-        from ..ir.ops.eltwise import UNARY
-        from ..passes.quantize import float_table
-        if float_table(UNARY[float_op], {}, x.q, op.out().q) == table:
+        if float_table(OPS[float_op].table, {}, x.q, op.out().q) == table:
             return op.emit(float_op, [x])
     return op.emit("lut", [x], {"table": table, "fn": fn})
 

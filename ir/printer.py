@@ -2,9 +2,12 @@
 %conv1: i8[1,16,16,8] q(s=0.0235,zp=-128) = conv2d(%x, %w3, %b3) {stride=(1,1), ...}"""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .graph import Graph, Node
+if TYPE_CHECKING:                        # annotations only: graph imports the printer
+    from .graph import Graph, Node
 
 
 def _fmt_attr(v) -> str:

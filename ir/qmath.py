@@ -197,3 +197,25 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
                           * (1 << (total_signed_bits - input_integer_bits))
                           / (1 << input_left_shift))
     return int(math.floor(max_input_rescaled))
+
+
+# -- tables: int8 -> int8 functions tabulated by value + 128 (the lut op) ------------------------
+
+def f64(x: float) -> float:
+    """A scale as TFLite stores it (float32), widened to double."""
+    return float(np.float32(x))
+
+
+def requant_table(q_in, q_out) -> tuple[int, ...]:
+    """int8 → int8 requantization as TFLite's Requantize, tabulated (q_in, q_out: QParams)."""
+    m, s = quantize_multiplier(f64(q_in.s) / f64(q_out.s))
+    x = np.arange(-128, 128, dtype=np.int64) - q_in.zp
+    return tuple(int(v) for v in np.clip(requantize(x, m, s) + q_out.zp, -128, 127))
+
+
+def float_table(fn, attrs: dict, q_in, q_out) -> tuple[int, ...]:
+    """Any float function fn(x, attrs) of one int8 tensor, tabulated:
+    round(f(x) / s_out) + zp_out (q_in, q_out: QParams)."""
+    x = (np.arange(-128, 128, dtype=np.float64) - q_in.zp) * f64(q_in.s)
+    y = np.asarray(fn(x, attrs), dtype=np.float64) / f64(q_out.s)
+    return tuple(int(np.clip(round_half_away(v) + q_out.zp, -128, 127)) for v in y)

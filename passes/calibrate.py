@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..errors import QuantizationError
-from ..ir import Graph, QParams, Value, interpret
+from ..ir import OPS, Graph, QParams, Value, interpret
 
 log = logging.getLogger("tinyc.calibrate")
 
@@ -21,12 +21,11 @@ CALIB_METHODS = ("minmax", "percentile", "mse")
 PERCENTILE = 99.99
 HIST_BINS = 2048
 
-# ops whose output quantization is fixed by the op, not by calibration (TFLite's choices)
-FIXED_OUTPUT_Q = {
-    "softmax": QParams((1.0 / 256.0,), (-128,)),
-    "sigmoid": QParams((1.0 / 256.0,), (-128,)),
-    "tanh": QParams((1.0 / 128.0,), (0,)),
-}
+
+def fixed_output_q(op: str) -> QParams | None:
+    """The output quantization an op fixes (OpDef.fixed_q: TFLite's choices), or None."""
+    fixed = OPS[op].fixed_q
+    return None if fixed is None else QParams((fixed[0],), (fixed[1],))
 
 
 def qparams_from_range(lo: float, hi: float) -> QParams:
@@ -59,15 +58,12 @@ def observe_ranges(g: Graph, samples: list[dict[str, np.ndarray]],
     return {v: (lo[v], hi[v]) for v in lo}
 
 
-PASSTHROUGH_OPS = {"reshape", "transpose", "pad", "max_pool2d", "avg_pool2d"}
-
-
 def propagate_passthrough_q(g: Graph) -> None:
     """Ops that only move bytes take their input's quantization when the model gives none
     (float islands such as a Pad between a DequantizeLinear and a Conv)."""
     for n in g.nodes:
         x, y = n.inputs[0], n.outputs[0]
-        if n.op in PASSTHROUGH_OPS and y.q is None and x is not None and x.q is not None:
+        if OPS[n.op].same_q and y.q is None and x is not None and x.q is not None:
             y.type = y.type.with_(q=x.q)
 
 
@@ -138,7 +134,7 @@ def estimate_ranges(g: Graph, samples: list[dict[str, np.ndarray]], values: list
 
 def needs_calibration(g: Graph) -> list[Value]:
     """Activations without quantization parameters (after QDQ import)."""
-    fixed = {n.outputs[0] for n in g.nodes if n.op in FIXED_OUTPUT_Q}
+    fixed = {n.outputs[0] for n in g.nodes if OPS[n.op].fixed_q}
     return [v for v in g.activations() if v.q is None and v not in fixed]
 
 
@@ -147,8 +143,8 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
     """Give every activation a per-tensor QParams: fixed by op, from QDQ, or calibrated.
     Returns the calibrated tensors' ranges (int16 activations take max |range| / 32767)."""
     for n in g.nodes:
-        if n.op in FIXED_OUTPUT_Q and n.outputs[0].q is None:
-            n.outputs[0].type = n.outputs[0].type.with_(q=FIXED_OUTPUT_Q[n.op])
+        if OPS[n.op].fixed_q and n.outputs[0].q is None:
+            n.outputs[0].type = n.outputs[0].type.with_(q=fixed_output_q(n.op))
     propagate_passthrough_q(g)
     missing = needs_calibration(g)
     if not missing:

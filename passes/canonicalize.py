@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Node
+from ..ir.ops.conv import DEPTHWISE_CONV2D
 
 
 def _is_noop(node: Node) -> bool:
@@ -54,7 +55,7 @@ def _batch_norm_to_depthwise(g: Graph, node: Node) -> None:
         src = g.emit("reshape", [x], {"shape": (1, 1, int(np.prod(x.shape[:-1])), c)},
                      before=node)
         src.type = src.type.with_(q=x.q)
-    out = g.emit("depthwise_conv2d", [src, w, b], attrs, name=node.name, before=node)
+    out = g.emit(DEPTHWISE_CONV2D, [src, w, b], attrs, name=node.name, before=node)
     out.type = out.type.with_(q=y.q)
     if len(x.shape) != 4:
         out = g.emit("reshape", [out], {"shape": y.shape}, before=node)

@@ -1,6 +1,7 @@
 """compensate: calibration data instead of retraining (OBS / GPTQ re-fit, bias correction).
 
-A linear layer (conv2d, depthwise_conv2d, fully_connected) computes, per output channel,
+A linear layer (an op with OpDef.layer: conv2d, depthwise_conv2d, fully_connected) computes,
+per output channel,
 y = X w + b with X its input patches (im2col rows). Over the calibration samples, with the bias
 as a column of ones appended to X (so w has K+1 entries, the bias last):
 
@@ -21,7 +22,8 @@ toward the current weights w0 (λ = damping · mean diag H, larger when there ar
                                                     bias correction comes for free)
     b += mean(Y_ref − X ŵ)                        bias_correction (no re-fit)
 
-Depthwise layers are one such problem per channel (K = kh·kw taps of one input channel).
+Per-channel layers (Layer.per_channel: depthwise) are one such problem per channel (K = kh·kw
+taps of one input channel).
 """
 from __future__ import annotations
 
@@ -32,22 +34,17 @@ import numpy as np
 
 from ..ir import Graph, Node
 from ..ir.interpret import float_data
-from ..ir.ops import OPS
+from ..ir.ops import OPS, from_layer_matrix, layer_matrix
 from ..ir.ops.conv import patches
 
-LINEAR = ("conv2d", "depthwise_conv2d", "fully_connected")
 DAMP = 0.01
 
 
 # -- a layer as a matrix ------------------------------------------------------------------
 
 def weight_matrix(node: Node) -> tuple[np.ndarray, np.ndarray]:
-    """(W [O, K], b [O]) in float64: conv OHWI and FC rows; depthwise channels as rows."""
-    w = float_data(node.inputs[1]).astype(np.float64)
-    if node.op == "depthwise_conv2d":
-        w2 = w[0].reshape(-1, w.shape[3]).T
-    else:
-        w2 = w.reshape(w.shape[0], -1)
+    """(W [O, K], b [O]) in float64: output channels as rows (ir.ops.layer_matrix)."""
+    w2 = layer_matrix(node, float_data(node.inputs[1]).astype(np.float64))
     b = node.input(2)
     bias = np.zeros(w2.shape[0]) if b is None else float_data(b).astype(np.float64)
     return w2, bias
@@ -55,20 +52,18 @@ def weight_matrix(node: Node) -> tuple[np.ndarray, np.ndarray]:
 
 def from_matrix(node: Node, w2: np.ndarray) -> np.ndarray:
     """The inverse of weight_matrix's reshape: [O, K] back to the node's weight layout."""
-    shape = node.inputs[1].shape
-    if node.op == "depthwise_conv2d":
-        return w2.T.reshape(shape)
-    return w2.reshape(shape)
+    return from_layer_matrix(node, w2)
 
 
 def layer_inputs(node: Node, x: np.ndarray) -> np.ndarray:
-    """The input rows of one sample: [R, K] (conv2d, fc) or [R, K, C_out] (depthwise)."""
-    if node.op == "fully_connected":
+    """The input rows of one sample: [R, K], or [R, K, C_out] (per-channel layers)."""
+    layer = OPS[node.op].layer
+    if not layer.window:
         return x.reshape(x.shape[0], -1).astype(np.float64)
     a = node.attrs
     kernel = node.inputs[1].shape[1:3]
     p = patches(x.astype(np.float64), kernel, a["stride"], a["pads"], a["dilation"], 0.0)
-    if node.op == "conv2d":
+    if not layer.per_channel:
         return p.reshape(-1, int(np.prod(p.shape[3:])))
     out_c = node.inputs[1].shape[3]
     p = p[..., np.arange(out_c) // (out_c // x.shape[3])]
@@ -84,7 +79,7 @@ def with_ones(x: np.ndarray) -> np.ndarray:
 def linear_out(node: Node, xa: np.ndarray, w2: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pre-activation outputs [R, O] from input rows with the ones column."""
     wa = np.concatenate([w2, b[:, None]], axis=1)
-    if node.op == "depthwise_conv2d":
+    if OPS[node.op].layer.per_channel:
         return np.einsum("rkc,ck->rc", xa, wa)
     return xa @ wa.T
 
@@ -100,8 +95,8 @@ class Stats:
     rows: int
 
     def blocks(self, node: Node):
-        """(rows of W, H, B) problems: one for conv/fc, one per channel for depthwise."""
-        if node.op != "depthwise_conv2d":
+        """(rows of W, H, B) problems: one, or one per channel for per-channel layers."""
+        if not OPS[node.op].layer.per_channel:
             yield slice(None), self.H, self.B
             return
         for c in range(self.H.shape[0]):
@@ -110,7 +105,7 @@ class Stats:
 
 def _accumulate(node: Node, xs: list, refs: list | None, ref_node: Node | None,
                 rows_of_ref: np.ndarray | None) -> Stats:
-    dw = node.op == "depthwise_conv2d"
+    dw = OPS[node.op].layer.per_channel
     H = B = None
     rows = 0
     ref_w = weight_matrix(ref_node) if ref_node is not None else None

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import QuantizationError, TinycError
-from ..ir import Graph, Node
+from ..ir import OPS, Graph, Node
 from .compensate import damping, sequential, weight_matrix
-from .precision import WEIGHT_AXIS, FitOptions, LayerConfig, fit_layer
-from .prune import (PRUNABLE, PRUNE_METHODS, PRUNE_SCOPES, allocate_global,
-                    check_sparsity)
+from .precision import FitOptions, LayerConfig, fit_layer
+from .prune import PRUNE_METHODS, PRUNE_SCOPES, allocate_global, check_sparsity
 
 
 @dataclass
@@ -80,8 +79,8 @@ def _per_layer(value, names: list[str], what: str, default=None) -> dict:
 
 
 def targets(g: Graph) -> list[Node]:
-    """The layers compression works on: conv2d, depthwise_conv2d, fully_connected."""
-    return [n for n in g.nodes if n.op in WEIGHT_AXIS]
+    """The layers compression works on (OpDef.layer: conv2d, depthwise_conv2d, fully_connected)."""
+    return [n for n in g.nodes if OPS[n.op].layer is not None]
 
 
 def _global_sparsity(g: Graph, samples, names: list[str], c: Compression) -> dict:
@@ -96,7 +95,7 @@ def _global_sparsity(g: Graph, samples, names: list[str], c: Compression) -> dic
 
 
 def _sparsities(g: Graph, samples, c: Compression, names: list[str]) -> dict:
-    prunable = [n.name for n in targets(g) if n.op in PRUNABLE]
+    prunable = [n.name for n in targets(g) if OPS[n.op].layer.prunable]
     if not c.prune:
         return {}
     if c.prune_scope not in PRUNE_SCOPES:
@@ -154,26 +153,3 @@ def effective(c: Compression) -> Compression:
         return c
     return replace(c, overrides={n: cfg for n, cfg in c.overrides.items()
                                  if cfg != LayerConfig()})
-
-
-def compress_model(g: Graph, samples, c: Compression, max_accuracy_drop=None, val=None,
-                   calib_method: str = "minmax",
-                   storage: str = "auto") -> tuple[Graph, dict | None]:
-    """compile()'s entry: the precision search (max_accuracy_drop) when asked, then compress.
-    Returns the graph and the compression report (None when nothing was asked; a search that
-    kept every layer plain int8 compresses nothing and reports only itself)."""
-    search = None
-    if max_accuracy_drop is not None:
-        from .precision import search_precision
-        c, search = search_precision(g, samples, c, max_accuracy_drop, val, calib_method,
-                                     storage)
-        c = effective(c)
-    options = {k: v for k, v in vars(c).items() if k != "overrides"}
-    if not c.active:
-        return g, None if search is None else {"layers": {}, "options": options,
-                                               "search": search}
-    g, report = compress(g, samples, c)
-    report["options"] = options
-    if search is not None:
-        report["search"] = search
-    return g, report

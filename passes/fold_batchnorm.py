@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph, Node
-
-OUT_CHANNEL_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
+from ..ir import OPS, Graph, Node
 
 
 def _foldable(g: Graph, bn: Node) -> Node | None:
     prod = bn.inputs[0].producer
-    if prod is None or prod.op not in OUT_CHANNEL_AXIS:
+    if prod is None or OPS[prod.op].layer is None:
         return None
     y = prod.outputs[0]
     if len(y.uses) != 1 or y in g.outputs or "act" in prod.attrs:
@@ -32,7 +30,7 @@ def _fold(g: Graph, bn: Node, conv: Node) -> None:
                                  for v in bn.inputs)
     inv = gamma / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
     w = conv.inputs[1]
-    axis = OUT_CHANNEL_AXIS[conv.op]
+    axis = OPS[conv.op].layer.weight_axis
     shape = [1] * w.data.ndim
     shape[axis] = -1
     new_w = (w.data.astype(np.float64) * inv.reshape(shape)).astype(np.float32)

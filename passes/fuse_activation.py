@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph, Node
-
-CLAMPING_OPS = {"conv2d", "depthwise_conv2d", "fully_connected", "add", "mul",
-                "avg_pool2d", "max_pool2d"}
-
-
-def _range(node: Node) -> tuple[float, float]:
-    if node.op == "relu":
-        return 0.0, np.inf
-    return node.attrs.get("min", -np.inf), node.attrs.get("max", np.inf)
+from ..ir import OPS, Graph, Node
 
 
 def _fuse(g: Graph, act: Node) -> bool:
     x = act.inputs[0]
     prod = x.producer
-    if prod is None or prod.op not in CLAMPING_OPS or len(x.uses) != 1 or x in g.outputs:
+    if prod is None or not OPS[prod.op].clamps or len(x.uses) != 1 or x in g.outputs:
         return False
     if x.q is not None and act.outputs[0].q is not None and x.q != act.outputs[0].q:
         return False
-    lo, hi = _range(act)
+    lo, hi = OPS[act.op].clamp_range(act.attrs)
     old_lo, old_hi = prod.attrs.get("act", (-np.inf, np.inf))
     prod.attrs["act"] = (float(max(lo, old_lo)), float(min(hi, old_hi)))
     y = act.outputs[0]
@@ -40,6 +31,6 @@ def _fuse(g: Graph, act: Node) -> bool:
 
 
 def fuse_activation(g: Graph) -> Graph:
-    for act in [n for n in g.nodes if n.op in ("relu", "clip")]:
+    for act in [n for n in g.nodes if OPS[n.op].clamp_range is not None]:
         _fuse(g, act)
     return g

@@ -9,13 +9,16 @@ Offsets: for several orderings of the buffers (by size, by start, by size × lif
 seeded random ones), place each at the best-fitting aligned gap among the buffers already
 placed that are alive at the same time; keep the smallest arena. Deterministic.
 The lower bound is the largest sum of sizes alive at one step, without in-place reuse.
+
+Kernel scratch: `scratch={node name: bytes}` (the backend's kernel selection, plain data) —
+each is a buffer alive only during its node; its offset is plan.scratch[node name].
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
-from ..ir import Graph, Value
+from ..ir import DType, Graph, TensorType, Value
 from ..ir.ops import OPS
 
 ALIGN = 4
@@ -42,6 +45,8 @@ class MemoryPlan:
     buffers: list[Buffer]
     live_bytes: list[int]                    # per step: bytes alive (without in-place)
     inplace: list[tuple[str, str]] = field(default_factory=list)   # (output, input) pairs
+    scratch: dict[str, int] = field(default_factory=dict)   # node name -> scratch offset
+    scratch_bytes: dict[str, int] = field(default_factory=dict)   # node name -> its size
 
     def offset(self, v: Value) -> int:
         return self.offsets[v.name]
@@ -75,7 +80,8 @@ def scratch_name(node) -> str:
 
 
 def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-             scratch=None) -> tuple[list[Buffer], list[tuple[str, str]]]:
+             scratch: dict[str, int] | None = None
+             ) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
     pairs: list[tuple[str, str]] = []
@@ -86,9 +92,8 @@ def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
         for v in node.inputs:
             if v is not None and not v.is_const:
                 root[id(v)].last = max(root[id(v)].last, step)
-        need = scratch(node) if scratch else 0
+        need = (scratch or {}).get(node.name, 0)
         if need:
-            from ..ir import DType, TensorType
             tmp = Value(scratch_name(node), TensorType(DType.INT8, (need,)))
             bufs.append(Buffer(tmp, need, step, step, [tmp]))
         for v in node.outputs:
@@ -140,11 +145,14 @@ def _orders(bufs: list[Buffer]):
 
 
 def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-                scratch=None) -> MemoryPlan:
+                scratch: dict[str, int] | None = None) -> MemoryPlan:
     """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8).
 
-    scratch(node) -> bytes: a kernel's working buffer (im2col, ...), alive only during its
-    node, planned like a tensor; its offset is offsets[scratch_name(node)]."""
+    scratch {node name: bytes}: a kernel's working buffer (im2col, ...), alive only during its
+    node, planned like a tensor; its offset is plan.scratch[node name]."""
+    if scratch is not None and not isinstance(scratch, dict):
+        raise TypeError(f"plan_memory: scratch — expected a dict node name -> bytes (the "
+                        f"backend's select_kernels), got {type(scratch).__name__}")
     bufs, pairs = liveness(g, elem_bytes, inplace, scratch)
     best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
     arena, placed = best
@@ -152,4 +160,6 @@ def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
     plain, _ = liveness(g, elem_bytes, inplace=False, scratch=scratch)
     steps = max(len(g.nodes), 1)
     live = [sum(b.size for b in plain if b.first <= s <= b.last) for s in range(steps)]
-    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs)
+    by_node = {n.name: offsets[scratch_name(n)] for n in g.nodes if scratch_name(n) in offsets}
+    sizes = {n.name: int(scratch[n.name]) for n in g.nodes if n.name in by_node}
+    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs, by_node, sizes)

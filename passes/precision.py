@@ -22,15 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import QuantizationError, TinycError
-from ..ir import Graph, Node, QParams
+from ..errors import TinycError
+from ..ir import OPS, Graph, Node, QParams
 from .cluster import check_k, kmeans_codebook, nearest
 from .compensate import (DAMP, Stats, bias_correction, damping, from_matrix, gptq, ridge_fit,
                          weight_matrix)
-from .prune import PRUNABLE, prune_rows
-from .validation import ALPHA, Evaluator, split_validation
+from .prune import prune_rows
 
-WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
 WEIGHT_BITS = (8, 4)
 CLIP_RATIOS = np.linspace(1.0, 0.5, 26)
 
@@ -110,7 +108,7 @@ def grid_round(col: np.ndarray, s: np.ndarray, book: np.ndarray | None, qmax: in
 # -- one layer ----------------------------------------------------------------------------------
 
 def _importance(node: Node, stats: Stats, shape: tuple[int, int]) -> np.ndarray:
-    if node.op == "depthwise_conv2d":
+    if OPS[node.op].layer.per_channel:
         return np.stack([np.diag(h)[:-1] for h in stats.H])
     return np.broadcast_to(np.diag(stats.H)[:-1], shape)
 
@@ -123,7 +121,7 @@ def _refit_and_prune(node: Node, stats: Stats, wa: np.ndarray, cfg: LayerConfig,
         B = H @ wa[rows].T if B is None else B
         lam = damping(H, stats.rows, opts.damp)
         w = ridge_fit(H, B, wa[rows], lam) if opts.compensate else wa[rows]
-        if cfg.sparsity and node.op in PRUNABLE:
+        if cfg.sparsity and OPS[node.op].layer.prunable:
             w, pruned[rows] = prune_rows(w, H, B, lam, cfg.sparsity, opts.prune_method,
                                          opts.compensate)
         wa[rows] = w
@@ -156,7 +154,7 @@ def store_layer(g: Graph, node: Node, wa: np.ndarray, scales: np.ndarray,
     w = node.inputs[1]
     ints = np.clip(np.round(wa[:, :-1] / scales[:, None]), -127, 127).astype(np.int8)
     s = (float(scales[0]),) if per_tensor else tuple(float(x) for x in scales)
-    axis = None if per_tensor else WEIGHT_AXIS[node.op]
+    axis = None if per_tensor else OPS[node.op].layer.weight_axis
     node.replace_input(1, g.const(w.name, from_matrix(node, ints), QParams(s, (0,) * len(s),
                                                                            axis)))
     if len(node.inputs) < 3:
@@ -179,158 +177,3 @@ def fit_layer(g: Graph, node: Node, stats: Stats, cfg: LayerConfig,
     zeros = float(np.mean(np.round(wa[:, :-1] / grid[0][:, None]) == 0))
     return {"config": cfg.describe(), "zeros": round(zeros, 4),
             "codebook": None if grid[1] is None else [int(v) for v in grid[1]]}
-
-
-# -- mixed precision: the search ----------------------------------------------------------------
-
-LADDER = (LayerConfig(8), LayerConfig(4), LayerConfig(8, cluster=8), LayerConfig(8, cluster=4),
-          LayerConfig(8, sparsity=0.9))
-
-
-def config_bytes(cfg: LayerConfig, shape: tuple[int, ...], out_c: int) -> float:
-    """Estimated stored weight bytes of a layer under cfg (backend_c/formats.py sizes)."""
-    n = float(np.prod(shape))
-    dense = n if cfg.bits == 8 else n / 2
-    if cfg.cluster:
-        dense = min(dense, cfg.cluster + n * np.ceil(np.log2(cfg.cluster)) / 8 + 1)
-    if cfg.sparsity:
-        dense = min(dense, 2 * (1 - cfg.sparsity) * n + 2 * out_c)
-    return dense
-
-
-def _candidates(layers: dict, sparse: bool, int16=()) -> dict:
-    """{(layer, ladder step): stored bytes saved} of the steps the search may try (sparse
-    steps only when the weights will be stored sparse: storage="small")."""
-    steps = {}
-    for name, (shape, out_c, op) in layers.items():
-        full = config_bytes(LADDER[0], shape, out_c)
-        for k in range(1, len(LADDER)):
-            saved = full - config_bytes(LADDER[k], shape, out_c)
-            if name in int16 or saved <= 0 or (LADDER[k].sparsity and
-                                                (op not in PRUNABLE or not sparse)):
-                continue
-            steps[(name, k)] = saved
-    return steps
-
-
-def _sensitivities(ev: Evaluator, steps: dict, base_mse: float, int16=()) -> dict:
-    """Output MSE growth of each (layer, ladder step) alone, per stored byte saved."""
-    return {(name, k): max(ev({name: LADDER[k]}, int16).mse - base_mse, 0.0) / saved
-            for (name, k), saved in steps.items()}
-
-
-def _next(score: dict, name: str, k: int) -> int | None:
-    """The next ladder step of a layer that was measured (saves bytes, applies to the op)."""
-    return next((j for j in range(k + 1, len(LADDER)) if (name, j) in score), None)
-
-
-def int16_groups(g: Graph) -> dict[str, frozenset]:
-    """The int16 candidates: each layer with a 16x8 form together with the layer(s) producing
-    its input (through reshape/pools), so that the tensor between them is int16 at both ends
-    (a conversion back to int8 in between would lose what int16 gained)."""
-    from .quantize import FOLLOW_OPS, INT16_LAYERS
-    groups = {}
-    for node in g.nodes:
-        if node.op not in INT16_LAYERS or node.attrs.get("activations") == "int16":
-            continue
-        group, todo = {node.name}, [v for v in node.inputs if v is not None and not v.is_const]
-        while todo:
-            p = todo.pop().producer
-            if p is None or (p.op not in INT16_LAYERS and p.op not in FOLLOW_OPS):
-                continue
-            if p.op in INT16_LAYERS:
-                group.add(p.name)
-            if p.op in FOLLOW_OPS:
-                todo.append(p.inputs[0])
-        groups[node.name] = frozenset(group)
-    return groups
-
-
-def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
-                  base: tuple[float, float], target: float) -> tuple[set, list[dict]]:
-    """int16 activations where int8 loses most: when the int8 model misses the target, each
-    candidate (a layer and its input's producer, int16_groups) alone with int16 activations
-    is measured (output MSE vs float); in order of the largest MSE drop, candidates are
-    promoted (kept when the accuracy does not fall) until the target is met.
-    Returns (the layers promoted, the steps tried)."""
-    acc, mse0 = base[0], base[1]
-    if acc >= target or not groups:
-        return set(), []
-    gain, tried = {}, []
-    for name, grp in groups.items():
-        try:
-            gain[name] = mse0 - ev(configs, grp)[1]
-        except QuantizationError as e:            # e.g. a 16x8 multiplier out of range
-            gain[name] = 0.0
-            tried.append({"layer": name, "config": "int16 activations", "error": str(e),
-                          "kept": False})
-    chosen: set = set()
-    for name in sorted((n for n in groups if gain[n] > 0), key=lambda n: (-gain[n], n)):
-        if groups[name] <= chosen:
-            continue
-        trial_acc = ev(configs, chosen | groups[name])[0]
-        kept = trial_acc >= acc
-        tried.append({"layer": name, "config": "int16 activations",
-                      "layers": sorted(groups[name]), "accuracy": trial_acc,
-                      "mse_gain": gain[name], "kept": kept})
-        if kept:
-            chosen, acc = chosen | groups[name], trial_acc
-        if acc >= target:
-            break
-    return chosen, tried
-
-
-def search_precision(g: Graph, samples, base, max_drop: float, val,
-                     calib_method: str = "minmax", storage: str = "auto"):
-    """Greedy mixed precision: every layer starts at int8; when the int8 model's measured
-    accuracy misses the target, the layers where int8 activations lose most get int16
-    activations (promote_int16; they are then not compressed). Then the (layer, next ladder
-    step) with the least measured output error per byte saved is tried on the whole model and
-    kept when the conservative estimate of the accuracy drop (validation.drop_estimate: the
-    observed drop, and a confidence bound from every sample's margin and the output error, at
-    level ALPHA / the number of steps that may be tried) stays within max_drop; a layer whose
-    step fails stops. Nothing is tried when the int8 model's own estimate is over the budget
-    (too few samples to tell). Returns (base with per-layer overrides, report); the int16
-    layers are annotated on g (node.attrs["activations"], read by quantize)."""
-    from dataclasses import replace
-
-    from .compress import targets
-    from .quantize import mark_activations
-    if not 0.0 <= float(max_drop) < 1.0:
-        raise TinycError(f"max_accuracy_drop must be a fraction in [0, 1), got {max_drop!r}")
-    fit, data = split_validation(g, samples, val)
-    ev = Evaluator(g, samples, fit, base, data, calib_method)
-    layers = {n.name: (n.inputs[1].shape, n.outputs[0].shape[-1], n.op) for n in targets(g)}
-    state = {name: 0 for name in layers}
-    configs = lambda st: {n: LADDER[k] for n, k in st.items()}          # noqa: E731
-    first = ev(configs(state))
-    target = ev.float_accuracy() - float(max_drop)
-    wide, tried = promote_int16(ev, int16_groups(g), configs(state), first, target)
-    steps = _candidates(layers, storage == "small", wide)
-    ev.alpha = ALPHA / max(len(steps), 1)
-    start = ev(configs(state), wide)
-    score = _sensitivities(ev, steps, start.mse, wide) if start.drop <= max_drop else {}
-    stopped = set(wide)
-    while True:
-        moves = [(score[(n, _next(score, n, k))], n) for n, k in state.items()
-                 if n not in stopped and _next(score, n, k) is not None]
-        if not moves:
-            break
-        _, name = min(moves)
-        trial = {**state, name: _next(score, name, state[name])}
-        s = ev(configs(trial), wide)
-        tried.append({"layer": name, "config": LADDER[trial[name]].describe(),
-                      "accuracy": s.accuracy, "drop": s.drop, "bound": s.bound,
-                      "kept": s.drop <= max_drop})
-        if s.drop <= max_drop:
-            state = trial
-        else:
-            stopped.add(name)
-    mark_activations(g, {n: "int16" for n in wide})
-    report = {"float_accuracy": ev.float_accuracy(), "int8_accuracy": first.accuracy,
-              "start_drop": start.drop, "target_accuracy": target, "max_drop": max_drop,
-              "alpha": ev.alpha, "samples": len(ev.feeds), "held_out": len(ev.held),
-              "evaluations": ev.runs, "steps": tried,
-              "layers": {n: LADDER[k].describe() for n, k in state.items()},
-              "activations": {n: "int16" for n in sorted(wide)}}
-    return replace(base, overrides=configs(state)), report

@@ -26,7 +26,6 @@ from .compensate import _prepare, obc_greedy, obs_refit, sparsegpt
 
 PRUNE_METHODS = ("obs", "magnitude")
 PRUNE_SCOPES = ("layer", "global")
-PRUNABLE = ("conv2d", "fully_connected")
 MAX_LAYER_SPARSITY = 0.95
 REFIT_MAX_K = 1024
 OBC_MAX_K = 600

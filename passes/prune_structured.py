@@ -1,9 +1,11 @@
-"""prune_structured: remove whole output channels of conv2d / fully_connected layers.
+"""prune_structured: remove whole output channels of the prunable layers (Layer.prunable:
+conv2d, fully_connected).
 
 Channels are removed in *groups*: tensors whose channels (last axis) must stay index-for-index
-the same — joined by channelwise ops (relu, clip, pools, lookup-table ops, per-channel pad),
-depthwise convolutions with multiplier 1 and add/mul (residual connections, gates). A group's
-sources are the conv2d / fully_connected layers that produce its tensors; it is prunable when
+the same — joined by the ops that tie channels (OpDef.channel_tie: relu, clip, pools,
+lookup-table ops, per-channel pad, add/mul: residual connections, gates) and per-channel
+layers (depthwise) with multiplier 1. A group's sources are the prunable layers that produce
+its tensors; it is prunable when
 every source is one and no tensor of it is a graph output.
 
 Dropping channel c of a group: every source loses output channel c (weights and bias), every
@@ -25,13 +27,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TinycError
-from ..ir import Graph, Node, verify
+from ..ir import OPS, Graph, Node, verify
 from ..ir.interpret import float_data
 from .compensate import _prepare, damping, sequential, weight_matrix
 
-TIE_UNARY = {"relu", "clip", "sigmoid", "tanh", "hard_sigmoid", "hard_swish", "lut",
-             "max_pool2d", "avg_pool2d", "pad"}
-SOURCES = ("conv2d", "fully_connected")
+
+def is_source(node: Node) -> bool:
+    """A layer whose output channels can be removed (Layer.prunable)."""
+    layer = OPS[node.op].layer
+    return layer is not None and layer.prunable
+
+
+def _per_channel(node: Node) -> bool:
+    layer = OPS[node.op].layer
+    return layer is not None and layer.per_channel
 
 
 class Frozen(Exception):
@@ -43,9 +52,9 @@ class Frozen(Exception):
 def _ties(node: Node) -> list:
     """The activations whose channels this node ties to its output's."""
     x = [v for v in node.inputs if v is not None and not v.is_const]
-    if node.op in TIE_UNARY or node.op in ("add", "mul"):
+    if OPS[node.op].channel_tie:
         return x
-    if node.op == "depthwise_conv2d" and node.inputs[1].shape[3] == x[0].shape[-1]:
+    if _per_channel(node) and node.outputs[0].shape[-1] == x[0].shape[-1]:
         return x[:1]
     return []
 
@@ -70,13 +79,13 @@ def groups(g: Graph) -> list[list]:
 
 def group_sources(g: Graph, group: list) -> list[Node]:
     """The group's producing layers; Frozen when a tensor of it is a graph input or output or
-    comes from anything but conv2d / fully_connected or a channel-tying op."""
+    comes from anything but a prunable layer or a channel-tying op."""
     srcs = []
     for v in group:
         p = v.producer
         if p is None or v in g.outputs:
             raise Frozen(f"'{v.name}' is a graph input/output")
-        if p.op in SOURCES:
+        if is_source(p):
             srcs.append(p)
         elif not _ties(p):
             raise Frozen(f"'{v.name}' comes from {p.op} '{p.name}'")
@@ -95,17 +104,15 @@ def _chan(mask: np.ndarray) -> np.ndarray:
 def _transfer(node: Node, ins: list, sinks: dict) -> np.ndarray | None:
     """The output mask of node from its input masks (None entries: unmasked)."""
     shape = node.outputs[0].shape
-    if node.op in SOURCES:
+    if is_source(node):
         sinks[node.name] = ins[0]
         return None
     if node.op == "pad" and any(node.attrs["pads"][k] for k in (len(shape) - 1, -1)):
         raise Frozen(f"pad '{node.name}' pads the channels")
-    if node.op in TIE_UNARY:
-        return np.broadcast_to(_chan(ins[0]), shape).copy()
-    if node.op == "depthwise_conv2d":
+    if _per_channel(node):
         mult = shape[-1] // node.inputs[0].shape[-1]
         return np.broadcast_to(np.repeat(_chan(ins[0]), mult), shape).copy()
-    if node.op in ("add", "mul"):
+    if OPS[node.op].channel_tie:
         chans = [_chan(m) if m is not None else np.zeros(v.shape[-1], bool)
                  for v, m in zip(node.inputs, ins) if not v.is_const]
         if any(c.shape != chans[0].shape or (c != chans[0]).any() for c in chans):
@@ -158,7 +165,7 @@ def shrunk_shape(mask: np.ndarray) -> tuple[int, ...]:
 
 def sink_columns(node: Node, mask: np.ndarray) -> np.ndarray:
     """Indices into weight_matrix(node)'s K columns of the masked inputs."""
-    if node.op == "fully_connected":
+    if not OPS[node.op].layer.window:
         return np.flatnonzero(mask.reshape(mask.shape[0], -1)[0])
     chans = np.flatnonzero(_chan(mask))
     taps = int(np.prod(node.inputs[1].shape[1:3]))
@@ -224,25 +231,26 @@ def _slice_const(g: Graph, node: Node, idx: int, keep: np.ndarray, axis: int) ->
 def _shrink_layers(g: Graph, sources: list[Node], masks: dict, sinks: dict) -> None:
     for node in g.nodes:
         y = masks.get(id(node.outputs[0]))
-        if node in sources or (node.op == "depthwise_conv2d" and y is not None):
+        if node in sources or (_per_channel(node) and y is not None):
             keep = ~_chan(y)
-            _slice_const(g, node, 1, keep, 0 if node.op in SOURCES else 3)
+            _slice_const(g, node, 1, keep, OPS[node.op].layer.weight_axis)
             _slice_const(g, node, 2, keep, 0)
         if node.name in sinks:
             _slice_sink(g, node, sinks[node.name])
-        if node.op in ("add", "mul") and y is not None:
+        if OPS[node.op].channel_tie and y is not None:
             for i, v in enumerate(node.inputs):
                 if v is not None and v.is_const and v.shape and v.shape[-1] == y.shape[-1] > 1:
                     _slice_const(g, node, i, ~_chan(y), len(v.shape) - 1)
 
 
 def _slice_sink(g: Graph, node: Node, mask: np.ndarray) -> None:
-    if node.op == "fully_connected":
-        keep = np.ones(node.inputs[1].shape[1], bool)
+    layer = OPS[node.op].layer
+    if not layer.window:                 # weights [O, K] or [K, O]: the other axis is K
+        keep = np.ones(node.inputs[1].shape[1 - layer.weight_axis], bool)
         keep[sink_columns(node, mask)] = False
-        _slice_const(g, node, 1, keep, 1)
-    else:
-        _slice_const(g, node, 1, ~_chan(mask), 3)
+        _slice_const(g, node, 1, keep, 1 - layer.weight_axis)
+    else:                                # windows: input channels are the weights' last axis
+        _slice_const(g, node, 1, ~_chan(mask), len(node.inputs[1].shape) - 1)
 
 
 def apply_group(g: Graph, sources: list[Node], dropped: np.ndarray) -> dict[str, np.ndarray]:
@@ -252,7 +260,7 @@ def apply_group(g: Graph, sources: list[Node], dropped: np.ndarray) -> dict[str,
     values = {id(v): v for v in g.activations()}
     shapes = {i: shrunk_shape(m) for i, m in masks.items()}
     kept = {n.name: np.flatnonzero(~_chan(masks[id(n.outputs[0])])) for n in g.nodes
-            if id(n.outputs[0]) in masks and n.op in SOURCES + ("depthwise_conv2d",)}
+            if id(n.outputs[0]) in masks and OPS[n.op].layer is not None}
     _shrink_layers(g, sources, masks, sinks)
     for i, shape in shapes.items():
         v = values[i]
@@ -274,7 +282,7 @@ def prunable_groups(g: Graph) -> tuple[list[list[Node]], list[dict]]:
                     shrunk_shape(m)
                 plans.append(srcs)
         except Frozen as e:
-            if any(v.producer is not None and v.producer.op in SOURCES for v in grp):
+            if any(v.producer is not None and is_source(v.producer) for v in grp):
                 frozen.append({"tensors": sorted(v.name for v in grp), "reason": str(e)})
     return plans, frozen
 
@@ -298,7 +306,7 @@ def prune_structured(g: Graph, samples, ratio: float) -> tuple[dict, dict]:
         raise TinycError(f"prune_structured: ratio must be in (0, 1), got {ratio!r}")
     plans, frozen = prunable_groups(g)
     report = {"groups": [], "frozen": frozen}
-    sink_names = {n.name for n in g.nodes if n.op in SOURCES}
+    sink_names = {n.name for n in g.nodes if is_source(n)}
     sinks: dict[str, _Sink] = {}
 
     def collect(node, stats):

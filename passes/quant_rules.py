@@ -2,7 +2,8 @@
 
 Each rule mirrors TFLite Micro's Prepare for the op: float32 scales widened to double,
 effective scale → QuantizeMultiplier, activation range → CalculateActivationRangeQuantized.
-One function per op; register with @rule("op"). int16 activations (16x8 scheme): symmetric,
+One function per op; register with @rule("op"); every layer op (OpDef.layer) has the layer
+rule. int16 activations (16x8 scheme): symmetric,
 zero offsets, activation ranges within int16, add with left shift 15 (TFLM add_common.cc).
 """
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import QuantizationError
-from ..ir import DType, Node, QParams
+from ..ir import OPS, DType, Node, QParams
+from ..ir.qmath import f64  # noqa: F401  (the passes' name for it)
 from ..ir.qmath import (calculate_input_radius, preprocess_softmax_scaling,
                         quantize_multiplier, round_half_away)
 
@@ -25,11 +27,6 @@ def rule(*ops):
     return wrap
 
 
-def f64(x: float) -> float:
-    """A scale as TFLite stores it (float32), widened to double."""
-    return float(np.float32(x))
-
-
 def activation_range(node: Node, q: QParams) -> dict:
     """TFLite CalculateActivationRangeQuantized for the node's fused `act` (real units)."""
     lo, hi = node.attrs.get("act", (-np.inf, np.inf))
@@ -41,11 +38,15 @@ def activation_range(node: Node, q: QParams) -> dict:
     return {"act_min": int(act_min), "act_max": int(act_max)}
 
 
-@rule("conv2d", "depthwise_conv2d", "fully_connected")
-def conv_rule(node: Node) -> dict:
+def quant_rule(op: str):
+    """The rule that computes an op's integer constants, or None (no constants)."""
+    return layer_rule if OPS[op].layer is not None else QUANT_RULES.get(op)
+
+
+def layer_rule(node: Node) -> dict:
     x, w = node.inputs[0], node.inputs[1]
     y = node.outputs[0]
-    n_out = w.shape[3] if node.op == "depthwise_conv2d" else w.shape[0]
+    n_out = OPS[node.op].out_channels(w.shape)
     w_scales = np.broadcast_to(np.asarray(w.q.scale, np.float64), (n_out,))
     mults, shifts = [], []
     for ws in w_scales:

@@ -20,32 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import QuantizationError, TinycError
-from ..ir import DType, Graph, Node, QParams, Value, verify
-from ..ir.ops.eltwise import UNARY
-from ..ir.qmath import quantize_multiplier, requantize, round_half_away
+from ..ir import OPS, DType, Graph, Node, QParams, Value, verify
+from ..ir.qmath import f64, float_table, requant_table
 from .calibrate import assign_qparams, symmetric_int16
-from .quant_rules import QUANT_RULES, f64
+from .quant_rules import quant_rule
 
-SAME_Q_OPS = {"reshape", "transpose", "pad", "max_pool2d", "avg_pool2d"}
-WEIGHT_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
-INT16_LAYERS = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "avg_pool2d",
-                "max_pool2d")
-FOLLOW_OPS = {"reshape", "max_pool2d", "avg_pool2d"}     # int16 when their input is
 ACTIVATIONS = ("int8", "int16")
-
-
-def requant_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
-    """int8 → int8 requantization as TFLite's Requantize, tabulated."""
-    m, s = quantize_multiplier(f64(q_in.s) / f64(q_out.s))
-    x = np.arange(-128, 128, dtype=np.int64) - q_in.zp
-    return tuple(int(v) for v in np.clip(requantize(x, m, s) + q_out.zp, -128, 127))
-
-
-def float_table(fn, attrs: dict, q_in: QParams, q_out: QParams) -> tuple[int, ...]:
-    """Any float function of one int8 tensor, tabulated: round(f(x) / s_out) + zp_out."""
-    x = (np.arange(-128, 128, dtype=np.float64) - q_in.zp) * f64(q_in.s)
-    y = np.asarray(fn(x, attrs), dtype=np.float64) / f64(q_out.s)
-    return tuple(int(np.clip(round_half_away(v) + q_out.zp, -128, 127)) for v in y)
 
 
 def _insert_requant_after(g: Graph, node: Node, q_in: QParams) -> None:
@@ -75,7 +55,7 @@ def _requant_input(g: Graph, node: Node, idx: int, q_out: QParams) -> None:
 def unify_passthrough_q(g: Graph, calibrated: set[int]) -> None:
     for node in list(g.nodes):
         y = node.outputs[0]
-        if node.op in SAME_Q_OPS:
+        if OPS[node.op].same_q:
             x = node.inputs[0]
             if id(y) in calibrated or y.q == x.q:
                 y.type = y.type.with_(q=x.q)
@@ -144,12 +124,12 @@ def quantize_operand(c: Value, g: Graph, wide: bool = False) -> Value:
 
 def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
     wide = node.outputs[0].dtype is DType.INT16 and node.op != "requantize"
-    if node.op in WEIGHT_AXIS:
-        w = quantize_weight(node.inputs[1], g, WEIGHT_AXIS[node.op], per_tensor)
+    opdef = OPS[node.op]
+    if opdef.layer is not None:
+        w = quantize_weight(node.inputs[1], g, opdef.layer.weight_axis, per_tensor)
         node.replace_input(1, w)
         if node.input(2) is not None:
-            n = w.shape[WEIGHT_AXIS[node.op]]
-            fan_in = int(np.prod(w.shape[1:3] if node.op == "depthwise_conv2d" else w.shape[1:]))
+            n, fan_in = opdef.out_channels(w.shape), opdef.fan_in(w.shape)
             node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n,
                                                 fan_in, wide))
     else:
@@ -159,7 +139,7 @@ def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
 
 
 def _lower_unary(node: Node) -> None:
-    fn = UNARY[node.op]
+    fn = OPS[node.op].table
     attrs = dict(node.attrs)
     node.attrs = {"table": float_table(fn, attrs, node.inputs[0].q, node.outputs[0].q),
                   "fn": node.op}
@@ -171,10 +151,10 @@ def lower_node(g: Graph, node: Node, per_tensor: bool = False) -> None:
         if v.dtype is not DType.INT16:
             v.type = v.type.with_(dtype=DType.INT8)
     _quantize_constants(g, node, per_tensor)
-    if node.op in UNARY:
+    if OPS[node.op].table is not None:
         _lower_unary(node)
-    elif node.op in QUANT_RULES:
-        node.attrs.update(QUANT_RULES[node.op](node))
+    elif quant_rule(node.op) is not None:
+        node.attrs.update(quant_rule(node.op)(node))
     if node.op == "batch_norm":
         raise QuantizationError(f"node '{node.name}' (batch_norm): could not be folded or "
                                 "converted — this is a tinyc bug, please report it")
@@ -184,11 +164,11 @@ def lower_node(g: Graph, node: Node, per_tensor: bool = False) -> None:
 
 def mark_activations(g: Graph, activations=None) -> Graph:
     """Annotate the layers to quantize with int16 activations: `activations` is None (keep the
-    annotations), "int8" / "int16" (every layer of INT16_LAYERS) or {layer name: "int8" |
+    annotations), "int8" / "int16" (every layer OpDef.int16_layer) or {layer name: "int8" |
     "int16"}. quantize() reads node.attrs["activations"]."""
     if activations is None:
         return g
-    eligible = [n.name for n in g.nodes if n.op in INT16_LAYERS]
+    eligible = [n.name for n in g.nodes if OPS[n.op].int16_layer]
     choice = activations if isinstance(activations, dict) else \
         {name: activations for name in eligible}
     unknown = sorted(set(choice) - set(eligible))
@@ -223,7 +203,7 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
     wide, int8_q = {}, {}
     for node in g.nodes:
         y, x = node.outputs[0], node.input(0)
-        follow = node.op in FOLLOW_OPS and x is not None and not x.is_const
+        follow = OPS[node.op].int16_follow and x is not None and not x.is_const
         if node.attrs.get("activations") == "int16" or (follow and id(x) in wide):
             int8_q[id(y)] = y.q
             q = (wide.get(id(x)) or _int16_q(x, ranges)) if follow else _int16_q(y, ranges)

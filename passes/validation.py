@@ -1,4 +1,4 @@
-"""validation: the data and the score of the mixed-precision search (precision.py) — how much
+"""validation: the data and the score of the mixed-precision search (search.py) — how much
 top-1 accuracy a compressed model may lose, estimated conservatively.
 
 Data (split_validation): with `val` (.npz or dict, labels in 'label'), the search fits on all
@@ -33,7 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..ir import Graph, QParams
+from ..errors import QuantizationError
+from ..ir import Graph
 
 ALPHA = 0.05
 
@@ -126,58 +127,6 @@ def drop_estimate(f: np.ndarray, q: np.ndarray, t: np.ndarray, held: np.ndarray,
                  observed)
 
 
-class Evaluator:
-    """Scores a set of per-layer configs (and layers with int16 activations): compress (fitted
-    on `fit`) + quantize (activation ranges from all the calibration samples, as compile()
-    does) a copy of the float graph as compile() would (compress.effective), run the integer
-    graph on the scored samples. Returns a Score; alpha is set by the search."""
-
-    def __init__(self, g: Graph, samples, fit, base, data, calib_method: str,
-                 alpha: float = ALPHA):
-        from ..ir import interpret
-        self.g, self.samples, self.fit, self.base = g, list(samples), fit, base
-        self.calib_method = calib_method
-        self.feeds, labels, self.held = data
-        self.alpha = alpha
-        self.float_out = np.stack([np.asarray(interpret(g, f)[0], np.float64).ravel()
-                                   for f in self.feeds])
-        self.labels = np.asarray(labels).astype(np.int64) if labels is not None else \
-            self.float_out.argmax(axis=1)
-        self.runs = 0
-
-    def __call__(self, configs: dict, int16=()) -> Score:
-        import copy
-        from dataclasses import replace
-
-        from ..ir import interpret
-        from .compress import compress, effective
-        from .quantize import mark_activations, quantize
-        g = mark_activations(copy.deepcopy(self.g), {n: "int16" for n in int16})
-        c = effective(replace(self.base, overrides=dict(configs)))
-        if c.active:
-            g, _ = compress(g, self.fit, c)
-        g = quantize(g, self.samples, calib_method=self.calib_method)
-        self.runs += 1
-        out = np.stack([_dequant(interpret(g, _quant_feed(g, f))[0], g.outputs[0].q).ravel()
-                        for f in self.feeds])
-        return drop_estimate(self.float_out, out, self.labels, self.held, self.alpha)
-
-    def float_accuracy(self) -> float:
-        return float(np.mean(self.float_out.argmax(axis=1) == self.labels))
-
-
-def _quant_feed(g: Graph, feed: dict) -> dict:
-    out = {}
-    for v in g.inputs:
-        x = np.asarray(feed[v.name], np.float64) / v.q.s
-        out[v.name] = np.clip(np.sign(x) * np.floor(np.abs(x) + 0.5) + v.q.zp, -128, 127)
-    return out
-
-
-def _dequant(y: np.ndarray, q: QParams) -> np.ndarray:
-    return (y.astype(np.float64) - q.zp) * q.s
-
-
 def split_validation(g: Graph, samples, val) -> tuple[list, tuple]:
     """(samples to fit on, (scored feeds, labels or None, held-out indices)). Without `val`,
     the last quarter of the calibration samples is held out of the fit; all are scored."""
@@ -189,13 +138,15 @@ def split_validation(g: Graph, samples, val) -> tuple[list, tuple]:
     return list(samples[:cut]), (list(samples), None, np.arange(cut, n))
 
 
-def val_feeds(g: Graph, samples, val) -> tuple[list[dict], np.ndarray | None]:
-    """Validation feeds and labels from `val` (.npz path or dict, with 'label')."""
-    from ..data import as_arrays, split_samples
-    names = [v.name for v in g.inputs]
-    data = dict(np.load(val)) if not isinstance(val, dict) else dict(val)
-    labels = data.get("label", data.get("labels"))
-    arrays = as_arrays({k: v for k, v in data.items() if k not in ("label", "labels")},
-                       names, "validation data")
-    feeds = split_samples(arrays, {v.name: v.shape for v in g.inputs}, str(val)[:60], True)
+def val_feeds(g: Graph, samples, val: dict) -> tuple[list[dict], np.ndarray | None]:
+    """Validation feeds and labels from `val`: {model input: its N samples, "label": N labels}
+    (the driver reads and checks a .npz file into this form)."""
+    missing = [v.name for v in g.inputs if v.name not in val]
+    if missing:
+        raise QuantizationError(f"validation data: no array for model input(s) {missing} — "
+                                f"got {sorted(val)}")
+    labels = val.get("label", val.get("labels"))
+    n = len(val[g.inputs[0].name])
+    feeds = [{v.name: np.asarray(val[v.name][i], np.float32).reshape(v.shape)
+              for v in g.inputs} for i in range(n)]
     return feeds, None if labels is None else np.asarray(labels).reshape(-1)

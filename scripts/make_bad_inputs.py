@@ -355,7 +355,7 @@ def cases_graph() -> None:
 def cases_ops() -> None:
     c4 = calib(shape=(4,))
     simple = {"Erf": {}, "Exp": {}, "Log": {}, "Sqrt": {}, "Neg": {}, "Abs": {},
-              "LeakyRelu": {"alpha": 0.1}, "Elu": {}, "Softplus": {},
+              "Selu": {}, "Elu": {}, "Softplus": {},
               "Cast": {"to": TP.INT32, "out": T(TP.INT32, [1, 4])},
               "ArgMax": {"out": T(TP.INT64, [1, 4])}, "ReduceMax": {"axes": [1]}, "Hardmax": {},
               "LogSoftmax": {}}
@@ -414,8 +414,8 @@ def cases_ops() -> None:
 
 def cases_attrs() -> None:
     c38 = calib()
-    add("attr_grouped_conv", conv_model((1, 4, 8, 8), (4, 2, 3, 3), group=2),
-        cal=calib(shape=(4, 8, 8)), expect="group", why="group=2 of 4 channels")
+    add("attr_grouped_conv", conv_model((1, 6, 8, 8), (4, 2, 3, 3), group=3),
+        cal=calib(shape=(6, 8, 8)), expect="group=3", why="group=3 does not divide 4 outputs")
     add("attr_conv1d", conv_model((1, 3, 8), (4, 3, 3)), cal=calib(shape=(3, 8)),
         expect="2-D convolution", why="a 1-D convolution")
     add("attr_conv3d", conv_model((1, 3, 4, 4, 4), (4, 3, 3, 3, 3)), cal=calib(shape=(3, 4, 4, 4)),

@@ -59,6 +59,12 @@ def layer_instructions(m, c_dir: Path, work: Path) -> list[int]:
     return [round(ticks.get(i, 0) * scale) for i in range(len(m.graph.nodes))]
 
 
+def _stored_format(m, node) -> str:
+    """The layer's weight format when not dense ("" else): the kernel selection's record."""
+    c = m.kernels.get(node.name)
+    return c.weight_format if c is not None and c.compressed else ""
+
+
 def _layers(m, ticks: list[int], cycles: list[int] = ()) -> list[dict]:
     from .ir import OPS
     rows = []
@@ -70,7 +76,7 @@ def _layers(m, ticks: list[int], cycles: list[int] = ()) -> list[dict]:
                      "w": list(w.shape) if w is not None and w.is_const else None,
                      "out": list(node.outputs[0].shape), "macs": macs, "insns": t,
                      "cycles": cyc,
-                     "format": node.attrs.get("weight_format", "")})
+                     "format": _stored_format(m, node)})
     return rows
 
 
@@ -93,7 +99,7 @@ def bench_one(label: str, path: Path, board, calib=None, work: Path | None = Non
             "weights": r["weights_bytes"], "stack": mem["stack_bytes"],
             "ram": mem["ram_total_bytes"], "layers": len(r["layers"]), "ops": _op_counts(m),
             "per_layer": _layers(m, ticks, layer_cycles) if layers else [], "cycles": cycles,
-            "compressed": any(n.attrs.get("weight_format") for n in m.graph.nodes),
+            "compressed": any(_stored_format(m, n) for n in m.graph.nodes),
             "storage": storage}
 
 

@@ -35,8 +35,9 @@ class IOSpec:
 
 class Model:
     def __init__(self, graph: Graph, float_graph: Graph, plan, board, name: str,
-                 io_dtype: str, source: str, options: dict):
+                 io_dtype: str, source: str, options: dict, kernels: dict | None = None):
         self.graph, self.float_graph, self.plan = graph, float_graph, plan
+        self.kernels = kernels or {}     # node name -> backend_c.select.KernelChoice
         self.board, self.name, self.source, self.options = board, name, source, options
         self.inputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp) for v in graph.inputs]
         self.outputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp)
@@ -161,7 +162,8 @@ class Model:
         out = Path(out_dir)
         emit_c(self.graph, self.plan, out, name=self.name,
                options={"files": "model" if self.name == DEFAULT_NAME else "name",
-                        "build_files": True, "build_info": self.build_info(host)})
+                        "build_files": True, "build_info": self.build_info(host),
+                        **({"selection": self.kernels} if self.kernels else {})})
         if not host and self.memory_plan is not None:
             from .linker import write_linker_script
             write_linker_script(self.board, self.memory_plan, out / f"{self.board.name}.ld")

@@ -7,10 +7,11 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .data import as_arrays, split_samples
 from .errors import TinycError
 from .fit import check_fit, check_tensors, estimate
-from .backend_c.formats import choose_formats, scratch_with_formats
 from .model import Model
 from .passes.canonicalize import canonicalize
 from .passes.fold_batchnorm import fold_batchnorm
@@ -19,7 +20,6 @@ from .passes.manager import run_passes
 from .passes.plan_memory import plan_memory
 from .passes.quantize import activation_report, mark_activations, quantize
 from .passes.schedule import schedule
-from .backend_c.fast import scratch_bytes
 
 log = logging.getLogger("tinyc")
 
@@ -58,6 +58,20 @@ def _calib_samples(g, calib):
     arrays = as_arrays(calib, names, "calibration data")
     src = str(calib) if isinstance(calib, (str, Path)) else "calibration data"
     return split_samples(arrays, {v.name: v.shape for v in g.inputs}, src, need_float=True)
+
+
+def _val_data(g, val):
+    """The validation set as {model input: its samples, "label": labels} (a .npz path or a
+    dict; checked as calibration data is)."""
+    if val is None:
+        return None
+    data = dict(np.load(val)) if isinstance(val, (str, Path)) else dict(val)
+    labels = data.get("label", data.get("labels"))
+    arrays = as_arrays({k: v for k, v in data.items() if k not in ("label", "labels")},
+                       [v.name for v in g.inputs], "validation data")
+    feeds = split_samples(arrays, {v.name: v.shape for v in g.inputs}, str(val)[:60], True)
+    out = {v.name: np.stack([f[v.name] for f in feeds]) for v in g.inputs}
+    return out if labels is None else {**out, "label": labels}
 
 
 def _compression_report(model: Model, compression: dict | None, formats: list[dict]) -> None:
@@ -101,7 +115,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored);
     activations ("int8" | "int16" or {layer: ...}: int16 activations, TFLite's 16x8 scheme;
     the max_accuracy_drop search may add int16 layers; report["activations"] lists them)."""
-    from .passes.compress import Compression, compress_model
+    from .passes.compress import Compression
+    from .passes.search import compress_model
     from .target import load_board
     brd = load_board(board)
     g = load_model(path, input_shapes)
@@ -113,16 +128,19 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     comp = Compression(prune, prune_method, prune_scope, prune_structured, cluster, weights,
                        compensate, bias_correction, per_tensor)
     mark_activations(g, activations)
+    val = _val_data(g, val) if max_accuracy_drop is not None else None
     g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
                                     storage)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
                  per_tensor=per_tensor)
-    formats = choose_formats(g, storage)
-    plan = plan_memory(schedule(g), scratch=scratch_with_formats(scratch_bytes))
+    from .backend_c.select import scratch_sizes, select_kernels, weight_rows
+    kernels = select_kernels(g, storage)
+    plan = plan_memory(schedule(g), scratch=scratch_sizes(kernels))
     options = {"board": brd.name, "calib": bool(calib is not None),
                "calib_method": calib_method, "per_tensor": per_tensor}
-    model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options)
-    _compression_report(model, compression, formats)
+    model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options,
+                  kernels)
+    _compression_report(model, compression, weight_rows(kernels))
     model.report["activations"] = activation_report(g)
     check_fit(model, estimate(model), "estimated before compiling the C")
     return model

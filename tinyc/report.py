@@ -9,6 +9,15 @@ import numpy as np
 from .ir.ops import OPS
 
 
+def _kernel_fields(model, node) -> dict:
+    """The kernel select_kernels chose for the node, its weight format, scratch and why."""
+    c = getattr(model, "kernels", {}).get(node.name)
+    if c is None:
+        return {}
+    out = {"kernel": c.kernel, "fast": c.fast, "scratch_bytes": c.scratch, "kernel_why": c.why}
+    return {**out, "weight_format": c.weight_format} if c.weight_format else out
+
+
 def layer_rows(model) -> list[dict]:
     rows = []
     for node in model.graph.nodes:
@@ -21,6 +30,7 @@ def layer_rows(model) -> list[dict]:
             "weights_bytes": int(sum(v.type.nbytes for v in consts)),
             "arena_offset": model.plan.offsets.get(out.name),
             "output_bytes": out.type.nbytes,
+            **_kernel_fields(model, node),
         })
     return rows
 

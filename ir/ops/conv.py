@@ -15,9 +15,11 @@ import numpy as np
 
 from .. import qmath
 from ..types import DType, TensorType
-from . import clamp_float, clamp_int, op, require
+from .registry import OPS, Layer, clamp_float, clamp_int, op, require
 
+CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED = "conv2d", "depthwise_conv2d", "fully_connected"
 INT_ATTRS = ("in_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")
+LAYER = dict(int_attrs=INT_ATTRS, int16=True, int16_layer=True, clamps=True, implied_relu=True)
 
 
 def out_hw(in_hw, kernel, stride, pads, dilation) -> tuple[int, int]:
@@ -77,7 +79,7 @@ def _finish_int(acc: np.ndarray, node) -> np.ndarray:
 
 
 def _bias(node, b, dtype):
-    out_c = node.inputs[1].shape[0] if node.op != "depthwise_conv2d" else node.inputs[1].shape[3]
+    out_c = OPS[node.op].out_channels(node.inputs[1].shape)
     return np.zeros(out_c, dtype) if b is None else b.astype(dtype)
 
 
@@ -113,7 +115,7 @@ def conv2d_macs(node) -> int:
 
 
 @op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc),
-    macs=conv2d_macs, int_attrs=INT_ATTRS, int16=True)
+    macs=conv2d_macs, layer=Layer(weight_axis=0, window=True), **LAYER)
 def conv2d(inputs, attrs):
     """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[0])
@@ -135,7 +137,7 @@ def depthwise_macs(node) -> int:
 
 @op("depthwise_conv2d", run_float=float_semantics(depthwise_acc),
     run_int=int_semantics(depthwise_acc), macs=depthwise_macs,
-    int_attrs=INT_ATTRS, int16=True)
+    layer=Layer(weight_axis=3, window=True, per_channel=True, prunable=False), **LAYER)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[3], "depthwise_conv2d")
@@ -148,7 +150,7 @@ def fc_acc(node, x, w, pad_value, dtype):
 
 
 @op("fully_connected", run_float=float_semantics(fc_acc), run_int=int_semantics(fc_acc),
-    int_attrs=INT_ATTRS, int16=True,
+    layer=Layer(weight_axis=0), **LAYER,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
 def fully_connected(inputs, attrs):
     """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""

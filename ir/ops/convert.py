@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import qmath
 from ..types import DType, TensorType
-from . import op, require
+from .registry import op, require
 
 CONVERT_DTYPES = ("i8", "i16")
 
@@ -25,7 +25,7 @@ def requantize_int(node, x):
     return np.clip(y + a["out_offset"], lo, hi)
 
 
-@op("requantize", run_float=lambda node, x: x, run_int=requantize_int, int16=True,
+@op("requantize", run_float=lambda node, x: x, run_int=requantize_int, int16=True, elementwise=True,
     int_attrs=("in_offset", "out_offset", "multiplier", "shift"))
 def requantize(inputs, attrs):
     """requantize(x) {to: "i8" | "i16", in_offset, out_offset, multiplier, shift}"""

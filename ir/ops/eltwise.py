@@ -1,6 +1,6 @@
 """Elementwise ops: add, mul (numpy broadcasting), lut (int8 table), and the float-only unary
-ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, batch_norm) that quantize turns into
-fused activation ranges or lookup tables.
+ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu: registered with `unary`)
+that quantize turns into fused activation ranges or lookup tables; batch_norm (folded).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from ...errors import IRError
 from .. import qmath
 from ..types import DType, TensorType
-from . import clamp_float, clamp_int, op, require, same_as_input
+from .registry import clamp_float, clamp_int, op, require, same_as_input
 
 
 def broadcast_type(inputs, attrs) -> list[TensorType]:
@@ -37,7 +37,8 @@ def add_int(node, x1, x2):
 
 
 @op("add", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) + b, node.attrs),
-    run_int=add_int, inplace=(0, 1), int16=True,
+    run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
+    int16=True, int16_layer=True, implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
                "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
 def add(inputs, attrs):
@@ -55,7 +56,8 @@ def mul_int(node, x1, x2):
 
 
 @op("mul", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) * b, node.attrs),
-    run_int=mul_int, inplace=(0, 1),
+    run_int=mul_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
+    implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "out_mult", "out_shift", "out_offset",
                "act_min", "act_max"),
     macs=lambda node: int(np.prod(node.outputs[0].shape)))
@@ -82,7 +84,8 @@ def lut_float(node, x):
     return ((y - qo.zp) * qo.s).astype(np.float32)
 
 
-@op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,))
+@op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,),
+    channel_tie=True, elementwise=True)
 def lut(inputs, attrs):
     """lut(x) {table: 256 int8, indexed by x + 128; made from the float op `fn`}"""
     return [inputs[0].type.with_(q=None)]
@@ -94,23 +97,22 @@ def hard_sigmoid(x, alpha=0.2, beta=0.5):
     return np.clip(alpha * x + beta, 0.0, 1.0)
 
 
-UNARY = {
-    "relu": lambda x, a: np.maximum(x, 0.0),
-    "clip": lambda x, a: np.clip(x, a.get("min", -np.inf), a.get("max", np.inf)),
-    "sigmoid": lambda x, a: 1.0 / (1.0 + np.exp(-x.astype(np.float64))),
-    "tanh": lambda x, a: np.tanh(x.astype(np.float64)),
-    "hard_sigmoid": lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)),
-    "hard_swish": lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5),
-}
+def unary(name: str, fn, **kw) -> None:
+    """Register a float-only elementwise op y = fn(x, attrs); quantize makes it a lookup
+    table of fn (or, with fusable=True, a producer's fused activation range)."""
+    op(name, run_float=lambda node, x: fn(x, node.attrs).astype(np.float32), inplace=(0,),
+       table=fn, channel_tie=True, elementwise=True, **kw)(same_as_input)
 
 
-def _register_unary(name, fn):
-    op(name, run_float=lambda node, x: fn(x, node.attrs).astype(np.float32),
-       inplace=(0,))(same_as_input)
-
-
-for _name, _fn in UNARY.items():
-    _register_unary(_name, _fn)
+unary("relu", lambda x, a: np.maximum(x, 0.0), clamp_range=lambda a: (0.0, np.inf))
+unary("clip", lambda x, a: np.clip(x, a.get("min", -np.inf), a.get("max", np.inf)),
+      clamp_range=lambda a: (a.get("min", -np.inf), a.get("max", np.inf)))
+unary("sigmoid", lambda x, a: 1.0 / (1.0 + np.exp(-x.astype(np.float64))),
+      fixed_q=(1.0 / 256.0, -128))
+unary("tanh", lambda x, a: np.tanh(x.astype(np.float64)), fixed_q=(1.0 / 128.0, 0))
+unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)))
+unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5))
+unary("leaky_relu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 0.01) * x))
 
 
 def batch_norm_float(node, x, scale, bias, mean, var):
@@ -118,7 +120,7 @@ def batch_norm_float(node, x, scale, bias, mean, var):
     return ((x - mean) * inv + bias).astype(np.float32)
 
 
-@op("batch_norm", run_float=batch_norm_float, inplace=(0,))
+@op("batch_norm", run_float=batch_norm_float, inplace=(0,), implied_relu=True)
 def batch_norm(inputs, attrs):
     """batch_norm(x[..., C], scale, bias, mean, var) {epsilon} — channels last; float only"""
     c = inputs[0].shape[-1]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import TensorType
-from . import clamp_float, clamp_int, op
+from .registry import clamp_float, clamp_int, op
 from .conv import check_window, patches
 
 POOL_ATTRS = ("act_min", "act_max")
+POOL = dict(int16=True, int16_layer=True, int16_follow=True, same_q=True, clamps=True,
+            channel_tie=True)
 
 
 def pool_type(inputs, attrs):
@@ -42,7 +44,7 @@ def avg_int(node, x):
     return clamp_int(q, node)
 
 
-@op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS, int16=True,
+@op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS, **POOL,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * int(np.prod(node.attrs["kernel"])))
 def avg_pool2d(inputs, attrs):
     """avg_pool2d(x[N,H,W,C]) {kernel, stride, pads, act} — padding not counted"""
@@ -57,7 +59,8 @@ def max_int(node, x):
     return clamp_int(_windows(node, x.astype(np.int64), -(1 << 40)).max(axis=(3, 4)), node)
 
 
-@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, int16=True)
+@op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, **POOL,
+    keeps_values=True)
 def max_pool2d(inputs, attrs):
     """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
     return pool_type(inputs, attrs)

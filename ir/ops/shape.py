@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import TensorType
-from . import op, require
+from .registry import op, require
 
 
 @op("reshape", run_float=lambda node, x: x.reshape(node.attrs["shape"]),
-    run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True, int16=True)
+    run_int=lambda node, x: x.reshape(node.attrs["shape"]), alias=True, same_q=True,
+    keeps_values=True, int16=True, int16_follow=True)
 def reshape(inputs, attrs):
     """reshape(x) {shape} — same bytes, new shape"""
     shape = tuple(attrs["shape"])
@@ -24,7 +25,7 @@ def _transpose(node, x):
     return np.ascontiguousarray(np.transpose(x, node.attrs["perm"]))
 
 
-@op("transpose", run_float=_transpose, run_int=_transpose)
+@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True)
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
     r = len(inputs[0].shape)
@@ -61,7 +62,7 @@ def _pad_widths(node):
                                            constant_values=node.attrs.get("value", 0.0)),
     run_int=lambda node, x: np.pad(x, _pad_widths(node),
                                    constant_values=node.attrs["pad_value"]),
-    int_attrs=("pad_value",))
+    int_attrs=("pad_value",), same_q=True, channel_tie=True)
 def pad(inputs, attrs):
     """pad(x) {pads=(begins..., ends...), value (float) / pad_value (int)}"""
     p = attrs["pads"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import qmath
-from . import op, same_as_input
+from .registry import op, same_as_input
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
@@ -36,7 +36,7 @@ def softmax_int(node, x):
 
 
 @op("softmax", run_float=softmax_float, run_int=softmax_int,
-    int_attrs=("input_multiplier", "input_left_shift", "diff_min"))
+    int_attrs=("input_multiplier", "input_left_shift", "diff_min"), fixed_q=(1.0 / 256.0, -128))
 def softmax(inputs, attrs):
     """softmax(x) {beta} — over the last axis"""
     return same_as_input(inputs, attrs)

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.backend_c import build_host, emit_c
-from tinyc.backend_c.fast import scratch_bytes
-from tinyc.passes.plan_memory import scratch_name
+from tinyc.backend_c.select import select_kernels
 from tinyc.ir import OPS, DType, Graph, QParams, TensorType, interpret, verify
 from tinyc.ir.qmath import quantize_multiplier
 
@@ -25,9 +24,14 @@ class SeqPlan:
     reshape outputs share their input's slot (an alias, as plan_memory does)."""
     arena_bytes: int = 0
     offsets: dict[str, int] = field(default_factory=dict)
+    scratch: dict[str, int] = field(default_factory=dict)          # node -> offset
+    scratch_bytes: dict[str, int] = field(default_factory=dict)    # node -> size
+    selection: dict | None = None                                  # select_kernels' choice
 
 
-def sequential_plan(g: Graph, scratch: bool = True) -> SeqPlan:
+def sequential_plan(g: Graph, scratch: bool = True, storage: str = "dense") -> SeqPlan:
+    """With select_kernels(g, storage)'s choice as plan.selection (the scratch it needs at
+    the end of the arena; scratch=False: none, the kernels that need none)."""
     plan = SeqPlan()
     for v in g.activations():
         p = v.producer
@@ -36,19 +40,18 @@ def sequential_plan(g: Graph, scratch: bool = True) -> SeqPlan:
             continue
         plan.offsets[v.name] = plan.arena_bytes
         plan.arena_bytes += (v.type.nbytes + 3) // 4 * 4
-    if scratch:
-        _add_scratch(g, plan)
+    plan.selection = select_kernels(g, storage, planned=None if scratch else {})
+    _add_scratch(plan)
     return plan
 
 
-def _add_scratch(g: Graph, plan: SeqPlan) -> None:
+def _add_scratch(plan: SeqPlan) -> None:
     """The kernels' scratch buffers (im2col, widened inputs) at the end of the arena, as
-    plan_memory's scratch hook would give them (here never shared)."""
-    for n in g.nodes:
-        need = scratch_bytes(n)
-        if need:
-            plan.offsets[scratch_name(n)] = plan.arena_bytes
-            plan.arena_bytes += (need + 3) // 4 * 4
+    plan_memory gives them for select_kernels' choice (here never shared)."""
+    for name, c in plan.selection.items():
+        if c.scratch:
+            plan.scratch[name], plan.scratch_bytes[name] = plan.arena_bytes, c.scratch
+            plan.arena_bytes += (c.scratch + 3) // 4 * 4
 
 
 def _liveness(g: Graph):
@@ -100,7 +103,8 @@ def reuse_plan(g: Graph) -> SeqPlan:
         for v in n.inputs:
             if v is not None and not v.is_const and last.get(id(r(v))) == i:
                 live.pop(id(r(v)), None)
-    _add_scratch(g, plan)
+    plan.selection = select_kernels(g, getattr(g, "storage", "dense"))
+    _add_scratch(plan)
     return plan
 
 
@@ -141,7 +145,10 @@ def extreme_inputs(g: Graph) -> list[list[np.ndarray]]:
 def emit_build(g: Graph, out_dir: Path, name: str = "tinyc_model", cache_dir=None,
                plan=None, **kw):
     verify(g, integer_only=True)
-    emit_c(g, plan or sequential_plan(g), out_dir, name=name)
+    plan = plan or sequential_plan(g, storage=getattr(g, "storage", "dense"))  # test graphs
+    selection = getattr(plan, "selection", None)       # select_kernels' choice, if not dense
+    emit_c(g, plan, out_dir, name=name,
+           options={"selection": selection} if selection is not None else None)
     return build_host(out_dir, cache_dir=cache_dir, **kw)
 
 

@@ -182,15 +182,19 @@ def test_add_lut(shapes, rng, tmp_path, host_cache):
 
 
 def test_scratch_is_planned():
-    """plan_memory reserves the conv / fc scratch in the arena (board-independent sizes)."""
-    from tinyc.passes.plan_memory import plan_memory, scratch_name
+    """select_kernels records the fast conv kernel and its scratch; plan_memory reserves it
+    in the arena (board-independent sizes)."""
+    from tinyc.backend_c.select import scratch_sizes, select_kernels
+    from tinyc.passes.plan_memory import plan_memory
     rng = np.random.default_rng(0)
     g = _conv_graph("conv2d", rng, FAST_CONV["k27_tail"][0])
-    plan = plan_memory(g, scratch=fast.scratch_bytes)
     node = g.nodes[0]
-    assert fast.scratch_bytes(node) == 12 * 3 * 12 + 32     # rows of 3 x 3 channels -> 12
-    assert scratch_name(node) in plan.offsets
-    assert plan.arena_bytes >= fast.scratch_bytes(node) + node.outputs[0].type.nbytes
+    choice = select_kernels(g)[node.name]
+    assert choice.fast and choice.kernel == "conv2d" and choice.weight_format == "dense"
+    assert choice.scratch == 12 * 3 * 12 + 32                # rows of 3 x 3 channels -> 12
+    plan = plan_memory(g, scratch=scratch_sizes(select_kernels(g)))
+    assert node.name in plan.scratch
+    assert plan.arena_bytes >= choice.scratch + node.outputs[0].type.nbytes
 
 
 @pytest.mark.parametrize("op", ["conv2d", "depthwise_conv2d"])

@@ -68,7 +68,8 @@ def _main(g, feed) -> str:
 
 def _build(g, feed, work: Path, machine: str, extra=()) -> Path:
     c_dir = work / "model"
-    emit_c(g, reuse_plan(g), c_dir)
+    plan = reuse_plan(g)
+    emit_c(g, plan, c_dir, options={"selection": plan.selection})
     (work / "main.c").write_text(_main(g, feed))
     cpu = ["-mcpu=" + MACHINES[machine], "-mthumb", "-mfloat-abi=soft", "-O2"]
     strict = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]

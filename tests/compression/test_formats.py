@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tinyc.backend_c.formats import (FORMATS, choose_formats, pack_cb, pack_mask, pack_s4,
-                                     pack_sparse, packed_bytes, scratch_with_formats)
+                                     pack_sparse, packed_bytes)
+from tinyc.backend_c.select import scratch_sizes, select_kernels
 from tinyc.passes.plan_memory import plan_memory
 from tinyc.errors import TinycError
 
@@ -35,10 +36,14 @@ def _compress(g, rng, fmt, density=0.3):
     return g
 
 
-def _plan(g, scratch: bool):
-    """A real memory plan, with (or without) the arena scratch the s4 / cb kernels use to
-    unpack a filter once — both code paths must give the same bits."""
-    return plan_memory(g, scratch=scratch_with_formats(lambda n: 0) if scratch else None)
+def _plan(g, fmt: str, scratch: bool = True):
+    """A real memory plan for the kernels select_kernels picks with storage `fmt`, with (or
+    without) the arena scratch the s4 / cb kernels use to unpack a filter once — both code
+    paths must give the same bits. The selection rides along (plan.selection)."""
+    sel = select_kernels(g, fmt, planned=None if scratch else {})
+    plan = plan_memory(g, scratch=scratch_sizes(sel))
+    plan.selection = sel
+    return plan
 
 
 UNBUFFERED = ("3x3_same", "dilation_hw", "batch2", "no_bias", "m2_stride2", "m3_dilation")
@@ -56,13 +61,13 @@ def _cases(cases: dict, formats: list[str]):
 @pytest.mark.parametrize("fmt, case", _cases(CONV_CASES, ["s4", "cb", "sparse", "mask"]))
 def test_conv2d(fmt, case, rng, tmp_path, host_cache):
     g = _compress(_conv_graph("conv2d", rng, case), rng, fmt.split("-")[0])
-    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, "-" not in fmt))
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, fmt.split("-")[0], "-" not in fmt))
 
 
 @pytest.mark.parametrize("fmt, case", _cases(DW_CASES, ["s4", "cb"]))
 def test_depthwise_conv2d(fmt, case, rng, tmp_path, host_cache):
     g = _compress(_conv_graph("depthwise_conv2d", rng, case), rng, fmt.split("-")[0])
-    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, "-" not in fmt))
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, fmt.split("-")[0], "-" not in fmt))
 
 
 def _fc_graph(rng, case):
@@ -85,7 +90,8 @@ def _fc_graph(rng, case):
 @pytest.mark.parametrize("fmt", ["s4", "cb", "sparse", "mask"])
 @pytest.mark.parametrize("case", FC_CASES.values(), ids=FC_CASES.keys())
 def test_fully_connected(fmt, case, rng, tmp_path, host_cache):
-    check_graph(_compress(_fc_graph(rng, case), rng, fmt), tmp_path, host_cache, rng)
+    g = _compress(_fc_graph(rng, case), rng, fmt)
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, fmt))
 
 
 def test_sparse_long_gaps(rng, tmp_path, host_cache):
@@ -94,9 +100,9 @@ def test_sparse_long_gaps(rng, tmp_path, host_cache):
     g = _compress(g, rng, "sparse", density=0.004)
     w = g.nodes[-1].inputs[1].data
     assert (pack_sparse(w)["skip"][1] == 255).any()
-    check_graph(g, tmp_path, host_cache, rng)
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, "sparse"))
     fc = _compress(_fc_graph(rng, FC_CASES["wide"]), rng, "sparse", density=0.002)
-    check_graph(fc, tmp_path / "fc", host_cache, rng)
+    check_graph(fc, tmp_path / "fc", host_cache, rng, plan=_plan(fc, "sparse"))
 
 
 def _widen_bias(g, rng):
@@ -130,7 +136,7 @@ def test_int32_bias(op, fmt, rng, tmp_path, host_cache):
     g = _widen_bias(short, rng)
     row = choose_formats(g, fmt)[-1]
     assert row["weights_bytes"] == packed + 4 * n_bias and "bias int16" not in row["why"]
-    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, True))
+    check_graph(g, tmp_path, host_cache, rng, plan=_plan(g, fmt))
 
 
 def _unpack_mask(p: dict, shape) -> np.ndarray:
@@ -200,8 +206,8 @@ def test_auto_picks_the_smallest_and_says_why(rng):
     assert choose_formats(g)[0]["format"] == "mask"
     del g.nodes[-1].attrs["prune_sparsity"]
     _compress(g, rng, "sparse", density=0.05)
-    assert g.nodes[-1].attrs["weight_format"] == "sparse"
+    assert select_kernels(g)[g.nodes[-1].name].kernel == "fully_connected.sparse"
     assert choose_formats(g, "dense")[0]["format"] == "dense"
-    assert "weight_format" not in g.nodes[-1].attrs
+    assert "weight_format" not in g.nodes[-1].attrs          # the graph is not changed
     with pytest.raises(TinycError, match="storage"):
         choose_formats(g, "zip")

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tinyc.backend_c import emit_c
-from tinyc.backend_c.formats import choose_formats, scratch_with_formats
+from tinyc.backend_c.formats import choose_formats
+from tinyc.backend_c.select import scratch_sizes, select_kernels
 from tinyc.ir import Graph, interpret
 from tinyc.passes.plan_memory import plan_memory
 
@@ -95,6 +96,7 @@ def packed_graph(fmt: str, rng) -> Graph:
     g.outputs = outs
     rows = choose_formats(g, fmt)
     assert {r["format"] for r in rows} == {fmt}, rows
+    g.storage = fmt                      # for _build's select_kernels
     return g
 
 
@@ -102,7 +104,8 @@ def _build(g: Graph, feed, work: Path, machine: str, extra=()) -> Path:
     """The model (a real plan with the arena scratch of the buffered kernels) and a main
     that prints every output, for the machine; -Wconversion as well as the backend flags."""
     c_dir = work / "model"
-    emit_c(g, plan_memory(g, scratch=scratch_with_formats(lambda n: 0)), c_dir)
+    sel = select_kernels(g, g.storage)
+    emit_c(g, plan_memory(g, scratch=scratch_sizes(sel)), c_dir, options={"selection": sel})
     (work / "main.c").write_text(_main(g, feed))
     cpu = ["-mcpu=" + MACHINES[machine], "-mthumb", "-mfloat-abi=soft", "-O2"]
     strict = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
@@ -152,7 +155,7 @@ def test_dsp_path_is_faster(fmt, tmp_path):
     if fmt != "mask":
         outs.append(_fc_layer(g, "fc", rng, fmt, (1, 256, 32, 7, -1, None, True, 50, False)))
     g.outputs = outs
-    choose_formats(g, fmt)
+    g.storage = fmt
     feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
     runs = {}
     for name, extra in [("dsp", ()), ("portable", ("-DTINYC_PORTABLE",))]:

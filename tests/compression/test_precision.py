@@ -10,7 +10,8 @@ import pytest
 
 from tinyc.errors import TinycError
 from tinyc.passes.compress import Compression, effective
-from tinyc.passes.precision import LADDER, LayerConfig, config_bytes
+from tinyc.passes.precision import LayerConfig
+from tinyc.passes.search import LADDER, config_bytes
 from tinyc.passes.validation import (binomial_upper, drop_estimate, margin_cdf_upper,
                                      split_validation)
 

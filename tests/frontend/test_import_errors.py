@@ -86,10 +86,10 @@ def test_opset_out_of_range():
         load_onnx(m)
 
 
-def test_grouped_conv():
-    m = make_model([node("Conv", ["x", "W"], ["y"], group=2, name="g2")], {"x": [1, 4, 5, 5]},
+def test_grouped_conv_that_does_not_divide():
+    m = make_model([node("Conv", ["x", "W"], ["y"], group=3, name="g3")], {"x": [1, 6, 5, 5]},
                    ["y"], {"W": rand(4, 2, 3, 3)})
-    with pytest.raises(UnsupportedOpError, match=r"node 'g2' \(Conv, opset 13\): grouped"):
+    with pytest.raises(ModelError, match=r"node 'g3' \(Conv, opset 13\): group=3 with 6 input"):
         load_onnx(m)
 
 

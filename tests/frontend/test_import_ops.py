@@ -134,7 +134,8 @@ def test_clip(opset, lo, hi):
 
 @pytest.mark.parametrize("op,kw", [("Relu", {}), ("Sigmoid", {}), ("Tanh", {}),
                                    ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}),
-                                   ("HardSwish", {}), ("Identity", {}), ("Dropout", {})])
+                                   ("HardSwish", {}), ("LeakyRelu", {"alpha": 0.2}),
+                                   ("LeakyRelu", {}), ("Identity", {}), ("Dropout", {})])
 def test_unary(op, kw):
     nodes = [node("Conv", ["x", "W"], ["c"]), node(op, ["c"], ["y"], **kw)]
     check_float(make_model(nodes, {"x": [1, 3, 5, 5]}, ["y"], {"W": conv_w(4, 3)}, opset=14))

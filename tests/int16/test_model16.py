@@ -9,7 +9,7 @@ import pytest
 import tinyc
 from tinyc.ir import DType, Graph, TensorType
 from tinyc.passes.compress import Compression
-from tinyc.passes.precision import promote_int16, search_precision
+from tinyc.passes.search import promote_int16, search_precision
 from tinyc.passes.quantize import activation_report, quantize
 
 from ..needs import need_tools
@@ -97,7 +97,7 @@ def test_promote_int16_does_nothing_within_budget():
 
 
 def test_int16_groups_pair_a_layer_with_its_input_producer(example_dir):
-    from tinyc.passes.precision import int16_groups
+    from tinyc.passes.search import int16_groups
     m = _digits(example_dir)
     groups = int16_groups(m.float_graph)
     assert groups["/0/Conv_output_0"] == {"/0/Conv_output_0"}        # reads the graph input

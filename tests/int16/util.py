@@ -9,7 +9,7 @@ import numpy as np
 from tinyc.backend_c import emit_c
 from tinyc.backend_c.host import build_module
 from tinyc.ir import DType, Graph, Node, QParams, TensorType, Value, interpret, verify
-from tinyc.passes.quant_rules import QUANT_RULES
+from tinyc.passes.quant_rules import quant_rule
 
 from ..backend.harness import sequential_plan
 
@@ -22,7 +22,7 @@ def q(scale: float, zp: int = 0) -> QParams:
 
 def lower(node: Node) -> Node:
     """The node's kernel constants from its quantization rule (what quantize does)."""
-    node.attrs.update(QUANT_RULES[node.op](node))
+    node.attrs.update(quant_rule(node.op)(node))
     return node
 
 

@@ -9,7 +9,8 @@ from tinyc.ir import QParams, interpret, verify
 from tinyc.ir.qmath import quantize_multiplier, requantize
 from tinyc.passes.fuse_activation import fuse_activation
 from tinyc.passes.quant_rules import add_rule
-from tinyc.passes.quantize import quantize, requant_table
+from tinyc.passes.quantize import quantize
+from tinyc.ir.qmath import requant_table
 
 from .graphs import CONV, new_graph, rand
 

@@ -13,6 +13,7 @@ import pytest
 
 from tinyc.backend_c import fast
 from tinyc.backend_c.formats import STORAGE, choose_formats
+from tinyc.backend_c.select import select_kernels
 from tinyc.ir import Graph, interpret
 
 from ..backend.harness import check_graph, dense_requant, int8_input, set_q
@@ -44,8 +45,7 @@ def fc(rng, batch: int, k: int, o: int, w=None, zp_in: int = 5, zp_out: int = -7
     y = g.emit("fully_connected", [x, g.const("w", w), b],
                {"in_offset": -zp_in, "out_offset": zp_out, "multiplier": m, "shift": s,
                 "act_min": act[0], "act_max": act[1]})
-    if fmt:
-        g.nodes[0].attrs["weight_format"] = fmt
+    g.storage = fmt or "dense"           # the weight format _kernel asks select_kernels for
     g.outputs = [set_q(y, zp_out)]
     return g
 
@@ -53,7 +53,8 @@ def fc(rng, batch: int, k: int, o: int, w=None, zp_in: int = 5, zp_out: int = -7
 def _kernel(g: Graph, tmp_path) -> str:
     from tinyc.backend_c import emit_c
     from ..backend.harness import sequential_plan
-    emit_c(g, sequential_plan(g), tmp_path / "probe")
+    plan = sequential_plan(g, storage=g.storage)
+    emit_c(g, plan, tmp_path / "probe", options={"selection": plan.selection})
     text = (tmp_path / "probe" / "model.c").read_text()
     return next((k for k in (PAIRED, WIDE, INTERLEAVED) if k in text), "generic")
 
@@ -112,7 +113,7 @@ def test_speed_storage_picks_wide(rng):
     g = fc(rng, 1, 20, 6)
     rows = choose_formats(g, "speed")
     assert [r["format"] for r in rows] == ["wide"]
-    assert g.nodes[0].attrs["weight_format"] == "wide"
+    assert select_kernels(g, "speed")[g.nodes[0].name].kernel == "fully_connected.wide"
     assert rows[0]["weights_bytes"] - rows[0]["dense_bytes"] == 2 * 8 * 24 - 6 * 20
     g = fc(rng, 1, 20, 6)
     g.nodes[0].attrs["shift"] = tuple(1 for _ in range(6))     # a left shift: not fast

@@ -1,0 +1,138 @@
+"""The op registry's types and helpers (ir/ops/__init__.py says what an OpDef holds)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ...errors import IRError
+from ..types import TensorType
+
+if TYPE_CHECKING:                        # annotations only: graph imports the ops at run time
+    from ..graph import Node, Value
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A linear layer: per output channel c, y[c] = sum(x * w[c]) + b[c]; weights at input 1,
+    bias (optional) at input 2.
+
+    weight_axis: the output-channel axis of the weights (quantization scales, batch norm
+      folding, channel pruning);
+    window: each output reads a sliding window of the input (attrs stride, pads, dilation),
+      else the input flattened per sample;
+    per_channel: output channel c reads only input channel c // multiplier (depthwise);
+    prunable: its weights may be pruned (unstructured) and its output channels removed
+      (structured); sparse weight formats apply to it.
+    The matrix view of the weights ([O, K], K in the weights' own order) is
+    layer_matrix / from_layer_matrix."""
+    weight_axis: int
+    window: bool = False
+    per_channel: bool = False
+    prunable: bool = True
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    infer: Callable[[list, dict], list[TensorType]]        # (inputs, attrs) -> output types
+    run_float: Callable[..., np.ndarray] | None = None     # (node, *arrays) -> array
+    run_int: Callable[..., np.ndarray] | None = None       # exact integer semantics (TFLM)
+    macs: Callable[[Node], int] = lambda node: 0
+    int_attrs: tuple[str, ...] = ()      # attributes the integer form must carry
+    alias: bool = False                  # output is the input's memory (reshape)
+    inplace: tuple[int, ...] = ()        # inputs whose memory the output may reuse
+    int16: bool = False                  # has a 16x8 form (int16 activations, int8 weights)
+    int16_layer: bool = False            # may be asked for int16 activations (activations=)
+    int16_follow: bool = False           # int16 when its input is (reshape, pools)
+    layer: Layer | None = None           # a linear layer with weights (see Layer)
+    clamps: bool = False                 # takes a fused activation range attrs["act"]
+    clamp_range: Callable[[dict], tuple[float, float]] | None = None   # a clamp (relu, clip):
+    #                                      its (lo, hi), fusable into a producer that clamps
+    same_q: bool = False                 # output keeps its input's quantization (moves bytes)
+    keeps_values: bool = False           # every output value is one of the input's values
+    #                                      (reshape, transpose, max_pool2d)
+    fixed_q: tuple[float, int] | None = None   # int8 output (scale, zero point) set by the op
+    table: Callable | None = None        # float fn(x, attrs) quantize makes a lookup table of
+    channel_tie: bool = False            # output channel c depends on input channel c only
+    #                                      (elementwise, pools; add/mul: all operands)
+    elementwise: bool = False            # each output element reads the same position of
+    #                                      each input (numpy broadcasting): per sample too
+    implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
+    doc: str = ""
+
+    def out_channels(self, w_shape) -> int:
+        """The number of output channels of a layer with weights of this shape."""
+        return int(w_shape[self.layer.weight_axis])
+
+    def fan_in(self, w_shape) -> int:
+        """Weights per output channel (the sum's length)."""
+        return int(np.prod(w_shape)) // self.out_channels(w_shape)
+
+
+def layer_of(node: Node) -> Layer | None:
+    """The Layer facts of a node's op (None: not a layer), checking the node has weights."""
+    opdef = OPS.get(node.op)
+    return None if opdef is None else opdef.layer
+
+
+def layer_matrix(node: Node, w: np.ndarray) -> np.ndarray:
+    """The weights as a matrix [O, K]: output channels as rows, the rest in layout order."""
+    axis = OPS[node.op].layer.weight_axis
+    return np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
+
+
+def from_layer_matrix(node: Node, w2: np.ndarray) -> np.ndarray:
+    """The inverse of layer_matrix: [O, K] back to the node's weight layout."""
+    shape = node.inputs[1].shape
+    axis = OPS[node.op].layer.weight_axis
+    moved = (shape[axis],) + tuple(d for i, d in enumerate(shape) if i != axis)
+    return np.moveaxis(w2.reshape(moved), 0, axis)
+
+
+def layer_ops() -> list[str]:
+    """The registered layer ops."""
+    return [name for name, d in OPS.items() if d.layer is not None]
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def op(name: str, **kw) -> Callable:
+    """Register an OpDef; the decorated function is the shape rule."""
+    def wrap(infer):
+        OPS[name] = OpDef(name=name, infer=infer, doc=(infer.__doc__ or "").strip(), **kw)
+        return infer
+    return wrap
+
+
+def require(ok: bool, op: str, what: str, expected, got) -> None:
+    """A shape rule's check on its operands: IRError "op: what — expected x, got y"."""
+    if not ok:
+        raise IRError(f"{op}: {what} — expected {expected}, got {got}")
+
+
+def same_as_input(inputs: list[Value], attrs: dict) -> list[TensorType]:
+    return [inputs[0].type.with_(q=None)]
+
+
+def act_range(attrs: dict) -> tuple[float, float]:
+    lo, hi = attrs.get("act") or (-np.inf, np.inf)
+    return lo, hi
+
+
+def clamp_float(x: np.ndarray, attrs: dict) -> np.ndarray:
+    lo, hi = act_range(attrs)
+    return np.clip(x, lo, hi).astype(np.float32)
+
+
+def clamp_int(acc: np.ndarray, node: Node) -> np.ndarray:
+    """Final clamp of every int8 kernel, then narrow to the output dtype."""
+    a = node.attrs
+    out_dtype = node.outputs[0].dtype.np
+    return np.clip(acc, a["act_min"], a["act_max"]).astype(out_dtype)
+
+
+__all__ = ["OPS", "OpDef", "Layer", "op", "layer_of", "layer_matrix", "from_layer_matrix",
+           "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
