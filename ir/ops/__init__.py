@@ -10,9 +10,8 @@ bias at input 2) declares `layer=Layer(...)` and gets quantization, folding, pru
 compression with no other edit.
 """
 from .registry import (OPS, Layer, OpDef, act_range, clamp_float, clamp_int,  # noqa: F401
-                       from_layer_matrix, layer_matrix, layer_of, layer_ops, op, require,
-                       same_as_input)
-from . import conv, convert, eltwise, pool, shape, softmax  # noqa: E402,F401  (registration)
+                       from_layer_matrix, layer_matrix, layer_ops, op, require, same_as_input)
+from . import conv, convert, eltwise, pool, shape, softmax  # noqa: F401  (registration)
 
-__all__ = ["OPS", "OpDef", "Layer", "op", "layer_of", "layer_matrix", "from_layer_matrix",
+__all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

@@ -1,7 +1,7 @@
 """The op registry's types and helpers (ir/ops/__init__.py says what an OpDef holds)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -71,12 +71,6 @@ class OpDef:
         return int(np.prod(w_shape)) // self.out_channels(w_shape)
 
 
-def layer_of(node: Node) -> Layer | None:
-    """The Layer facts of a node's op (None: not a layer), checking the node has weights."""
-    opdef = OPS.get(node.op)
-    return None if opdef is None else opdef.layer
-
-
 def layer_matrix(node: Node, w: np.ndarray) -> np.ndarray:
     """The weights as a matrix [O, K]: output channels as rows, the rest in layout order."""
     axis = OPS[node.op].layer.weight_axis
@@ -134,5 +128,5 @@ def clamp_int(acc: np.ndarray, node: Node) -> np.ndarray:
     return np.clip(acc, a["act_min"], a["act_max"]).astype(out_dtype)
 
 
-__all__ = ["OPS", "OpDef", "Layer", "op", "layer_of", "layer_matrix", "from_layer_matrix",
+__all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
