@@ -59,7 +59,7 @@ def test_int8_accuracy_within_one_point_of_float(example_dir):
 
 
 def test_firmware_has_no_floating_point(case, tmp_path):
-    from tinyc.target import build_firmware, check_nofloat
+    from tinyc.firmware import build_firmware, check_nofloat
     m, xq = case
     elf = build_firmware(m.c_dir(), m.board, [[xq[0]]], tmp_path / "fw", name=m.name)
     assert check_nofloat(elf) == []

@@ -32,7 +32,6 @@ ALLOWED = {
 # set of modules of one strongly connected component.
 DRIVER_CYCLES = [
     {"tinyc.cli", "tinyc.commands", "tinyc.sweep"},
-    {"tinyc.firmware", "tinyc.linker", "tinyc.qemu", "tinyc.target"},
 ]
 
 

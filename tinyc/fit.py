@@ -66,7 +66,8 @@ def measure(model, c_dir: Path, work: Path) -> dict:
     import numpy as np
 
     from .cycles import model_report as model_cycles
-    from .target import model_size, run_samples
+    from .firmware import model_size
+    from .qemu import run_samples
     size = model_size(c_dir, model.board, work / "size", name=model.name)
     zeros = [[np.full(s.shape, s.zero_point, np.int8) for s in model.inputs]]
     try:

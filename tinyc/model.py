@@ -107,7 +107,8 @@ class Model:
 
     def run_qemu(self, x, batch: bool = False, board=None):
         """The generated C, built for the board and run in QEMU; also sets last_qemu."""
-        from .target import load_board, run_samples
+        from .qemu import run_samples
+        from .target import load_board
         board = self.board if board is None else load_board(board)
         samples, as_float = self._samples(x, batch)
         fw_dir = Path(self._tmpdir()) / f"fw_{board.name}"

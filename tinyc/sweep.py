@@ -117,7 +117,7 @@ def measure(m, data: _Data, work: Path, flash: bool, qemu: bool) -> dict:
     """One setting's row: sizes from the report, accuracy of the host C, flash and
     instructions when asked."""
     from .commands import scores
-    from .target import model_size
+    from .firmware import model_size
     row = {"weights_bytes": m.report["weights_bytes"], "macs": m.report["macs"],
            "formats": _formats(m),
            "accuracy": scores(m.run_host(data.x, batch=True), data.ref, data.labels)["accuracy"]}

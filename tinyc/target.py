@@ -1,10 +1,9 @@
-"""Target boards: a chip's data (`boards/<name>.toml`, or your own file), and the firmware/QEMU
-API in one place.
+"""Target boards: a chip's data (`boards/<name>.toml`, or your own file). Building firmware
+is `tinyc.firmware`, running it `tinyc.qemu`; both read boards from here.
 
     board = load_board("stm32")                 # alias of stm32f405 (QEMU netduinoplus2)
     board = load_board("my_board.toml")         # your own chip (schema: docs/boards.md)
     plan = place_memory(board, arena=150_000)   # which RAM region holds the arena, the stack...
-    res = run_samples(c_dir, board, inputs, out_dir)   # build + run (batched), see tinyc.qemu
 
 A board has two memory maps: the chip's (`board.memory`: the linker script written next to
 the generated C and every fit check) and where QEMU's machine has those regions
@@ -531,10 +530,5 @@ def region_table(board: Board, plan: MemoryPlan, flash_used: int) -> list[dict]:
     return rows
 
 
-from tinyc.firmware import (  # noqa: E402  (re-exports; firmware imports Board from here)
-    build_firmware, check_nofloat, measure_size, model_size)
-from tinyc.qemu import QemuResult, run_qemu, run_samples  # noqa: E402
-
 __all__ = ["Board", "Region", "QemuTarget", "MemoryPlan", "load_board", "list_boards",
-           "place_memory", "region_table", "parse_size", "build_firmware", "check_nofloat",
-           "measure_size", "model_size", "QemuResult", "run_qemu", "run_samples"]
+           "place_memory", "region_table", "parse_size"]

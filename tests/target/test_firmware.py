@@ -7,8 +7,9 @@ import pytest
 
 from .conftest import needs_tools, random_samples, reference
 from tinyc.errors import BoardError, TinycError, ToolchainError
-from tinyc.target import (build_firmware, check_nofloat, list_boards, load_board, measure_size,
-                          model_size, run_qemu, run_samples)
+from tinyc.firmware import build_firmware, check_nofloat, measure_size, model_size
+from tinyc.qemu import run_qemu, run_samples
+from tinyc.target import list_boards, load_board
 
 pytestmark = needs_tools
 

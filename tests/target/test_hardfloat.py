@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import tinyc
-from tinyc.target import check_nofloat, load_board
+from tinyc.firmware import check_nofloat
+from tinyc.target import load_board
 
 from .conftest import needs_tools
 
