@@ -287,12 +287,12 @@ def _bench_parser(sub) -> None:
                        "the table (tinyc/bench.py; other flags, such as --no-ptq, go to it). Needs "
                        "arm-none-eabi-gcc and qemu-system-arm.",
                        epilog="examples:\n  tinyc bench\n  tinyc bench --board mps2-an386 "
-                       "--models ../shared/models -o /tmp/BENCHMARKS.md",
+                       "--models /data/models -o /tmp/BENCHMARKS.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
                    help="target board: a name or a board file (default: stm32)")
     b.add_argument("--models", metavar="DIR", help="folder holding mlperf-tiny/ (default: "
-                   "$TINYC_MODELS, else ../shared/models next to the repository)")
+                   "$TINYC_MODELS, else the repository's models/)")
     b.add_argument("-o", "--output", default="BENCHMARKS.md", metavar="BENCHMARKS.md",
                    help="the Markdown file to write (default: BENCHMARKS.md)")
 
@@ -327,6 +327,9 @@ def parser() -> argparse.ArgumentParser:
              "  tinyc run model.onnx --calib calib.npz --input x.npy\n"
              "  tinyc run model.onnx --calib calib.npz --data test.npz --weights int4")
     _common(r)
+    r.add_argument("--profile", action="store_true",
+                   help="also print each layer's estimated cycles, latency and share "
+                   "(a second firmware with a hook between layers)")
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--input", metavar="X.npy", help="one input sample (model input shape)")
     g.add_argument("--data", metavar="TEST.npz",

@@ -200,7 +200,7 @@ def cmd_build(args, shapes) -> int:
     sample = m._samples(load_npy(args.input), False)[0][0] if args.input else None
 
     def write(tmp: Path) -> None:
-        m.write(tmp, measure=measure, host=args.host)
+        m.write(tmp, measure=measure, host=args.host, profile=measure)
         if args.firmware:
             from .starter import write_starter
             write_starter(m, tmp / "firmware", sample)
@@ -213,16 +213,23 @@ def cmd_build(args, shapes) -> int:
         print("  (host build: compile the folder into any C99 program, see tinyc.mk)")
     elif not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
-    ld = "" if args.host else f", {m.board.name}.ld"
-    fw = ", firmware/" if args.firmware else ""
-    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
-          f"{ld}{fw})")
+    print(f"wrote {out}/ ({written_files(out)})")
     return 0
+
+
+def written_files(folder: Path) -> str:
+    """'kws.h, kws.c, ..., kernels/': what a build actually wrote, headers first."""
+    names = sorted(folder.iterdir(), key=lambda p: (p.is_dir(), p.suffix not in (".h", ".c"),
+                                                    p.suffix != ".h", p.name))
+    return ", ".join(p.name + ("/" if p.is_dir() else "") for p in names)
 
 
 def cmd_run(args, shapes) -> int:
     m = _compile(args, shapes)
+    _measure_for_run(m, args.profile)
     print(format_summary(m))
+    if args.profile:
+        print(format_profile(m))
     if args.input:
         x, batch = load_npy(args.input), False
         y = m.run_qemu(x)
@@ -248,6 +255,34 @@ def cmd_run(args, shapes) -> int:
     from .cycles import print_run_estimate
     print_run_estimate(m)
     return 0 if exact else 1
+
+
+def _measure_for_run(m, profile: bool) -> None:
+    """Link the model for its flash and RAM and estimate its cycles (all-zero input); with
+    profile, per layer too. A missing toolchain is the run's own error, raised later."""
+    from .fit import check_fit, measure
+    if not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
+        return
+    mem = measure(m, m.c_dir(), Path(m._tmpdir()) / "measure", layers=profile)
+    m.report["memory"] = mem
+    check_fit(m, mem["flash_bytes"], "measured",
+              data=max(mem["ram_static_bytes"] - m.plan.arena_bytes, 0))
+
+
+def format_profile(m) -> str:
+    """`tinyc run --profile`: estimated cycles, latency and share of each layer."""
+    rows = m.report["layers"]
+    if not rows or rows[0].get("estimated_cycles") is None:
+        return f"per-layer profile: {m.report.get('cycle_model', 'not estimated')}"
+    head = (f"{'#':>3} {'layer':<28} {'op':<17} {'MACs':>10} {'est. cycles':>12} "
+            f"{'ms':>8} {'share':>6}")
+    out = [f"per layer (all-zero input, at {m.board.clock_hz / 1e6:g} MHz):", head]
+    for i, r in enumerate(rows):
+        name = r["name"] if len(r["name"]) <= 28 else "…" + r["name"][-27:]
+        out.append(f"{i:>3} {name:<28} {r['op']:<17} {r['macs']:>10,} "
+                   f"{r['estimated_cycles']:>12,} {r['latency_ms']:>8.3f} "
+                   f"{r['cycles_percent']:>5.1f}%")
+    return "\n".join(out)
 
 
 def describe(options: dict) -> str:
