@@ -230,21 +230,32 @@ def cmd_run(args, shapes) -> int:
     print(format_summary(m))
     if args.profile:
         print(format_profile(m))
+    from .guard import TRY, accuracy_warning, calib_arrays, input_causes, warn
+    calib = calib_arrays(m, getattr(args, "calib", None))
     if args.input:
         x, batch = load_npy(args.input), False
         y = m.run_qemu(x)
         print(f"output: {np.array2string(np.asarray(y), max_line_width=100)}")
+        causes = input_causes(calib, {m.inputs[0].name: np.asarray(x)})
+        warn("\n".join([f"warning: {c}." for c in causes] + [f"  {TRY}"]) if causes else None)
     else:
         xs, labels = _test_set(m, args.data)
         x, batch = (xs if len(xs) > 1 else xs[0]), True
         y = m.run_qemu(x, batch=True)
-        if labels is not None:
+        from .cli import CALIBRATION_OPTIONS, compile_options
+        kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
+            else "int8"
+        if is_qdq(m):
+            if labels is not None:
+                print(f"accuracy on {len(labels)} samples: {kind} in QEMU "
+                      f"{_top1(y, labels):.2f}% (QDQ model: no float reference)")
+        else:
             yf = m.run_float(x, batch=True)
-            from .cli import CALIBRATION_OPTIONS, compile_options
-            kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
-                else "int8"
-            print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
-                  f"{kind} in QEMU {_top1(y, labels):.2f}%")
+            fa, qa = (scores(yf, yf, labels)["accuracy"], scores(y, yf, labels)["accuracy"])
+            what = "accuracy" if labels is not None else "top-1 agreement with float"
+            print(f"{what} on {len(xs[0])} samples: float {fa:.2f}%, {kind} in QEMU {qa:.2f}%")
+            causes = input_causes(calib, dict(zip((s.name for s in m.inputs), xs)))
+            warn(accuracy_warning(fa, qa, f"{kind} in QEMU", causes, labels is not None))
     from .firmware import float_abi
     exact = _same(m.interpret(x, batch=batch), y)
     n = len(m.last_qemu.outputs)
@@ -255,6 +266,11 @@ def cmd_run(args, shapes) -> int:
     from .cycles import print_run_estimate
     print_run_estimate(m)
     return 0 if exact else 1
+
+
+def is_qdq(m) -> bool:
+    """A model that came quantized (QDQ): its scales are its own, it has no float reference."""
+    return not m.options.get("calib")
 
 
 def _measure_for_run(m, profile: bool) -> None:
@@ -340,9 +356,22 @@ def cmd_check(args, shapes) -> int:
         cols[key] = {**scores(host, ref, labels), "exact": _same(m.interpret(x, batch=True), host),
                      "weights": m.report["weights_bytes"], "macs": m.report["macs"]}
         exact &= cols[key]["exact"]
+    qdq = is_qdq(models["int8"])
+    if qdq:     # ORT on the QDQ graph is not a float model: no float column
+        cols["float"] = {"macs": cols["float"]["macs"]}
     print(format_summary(models.get("compressed", models["int8"])))
     print(f"check on {n} samples of {Path(args.data).name}: the generated C on the host")
     print(check_table(cols, labels is not None))
+    if qdq:
+        print("float: QDQ model: no float reference" + ("" if labels is not None else
+              " (agreement and errors are against ONNX Runtime on the QDQ graph)"))
+    else:
+        from .guard import accuracy_warning, calib_arrays, input_causes, warn
+        causes = input_causes(calib_arrays(models["int8"], getattr(args, "calib", None)),
+                              dict(zip((s.name for s in models["int8"].inputs), xs)))
+        for key in models:
+            warn(accuracy_warning(cols["float"]["accuracy"], cols[key]["accuracy"], key,
+                                  causes, labels is not None))
     if "compressed" in models:
         extra = {k: v for k, v in compile_options(args).items() if k not in plain}
         print(f"compressed: {describe(extra)}")
