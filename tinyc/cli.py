@@ -303,6 +303,7 @@ def parser() -> argparse.ArgumentParser:
         "C99 for Cortex-M microcontrollers, and prove it bit-exact on the host and in QEMU.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-v", "--verbose", action="store_true", help="log every pass")
+    ap.add_argument("--version", action="version", version=f"tinyc {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     b = _sub(sub, "build", "write the C folder (model.h/.c, weights, kernels, report)",
              "  tinyc build model.onnx --calib calib.npz -o build/model\n"
@@ -346,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
              "  tinyc inspect model.onnx\n"
              "  tinyc inspect model.onnx --calib calib.npz --prune-structured 0.3")
     _common(i)
+    i.add_argument("--ir", action="store_true", help="also print the IR (every tensor and op)")
     _sweep_parser(sub)
     _bench_parser(sub)
     bd = sub.add_parser("boards", help="list the known boards and their memory regions",
@@ -358,8 +360,34 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def check_flags(ap: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Before argparse (whose errors name missing arguments first): an unknown command or
+    --flag is an error that says the closest one ("did you mean --calib?")."""
+    from .hints import did_you_mean
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    if cmd is not None and cmd not in sub.choices:
+        ap.error(f"unknown command '{cmd}'{did_you_mean(cmd, sub.choices)}")
+    if cmd is None or cmd == "bench":       # bench passes its other flags to tinyc.bench
+        return
+    p = sub.choices[cmd]
+    known = [o for a in p._actions for o in a.option_strings if o.startswith("--")]
+    for tok in argv[argv.index(cmd) + 1:]:
+        if tok == "--":
+            break
+        flag = tok.split("=", 1)[0]
+        if tok.startswith("--") and not any(k.startswith(flag) for k in known):
+            p.error(f"unrecognized argument {flag}{did_you_mean(flag, known)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = parser()
+    check_flags(ap, list(sys.argv[1:] if argv is None else argv))
     args, extra = ap.parse_known_args(argv)
     if extra and args.cmd != "bench":       # bench passes its other flags to tinyc.bench
         ap.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -414,15 +414,37 @@ def cmd_inspect(args, shapes) -> int:
         if "calibration data is needed" not in str(e):
             raise
         g = run_passes(load_model(args.model, shapes), FLOAT_PASSES)
-        print(format_graph(g))
+        if args.ir:
+            print(format_graph(g))
+        print(format_float_layers(g))
         plan = plan_memory(g, elem_bytes=1)
         print(f"float model (pass --calib for the int8 plan): arena as int8 ≈ "
               f"{plan.arena_bytes:,} B, peak-live lower bound {plan.lower_bound:,} B")
         return 0
-    print(format_graph(m.graph))
+    if args.ir:
+        print(format_graph(m.graph))
     print(format_layers(m))
     print(format_summary(m))
     return 0
+
+
+def format_float_layers(g) -> str:
+    """`tinyc inspect` before calibration: each layer's op, shapes, MACs and parameters."""
+    from .ir.ops import OPS
+    out = [f"{'#':>3} {'layer':<28} {'op':<17} {'input':<14} {'output':<14} {'MACs':>11} "
+           f"{'params':>8}"]
+    macs = params = 0
+    for i, node in enumerate(g.nodes):
+        n_macs = int(OPS[node.op].macs(node))
+        n_params = int(sum(v.type.size for v in node.inputs if v is not None and v.is_const))
+        macs, params = macs + n_macs, params + n_params
+        shape = "x".join(map(str, node.inputs[0].shape)) if node.inputs else "-"
+        name = node.name if len(node.name) <= 28 else "…" + node.name[-27:]
+        out.append(f"{i:>3} {name:<28} {node.op:<17} {shape:<14} "
+                   f"{'x'.join(map(str, node.outputs[0].shape)):<14} {n_macs:>11,} "
+                   f"{n_params:>8,}")
+    out.append(f"{'':>3} {'total':<28} {'':<17} {'':<14} {'':<14} {macs:>11,} {params:>8,}")
+    return "\n".join(out)
 
 
 def cmd_sweep(args, shapes) -> int:

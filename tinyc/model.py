@@ -63,8 +63,12 @@ class Model:
             for spec, a in zip(self.inputs, arrs):
                 one = a[i] if batch else a
                 if one.size != int(np.prod(spec.shape)):
+                    want = int(np.prod(spec.shape))
+                    hint = (f" — it looks like a batch of {one.shape[0]} samples: pass "
+                            "batch=True" if not batch and one.ndim and one.shape[0] > 1 and
+                            one.size == one.shape[0] * want else "")
                     raise TinycError(f"input '{spec.name}': got shape {one.shape}, "
-                                     f"expected {spec.shape}")
+                                     f"expected {spec.shape}{hint}")
                 sample.append(spec.quantize(one.reshape(spec.shape)))
             samples.append(sample)
         return samples, as_float

@@ -513,7 +513,9 @@ def load_board(board, flash_size=None, ram_size=None) -> Board:
         if b is None:
             known = ", ".join(f"{x.name} ({', '.join(x.aliases)})" if x.aliases else x.name
                               for x in list_boards())
-            raise BoardError(f"board {board!r}: unknown board — expected one of: {known}; "
+            from .hints import did_you_mean
+            hint = did_you_mean(board.strip().lower(), _registry())
+            raise BoardError(f"board {board!r}: unknown board{hint} — expected one of: {known}; "
                              "or a board file PATH.toml (docs/boards.md).")
     else:
         raise BoardError(f"board: expected a name, a .toml path, a dict or a Board, got "
