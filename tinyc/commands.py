@@ -268,6 +268,11 @@ def cmd_run(args, shapes) -> int:
     return 0 if exact else 1
 
 
+def _step(i: int, n: int, what: str) -> None:
+    """A progress line on stderr for a step that may take seconds: '[2/5] int8: ...'."""
+    print(f"[{i}/{n}] {what}", file=sys.stderr, flush=True)
+
+
 def is_qdq(m) -> bool:
     """A model that came quantized (QDQ): its scales are its own, it has no float reference."""
     return not m.options.get("calib")
@@ -341,9 +346,14 @@ def cmd_check(args, shapes) -> int:
     from .cli import CALIBRATION_OPTIONS, compile_options
     opts = cli_options(args)
     plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
-    models = {"int8": _compile(args, shapes, plain)}
-    if opts != plain:
-        models["compressed"] = _compile(args, shapes, opts)
+    variants = {"int8": plain, **({"compressed": opts} if opts != plain else {})}
+    tools = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+    steps = len(variants) * (3 if tools else 2)
+    step = iter(range(1, steps + 1))
+    models = {}
+    for key, o in variants.items():
+        _step(next(step), steps, f"{key}: compiling…")
+        models[key] = _compile(args, shapes, o)
     xs, labels = _test_set(models["int8"], args.data)
     x = xs if len(xs) > 1 else xs[0]
     n = len(xs[0])
@@ -352,10 +362,16 @@ def cmd_check(args, shapes) -> int:
                       "macs": models["int8"].report["macs"]}}
     exact = True
     for key, m in models.items():
+        _step(next(step), steps, f"{key}: the generated C on the host, {n} samples…")
         host = m.run_host(x, batch=True)
         cols[key] = {**scores(host, ref, labels), "exact": _same(m.interpret(x, batch=True), host),
                      "weights": m.report["weights_bytes"], "macs": m.report["macs"]}
         exact &= cols[key]["exact"]
+    for key, m in models.items() if tools else ():
+        _step(next(step), steps, f"{key}: flash and estimated cycles (link, QEMU)…")
+        from .fit import measure
+        cols[key]["flash"] = measure(m, m.c_dir(), Path(m._tmpdir()) / "measure")["flash_bytes"]
+        cols[key]["latency_ms"] = m.report["latency_ms"]
     qdq = is_qdq(models["int8"])
     if qdq:     # ORT on the QDQ graph is not a float model: no float column
         cols["float"] = {"macs": cols["float"]["macs"]}
@@ -390,13 +406,16 @@ def check_table(cols: dict, labelled: bool) -> str:
             return f"{v:.2f}%"
         if key.endswith("_error"):
             return f"{v:.4g}"
+        if key == "latency_ms":
+            return f"{v:.3f}"
         base = cols["int8"][key]
         return f"{v:,}" + (f" ({(v - base) / base:+.0%})" if c is cols.get("compressed")
                            and base and v != base else "")
     rows = [("top-1 accuracy" if labelled else "top-1 agreement with float", "accuracy")]
     if not labelled:
         rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
-    rows += [("weights B", "weights"), ("MACs", "macs"), ("host C == golden model", "exact")]
+    rows += [("weights B", "weights"), ("flash B (linked)", "flash"), ("MACs", "macs"),
+             ("latency ms (est. cycles)", "latency_ms"), ("host C == golden model", "exact")]
     lines = [f"{'':<27}" + "".join(f"{k:>16}" for k in cols)]
     for label, key in rows:
         lines.append(f"{label:<27}" + "".join(f"{cell(key, c):>16}" for c in cols.values()))
