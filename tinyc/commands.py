@@ -195,8 +195,7 @@ def cmd_build(args, shapes) -> int:
                          "--firmware with it")
     out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
-    measure = not (args.no_measure or args.host) and all(
-        shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+    measure = not (args.no_measure or args.host) and can_measure()
     sample = m._samples(load_npy(args.input), False)[0][0] if args.input else None
 
     def write(tmp: Path) -> None:
@@ -268,6 +267,11 @@ def cmd_run(args, shapes) -> int:
     return 0 if exact else 1
 
 
+def can_measure() -> bool:
+    """Linking and QEMU (flash, RAM, cycles) need arm-none-eabi-gcc and qemu-system-arm."""
+    return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
 def _step(i: int, n: int, what: str) -> None:
     """A progress line on stderr for a step that may take seconds: '[2/5] int8: ...'."""
     print(f"[{i}/{n}] {what}", file=sys.stderr, flush=True)
@@ -282,7 +286,7 @@ def _measure_for_run(m, profile: bool) -> None:
     """Link the model for its flash and RAM and estimate its cycles (all-zero input); with
     profile, per layer too. A missing toolchain is the run's own error, raised later."""
     from .fit import check_fit, measure
-    if not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
+    if not can_measure():
         return
     mem = measure(m, m.c_dir(), Path(m._tmpdir()) / "measure", layers=profile)
     m.report["memory"] = mem
@@ -347,7 +351,7 @@ def cmd_check(args, shapes) -> int:
     opts = cli_options(args)
     plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
     variants = {"int8": plain, **({"compressed": opts} if opts != plain else {})}
-    tools = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+    tools = can_measure()
     steps = len(variants) * (3 if tools else 2)
     step = iter(range(1, steps + 1))
     models = {}
