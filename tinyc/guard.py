@@ -17,9 +17,11 @@ TRY = ("what to try: calibration data from the same preprocessing as the data th
        "MODEL`); compare with `tinyc check MODEL --calib C.npz --data T.npz`.")
 
 
-def _spread(a: np.ndarray) -> tuple[float, float, float]:
+def _spread(a: np.ndarray) -> tuple[float, float, float, float]:
+    """min, max, max |x| and the 99th percentile of |x| (the bulk, outliers aside)."""
     a = np.asarray(a, np.float64)
-    return float(a.min()), float(a.max()), float(np.abs(a).max())
+    return float(a.min()), float(a.max()), float(np.abs(a).max()), \
+        float(np.percentile(np.abs(a), 99))
 
 
 def input_causes(calib: dict[str, np.ndarray] | None, data: dict[str, np.ndarray]) -> list[str]:
@@ -31,19 +33,17 @@ def input_causes(calib: dict[str, np.ndarray] | None, data: dict[str, np.ndarray
         c = None if calib is None else calib.get(name)
         if c is None or np.asarray(c).size == 0 or np.asarray(x).size == 0:
             continue
-        (clo, chi, cabs), (xlo, xhi, xabs) = _spread(c), _spread(x)
-        if cabs > 0 and xabs > 0 and not 1 / SCALE_RATIO < cabs / xabs < SCALE_RATIO:
+        (clo, chi, cabs, cbulk), (xlo, xhi, _, xbulk) = _spread(c), _spread(x)
+        if cbulk > 0 and xbulk > 0 and not 1 / SCALE_RATIO < cbulk / xbulk < SCALE_RATIO:
             causes.append(
                 f"calibration inputs of '{name}' range over [{clo:g}, {chi:g}] but the test "
-                f"inputs over [{xlo:g}, {xhi:g}] ({cabs / xabs:.3g}x): the calibration data is "
-                "on another scale (e.g. 0..255 pixels for a model that expects 0..1), so every "
-                "int8 scale was fitted to values the model never sees")
-            continue
-        p99 = float(np.percentile(np.abs(np.asarray(c, np.float64)), 99))
-        if p99 > 0 and cabs / p99 > OUTLIER_RATIO:
+                f"inputs over [{xlo:g}, {xhi:g}] ({cbulk / xbulk:.3g}x): the calibration data "
+                "is on another scale (e.g. 0..255 pixels for a model that expects 0..1), so "
+                "every int8 scale was fitted to values the model never sees")
+        elif cbulk > 0 and cabs / cbulk > OUTLIER_RATIO:
             causes.append(
-                f"calibration inputs of '{name}': max |x| {cabs:g} is {cabs / p99:.3g}x their "
-                f"99th percentile ({p99:g}): a few outliers set the range, the rest falls into "
+                f"calibration inputs of '{name}': max |x| {cabs:g} is {cabs / cbulk:.3g}x their "
+                f"99th percentile ({cbulk:g}): a few outliers set the range, the rest falls into "
                 "a few int8 steps")
     return causes
 
