@@ -6,19 +6,11 @@ import numpy as np
 import pytest
 
 import tinyc
-from tinyc import cli
 from tinyc.errors import BoardError, TinycError
 from tinyc.guard import accuracy_warning, input_causes
 from tinyc.target import load_board
 
-
-def _main(capsys, *args) -> tuple[int, str, str]:
-    try:
-        rc = cli.main([str(a) for a in args])
-    except SystemExit as e:
-        rc = e.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+from .test_cli_compression import run_main as _main
 
 
 def test_version(capsys):
