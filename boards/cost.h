@@ -1,5 +1,5 @@
 /* Deterministic cost counter for QEMU with `-icount shift=0` (1 insn = 1 ns).
- * Adapted from shared/qemu/cost.h. Select one with -DTINYC_COUNTER_<X>:
+ * Adapted from the original QEMU harness (tests/qemu_harness). Select one with -DTINYC_COUNTER_<X>:
  *  TIM2:    netduinoplus2 (STM32F405) clocks TIM2 at 1 GHz in QEMU, so
  *           TIM2->CNT (32-bit, up) = exact instruction count.
  *  SYSTICK: processor clock, 24-bit down counter (mps2: 1 tick per ~40

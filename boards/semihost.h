@@ -1,5 +1,5 @@
 /* Minimal ARM semihosting (BKPT 0xAB on M-profile). No libc needed.
- * Adapted from shared/qemu/semihost.h. */
+ * Adapted from the original QEMU harness (tests/qemu_harness). */
 #ifndef TINYC_SEMIHOST_H
 #define TINYC_SEMIHOST_H
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Minimal Cortex-M startup (adapted from shared/qemu/startup.c): vector
+/* Minimal Cortex-M startup (adapted from the original QEMU harness): vector
  * table, FPU enable, .data copy, .bss zero, stack painting, main(),
  * semihosting exit. A fault prints FAULT (pc, CFSR, HFSR) and exits 127.
  * Portable to ARMv6-M (Cortex-M0: Thumb-1 only, no CFSR/HFSR) and to

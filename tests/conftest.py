@@ -26,9 +26,9 @@ def repo_root() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def models_dir() -> pathlib.Path:
-    """The real third-party models: $TINYC_MODELS, else <repo>/../shared/models (has mlperf-tiny/)."""
-    env = os.environ.get("TINYC_MODELS")
-    path = pathlib.Path(env) if env else REPO.parent / "shared" / "models"
+    """The real third-party models: $TINYC_MODELS, else <repo>/models (has mlperf-tiny/)."""
+    from tinyc.bench import models_dir as folder
+    path = folder()
     if not path.is_dir():
         _missing(f"models folder {path} not found (set TINYC_MODELS)")
     return path

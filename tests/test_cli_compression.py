@@ -34,10 +34,13 @@ def run_main(capsys, *args) -> tuple[int, str, str]:
     return rc, out.out, out.err
 
 
+PROGRESS = re.compile(r"calibrating|\[\d+/\d+\] ")     # progress lines, not errors
+
+
 def assert_one_line_error(rc, err, *needles):
     assert rc == 2, err
     assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("calibrating")]
+    lines = [ln for ln in err.splitlines() if ln.strip() and not PROGRESS.match(ln)]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for n in needles:
         assert n in lines[0], lines[0]

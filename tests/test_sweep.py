@@ -82,6 +82,8 @@ def test_quick_sweep_table_csv_and_plot_agree(example_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     progress = [ln for ln in r.stderr.splitlines() if ln.startswith("sweep [")]
     assert len(progress) == 3 and all("accuracy" in ln for ln in progress), r.stderr
+    steps = [ln for ln in r.stderr.splitlines() if ln.endswith("compiling, measuring…")]
+    assert [ln.split(":")[0] for ln in steps] == [f"[{i}/3] {c}" for i, c in enumerate(QUICK, 1)]
     rows = read_csv(out)
     assert [x["configuration"] for x in rows] == QUICK
     by = {x["configuration"]: x for x in rows}
@@ -117,6 +119,7 @@ def test_sweep_measures_flash_and_instructions(example_dir, tmp_path):
     assert len(rows) == 2
     for x in rows:
         assert int(x["flash_bytes"]) > int(x["weights_bytes"]) and int(x["instructions"]) > 0
+        assert float(x["latency_ms"]) > 0       # estimated cycles at the board's clock
     assert int(rows[1]["instructions"]) < int(rows[0]["instructions"])
     check_plot(out, rows, ("flash_bytes", "instructions"))
 

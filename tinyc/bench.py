@@ -35,8 +35,9 @@ COMPRESSION_BEGIN, COMPRESSION_END = "<!-- compression:begin -->", "<!-- compres
 
 
 def models_dir() -> Path:
+    """The folder holding mlperf-tiny/: $TINYC_MODELS, else the repository's models/."""
     env = os.environ.get("TINYC_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "models"
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
 
 
 def layer_instructions(m, c_dir: Path, work: Path) -> list[int]:

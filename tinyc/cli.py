@@ -287,12 +287,12 @@ def _bench_parser(sub) -> None:
                        "the table (tinyc/bench.py; other flags, such as --no-ptq, go to it). Needs "
                        "arm-none-eabi-gcc and qemu-system-arm.",
                        epilog="examples:\n  tinyc bench\n  tinyc bench --board mps2-an386 "
-                       "--models ../shared/models -o /tmp/BENCHMARKS.md",
+                       "--models /data/models -o /tmp/BENCHMARKS.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("--board", default="stm32", metavar="NAME|PATH.toml",
                    help="target board: a name or a board file (default: stm32)")
     b.add_argument("--models", metavar="DIR", help="folder holding mlperf-tiny/ (default: "
-                   "$TINYC_MODELS, else ../shared/models next to the repository)")
+                   "$TINYC_MODELS, else the repository's models/)")
     b.add_argument("-o", "--output", default="BENCHMARKS.md", metavar="BENCHMARKS.md",
                    help="the Markdown file to write (default: BENCHMARKS.md)")
 
@@ -303,6 +303,7 @@ def parser() -> argparse.ArgumentParser:
         "C99 for Cortex-M microcontrollers, and prove it bit-exact on the host and in QEMU.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-v", "--verbose", action="store_true", help="log every pass")
+    ap.add_argument("--version", action="version", version=f"tinyc {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     b = _sub(sub, "build", "write the C folder (model.h/.c, weights, kernels, report)",
              "  tinyc build model.onnx --calib calib.npz -o build/model\n"
@@ -327,6 +328,9 @@ def parser() -> argparse.ArgumentParser:
              "  tinyc run model.onnx --calib calib.npz --input x.npy\n"
              "  tinyc run model.onnx --calib calib.npz --data test.npz --weights int4")
     _common(r)
+    r.add_argument("--profile", action="store_true",
+                   help="also print each layer's estimated cycles, latency and share "
+                   "(a second firmware with a hook between layers)")
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--input", metavar="X.npy", help="one input sample (model input shape)")
     g.add_argument("--data", metavar="TEST.npz",
@@ -343,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
              "  tinyc inspect model.onnx\n"
              "  tinyc inspect model.onnx --calib calib.npz --prune-structured 0.3")
     _common(i)
+    i.add_argument("--ir", action="store_true", help="also print the IR (every tensor and op)")
     _sweep_parser(sub)
     _bench_parser(sub)
     bd = sub.add_parser("boards", help="list the known boards and their memory regions",
@@ -355,8 +360,34 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def check_flags(ap: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Before argparse (whose errors name missing arguments first): an unknown command or
+    --flag is an error that says the closest one ("did you mean --calib?")."""
+    from .hints import did_you_mean
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    if cmd is not None and cmd not in sub.choices:
+        ap.error(f"unknown command '{cmd}'{did_you_mean(cmd, sub.choices)}")
+    if cmd is None or cmd == "bench":       # bench passes its other flags to tinyc.bench
+        return
+    p = sub.choices[cmd]
+    known = [o for a in p._actions for o in a.option_strings if o.startswith("--")]
+    for tok in argv[argv.index(cmd) + 1:]:
+        if tok == "--":
+            break
+        flag = tok.split("=", 1)[0]
+        if tok.startswith("--") and not any(k.startswith(flag) for k in known):
+            p.error(f"unrecognized argument {flag}{did_you_mean(flag, known)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = parser()
+    check_flags(ap, list(sys.argv[1:] if argv is None else argv))
     args, extra = ap.parse_known_args(argv)
     if extra and args.cmd != "bench":       # bench passes its other flags to tinyc.bench
         ap.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -195,12 +195,11 @@ def cmd_build(args, shapes) -> int:
                          "--firmware with it")
     out = output_folder(args.output, args.force, [args.model, getattr(args, "calib", None)])
     m = _compile(args, shapes)
-    measure = not (args.no_measure or args.host) and all(
-        shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+    measure = not (args.no_measure or args.host) and can_measure()
     sample = m._samples(load_npy(args.input), False)[0][0] if args.input else None
 
     def write(tmp: Path) -> None:
-        m.write(tmp, measure=measure, host=args.host)
+        m.write(tmp, measure=measure, host=args.host, profile=measure)
         if args.firmware:
             from .starter import write_starter
             write_starter(m, tmp / "firmware", sample)
@@ -213,31 +212,49 @@ def cmd_build(args, shapes) -> int:
         print("  (host build: compile the folder into any C99 program, see tinyc.mk)")
     elif not measure:
         print("  (flash and stack not measured: needs arm-none-eabi-gcc and qemu-system-arm)")
-    ld = "" if args.host else f", {m.board.name}.ld"
-    fw = ", firmware/" if args.firmware else ""
-    print(f"wrote {out}/ (model.h, model.c, model_data.c, kernels/, report.json, report.html"
-          f"{ld}{fw})")
+    print(f"wrote {out}/ ({written_files(out)})")
     return 0
+
+
+def written_files(folder: Path) -> str:
+    """'kws.h, kws.c, ..., kernels/': what a build actually wrote, headers first."""
+    names = sorted(folder.iterdir(), key=lambda p: (p.is_dir(), p.suffix not in (".h", ".c"),
+                                                    p.suffix != ".h", p.name))
+    return ", ".join(p.name + ("/" if p.is_dir() else "") for p in names)
 
 
 def cmd_run(args, shapes) -> int:
     m = _compile(args, shapes)
+    _measure_for_run(m, args.profile)
     print(format_summary(m))
+    if args.profile:
+        print(format_profile(m))
+    from .guard import TRY, accuracy_warning, calib_arrays, input_causes, warn
+    calib = calib_arrays(m, getattr(args, "calib", None))
     if args.input:
         x, batch = load_npy(args.input), False
         y = m.run_qemu(x)
         print(f"output: {np.array2string(np.asarray(y), max_line_width=100)}")
+        causes = input_causes(calib, {m.inputs[0].name: np.asarray(x)})
+        warn("\n".join([f"warning: {c}." for c in causes] + [f"  {TRY}"]) if causes else None)
     else:
         xs, labels = _test_set(m, args.data)
         x, batch = (xs if len(xs) > 1 else xs[0]), True
         y = m.run_qemu(x, batch=True)
-        if labels is not None:
+        from .cli import CALIBRATION_OPTIONS, compile_options
+        kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
+            else "int8"
+        if is_qdq(m):
+            if labels is not None:
+                print(f"accuracy on {len(labels)} samples: {kind} in QEMU "
+                      f"{_top1(y, labels):.2f}% (QDQ model: no float reference)")
+        else:
             yf = m.run_float(x, batch=True)
-            from .cli import CALIBRATION_OPTIONS, compile_options
-            kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
-                else "int8"
-            print(f"accuracy on {len(labels)} samples: float {_top1(yf, labels):.2f}%, "
-                  f"{kind} in QEMU {_top1(y, labels):.2f}%")
+            fa, qa = (scores(yf, yf, labels)["accuracy"], scores(y, yf, labels)["accuracy"])
+            what = "accuracy" if labels is not None else "top-1 agreement with float"
+            print(f"{what} on {len(xs[0])} samples: float {fa:.2f}%, {kind} in QEMU {qa:.2f}%")
+            causes = input_causes(calib, dict(zip((s.name for s in m.inputs), xs)))
+            warn(accuracy_warning(fa, qa, f"{kind} in QEMU", causes, labels is not None))
     from .firmware import float_abi
     exact = _same(m.interpret(x, batch=batch), y)
     n = len(m.last_qemu.outputs)
@@ -248,6 +265,49 @@ def cmd_run(args, shapes) -> int:
     from .cycles import print_run_estimate
     print_run_estimate(m)
     return 0 if exact else 1
+
+
+def can_measure() -> bool:
+    """Linking and QEMU (flash, RAM, cycles) need arm-none-eabi-gcc and qemu-system-arm."""
+    return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
+def _step(i: int, n: int, what: str) -> None:
+    """A progress line on stderr for a step that may take seconds: '[2/5] int8: ...'."""
+    print(f"[{i}/{n}] {what}", file=sys.stderr, flush=True)
+
+
+def is_qdq(m) -> bool:
+    """A model that came quantized (QDQ): its scales are its own, it has no float reference."""
+    return not m.options.get("calib")
+
+
+def _measure_for_run(m, profile: bool) -> None:
+    """Link the model for its flash and RAM and estimate its cycles (all-zero input); with
+    profile, per layer too. A missing toolchain is the run's own error, raised later."""
+    from .fit import check_fit, measure
+    if not can_measure():
+        return
+    mem = measure(m, m.c_dir(), Path(m._tmpdir()) / "measure", layers=profile)
+    m.report["memory"] = mem
+    check_fit(m, mem["flash_bytes"], "measured",
+              data=max(mem["ram_static_bytes"] - m.plan.arena_bytes, 0))
+
+
+def format_profile(m) -> str:
+    """`tinyc run --profile`: estimated cycles, latency and share of each layer."""
+    rows = m.report["layers"]
+    if not rows or rows[0].get("estimated_cycles") is None:
+        return f"per-layer profile: {m.report.get('cycle_model', 'not estimated')}"
+    head = (f"{'#':>3} {'layer':<28} {'op':<17} {'MACs':>10} {'est. cycles':>12} "
+            f"{'ms':>8} {'share':>6}")
+    out = [f"per layer (all-zero input, at {m.board.clock_hz / 1e6:g} MHz):", head]
+    for i, r in enumerate(rows):
+        name = r["name"] if len(r["name"]) <= 28 else "…" + r["name"][-27:]
+        out.append(f"{i:>3} {name:<28} {r['op']:<17} {r['macs']:>10,} "
+                   f"{r['estimated_cycles']:>12,} {r['latency_ms']:>8.3f} "
+                   f"{r['cycles_percent']:>5.1f}%")
+    return "\n".join(out)
 
 
 def describe(options: dict) -> str:
@@ -290,9 +350,14 @@ def cmd_check(args, shapes) -> int:
     from .cli import CALIBRATION_OPTIONS, compile_options
     opts = cli_options(args)
     plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
-    models = {"int8": _compile(args, shapes, plain)}
-    if opts != plain:
-        models["compressed"] = _compile(args, shapes, opts)
+    variants = {"int8": plain, **({"compressed": opts} if opts != plain else {})}
+    tools = can_measure()
+    steps = len(variants) * (3 if tools else 2)
+    step = iter(range(1, steps + 1))
+    models = {}
+    for key, o in variants.items():
+        _step(next(step), steps, f"{key}: compiling…")
+        models[key] = _compile(args, shapes, o)
     xs, labels = _test_set(models["int8"], args.data)
     x = xs if len(xs) > 1 else xs[0]
     n = len(xs[0])
@@ -301,13 +366,36 @@ def cmd_check(args, shapes) -> int:
                       "macs": models["int8"].report["macs"]}}
     exact = True
     for key, m in models.items():
+        _step(next(step), steps, f"{key}: the generated C on the host, {n} samples…")
         host = m.run_host(x, batch=True)
         cols[key] = {**scores(host, ref, labels), "exact": _same(m.interpret(x, batch=True), host),
                      "weights": m.report["weights_bytes"], "macs": m.report["macs"]}
         exact &= cols[key]["exact"]
+    for key, m in models.items() if tools else ():
+        _step(next(step), steps, f"{key}: flash and estimated cycles (link, QEMU)…")
+        from .fit import measure
+        try:
+            cols[key]["flash"] = measure(m, m.c_dir(), Path(m._tmpdir()) / "m")["flash_bytes"]
+            cols[key]["latency_ms"] = m.report["latency_ms"]
+        except TinycError as e:         # the accuracy stands; say why these cells are empty
+            print(f"{key}: flash and latency not measured — {str(e).splitlines()[0]}",
+                  file=sys.stderr)
+    qdq = is_qdq(models["int8"])
+    if qdq:     # ORT on the QDQ graph is not a float model: no float column
+        cols["float"] = {"macs": cols["float"]["macs"]}
     print(format_summary(models.get("compressed", models["int8"])))
     print(f"check on {n} samples of {Path(args.data).name}: the generated C on the host")
     print(check_table(cols, labels is not None))
+    if qdq:
+        print("float: QDQ model: no float reference" + ("" if labels is not None else
+              " (agreement and errors are against ONNX Runtime on the QDQ graph)"))
+    else:
+        from .guard import accuracy_warning, calib_arrays, input_causes, warn
+        causes = input_causes(calib_arrays(models["int8"], getattr(args, "calib", None)),
+                              dict(zip((s.name for s in models["int8"].inputs), xs)))
+        for key in models:
+            warn(accuracy_warning(cols["float"]["accuracy"], cols[key]["accuracy"], key,
+                                  causes, labels is not None))
     if "compressed" in models:
         extra = {k: v for k, v in compile_options(args).items() if k not in plain}
         print(f"compressed: {describe(extra)}")
@@ -326,13 +414,16 @@ def check_table(cols: dict, labelled: bool) -> str:
             return f"{v:.2f}%"
         if key.endswith("_error"):
             return f"{v:.4g}"
+        if key == "latency_ms":
+            return f"{v:.3f}"
         base = cols["int8"][key]
         return f"{v:,}" + (f" ({(v - base) / base:+.0%})" if c is cols.get("compressed")
                            and base and v != base else "")
     rows = [("top-1 accuracy" if labelled else "top-1 agreement with float", "accuracy")]
     if not labelled:
         rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
-    rows += [("weights B", "weights"), ("MACs", "macs"), ("host C == golden model", "exact")]
+    rows += [("weights B", "weights"), ("flash B (linked)", "flash"), ("MACs", "macs"),
+             ("latency ms (est. cycles)", "latency_ms"), ("host C == golden model", "exact")]
     lines = [f"{'':<27}" + "".join(f"{k:>16}" for k in cols)]
     for label, key in rows:
         lines.append(f"{label:<27}" + "".join(f"{cell(key, c):>16}" for c in cols.values()))
@@ -350,15 +441,37 @@ def cmd_inspect(args, shapes) -> int:
         if "calibration data is needed" not in str(e):
             raise
         g = run_passes(load_model(args.model, shapes), FLOAT_PASSES)
-        print(format_graph(g))
+        if args.ir:
+            print(format_graph(g))
+        print(format_float_layers(g))
         plan = plan_memory(g, elem_bytes=1)
         print(f"float model (pass --calib for the int8 plan): arena as int8 ≈ "
               f"{plan.arena_bytes:,} B, peak-live lower bound {plan.lower_bound:,} B")
         return 0
-    print(format_graph(m.graph))
+    if args.ir:
+        print(format_graph(m.graph))
     print(format_layers(m))
     print(format_summary(m))
     return 0
+
+
+def format_float_layers(g) -> str:
+    """`tinyc inspect` before calibration: each layer's op, shapes, MACs and parameters."""
+    from .ir.ops import OPS
+    out = [f"{'#':>3} {'layer':<28} {'op':<17} {'input':<14} {'output':<14} {'MACs':>11} "
+           f"{'params':>8}"]
+    macs = params = 0
+    for i, node in enumerate(g.nodes):
+        n_macs = int(OPS[node.op].macs(node))
+        n_params = int(sum(v.type.size for v in node.inputs if v is not None and v.is_const))
+        macs, params = macs + n_macs, params + n_params
+        shape = "x".join(map(str, node.inputs[0].shape)) if node.inputs else "-"
+        name = node.name if len(node.name) <= 28 else "…" + node.name[-27:]
+        out.append(f"{i:>3} {name:<28} {node.op:<17} {shape:<14} "
+                   f"{'x'.join(map(str, node.outputs[0].shape)):<14} {n_macs:>11,} "
+                   f"{n_params:>8,}")
+    out.append(f"{'':>3} {'total':<28} {'':<17} {'':<14} {'':<14} {macs:>11,} {params:>8,}")
+    return "\n".join(out)
 
 
 def cmd_sweep(args, shapes) -> int:

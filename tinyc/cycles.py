@@ -469,31 +469,73 @@ def firmware_cycles(elfs: Sequence[Path], board, name: str, timeout: float = 120
     return SampleCycles(cyc, ins, first)
 
 
-def report_keys(cycles: int | None, board) -> dict:
-    """report.json's keys for a QEMU run: estimated cycles, latency at the board's clock."""
+def energy_keys(cycles: int | None, board) -> dict:
+    """energy_uj (null when unavailable) and energy_model: the formula and its source, or why
+    there is no figure (never guessed)."""
+    power = board.power
     if cycles is None:
-        return {}
+        return {"energy_uj": None, "energy_model": "unavailable: no cycle estimate"}
+    if not power.available:
+        return {"energy_uj": None, "energy_model": f"unavailable: board {board.name}: {power.note}"}
+    return {"energy_uj": round(power.energy_uj(cycles), 3),
+            "energy_model": f"run current {power.run_current_ua_per_mhz:g} µA/MHz x "
+                            f"{power.supply_v:g} V x cycles ({power.source}); core only, typical"}
+
+
+def report_keys(cycles: int | None, board, reason: str = "not estimated") -> dict:
+    """report.json's keys for a QEMU run: estimated cycles, latency at the board's clock, energy
+    per inference; null with the reason in cycle_model / energy_model when not estimated."""
+    if cycles is None:
+        return {"estimated_cycles": None, "latency_ms": None, "cycle_model": reason,
+                **energy_keys(None, board)}
     return {"estimated_cycles": int(cycles),
             "latency_ms": round(cycles * 1e3 / board.clock_hz, 4),
-            "cycle_model": model_name(board.core)}
+            "cycle_model": model_name(board.core), **energy_keys(cycles, board)}
+
+
+def layer_keys(cycles: int, board) -> dict:
+    """The per-layer columns of report.json's layer table."""
+    keys = report_keys(cycles, board)
+    return {k: keys[k] for k in ("estimated_cycles", "latency_ms", "energy_uj")}
 
 
 def model_report(result, model) -> dict:
-    """report_keys of sample 0 of a QemuResult of `model` (empty when it cannot be estimated:
-    the reason is in 'cycle_model')."""
+    """report_keys of sample 0 of a QemuResult of `model` (null values when it cannot be
+    estimated: the reason is in 'cycle_model')."""
     try:
         return report_keys(firmware_cycles(result.elfs[:1], model.board, model.name).cycles[0],
                            model.board)
     except ToolchainError as e:
-        return {"cycle_model": f"not estimated: {str(e).splitlines()[0]}"}
+        return report_keys(None, model.board, f"not estimated: {str(e).splitlines()[0]}")
+
+
+def profile_layers(model, c_dir: Path, work: Path) -> list[int]:
+    """Estimated cycles of each layer of one inference on all-zero input (the firmware built
+    with -DTINYC_PROFILE: the hook's own cost is in each layer's count)."""
+    import numpy as np
+
+    from .firmware import build_firmware
+    zeros = [np.full(s.shape, s.zero_point, np.int8) for s in model.inputs]
+    n = len(model.graph.nodes)
+    elf = build_firmware(c_dir, model.board, [zeros], Path(work) / "profile", name=model.name,
+                         profile=True, profile_layers=n + 1)
+    return firmware_cycles([elf], model.board, model.name, layers=n).layers
+
+
+def add_layer_cycles(model, per_layer: Sequence[int]) -> None:
+    """Fill report.json's layer table with each layer's cycles, latency, energy and share."""
+    total = sum(per_layer) or 1
+    for row, c in zip(model.report["layers"], per_layer):
+        row.update(layer_keys(c, model.board), cycles_percent=round(100.0 * c / total, 2))
 
 
 def describe(cycles: int, instructions: int | None, board) -> str:
     """One line for `tinyc run`: estimated cycles and latency at the board's clock."""
     keys = report_keys(cycles, board)
     cpi = f", {cycles / instructions:.2f} cycles/instruction" if instructions else ""
+    energy = f", {keys['energy_uj']:,.1f} µJ" if keys["energy_uj"] is not None else ""
     return (f"estimated cycles per inference: {cycles:,}{cpi} = {keys['latency_ms']:.3f} ms at "
-            f"{board.clock_hz / 1e6:g} MHz ({keys['cycle_model']})")
+            f"{board.clock_hz / 1e6:g} MHz ({keys['cycle_model']}){energy}")
 
 
 def print_run_estimate(model) -> None:

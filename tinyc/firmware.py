@@ -450,7 +450,7 @@ def check_nofloat(elf: Path) -> list[str]:
     """Floating point in a firmware: soft-float/libm helper symbols (nm) and FPU arithmetic
     instructions (objdump; moves of integer data through FPU registers, as a hard-float build
     makes, are not float: see _is_float_arithmetic). Empty list = integer-only.
-    As shared/qemu/check_nofloat.sh, made meaningful under -mfloat-abi=hard."""
+    As the original harness's check_nofloat.sh, made meaningful under -mfloat-abi=hard."""
     syms = _run_tool([find_tool(NM), str(elf)], f"{elf}").split()
     found = sorted({f"symbol {s}" for s in syms if _FLOAT_SYMBOL.match(s)})
     dis = _run_tool([find_tool(OBJDUMP), "-d", str(elf)], f"{elf}")

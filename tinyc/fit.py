@@ -60,12 +60,14 @@ def estimate(model) -> int:
     return r["weights_bytes"] + r["constants_bytes"]
 
 
-def measure(model, c_dir: Path, work: Path) -> dict:
+def measure(model, c_dir: Path, work: Path, layers: bool = False) -> dict:
     """Flash/RAM of the model alone (linked firmware minus empty firmware) and the stack
-    high-water mark of one inference in QEMU. Needs arm-none-eabi-gcc and qemu-system-arm."""
+    high-water mark of one inference in QEMU; its estimated cycles, latency and energy into
+    model.report, and (layers) each layer's from a profiling firmware. Needs
+    arm-none-eabi-gcc and qemu-system-arm."""
     import numpy as np
 
-    from .cycles import model_report as model_cycles
+    from .cycles import add_layer_cycles, model_report as model_cycles, profile_layers
     from .firmware import model_size
     from .qemu import run_samples
     size = model_size(c_dir, model.board, work / "size", name=model.name)
@@ -73,7 +75,9 @@ def measure(model, c_dir: Path, work: Path) -> dict:
     try:
         res = run_samples(c_dir, model.board, zeros, work / "stack", name=model.name)
         stack = res.stack_invoke_bytes
-        model.report.update(model_cycles(res, model))   # estimated_cycles, latency_ms
+        model.report.update(model_cycles(res, model))   # estimated_cycles, latency_ms, energy
+        if layers and model.report["estimated_cycles"] is not None:
+            add_layer_cycles(model, profile_layers(model, c_dir, work))
     except TinycError:
         stack = None
     r = model.report

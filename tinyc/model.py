@@ -64,8 +64,12 @@ class Model:
             for spec, a in zip(self.inputs, arrs):
                 one = a[i] if batch else a
                 if one.size != int(np.prod(spec.shape)):
+                    want = int(np.prod(spec.shape))
+                    hint = (f" — it looks like a batch of {one.shape[0]} samples: pass "
+                            "batch=True" if not batch and one.ndim and one.shape[0] > 1 and
+                            one.size == one.shape[0] * want else "")
                     raise TinycError(f"input '{spec.name}': got shape {one.shape}, "
-                                     f"expected {spec.shape}")
+                                     f"expected {spec.shape}{hint}")
                 sample.append(spec.quantize(one.reshape(spec.shape)))
             samples.append(sample)
         return samples, as_float
@@ -146,14 +150,16 @@ class Model:
             info[k] = v if isinstance(v, (str, int, float, bool)) else str(v)
         return info
 
-    def write(self, out_dir, measure: bool = False, host: bool = False) -> Path:
+    def write(self, out_dir, measure: bool = False, host: bool = False,
+              profile: bool = False) -> Path:
         """Write the C folder: <name>.h, <name>.c, <name>_data.{c,h}, <name>_names.h, kernels/
         (model.h, model.c, ... with the default name), tinyc.mk, CMakeLists.txt, report.json,
         report.html, and (not host) <board>.ld: the chip's linker script for the memory plan.
 
         measure=True links the model into a firmware for the board (flash, static RAM) and runs
         one inference in QEMU (stack high-water mark), then checks the board fit.
-        host=True: C for a host program (the same C; the header names no board)."""
+        host=True: C for a host program (the same C; the header names no board).
+        profile=True (with measure): also each layer's estimated cycles (a second firmware)."""
         from .backend_c.emit import DEFAULT_NAME, emit_c
         from .report import write_report
         from .report_html import write_html
@@ -170,7 +176,7 @@ class Model:
             write_linker_script(self.board, self.memory_plan, out / f"{self.board.name}.ld")
         if measure:
             from .fit import check_fit, measure as measure_model
-            mem = measure_model(self, out, Path(self._tmpdir()) / "measure")
+            mem = measure_model(self, out, Path(self._tmpdir()) / "measure", layers=profile)
             self.report["memory"] = mem
             check_fit(self, mem["flash_bytes"], "measured",
                       data=max(mem["ram_static_bytes"] - self.plan.arena_bytes, 0))

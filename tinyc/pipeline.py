@@ -36,8 +36,9 @@ def load_model(path, input_shapes: dict | None = None):
     if p.suffix.lower() == ".tflite":
         from .frontend.tflite import load_tflite
         return load_tflite(p, input_shapes=input_shapes)
+    from .hints import format_hint
     raise TinycError(f"{p}: unknown model format '{p.suffix}' — tinyc reads .onnx and "
-                     ".tflite files")
+                     f".tflite files{format_hint(p).replace(' — ', '; ', 1)}")
 
 
 def _progress(done: int, total: int) -> None:

@@ -98,7 +98,7 @@ def counter_note(board: Board) -> str:
 
 
 def qemu_command(elf: Path, board: Board, extra: Sequence[str] = ()) -> list[str]:
-    """The QEMU command line of shared/qemu/run.sh (without the timeout wrapper)."""
+    """The QEMU command line of tests/qemu_harness/run.sh (without the timeout wrapper)."""
     if not board.qemu_machine:
         raise BoardError(f"board {board.name}: no QEMU machine — expected a board with "
                          "qemu_machine set to run firmware.")

@@ -55,9 +55,13 @@ def live_sets(model) -> list[dict]:
 
 
 def build_report(model) -> dict:
+    from .cycles import report_keys
     layers = layer_rows(model)
     g = model.graph
     return {
+        **report_keys(None, model.board, "not estimated: the build was not measured in QEMU "
+                      "(needs arm-none-eabi-gcc and qemu-system-arm; not with --host or "
+                      "--no-measure)"),
         "constants_bytes": int(sum(constants_bytes(n) for n in g.nodes)),
         "live": live_sets(model),
         "inplace": [list(p) for p in model.plan.inplace],
@@ -97,18 +101,31 @@ def format_summary(model) -> str:
              f"{sum(x['params'] for x in r['layers']):,} params, weights {r['weights_bytes']:,} B "
              f"+ kernel constants {r['constants_bytes']:,} B",
              f"  arena {r['arena_bytes']:,} B (peak-live lower bound {r['arena_lower_bound']:,} B)"]
-    mem = r.get("memory")
+    mem, b = r.get("memory"), model.board
     if mem:
         stack = f"{mem['stack_bytes']:,} B" if mem["stack_bytes"] is not None else "not measured"
-        lines.append(f"  flash {mem['flash_bytes']:,} B (weights {mem['flash_weights_bytes']:,}, "
-                     f"constants {mem['flash_constants_bytes']:,}, code "
-                     f"{mem['flash_code_bytes']:,}); RAM {mem['ram_total_bytes']:,} B "
-                     f"(static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
-    if r.get("estimated_cycles"):
-        lines.append(f"  estimated {r['estimated_cycles']:,} cycles per inference, "
-                     f"{r['latency_ms']:.3f} ms at the board's clock ({r['cycle_model']})")
+        lines.append(f"  flash {mem['flash_bytes']:,} B = {_share(mem['flash_bytes'], b.flash_size)}"
+                     f" (weights {mem['flash_weights_bytes']:,}, constants "
+                     f"{mem['flash_constants_bytes']:,}, code {mem['flash_code_bytes']:,}); "
+                     f"RAM {mem['ram_total_bytes']:,} B = {_share(mem['ram_total_bytes'], b.ram_size)}"
+                     f" (static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
+    lines.append("  " + format_time(r, b))
     lines += [f"  {line}" for line in format_regions(r.get("regions", []))]
     return "\n".join(lines)
+
+
+def _share(n: int, of: int) -> str:
+    return f"{100.0 * n / of:.1f}% of the board's {of:,} B"
+
+
+def format_time(r: dict, board) -> str:
+    """'latency 0.784 ms (131,655 estimated cycles at 168 MHz, <model>); energy ...'."""
+    if r.get("estimated_cycles") is None:
+        return f"latency and energy: {r.get('cycle_model', 'not estimated')}"
+    energy = (f"energy {r['energy_uj']:,.1f} µJ per inference" if r.get("energy_uj") is not None
+              else f"energy {r.get('energy_model', 'unavailable')}")
+    return (f"latency {r['latency_ms']:.3f} ms per inference ({r['estimated_cycles']:,} "
+            f"estimated cycles at {board.clock_hz / 1e6:g} MHz, {r['cycle_model']}); {energy}")
 
 
 def format_regions(regions: list[dict]) -> list[str]:

@@ -43,7 +43,8 @@ examples:
 """
 
 COLUMNS = ("configuration", "weights_bytes", "flash_bytes", "macs", "instructions", "accuracy",
-           "formats", "error")
+           "latency_ms", "formats", "error")
+SHOWN = COLUMNS[1:7]        # the table's and the progress line's numbers
 
 
 class _GridParser(argparse.ArgumentParser):
@@ -124,9 +125,11 @@ def measure(m, data: _Data, work: Path, flash: bool, qemu: bool) -> dict:
     if flash:
         row["flash_bytes"] = model_size(m.c_dir(), m.board, work / "size", name=m.name)["flash"]
     if qemu:
+        from .cycles import model_report
         m.run_qemu(data.first, batch=True)
         counts = m.last_qemu.estimated_instructions       # SysTick boards: ticks x ratio
         row["instructions"] = counts[0] if counts else None
+        row["latency_ms"] = model_report(m.last_qemu, m)["latency_ms"]   # estimated cycles
     return row
 
 
@@ -157,6 +160,9 @@ def cmd_sweep(args, shapes) -> int:
         for i, (label, ns, options) in enumerate(grid, 1):
             t0 = time.monotonic()
             row = {"configuration": label}
+            step = "compiling, measuring" + (" flash" if flash else "") + \
+                (", cycles in QEMU" if qemu else "")
+            print(f"[{i}/{len(grid)}] {label}: {step}…", file=sys.stderr, flush=True)
             try:
                 m = _compile(ns, shapes, options)
             except TinycError as e:
@@ -202,7 +208,7 @@ def _float_accuracy(data: _Data) -> float | None:
 def _progress(row: dict) -> str:
     if "error" in row:
         return f"error: {row['error']}"
-    return ", ".join(f"{k.replace('_', ' ')} {_cell(row, k)}" for k in COLUMNS[1:6]
+    return ", ".join(f"{k.replace('_', ' ')} {_cell(row, k)}" for k in SHOWN
                      if row.get(k) is not None)
 
 
@@ -210,6 +216,8 @@ def _cell(row: dict, key: str) -> str:
     v = row.get(key)
     if v is None:
         return "-"
+    if key == "latency_ms":
+        return f"{v:.3f}"
     return f"{v:.2f}%" if key == "accuracy" else (f"{v:,}" if isinstance(v, int) else str(v))
 
 
@@ -232,14 +240,15 @@ def to_markdown(rows: list[dict], info: dict, title: bool = True) -> str:
             + " Flash: the model alone (linked firmware minus an empty one), "
             + ("arm-none-eabi-gcc." if info["flash"] else "not measured (-).")
             + " Instructions: one inference in QEMU (not cycles)"
-            + (info.get("count", "") + "." if info["qemu"] else
-               ", not measured (-: pass --qemu)."), ""] if title else []
-    table = ["| configuration | weights B | flash B | MACs | instructions | accuracy | formats |",
-             "|---|---|---|---|---|---|---|"]
+            + (info.get("count", "") + "; latency: its estimated cycles at the board's clock "
+               "(tinyc/cycles.py)." if info["qemu"] else
+               ", not measured (-: pass --qemu; so is the latency)."), ""] if title else []
+    table = ["| configuration | weights B | flash B | MACs | instructions | accuracy | "
+             "latency ms | formats |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         tail = f"error: {r['error']}" if "error" in r else r.get("formats", "")
         table.append(f"| {r['configuration']} | " + " | ".join(
-            _cell(r, k) for k in COLUMNS[1:6]) + f" | {tail} |")
+            _cell(r, k) for k in SHOWN) + f" | {tail} |")
     return "\n".join(head + table) + "\n"
 
 

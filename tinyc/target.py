@@ -70,6 +70,28 @@ class QemuTarget:
 
 
 @dataclass(frozen=True)
+class Power:
+    """The chip's run current, for the energy estimate: cited from its datasheet, or absent
+    (then `note` says why, and energy is reported as unavailable)."""
+    run_current_ua_per_mhz: float | None = None   # typical run current per MHz of core clock
+    supply_v: float | None = None                 # the supply voltage of that figure
+    source: str = ""                              # document number, revision, table
+    note: str = ""                                # why there is no figure (when absent)
+
+    @property
+    def available(self) -> bool:
+        return self.run_current_ua_per_mhz is not None
+
+    def energy_uj(self, cycles: int) -> float:
+        """Energy of `cycles` core cycles in µJ: I = k·f, t = cycles/f, so E = k·V·cycles
+        (k in µA/MHz gives µJ per 1e6 cycles), independent of the clock."""
+        return self.run_current_ua_per_mhz * self.supply_v * cycles / 1e6
+
+
+NO_POWER = Power(note="the board file cites no run current per MHz ([power] table)")
+
+
+@dataclass(frozen=True)
 class Board:
     """One chip: the CPU to compile for, its memory map, and how QEMU simulates it."""
     name: str
@@ -86,6 +108,7 @@ class Board:
     aliases: tuple[str, ...] = field(default=())
     source: str = ""                # the TOML file (or "board dict") it was read from
     float_abi: str = "auto"         # auto (hard with an FPU, else soft) | soft | softfp | hard
+    power: Power = NO_POWER         # run current per MHz and supply (energy estimate)
 
     # -- the memory map ------------------------------------------------------------------
     def region(self, name: str) -> Region:
@@ -213,14 +236,17 @@ def parse_size(value, where: str) -> int:
 
 _TOP = {"name": str, "description": str, "core": str, "fpu": str, "dsp": bool, "clock_hz": int,
         "memory": list, "aliases": list, "stack_size": (int, str), "startup": str,
-        "cflags": list, "qemu": dict, "float_abi": str}
+        "cflags": list, "qemu": dict, "float_abi": str, "power": dict}
 _REQUIRED = ("name", "description", "core", "fpu", "dsp", "clock_hz", "memory")
 _REGION = {"name": str, "kind": str, "base": int, "size": (int, str), "holds": list,
            "dma": bool, "note": str}
 _REGION_REQUIRED = ("name", "kind", "base", "size")
 _QEMU = {"machine": str, "counter": str, "base": dict}
+_POWER = {"run_current_ua_per_mhz": (int, float), "supply_v": (int, float), "source": str,
+          "note": str}
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list",
-               dict: "a table", (int, str): "an integer or a size string such as '64K'"}
+               dict: "a table", (int, str): "an integer or a size string such as '64K'",
+               (int, float): "a number"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -404,14 +430,35 @@ def parse_board(d: dict, where: str, folder: Path | None = None) -> Board:
     if float_abi not in FLOAT_ABIS:
         raise BoardError(f"{where}: key 'float_abi' — expected one of {', '.join(FLOAT_ABIS)}, "
                          f"got {float_abi!r}")
+    power = _power(d.get("power"), where)
     startup = d.get("startup", "startup.c")
     if folder is not None and (folder / startup).is_file():
         startup = str((folder / startup).resolve())
     return Board(name=d["name"], description=d["description"], core=d["core"], fpu=d["fpu"],
                  dsp=d["dsp"], clock_hz=d["clock_hz"], memory=memory, qemu=qemu,
-                 stack_size=stack, startup=startup, float_abi=float_abi,
+                 stack_size=stack, startup=startup, float_abi=float_abi, power=power,
                  cflags=_strings(d.get("cflags", []), "cflags", where),
                  aliases=_strings(d.get("aliases", []), "aliases", where), source=where)
+
+
+def _power(d: dict | None, where: str) -> Power:
+    """[power]: run_current_ua_per_mhz and supply_v with their source, or a note saying why
+    there are none. A figure without a source is refused: energy is never guessed."""
+    if d is None:
+        return NO_POWER
+    at = f"{where}: [power]"
+    _check_keys(d, _POWER, (), at)
+    current, volts = d.get("run_current_ua_per_mhz"), d.get("supply_v")
+    if current is None and volts is None:
+        return Power(note=d.get("note") or NO_POWER.note)
+    if current is None or volts is None or not d.get("source"):
+        raise BoardError(f"{at}: expected run_current_ua_per_mhz, supply_v and source together "
+                         "(the datasheet document and table the figures come from), or only a "
+                         "note saying why there are none")
+    if current <= 0 or volts <= 0:
+        raise BoardError(f"{at}: expected run_current_ua_per_mhz > 0 and supply_v > 0, got "
+                         f"{current} and {volts}")
+    return Power(float(current), float(volts), d["source"], d.get("note", ""))
 
 
 def read_board_file(path) -> Board:
@@ -465,7 +512,9 @@ def load_board(board, flash_size=None, ram_size=None) -> Board:
         if b is None:
             known = ", ".join(f"{x.name} ({', '.join(x.aliases)})" if x.aliases else x.name
                               for x in list_boards())
-            raise BoardError(f"board {board!r}: unknown board — expected one of: {known}; "
+            from .hints import did_you_mean
+            hint = did_you_mean(board.strip().lower(), _registry())
+            raise BoardError(f"board {board!r}: unknown board{hint} — expected one of: {known}; "
                              "or a board file PATH.toml (docs/boards.md).")
     else:
         raise BoardError(f"board: expected a name, a .toml path, a dict or a Board, got "

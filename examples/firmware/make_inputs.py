@@ -2,7 +2,7 @@
 test data as int8 arrays, quantized with the scale and zero point of the model's header.
 
     python3 make_inputs.py --digits-header build/models/digits/digits.h \
-        --digits-data ../digits/test.npz --kws-data ../../../shared/models/mlperf-tiny/kws_ref.npz \
+        --digits-data ../digits/test.npz --kws-data ../../models/mlperf-tiny/kws_ref.npz \
         -o build/inputs.c
 
 Needs numpy only. Digits inputs are float images in [0, 1] (key `input`); the KWS reference

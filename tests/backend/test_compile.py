@@ -174,9 +174,8 @@ def strict_corpus(tmp_path_factory, test_models, example_dir, request) -> Path:
 
 
 def _mlperf_folder(request) -> Path | None:
-    env = os.environ.get("TINYC_MODELS")
-    base = Path(env) if env else Path(request.config.rootpath).parent / "shared" / "models"
-    folder = base / "mlperf-tiny"
+    from tinyc.bench import models_dir
+    folder = models_dir() / "mlperf-tiny"
     return folder if (folder / "kws_int8_qdq.onnx").is_file() else None
 
 

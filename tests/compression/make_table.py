@@ -94,8 +94,8 @@ COMMAND = "python -m tests.compression.make_table --benchmarks --write"
 def mlperf_data(name: str) -> tuple[dict, np.ndarray]:
     """The reference inputs of an MLPerf Tiny model, dequantized to float (calibration and
     evaluation data), and the float model's top-1 on them."""
-    models = Path(__import__("os").environ.get("TINYC_MODELS", ROOT.parent / "shared" /
-                                               "models")) / "mlperf-tiny"
+    from tinyc.bench import models_dir
+    models = models_dir() / "mlperf-tiny"
     with np.load(models / f"{name}_ref.npz") as z:
         x = (z["inputs"].astype(np.float32) - z["input_zero_point"]) * z["input_scale"]
     return models / f"{name}_float.onnx", x.astype(np.float32)

@@ -1,7 +1,7 @@
 """Drop-in tests (issue 7): model folders as a firmware engineer uses them — several models in
 one program, Make and CMake, the example firmware, a host program. The models are compiled
 once per session: digits (examples/digits), digits_pt (the same network quantized per tensor,
-so other weights and scales) and kws (MLPerf Tiny, only where ../shared/models exists)."""
+so other weights and scales) and kws (MLPerf Tiny, from the repository's models/)."""
 from __future__ import annotations
 
 import importlib.util

@@ -4,7 +4,7 @@
   project and toolchain file; each model gives the outputs it gives alone (its own firmware
   from tinyc.run_qemu), which are the golden model's (and TFLite Micro's for kws).
 * Two builds of the digits network (per channel and per tensor: same kernels, same tensor
-  names) in one firmware through tinyc.firmware, without ../shared/models.
+  names) in one firmware through tinyc.firmware, without the MLPerf Tiny models.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -100,6 +101,14 @@ def test_report_html_renders_in_chromium(example_dir, tmp_path):
     out = m.write(tmp_path / "c")
     page = (out / "report.html").read_text()
     assert "<svg" in page and "<table" in page and "<script" not in page
+    # for a person: a summary card, the layer table with kernel/format/cycles, a legend of the
+    # arena picture, each figure once and in words (no snake_case labels)
+    for text in ("Fits the board?", "Latency", "Energy per inference", "Weight format",
+                 "Est. cycles", 'class="legend"', "Arena over time"):
+        assert text in page, text
+    assert page.count("Weights (flash)") == 1 and "flash weights bytes" not in page
+    assert not re.findall(r"<th>[a-z0-9]+_[a-z0-9_]+</th>", page)
+    assert all(f"{name} <small>" in page for name in ("input", "logits"))
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--disable-component-update",
