@@ -73,7 +73,7 @@ def _per_layer(value, names: list[str], what: str, default=None) -> dict:
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
-            from ..hints import did_you_mean
+            from ..errors import did_you_mean
             hint = "".join(did_you_mean(u, names).replace(" — ", "; ", 1) for u in unknown)
             raise TinycError(f"{what}: unknown layer(s) {unknown}{hint} — the layers are {names}")
         return {n: value.get(n, default) for n in names}

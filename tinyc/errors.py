@@ -69,3 +69,10 @@ def where(node=None, path=None) -> str:
     if node is not None:
         parts.append(f"node '{node.name}' ({node.op})")
     return ": ".join(parts) if parts else "tinyc"
+
+
+def did_you_mean(word: str, choices) -> str:
+    """' — did you mean X?' for the closest of `choices` to `word`, or ''."""
+    import difflib
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" — did you mean {close[0]}?" if close else ""

@@ -1,15 +1,9 @@
 """Helpful errors: "did you mean" for names, and how to get an ONNX file from other formats."""
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Iterable
 
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' — did you mean X?' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" — did you mean {close[0]}?" if close else ""
+from .errors import did_you_mean  # noqa: F401  (one place; passes may import errors only)
 
 
 _TORCH = ("a PyTorch file: export it to ONNX with\n"
