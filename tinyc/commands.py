@@ -40,7 +40,7 @@ def board_of(args):
 
 def cli_options(args) -> dict:
     """compile_options(args), checked against each other, with --val loaded."""
-    from .cli import compile_options
+    from .options import compile_options
     opts = compile_options(args)
     if "val" in opts and "max_accuracy_drop" not in opts:
         raise TinycError(f"--val {opts['val']}: it is the validation data of "
@@ -241,7 +241,7 @@ def cmd_run(args, shapes) -> int:
         xs, labels = _test_set(m, args.data)
         x, batch = (xs if len(xs) > 1 else xs[0]), True
         y = m.run_qemu(x, batch=True)
-        from .cli import CALIBRATION_OPTIONS, compile_options
+        from .options import CALIBRATION_OPTIONS, compile_options
         kind = "compressed" if set(compile_options(args)) - set(CALIBRATION_OPTIONS) \
             else "int8"
         if is_qdq(m):
@@ -347,7 +347,7 @@ def scores(out, ref, labels) -> dict:
 
 
 def cmd_check(args, shapes) -> int:
-    from .cli import CALIBRATION_OPTIONS, compile_options
+    from .options import CALIBRATION_OPTIONS, compile_options
     opts = cli_options(args)
     plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
     variants = {"int8": plain, **({"compressed": opts} if opts != plain else {})}
@@ -472,11 +472,6 @@ def format_float_layers(g) -> str:
                    f"{n_params:>8,}")
     out.append(f"{'':>3} {'total':<28} {'':<17} {'':<14} {'':<14} {macs:>11,} {params:>8,}")
     return "\n".join(out)
-
-
-def cmd_sweep(args, shapes) -> int:
-    from .sweep import cmd_sweep as sweep
-    return sweep(args, shapes)
 
 
 def cmd_bench(args, shapes) -> int:

@@ -56,7 +56,7 @@ class _GridParser(argparse.ArgumentParser):
 
 def parse_setting(entry: str) -> argparse.Namespace:
     """'prune=0.5,no-compensate' -> the namespace of `--prune 0.5 --no-compensate`."""
-    from .cli import add_compression_args
+    from .options import add_compression_args
     argv = []
     for token in filter(None, (t.strip() for t in entry.split(","))):
         if token in SHORTHAND:
