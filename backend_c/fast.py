@@ -213,7 +213,8 @@ def _padded(w2d: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def fc_pairs(w2d: np.ndarray) -> np.ndarray | None:
-    """The pair-packed weights of tinyc_fully_connected_paired_fast_s8, int16 [out4 / 4][k4 / 4][pair]
+    """The pair-packed weights of tinyc_fully_connected_paired_fast_s8,
+    int16 [out4 / 4][k4 / 4][pair]
     [lane], h = 256 * w[2i + 1][k] + w[2i][k], or None when they do not apply: h must fit
     int16 (no -128 above a negative weight) and |sum_k w[2i + 1][k] * x[k]| < 2^23 for every
     int8 input x (the sums are taken without the input offset)."""

@@ -271,5 +271,6 @@ def set_q(b: Builder, v: Value, q: QParams) -> None:
                       "requantizing an activation needs an IR requantize op (not yet in the IR).")
 
 
-__all__ = ["Builder", "Tensor", "QConst", "Dyn", "symmetric_int8", "NCHW_TO_NHWC", "identity", "argsort", "set_q",
+__all__ = ["Builder", "Tensor", "QConst", "Dyn", "symmetric_int8", "NCHW_TO_NHWC", "identity",
+           "argsort", "set_q",
            "moves_only_unit_dims"]

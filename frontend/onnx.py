@@ -6,7 +6,8 @@ input_shapes sets dynamic dims, and may pin a static batch N (dim 0) to 1 where 
 that every node keeps the samples apart (else UnsupportedOpError naming the node).
 
 The op functions live in onnx_ops.py / qdq.py / dynamic_quant.py (one per ONNX op, named like
-it); layout and constant helpers in builder.py. Extra Graph attributes set here (see NOTES_FOR_LEAD.md):
+it); layout and constant helpers in builder.py. Extra Graph attributes set here
+(docs/ARCHITECTURE.md):
 `graph.io_quant[name] = QParams` and `graph.io_dtype[name] = DType` for every graph input or
 output that is integer (int8/uint8) in the ONNX model; `graph.calib_reason` (None, or for a model
 quantized dynamically by ONNX Runtime the error to give without calibration data).
@@ -127,7 +128,8 @@ def _static_dim(name: str, i: int, size: int, shape, rank: int, path: str) -> No
 
 
 def _infer_shapes(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
-    data_prop = guard_graph.constant_size_bound(model) <= guard_graph.DATA_PROP_LIMIT   # memory-safe
+    # memory-safe: shape inference propagates constant data only for small constants
+    data_prop = guard_graph.constant_size_bound(model) <= guard_graph.DATA_PROP_LIMIT
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=data_prop)
     except Exception as e:                       # noqa: BLE001 -- strict where possible

@@ -22,7 +22,8 @@ def _is_noop(node: Node) -> bool:
     x = node.inputs[0]
     if node.op == "reshape" or node.op == "transpose":
         same = node.outputs[0].shape == x.shape
-        return same and (node.op == "reshape" or list(node.attrs["perm"]) == sorted(node.attrs["perm"]))
+        perm = list(node.attrs.get("perm", ()))
+        return same and (node.op == "reshape" or perm == sorted(perm))
     if node.op == "clip":
         return node.attrs.get("min", -np.inf) == -np.inf and node.attrs.get("max", np.inf) == np.inf
     return False

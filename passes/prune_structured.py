@@ -28,7 +28,6 @@ import numpy as np
 
 from ..errors import TinycError
 from ..ir import OPS, Graph, Node, verify
-from ..ir.interpret import float_data
 from .compensate import _prepare, damping, sequential, weight_matrix
 
 

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import TinycError
+from ..errors import QuantizationError, TinycError
 from ..ir import OPS, Graph, QParams, interpret
 from .compress import Compression, compress, effective, targets
 from .precision import LayerConfig
 from .quantize import mark_activations, quantize
-from .validation import ALPHA, drop_estimate, split_validation
+from .validation import ALPHA, Score, drop_estimate, split_validation
 
 
 # -- scoring a configuration --------------------------------------------------------------------

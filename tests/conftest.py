@@ -1,7 +1,6 @@
 """Shared pytest fixtures: where the real models and the bundled example live, and the built test models."""
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
 from types import SimpleNamespace

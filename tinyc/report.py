@@ -104,10 +104,12 @@ def format_summary(model) -> str:
     mem, b = r.get("memory"), model.board
     if mem:
         stack = f"{mem['stack_bytes']:,} B" if mem["stack_bytes"] is not None else "not measured"
-        lines.append(f"  flash {mem['flash_bytes']:,} B = {_share(mem['flash_bytes'], b.flash_size)}"
+        flash = _share(mem['flash_bytes'], b.flash_size)
+        lines.append(f"  flash {mem['flash_bytes']:,} B = {flash}"
                      f" (weights {mem['flash_weights_bytes']:,}, constants "
                      f"{mem['flash_constants_bytes']:,}, code {mem['flash_code_bytes']:,}); "
-                     f"RAM {mem['ram_total_bytes']:,} B = {_share(mem['ram_total_bytes'], b.ram_size)}"
+                     f"RAM {mem['ram_total_bytes']:,} B = "
+                     f"{_share(mem['ram_total_bytes'], b.ram_size)}"
                      f" (static {mem['ram_static_bytes']:,} incl. arena, stack {stack})")
     lines.append("  " + format_time(r, b))
     lines += [f"  {line}" for line in format_regions(r.get("regions", []))]

@@ -183,7 +183,8 @@ font-variant-numeric:tabular-nums}
 background:#fafafa} .card .t{font-size:12px;color:#666;text-transform:uppercase}
 .card .v{font-size:26px;font-weight:600;margin:4px 0} .card .n{font-size:12px;color:#555}
 .card.good .v{color:#2e7d32} .card.bad .v{color:#c62828}
-.share{white-space:nowrap} .bar{display:inline-block;width:70px;height:9px;background:#eee;vertical-align:middle}
+.share{white-space:nowrap}
+.bar{display:inline-block;width:70px;height:9px;background:#eee;vertical-align:middle}
 .bar b{display:block;height:9px;background:#4e79a7}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0 0;max-width:900px}
 .key i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px;

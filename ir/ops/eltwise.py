@@ -8,7 +8,7 @@ import numpy as np
 
 from ...errors import IRError
 from .. import qmath
-from ..types import DType, TensorType
+from ..types import TensorType
 from .registry import clamp_float, clamp_int, op, require, same_as_input
 
 

@@ -1,12 +1,10 @@
 """Structured pruning: whole channels leave every layer that touches them, results kept."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
 
-import models
 from tinyc.ir import Graph, interpret, verify
 from tinyc.passes.prune_structured import (apply_group, propagate, prunable_groups,
                                            prune_structured)

@@ -3,7 +3,6 @@ several folders link into one program (acceptance 3: `nm` shows no unprefixed sy
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest

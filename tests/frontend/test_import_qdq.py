@@ -52,7 +52,7 @@ def test_uint8_io_per_channel_conv_int32_bias():
              "yz": np.uint8(0)}
     m = make_model(nodes, {"x": [1, 3, 5, 5]}, {"y": None}, inits, itype=TensorProto.UINT8)
     g = verify(load_onnx(m))
-    x, y = g.inputs[0], g.outputs[0]
+    y = g.outputs[0]
     assert g.io_dtype == {"x": DType.UINT8, "y": DType.UINT8}
     f32 = lambda v: float(np.float32(v))      # noqa: E731
     assert g.io_quant == {"x": QParams((f32(in_s),), (0,)), "y": QParams((f32(0.01),), (-128,))}

@@ -80,7 +80,7 @@ class ArenaRun:
         cdef = f"void {name}_invoke_with_arena(int8_t *arena, {ins}, {outs});"
         srcs = sorted(p for p in out_dir.rglob("*.c"))
         hdrs = sorted(p for p in out_dir.rglob("*.h"))
-        self.mod = build_module(name, cdef, f'#include "model.h"\n', srcs, [out_dir],
+        self.mod = build_module(name, cdef, '#include "model.h"\n', srcs, [out_dir],
                                 cache_dir=cache_dir, depends=hdrs)
         self.fn = getattr(self.mod.lib, f"{name}_invoke_with_arena")
 

@@ -28,9 +28,7 @@ EXPECTED = {"stm32f405": ("cortex-m4", "netduinoplus2", "tim2"),
             "lm3s6965": ("cortex-m3", "lm3s6965evb", "systick"),
             "mps2-an386": ("cortex-m4", "mps2-an386", "systick"),
             "mps2-an500": ("cortex-m7", "mps2-an500", "systick"),
-            "mps2-an505": ("cortex-m33", "mps2-an505", "systick"),
-            "microbit": ("cortex-m0", "microbit", "systick"),
-            "mps3-an547": ("cortex-m55", "mps3-an547", "systick")}
+            "mps2-an505": ("cortex-m33", "mps2-an505", "systick")}
 
 # The chips' datasheet figures (see the comment of each board file): clock, flash (base,
 # size), RAM regions {name: (base, size)}.

@@ -2,7 +2,6 @@
 batching, sizes, the no-float check, and the errors a user can hit."""
 import dataclasses
 
-import numpy as np
 import pytest
 
 from .conftest import needs_tools, random_samples, reference
