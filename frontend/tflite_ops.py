@@ -192,14 +192,14 @@ def MEAN(op: TflOp) -> Value:
     """MEAN over H, W of NHWC. Same quantization in and out: avg_pool2d (TFLM truncates the
     sum / count, tinyc rounds it: up to 1 apart). Otherwise a depthwise conv with weights 1 and
     scale 1/count: one rounding of sum * s_in / (count * s_out), as TFLM's float32 formula up
-    to float rounding. See NOTES_TFLITE.md for the exact form the IR needs."""
+    to float rounding. See docs/tflite.md for the exact form the IR needs."""
     x, out = op.act(0), op.out()
     axes = sorted({int(a) % max(len(x.shape), 1) for a in op.values_of(1, "axis").reshape(-1)})
     if len(x.shape) != 4 or axes != [1, 2]:
         raise op.error(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor",
                        "tinyc supports MEAN over the spatial axes (1, 2) of NHWC tensors.")
     log.warning("%s: MEAN is not bit-exact with TFLite Micro (int8 rounding; see "
-                "frontend/NOTES_TFLITE.md)", op.where())
+                "docs/tflite.md)", op.where())
     n, h, w, c = x.shape
     shape = (n, 1, 1, c)
     name = out.name if out.shape == shape else f"{out.name}_mean"

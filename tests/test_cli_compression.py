@@ -1,4 +1,4 @@
-"""The compression/calibration flags (passes/NOTES_COMPRESSION.md) and `tinyc check`: every
+"""The compression/calibration flags (docs/compression.md) and `tinyc check`: every
 flag reaches tinyc.compile, a bad value is one `error:` line with exit 2, and check prints
 float vs int8 vs compressed computed with the host C."""
 from __future__ import annotations

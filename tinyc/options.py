@@ -60,7 +60,7 @@ def storage_choices() -> tuple[str, ...]:
 
 
 def add_compression_args(p: argparse.ArgumentParser) -> None:
-    """The tinyc.compile compression/calibration keywords as flags (passes/NOTES_COMPRESSION.md);
+    """The tinyc.compile compression/calibration keywords as flags (docs/compression.md);
     every default is None: compile_options passes only what was given."""
     from .passes.calibrate import CALIB_METHODS
     from .passes.cluster import MAX_K

@@ -108,7 +108,7 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     {input: array}, or array.
 
     calib_method "minmax" | "percentile" | "mse"; per_tensor: one weight scale per tensor.
-    Compression (float model + calib; passes/NOTES_COMPRESSION.md): prune (fraction or
+    Compression (float model + calib; docs/compression.md): prune (fraction or
     {layer: fraction}; prune_method "obs" | "magnitude", prune_scope "layer" | "global"),
     prune_structured (fraction of channels), cluster (K or {layer: K}), weights ("int8" |
     "int4" or {layer: ...}), compensate (OBS/GPTQ re-fit; default on when compressing),

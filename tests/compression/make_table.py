@@ -1,4 +1,4 @@
-"""Results tables of the compression options (passes/NOTES_COMPRESSION.md, BENCHMARKS.md).
+"""Results tables of the compression options (docs/compression.md, BENCHMARKS.md).
 
     python -m tests.compression.make_table [--no-qemu]           # digits, every option
     python -m tests.compression.make_table --benchmarks [--write] # issue 8 acceptance 1

@@ -83,7 +83,7 @@ def test_sparse(repo_root):
 @needs_arm
 def test_flash_and_qemu(repo_root):
     """Measured flash (linked firmware) shrinks with every format, and QEMU gives the
-    interpreter's bits (instruction counts: passes/NOTES_COMPRESSION.md)."""
+    interpreter's bits (instruction counts: docs/compression.md)."""
     x = digits_data(str(repo_root))[0][:2]
     results = {}
     cases = {"int8": {}, "int4": {"weights": "int4"}, "k4": {"cluster": 4},

@@ -91,7 +91,7 @@ def test_op_equals_tflm(name, cases, tflm, tmp_path, caplog):
 
 def tflm_mean_int8(x: np.ndarray, s_in: float, zp_in: int, s_out: float, zp_out: int,
                    axes=(1, 2)) -> np.ndarray:
-    """TFLM's MEAN (int8) as NOTES_TFLITE.md specifies it for the IR:
+    """TFLM's MEAN (int8) as docs/tflite.md specifies it for the IR:
     reference_ops::QuantizedMeanOrSum (integer), multiplier folded with 1/count."""
     n = int(np.prod([x.shape[a] for a in axes]))
     m, s = quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
@@ -104,7 +104,7 @@ def tflm_mean_int8(x: np.ndarray, s_in: float, zp_in: int, s_out: float, zp_out:
 @pytest.mark.parametrize("hw", [(5, 6), (7, 7), (8, 8), (1, 3), (12, 12)])
 @pytest.mark.parametrize("same_q", [True, False])
 def test_mean_spec_in_notes_equals_tflm(builder, tflm, hw, same_q):
-    """The exact MEAN arithmetic NOTES_TFLITE.md asks the IR for is TFLM's."""
+    """The exact MEAN arithmetic docs/tflite.md asks the IR for is TFLM's."""
     rng = np.random.default_rng(hash((hw, same_q)) % 2**32)
     s_in, zp_in = float(rng.uniform(0.01, 0.1)), int(rng.integers(-60, 60))
     s_out, zp_out = (s_in, zp_in) if same_q else (float(rng.uniform(0.005, 0.05)),

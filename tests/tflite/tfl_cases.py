@@ -284,4 +284,4 @@ CASES = {f.__name__: f for f in (
     logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
     mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
-NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
+NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see docs/tflite.md
