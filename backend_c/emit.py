@@ -230,7 +230,22 @@ def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[
         code = _ENV.get_template(k.template).render(**k.args(node, ctx)).rstrip("\n")
         calls.append({"comment": _node_comment(node), "code": code})
         sources.update(k.sources)
-    return calls, sorted(sources)
+    return calls, sorted(with_includes(sources))
+
+
+_INCLUDE = re.compile(r'^#include "(tinyc_\w+\.h)"', re.M)
+
+
+def with_includes(sources) -> set[str]:
+    """sources and every runtime header they include, directly or not (a Kernel lists the
+    files it needs; the headers those include come along, e.g. tinyc_dsp.h)."""
+    out, todo = set(), list(sources)
+    while todo:
+        s = todo.pop()
+        if s not in out:
+            out.add(s)
+            todo.extend(_INCLUDE.findall(runtime_file(s).read_text(encoding="ascii")))
+    return out
 
 
 # -- files ---------------------------------------------------------------------------------------

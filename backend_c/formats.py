@@ -211,8 +211,9 @@ def _register() -> dict[str, Kernel]:
         for op in fmt.ops:
             extra = ("tinyc_depthwise_conv2d_s8.c",) if op == DEPTHWISE_CONV2D else ()
             out[f"{op}.{fmt.name}"] = Kernel(
-                f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.h",
-                                           "tinyc_dot.h", "tinyc_window.h") + extra,
+                f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.c",
+                                           "tinyc_packed.h", "tinyc_dot.h", "tinyc_dsp.h",
+                                           "tinyc_window.h") + extra,
                 _variant_args(op, fmt))
     return out
 

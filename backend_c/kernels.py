@@ -354,14 +354,14 @@ _WIN = ("tinyc_window.h",)
 _FAST = ("tinyc_fast.h", "tinyc_clamp_s8.c")
 
 KERNELS: dict[str, Kernel] = {
-    CONV2D: Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h",
+    CONV2D: Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                                         "tinyc_conv2d_fast_s8.c") + _WIN + _FAST, conv2d_args),
     DEPTHWISE_CONV2D: Kernel("call_depthwise_conv2d.c.j2",
-                               ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h",
+                               ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                                 "tinyc_depthwise_conv2d_fast_s8.c") + _WIN + _FAST,
                                depthwise_args),
     FULLY_CONNECTED: Kernel("call_fully_connected.c.j2",
-                            ("tinyc_fully_connected_s8.c", "tinyc_dot.h",
+                            ("tinyc_fully_connected_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                              "tinyc_fully_connected_fast_s8.c") + _WIN + _FAST,
                             fully_connected_args),
     "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN + _FAST,

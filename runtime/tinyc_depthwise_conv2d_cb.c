@@ -56,13 +56,13 @@ void tinyc_depthwise_conv2d_cb_unbuffered(const tinyc_dw_conv_params *params,
     }
 }
 
-void tinyc_depthwise_conv2d_cb(int8_t *scratch, const tinyc_dw_conv_params *params,
+void tinyc_depthwise_conv2d_cb(const tinyc_dw_conv_params *params,
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const int8_t *codebook,
                                const uint8_t *indices, int32_t bits,
                                const int32_t *bias, const int16_t *bias16,
-                               const tinyc_dims *output_dims, int8_t *output)
+                               const tinyc_dims *output_dims, int8_t *output, int8_t *scratch)
 {
     const int32_t size = filter_dims->h * filter_dims->w * filter_dims->c;
     tinyc_cb_unpack(codebook, indices, bits, 0, size, scratch);

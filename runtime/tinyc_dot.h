@@ -14,27 +14,12 @@
 
 #include <stdint.h>
 
+#include "tinyc_dsp.h"
 #include "tinyc_nn.h"
 #include "tinyc_requant.h"
 #include "tinyc_window.h"
 
 #if defined(TINYC_DSP)
-#include <arm_acle.h>
-
-/* An unaligned 32-bit load (one LDR on v7E-M / v8-M); the builtin stays inline even under
- * -ffreestanding, where a plain memcpy would become a call. */
-static inline uint32_t tinyc_load4(const int8_t *p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint32_t tinyc_ror8(uint32_t v)
-{
-    return (v >> 8) | (v << 24);
-}
-
 /* Four MACs: x bytes + offset (16-bit lanes) times w bytes, pairwise into acc. */
 static inline int32_t tinyc_dot4_dsp(const int8_t *x, const int8_t *w, uint32_t offset2,
                                      int32_t acc)
@@ -42,8 +27,7 @@ static inline int32_t tinyc_dot4_dsp(const int8_t *x, const int8_t *w, uint32_t 
     const uint32_t xv = tinyc_load4(x);
     const uint32_t wv = tinyc_load4(w);
     acc = __smlad(__sxtab16(tinyc_s32(offset2), tinyc_s32(xv)), __sxtb16(tinyc_s32(wv)), acc);
-    return __smlad(__sxtab16(tinyc_s32(offset2), tinyc_s32(tinyc_ror8(xv))),
-                   __sxtb16(tinyc_s32(tinyc_ror8(wv))), acc);
+    return __smlad(tinyc_sxtab16_ror8(tinyc_s32(offset2), xv), tinyc_sxtb16_ror8(wv), acc);
 }
 #endif
 
@@ -69,13 +53,13 @@ static inline void tinyc_mac4_s8(const int8_t *x, const int8_t *w, int32_t x_off
                                  int32_t acc[4])
 {
 #if defined(TINYC_DSP)
-    const int32_t offset2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
+    const int32_t offset2 = tinyc_offset2(x_offset);
     const uint32_t xv = tinyc_load4(x);
     const uint32_t wv = tinyc_load4(w);
     const int32_t x02 = __sxtab16(offset2, tinyc_s32(xv));              /* lanes x[0], x[2] */
-    const int32_t x13 = __sxtab16(offset2, tinyc_s32(tinyc_ror8(xv)));  /* lanes x[1], x[3] */
+    const int32_t x13 = tinyc_sxtab16_ror8(offset2, xv);                /* lanes x[1], x[3] */
     const int32_t w02 = __sxtb16(tinyc_s32(wv));
-    const int32_t w13 = __sxtb16(tinyc_s32(tinyc_ror8(wv)));
+    const int32_t w13 = tinyc_sxtb16_ror8(wv);
     acc[0] = __smlabb(x02, w02, acc[0]);
     acc[1] = __smlabb(x13, w13, acc[1]);
     acc[2] = __smlatt(x02, w02, acc[2]);

@@ -33,7 +33,7 @@ static __attribute__((noinline)) void tinyc_fc_s4_dot2(const int8_t *x, const ui
                                                        const uint8_t *w1, int32_t n8,
                                                        int32_t x_offset, int32_t acc[2])
 {
-    const int32_t off2 = tinyc_s32(((uint32_t)x_offset & 0xFFFFu) * 0x10001u);
+    const int32_t off2 = tinyc_offset2(x_offset);
     const uint32_t top = 0xF000F000u;
     while (n8 > 0) {
         int32_t chunk = n8 < 32 ? n8 : 32;          /* 256 inputs: no overflow (above) */
@@ -46,9 +46,9 @@ static __attribute__((noinline)) void tinyc_fc_s4_dot2(const int8_t *x, const ui
             const uint32_t p = tinyc_fc_s4_pkhbt(x0, x1);      /* x0 x1 x4 x5 */
             const uint32_t q = tinyc_fc_s4_pkhtb(x1, x0);      /* x2 x3 x6 x7 */
             const int32_t xa = __sxtab16(off2, tinyc_s32(p));  /* {x0, x4} */
-            const int32_t xb = tinyc_pk_sxtab16_ror8(off2, p); /* {x1, x5} */
+            const int32_t xb = tinyc_sxtab16_ror8(off2, p); /* {x1, x5} */
             const int32_t xc = __sxtab16(off2, tinyc_s32(q));  /* {x2, x6} */
-            const int32_t xd = tinyc_pk_sxtab16_ror8(off2, q); /* {x3, x7} */
+            const int32_t xd = tinyc_sxtab16_ror8(off2, q); /* {x3, x7} */
             uint32_t v = tinyc_load4((const int8_t *)(const void *)w0);
             s0 = __smlad(xa, tinyc_s32(top & (v << 12)), s0);
             s0 = __smlad(xb, tinyc_s32(top & (v << 8)), s0);

@@ -136,7 +136,7 @@ STRICT_CONFIGS = {
 OWNERS = {
     "speed": re.compile(r"tinyc_(fully_connected|conv2d|depthwise_conv2d)_fast_s8\.c$|"
                         r"tinyc_(fast|dot)\.h$"),
-    "compression": re.compile(r"_(s4|cb|sparse)\.c$|tinyc_packed\.h$"),
+    "compression": re.compile(r"_(s4|cb|sparse)\.c$|tinyc_packed\.[ch]$"),
 }
 DIAG = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:\d+:)? (?:fatal )?(?:warning|error): "
                   r"(?P<msg>.*)$", re.M)

@@ -1,7 +1,7 @@
 """The packed-weight kernels (s4, cb, sparse, mask) on Cortex-M in QEMU give interpret()'s bits:
 the DSP paths (Cortex-M4 netduinoplus2, M7 mps2-an500, M33 mps2-an505: SXTAB16/SMLAD window
-loops and the SMLAL requantization of tinyc_packed.h) and the portable path (Cortex-M3
-lm3s6965evb). One firmware per format and machine runs every conv2d / depthwise / fully
+loops of tinyc_packed.c and the SMLAL requantization of tinyc_packed.h) and the portable path
+(Cortex-M3 lm3s6965evb). One firmware per format and machine runs every conv2d / depthwise / fully
 connected case of the backend tests side by side (one graph, one input and one output per
 case). Also: the DSP requantization against tinyc_requantize on random and extreme values,
 and the DSP path is faster than the portable one (TINYC_PORTABLE) on the M4."""
@@ -225,7 +225,7 @@ def test_dsp_requantization(machine, tmp_path):
     multiplier >= 0: random accumulators, multipliers, shifts in [-31, 30] and extremes."""
     _need_toolchain()
     from tinyc.runtime import runtime_file
-    for name in ("tinyc_packed.h", "tinyc_dot.h", "tinyc_nn.h", "tinyc_requant.h",
+    for name in ("tinyc_packed.h", "tinyc_dot.h", "tinyc_dsp.h", "tinyc_nn.h", "tinyc_requant.h",
                  "tinyc_window.h"):
         (tmp_path / name).write_text(runtime_file(name).read_text())
     (tmp_path / "main.c").write_text(REQUANT_MAIN)
