@@ -31,7 +31,7 @@ log = logging.getLogger("tinyc.frontend.tflite")
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
-             "QUANTIZE", "DEQUANTIZE"}
+             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -256,6 +256,15 @@ def CONCATENATION(op: TflOp) -> Value:
     if not -rank <= o.Axis() < rank:
         raise op.error(f"axis {o.Axis()} out of range for rank {rank}", cls=ModelError)
     return op.emit("concat", xs, {"axis": o.Axis() % rank})
+
+
+def TRANSPOSE(op: TflOp) -> Value:
+    """Raw int8 copies in TFLM (any permutation, rank <= 5)."""
+    x = op.act(0)
+    perm = [int(p) for p in op.values_of(1, "perm").reshape(-1)]
+    if sorted(p % max(len(x.shape), 1) for p in perm) != list(range(len(x.shape))):
+        raise op.error(f"perm {perm} for a rank-{len(x.shape)} input", cls=ModelError)
+    return _same_q(op, "transpose", x, {"perm": tuple(p % len(x.shape) for p in perm)})
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

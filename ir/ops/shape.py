@@ -71,3 +71,50 @@ def pad(inputs, attrs):
             f"{2 * len(inputs[0].shape)} values >= 0", tuple(p))
     return [TensorType(inputs[0].dtype,
                        tuple(d + p[i] + p[i + r] for i, d in enumerate(inputs[0].shape)))]
+
+
+def slice_index(node_or_attrs, shape) -> list[np.ndarray]:
+    """Per axis, the input indices a slice reads: range(begin, end, stride) (end -1 with a
+    negative stride: down to index 0)."""
+    a = getattr(node_or_attrs, "attrs", node_or_attrs)
+    return [np.arange(b, e, s) for b, e, s in zip(a["begin"], a["end"], a["strides"])]
+
+
+def _slice(node, x):
+    return np.ascontiguousarray(x[np.ix_(*slice_index(node, x.shape))])
+
+
+@op("slice", run_float=_slice, run_int=_slice, same_q=True, keeps_values=True)
+def slice_(inputs, attrs):
+    """slice(x) {begin, end, strides} — per axis range(begin, end, stride), normalised: begin in
+    [0, d), end in [-1, d], stride != 0 (SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, Slice, Split)"""
+    shape = inputs[0].shape
+    b, e, s = (tuple(int(v) for v in attrs[k]) for k in ("begin", "end", "strides"))
+    ok = len(b) == len(e) == len(s) == len(shape) and all(
+        st != 0 and 0 <= bb < d and -1 <= ee <= d for bb, ee, st, d in zip(b, e, s, shape))
+    require(ok, "slice", f"begin/end/strides for {list(shape)}",
+            "one normalised (begin, end, stride) per axis", (b, e, s))
+    out = tuple(len(ix) for ix in slice_index(attrs, shape))
+    require(min(out) > 0, "slice", "output shape", "no empty axis", out)
+    return [TensorType(inputs[0].dtype, out)]
+
+
+def _gather(node, x):
+    a = node.attrs
+    idx = np.asarray(a["indices"], np.int64).reshape(a["indices_shape"])
+    return np.ascontiguousarray(np.take(x, idx, axis=a["axis"]))
+
+
+@op("gather", run_float=_gather, run_int=_gather, same_q=True, keeps_values=True)
+def gather(inputs, attrs):
+    """gather(x) {axis, indices (constant, flat), indices_shape} — x's slices along axis"""
+    shape = inputs[0].shape
+    r = len(shape)
+    ax = attrs["axis"]
+    require(0 <= ax < r, "gather", "axis", f"in [0, {r - 1}]", ax)
+    idx = tuple(int(i) for i in attrs["indices"])
+    ishape = tuple(int(d) for d in attrs["indices_shape"])
+    require(len(idx) == int(np.prod(ishape, dtype=np.int64)) and len(idx) > 0 and
+            all(0 <= i < shape[ax] for i in idx), "gather", "indices",
+            f"{int(np.prod(ishape))} values in [0, {shape[ax]})", idx)
+    return [TensorType(inputs[0].dtype, tuple(shape[:ax]) + ishape + tuple(shape[ax + 1:]))]

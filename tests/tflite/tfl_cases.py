@@ -285,3 +285,33 @@ CASES = {f.__name__: f for f in (
     mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
 NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
+
+
+# -- data movement and reductions (issues #15, #16) -----------------------------------------
+
+def _input_as(b, shape, s, z):
+    """A batch-1 input; shaped `shape` by a RESHAPE when that has a batch > 1 (graph inputs
+    must have batch 1). Returns (model input, the tensor of shape `shape`)."""
+    if shape[0] == 1:
+        x = b.tensor("x", shape, scale=s, zp=z)
+        return x, x
+    x = b.tensor("x", (1, int(np.prod(shape))), scale=s, zp=z)
+    r = b.tensor("x_r", shape, scale=s, zp=z)
+    b.op("RESHAPE", [x, b.const("x_shape", np.array(shape, np.int32))], [r])
+    return x, r
+
+
+def transpose(rng, shape=(2, 3, 4, 5), perm=(0, 3, 1, 2), requant=False):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    y = (_act(b, rng, "y", tuple(shape[p] for p in perm)) if requant else
+         b.tensor("y", tuple(shape[p] for p in perm), scale=s, zp=z))
+    b.op("TRANSPOSE", [x, b.const("perm", np.array(perm, np.int32))], [y], "TransposeOptions")
+    return b.build([inp], [y])
+
+
+CASES["transpose"] = transpose
+CASES["transpose_3d"] = lambda rng: transpose(rng, (4, 6, 5), (2, 0, 1))
+CASES["transpose_5d"] = lambda rng: transpose(rng, (2, 3, 2, 4, 3), (4, 2, 0, 3, 1))
+CASES["transpose_2d_requant"] = lambda rng: transpose(rng, (7, 9), (1, 0), requant=True)

@@ -1,0 +1,43 @@
+"""QEMU (stm32 board) on one TFLite Micro per-op case of each data-movement and reduction op
+(tfl_cases.py): the firmware's outputs == the golden model == TFLite Micro, bit for bit, on
+the samples test_ops_tflm.py draws."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from needs import need_tools
+
+import tinyc
+
+from test_ops_tflm import SAMPLES, _codes, _inputs
+
+QEMU_CASES = ["transpose_5d"]
+
+
+@pytest.fixture(scope="module")
+def cases(tfl):
+    import tfl_cases
+    return tfl_cases
+
+
+@pytest.mark.parametrize("name", QEMU_CASES)
+def test_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
+    need_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    caplog.set_level(logging.ERROR, "tinyc")
+    data = cases.CASES[name](np.random.default_rng(0))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    m = tinyc.compile(path, board="stm32")
+    it = tflm.Interpreter.from_bytes(data)
+    rng = np.random.default_rng(100)
+    xs, want = [], []
+    for k in range(SAMPLES):
+        (x,) = _inputs(m, rng, k)
+        it.set_input(x, 0)
+        it.invoke()
+        xs.append(x)
+        want.append(_codes(m, it.get_output(0)).reshape(-1))
+    got = np.asarray(m.run_qemu(np.stack(xs), batch=True)).reshape(len(xs), -1)
+    assert np.array_equal(got.astype(np.int64), np.stack(want))
