@@ -31,7 +31,7 @@ log = logging.getLogger("tinyc.frontend.tflite")
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
-             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE"}
+             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -159,7 +159,7 @@ def HARD_SWISH(op: TflOp) -> Value:
     return _lut(op, table, "tflm_hard_swish", "hard_swish")
 
 
-# -- pooling, softmax, mean --------------------------------------------------------------------
+# -- pooling, softmax, reductions --------------------------------------------------------------
 
 def _pool(op: TflOp, ir_op: str) -> Value:
     o = op.options("Pool2DOptions")
@@ -188,30 +188,35 @@ def SOFTMAX(op: TflOp) -> Value:
     return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
 
 
+def _reduce(op: TflOp, ir_op: str) -> Value:
+    """MEAN / SUM / REDUCE_MAX over any axes (keep_dims both), TFLM's integer forms
+    (ir/ops/reduce.py)."""
+    o = _options(op, "ReducerOptions")
+    x = op.act(0)
+    r = len(x.shape)
+    axes = [int(a) for a in op.values_of(1, "axis").reshape(-1)]
+    if r == 0 or not axes or not all(-r <= a < r for a in axes):
+        raise op.error(f"{op.name} over axes {axes} of a rank-{r} tensor", cls=ModelError)
+    attrs = {"axes": tuple(sorted({a % r for a in axes})),
+             "keep_dims": bool(o.KeepDims()) if o is not None else False}
+    if ir_op == "reduce_max":
+        if op.out().q != x.q:
+            raise op.error(f"output quantization {op.out().q} differs from the input's {x.q}",
+                           "TFLite Micro's REDUCE_MAX needs them equal.", ModelError)
+        return op.emit(ir_op, [x], attrs, q=x.q)
+    return op.emit(ir_op, [x], attrs)
+
+
 def MEAN(op: TflOp) -> Value:
-    """MEAN over H, W of NHWC. Same quantization in and out: avg_pool2d (TFLM truncates the
-    sum / count, tinyc rounds it: up to 1 apart). Otherwise a depthwise conv with weights 1 and
-    scale 1/count: one rounding of sum * s_in / (count * s_out), as TFLM's float32 formula up
-    to float rounding. See NOTES_TFLITE.md for the exact form the IR needs."""
-    x, out = op.act(0), op.out()
-    axes = sorted({int(a) % max(len(x.shape), 1) for a in op.values_of(1, "axis").reshape(-1)})
-    if len(x.shape) != 4 or axes != [1, 2]:
-        raise op.error(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor",
-                       "tinyc supports MEAN over the spatial axes (1, 2) of NHWC tensors.")
-    log.warning("%s: MEAN is not bit-exact with TFLite Micro (int8 rounding; see "
-                "frontend/NOTES_TFLITE.md)", op.where())
-    n, h, w, c = x.shape
-    shape = (n, 1, 1, c)
-    name = out.name if out.shape == shape else f"{out.name}_mean"
-    attrs = {"stride": (1, 1), "pads": (0, 0, 0, 0)}
-    if out.q == x.q:
-        y = op.emit("avg_pool2d", [x], {**attrs, "kernel": (h, w)}, shape=shape, name=name)
-    else:
-        ones = op.g.const(f"{out.name}_ones", np.ones((1, h, w, c), np.int8),
-                          QParams((float(np.float32(1.0 / (h * w))),), (0,)))
-        y = op.emit("depthwise_conv2d", [x, ones, None], {**attrs, "dilation": (1, 1)},
-                    shape=shape, name=name)
-    return y if out.shape == shape else op.emit("reshape", [y], {"shape": out.shape})
+    return _reduce(op, "mean")
+
+
+def SUM(op: TflOp) -> Value:
+    return _reduce(op, "sum")
+
+
+def REDUCE_MAX(op: TflOp) -> Value:
+    return _reduce(op, "reduce_max")
 
 
 # -- data movement -----------------------------------------------------------------------------

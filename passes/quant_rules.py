@@ -123,4 +123,4 @@ def reduce_rule(node: Node) -> dict:
         n = reduce_count(node)
         shift = min(n.bit_length() - 1, 32, 31 + s)
         m, s = (m << shift) // n, s - shift
-    return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": int(m), "shift": int(s)}
+    return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": (int(m),), "shift": (int(s),)}

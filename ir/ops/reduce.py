@@ -49,7 +49,8 @@ def _float(fn):
 def _int_mean_or_sum(node, x):
     a = node.attrs
     acc = _reduced(np.sum, np.int64)(node, x) + int(a["in_offset"]) * reduce_count(node)
-    y = requantize(acc, int(a["multiplier"]), int(a["shift"])) + int(a["out_offset"])
+    m, s = (int(np.asarray(a[k]).reshape(-1)[0]) for k in ("multiplier", "shift"))
+    y = requantize(acc, m, s) + int(a["out_offset"])
     return np.clip(y, -128, 127).astype(node.outputs[0].dtype.np)
 
 

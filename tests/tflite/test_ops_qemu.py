@@ -13,7 +13,7 @@ import tinyc
 
 from test_ops_tflm import SAMPLES, _codes, _inputs
 
-QEMU_CASES = ["transpose_5d"]
+QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2"]
 
 
 @pytest.fixture(scope="module")

@@ -284,7 +284,7 @@ CASES = {f.__name__: f for f in (
     logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
     mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
-NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
+NOT_BIT_EXACT: set[str] = set()
 
 
 # -- data movement and reductions (issues #15, #16) -----------------------------------------
@@ -315,3 +315,38 @@ CASES["transpose"] = transpose
 CASES["transpose_3d"] = lambda rng: transpose(rng, (4, 6, 5), (2, 0, 1))
 CASES["transpose_5d"] = lambda rng: transpose(rng, (2, 3, 2, 4, 3), (4, 2, 0, 3, 1))
 CASES["transpose_2d_requant"] = lambda rng: transpose(rng, (7, 9), (1, 0), requant=True)
+
+
+def reduce(rng, name="MEAN", shape=(1, 5, 6, 8), axes=(1, 2), keep_dims=True, same_q=False):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    r = len(shape)
+    ax = {a % r for a in axes}
+    out = tuple(1 if i in ax else d for i, d in enumerate(shape)) if keep_dims else \
+        tuple(d for i, d in enumerate(shape) if i not in ax)
+    if same_q:
+        y = b.tensor("y", out, scale=s, zp=z)
+    else:
+        y = _act(b, rng, "y", out, 0.05, 1.0) if name == "SUM" else _act(b, rng, "y", out)
+    b.op(name, [x, b.const("axes", np.array(axes, np.int32))], [y], "ReducerOptions",
+         KeepDims=keep_dims)
+    return b.build([inp], [y])
+
+
+for _name, _kw in {
+        "mean_hw_keep": dict(),
+        "mean_hw_same_q": dict(keep_dims=False, same_q=True),
+        "mean_channels": dict(shape=(1, 4, 5, 9), axes=(3,), keep_dims=False),
+        "mean_0_2": dict(shape=(2, 3, 4, 5), axes=(0, -2), same_q=True),
+        "mean_all_3d": dict(shape=(1, 7, 11), axes=(0, 1, 2), keep_dims=False),
+        "mean_5d": dict(shape=(2, 3, 2, 4, 3), axes=(1, 3)),
+        "sum_hw": dict(name="SUM", axes=(2, 1), keep_dims=False),
+        "sum_channels_same_q": dict(name="SUM", shape=(1, 3, 4, 6), axes=(-1,), same_q=True),
+        "sum_0_3": dict(name="SUM", shape=(2, 3, 4, 5), axes=(0, 3)),
+        "reduce_max_hw": dict(name="REDUCE_MAX", same_q=True),
+        "reduce_max_c": dict(name="REDUCE_MAX", shape=(1, 4, 5, 9), axes=(3,), keep_dims=False,
+                             same_q=True),
+        "reduce_max_0_2": dict(name="REDUCE_MAX", shape=(2, 3, 4, 5), axes=(0, 2), same_q=True),
+        }.items():
+    CASES[_name] = (lambda kw: lambda rng: reduce(rng, **kw))(_kw)
