@@ -31,7 +31,8 @@ log = logging.getLogger("tinyc.frontend.tflite")
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
-             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX"}
+             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX",
+             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -270,6 +271,115 @@ def TRANSPOSE(op: TflOp) -> Value:
     if sorted(p % max(len(x.shape), 1) for p in perm) != list(range(len(x.shape))):
         raise op.error(f"perm {perm} for a rank-{len(x.shape)} input", cls=ModelError)
     return _same_q(op, "transpose", x, {"perm": tuple(p % len(x.shape) for p in perm)})
+
+
+def _slice_out(op: TflOp, x: Value, index: list, k: int = 0) -> Value:
+    """Output k = x[index] (per axis a Python slice, or an int: the axis is dropped), as TFLM
+    copies it: raw int8 bytes (a differing output q is a relabel)."""
+    begin, end, strides = [], [], []
+    for d, ix in zip(x.shape, index):
+        sl = ix if isinstance(ix, slice) else slice(ix, ix + 1)
+        picked = np.arange(d)[sl]
+        if picked.size == 0:
+            raise op.error(f"empty slice {ix} of an axis of {d}", cls=ModelError)
+        step = sl.step or 1
+        begin.append(int(picked[0]))
+        strides.append(int(step))
+        end.append(int(picked[-1]) + (1 if step > 0 else -1))
+    shape = tuple(len(range(b, e, st)) for b, e, st in zip(begin, end, strides))
+    out = op.out(k)
+    attrs = {"begin": tuple(begin), "end": tuple(end), "strides": tuple(strides)}
+    if shape == out.shape and out.q == x.q:
+        return op.emit("slice", [x], attrs, out=k)
+    y = op.emit("slice", [x], attrs, out=k, q=x.q, shape=shape, name=f"{out.name}_raw")
+    if shape != out.shape:
+        y = _reshape(op, y, out.shape, f"{out.name}_shaped")
+    return op.relabel(y, out.q)
+
+
+def SLICE(op: TflOp) -> Value:
+    x = op.act(0)
+    begin, size = (op.values_of(i, w).reshape(-1).tolist() for i, w in ((1, "begin"), (2, "size")))
+    if not len(begin) == len(size) == len(x.shape):
+        raise op.error(f"begin {begin}, size {size} for a rank-{len(x.shape)} input",
+                       cls=ModelError)
+    ends = [n if z == -1 else b + z for b, z, n in zip(begin, size, x.shape)]
+    if any(not 0 <= b < e <= n for b, e, n in zip(begin, ends, x.shape)):
+        raise op.error(f"slice begin {begin} size {size} outside shape {list(x.shape)}",
+                       cls=ModelError)
+    return _slice_out(op, x, [slice(b, e) for b, e in zip(begin, ends)])
+
+
+def STRIDED_SLICE(op: TflOp) -> Value:
+    """begin/end/stride per axis with TFLM's masks (Python slicing clamps as TFLM does);
+    shrink_axis drops an axis (a free reshape)."""
+    o, x = op.options("StridedSliceOptions"), op.act(0)
+    begin, end, strides = (op.values_of(i, w).reshape(-1).tolist()
+                           for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
+    if o.EllipsisMask() or o.NewAxisMask() or o.Offset():
+        raise op.error("STRIDED_SLICE with an ellipsis or new-axis mask, or offset",
+                       "tinyc supports begin/end/shrink-axis masks.")
+    r = len(x.shape)
+    if not len(begin) == len(end) == len(strides) == r or 0 in strides:
+        raise op.error(f"begin {begin}, end {end}, strides {strides} for a rank-{r} input",
+                       cls=ModelError)
+    index = []
+    for i, (b, e, st) in enumerate(zip(begin, end, strides)):
+        if o.ShrinkAxisMask() >> i & 1:
+            if not -x.shape[i] <= b < x.shape[i]:
+                raise op.error(f"index {b} out of range for dimension {i} of "
+                               f"{list(x.shape)}", cls=ModelError)
+            index.append(b % x.shape[i])
+        else:
+            index.append(slice(None if o.BeginMask() >> i & 1 else b,
+                               None if o.EndMask() >> i & 1 else e, st))
+    return _slice_out(op, x, index)
+
+
+def _split(op: TflOp, x: Value, axis: int) -> list[Value]:
+    """One slice per output, sizes from the file's outputs (checked to tile the axis)."""
+    r = len(x.shape)
+    if not -r <= axis < r:
+        raise op.error(f"axis {axis} out of range for rank {r}", cls=ModelError)
+    axis %= r
+    sizes = [op.out(k).shape[axis] if len(op.out(k).shape) == r else -1
+             for k in range(len(op.outputs))]
+    if min(sizes) < 1 or sum(sizes) != x.shape[axis]:
+        raise op.error(f"outputs of sizes {sizes} along axis {axis} of {list(x.shape)}",
+                       cls=ModelError)
+    outs, at = [], 0
+    for k, n in enumerate(sizes):
+        index = [slice(None)] * r
+        index[axis] = slice(at, at + n)
+        outs.append(_slice_out(op, x, index, k))
+        at += n
+    return outs
+
+
+def SPLIT(op: TflOp) -> list[Value]:
+    return _split(op, op.act(1), int(op.values_of(0, "axis").reshape(-1)[0]))
+
+
+def SPLIT_V(op: TflOp) -> list[Value]:
+    return _split(op, op.act(0), int(op.values_of(2, "axis").reshape(-1)[0]))
+
+
+def GATHER(op: TflOp) -> Value:
+    """Constant indices, batch_dims 0: raw int8 copies of slices along the axis."""
+    o, x = _options(op, "GatherOptions"), op.act(0)
+    if o is not None and o.BatchDims():
+        raise op.error("GATHER with batch_dims", "tinyc supports batch_dims = 0.")
+    r = len(x.shape)
+    axis = o.Axis() if o is not None else 0
+    if not -r <= axis < r:
+        raise op.error(f"axis {axis} out of range for rank {r}", cls=ModelError)
+    axis %= r
+    idx = op.values_of(1, "indices")
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= x.shape[axis]:
+        raise op.error(f"indices {idx.reshape(-1).tolist()} out of range for dimension "
+                       f"{axis} of {list(x.shape)}", cls=ModelError)
+    return _same_q(op, "gather", x, {"axis": axis, "indices": tuple(int(i) for i in idx.flat),
+                                     "indices_shape": tuple(idx.shape)})
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

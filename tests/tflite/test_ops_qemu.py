@@ -11,9 +11,10 @@ from needs import need_tools
 
 import tinyc
 
-from test_ops_tflm import SAMPLES, _codes, _inputs
+from test_ops_tflm import SAMPLES, _all_codes, _inputs
 
-QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2"]
+QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
+              "strided_slice_masks", "split_v", "gather_2d_indices"]
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,8 @@ def test_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
         it.set_input(x, 0)
         it.invoke()
         xs.append(x)
-        want.append(_codes(m, it.get_output(0)).reshape(-1))
-    got = np.asarray(m.run_qemu(np.stack(xs), batch=True)).reshape(len(xs), -1)
-    assert np.array_equal(got.astype(np.int64), np.stack(want))
+        want.append(_all_codes(m, [it.get_output(j) for j in range(len(m.outputs))]))
+    got = m.run_qemu(np.stack(xs), batch=True)
+    got = [got] if len(m.outputs) == 1 else got          # per output: [samples, ...]
+    got = np.stack([_all_codes(m, [y[k] for y in got]) for k in range(len(xs))])
+    assert np.array_equal(got, np.stack(want))

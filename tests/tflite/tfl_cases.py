@@ -350,3 +350,86 @@ for _name, _kw in {
         "reduce_max_0_2": dict(name="REDUCE_MAX", shape=(2, 3, 4, 5), axes=(0, 2), same_q=True),
         }.items():
     CASES[_name] = (lambda kw: lambda rng: reduce(rng, **kw))(_kw)
+
+
+def _moved(rng, shape, out_shape, requant=False):
+    """(builder, model input, x of `shape`, y of `out_shape`): x's quantization on y unless
+    requant."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    y = _act(b, rng, "y", out_shape) if requant else b.tensor("y", out_shape, scale=s, zp=z)
+    return b, inp, x, y
+
+
+def _i32(b, name, values):
+    return b.const(name, np.array(values, np.int32))
+
+
+def slice_(rng, shape=(1, 6, 7, 5), begin=(0, 1, 2, 0), size=(1, 4, -1, 3), requant=False):
+    out = tuple(n - b_ if z == -1 else z for b_, z, n in zip(begin, size, shape))
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("SLICE", [x, _i32(b, "begin", begin), _i32(b, "size", size)], [y])
+    return b.build([inp], [y])
+
+
+def strided_slice(rng, shape=(1, 9, 8, 6), begin=(0, 1, -1, 0), end=(1, 8, 0, 6),
+                  strides=(1, 3, -2, 2), requant=False, **masks):
+    idx = []
+    for i, (b_, e, st) in enumerate(zip(begin, end, strides)):
+        if masks.get("ShrinkAxisMask", 0) >> i & 1:
+            idx.append(b_)
+        else:
+            idx.append(slice(None if masks.get("BeginMask", 0) >> i & 1 else b_,
+                             None if masks.get("EndMask", 0) >> i & 1 else e, st))
+    out = np.zeros(shape)[tuple(idx)].shape
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("STRIDED_SLICE", [x, _i32(b, "begin", begin), _i32(b, "end", end),
+                           _i32(b, "strides", strides)], [y], "StridedSliceOptions", **masks)
+    return b.build([inp], [y])
+
+
+def split(rng, shape=(1, 4, 6, 9), axis=-1, num=3, sizes=None):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    r = len(shape)
+    sizes = sizes or [shape[axis] // num] * num
+    ys = []
+    for k, n in enumerate(sizes):
+        out = list(shape)
+        out[axis % r] = n if n != -1 else shape[axis] - sum(v for v in sizes if v != -1)
+        ys.append(_act(b, rng, f"y{k}", tuple(out)) if k == 1 else
+                  b.tensor(f"y{k}", tuple(out), scale=s, zp=z))
+    if len(set(sizes)) == 1 and num:
+        b.op("SPLIT", [_i32(b, "axis", [axis]), x], ys, "SplitOptions", NumSplits=len(sizes))
+    else:
+        b.op("SPLIT_V", [x, _i32(b, "sizes", sizes), _i32(b, "axis", [axis])], ys,
+             "SplitVOptions", NumSplits=len(sizes))
+    return b.build([inp], ys)
+
+
+def gather(rng, shape=(1, 5, 4, 6), axis=3, indices=(5, 0, 0, 2), requant=False):
+    idx = np.array(indices, np.int32)
+    out = shape[:axis] + idx.shape + shape[axis + 1:]
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("GATHER", [x, b.const("indices", idx)], [y], "GatherOptions", Axis=axis)
+    return b.build([inp], [y])
+
+
+CASES.update({
+    "slice": slice_,
+    "slice_batch_requant": lambda rng: slice_(rng, (3, 4, 5), (1, 0, 2), (2, -1, 2), True),
+    "strided_slice": strided_slice,
+    "strided_slice_masks": lambda rng: strided_slice(
+        rng, (2, 6, 5, 4), (1, 5, 1, 3), (2, 0, 4, 0), (1, -1, 2, -1), BeginMask=0b0010,
+        EndMask=0b1000, ShrinkAxisMask=0b0001),
+    "strided_slice_requant": lambda rng: strided_slice(
+        rng, (1, 10, 3), (0, -8, 0), (1, 100, 3), (1, 2, 1), True),
+    "split": split,
+    "split_batch": lambda rng: split(rng, (4, 3, 5), 0, 2),
+    "split_v": lambda rng: split(rng, (1, 7, 6), 1, 0, [2, -1, 1]),
+    "gather": gather,
+    "gather_2d_indices": lambda rng: gather(rng, (2, 6, 5), 1, [[1, 5], [3, 3], [0, 4]]),
+    "gather_requant": lambda rng: gather(rng, (1, 8, 3), 1, [7, 1], True),
+})
