@@ -236,6 +236,14 @@ def gather_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def resize_nearest_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
+            **{k: ctx.array(f"{node.name}_{k}", "int32_t", np.asarray(a[k], np.int64))
+               for k in ("h_index", "w_index")},
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def reduce_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     axes, cs = reduce_axes(node, len(x.shape)), contiguous_strides(x.shape)
@@ -423,9 +431,12 @@ KERNELS: dict[str, Kernel] = {
     "pad": Kernel("call_pad.c.j2", ("tinyc_pad_s8.c",), pad_args),
     "transpose": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), transpose_args),
     "slice": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), slice_args),
-    "gather": Kernel("call_gather.c.j2", ("tinyc_nn_reduce.h", "tinyc_gather_s8.c"),
+    "gather": Kernel("call_gather.c.j2", ("tinyc_nn_move.h", "tinyc_gather_s8.c"),
                      gather_args),
-    **{name: Kernel("call_reduce.c.j2", ("tinyc_nn_reduce.h", "tinyc_reduce_s8.c"),
+    "resize_nearest": Kernel("call_resize_nearest.c.j2",
+                             ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
+                             resize_nearest_args),
+    **{name: Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_reduce_s8.c"),
                     reduce_args) for name in ("mean", "sum", "reduce_max")},
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),

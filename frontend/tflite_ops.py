@@ -32,7 +32,7 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
              "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX",
-             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER"}
+             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -380,6 +380,30 @@ def GATHER(op: TflOp) -> Value:
                        f"{axis} of {list(x.shape)}", cls=ModelError)
     return _same_q(op, "gather", x, {"axis": axis, "indices": tuple(int(i) for i in idx.flat),
                                      "indices_shape": tuple(idx.shape)})
+
+
+def _nearest(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> tuple:
+    """TFLM's GetNearestNeighbor (reference/resize_nearest_neighbor.h), in float32 as it."""
+    f32 = np.float32
+    scale = (f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else
+             f32(in_size) / f32(out_size))
+    pos = (np.arange(out_size).astype(f32) + f32(0.5 if half_pixel else 0.0)) * f32(scale)
+    pos = pos.astype(f32)
+    ix = (np.sign(pos) * np.floor(np.abs(pos) + f32(0.5)) if align_corners else np.floor(pos))
+    ix = np.minimum(ix.astype(np.int64), in_size - 1)
+    return tuple(int(i) for i in (np.maximum(ix, 0) if half_pixel else ix))
+
+
+def RESIZE_NEAREST_NEIGHBOR(op: TflOp) -> Value:
+    o, x = _options(op, "ResizeNearestNeighborOptions"), op.act(0)
+    _need_rank(op, x, 4)
+    size = op.values_of(1, "size").reshape(-1)
+    if size.shape != (2,) or size.min() < 1:
+        raise op.error(f"size {size.tolist()}", cls=ModelError)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    attrs = {"h_index": _nearest(x.shape[1], int(size[0]), align, half),
+             "w_index": _nearest(x.shape[2], int(size[1]), align, half)}
+    return _same_q(op, "resize_nearest", x, attrs)
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

@@ -1,10 +1,10 @@
 /*
- * tinyc_gather_s8.c - int8 gather along one axis with constant indices (tinyc_nn_reduce.h):
+ * tinyc_gather_s8.c - int8 gather along one axis with constant indices (tinyc_nn_move.h):
  * raw copies of inner-byte blocks, as TFLite Micro's GATHER.
  */
 #include <string.h>
 
-#include "tinyc_nn_reduce.h"
+#include "tinyc_nn_move.h"
 
 void tinyc_gather_s8(const tinyc_gather_params *params, const int32_t *indices,
                      const int8_t *input, int8_t *output)

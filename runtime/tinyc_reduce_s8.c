@@ -1,8 +1,8 @@
 /*
- * tinyc_reduce_s8.c - int8 reductions over any axes (tinyc_nn_reduce.h): sum / mean with
+ * tinyc_reduce_s8.c - int8 reductions over any axes (tinyc_nn_move.h): sum / mean with
  * TFLite Micro's integer requantization, and max.
  */
-#include "tinyc_nn_reduce.h"
+#include "tinyc_nn_move.h"
 #include "tinyc_requant.h"
 
 /* The sum (mode 0) or the max (mode 1) of one output element's reduced window. */

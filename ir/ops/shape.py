@@ -118,3 +118,24 @@ def gather(inputs, attrs):
             all(0 <= i < shape[ax] for i in idx), "gather", "indices",
             f"{int(np.prod(ishape))} values in [0, {shape[ax]})", idx)
     return [TensorType(inputs[0].dtype, tuple(shape[:ax]) + ishape + tuple(shape[ax + 1:]))]
+
+
+def _resize_nearest(node, x):
+    a = node.attrs
+    return np.ascontiguousarray(x[:, list(a["h_index"])][:, :, list(a["w_index"])])
+
+
+@op("resize_nearest", run_float=_resize_nearest, run_int=_resize_nearest, same_q=True,
+    keeps_values=True, channel_tie=True)
+def resize_nearest(inputs, attrs):
+    """resize_nearest(x NHWC) {h_index, w_index} — output row i reads input row h_index[i],
+    column j input column w_index[j] (the frontends compute them: TFLite's align_corners /
+    half_pixel_centers, ONNX's coordinate modes)"""
+    x = inputs[0]
+    require(len(x.shape) == 4, "resize_nearest", "input rank", 4, len(x.shape))
+    for key, d in (("h_index", x.shape[1]), ("w_index", x.shape[2])):
+        ix = tuple(attrs[key])
+        require(len(ix) > 0 and all(0 <= int(i) < d for i in ix), "resize_nearest", key,
+                f"indices in [0, {d})", ix)
+    return [TensorType(x.dtype, (x.shape[0], len(attrs["h_index"]), len(attrs["w_index"]),
+                                 x.shape[3]))]

@@ -433,3 +433,23 @@ CASES.update({
     "gather_2d_indices": lambda rng: gather(rng, (2, 6, 5), 1, [[1, 5], [3, 3], [0, 4]]),
     "gather_requant": lambda rng: gather(rng, (1, 8, 3), 1, [7, 1], True),
 })
+
+
+def resize_nearest(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+    b, inp, x, y = _moved(rng, shape, (shape[0], *size, shape[3]), requant)
+    b.op("RESIZE_NEAREST_NEIGHBOR", [x, _i32(b, "size", size)], [y],
+         "ResizeNearestNeighborOptions", **options)
+    return b.build([inp], [y])
+
+
+CASES.update({
+    "resize_nearest": resize_nearest,
+    "resize_nearest_up2": lambda rng: resize_nearest(rng, (1, 4, 4, 5), (8, 8)),
+    "resize_nearest_align": lambda rng: resize_nearest(rng, (1, 5, 7, 3), (9, 13), True,
+                                                       AlignCorners=True),
+    "resize_nearest_half_pixel": lambda rng: resize_nearest(rng, (1, 6, 5, 2), (11, 3),
+                                                            HalfPixelCenters=True),
+    "resize_nearest_both": lambda rng: resize_nearest(rng, (1, 3, 8, 4), (7, 5),
+                                                      AlignCorners=True, HalfPixelCenters=True),
+    "resize_nearest_batch": lambda rng: resize_nearest(rng, (2, 3, 3, 2), (5, 6)),
+})

@@ -1,13 +1,13 @@
 /*
- * tinyc_nn_reduce.h - reductions (mean, sum, max over any axes) and gather with constant
- * indices, int8.  Kept in their own header so that models without them keep tinyc_nn.h as is.
+ * tinyc_nn_move.h - reductions (mean, sum, max over any axes), gather with constant
+ * indices and nearest-neighbour resize, int8.  Kept in their own header so that models without them keep tinyc_nn.h as is.
  *
  * A reduction walks two 4-D index spaces over the input: the output's (out_dims, with the
  * input's stride along each output axis in out_strides) and, per output element, the reduced
  * one (red_dims, red_strides); the compiler collapses both from the IR's axes.
  */
-#ifndef TINYC_NN_REDUCE_H
-#define TINYC_NN_REDUCE_H
+#ifndef TINYC_NN_MOVE_H
+#define TINYC_NN_MOVE_H
 
 #include <stdint.h>
 
@@ -49,8 +49,19 @@ typedef struct {
 void tinyc_gather_s8(const tinyc_gather_params *params, const int32_t *indices,
                      const int8_t *input, int8_t *output);
 
+/* nearest-neighbour resize, NHWC: output[n][i][j] = input[n][h_index[i]][w_index[j]] (the
+ * channels copied as raw bytes). */
+typedef struct {
+    tinyc_dims input_dims;
+    int32_t out_h;
+    int32_t out_w;
+} tinyc_resize_params;
+
+void tinyc_resize_nearest_s8(const tinyc_resize_params *params, const int32_t *h_index,
+                             const int32_t *w_index, const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* TINYC_NN_REDUCE_H */
+#endif /* TINYC_NN_MOVE_H */
