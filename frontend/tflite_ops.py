@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import OPS, QParams, Value
+from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
 
@@ -276,19 +277,12 @@ def TRANSPOSE(op: TflOp) -> Value:
 def _slice_out(op: TflOp, x: Value, index: list, k: int = 0) -> Value:
     """Output k = x[index] (per axis a Python slice, or an int: the axis is dropped), as TFLM
     copies it: raw int8 bytes (a differing output q is a relabel)."""
-    begin, end, strides = [], [], []
-    for d, ix in zip(x.shape, index):
-        sl = ix if isinstance(ix, slice) else slice(ix, ix + 1)
-        picked = np.arange(d)[sl]
-        if picked.size == 0:
-            raise op.error(f"empty slice {ix} of an axis of {d}", cls=ModelError)
-        step = sl.step or 1
-        begin.append(int(picked[0]))
-        strides.append(int(step))
-        end.append(int(picked[-1]) + (1 if step > 0 else -1))
-    shape = tuple(len(range(b, e, st)) for b, e, st in zip(begin, end, strides))
+    try:
+        attrs = slice_attrs(x.shape, index)
+    except ValueError as e:
+        raise op.error(str(e), cls=ModelError) from None
+    shape = tuple(len(range(*t)) for t in zip(attrs["begin"], attrs["end"], attrs["strides"]))
     out = op.out(k)
-    attrs = {"begin": tuple(begin), "end": tuple(end), "strides": tuple(strides)}
     if shape == out.shape and out.q == x.q:
         return op.emit("slice", [x], attrs, out=k)
     y = op.emit("slice", [x], attrs, out=k, q=x.q, shape=shape, name=f"{out.name}_raw")
@@ -299,7 +293,8 @@ def _slice_out(op: TflOp, x: Value, index: list, k: int = 0) -> Value:
 
 def SLICE(op: TflOp) -> Value:
     x = op.act(0)
-    begin, size = (op.values_of(i, w).reshape(-1).tolist() for i, w in ((1, "begin"), (2, "size")))
+    begin, size = (op.values_of(i, w).reshape(-1).tolist()
+                   for i, w in ((1, "begin"), (2, "size")))
     if not len(begin) == len(size) == len(x.shape):
         raise op.error(f"begin {begin}, size {size} for a rank-{len(x.shape)} input",
                        cls=ModelError)

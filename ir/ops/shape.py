@@ -80,6 +80,22 @@ def slice_index(node_or_attrs, shape) -> list[np.ndarray]:
     return [np.arange(b, e, s) for b, e, s in zip(a["begin"], a["end"], a["strides"])]
 
 
+def slice_attrs(shape, index) -> dict:
+    """slice's normalised attrs for x[index] (per axis a Python slice, clamped as Python and
+    TFLite/ONNX do, or an int index); ValueError when an axis would be empty."""
+    begin, end, strides = [], [], []
+    for d, ix in zip(shape, index):
+        sl = ix if isinstance(ix, slice) else slice(ix % d, ix % d + 1)
+        picked = np.arange(d)[sl]
+        if picked.size == 0:
+            raise ValueError(f"empty slice {ix} of an axis of {d}")
+        step = sl.step or 1
+        begin.append(int(picked[0]))
+        strides.append(int(step))
+        end.append(int(picked[-1]) + (1 if step > 0 else -1))
+    return {"begin": tuple(begin), "end": tuple(end), "strides": tuple(strides)}
+
+
 def _slice(node, x):
     return np.ascontiguousarray(x[np.ix_(*slice_index(node, x.shape))])
 
