@@ -17,6 +17,7 @@ from ..errors import IRError
 from ..ir import DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
+from ..ir.ops.shape import bilinear_int_coords
 from . import fast
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -244,6 +245,17 @@ def resize_nearest_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def resize_bilinear_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    coords = {k: np.stack(bilinear_int_coords(x.shape[i], y.shape[i], a["align_corners"],
+                                              a["half_pixel_centers"]), axis=1)
+              for k, i in (("rows", 1), ("cols", 2))}
+    return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
+            **{k: ctx.array(f"{node.name}_{k}", "int32_t", v.reshape(-1))
+               for k, v in coords.items()},
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def reduce_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     axes, cs = reduce_axes(node, len(x.shape)), contiguous_strides(x.shape)
@@ -436,6 +448,9 @@ KERNELS: dict[str, Kernel] = {
     "resize_nearest": Kernel("call_resize_nearest.c.j2",
                              ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
                              resize_nearest_args),
+    "resize_bilinear": Kernel("call_resize_bilinear.c.j2",
+                              ("tinyc_nn_move.h", "tinyc_resize_bilinear_s8.c"),
+                              resize_bilinear_args),
     **{name: Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_reduce_s8.c"),
                     reduce_args) for name in ("mean", "sum", "reduce_max")},
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),

@@ -498,15 +498,18 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
            coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch",
            mode="nearest", nearest_mode="round_prefer_floor"):
-    """Nearest-neighbour resize of the spatial axes of a 4-D NCHW tensor."""
+    """Resize of the spatial axes of a 4-D NCHW tensor: nearest (any coordinate and nearest
+    mode) or linear (half_pixel, align_corners, asymmetric: TFLite's RESIZE_BILINEAR)."""
     _need_rank(b, X, 4, "Resize")
-    if mode != "nearest" or axes is not None or antialias or \
-            keep_aspect_ratio_policy != "stretch" or nearest_mode not in _NEAREST or \
-            coordinate_transformation_mode not in ("half_pixel", "pytorch_half_pixel",
-                                                   "align_corners", "asymmetric",
-                                                   "tf_half_pixel_for_nn"):
-        raise b.error(f"Resize mode '{mode}' ({coordinate_transformation_mode}, "
-                      f"{nearest_mode})", "tinyc supports mode='nearest' on the spatial axes.")
+    ct = coordinate_transformation_mode
+    linear = {"half_pixel": (False, True), "pytorch_half_pixel": (False, True),
+              "align_corners": (True, False), "asymmetric": (False, False)}
+    ok = mode == "nearest" and nearest_mode in _NEAREST and ct in (
+        "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+        "tf_half_pixel_for_nn") or mode == "linear" and ct in linear
+    if not ok or axes is not None or antialias or keep_aspect_ratio_policy != "stretch":
+        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
+                      "tinyc supports nearest and linear resizes of the spatial axes.")
     sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
     sc = _values(b, scales, "scales") if sz is None else None
     shape = X.shape
@@ -520,10 +523,16 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
         raise b.error(f"Resize to {out} from {list(shape)}",
                       "tinyc resizes the spatial axes of NCHW tensors only.")
     v = b.layout(X, NCHW_TO_NHWC)
-    attrs = {"h_index": _resize_index(shape[2], out[2], sc[2], coordinate_transformation_mode,
-                                      nearest_mode),
-             "w_index": _resize_index(shape[3], out[3], sc[3], coordinate_transformation_mode,
-                                      nearest_mode)}
+    if mode == "linear":
+        if any(abs(i * s - o) > 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) or \
+                ct == "pytorch_half_pixel" and min(out[2:]) == 1:
+            raise b.error(f"linear Resize by scales {sc[2:]} from {list(shape[2:])}",
+                          "scales must give whole output sizes (or give sizes).")
+        align, half = linear[ct]
+        attrs = {"size": tuple(out[2:]), "align_corners": align, "half_pixel_centers": half}
+        return b.act(b.emit("resize_bilinear", [v], attrs), NCHW_TO_NHWC)
+    attrs = {"h_index": _resize_index(shape[2], out[2], sc[2], ct, nearest_mode),
+             "w_index": _resize_index(shape[3], out[3], sc[3], ct, nearest_mode)}
     return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
 
 

@@ -33,7 +33,8 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
              "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX",
-             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR"}
+             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
+             "RESIZE_BILINEAR"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -399,6 +400,18 @@ def RESIZE_NEAREST_NEIGHBOR(op: TflOp) -> Value:
     attrs = {"h_index": _nearest(x.shape[1], int(size[0]), align, half),
              "w_index": _nearest(x.shape[2], int(size[1]), align, half)}
     return _same_q(op, "resize_nearest", x, attrs)
+
+
+def RESIZE_BILINEAR(op: TflOp) -> Value:
+    o, x = _options(op, "ResizeBilinearOptions"), op.act(0)
+    _need_rank(op, x, 4)
+    size = op.values_of(1, "size").reshape(-1)
+    if size.shape != (2,) or size.min() < 1:
+        raise op.error(f"size {size.tolist()}", cls=ModelError)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    return _same_q(op, "resize_bilinear", x, {"size": (int(size[0]), int(size[1])),
+                                              "align_corners": align,
+                                              "half_pixel_centers": half})
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

@@ -60,6 +60,13 @@ typedef struct {
 void tinyc_resize_nearest_s8(const tinyc_resize_params *params, const int32_t *h_index,
                              const int32_t *w_index, const int8_t *input, int8_t *output);
 
+/* bilinear resize, NHWC, TFLite Micro's ResizeBilinearInteger: rows[3 i .. 3 i + 2] = (lower
+ * row, upper row, weight of the upper row in 1/1024) of output row i, cols[] the same for the
+ * columns (computed by the compiler); output = the 20-bit weighted sum of the four inputs,
+ * rounded half away from zero. */
+void tinyc_resize_bilinear_s8(const tinyc_resize_params *params, const int32_t *rows,
+                              const int32_t *cols, const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

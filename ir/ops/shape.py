@@ -155,3 +155,76 @@ def resize_nearest(inputs, attrs):
                 f"indices in [0, {d})", ix)
     return [TensorType(x.dtype, (x.shape[0], len(attrs["h_index"]), len(attrs["w_index"]),
                                  x.shape[3]))]
+
+
+def _cdiv(a, b: int) -> np.ndarray:
+    """C integer division (truncates toward zero), b > 0."""
+    a = np.asarray(a, np.int64)
+    return np.sign(a) * (np.abs(a) // b)
+
+
+def bilinear_int_coords(in_size: int, out_size: int, align: bool, half: bool):
+    """TFLM ResizeBilinearInteger's (lower, upper, weight of upper in 1/1024) per output index
+    (ComputeInterpolationValuesInteger with scale_10 as TFLM rounds it)."""
+    if align and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    o = np.arange(out_size, dtype=np.int64)
+    pos = o * scale + (scale // 2 - (1 << 9) if half else 0)
+    lo = np.maximum(_cdiv(pos, 1 << 10), 0)
+    hi = np.minimum(_cdiv(pos + (1 << 10) - 1, 1 << 10), in_size - 1)
+    return lo, hi, pos - (1 << 10) * lo
+
+
+def bilinear_float_coords(in_size: int, out_size: int, align: bool, half: bool):
+    """TFLM's float ResizeBilinear: (lower, upper, weight of upper) per output index."""
+    scale = ((in_size - 1) / (out_size - 1) if align and out_size > 1 else in_size / out_size)
+    o = np.arange(out_size, dtype=np.float64)
+    pos = (o + 0.5) * scale - 0.5 if half else o * scale
+    lo = np.maximum(np.floor(pos), 0).astype(np.int64)
+    hi = np.minimum(np.ceil(pos), in_size - 1).astype(np.int64)
+    return lo, hi, pos - lo
+
+
+def _bilinear(node, x, coords, combine):
+    a = node.attrs
+    (y0, y1, dy), (x0, x1, dx) = (
+        coords(x.shape[k], a["size"][k - 1], a["align_corners"], a["half_pixel_centers"])
+        for k in (1, 2))
+    dy, dx = dy[None, :, None, None], dx[None, None, :, None]
+    rows = [x[:, r] for r in (y0, y1)]
+    ll, rl, lu, ru = (r[:, :, c] for r in rows for c in (x0, x1))    # (y0|y1, x0|x1)
+    return combine(ll, rl, lu, ru, dy, dx)
+
+
+def _bilinear_float(node, x):
+    return _bilinear(node, x.astype(np.float64), bilinear_float_coords,
+                     lambda ll, rl, lu, ru, dy, dx: ll * (1 - dy) * (1 - dx) + lu * dy * (1 - dx)
+                     + rl * (1 - dy) * dx + ru * dy * dx).astype(np.float32)
+
+
+def _bilinear_int(node, x):
+    def combine(ll, rl, lu, ru, dy, dx):
+        one = 1 << 10
+        acc = (ll * (one - dy) * (one - dx) + lu * dy * (one - dx) + rl * (one - dy) * dx
+               + ru * dy * dx)
+        return _cdiv(acc + np.where(acc > 0, 1 << 19, -(1 << 19)), 1 << 20)
+    return _bilinear(node, x.astype(np.int64), bilinear_int_coords, combine).astype(x.dtype)
+
+
+@op("resize_bilinear", run_float=_bilinear_float, run_int=_bilinear_int, same_q=True,
+    channel_tie=True)
+def resize_bilinear(inputs, attrs):
+    """resize_bilinear(x NHWC) {size=(h, w), align_corners, half_pixel_centers} — TFLite's
+    RESIZE_BILINEAR (integer form: TFLM's ResizeBilinearInteger, 10-bit weights)"""
+    x = inputs[0]
+    require(len(x.shape) == 4, "resize_bilinear", "input rank", 4, len(x.shape))
+    size = tuple(int(d) for d in attrs["size"])
+    require(len(size) == 2 and min(size) >= 1, "resize_bilinear", "size", "2 sizes >= 1", size)
+    for k in (1, 2):
+        lo, hi, _ = bilinear_int_coords(x.shape[k], size[k - 1], attrs["align_corners"],
+                                        attrs["half_pixel_centers"])
+        require(lo.max() < x.shape[k], "resize_bilinear", "source rows/columns",
+                f"< {x.shape[k]}", int(lo.max()))
+    return [TensorType(x.dtype, (x.shape[0], *size, x.shape[3]))]

@@ -112,6 +112,11 @@ RESIZES = [
                                            nearest_mode="round_prefer_ceil")),
     dict(scales=[1, 1, 1.5, 0.6], mode_kw=dict(coordinate_transformation_mode="pytorch_half_pixel",
                                                nearest_mode="ceil")),
+    dict(scales=[1, 1, 2, 1.6], mode_kw=dict(mode="linear")),
+    dict(sizes=[1, 4, 9, 4], mode_kw=dict(mode="linear",
+                                          coordinate_transformation_mode="align_corners")),
+    dict(sizes=[1, 4, 11, 3], mode_kw=dict(mode="linear",
+                                           coordinate_transformation_mode="asymmetric")),
 ]
 
 
@@ -124,12 +129,14 @@ def resize_model(scales=None, sizes=None, mode_kw=None):
         inits["scales"] = np.zeros(0, np.float32)
         inits["sizes"] = np.array(sizes, np.int64)
         ins = ["c", "roi", "scales", "sizes"]
-    return _after_conv([node("Resize", ins, ["y"], mode="nearest", **mode_kw)], inits=inits)
+    return _after_conv([node("Resize", ins, ["y"], **{"mode": "nearest", **mode_kw})],
+                       inits=inits)
 
 
 @pytest.mark.parametrize("kw", RESIZES)
-def test_resize_nearest_float(kw):
-    assert "resize_nearest" in ops_of(check_float(resize_model(**kw)))
+def test_resize_float(kw):
+    want = "resize_bilinear" if kw["mode_kw"].get("mode") == "linear" else "resize_nearest"
+    assert want in ops_of(check_float(resize_model(**kw)))
 
 
 # -- int8: calibrated, onnxruntime within quantization error, host C == interpret() -----------
@@ -140,7 +147,8 @@ INT8 = {"reduce_mean": lambda: reduce_model("ReduceMean", [1], 0),
         "slice": lambda: slice_model(**SLICES[1]),
         "split": lambda: split_model(13),
         "gather": lambda: gather_model(3, [[1, 0], [4, 2]]),
-        "resize": lambda: resize_model(**RESIZES[2])}
+        "resize": lambda: resize_model(**RESIZES[2]),
+        "resize_linear": lambda: resize_model(**RESIZES[4])}
 
 
 @pytest.mark.parametrize("name", sorted(INT8))

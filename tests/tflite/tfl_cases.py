@@ -453,3 +453,22 @@ CASES.update({
                                                       AlignCorners=True, HalfPixelCenters=True),
     "resize_nearest_batch": lambda rng: resize_nearest(rng, (2, 3, 3, 2), (5, 6)),
 })
+
+
+def resize_bilinear(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+    b, inp, x, y = _moved(rng, shape, (shape[0], *size, shape[3]), requant)
+    b.op("RESIZE_BILINEAR", [x, _i32(b, "size", size)], [y], "ResizeBilinearOptions",
+         **options)
+    return b.build([inp], [y])
+
+
+CASES.update({
+    "resize_bilinear": resize_bilinear,
+    "resize_bilinear_up2": lambda rng: resize_bilinear(rng, (1, 4, 4, 5), (8, 8)),
+    "resize_bilinear_align": lambda rng: resize_bilinear(rng, (1, 5, 7, 3), (9, 13), True,
+                                                         AlignCorners=True),
+    "resize_bilinear_half_pixel": lambda rng: resize_bilinear(rng, (1, 6, 5, 2), (11, 3),
+                                                              HalfPixelCenters=True),
+    "resize_bilinear_batch": lambda rng: resize_bilinear(rng, (2, 3, 3, 2), (5, 6),
+                                                         HalfPixelCenters=True),
+})
