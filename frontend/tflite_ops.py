@@ -19,6 +19,7 @@ from ..ir import OPS, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
+from .tflite_fold import strided_index
 
 if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
     from .tflite import TflOp
@@ -307,29 +308,12 @@ def SLICE(op: TflOp) -> Value:
 
 
 def STRIDED_SLICE(op: TflOp) -> Value:
-    """begin/end/stride per axis with TFLM's masks (Python slicing clamps as TFLM does);
-    shrink_axis drops an axis (a free reshape)."""
-    o, x = op.options("StridedSliceOptions"), op.act(0)
+    """begin/end/stride per axis with TFLM's masks; shrink_axis drops an axis (a free
+    reshape)."""
+    x = op.act(0)
     begin, end, strides = (op.values_of(i, w).reshape(-1).tolist()
                            for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
-    if o.EllipsisMask() or o.NewAxisMask() or o.Offset():
-        raise op.error("STRIDED_SLICE with an ellipsis or new-axis mask, or offset",
-                       "tinyc supports begin/end/shrink-axis masks.")
-    r = len(x.shape)
-    if not len(begin) == len(end) == len(strides) == r or 0 in strides:
-        raise op.error(f"begin {begin}, end {end}, strides {strides} for a rank-{r} input",
-                       cls=ModelError)
-    index = []
-    for i, (b, e, st) in enumerate(zip(begin, end, strides)):
-        if o.ShrinkAxisMask() >> i & 1:
-            if not -x.shape[i] <= b < x.shape[i]:
-                raise op.error(f"index {b} out of range for dimension {i} of "
-                               f"{list(x.shape)}", cls=ModelError)
-            index.append(b % x.shape[i])
-        else:
-            index.append(slice(None if o.BeginMask() >> i & 1 else b,
-                               None if o.EndMask() >> i & 1 else e, st))
-    return _slice_out(op, x, index)
+    return _slice_out(op, x, strided_index(op, x.shape, begin, end, strides, ""))
 
 
 def _split(op: TflOp, x: Value, axis: int) -> list[Value]:
@@ -390,27 +374,30 @@ def _nearest(in_size: int, out_size: int, align_corners: bool, half_pixel: bool)
     return tuple(int(i) for i in (np.maximum(ix, 0) if half_pixel else ix))
 
 
-def RESIZE_NEAREST_NEIGHBOR(op: TflOp) -> Value:
-    o, x = _options(op, "ResizeNearestNeighborOptions"), op.act(0)
+def _resize(op: TflOp, options: str) -> tuple[Value, tuple[int, int], bool, bool]:
+    """RESIZE_*'s (x, output (h, w), align_corners, half_pixel_centers)."""
+    o, x = _options(op, options), op.act(0)
     _need_rank(op, x, 4)
     size = op.values_of(1, "size").reshape(-1)
     if size.shape != (2,) or size.min() < 1:
         raise op.error(f"size {size.tolist()}", cls=ModelError)
     align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
-    attrs = {"h_index": _nearest(x.shape[1], int(size[0]), align, half),
-             "w_index": _nearest(x.shape[2], int(size[1]), align, half)}
+    return x, (int(size[0]), int(size[1])), align, half
+
+
+def RESIZE_NEAREST_NEIGHBOR(op: TflOp) -> Value:
+    x, size, align, half = _resize(op, "ResizeNearestNeighborOptions")
+    attrs = {"h_index": _nearest(x.shape[1], size[0], align, half),
+             "w_index": _nearest(x.shape[2], size[1], align, half)}
     return _same_q(op, "resize_nearest", x, attrs)
 
 
 def RESIZE_BILINEAR(op: TflOp) -> Value:
-    o, x = _options(op, "ResizeBilinearOptions"), op.act(0)
-    _need_rank(op, x, 4)
-    size = op.values_of(1, "size").reshape(-1)
-    if size.shape != (2,) or size.min() < 1:
-        raise op.error(f"size {size.tolist()}", cls=ModelError)
-    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
-    return _same_q(op, "resize_bilinear", x, {"size": (int(size[0]), int(size[1])),
-                                              "align_corners": align,
+    x, size, align, half = _resize(op, "ResizeBilinearOptions")
+    if align and half:
+        raise op.error("align_corners with half_pixel_centers", "TFLite Micro refuses it.",
+                       ModelError)
+    return _same_q(op, "resize_bilinear", x, {"size": size, "align_corners": align,
                                               "half_pixel_centers": half})
 
 

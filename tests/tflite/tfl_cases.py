@@ -435,40 +435,32 @@ CASES.update({
 })
 
 
-def resize_nearest(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+def _resize(rng, name, options, shape, size, requant, fields):
     b, inp, x, y = _moved(rng, shape, (shape[0], *size, shape[3]), requant)
-    b.op("RESIZE_NEAREST_NEIGHBOR", [x, _i32(b, "size", size)], [y],
-         "ResizeNearestNeighborOptions", **options)
+    b.op(name, [x, _i32(b, "size", size)], [y], options, **fields)
     return b.build([inp], [y])
 
 
-CASES.update({
-    "resize_nearest": resize_nearest,
-    "resize_nearest_up2": lambda rng: resize_nearest(rng, (1, 4, 4, 5), (8, 8)),
-    "resize_nearest_align": lambda rng: resize_nearest(rng, (1, 5, 7, 3), (9, 13), True,
-                                                       AlignCorners=True),
-    "resize_nearest_half_pixel": lambda rng: resize_nearest(rng, (1, 6, 5, 2), (11, 3),
-                                                            HalfPixelCenters=True),
-    "resize_nearest_both": lambda rng: resize_nearest(rng, (1, 3, 8, 4), (7, 5),
-                                                      AlignCorners=True, HalfPixelCenters=True),
-    "resize_nearest_batch": lambda rng: resize_nearest(rng, (2, 3, 3, 2), (5, 6)),
-})
+def resize_nearest(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+    return _resize(rng, "RESIZE_NEAREST_NEIGHBOR", "ResizeNearestNeighborOptions", shape, size,
+                   requant, options)
 
 
 def resize_bilinear(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
-    b, inp, x, y = _moved(rng, shape, (shape[0], *size, shape[3]), requant)
-    b.op("RESIZE_BILINEAR", [x, _i32(b, "size", size)], [y], "ResizeBilinearOptions",
-         **options)
-    return b.build([inp], [y])
+    return _resize(rng, "RESIZE_BILINEAR", "ResizeBilinearOptions", shape, size, requant,
+                   options)
 
 
-CASES.update({
-    "resize_bilinear": resize_bilinear,
-    "resize_bilinear_up2": lambda rng: resize_bilinear(rng, (1, 4, 4, 5), (8, 8)),
-    "resize_bilinear_align": lambda rng: resize_bilinear(rng, (1, 5, 7, 3), (9, 13), True,
-                                                         AlignCorners=True),
-    "resize_bilinear_half_pixel": lambda rng: resize_bilinear(rng, (1, 6, 5, 2), (11, 3),
-                                                              HalfPixelCenters=True),
-    "resize_bilinear_batch": lambda rng: resize_bilinear(rng, (2, 3, 3, 2), (5, 6),
-                                                         HalfPixelCenters=True),
-})
+RESIZES = {"": ((1, 5, 7, 3), (9, 4), False, {}),
+           "_up2": ((1, 4, 4, 5), (8, 8), False, {}),
+           "_align": ((1, 5, 7, 3), (9, 13), True, {"AlignCorners": True}),
+           "_half_pixel": ((1, 6, 5, 2), (11, 3), False, {"HalfPixelCenters": True}),
+           "_both": ((1, 3, 8, 4), (7, 5), False, {"AlignCorners": True,
+                                                    "HalfPixelCenters": True}),
+           "_batch": ((2, 3, 3, 2), (5, 6), False, {"HalfPixelCenters": True})}
+for _fn in (resize_nearest, resize_bilinear):
+    for _suffix, (_shape, _size, _requant, _opts) in RESIZES.items():
+        if _fn is resize_bilinear and _suffix == "_both":
+            continue                # TFLM refuses align_corners with half_pixel_centers
+        CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
+            _fn, (_shape, _size, _requant), _opts)
