@@ -9,13 +9,12 @@ lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
 """
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, QParams, Value
+from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -27,8 +26,6 @@ if TYPE_CHECKING:                        # annotations only: tflite.py imports t
 FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
               "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
               "inference_input_type = inference_output_type = tf.int8")
-
-log = logging.getLogger("tinyc.frontend.tflite")
 
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",

@@ -223,7 +223,7 @@ def resize_bilinear(inputs, attrs):
     size = tuple(int(d) for d in attrs["size"])
     require(len(size) == 2 and min(size) >= 1, "resize_bilinear", "size", "2 sizes >= 1", size)
     for k in (1, 2):
-        lo, hi, _ = bilinear_int_coords(x.shape[k], size[k - 1], attrs["align_corners"],
+        lo, _, _ = bilinear_int_coords(x.shape[k], size[k - 1], attrs["align_corners"],
                                         attrs["half_pixel_centers"])
         require(lo.max() < x.shape[k], "resize_bilinear", "source rows/columns",
                 f"< {x.shape[k]}", int(lo.max()))

@@ -9,9 +9,8 @@ from onnx import helper as h
 
 import tinyc
 
-from .util import check_float, make_model, ops_of, session
-
 from .. import models
+from .util import check_float, make_model, ops_of, session
 
 
 def node(op, ins, outs, **kw):

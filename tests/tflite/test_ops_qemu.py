@@ -8,10 +8,9 @@ import logging
 import numpy as np
 import pytest
 from needs import need_tools
+from test_ops_tflm import SAMPLES, _all_codes, _inputs
 
 import tinyc
-
-from test_ops_tflm import SAMPLES, _all_codes, _inputs
 
 QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
               "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",

@@ -42,5 +42,5 @@ def test_op_kernels_are_strict_clean(cc, corpus, tmp_path):
         for i, src in enumerate(sorted(d.rglob("*.c"))):
             r = subprocess.run([*COMPILERS[cc], "-I", str(d), "-I", str(d / "kernels"), "-c",
                                 str(src), "-o", str(tmp_path / f"{name}_{i}.o")],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, check=False)
             assert r.returncode == 0 and not r.stderr.strip(), f"{cc} {src}:\n{r.stderr}"
