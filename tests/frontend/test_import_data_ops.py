@@ -171,3 +171,54 @@ def test_int8_close_to_onnxruntime_and_host_c_exact(name, tmp_path):
 
 def _outputs(m, y) -> list:
     return list(y) if len(m.outputs) > 1 else [y]
+
+
+# -- int8 QDQ models (Q/DQ around the op, as quantizers write them) -----------------------------
+
+QDQ_OPS = {
+    "ReduceMean": ([node("ReduceMean", ["c_dq"], ["r"], axes=[1], keepdims=0)], {}),
+    "ReduceSum": ([node("ReduceSum", ["c_dq", "axes"], ["r"], keepdims=1)],
+                  {"axes": np.array([2, 3], np.int64)}),
+    "ReduceMax": ([node("ReduceMax", ["c_dq"], ["r"], axes=[1, 3], keepdims=1)], {}),
+    "Slice": ([node("Slice", ["c_dq", "st", "en", "ax", "sp"], ["r"])],
+              {"st": np.array([-1, 1], np.int64), "en": np.array([-100, 6], np.int64),
+               "ax": np.array([3, 2], np.int64), "sp": np.array([-2, 2], np.int64)}),
+    "Gather": ([node("Gather", ["c_dq", "idx"], ["r"], axis=1)],
+               {"idx": np.array([3, 0, 3], np.int64)}),
+    "Resize": ([node("Resize", ["c_dq", "", "scales"], ["r"], mode="nearest")],
+               {"scales": np.array([1, 1, 2, 2], np.float32)}),
+}
+
+
+def qdq_model(op):
+    """int8 x -> DQ -> Conv (int8 weights) -> Q -> DQ -> op -> Q -> int8 y."""
+    from onnx import TensorProto
+    rng = np.random.default_rng(4)
+    w = rng.integers(-127, 128, (4, 3, 1, 1)).astype(np.int8)
+    nodes = [node("DequantizeLinear", ["x", "xs", "xz"], ["x_dq"]),
+             node("DequantizeLinear", ["w", "ws", "wz"], ["w_dq"]),
+             node("Conv", ["x_dq", "w_dq"], ["c"]),
+             node("QuantizeLinear", ["c", "cs", "cz"], ["c_q"]),
+             node("DequantizeLinear", ["c_q", "cs", "cz"], ["c_dq"]),
+             *QDQ_OPS[op][0],
+             node("QuantizeLinear", ["r", "ys", "yz"], ["y"])]
+    inits = {"xs": np.float32(0.03), "xz": np.int8(3), "w": w, "ws": np.float32(0.004),
+             "wz": np.int8(0), "cs": np.float32(0.02), "cz": np.int8(-5),
+             "ys": np.float32(0.05 if op == "ReduceSum" else 0.025), "yz": np.int8(7),
+             **QDQ_OPS[op][1]}
+    return make_model(nodes, {"x": [1, 3, 6, 5]}, {"y": None}, inits,
+                      itype=TensorProto.INT8)
+
+
+@pytest.mark.parametrize("op", sorted(QDQ_OPS))
+def test_qdq_int8_within_one_step_of_onnxruntime(op, tmp_path):
+    model = qdq_model(op)
+    path = models.save(model, tmp_path / f"{op}.onnx")
+    m = tinyc.compile(path)
+    x = np.random.default_rng(5).integers(-128, 128, (6, 1, 3, 6, 5)).astype(np.int8)
+    got = np.asarray(m.interpret(x, batch=True))
+    np.testing.assert_array_equal(np.asarray(m.run_host(x, batch=True)), got)
+    sess = session(model)
+    want = np.stack([sess.run(None, {"x": s})[0] for s in x])
+    diff = np.abs(got.reshape(want.shape).astype(int) - want.astype(int))
+    assert diff.max() <= 1, (op, int(diff.max()))
