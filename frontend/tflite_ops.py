@@ -3,7 +3,8 @@
 Each takes a `TflOp` (tflite.py: the op's tensors, options and emit helpers) and returns the IR
 value of its output. Integer semantics are TFLite Micro's reference kernels: where an IR op
 computes the same thing the op maps onto it; where TFLM copies raw int8 bytes whatever the
-scales (RESHAPE, pools, PAD), a differing output quantization is a relabel
+scales (RESHAPE, pools, PAD, TRANSPOSE, slices, GATHER, resizes), a differing output
+quantization is a relabel
 (identity lookup table), not a requantization; LOGISTIC / TANH / HARD_SWISH / QUANTIZE are
 lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
 """
