@@ -16,6 +16,8 @@ import numpy as np
 from ..errors import IRError
 from ..ir import DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
+from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
+from ..ir.ops.shape import bilinear_int_coords
 from . import fast
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -196,12 +198,79 @@ def reshape_args(node: Node, ctx) -> dict:
     return {"input": ctx.ptr(x), "output": ctx.ptr(y), "size": x.type.nbytes}
 
 
-def transpose_args(node: Node, ctx) -> dict:
+def _strided_copy(node: Node, ctx, strides, offset: int = 0) -> dict:
+    """tinyc_transpose_s8's arguments: output element i = input[offset + sum(i_k * strides_k)]
+    (transpose, slice)."""
     x, y = node.inputs[0], node.outputs[0]
+    shape, (st,) = collapse(list(y.shape), [list(strides)])
+    outer = {}
+    if len(shape) == 5:             # rank 5: a loop over the outermost axis
+        outer = {"outer": {"count": shape[0], "in_stride": st[0],
+                           "out_stride": int(np.prod(shape[1:], dtype=np.int64))}}
+        shape, st = shape[1:], st[1:]
+    dims, (st,) = pad4(shape, [st])
+    return {"in_strides": st, "input": ctx.ptr(x, offset), "output_dims": dims,
+            "output": ctx.ptr(y), **outer}
+
+
+def transpose_args(node: Node, ctx) -> dict:
+    x = node.inputs[0]
     perm = [p % len(x.shape) for p in node.attrs["perm"]]
     in_strides = contiguous_strides(x.shape)
-    dims, (strides,) = pad4(*collapse(list(y.shape), [[in_strides[p] for p in perm]]))
-    return {"in_strides": strides, "input": ctx.ptr(x), "output_dims": dims, "output": ctx.ptr(y)}
+    return _strided_copy(node, ctx, [in_strides[p] for p in perm])
+
+
+def slice_args(node: Node, ctx) -> dict:
+    x = node.inputs[0]
+    a, cs = node.attrs, contiguous_strides(x.shape)
+    offset = sum(int(b) * s for b, s in zip(a["begin"], cs))
+    return _strided_copy(node, ctx, [int(st) * s for st, s in zip(a["strides"], cs)], offset)
+
+
+def gather_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    ax = a["axis"]
+    idx = np.asarray(a["indices"], np.int64).reshape(-1)
+    return {"outer": int(np.prod(x.shape[:ax], dtype=np.int64)), "axis_len": x.shape[ax],
+            "inner": int(np.prod(x.shape[ax + 1:], dtype=np.int64)), "count": idx.size,
+            "indices": ctx.array(f"{node.name}_indices", "int32_t", idx),
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def resize_nearest_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
+            **{k: ctx.array(f"{node.name}_{k}", "int32_t", np.asarray(a[k], np.int64))
+               for k in ("h_index", "w_index")},
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def resize_bilinear_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    coords = {k: np.stack(bilinear_int_coords(x.shape[i], y.shape[i], a["align_corners"],
+                                              a["half_pixel_centers"]), axis=1)
+              for k, i in (("rows", 1), ("cols", 2))}
+    return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
+            **{k: ctx.array(f"{node.name}_{k}", "int32_t", v.reshape(-1))
+               for k, v in coords.items()},
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def reduce_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    axes, cs = reduce_axes(node, len(x.shape)), contiguous_strides(x.shape)
+    kept = [i for i in range(len(x.shape)) if i not in axes]
+    out_dims, (out_st,) = pad4(*collapse([x.shape[i] for i in kept], [[cs[i] for i in kept]]))
+    red_dims, (red_st,) = pad4(*collapse([x.shape[i] for i in axes], [[cs[i] for i in axes]]))
+    maxed = node.op == "reduce_max"
+    q = dict.fromkeys(REDUCE_INT_ATTRS, 0) if maxed else {
+        "in_offset": _int_attr(node, "in_offset", -255, 255),
+        "multiplier": _int_attr(node, "multiplier", 0),
+        "shift": _int_attr(node, "shift", -31, 30),
+        "out_offset": _int_attr(node, "out_offset", -255, 255)}
+    return {"function": "tinyc_reduce_max_s8" if maxed else "tinyc_reduce_sum_s8",
+            "out_dims": out_dims, "out_strides": out_st, "red_dims": red_dims,
+            "red_strides": red_st, **q, "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
 def pad_args(node: Node, ctx) -> dict:
@@ -373,6 +442,17 @@ KERNELS: dict[str, Kernel] = {
     "lut": Kernel("call_lut.c.j2", ("tinyc_lut_s8.c",), lut_args),
     "pad": Kernel("call_pad.c.j2", ("tinyc_pad_s8.c",), pad_args),
     "transpose": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), transpose_args),
+    "slice": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), slice_args),
+    "gather": Kernel("call_gather.c.j2", ("tinyc_nn_move.h", "tinyc_gather_s8.c"),
+                     gather_args),
+    "resize_nearest": Kernel("call_resize_nearest.c.j2",
+                             ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
+                             resize_nearest_args),
+    "resize_bilinear": Kernel("call_resize_bilinear.c.j2",
+                              ("tinyc_nn_move.h", "tinyc_resize_bilinear_s8.c"),
+                              resize_bilinear_args),
+    **{name: Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_reduce_s8.c"),
+                    reduce_args) for name in ("mean", "sum", "reduce_max")},
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
     **KERNELS_S16,

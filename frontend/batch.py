@@ -297,6 +297,18 @@ def _reduce(ctx: _Ctx, i: int, node: onnx.NodeProto):
     return f"{node.op_type} over axis 0, the batch axis" if axes and 0 in axes else None
 
 
+def _slice(ctx: _Ctx, i: int, node: onnx.NodeProto):
+    """Slice over axes that leave axis 0 whole (starts/ends/axes are constant inputs)."""
+    rank = len(ctx.shape(node.input[0]))
+    axes = _axes(ctx, node, 3, rank)
+    if axes == "unknown":
+        return "its axes are computed at run time"
+    if axes is None:
+        starts = ctx.consts.get(node.input[1]) if len(node.input) > 1 else None
+        axes = list(range(len(np.ravel(starts)))) if starts is not None else [0]
+    return "Slice on axis 0, the batch axis" if 0 in axes else _per_image(ctx, i, node)
+
+
 def _squeeze(ctx: _Ctx, i: int, node: onnx.NodeProto):
     rank = len(ctx.shape(node.output[0] if node.op_type == "Unsqueeze" else node.input[0]))
     axes = _axes(ctx, node, 1, rank)
@@ -354,7 +366,10 @@ RULES = {
     "Gemm": _gemm, "MatMul": _matmul, "MatMulInteger": _matmul,
     "Softmax": _on_axis(lambda ctx: -1 if ctx.opset >= 13 else 1),
     "Concat": _on_axis(lambda ctx: 0),
-    "ReduceMean": _reduce, "Squeeze": _squeeze, "Unsqueeze": _squeeze,
+    **dict.fromkeys(["Split", "Gather"], _on_axis(lambda ctx: 0)),
+    "Slice": _slice, "Resize": _per_image,
+    **dict.fromkeys(["ReduceMean", "ReduceSum", "ReduceMax"], _reduce),
+    "Squeeze": _squeeze, "Unsqueeze": _squeeze,
     "Transpose": _transpose, "Flatten": _flatten, "Pad": _pad, "Reshape": _reshape,
     "DynamicQuantizeLinear": lambda *_: "it computes one quantization scale over all samples",
 }

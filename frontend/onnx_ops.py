@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import OPS
+from ..ir.ops.shape import slice_attrs
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
@@ -262,12 +263,33 @@ def GlobalMaxPool(b: Builder, X):
     return MaxPool(b, X, kernel_shape=X.shape[2:])
 
 
-def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
+def _reduce_axes(b: Builder, data: Tensor, axes, noop_with_empty_axes: int) -> list[int]:
     ax = _values(b, axes, "axes")
-    ax = sorted(int(a) % data.rank for a in ax.reshape(-1)) if ax is not None else []
+    ax = sorted({int(a) % data.rank for a in ax.reshape(-1)}) if ax is not None else []
+    if not ax and not noop_with_empty_axes:
+        ax = list(range(data.rank))
+    return ax
+
+
+def _reduce(b: Builder, ir_op: str, data: Tensor, ax: list[int], keepdims: int) -> Tensor:
+    """An IR reduction (mean, sum, reduce_max) over ONNX axes `ax` of data in its layout."""
+    perm = data.perm
+    ir_axes = tuple(i for i, p in enumerate(perm) if p in ax)
+    y = b.emit(ir_op, [data.value], {"axes": ir_axes, "keep_dims": bool(keepdims)})
+    if keepdims:
+        return b.act(y, perm)
+    kept = [p for p in perm if p not in ax]
+    return b.act(y, tuple(sorted(kept).index(p) for p in kept))
+
+
+def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
+    """The mean over the two spatial axes of a 4-D tensor is avg_pool2d (as before); other
+    axes: the IR mean (TFLite Micro's integer MEAN)."""
+    ax = _reduce_axes(b, data, axes, noop_with_empty_axes)
+    if not ax:
+        return data
     if data.rank != 4 or len(ax) != 2 or 0 in ax:
-        raise b.error(f"ReduceMean over axes {ax} of a {data.rank}-D tensor",
-                      "only the mean over the two spatial axes of a 4-D tensor is supported.")
+        return _reduce(b, "mean", data, ax, keepdims)
     kept = [a for a in range(4) if a not in ax]
     ok = sorted(data.perm[1:3]) == ax and data.perm[0] < data.perm[3]
     perm = data.perm if ok else (kept[0], ax[0], ax[1], kept[1])
@@ -278,6 +300,16 @@ def ReduceMean(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=
     if keepdims:
         return b.act(y, perm)
     return b.act(b.reshape(y, (y.shape[0], y.shape[3]), b.out_name))
+
+
+def ReduceSum(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
+    ax = _reduce_axes(b, data, axes, noop_with_empty_axes)
+    return _reduce(b, "sum", data, ax, keepdims) if ax else data
+
+
+def ReduceMax(b: Builder, data, axes=None, *, keepdims=1, noop_with_empty_axes=0):
+    ax = _reduce_axes(b, data, axes, noop_with_empty_axes)
+    return _reduce(b, "reduce_max", data, ax, keepdims) if ax else data
 
 
 # -- elementwise ------------------------------------------------------------------------------
@@ -370,6 +402,138 @@ def Transpose(b: Builder, data, *, perm=None):
     inv = argsort(data.perm)
     new = argsort([inv[i] for i in p])
     return Tensor(value=data.value, perm=new, itype=data.itype, q=data.q)
+
+
+def _slice_onnx(b: Builder, data: Tensor, index: list, name: str | None = None) -> Tensor:
+    """data[index] (ONNX axis order) on the IR value in its layout: the IR slice."""
+    ir_index = [index[p] for p in data.perm]
+    try:
+        attrs = slice_attrs(data.value.shape, ir_index)
+    except ValueError as e:
+        raise b.error(str(e), "empty outputs are not supported.") from None
+    return b.act(b.emit("slice", [data.value], attrs, name=name), data.perm)
+
+
+def Slice(b: Builder, data, starts=None, ends=None, axes=None, steps=None):
+    st = [int(v) for v in _values(b, starts, "starts").reshape(-1)]
+    en = [int(v) for v in _values(b, ends, "ends").reshape(-1)]
+    ax = list(range(len(st))) if axes is None else \
+        [int(a) % data.rank for a in _values(b, axes, "axes").reshape(-1)]
+    sp = [1] * len(st) if steps is None else \
+        [int(v) for v in _values(b, steps, "steps").reshape(-1)]
+    index = [slice(None)] * data.rank
+    for a, s0, e0, k in zip(ax, st, en, sp):
+        if k == 0:
+            raise b.error("Slice step 0", cls=ModelError)
+        index[a] = slice(s0, e0, k)
+    return _slice_onnx(b, data, index)
+
+
+def Split(b: Builder, input, split=None, *, axis=0, num_outputs=None):
+    axis %= input.rank
+    d = input.shape[axis]
+    n_out = len(b.node.output)
+    sizes = _values(b, split, "split")
+    if sizes is not None:
+        sizes = [int(v) for v in sizes.reshape(-1)]
+    else:
+        step = -(-d // (num_outputs or n_out))
+        sizes = [min(step, d - k * step) for k in range(num_outputs or n_out)]
+    if sum(sizes) != d or min(sizes) < 1:
+        raise b.error(f"Split sizes {sizes} along axis {axis} of {list(input.shape)}",
+                      cls=ModelError)
+    outs, at = [], 0
+    for k, n in enumerate(sizes):
+        index = [slice(None)] * input.rank
+        index[axis] = slice(at, at + n)
+        outs.append(_slice_onnx(b, input, index, b.node.output[k] or None))
+        at += n
+    return tuple(outs)
+
+
+def Gather(b: Builder, data, indices, *, axis=0):
+    axis %= data.rank
+    idx = b.const_input(indices, "indices").astype(np.int64)
+    d = data.shape[axis]
+    if idx.size == 0 or idx.min() < -d or idx.max() >= d:
+        raise b.error(f"Gather indices {idx.reshape(-1).tolist()} out of range for {d}",
+                      cls=ModelError)
+    idx = idx % d
+    perm = data.perm if idx.ndim <= 1 else identity(data.rank)
+    v = b.layout(data, perm)
+    ir_axis = perm.index(axis)
+    y = b.emit("gather", [v], {"axis": ir_axis, "indices": tuple(int(i) for i in idx.flat),
+                               "indices_shape": tuple(idx.shape)})
+    if idx.ndim == 1:
+        return b.act(y, perm)
+    if idx.ndim == 0:
+        kept = [p for p in perm if p != axis]
+        return b.act(y, tuple(sorted(kept).index(p) for p in kept))
+    return b.act(y)
+
+
+_NEAREST = {"round_prefer_floor": lambda x: np.ceil(x - 0.5), "round_prefer_ceil":
+            lambda x: np.floor(x + 0.5), "floor": np.floor, "ceil": np.ceil}
+
+
+def _resize_index(in_size: int, out_size: int, scale: float, mode: str, nearest: str):
+    """ONNX Resize (nearest): the input index of each output index."""
+    o = np.arange(out_size, dtype=np.float64)
+    if mode == "half_pixel":
+        x = (o + 0.5) / scale - 0.5
+    elif mode == "pytorch_half_pixel":
+        x = (o + 0.5) / scale - 0.5 if out_size > 1 else np.zeros_like(o)
+    elif mode == "align_corners":
+        x = o * (in_size - 1) / (out_size - 1) if out_size > 1 else np.zeros_like(o)
+    elif mode == "asymmetric":
+        x = o / scale
+    elif mode == "tf_half_pixel_for_nn":
+        x = (o + 0.5) / scale
+    else:
+        raise ValueError(mode)
+    return tuple(int(i) for i in np.clip(_NEAREST[nearest](x), 0, in_size - 1))
+
+
+def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axes=None,
+           coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
+           exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch",
+           mode="nearest", nearest_mode="round_prefer_floor"):
+    """Resize of the spatial axes of a 4-D NCHW tensor: nearest (any coordinate and nearest
+    mode) or linear (half_pixel, align_corners, asymmetric: TFLite's RESIZE_BILINEAR)."""
+    _need_rank(b, X, 4, "Resize")
+    ct = coordinate_transformation_mode
+    linear = {"half_pixel": (False, True), "pytorch_half_pixel": (False, True),
+              "align_corners": (True, False), "asymmetric": (False, False)}
+    ok = mode == "nearest" and nearest_mode in _NEAREST and ct in (
+        "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+        "tf_half_pixel_for_nn") or mode == "linear" and ct in linear
+    if not ok or axes is not None or antialias or keep_aspect_ratio_policy != "stretch":
+        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
+                      "tinyc supports nearest and linear resizes of the spatial axes.")
+    sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
+    sc = _values(b, scales, "scales") if sz is None else None
+    shape = X.shape
+    if sz is not None:
+        out = [int(v) for v in sz.reshape(-1)]
+        sc = [o / i for o, i in zip(out, shape)]
+    else:
+        sc = [float(v) for v in np.asarray(sc, np.float32).reshape(-1)]
+        out = [int(np.floor(i * s)) for i, s in zip(shape, sc)]
+    if len(out) != 4 or out[:2] != list(shape[:2]) or min(out) < 1:
+        raise b.error(f"Resize to {out} from {list(shape)}",
+                      "tinyc resizes the spatial axes of NCHW tensors only.")
+    v = b.layout(X, NCHW_TO_NHWC)
+    if mode == "linear":
+        if any(abs(i * s - o) > 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) or \
+                ct == "pytorch_half_pixel" and min(out[2:]) == 1:
+            raise b.error(f"linear Resize by scales {sc[2:]} from {list(shape[2:])}",
+                          "scales must give whole output sizes (or give sizes).")
+        align, half = linear[ct]
+        attrs = {"size": tuple(out[2:]), "align_corners": align, "half_pixel_centers": half}
+        return b.act(b.emit("resize_bilinear", [v], attrs), NCHW_TO_NHWC)
+    attrs = {"h_index": _resize_index(shape[2], out[2], sc[2], ct, nearest_mode),
+             "w_index": _resize_index(shape[3], out[3], sc[3], ct, nearest_mode)}
+    return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
 
 
 def Reshape(b: Builder, data, shape, *, allowzero=0):

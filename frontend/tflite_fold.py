@@ -75,26 +75,32 @@ def SHAPE(op: TflOp, xs) -> np.ndarray:
     return np.array(op.tensor(0).shape, np.int64)
 
 
-def STRIDED_SLICE(op: TflOp, xs) -> np.ndarray:
+def strided_index(op: TflOp, shape, begin, end, strides, what: str = ", on constants") -> list:
+    """STRIDED_SLICE's index per axis with its masks: a Python slice (Python clamps as TFLite
+    does) or, for a shrink axis, an int; ellipsis / new-axis masks and offset are refused."""
     o = op.options("StridedSliceOptions")
-    x, begin, end, strides = xs[0], *(a.reshape(-1).tolist() for a in xs[1:4])
     if o.EllipsisMask() or o.NewAxisMask() or o.Offset():
-        raise op.error("STRIDED_SLICE with an ellipsis or new-axis mask, or offset, on "
-                       "constants", "tinyc folds the plain form.")
-    if not len(begin) == len(end) == len(strides) == x.ndim or 0 in strides:
-        raise op.error(f"begin {begin}, end {end}, strides {strides} for a rank-{x.ndim} "
+        raise op.error(f"STRIDED_SLICE with an ellipsis or new-axis mask, or offset{what}",
+                       "tinyc supports begin/end/shrink-axis masks.")
+    if not len(begin) == len(end) == len(strides) == len(shape) or 0 in strides:
+        raise op.error(f"begin {begin}, end {end}, strides {strides} for a rank-{len(shape)} "
                        "input", cls=ModelError)
     index = []
     for i, (b, e, s) in enumerate(zip(begin, end, strides)):
         if o.ShrinkAxisMask() >> i & 1:
-            if not -x.shape[i] <= b < x.shape[i]:
+            if not -shape[i] <= b < shape[i]:
                 raise op.error(f"index {b} out of range for dimension {i} of "
-                               f"{list(x.shape)}", cls=ModelError)
+                               f"{list(shape)}", cls=ModelError)
             index.append(b)
         else:
             index.append(slice(None if o.BeginMask() >> i & 1 else b,
                                None if o.EndMask() >> i & 1 else e, s))
-    return np.asarray(x[tuple(index)])
+    return index
+
+
+def STRIDED_SLICE(op: TflOp, xs) -> np.ndarray:
+    x, begin, end, strides = xs[0], *(a.reshape(-1).tolist() for a in xs[1:4])
+    return np.asarray(x[tuple(strided_index(op, x.shape, begin, end, strides))])
 
 
 def SLICE(op: TflOp, xs) -> np.ndarray:

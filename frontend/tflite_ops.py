@@ -3,21 +3,23 @@
 Each takes a `TflOp` (tflite.py: the op's tensors, options and emit helpers) and returns the IR
 value of its output. Integer semantics are TFLite Micro's reference kernels: where an IR op
 computes the same thing the op maps onto it; where TFLM copies raw int8 bytes whatever the
-scales (RESHAPE, pools, PAD), a differing output quantization is a relabel
+scales (RESHAPE, pools, PAD, TRANSPOSE, slices, GATHER, resizes), a differing output
+quantization is a relabel
 (identity lookup table), not a requantization; LOGISTIC / TANH / HARD_SWISH / QUANTIZE are
 lookup tables computed with TFLM's own integer algorithms (tflite_luts.py).
 """
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, QParams, Value
+from ..ir import OPS, Value
+from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
+from .tflite_fold import strided_index
 
 if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
     from .tflite import TflOp
@@ -26,12 +28,12 @@ FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
               "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
               "inference_input_type = inference_output_type = tf.int8")
 
-log = logging.getLogger("tinyc.frontend.tflite")
-
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
-             "QUANTIZE", "DEQUANTIZE"}
+             "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX",
+             "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
+             "RESIZE_BILINEAR"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -159,7 +161,7 @@ def HARD_SWISH(op: TflOp) -> Value:
     return _lut(op, table, "tflm_hard_swish", "hard_swish")
 
 
-# -- pooling, softmax, mean --------------------------------------------------------------------
+# -- pooling, softmax, reductions --------------------------------------------------------------
 
 def _pool(op: TflOp, ir_op: str) -> Value:
     o = op.options("Pool2DOptions")
@@ -188,30 +190,35 @@ def SOFTMAX(op: TflOp) -> Value:
     return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
 
 
+def _reduce(op: TflOp, ir_op: str) -> Value:
+    """MEAN / SUM / REDUCE_MAX over any axes (keep_dims both), TFLM's integer forms
+    (ir/ops/reduce.py)."""
+    o = _options(op, "ReducerOptions")
+    x = op.act(0)
+    r = len(x.shape)
+    axes = [int(a) for a in op.values_of(1, "axis").reshape(-1)]
+    if r == 0 or not axes or not all(-r <= a < r for a in axes):
+        raise op.error(f"{op.name} over axes {axes} of a rank-{r} tensor", cls=ModelError)
+    attrs = {"axes": tuple(sorted({a % r for a in axes})),
+             "keep_dims": bool(o.KeepDims()) if o is not None else False}
+    if ir_op == "reduce_max":
+        if op.out().q != x.q:
+            raise op.error(f"output quantization {op.out().q} differs from the input's {x.q}",
+                           "TFLite Micro's REDUCE_MAX needs them equal.", ModelError)
+        return op.emit(ir_op, [x], attrs, q=x.q)
+    return op.emit(ir_op, [x], attrs)
+
+
 def MEAN(op: TflOp) -> Value:
-    """MEAN over H, W of NHWC. Same quantization in and out: avg_pool2d (TFLM truncates the
-    sum / count, tinyc rounds it: up to 1 apart). Otherwise a depthwise conv with weights 1 and
-    scale 1/count: one rounding of sum * s_in / (count * s_out), as TFLM's float32 formula up
-    to float rounding. See docs/tflite.md for the exact form the IR needs."""
-    x, out = op.act(0), op.out()
-    axes = sorted({int(a) % max(len(x.shape), 1) for a in op.values_of(1, "axis").reshape(-1)})
-    if len(x.shape) != 4 or axes != [1, 2]:
-        raise op.error(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor",
-                       "tinyc supports MEAN over the spatial axes (1, 2) of NHWC tensors.")
-    log.warning("%s: MEAN is not bit-exact with TFLite Micro (int8 rounding; see "
-                "docs/tflite.md)", op.where())
-    n, h, w, c = x.shape
-    shape = (n, 1, 1, c)
-    name = out.name if out.shape == shape else f"{out.name}_mean"
-    attrs = {"stride": (1, 1), "pads": (0, 0, 0, 0)}
-    if out.q == x.q:
-        y = op.emit("avg_pool2d", [x], {**attrs, "kernel": (h, w)}, shape=shape, name=name)
-    else:
-        ones = op.g.const(f"{out.name}_ones", np.ones((1, h, w, c), np.int8),
-                          QParams((float(np.float32(1.0 / (h * w))),), (0,)))
-        y = op.emit("depthwise_conv2d", [x, ones, None], {**attrs, "dilation": (1, 1)},
-                    shape=shape, name=name)
-    return y if out.shape == shape else op.emit("reshape", [y], {"shape": out.shape})
+    return _reduce(op, "mean")
+
+
+def SUM(op: TflOp) -> Value:
+    return _reduce(op, "sum")
+
+
+def REDUCE_MAX(op: TflOp) -> Value:
+    return _reduce(op, "reduce_max")
 
 
 # -- data movement -----------------------------------------------------------------------------
@@ -256,6 +263,140 @@ def CONCATENATION(op: TflOp) -> Value:
     if not -rank <= o.Axis() < rank:
         raise op.error(f"axis {o.Axis()} out of range for rank {rank}", cls=ModelError)
     return op.emit("concat", xs, {"axis": o.Axis() % rank})
+
+
+def TRANSPOSE(op: TflOp) -> Value:
+    """Raw int8 copies in TFLM (any permutation, rank <= 5)."""
+    x = op.act(0)
+    perm = [int(p) for p in op.values_of(1, "perm").reshape(-1)]
+    if sorted(p % max(len(x.shape), 1) for p in perm) != list(range(len(x.shape))):
+        raise op.error(f"perm {perm} for a rank-{len(x.shape)} input", cls=ModelError)
+    return _same_q(op, "transpose", x, {"perm": tuple(p % len(x.shape) for p in perm)})
+
+
+def _slice_out(op: TflOp, x: Value, index: list, k: int = 0) -> Value:
+    """Output k = x[index] (per axis a Python slice, or an int: the axis is dropped), as TFLM
+    copies it: raw int8 bytes (a differing output q is a relabel)."""
+    try:
+        attrs = slice_attrs(x.shape, index)
+    except ValueError as e:
+        raise op.error(str(e), cls=ModelError) from None
+    shape = tuple(len(range(*t)) for t in zip(attrs["begin"], attrs["end"], attrs["strides"]))
+    out = op.out(k)
+    if shape == out.shape and out.q == x.q:
+        return op.emit("slice", [x], attrs, out=k)
+    y = op.emit("slice", [x], attrs, out=k, q=x.q, shape=shape, name=f"{out.name}_raw")
+    if shape != out.shape:
+        y = _reshape(op, y, out.shape, f"{out.name}_shaped")
+    return op.relabel(y, out.q)
+
+
+def SLICE(op: TflOp) -> Value:
+    x = op.act(0)
+    begin, size = (op.values_of(i, w).reshape(-1).tolist()
+                   for i, w in ((1, "begin"), (2, "size")))
+    if not len(begin) == len(size) == len(x.shape):
+        raise op.error(f"begin {begin}, size {size} for a rank-{len(x.shape)} input",
+                       cls=ModelError)
+    ends = [n if z == -1 else b + z for b, z, n in zip(begin, size, x.shape)]
+    if any(not 0 <= b < e <= n for b, e, n in zip(begin, ends, x.shape)):
+        raise op.error(f"slice begin {begin} size {size} outside shape {list(x.shape)}",
+                       cls=ModelError)
+    return _slice_out(op, x, [slice(b, e) for b, e in zip(begin, ends)])
+
+
+def STRIDED_SLICE(op: TflOp) -> Value:
+    """begin/end/stride per axis with TFLM's masks; shrink_axis drops an axis (a free
+    reshape)."""
+    x = op.act(0)
+    begin, end, strides = (op.values_of(i, w).reshape(-1).tolist()
+                           for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
+    return _slice_out(op, x, strided_index(op, x.shape, begin, end, strides, ""))
+
+
+def _split(op: TflOp, x: Value, axis: int) -> list[Value]:
+    """One slice per output, sizes from the file's outputs (checked to tile the axis)."""
+    r = len(x.shape)
+    if not -r <= axis < r:
+        raise op.error(f"axis {axis} out of range for rank {r}", cls=ModelError)
+    axis %= r
+    sizes = [op.out(k).shape[axis] if len(op.out(k).shape) == r else -1
+             for k in range(len(op.outputs))]
+    if min(sizes) < 1 or sum(sizes) != x.shape[axis]:
+        raise op.error(f"outputs of sizes {sizes} along axis {axis} of {list(x.shape)}",
+                       cls=ModelError)
+    outs, at = [], 0
+    for k, n in enumerate(sizes):
+        index = [slice(None)] * r
+        index[axis] = slice(at, at + n)
+        outs.append(_slice_out(op, x, index, k))
+        at += n
+    return outs
+
+
+def SPLIT(op: TflOp) -> list[Value]:
+    return _split(op, op.act(1), int(op.values_of(0, "axis").reshape(-1)[0]))
+
+
+def SPLIT_V(op: TflOp) -> list[Value]:
+    return _split(op, op.act(0), int(op.values_of(2, "axis").reshape(-1)[0]))
+
+
+def GATHER(op: TflOp) -> Value:
+    """Constant indices, batch_dims 0: raw int8 copies of slices along the axis."""
+    o, x = _options(op, "GatherOptions"), op.act(0)
+    if o is not None and o.BatchDims():
+        raise op.error("GATHER with batch_dims", "tinyc supports batch_dims = 0.")
+    r = len(x.shape)
+    axis = o.Axis() if o is not None else 0
+    if not -r <= axis < r:
+        raise op.error(f"axis {axis} out of range for rank {r}", cls=ModelError)
+    axis %= r
+    idx = op.values_of(1, "indices")
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= x.shape[axis]:
+        raise op.error(f"indices {idx.reshape(-1).tolist()} out of range for dimension "
+                       f"{axis} of {list(x.shape)}", cls=ModelError)
+    return _same_q(op, "gather", x, {"axis": axis, "indices": tuple(int(i) for i in idx.flat),
+                                     "indices_shape": tuple(idx.shape)})
+
+
+def _nearest(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> tuple:
+    """TFLM's GetNearestNeighbor (reference/resize_nearest_neighbor.h), in float32 as it."""
+    f32 = np.float32
+    scale = (f32(in_size - 1) / f32(out_size - 1) if align_corners and out_size > 1 else
+             f32(in_size) / f32(out_size))
+    pos = (np.arange(out_size).astype(f32) + f32(0.5 if half_pixel else 0.0)) * f32(scale)
+    pos = pos.astype(f32)
+    ix = (np.sign(pos) * np.floor(np.abs(pos) + f32(0.5)) if align_corners else np.floor(pos))
+    ix = np.minimum(ix.astype(np.int64), in_size - 1)
+    return tuple(int(i) for i in (np.maximum(ix, 0) if half_pixel else ix))
+
+
+def _resize(op: TflOp, options: str) -> tuple[Value, tuple[int, int], bool, bool]:
+    """RESIZE_*'s (x, output (h, w), align_corners, half_pixel_centers)."""
+    o, x = _options(op, options), op.act(0)
+    _need_rank(op, x, 4)
+    size = op.values_of(1, "size").reshape(-1)
+    if size.shape != (2,) or size.min() < 1:
+        raise op.error(f"size {size.tolist()}", cls=ModelError)
+    align, half = (bool(o.AlignCorners()), bool(o.HalfPixelCenters())) if o else (False, False)
+    return x, (int(size[0]), int(size[1])), align, half
+
+
+def RESIZE_NEAREST_NEIGHBOR(op: TflOp) -> Value:
+    x, size, align, half = _resize(op, "ResizeNearestNeighborOptions")
+    attrs = {"h_index": _nearest(x.shape[1], size[0], align, half),
+             "w_index": _nearest(x.shape[2], size[1], align, half)}
+    return _same_q(op, "resize_nearest", x, attrs)
+
+
+def RESIZE_BILINEAR(op: TflOp) -> Value:
+    x, size, align, half = _resize(op, "ResizeBilinearOptions")
+    if align and half:
+        raise op.error("align_corners with half_pixel_centers", "TFLite Micro refuses it.",
+                       ModelError)
+    return _same_q(op, "resize_bilinear", x, {"size": size, "align_corners": align,
+                                              "half_pixel_centers": half})
 
 
 # -- quantize / dequantize ---------------------------------------------------------------------

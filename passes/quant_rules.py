@@ -109,3 +109,18 @@ def pad_rule(node: Node) -> dict:
     q = node.outputs[0].q
     value = node.attrs.get("value", 0.0)
     return {"pad_value": int(np.clip(q.zp + round_half_away(value / f64(q.s)), -128, 127))}
+
+
+@rule("mean", "sum")
+def reduce_rule(node: Node) -> dict:
+    """TFLM PrepareMeanOrSum: QuantizeMultiplier(s_in / s_out); MEAN folds 1/count in as
+    reference_ops::QuantizedMeanOrSum does — shift = min(floor(log2 n), 32, 31 + s),
+    M' = (M << shift) / n (C division, un-normalised), s' = s - shift."""
+    from ..ir.ops.reduce import reduce_count
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    m, s = quantize_multiplier(f64(qi.s) / f64(qo.s))
+    if node.op == "mean":
+        n = reduce_count(node)
+        shift = min(n.bit_length() - 1, 32, 31 + s)
+        m, s = (m << shift) // n, s - shift
+    return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": (int(m),), "shift": (int(s),)}

@@ -146,12 +146,13 @@ def test_concat_of_differently_quantized_inputs(builder):
         load_tflite(b.build([x1, x2], [y]))
 
 
-def test_mean_over_channels_is_unsupported(builder):
+def test_reduce_max_that_requantizes_is_refused(builder):
+    """TFLite Micro's REDUCE_MAX needs the output quantized as the input."""
     b = builder.TflBuilder()
-    x, y = b.tensor("x", (1, 3, 3, 4), scale=0.1), b.tensor("y", (1, 3, 3), scale=0.1)
+    x, y = b.tensor("x", (1, 3, 3, 4), scale=0.1), b.tensor("y", (1, 3, 3), scale=0.2)
     axes = b.const("axes", np.array([3], np.int32))
-    b.op("MEAN", [x, axes], [y], "ReducerOptions", KeepDims=False)
-    with pytest.raises(UnsupportedOpError, match=r"MEAN over axes \[3\]"):
+    b.op("REDUCE_MAX", [x, axes], [y], "ReducerOptions", KeepDims=False)
+    with pytest.raises(ModelError, match=r"REDUCE_MAX.*needs them equal"):
         load_tflite(b.build([x], [y]))
 
 

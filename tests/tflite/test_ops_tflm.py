@@ -51,6 +51,11 @@ def _codes(m, y) -> np.ndarray:
     return np.round(y / np.float32(m.outputs[0].scale)).astype(np.int64)
 
 
+def _all_codes(m, ys) -> np.ndarray:
+    """Several int8 outputs as one flat array of codes."""
+    return np.concatenate([np.asarray(y).astype(np.int64).reshape(-1) for y in ys])
+
+
 def run_case(tflm, tmp_path, data: bytes, rng, host: bool):
     """(tinyc golden outputs, tinyc host-C outputs or None, TFLM outputs) as int8 codes."""
     path = tmp_path / "m.tflite"
@@ -64,8 +69,14 @@ def run_case(tflm, tmp_path, data: bytes, rng, host: bool):
             it.set_input(x, i)
         it.invoke()
         ref = it.get_output(0)
-        want.append(_codes(m, ref))
         arg = xs if len(xs) > 1 else xs[0]
+        if len(m.outputs) > 1:          # SPLIT: all outputs, flattened one after the other
+            want.append(_all_codes(m, [it.get_output(j) for j in range(len(m.outputs))]))
+            got.append(_all_codes(m, m.interpret(arg)))
+            if host:
+                c_out.append(_all_codes(m, m.run_host(arg)))
+            continue
+        want.append(_codes(m, ref))
         got.append(_codes(m, m.interpret(arg)).reshape(ref.shape))
         if host:
             c_out.append(_codes(m, m.run_host(arg)).reshape(ref.shape))

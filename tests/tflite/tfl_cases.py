@@ -284,4 +284,183 @@ CASES = {f.__name__: f for f in (
     logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
     mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
-NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see docs/tflite.md
+NOT_BIT_EXACT: set[str] = set()
+
+
+# -- data movement and reductions (issues #15, #16) -----------------------------------------
+
+def _input_as(b, shape, s, z):
+    """A batch-1 input; shaped `shape` by a RESHAPE when that has a batch > 1 (graph inputs
+    must have batch 1). Returns (model input, the tensor of shape `shape`)."""
+    if shape[0] == 1:
+        x = b.tensor("x", shape, scale=s, zp=z)
+        return x, x
+    x = b.tensor("x", (1, int(np.prod(shape))), scale=s, zp=z)
+    r = b.tensor("x_r", shape, scale=s, zp=z)
+    b.op("RESHAPE", [x, b.const("x_shape", np.array(shape, np.int32))], [r])
+    return x, r
+
+
+def transpose(rng, shape=(2, 3, 4, 5), perm=(0, 3, 1, 2), requant=False):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    y = (_act(b, rng, "y", tuple(shape[p] for p in perm)) if requant else
+         b.tensor("y", tuple(shape[p] for p in perm), scale=s, zp=z))
+    b.op("TRANSPOSE", [x, b.const("perm", np.array(perm, np.int32))], [y], "TransposeOptions")
+    return b.build([inp], [y])
+
+
+CASES["transpose"] = transpose
+CASES["transpose_3d"] = lambda rng: transpose(rng, (4, 6, 5), (2, 0, 1))
+CASES["transpose_5d"] = lambda rng: transpose(rng, (2, 3, 2, 4, 3), (4, 2, 0, 3, 1))
+CASES["transpose_2d_requant"] = lambda rng: transpose(rng, (7, 9), (1, 0), requant=True)
+
+
+def reduce(rng, name="MEAN", shape=(1, 5, 6, 8), axes=(1, 2), keep_dims=True, same_q=False):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    r = len(shape)
+    ax = {a % r for a in axes}
+    out = tuple(1 if i in ax else d for i, d in enumerate(shape)) if keep_dims else \
+        tuple(d for i, d in enumerate(shape) if i not in ax)
+    if same_q:
+        y = b.tensor("y", out, scale=s, zp=z)
+    else:
+        y = _act(b, rng, "y", out, 0.05, 1.0) if name == "SUM" else _act(b, rng, "y", out)
+    b.op(name, [x, b.const("axes", np.array(axes, np.int32))], [y], "ReducerOptions",
+         KeepDims=keep_dims)
+    return b.build([inp], [y])
+
+
+for _name, _kw in {
+        "mean_hw_keep": dict(),
+        "mean_hw_same_q": dict(keep_dims=False, same_q=True),
+        "mean_channels": dict(shape=(1, 4, 5, 9), axes=(3,), keep_dims=False),
+        "mean_0_2": dict(shape=(2, 3, 4, 5), axes=(0, -2), same_q=True),
+        "mean_all_3d": dict(shape=(1, 7, 11), axes=(0, 1, 2), keep_dims=False),
+        "mean_5d": dict(shape=(2, 3, 2, 4, 3), axes=(1, 3)),
+        "sum_hw": dict(name="SUM", axes=(2, 1), keep_dims=False),
+        "sum_channels_same_q": dict(name="SUM", shape=(1, 3, 4, 6), axes=(-1,), same_q=True),
+        "sum_0_3": dict(name="SUM", shape=(2, 3, 4, 5), axes=(0, 3)),
+        "reduce_max_hw": dict(name="REDUCE_MAX", same_q=True),
+        "reduce_max_c": dict(name="REDUCE_MAX", shape=(1, 4, 5, 9), axes=(3,), keep_dims=False,
+                             same_q=True),
+        "reduce_max_0_2": dict(name="REDUCE_MAX", shape=(2, 3, 4, 5), axes=(0, 2), same_q=True),
+        }.items():
+    CASES[_name] = (lambda kw: lambda rng: reduce(rng, **kw))(_kw)
+
+
+def _moved(rng, shape, out_shape, requant=False):
+    """(builder, model input, x of `shape`, y of `out_shape`): x's quantization on y unless
+    requant."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    y = _act(b, rng, "y", out_shape) if requant else b.tensor("y", out_shape, scale=s, zp=z)
+    return b, inp, x, y
+
+
+def _i32(b, name, values):
+    return b.const(name, np.array(values, np.int32))
+
+
+def slice_(rng, shape=(1, 6, 7, 5), begin=(0, 1, 2, 0), size=(1, 4, -1, 3), requant=False):
+    out = tuple(n - b_ if z == -1 else z for b_, z, n in zip(begin, size, shape))
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("SLICE", [x, _i32(b, "begin", begin), _i32(b, "size", size)], [y])
+    return b.build([inp], [y])
+
+
+def strided_slice(rng, shape=(1, 9, 8, 6), begin=(0, 1, -1, 0), end=(1, 8, 0, 6),
+                  strides=(1, 3, -2, 2), requant=False, **masks):
+    idx = []
+    for i, (b_, e, st) in enumerate(zip(begin, end, strides)):
+        if masks.get("ShrinkAxisMask", 0) >> i & 1:
+            idx.append(b_)
+        else:
+            idx.append(slice(None if masks.get("BeginMask", 0) >> i & 1 else b_,
+                             None if masks.get("EndMask", 0) >> i & 1 else e, st))
+    out = np.zeros(shape)[tuple(idx)].shape
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("STRIDED_SLICE", [x, _i32(b, "begin", begin), _i32(b, "end", end),
+                           _i32(b, "strides", strides)], [y], "StridedSliceOptions", **masks)
+    return b.build([inp], [y])
+
+
+def split(rng, shape=(1, 4, 6, 9), axis=-1, num=3, sizes=None):
+    b = TflBuilder()
+    s, z = _q(rng)
+    inp, x = _input_as(b, shape, s, z)
+    r = len(shape)
+    sizes = sizes or [shape[axis] // num] * num
+    ys = []
+    for k, n in enumerate(sizes):
+        out = list(shape)
+        out[axis % r] = n if n != -1 else shape[axis] - sum(v for v in sizes if v != -1)
+        ys.append(_act(b, rng, f"y{k}", tuple(out)) if k == 1 else
+                  b.tensor(f"y{k}", tuple(out), scale=s, zp=z))
+    if len(set(sizes)) == 1 and num:
+        b.op("SPLIT", [_i32(b, "axis", [axis]), x], ys, "SplitOptions", NumSplits=len(sizes))
+    else:
+        b.op("SPLIT_V", [x, _i32(b, "sizes", sizes), _i32(b, "axis", [axis])], ys,
+             "SplitVOptions", NumSplits=len(sizes))
+    return b.build([inp], ys)
+
+
+def gather(rng, shape=(1, 5, 4, 6), axis=3, indices=(5, 0, 0, 2), requant=False):
+    idx = np.array(indices, np.int32)
+    out = shape[:axis] + idx.shape + shape[axis + 1:]
+    b, inp, x, y = _moved(rng, shape, out, requant)
+    b.op("GATHER", [x, b.const("indices", idx)], [y], "GatherOptions", Axis=axis)
+    return b.build([inp], [y])
+
+
+CASES.update({
+    "slice": slice_,
+    "slice_batch_requant": lambda rng: slice_(rng, (3, 4, 5), (1, 0, 2), (2, -1, 2), True),
+    "strided_slice": strided_slice,
+    "strided_slice_masks": lambda rng: strided_slice(
+        rng, (2, 6, 5, 4), (1, 5, 1, 3), (2, 0, 4, 0), (1, -1, 2, -1), BeginMask=0b0010,
+        EndMask=0b1000, ShrinkAxisMask=0b0001),
+    "strided_slice_requant": lambda rng: strided_slice(
+        rng, (1, 10, 3), (0, -8, 0), (1, 100, 3), (1, 2, 1), True),
+    "split": split,
+    "split_batch": lambda rng: split(rng, (4, 3, 5), 0, 2),
+    "split_v": lambda rng: split(rng, (1, 7, 6), 1, 0, [2, -1, 1]),
+    "gather": gather,
+    "gather_2d_indices": lambda rng: gather(rng, (2, 6, 5), 1, [[1, 5], [3, 3], [0, 4]]),
+    "gather_requant": lambda rng: gather(rng, (1, 8, 3), 1, [7, 1], True),
+})
+
+
+def _resize(rng, name, options, shape, size, requant, fields):
+    b, inp, x, y = _moved(rng, shape, (shape[0], *size, shape[3]), requant)
+    b.op(name, [x, _i32(b, "size", size)], [y], options, **fields)
+    return b.build([inp], [y])
+
+
+def resize_nearest(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+    return _resize(rng, "RESIZE_NEAREST_NEIGHBOR", "ResizeNearestNeighborOptions", shape, size,
+                   requant, options)
+
+
+def resize_bilinear(rng, shape=(1, 5, 7, 3), size=(9, 4), requant=False, **options):
+    return _resize(rng, "RESIZE_BILINEAR", "ResizeBilinearOptions", shape, size, requant,
+                   options)
+
+
+RESIZES = {"": ((1, 5, 7, 3), (9, 4), False, {}),
+           "_up2": ((1, 4, 4, 5), (8, 8), False, {}),
+           "_align": ((1, 5, 7, 3), (9, 13), True, {"AlignCorners": True}),
+           "_half_pixel": ((1, 6, 5, 2), (11, 3), False, {"HalfPixelCenters": True}),
+           "_both": ((1, 3, 8, 4), (7, 5), False, {"AlignCorners": True,
+                                                    "HalfPixelCenters": True}),
+           "_batch": ((2, 3, 3, 2), (5, 6), False, {"HalfPixelCenters": True})}
+for _fn in (resize_nearest, resize_bilinear):
+    for _suffix, (_shape, _size, _requant, _opts) in RESIZES.items():
+        if _fn is resize_bilinear and _suffix == "_both":
+            continue                # TFLM refuses align_corners with half_pixel_centers
+        CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
+            _fn, (_shape, _size, _requant), _opts)

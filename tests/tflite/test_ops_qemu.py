@@ -1,0 +1,46 @@
+"""QEMU (stm32 board) on one TFLite Micro per-op case of each data-movement and reduction op
+(tfl_cases.py): the firmware's outputs == the golden model == TFLite Micro, bit for bit, on
+the samples test_ops_tflm.py draws."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from needs import need_tools
+from test_ops_tflm import SAMPLES, _all_codes, _inputs
+
+import tinyc
+
+QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
+              "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",
+              "resize_bilinear_half_pixel"]
+
+
+@pytest.fixture(scope="module")
+def cases(tfl):
+    import tfl_cases
+    return tfl_cases
+
+
+@pytest.mark.parametrize("name", QEMU_CASES)
+def test_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
+    need_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    caplog.set_level(logging.ERROR, "tinyc")
+    data = cases.CASES[name](np.random.default_rng(0))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    m = tinyc.compile(path, board="stm32")
+    it = tflm.Interpreter.from_bytes(data)
+    rng = np.random.default_rng(100)
+    xs, want = [], []
+    for k in range(SAMPLES):
+        (x,) = _inputs(m, rng, k)
+        it.set_input(x, 0)
+        it.invoke()
+        xs.append(x)
+        want.append(_all_codes(m, [it.get_output(j) for j in range(len(m.outputs))]))
+    got = m.run_qemu(np.stack(xs), batch=True)
+    got = [got] if len(m.outputs) == 1 else got          # per output: [samples, ...]
+    got = np.stack([_all_codes(m, [y[k] for y in got]) for k in range(len(xs))])
+    assert np.array_equal(got, np.stack(want))

@@ -1,0 +1,46 @@
+"""The C of one model per data-movement / reduction op (tfl_cases.py) compiles without a
+message under -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Werror with
+gcc, clang and arm-none-eabi-gcc (Cortex-M4), as tests/backend/test_compile.py asks of the
+test models' C."""
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import numpy as np
+import pytest
+from needs import need_tools
+
+import tinyc
+
+WARN = ["-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wsign-conversion", "-Werror"]
+COMPILERS = {"gcc": ["gcc", "-std=c99", "-O2", *WARN],
+             "clang": ["clang", "-std=c99", "-O2", *WARN],
+             "arm": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft",
+                     "-std=c99", "-O2", *WARN]}
+OP_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "strided_slice_masks",
+            "split_v", "gather_2d_indices", "resize_nearest_both", "resize_bilinear_half_pixel"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tfl, tmp_path_factory):
+    import tfl_cases
+    logging.getLogger("tinyc").setLevel(logging.ERROR)
+    root = tmp_path_factory.mktemp("ops_strict")
+    for name in OP_CASES:
+        path = root / f"{name}.tflite"
+        path.write_bytes(tfl_cases.CASES[name](np.random.default_rng(0)))
+        tinyc.compile(path, progress=None).write(root / name)
+    return root
+
+
+@pytest.mark.parametrize("cc", sorted(COMPILERS))
+def test_op_kernels_are_strict_clean(cc, corpus, tmp_path):
+    need_tools(COMPILERS[cc][0])
+    for name in OP_CASES:
+        d = corpus / name
+        for i, src in enumerate(sorted(d.rglob("*.c"))):
+            r = subprocess.run([*COMPILERS[cc], "-I", str(d), "-I", str(d / "kernels"), "-c",
+                                str(src), "-o", str(tmp_path / f"{name}_{i}.o")],
+                               capture_output=True, text=True, check=False)
+            assert r.returncode == 0 and not r.stderr.strip(), f"{cc} {src}:\n{r.stderr}"
