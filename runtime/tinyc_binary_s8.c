@@ -86,47 +86,19 @@ static void tinyc_binary_s8(tinyc_binary_fn fn, const tinyc_add_params *params,
     }
 }
 
-void tinyc_sub_s8(const tinyc_add_params *params,
-                  const tinyc_dims *in1_strides, const int8_t *in1,
-                  const tinyc_dims *in2_strides, const int8_t *in2,
-                  const tinyc_dims *output_dims, int8_t *output)
-{
-    tinyc_binary_s8(tinyc_sub_one, params, in1_strides, in1, in2_strides, in2,
-                    output_dims, output);
-}
+/* The exported kernel tinyc_<op>_s8 (tinyc_binary.h): the walk above with tinyc_<op>_one. */
+#define TINYC_BINARY_KERNEL(op)                                                         \
+    void tinyc_##op##_s8(const tinyc_add_params *params,                                \
+                         const tinyc_dims *in1_strides, const int8_t *in1,              \
+                         const tinyc_dims *in2_strides, const int8_t *in2,              \
+                         const tinyc_dims *output_dims, int8_t *output)                 \
+    {                                                                                   \
+        tinyc_binary_s8(tinyc_##op##_one, params, in1_strides, in1, in2_strides, in2,   \
+                        output_dims, output);                                           \
+    }
 
-void tinyc_squared_difference_s8(const tinyc_add_params *params,
-                                 const tinyc_dims *in1_strides, const int8_t *in1,
-                                 const tinyc_dims *in2_strides, const int8_t *in2,
-                                 const tinyc_dims *output_dims, int8_t *output)
-{
-    tinyc_binary_s8(tinyc_squared_difference_one, params, in1_strides, in1, in2_strides, in2,
-                    output_dims, output);
-}
-
-void tinyc_prelu_s8(const tinyc_add_params *params,
-                    const tinyc_dims *in1_strides, const int8_t *in1,
-                    const tinyc_dims *in2_strides, const int8_t *in2,
-                    const tinyc_dims *output_dims, int8_t *output)
-{
-    tinyc_binary_s8(tinyc_prelu_one, params, in1_strides, in1, in2_strides, in2,
-                    output_dims, output);
-}
-
-void tinyc_minimum_s8(const tinyc_add_params *params,
-                      const tinyc_dims *in1_strides, const int8_t *in1,
-                      const tinyc_dims *in2_strides, const int8_t *in2,
-                      const tinyc_dims *output_dims, int8_t *output)
-{
-    tinyc_binary_s8(tinyc_minimum_one, params, in1_strides, in1, in2_strides, in2,
-                    output_dims, output);
-}
-
-void tinyc_maximum_s8(const tinyc_add_params *params,
-                      const tinyc_dims *in1_strides, const int8_t *in1,
-                      const tinyc_dims *in2_strides, const int8_t *in2,
-                      const tinyc_dims *output_dims, int8_t *output)
-{
-    tinyc_binary_s8(tinyc_maximum_one, params, in1_strides, in1, in2_strides, in2,
-                    output_dims, output);
-}
+TINYC_BINARY_KERNEL(sub)
+TINYC_BINARY_KERNEL(squared_difference)
+TINYC_BINARY_KERNEL(prelu)
+TINYC_BINARY_KERNEL(minimum)
+TINYC_BINARY_KERNEL(maximum)

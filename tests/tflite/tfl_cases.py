@@ -221,7 +221,8 @@ def rsqrt(rng):
     """Input zero point -128: every int8 input is a non-negative real (TFLM errors below)."""
     b = TflBuilder()
     x = b.tensor("x", (1, 16, 16), scale=float(rng.uniform(0.001, 0.5)), zp=-128)
-    y = b.tensor("y", (1, 16, 16), scale=float(rng.uniform(0.01, 0.2)), zp=int(rng.integers(-100, 0)))
+    y = b.tensor("y", (1, 16, 16), scale=float(rng.uniform(0.01, 0.2)),
+                 zp=int(rng.integers(-100, 0)))
     b.op("RSQRT", [x], [y])
     return b.build([x], [y])
 
@@ -417,8 +418,9 @@ CASES = {f.__name__: f for f in (
     conv, depthwise, fully_connected, add, add_broadcast, mul, sub, sub_broadcast,
     squared_difference, minimum, maximum, prelu, avg_pool, max_pool,
     logistic, tanh, hard_swish, relu, relu_same_q, relu6, relu_n1_to_1, leaky_relu,
-    leaky_relu_negative, elu, rsqrt, softmax, log_softmax, log_softmax_rows, quantize, pad, padv2, concat, reshape_requant,
-    mean, mean_requant, float_io, uint8_io, uint8_same_scale, keras_reshape, shape_ops, strided_masks)}
+    leaky_relu_negative, elu, rsqrt, softmax, log_softmax, log_softmax_rows, quantize, pad,
+    padv2, concat, reshape_requant, mean, mean_requant, float_io, uint8_io, uint8_same_scale,
+    keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
 NOT_BIT_EXACT = {"mean", "mean_requant"}      # TFLM's MEAN rounding: see NOTES_TFLITE.md
 NOT_IN_TFLM = {"relu_n1_to_1"}                # no TFLM kernel: host C == golden model only
