@@ -61,8 +61,10 @@ def layer_rule(node: Node) -> dict:
             "shift": tuple(shifts), **activation_range(node, y.q)}
 
 
-@rule("add")
+@rule("add", "sub")
 def add_rule(node: Node) -> dict:
+    """TFLM add_common.cc / sub_common.cc (the tflite-micro interpreter computes sub's ratios
+    in double as add's, not in float32 as some TFLM sources write them)."""
     q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
     left_shift = 15 if node.outputs[0].dtype is DType.INT16 else 20
     twice_max = 2 * max(f64(q1.s), f64(q2.s))
@@ -70,24 +72,6 @@ def add_rule(node: Node) -> dict:
     m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
     mo, so = quantize_multiplier(twice_max / ((1 << left_shift) * f64(qo.s)))
     return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": left_shift,
-            "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
-            "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
-            **activation_range(node, qo)}
-
-
-def _f32(x: float) -> np.float32:
-    return np.float32(x)
-
-
-@rule("sub")
-def sub_rule(node: Node) -> dict:
-    """TFLM sub_common.cc: add's parameters, but the ratios in float32 (not double)."""
-    q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
-    twice_max = _f32(2) * max(_f32(q1.s), _f32(q2.s))
-    m1, s1 = quantize_multiplier(float(_f32(q1.s) / twice_max))
-    m2, s2 = quantize_multiplier(float(_f32(q2.s) / twice_max))
-    mo, so = quantize_multiplier(float(twice_max / (_f32(1 << 20) * _f32(qo.s))))
-    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": 20,
             "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
             "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
             **activation_range(node, qo)}

@@ -106,6 +106,18 @@ def sub_broadcast(rng):
     return _binary(rng, "SUB", "SubOptions", (1, 4, 1, 6), 0)
 
 
+def sub_const(rng):
+    """constant - x: scales 0.08 and 0.05, where float32 and double ratios give different
+    multipliers (the tflite-micro interpreter computes them in double, as for ADD)."""
+    b = TflBuilder()
+    x = b.tensor("x", (1, 4, 4, 6), scale=0.05, zp=int(rng.integers(-10, 10)))
+    c = b.const("c", rng.integers(-128, 128, (6,)).astype(np.int8), scale=0.08,
+                zp=int(rng.integers(-10, 10)))
+    y = b.tensor("y", (1, 4, 4, 6), scale=0.1, zp=int(rng.integers(-10, 10)))
+    b.op("SUB", [c, x], [y], "SubOptions", FusedActivationFunction=0)
+    return b.build([x], [y])
+
+
 def squared_difference(rng):
     """Output scale near the squares' range (x1 broadcast against x2 [1, 1, 4, 1])."""
     b = TflBuilder()
@@ -415,7 +427,7 @@ def strided_masks(rng):
 
 
 CASES = {f.__name__: f for f in (
-    conv, depthwise, fully_connected, add, add_broadcast, mul, sub, sub_broadcast,
+    conv, depthwise, fully_connected, add, add_broadcast, mul, sub, sub_broadcast, sub_const,
     squared_difference, minimum, maximum, prelu, avg_pool, max_pool,
     logistic, tanh, hard_swish, relu, relu_same_q, relu6, relu_n1_to_1, leaky_relu,
     leaky_relu_negative, elu, rsqrt, softmax, log_softmax, log_softmax_rows, quantize, pad,
