@@ -142,14 +142,24 @@ def SQUARED_DIFFERENCE(op: TflOp) -> Value:
     return _binary(op, "squared_difference", None)
 
 
+def _raw_binary(op: TflOp, ir_op: str) -> Value:
+    """TFLM compares the raw int8 values whatever the scales (the int8 spec wants both
+    operands quantized as the output; the converter does so): an operand quantized otherwise
+    is relabelled to the output's q (its bytes unchanged), not requantized."""
+    q = op.out().q
+    if op.tensor(0).is_const and op.tensor(1).is_const:
+        raise op.error("both operands are constants", "fold them when converting.")
+    xs = [op.const(i, q) if op.tensor(i).is_const else op.relabel(op.act(i), q)
+          for i in (0, 1)]
+    return op.emit(ir_op, xs)
+
+
 def MINIMUM(op: TflOp) -> Value:
-    """TFLM compares the raw int8 values whatever the scales (the converter quantizes both
-    operands and the output alike)."""
-    return _binary(op, "minimum", None)
+    return _raw_binary(op, "minimum")
 
 
 def MAXIMUM(op: TflOp) -> Value:
-    return _binary(op, "maximum", None)
+    return _raw_binary(op, "maximum")
 
 
 def PRELU(op: TflOp) -> Value:

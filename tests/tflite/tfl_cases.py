@@ -146,6 +146,16 @@ def maximum(rng):
     return _same_q_binary(rng, "MAXIMUM", (1, 1, 1, 6))
 
 
+def maximum_mixed_q(rng):
+    """Operands quantized unlike the output (off the int8 spec): TFLM compares raw bytes."""
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 4, 4, 6))
+    c = b.const("c", rng.integers(-128, 128, (6,)).astype(np.int8), scale=0.3, zp=4)
+    y = _act(b, rng, "y", (1, 4, 4, 6))
+    b.op("MAXIMUM", [x1, c], [y])
+    return b.build([x1], [y])
+
+
 def prelu(rng):
     b = TflBuilder()
     x = _act(b, rng, "x", (1, 5, 5, 6))
@@ -428,7 +438,7 @@ def strided_masks(rng):
 
 CASES = {f.__name__: f for f in (
     conv, depthwise, fully_connected, add, add_broadcast, mul, sub, sub_broadcast, sub_const,
-    squared_difference, minimum, maximum, prelu, avg_pool, max_pool,
+    squared_difference, minimum, maximum, maximum_mixed_q, prelu, avg_pool, max_pool,
     logistic, tanh, hard_swish, relu, relu_same_q, relu6, relu_n1_to_1, leaky_relu,
     leaky_relu_negative, elu, rsqrt, softmax, log_softmax, log_softmax_rows, quantize, pad,
     padv2, concat, reshape_requant, mean, mean_requant, float_io, uint8_io, uint8_same_scale,
