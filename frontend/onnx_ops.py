@@ -97,9 +97,11 @@ def _expand_rank(b: Builder, t: Tensor, rank: int) -> Tensor:
     return b.act(b.reshape(b.layout(t, identity(t.rank)), shape), like=t)
 
 
-def _binary(b: Builder, op: str, A: Tensor, B: Tensor, ordered: bool = False) -> Tensor:
+def _binary(b: Builder, op: str, A: Tensor, B: Tensor, ordered: bool = False,
+            name: str | None = None) -> Tensor:
     """Elementwise op with numpy broadcasting; constants follow the layout. Commutative
-    unless `ordered` (the operands keep their order)."""
+    unless `ordered` (the operands keep their order). name: the output's (default: the ONNX
+    node's output)."""
     swapped = A.is_const
     if swapped:
         A, B = B, A
@@ -109,10 +111,10 @@ def _binary(b: Builder, op: str, A: Tensor, B: Tensor, ordered: bool = False) ->
         data = B.data.astype(np.float32).reshape((1,) * (rank - B.rank) + B.shape)
         c = b.g.const(B.name or "c", data.transpose(A.perm))
         operands = [c, A.value] if swapped and ordered else [A.value, c]
-        return b.act(b.emit(op, operands), A.perm)
+        return b.act(b.emit(op, operands, name=name), A.perm)
     B = _expand_rank(b, B, rank)
     perm = A.perm if A.perm != identity(rank) else B.perm
-    return b.act(b.emit(op, [b.layout(A, perm), b.layout(B, perm)]), perm)
+    return b.act(b.emit(op, [b.layout(A, perm), b.layout(B, perm)], name=name), perm)
 
 
 def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
@@ -311,9 +313,12 @@ def PRelu(b: Builder, X, slope):
 
 
 def _min_max(b: Builder, op: str, inputs) -> Tensor:
-    if len(inputs) != 2:
-        raise b.error(f"{op} of {len(inputs)} inputs", "tinyc supports two.")
-    return _binary(b, op, *inputs)
+    """Variadic: one input is itself; more, a chain of binary ops (activations first)."""
+    xs = sorted(inputs, key=lambda t: t.is_const)
+    y = xs[0]
+    for i, t in enumerate(xs[1:], 1):
+        y = _binary(b, op, y, t, name=None if i == len(xs) - 1 else f"{b.out_name}_{i}")
+    return y
 
 
 @elementwise("minimum")

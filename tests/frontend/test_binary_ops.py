@@ -17,7 +17,7 @@ SHAPE = [1, 4, 5, 5]
 
 def _model(op: str):
     """x -> Conv -> c; x -> Conv -> d; y = op(c, d) (PRelu: op(c, slope per channel);
-    Max_const: Max(c, 0.25))."""
+    Max_const: Max(c, 0.25); Min3: Min(0.1, c, d))."""
     nodes = [h.make_node("Conv", ["x", "W1"], ["c"], pads=[1, 1, 1, 1]),
              h.make_node("Conv", ["x", "W2"], ["d"], pads=[1, 1, 1, 1])]
     inits = {"W1": rand(4, 4, 3, 3, seed=1) * 0.3, "W2": rand(4, 4, 3, 3, seed=2) * 0.3}
@@ -28,13 +28,16 @@ def _model(op: str):
     elif op == "Max_const":
         nodes = nodes[:1] + [h.make_node("Max", ["c", "k"], ["y"])]
         inits = {"W1": inits["W1"], "k": np.array([0.25], np.float32)}
+    elif op == "Min3":
+        nodes.append(h.make_node("Min", ["k", "c", "d"], ["y"]))
+        inits["k"] = np.array([0.1], np.float32)
     else:
         nodes.append(h.make_node(op, ["c", "d"], ["y"]))
     return make_model(nodes, {"x": SHAPE}, ["y"], inits)
 
 
 IR = {"Sub": "sub", "PRelu": "prelu", "Min": "minimum", "Max": "maximum",
-      "Max_const": "maximum"}
+      "Max_const": "maximum", "Min3": "minimum"}
 
 
 @pytest.mark.parametrize("op", sorted(IR))
