@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import IRError
-from ..ir import DType, Node
+from ..ir import OPS, DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
 from ..ir.ops.shape import bilinear_int_coords
@@ -172,6 +172,28 @@ def add_args(node: Node, ctx) -> dict:
     return {**args, **fast.add(node, ctx)}
 
 
+_PARAMS = {"in1_offset": ("in1_offset", -255, 255), "in2_offset": ("in2_offset", -255, 255),
+           "left_shift": ("left_shift", 0, 30),
+           "in1_multiplier": ("in1_mult", 0, (1 << 31) - 1), "in1_shift": ("in1_shift", -31, 30),
+           "in2_multiplier": ("in2_mult", 0, (1 << 31) - 1), "in2_shift": ("in2_shift", -31, 30),
+           "out_multiplier": ("out_mult", 0, (1 << 31) - 1), "out_shift": ("out_shift", -31, 30),
+           "out_offset": ("out_offset", -255, 255)}
+
+
+def binary_args(node: Node, ctx) -> dict:
+    """runtime/tinyc_binary.h: sub, squared_difference, prelu (tinyc_add_params: the fields
+    the op's OpDef.int_attrs name), minimum, maximum (no parameters)."""
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    attrs = OPS[node.op].int_attrs
+    params = [(k, _int_attr(node, key, lo, hi)) for k, (key, lo, hi) in _PARAMS.items()
+              if key in attrs]
+    return {"function": f"tinyc_{node.op}_s8", "params": params,
+            "act": _act(node) if params else (-128, 127),
+            "in1_strides": s1, "in1": ctx.ptr(a), "in2_strides": s2, "in2": ctx.ptr(b),
+            "output_dims": dims, "output": ctx.ptr(y)}
+
+
 def lut_args(node: Node, ctx) -> dict:
     table = np.asarray(node.attrs["table"]).reshape(-1)
     if table.size != 256 or table.min() < -128 or table.max() > 127:
@@ -189,6 +211,12 @@ def softmax_args(node: Node, ctx) -> dict:
             "diff_min": _int_attr(node, "diff_min"),
             "num_rows": x.type.size // row, "row_size": row,
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def log_softmax_args(node: Node, ctx) -> dict:
+    return {**softmax_args(node, ctx),
+            "reverse_multiplier": _int_attr(node, "reverse_multiplier", 0),
+            "reverse_shift": _int_attr(node, "reverse_shift", -31, 0)}
 
 
 # -- data movement ------------------------------------------------------------------------------
@@ -438,7 +466,11 @@ KERNELS: dict[str, Kernel] = {
     "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),
     "add": Kernel("call_add.c.j2", ("tinyc_add_s8.c", "tinyc_add_lut_s8.c") + _FAST, add_args),
     "mul": Kernel("call_mul.c.j2", ("tinyc_mul_s8.c",), _binary),
+    **{op: Kernel("call_binary.c.j2", ("tinyc_binary.h", "tinyc_binary_s8.c"), binary_args)
+       for op in ("sub", "squared_difference", "prelu", "minimum", "maximum")},
     "softmax": Kernel("call_softmax.c.j2", ("tinyc_softmax_s8.c",), softmax_args),
+    "log_softmax": Kernel("call_log_softmax.c.j2",
+                          ("tinyc_log_softmax.h", "tinyc_log_softmax_s8.c"), log_softmax_args),
     "lut": Kernel("call_lut.c.j2", ("tinyc_lut_s8.c",), lut_args),
     "pad": Kernel("call_pad.c.j2", ("tinyc_pad_s8.c",), pad_args),
     "transpose": Kernel("call_transpose.c.j2", ("tinyc_transpose_s8.c",), transpose_args),

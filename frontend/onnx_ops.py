@@ -98,19 +98,24 @@ def _expand_rank(b: Builder, t: Tensor, rank: int) -> Tensor:
     return b.act(b.reshape(b.layout(t, identity(t.rank)), shape), like=t)
 
 
-def _binary(b: Builder, op: str, A: Tensor, B: Tensor) -> Tensor:
-    """Commutative elementwise op with numpy broadcasting; constants follow the layout."""
-    if A.is_const:
+def _binary(b: Builder, op: str, A: Tensor, B: Tensor, ordered: bool = False,
+            name: str | None = None) -> Tensor:
+    """Elementwise op with numpy broadcasting; constants follow the layout. Commutative
+    unless `ordered` (the operands keep their order). name: the output's (default: the ONNX
+    node's output)."""
+    swapped = A.is_const
+    if swapped:
         A, B = B, A
     rank = max(A.rank, B.rank)
     A = _expand_rank(b, A, rank)
     if B.is_const:
         data = B.data.astype(np.float32).reshape((1,) * (rank - B.rank) + B.shape)
         c = b.g.const(B.name or "c", data.transpose(A.perm))
-        return b.act(b.emit(op, [A.value, c]), A.perm)
+        operands = [c, A.value] if swapped and ordered else [A.value, c]
+        return b.act(b.emit(op, operands, name=name), A.perm)
     B = _expand_rank(b, B, rank)
     perm = A.perm if A.perm != identity(rank) else B.perm
-    return b.act(b.emit(op, [b.layout(A, perm), b.layout(B, perm)]), perm)
+    return b.act(b.emit(op, [b.layout(A, perm), b.layout(B, perm)], name=name), perm)
 
 
 def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
@@ -324,10 +329,38 @@ def Mul(b: Builder, A, B):
     return _binary(b, "mul", A, B)
 
 
-@elementwise("add")
+@elementwise("sub")
 def Sub(b: Builder, A, B):
+    """A constant subtrahend: add of its negation (folds into a layer's bias); else sub."""
+    if not B.is_const:
+        return _binary(b, "sub", A, B, ordered=True)
     c = b.const_input(B, "B (subtrahend)")
     return _binary(b, "add", A, Tensor(name=B.name, data=-c.astype(np.float32)))
+
+
+@elementwise("prelu")
+def PRelu(b: Builder, X, slope):
+    b.const_input(slope, "slope")
+    return _binary(b, "prelu", X, slope, ordered=True)
+
+
+def _min_max(b: Builder, op: str, inputs) -> Tensor:
+    """Variadic: one input is itself; more, a chain of binary ops (activations first)."""
+    xs = sorted(inputs, key=lambda t: t.is_const)
+    y = xs[0]
+    for i, t in enumerate(xs[1:], 1):
+        y = _binary(b, op, y, t, name=None if i == len(xs) - 1 else f"{b.out_name}_{i}")
+    return y
+
+
+@elementwise("minimum")
+def Min(b: Builder, *data_0):
+    return _min_max(b, "minimum", data_0)
+
+
+@elementwise("maximum")
+def Max(b: Builder, *data_0):
+    return _min_max(b, "maximum", data_0)
 
 
 @elementwise("mul")
@@ -372,6 +405,11 @@ def LeakyRelu(b: Builder, X, *, alpha=0.01):
     return _unary(b, "leaky_relu", X, {"alpha": float(alpha)})
 
 
+@elementwise("elu")
+def Elu(b: Builder, X, *, alpha=1.0):
+    return _unary(b, "elu", X, {"alpha": float(alpha)})
+
+
 def Identity(b: Builder, input):
     return input
 
@@ -382,17 +420,25 @@ def Dropout(b: Builder, data, ratio=None, training_mode=None, *, seed=0):
     return data
 
 
-def Softmax(b: Builder, input, *, axis=None):
+def _softmax(b: Builder, op: str, input, axis):
     r = input.rank
     axis = (-1 if b.opset >= 13 else 1) if axis is None else axis
     axis %= r
     if b.opset < 13 and axis != r - 1:           # opset < 13: softmax of the 2-D coercion
         shape = input.shape
         flat = _reshape_to(b, input, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
-        y = b.emit("softmax", [flat.value], name=f"{b.out_name}_2d")
+        y = b.emit(op, [flat.value], name=f"{b.out_name}_2d")
         return b.act(b.reshape(y, shape, b.out_name))
     v, perm = b.axis_last(input, axis)
-    return b.act(b.emit("softmax", [v]), perm)
+    return b.act(b.emit(op, [v]), perm)
+
+
+def Softmax(b: Builder, input, *, axis=None):
+    return _softmax(b, "softmax", input, axis)
+
+
+def LogSoftmax(b: Builder, input, *, axis=None):
+    return _softmax(b, "log_softmax", input, axis)
 
 
 # -- data movement ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from ..errors import ModelError, UnsupportedOpError
 from ..ir import DType, Graph, QParams, TensorType, Value
 from . import guard_graph
 from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
+from .tflite_luts import as_int8
 from .tflite_ops import FLOAT_HINT
 
 log = logging.getLogger("tinyc.frontend.tflite")
@@ -110,19 +111,22 @@ class _Importer:
 
     def _add_input(self, t: TflTensor, input_shapes: dict) -> None:
         where = f"{self.path}: input {t.describe()}"
-        if t.dtype not in ("INT8", "FLOAT32"):
-            raise ModelError(f"{where}: expected int8 (or float32 followed by QUANTIZE)")
+        if t.dtype not in ("INT8", "FLOAT32", "UINT8"):
+            raise ModelError(f"{where}: expected int8 (or float32 or uint8 followed by "
+                             "QUANTIZE)")
         if t.name in input_shapes and tuple(input_shapes[t.name]) != t.shape:
             raise ModelError(f"{where}: TFLite shapes are static, cannot use "
                              f"{tuple(input_shapes[t.name])}")
         if any(d <= 0 for d in t.shape) or (len(t.shape) >= 2 and t.shape[0] != 1):
             raise ModelError(f"{where}: expected a static shape with batch size 1")
-        if t.dtype == "INT8" and (t.q is None or len(t.q.scale) != 1):
-            raise ModelError(f"{where}: int8 input needs per-tensor quantization, got {t.q}")
-        v = self.g.add_input(t.name, TensorType(DType.FLOAT32, t.shape, t.q))
+        if t.dtype in ("INT8", "UINT8") and (t.q is None or len(t.q.scale) != 1):
+            raise ModelError(f"{where}: {t.dtype.lower()} input needs per-tensor "
+                             f"quantization, got {t.q}")
+        q = as_int8(t.q) if t.dtype == "UINT8" else t.q
+        v = self.g.add_input(t.name, TensorType(DType.FLOAT32, t.shape, q))
         self.values[t.index] = v
-        if t.dtype == "INT8":
-            self.g.io_quant[v.name], self.g.io_dtype[v.name] = t.q, DType.INT8
+        if t.dtype in ("INT8", "UINT8"):
+            self.g.io_quant[v.name], self.g.io_dtype[v.name] = q, DType.INT8
 
     def _add_output(self, t: TflTensor) -> None:
         if t.index not in self.values:
@@ -134,7 +138,7 @@ class _Importer:
         if v.name != t.name and t.name not in {x.name for x in self.g.values()}:
             v.name = self.g.unique(t.name)
         self.g.outputs.append(v)
-        if t.dtype == "INT8":
+        if t.dtype in ("INT8", "UINT8"):
             self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, DType.INT8
 
 

@@ -37,6 +37,13 @@ def identity_table() -> tuple[int, ...]:
     return _table(X)
 
 
+def as_int8(q: QParams) -> QParams:
+    """A uint8 tensor's quantization for its int8 view (the bytes XOR 0x80: u - 128): the
+    zero point minus 128. tinyc's C API takes and returns int8; a uint8 model input or output
+    (OpenMV detectors) is that int8 view."""
+    return QParams(q.scale, tuple(int(z) - 128 for z in q.zero_point), q.axis)
+
+
 def requantize_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
     """QUANTIZE int8 -> int8: MultiplyByQuantizedMultiplier(x - zp_in, M) + zp_out, clamped;
     M = QuantizeMultiplier(double(s_in) / double(s_out))."""
@@ -162,3 +169,97 @@ def hard_swish_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
     reluish = (reluish + (1 << 15)) >> 1
     out = rdbpot(sdhm16(reluish, preshift_out), -oexp) + q_out.zp
     return _table(out)
+
+
+# -- RELU / RELU6 / RELU_N1_TO_1 / LEAKY_RELU: requantize with a clamp ----------------------
+
+def relu_table(q_in: QParams, q_out: QParams, lo: float, hi: float) -> tuple[int, ...]:
+    """ReluQuantized (micro/kernels/activations.h; RELU, and TFLite's RELU_N1_TO_1 with -1, 1):
+    zp_out + MultiplyByQuantizedMultiplier(x - zp_in, M), M = QuantizeMultiplier(float(s_in /
+    s_out)); clamped to [max(-128, zp_out + roundf(lo / s_out)), hi likewise or 127 for inf]."""
+    s_out = _f32(q_out.s)
+    m, s = quantize_multiplier(float(_f32(q_in.s) / s_out))
+    act_min = max(-128, q_out.zp + round_half_away(float(_f32(lo) / s_out)))
+    act_max = 127 if math.isinf(hi) else min(127, q_out.zp + round_half_away(
+        float(_f32(hi) / s_out)))
+    return _table(np.clip(requantize(X - q_in.zp, m, s) + q_out.zp, act_min, act_max))
+
+
+def relu6_table(q_in: QParams) -> tuple[int, ...]:
+    """Relu6Quantized: the raw input clamped to [zp_in, FloatToQuantizedType(6)] — in the
+    input's quantization whatever the output's (TFLM does not requantize RELU6)."""
+    six = min(127, max(-128, round_half_away(float(_f32(6.0) / _f32(q_in.s))) + q_in.zp))
+    return _table(np.clip(X, q_in.zp, six))
+
+
+def _signed_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier of a possibly negative real: (sign * m, shift)."""
+    m, s = quantize_multiplier(abs(real))
+    return (-m if real < 0 else m), s
+
+
+def leaky_relu_table(q_in: QParams, q_out: QParams, alpha: float) -> tuple[int, ...]:
+    """QuantizeLeakyRelu (kernels/internal/reference/leaky_relu.h): x - zp_in >= 0 times
+    QuantizeMultiplier(s_in / s_out), else times QuantizeMultiplier(s_in * alpha / s_out)
+    (a negative alpha: the product of |multiplier|, negated); plus zp_out, clamped."""
+    s_in, s_out = _f32(q_in.s), _f32(q_out.s)
+    mi, si = quantize_multiplier(float(s_in / s_out))
+    ma, sa = _signed_multiplier(float(s_in * _f32(alpha) / s_out))
+    x = X - q_in.zp
+    neg = requantize(x, abs(ma), sa)
+    y = np.where(x >= 0, requantize(x, mi, si), -neg if ma < 0 else neg)
+    return _table(y + q_out.zp)
+
+
+# -- ELU: TFLM tabulates expm1 in float32 ---------------------------------------------------
+
+def elu_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
+    """micro/kernels/elu.cc PopulateLookupTable: float32 dequantize, x < 0 ? exp(x) - 1 : x,
+    round(y * (1 / s_out)) + zp_out, all in float32 (TfLiteRound: halves away from zero)."""
+    s_in, inv = _f32(q_in.s), _f32(1.0) / _f32(q_out.s)
+    d = (s_in * (X - q_in.zp).astype(np.float32)).astype(np.float32)
+    t = np.where(d < 0, np.exp(d) - _f32(1.0), d).astype(np.float32)
+    r = (t * inv).astype(np.float32)
+    r = np.sign(r) * np.floor(np.abs(r) + _f32(0.5))
+    return _table(r.astype(np.int64) + q_out.zp)
+
+
+# -- RSQRT: Newton-Raphson 1/sqrt in gemmlowp fixed point -----------------------------------
+
+def inv_sqrt_multiplier_exp(v: int) -> tuple[int, int]:
+    """GetInvSqrtQuantizedMultiplierExp(v, kReverseShift) (kernels/internal/common.h)."""
+    if v <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while v >= (1 << 29):
+        v //= 4
+        shift += 1
+    pairs = (31 - v.bit_length()) // 2 - 1            # (clz32(v) - 1) / 2 - 1
+    shift -= pairs
+    v <<= 2 * pairs
+    half_input = int(sat_mul_pot(v >> 1, -1))
+    half_three = (1 << 28) + (1 << 27)
+    x = 1 << 28                                          # F3::One()
+    for _ in range(5):
+        x3 = int(sat_mul_pot(srdhm(srdhm(x, x), x), 6))  # Rescale<3>(F9)
+        x = int(sat_mul_pot(int(srdhm(half_three, x)) - int(srdhm(half_input, x3)), 3))
+    x = int(srdhm(x, 1518500250))                        # * sqrt(2) / 2
+    if shift < 0:
+        x, shift = x << -shift, 0
+    return x, -shift
+
+
+def rsqrt_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
+    """RsqrtEvalQuantized (micro/kernels/elementwise.cc): M = QuantizeMultiplier(1 / double(
+    sqrtf(s_in) * s_out)); x == zp_in -> 127; else 1/sqrt(x - zp_in) with 20 extra bits,
+    rescaled by M, plus zp_out, clamped. TFLM refuses x < zp_in (the table holds 127)."""
+    m, s = quantize_multiplier(1.0 / float(np.sqrt(_f32(q_in.s)) * _f32(q_out.s)))
+    out = []
+    for v in X - q_in.zp:
+        if v <= 0:
+            out.append(127)
+            continue
+        im, ish = inv_sqrt_multiplier_exp(int(v))
+        data = int(requantize(1, im, ish + 20))
+        out.append(int(requantize(data, m, s - 20)) + q_out.zp)
+    return _table(np.array(out))

@@ -20,6 +20,7 @@ from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
 from .tflite_fold import strided_index
+from .tflite_luts import as_int8
 
 if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
     from .tflite import TflOp
@@ -33,7 +34,9 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "PAD", "PADV2", "CONCATENATION", "MEAN", "LOGISTIC", "TANH", "HARD_SWISH",
              "QUANTIZE", "DEQUANTIZE", "TRANSPOSE", "SUM", "REDUCE_MAX",
              "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
-             "RESIZE_BILINEAR"}
+             "RESIZE_BILINEAR", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "ELU",
+             "RSQRT", "SUB", "SQUARED_DIFFERENCE", "MINIMUM", "MAXIMUM", "PRELU",
+             "LOG_SOFTMAX"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -117,11 +120,12 @@ def FULLY_CONNECTED(op: TflOp) -> Value:
 
 # -- elementwise -------------------------------------------------------------------------------
 
-def _binary(op: TflOp, ir_op: str, options: str) -> Value:
+def _binary(op: TflOp, ir_op: str, options: str | None) -> Value:
     a, b = op.act(0), op.act(1)
     if a.is_const and b.is_const:
         raise op.error("both operands are constants", "fold them when converting.")
-    return op.emit(ir_op, [a, b], op.fused({}, _act_code(_options(op, options))))
+    code = _act_code(_options(op, options)) if options else 0
+    return op.emit(ir_op, [a, b], op.fused({}, code))
 
 
 def ADD(op: TflOp) -> Value:
@@ -132,13 +136,51 @@ def MUL(op: TflOp) -> Value:
     return _binary(op, "mul", "MulOptions")
 
 
-def _lut(op: TflOp, table, fn: str, float_op: str | None = None) -> Value:
+def SUB(op: TflOp) -> Value:
+    return _binary(op, "sub", "SubOptions")
+
+
+def SQUARED_DIFFERENCE(op: TflOp) -> Value:
+    return _binary(op, "squared_difference", None)
+
+
+def _raw_binary(op: TflOp, ir_op: str) -> Value:
+    """TFLM compares the raw int8 values whatever the scales (the int8 spec wants both
+    operands quantized as the output; the converter does so): an operand quantized otherwise
+    is relabelled to the output's q (its bytes unchanged), not requantized."""
+    q = op.out().q
+    if op.tensor(0).is_const and op.tensor(1).is_const:
+        raise op.error("both operands are constants", "fold them when converting.")
+    xs = [op.const(i, q) if op.tensor(i).is_const else op.relabel(op.act(i), q)
+          for i in (0, 1)]
+    return op.emit(ir_op, xs)
+
+
+def MINIMUM(op: TflOp) -> Value:
+    return _raw_binary(op, "minimum")
+
+
+def MAXIMUM(op: TflOp) -> Value:
+    return _raw_binary(op, "maximum")
+
+
+def PRELU(op: TflOp) -> Value:
+    """alpha (input 1): a constant broadcast against x, typically one value per channel."""
+    x, alpha = op.act(0), op.act(1)
+    if not alpha.is_const:
+        raise op.error("alpha computed at run time", "tinyc supports a constant alpha.")
+    return op.emit("prelu", [x, alpha])
+
+
+def _lut(op: TflOp, table, fn: str, float_op: str | None = None,
+         attrs: dict | None = None) -> Value:
     """The int8 table TFLM computes. When quantize would tabulate the IR's float op `float_op`
-    to exactly this table, emit that op instead: the float graph keeps its float semantics."""
-    x, table = op.act(0), tuple(int(v) for v in table)
+    {attrs} to exactly this table, emit that op instead: the float graph keeps its float
+    semantics."""
+    x, table, attrs = op.act(0), tuple(int(v) for v in table), attrs or {}
     if float_op is not None:
-        if float_table(OPS[float_op].table, {}, x.q, op.out().q) == table:
-            return op.emit(float_op, [x])
+        if float_table(OPS[float_op].table, attrs, x.q, op.out().q) == table:
+            return op.emit(float_op, [x], dict(attrs))
     return op.emit("lut", [x], {"table": table, "fn": fn})
 
 
@@ -161,7 +203,41 @@ def HARD_SWISH(op: TflOp) -> Value:
     return _lut(op, table, "tflm_hard_swish", "hard_swish")
 
 
-# -- pooling, softmax, reductions --------------------------------------------------------------
+def _relu(op: TflOp, lo: float, hi: float, fn: str) -> Value:
+    return _lut(op, luts.relu_table(op.act(0).q, op.out().q, lo, hi), fn)
+
+
+def RELU(op: TflOp) -> Value:
+    return _relu(op, 0.0, float("inf"), "tflm_relu")
+
+
+def RELU_N1_TO_1(op: TflOp) -> Value:
+    """Not a TFLM kernel; TFLite's ReluQuantized with the range [-1, 1]."""
+    return _relu(op, -1.0, 1.0, "tflite_relu_n1_to_1")
+
+
+def RELU6(op: TflOp) -> Value:
+    """TFLM clamps the raw input bytes (no requantization to the output's scale)."""
+    return _lut(op, luts.relu6_table(op.act(0).q), "tflm_relu6")
+
+
+def LEAKY_RELU(op: TflOp) -> Value:
+    o = _options(op, "LeakyReluOptions")
+    alpha = float(o.Alpha()) if o is not None else 0.2
+    table = luts.leaky_relu_table(op.act(0).q, op.out().q, alpha)
+    return _lut(op, table, "tflm_leaky_relu", "leaky_relu", {"alpha": alpha})
+
+
+def ELU(op: TflOp) -> Value:
+    return _lut(op, luts.elu_table(op.act(0).q, op.out().q), "tflm_elu", "elu")
+
+
+def RSQRT(op: TflOp) -> Value:
+    """Inputs below the zero point (negative reals) are TFLM errors: the table gives 127."""
+    return _lut(op, luts.rsqrt_table(op.act(0).q, op.out().q), "tflm_rsqrt")
+
+
+# -- pooling, softmax, reductions -----------------------------------------------------------------
 
 def _pool(op: TflOp, ir_op: str) -> Value:
     o = op.options("Pool2DOptions")
@@ -207,6 +283,14 @@ def _reduce(op: TflOp, ir_op: str) -> Value:
                            "TFLite Micro's REDUCE_MAX needs them equal.", ModelError)
         return op.emit(ir_op, [x], attrs, q=x.q)
     return op.emit(ir_op, [x], attrs)
+
+
+def LOG_SOFTMAX(op: TflOp) -> Value:
+    q = op.out().q
+    if q.zero_point != (127,) or np.float32(q.scale[0]) != np.float32(16 / 256):
+        raise op.error(f"output quantization {q}, TFLite Micro needs scale 16/256 and zero "
+                       "point 127", cls=ModelError)
+    return op.emit("log_softmax", [op.act(0)])
 
 
 def MEAN(op: TflOp) -> Value:
@@ -402,21 +486,30 @@ def RESIZE_BILINEAR(op: TflOp) -> Value:
 # -- quantize / dequantize ---------------------------------------------------------------------
 
 def QUANTIZE(op: TflOp) -> Value:
+    """float32 model input -> int8: the input itself, quantized. int8 -> int8 and uint8 ->
+    int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
+    zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
-    if out.dtype != "INT8" or out.q is None or len(out.q.scale) != 1:
-        raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8.")
-    if src.dtype == "INT8":
+    if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
+        raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
+                       "(and uint8 at the model's output).")
+    if out.dtype == "UINT8" and out.index not in op.imp.model.outputs:
+        raise op.error(f"QUANTIZE to {out.describe()} inside the graph",
+                       "tinyc supports uint8 at the model's inputs and outputs only.")
+    q_out = as_int8(out.q) if out.dtype == "UINT8" else out.q
+    if src.dtype in ("INT8", "UINT8"):
         x = op.act(0)
-        if x.q == out.q:
+        if x.q == q_out:
             return x
-        return _lut(op, luts.requantize_table(x.q, out.q), "tflm_requantize")
+        table = luts.requantize_table(x.q, q_out)
+        return op.emit("lut", [x], {"table": table, "fn": "tflm_requantize"}, q=q_out)
     v = op.imp.values.get(src.index)
     if src.dtype != "FLOAT32" or v is None or v not in op.g.inputs:
         raise op.error(f"QUANTIZE of {src.describe()}: float computations before it",
                        FLOAT_HINT + ".", ModelError)
-    if v.q is not None and v.q != out.q:
-        raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {out.q})")
-    v.type = v.type.with_(q=out.q)                  # the model quantizes its float input
+    if v.q is not None and v.q != q_out:
+        raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {q_out})")
+    v.type = v.type.with_(q=q_out)                  # the model quantizes its float input
     return v
 
 

@@ -61,8 +61,10 @@ def layer_rule(node: Node) -> dict:
             "shift": tuple(shifts), **activation_range(node, y.q)}
 
 
-@rule("add")
+@rule("add", "sub")
 def add_rule(node: Node) -> dict:
+    """TFLM add_common.cc / sub_common.cc (the tflite-micro interpreter computes sub's ratios
+    in double as add's, not in float32 as some TFLM sources write them)."""
     q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
     left_shift = 15 if node.outputs[0].dtype is DType.INT16 else 20
     twice_max = 2 * max(f64(q1.s), f64(q2.s))
@@ -73,6 +75,32 @@ def add_rule(node: Node) -> dict:
             "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
             "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
             **activation_range(node, qo)}
+
+
+@rule("squared_difference")
+def squared_difference_rule(node: Node) -> dict:
+    """TFLM squared_difference.cc: left shift 7, scales in double, output multiplier
+    (2 max s)^2 / (2^14 s_out)."""
+    q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
+    twice_max = 2.0 * max(f64(q1.s), f64(q2.s))
+    m1, s1 = quantize_multiplier(f64(q1.s) / twice_max)
+    m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
+    mo, so = quantize_multiplier(twice_max * twice_max / ((1 << 14) * f64(qo.s)))
+    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": 7,
+            "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
+            "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
+            "act_min": -128, "act_max": 127}
+
+
+@rule("prelu")
+def prelu_rule(node: Node) -> dict:
+    """TFLM prelu_common.cc: s_x / s_out for x >= 0, s_x s_alpha / s_out for x * alpha."""
+    qx, qa, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
+    m1, s1 = quantize_multiplier(f64(qx.s) / f64(qo.s))
+    m2, s2 = quantize_multiplier(f64(qx.s) * f64(qa.s) / f64(qo.s))
+    return {"in1_offset": -qx.zp, "in2_offset": -qa.zp, "in1_mult": m1, "in1_shift": s1,
+            "out_mult": m2, "out_shift": s2, "out_offset": qo.zp, "act_min": -128,
+            "act_max": 127}
 
 
 @rule("mul")
@@ -101,6 +129,16 @@ def softmax_rule(node: Node) -> dict:
     beta = node.attrs.get("beta", 1.0)
     mult, left_shift = preprocess_softmax_scaling(beta, f64(node.inputs[0].q.s))
     return {"input_multiplier": mult, "input_left_shift": left_shift,
+            "diff_min": -calculate_input_radius(5, left_shift)}
+
+
+@rule("log_softmax")
+def log_softmax_rule(node: Node) -> dict:
+    """TFLM log_softmax.cc: PreprocessLogSoftmaxScalingExp (beta 1, 5 integer bits)."""
+    mult, left_shift = preprocess_softmax_scaling(1.0, f64(node.inputs[0].q.s))
+    rev_m, rev_s = quantize_multiplier((1 << (31 - left_shift)) / float(mult))
+    return {"input_multiplier": mult, "input_left_shift": left_shift,
+            "reverse_multiplier": rev_m, "reverse_shift": rev_s,
             "diff_min": -calculate_input_radius(5, left_shift)}
 
 

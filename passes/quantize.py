@@ -61,9 +61,12 @@ def unify_passthrough_q(g: Graph, calibrated: set[int]) -> None:
                 y.type = y.type.with_(q=x.q)
             else:
                 _insert_requant_after(g, node, x.q)
-        elif node.op == "concat":
+        elif OPS[node.op].inputs_as_output_q:
             for i, x in enumerate(node.inputs):
-                if x.q != y.q:
+                if x.is_const and x.dtype.is_float:        # quantized as the output directly
+                    data = np.clip(np.round(x.data / f64(y.q.s)) + y.q.zp, -128, 127)
+                    node.replace_input(i, g.const(x.name, data.astype(np.int8), y.q))
+                elif x.q != y.q:
                     _requant_input(g, node, i, y.q)
 
 

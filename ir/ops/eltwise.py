@@ -1,5 +1,6 @@
-"""Elementwise ops: add, mul (numpy broadcasting), lut (int8 table), and the float-only unary
-ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu: registered with `unary`)
+"""Elementwise ops: add, sub, squared_difference, minimum, maximum, prelu, mul (numpy
+broadcasting), lut (int8 table), and the float-only unary
+ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu, elu: registered with `unary`)
 that quantize turns into fused activation ranges or lookup tables; batch_norm (folded).
 """
 from __future__ import annotations
@@ -43,6 +44,98 @@ def add_int(node, x1, x2):
                "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
 def add(inputs, attrs):
     """add(a, b) {act} — numpy broadcasting"""
+    return broadcast_type(inputs, attrs)
+
+
+# -- sub, squared_difference: add's arithmetic with the rescaled inputs' difference ---------
+
+def rescaled_inputs(node, x1, x2):
+    """Both inputs offset, shifted left by left_shift and rescaled to a common scale (TFLM's
+    add, sub and squared_difference)."""
+    a = node.attrs
+    s1 = qmath.wrap_int32((x1.astype(np.int64) + a["in1_offset"]) << a["left_shift"])
+    s2 = qmath.wrap_int32((x2.astype(np.int64) + a["in2_offset"]) << a["left_shift"])
+    return (qmath.requantize(s1, a["in1_mult"], a["in1_shift"]),
+            qmath.requantize(s2, a["in2_mult"], a["in2_shift"]))
+
+
+def sub_int(node, x1, x2):
+    a = node.attrs
+    r1, r2 = rescaled_inputs(node, x1, x2)
+    y = qmath.requantize(qmath.wrap_int32(r1 - r2), a["out_mult"], a["out_shift"])
+    return clamp_int(y + a["out_offset"], node)
+
+
+def squared_difference_int(node, x1, x2):
+    a = node.attrs
+    r1, r2 = rescaled_inputs(node, x1, x2)
+    d = r1 - r2
+    y = qmath.requantize(qmath.wrap_int32(d * d), a["out_mult"], a["out_shift"])
+    return clamp_int(y + a["out_offset"], node)
+
+
+ADD_LIKE_ATTRS = ("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift",
+                  "in2_mult", "in2_shift", "out_mult", "out_shift", "out_offset",
+                  "act_min", "act_max")
+
+
+@op("sub", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) - b, node.attrs),
+    run_int=sub_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
+    int_attrs=ADD_LIKE_ATTRS)
+def sub(inputs, attrs):
+    """sub(a, b) {act} — a - b, numpy broadcasting (TFLM sub: add's arithmetic)"""
+    return broadcast_type(inputs, attrs)
+
+
+@op("squared_difference",
+    run_float=lambda node, a, b: np.square(a.astype(np.float64) - b).astype(np.float32),
+    run_int=squared_difference_int, inplace=(0, 1), channel_tie=True, elementwise=True,
+    int_attrs=ADD_LIKE_ATTRS)
+def squared_difference(inputs, attrs):
+    """squared_difference(a, b) — (a - b)^2, numpy broadcasting (TFLM: left shift 7)"""
+    return broadcast_type(inputs, attrs)
+
+
+# -- minimum, maximum: TFLM compares the raw int8 values (operands quantized alike) ----------
+
+def _raw(fn):
+    return lambda node, a, b: fn(a, b).astype(node.outputs[0].dtype.np)
+
+
+@op("minimum", run_float=lambda node, a, b: np.minimum(a, b).astype(np.float32),
+    run_int=_raw(np.minimum), inplace=(0, 1), channel_tie=True, elementwise=True,
+    inputs_as_output_q=True)
+def minimum(inputs, attrs):
+    """minimum(a, b) — numpy broadcasting; int8: of the raw values (one quantization)"""
+    return broadcast_type(inputs, attrs)
+
+
+@op("maximum", run_float=lambda node, a, b: np.maximum(a, b).astype(np.float32),
+    run_int=_raw(np.maximum), inplace=(0, 1), channel_tie=True, elementwise=True,
+    inputs_as_output_q=True)
+def maximum(inputs, attrs):
+    """maximum(a, b) — numpy broadcasting; int8: of the raw values (one quantization)"""
+    return broadcast_type(inputs, attrs)
+
+
+# -- prelu: x >= 0 ? x : alpha * x, alpha a constant broadcast against x (per channel) -------
+
+def prelu_int(node, x, alpha):
+    a = node.attrs
+    v = x.astype(np.int64) + a["in1_offset"]
+    pos = qmath.requantize(v, a["in1_mult"], a["in1_shift"])
+    neg = qmath.requantize(qmath.wrap_int32(v * (alpha.astype(np.int64) + a["in2_offset"])),
+                           a["out_mult"], a["out_shift"])
+    return clamp_int(np.where(v >= 0, pos, neg) + a["out_offset"], node)
+
+
+@op("prelu", run_float=lambda node, x, al: np.where(x >= 0, x, al * x).astype(np.float32),
+    run_int=prelu_int, inplace=(0,), channel_tie=True, elementwise=True,
+    int_attrs=("in1_offset", "in2_offset", "in1_mult", "in1_shift", "out_mult", "out_shift",
+               "out_offset", "act_min", "act_max"))
+def prelu(inputs, attrs):
+    """prelu(x, alpha) — x >= 0 ? x : alpha * x; alpha broadcast against x (TFLM: x's
+    positive part times s_x / s_out, the negative one times (x * alpha) s_x s_alpha / s_out)"""
     return broadcast_type(inputs, attrs)
 
 
@@ -113,6 +206,7 @@ unary("tanh", lambda x, a: np.tanh(x.astype(np.float64)), fixed_q=(1.0 / 128.0, 
 unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)))
 unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5))
 unary("leaky_relu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 0.01) * x))
+unary("elu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 1.0) * np.expm1(np.minimum(x, 0.0))))
 
 
 def batch_norm_float(node, x, scale, bias, mean, var):

@@ -51,6 +51,8 @@ class OpDef:
     clamp_range: Callable[[dict], tuple[float, float]] | None = None   # a clamp (relu, clip):
     #                                      its (lo, hi), fusable into a producer that clamps
     same_q: bool = False                 # output keeps its input's quantization (moves bytes)
+    inputs_as_output_q: bool = False     # every input quantized as the output (concat,
+    #                                      minimum, maximum: raw int8 bytes compared or copied)
     keeps_values: bool = False           # every output value is one of the input's values
     #                                      (reshape, transpose, max_pool2d)
     fixed_q: tuple[float, int] | None = None   # int8 output (scale, zero point) set by the op

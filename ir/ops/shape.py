@@ -38,7 +38,7 @@ def _concat(node, *xs):
     return np.concatenate(xs, axis=node.attrs["axis"])
 
 
-@op("concat", run_float=_concat, run_int=_concat)
+@op("concat", run_float=_concat, run_int=_concat, inputs_as_output_q=True)
 def concat(inputs, attrs):
     """concat(x0, x1, ...) {axis}"""
     ax = attrs["axis"]

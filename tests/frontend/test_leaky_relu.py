@@ -1,6 +1,6 @@
-"""ONNX LeakyRelu — added with one IR registry entry (ir/ops/eltwise.py) and one frontend
-function (frontend/onnx_ops.py), nothing else: the float import matches onnxruntime, the
-int8 build (a lookup table) is within a quantization step of it, host C equals the golden
+"""ONNX LeakyRelu and Elu — each added with one IR registry entry (ir/ops/eltwise.py) and one
+frontend function (frontend/onnx_ops.py), nothing else: the float import matches onnxruntime,
+the int8 build (a lookup table) is within a quantization step of it, host C equals the golden
 model, and batch pinning accepts it."""
 from __future__ import annotations
 
@@ -13,23 +13,28 @@ from tinyc.frontend import load_onnx
 
 from .util import check_float, make_model, rand, session
 
-ALPHA = 0.1
+OPS = {"LeakyRelu": ("leaky_relu", 0.1), "Elu": ("elu", 0.7)}     # ONNX op: IR op, alpha
 
 
-def _model(batch: int = 1):
+@pytest.fixture(params=sorted(OPS))
+def onnx_op(request) -> str:
+    return request.param
+
+
+def _model(op: str, batch: int = 1):
     nodes = [h.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
-             h.make_node("LeakyRelu", ["c"], ["y"], alpha=ALPHA)]
+             h.make_node(op, ["c"], ["y"], alpha=OPS[op][1])]
     return make_model(nodes, {"x": [batch, 3, 6, 6]}, ["y"], {"W": rand(4, 3, 3, 3, seed=1) * 0.3})
 
 
-def test_float_import_matches_onnxruntime():
-    g = check_float(_model())
-    assert [n.op for n in g.nodes if n.op != "transpose"] == ["conv2d", "leaky_relu"]
+def test_float_import_matches_onnxruntime(onnx_op):
+    g = check_float(_model(onnx_op))
+    assert [n.op for n in g.nodes if n.op != "transpose"] == ["conv2d", OPS[onnx_op][0]]
 
 
-def test_int8_build_matches_onnxruntime_and_host_c(tmp_path):
-    model = _model()
-    path = tmp_path / "leaky.onnx"
+def test_int8_build_matches_onnxruntime_and_host_c(onnx_op, tmp_path):
+    model = _model(onnx_op)
+    path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
     calib = {"x": np.stack([rand(3, 6, 6, seed=s) for s in range(32)])}
     m = tinyc.compile(path, calib=calib, progress=None)
@@ -45,6 +50,6 @@ def test_int8_build_matches_onnxruntime_and_host_c(tmp_path):
 
 
 @pytest.mark.parametrize("batch", [3])
-def test_batch_pinning_derives_the_rule(batch):
-    g = load_onnx(_model(batch), input_shapes={"x": (1, 3, 6, 6)})
+def test_batch_pinning_derives_the_rule(onnx_op, batch):
+    g = load_onnx(_model(onnx_op, batch), input_shapes={"x": (1, 3, 6, 6)})
     assert g.inputs[0].shape[0] == 1

@@ -42,6 +42,9 @@ KNOWN_FAILURES = {   # source/case: why tinyc's int8 answer is off (kept "fail" 
     "node/test_softmax_large_number":
         "int8 limit: one input scale for samples 0..3 and 10000..10003 (step ~39) "
         "flattens sample 0",
+    "node/test_logsoftmax_large_number":
+        "int8 limit: one input scale for samples 0..3 and 10000..10003 (step ~39) "
+        "flattens sample 0",
 }
 SOURCES = ("node", "pytorch-operator", "pytorch-converted")
 

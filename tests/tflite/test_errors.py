@@ -73,23 +73,24 @@ def _conv_model(builder, x_dtype="INT8", w_quantized=True, float_bias=False):
 def test_unsupported_builtin_op_is_named(tmp_path, builder):
     b = builder.TflBuilder()
     x, y = b.tensor("x", (1, 8), scale=0.1), b.tensor("y", (1, 8), scale=0.1)
-    b.op("SQUARED_DIFFERENCE", [x, x], [y])
+    b.op("FLOOR_MOD", [x, x], [y])
     path = _save(tmp_path, b.build([x], [y]))
-    with pytest.raises(UnsupportedOpError, match=r"operator #0 SQUARED_DIFFERENCE .*'y'.*"
+    with pytest.raises(UnsupportedOpError, match=r"operator #0 FLOOR_MOD .*'y'.*"
                                                  r"not supported.*CONV_2D"):
         tinyc.compile(path)
     _assert_user_error(tinyc_cli("build", path, "-o", tmp_path / "out"),
-                       "SQUARED_DIFFERENCE", "not supported")
+                       "FLOOR_MOD", "not supported")
 
 
 def test_patched_opcode_in_a_real_model(tmp_path, models_dir, tfl):
-    """kws with its SOFTMAX operator code rewritten to LOG_SOFTMAX (a controlled byte edit)."""
+    """kws with its SOFTMAX operator code rewritten to L2_NORMALIZATION (a controlled byte
+    edit)."""
     data = (models_dir / "mlperf-tiny" / "kws_int8.tflite").read_bytes()
-    path = _save(tmp_path, patch_opcode(tfl, data, "SOFTMAX", "LOG_SOFTMAX"), "kws.tflite")
-    with pytest.raises(UnsupportedOpError, match=r"operator #12 LOG_SOFTMAX \(output "
-                                                 r"'Identity'\): op LOG_SOFTMAX is not"):
+    path = _save(tmp_path, patch_opcode(tfl, data, "SOFTMAX", "L2_NORMALIZATION"), "kws.tflite")
+    with pytest.raises(UnsupportedOpError, match=r"operator #12 L2_NORMALIZATION \(output "
+                                                 r"'Identity'\): op L2_NORMALIZATION is not"):
         tinyc.compile(path)
-    _assert_user_error(tinyc_cli("inspect", path), "LOG_SOFTMAX", "operator #12")
+    _assert_user_error(tinyc_cli("inspect", path), "L2_NORMALIZATION", "operator #12")
 
 
 def test_float_model(tmp_path, builder):

@@ -81,7 +81,8 @@ def _binary(rng, name, options, shape_b, act):
     x1 = _act(b, rng, "a", (1, 4, 4, 6))
     x2 = _act(b, rng, "b", shape_b, 0.05, 0.2)
     y = _act(b, rng, "y", (1, 4, 4, 6), 0.02, 0.2)
-    b.op(name, [x1, x2], [y], options, FusedActivationFunction=act)
+    fields = {} if act is None else {"FusedActivationFunction": act}
+    b.op(name, [x1, x2], [y], options, **fields)
     return b.build([x1, x2], [y])
 
 
@@ -95,6 +96,74 @@ def add_broadcast(rng):
 
 def mul(rng):
     return _binary(rng, "MUL", "MulOptions", (1, 4, 4, 6), RELU_N1_TO_1)
+
+
+def sub(rng):
+    return _binary(rng, "SUB", "SubOptions", (1, 4, 4, 6), RELU6)
+
+
+def sub_broadcast(rng):
+    return _binary(rng, "SUB", "SubOptions", (1, 4, 1, 6), 0)
+
+
+def sub_const(rng):
+    """constant - x: scales 0.08 and 0.05, where float32 and double ratios give different
+    multipliers (the tflite-micro interpreter computes them in double, as for ADD)."""
+    b = TflBuilder()
+    x = b.tensor("x", (1, 4, 4, 6), scale=0.05, zp=int(rng.integers(-10, 10)))
+    c = b.const("c", rng.integers(-128, 128, (6,)).astype(np.int8), scale=0.08,
+                zp=int(rng.integers(-10, 10)))
+    y = b.tensor("y", (1, 4, 4, 6), scale=0.1, zp=int(rng.integers(-10, 10)))
+    b.op("SUB", [c, x], [y], "SubOptions", FusedActivationFunction=0)
+    return b.build([x], [y])
+
+
+def squared_difference(rng):
+    """Output scale near the squares' range (x1 broadcast against x2 [1, 1, 4, 1])."""
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 4, 4, 6), 0.005, 0.02)
+    x2 = _act(b, rng, "b", (1, 1, 4, 1), 0.005, 0.02)
+    y = _act(b, rng, "y", (1, 4, 4, 6), 0.01, 0.05)
+    b.op("SQUARED_DIFFERENCE", [x1, x2], [y])
+    return b.build([x1, x2], [y])
+
+
+def _same_q_binary(rng, name, shape_b):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x1 = b.tensor("a", (1, 4, 4, 6), scale=s, zp=z)
+    x2 = b.tensor("b", shape_b, scale=s, zp=z)
+    y = b.tensor("y", (1, 4, 4, 6), scale=s, zp=z)
+    b.op(name, [x1, x2], [y])
+    return b.build([x1, x2], [y])
+
+
+def minimum(rng):
+    return _same_q_binary(rng, "MINIMUM", (1, 4, 4, 6))
+
+
+def maximum(rng):
+    return _same_q_binary(rng, "MAXIMUM", (1, 1, 1, 6))
+
+
+def maximum_mixed_q(rng):
+    """Operands quantized unlike the output (off the int8 spec): TFLM compares raw bytes."""
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 4, 4, 6))
+    c = b.const("c", rng.integers(-128, 128, (6,)).astype(np.int8), scale=0.3, zp=4)
+    y = _act(b, rng, "y", (1, 4, 4, 6))
+    b.op("MAXIMUM", [x1, c], [y])
+    return b.build([x1], [y])
+
+
+def prelu(rng):
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 5, 5, 6))
+    alpha = b.const("alpha", rng.integers(-128, 128, (1, 1, 6)).astype(np.int8),
+                    scale=float(rng.uniform(0.002, 0.01)), zp=int(rng.integers(-20, 20)))
+    y = _act(b, rng, "y", (1, 5, 5, 6), 0.03, 0.15)
+    b.op("PRELU", [x, alpha], [y])
+    return b.build([x], [y])
 
 
 def _pool(rng, name, padding, act=0):
@@ -136,8 +205,65 @@ def hard_swish(rng):
     return _unary(rng, "HARD_SWISH", _q(rng, 0.01, 0.05))
 
 
+def relu(rng):
+    return _unary(rng, "RELU", _q(rng, 0.005, 0.1))
+
+
+def relu_same_q(rng):
+    b = TflBuilder()
+    s, z = _q(rng)
+    x = b.tensor("x", (1, 16, 16), scale=s, zp=z)
+    y = b.tensor("y", (1, 16, 16), scale=s, zp=z)
+    b.op("RELU", [x], [y])
+    return b.build([x], [y])
+
+
+def relu6(rng):
+    return _unary(rng, "RELU6", _q(rng, 0.01, 0.05))
+
+
+def relu_n1_to_1(rng):
+    return _unary(rng, "RELU_N1_TO_1", _q(rng, 0.002, 0.01))
+
+
+def leaky_relu(rng):
+    return _unary(rng, "LEAKY_RELU", _q(rng, 0.005, 0.1), "LeakyReluOptions",
+                  Alpha=float(rng.uniform(0.01, 0.5)))
+
+
+def leaky_relu_negative(rng):
+    return _unary(rng, "LEAKY_RELU", _q(rng, 0.01, 0.1), "LeakyReluOptions", Alpha=-0.3)
+
+
+def elu(rng):
+    return _unary(rng, "ELU", _q(rng, 0.005, 0.05))
+
+
+def rsqrt(rng):
+    """Input zero point -128: every int8 input is a non-negative real (TFLM errors below)."""
+    b = TflBuilder()
+    x = b.tensor("x", (1, 16, 16), scale=float(rng.uniform(0.001, 0.5)), zp=-128)
+    y = b.tensor("y", (1, 16, 16), scale=float(rng.uniform(0.01, 0.2)),
+                 zp=int(rng.integers(-100, 0)))
+    b.op("RSQRT", [x], [y])
+    return b.build([x], [y])
+
+
 def softmax(rng):
     return _unary(rng, "SOFTMAX", (1 / 256, -128), "SoftmaxOptions", Beta=0.7)
+
+
+def log_softmax(rng):
+    return _unary(rng, "LOG_SOFTMAX", (16 / 256, 127), "LogSoftmaxOptions")
+
+
+def log_softmax_rows(rng):
+    """Rows of 10 (a classifier's logits), fine input scales."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", (1, 6, 10), 0.01, 0.2)
+    y = b.tensor("y", (1, 6, 10), scale=16 / 256, zp=127)
+    b.op("LOG_SOFTMAX", [x], [y], "LogSoftmaxOptions")
+    return b.build([x], [y])
 
 
 def quantize(rng):
@@ -207,6 +333,37 @@ def float_io(rng):
          DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=0)
     b.op("DEQUANTIZE", [y], [yf])
     return b.build([xf], [yf])
+
+
+def uint8_io(rng):
+    """uint8 input -> QUANTIZE (int8) -> conv -> QUANTIZE (uint8) output, as OpenMV
+    detectors have; tinyc's int8 view of the uint8 bytes is u ^ 0x80."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    xu = b.tensor("x", (1, 5, 5, 2), dtype="UINT8", scale=s * rng.uniform(0.5, 2), zp=z + 128)
+    x = b.tensor("x_q", (1, 5, 5, 2), scale=s, zp=z)
+    w, n = _weights(b, rng, "w", (3, 1, 1, 2), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y_q", (1, 5, 5, 3), 0.02, 0.2)
+    yu = b.tensor("y", (1, 5, 5, 3), dtype="UINT8", scale=_scale_of(b, y) * 1.5,
+                  zp=int(rng.integers(60, 200)))
+    b.op("QUANTIZE", [xu], [x])
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=VALID, StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=0)
+    b.op("QUANTIZE", [y], [yu])
+    return b.build([xu], [yu])
+
+
+def uint8_same_scale(rng):
+    """uint8 input -> QUANTIZE with the same scale, zero point - 128 (TFLM's XOR 0x80 path)."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    xu = b.tensor("x", (1, 16, 16), dtype="UINT8", scale=s, zp=z + 128)
+    x = b.tensor("x_q", (1, 16, 16), scale=s, zp=z)
+    y = b.tensor("y", (1, 16, 16), scale=s * 2, zp=z // 2)
+    b.op("QUANTIZE", [xu], [x])
+    b.op("LEAKY_RELU", [x], [y], "LeakyReluOptions", Alpha=0.25)
+    return b.build([xu], [y])
 
 
 def keras_flatten(b, x: int, y: int) -> None:
@@ -280,9 +437,12 @@ def strided_masks(rng):
 
 
 CASES = {f.__name__: f for f in (
-    conv, depthwise, fully_connected, add, add_broadcast, mul, avg_pool, max_pool,
-    logistic, tanh, hard_swish, softmax, quantize, pad, padv2, concat, reshape_requant,
-    mean, mean_requant, float_io, keras_reshape, shape_ops, strided_masks)}
+    conv, depthwise, fully_connected, add, add_broadcast, mul, sub, sub_broadcast, sub_const,
+    squared_difference, minimum, maximum, maximum_mixed_q, prelu, avg_pool, max_pool,
+    logistic, tanh, hard_swish, relu, relu_same_q, relu6, relu_n1_to_1, leaky_relu,
+    leaky_relu_negative, elu, rsqrt, softmax, log_softmax, log_softmax_rows, quantize, pad,
+    padv2, concat, reshape_requant, mean, mean_requant, float_io, uint8_io, uint8_same_scale,
+    keras_reshape, shape_ops, strided_masks)}
 CASES["conv_valid_dilated"] = lambda rng: conv(rng, VALID, 1, 2, RELU)
 NOT_BIT_EXACT: set[str] = set()
 
@@ -464,3 +624,4 @@ for _fn in (resize_nearest, resize_bilinear):
             continue                # TFLM refuses align_corners with half_pixel_centers
         CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
             _fn, (_shape, _size, _requant), _opts)
+NOT_IN_TFLM = {"relu_n1_to_1"}                # no TFLM kernel: host C == golden model only
