@@ -3,9 +3,8 @@
  * Cortex-M4/M7/M33/M55): an unaligned word load and SXTB16 / SXTAB16 with the ROR #8 that
  * GCC 12 does not fold into them, and SSAT #16.  Each asm is one instruction with two or three
  * operands, so any register allocator (gcc, clang, any -O, float ABI, LTO) can satisfy it.
- * Included by tinyc_dot.h (dense int8 kernels) and tinyc_packed.h (packed weight formats);
- * tinyc_fast.h still carries its own copies of tinyc_sxtb16_ror8 / tinyc_sxtab16_ror8 (the
- * same names: it can include this file instead).
+ * Included by tinyc_dot.h (dense int8 kernels), tinyc_fast.h (the fast kernels) and
+ * tinyc_packed.h (packed weight formats).
  */
 #ifndef TINYC_DSP_H
 #define TINYC_DSP_H

@@ -24,9 +24,9 @@
 #error "tinyc fast kernels: their int8/int16 constants are stored as little-endian words"
 #endif
 
-#if defined(TINYC_DSP)
-#include <arm_acle.h>
+#include "tinyc_dsp.h"            /* SXTB16 / SXTAB16 with ROR #8 (the one set of wrappers) */
 
+#if defined(TINYC_DSP)
 /* 32-bit words that may alias the int8 arena. */
 typedef uint32_t tinyc_u32a __attribute__((may_alias, aligned(4)));
 typedef uint32_t tinyc_u32u __attribute__((may_alias, aligned(1)));
@@ -34,21 +34,6 @@ typedef uint32_t tinyc_u32u __attribute__((may_alias, aligned(1)));
 static inline uint32_t tinyc_ld4(const int8_t *p)
 {
     return *(const tinyc_u32u *)(const void *)p;
-}
-
-/* GCC 12 does not fold a rotate into SXTB16/SXTAB16: one instruction each, by hand. */
-static inline int32_t tinyc_sxtb16_ror8(uint32_t x)
-{
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
-static inline int32_t tinyc_sxtab16_ror8(int32_t a, uint32_t x)
-{
-    int32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-    return r;
 }
 
 /* Lane of element j (0..3) of a group of four widened values. */
