@@ -1,12 +1,16 @@
 /*
  * tinyc_conv2d_fast_s8.c - int8 convolution as im2col + GEMM.
  *
- * Four output pixels at a time: their input windows are widened to int16 with the input offset
+ * Six output pixels at a time: their input windows are widened to int16 with the input offset
  * added (padded taps are 0) into the scratch block, interleaved per group of four k:
- * block[(k / 4) * 16 + pixel * 4 + lane(k % 4)].  Then for each output channel one pass over
- * its filter row (int8, widened once per block with SXTB16) feeds four accumulators with SMLAD,
- * and the four outputs are requantized with the channel's constants loaded once.
- * Same sums as tinyc_conv2d_s8 (exact int32), same requantization (see tinyc_rq).
+ * block[(k / 4) * 24 + pixel * 4 + lane(k % 4)].  Then for each output channel one pass over
+ * its filter row feeds six accumulators, and the six outputs are requantized with the
+ * channel's constants loaded once.  Same sums as tinyc_conv2d_s8 (exact int32), same
+ * requantization (see tinyc_rq).
+ *
+ * One loop structure for both paths; the inner loops (column runs, the GEMM of one channel,
+ * the strided stores) come from tinyc_conv2d_fast_dsp.h (SXTAB16 / SXTB16 / SMLAD, on cores
+ * with the DSP extension) or tinyc_conv2d_fast_c.h (portable), which share one interface.
  */
 #include "tinyc_fast.h"
 #include "tinyc_window.h"
@@ -14,118 +18,93 @@
 #define TINYC_COLS 6
 #define TINYC_GROUP (4 * TINYC_COLS)    /* int16 per group of four k */
 
-#if defined(TINYC_DSP)
-/* Runs of 4n values into a column: dst advances by one group per four values. */
-static inline void tinyc_run_zero4(int16_t *dst, int32_t n4)
-{
-    const int32_t z = 0;
-    for (; n4 > 0; --n4) {
-        __asm__("strd %[z], %[z], [%[d]], #%c[step]"
-                : [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
-                : [z] "r"(z), [step] "i"(2 * TINYC_GROUP));
-    }
-}
+/* The six accumulators of one output channel. */
+typedef struct {
+    int32_t a0;
+    int32_t a1;
+    int32_t a2;
+    int32_t a3;
+    int32_t a4;
+    int32_t a5;
+} tinyc_acc6;
 
-static inline void tinyc_run_copy4(int16_t *dst, const int8_t *src, int32_t n4, int32_t off2)
-{
-    uint32_t v;
-    int32_t lo;
-    int32_t hi;
-    for (; n4 > 0; --n4) {
-        __asm__("ldr %[v], [%[s]], #4\n\t"
-                "sxtab16 %[lo], %[off2], %[v]\n\t"
-                "sxtab16 %[hi], %[off2], %[v], ror #8\n\t"
-                "strd %[lo], %[hi], [%[d]], #%c[step]"
-                : [v] "=&r"(v), [lo] "=&r"(lo), [hi] "=&r"(hi), [s] "+r"(src),
-                  [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
-                : [off2] "r"(off2), [step] "i"(2 * TINYC_GROUP),
-                  "m"(*(const int8_t(*)[4])src));
-    }
-}
+#if defined(TINYC_DSP)
+#include "tinyc_conv2d_fast_dsp.h"
+#else
+#include "tinyc_conv2d_fast_c.h"
 #endif
 
-/* n zeros into column col from k on. */
+/* n zeros into column col from k on: single values up to a multiple of four k, then groups of
+ * four, then single values. */
 static void tinyc_run_zero(int16_t *blk, int32_t col, int32_t k, int32_t n)
 {
     const int32_t end = k + n;
-#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
     }
     if (end - k >= 4) {
-        tinyc_run_zero4(blk + (k >> 2) * TINYC_GROUP + col * 4, (end - k) >> 2);
+        tinyc_col_zero4(blk + (k >> 2) * TINYC_GROUP + col * 4, (end - k) >> 2);
         k += (end - k) & ~3;
     }
-#endif
     for (; k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = 0;
     }
 }
 
-/* n input values (+ offset) into column col from k on: single values up to a multiple of
- * four k, then groups of four (any source alignment), then single values. */
+/* n input values (+ offset) into column col from k on, the same way (any source alignment). */
 static void tinyc_run_copy(int16_t *blk, int32_t col, int32_t k, const int8_t *src, int32_t n,
                            int32_t offset)
 {
     const int32_t end = k + n;
-#if defined(TINYC_DSP)
     for (; (k & 3) != 0 && k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
     }
     if (end - k >= 4) {
         const int32_t n4 = (end - k) >> 2;
-        tinyc_run_copy4(blk + (k >> 2) * TINYC_GROUP + col * 4, src, n4,
-                        (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u));
+        tinyc_col_copy4(blk + (k >> 2) * TINYC_GROUP + col * 4, src, n4,
+                        tinyc_widen_offset(offset));
         k += 4 * n4;
         src += 4 * n4;
     }
-#endif
     for (; k < end; ++k) {
         blk[(k >> 2) * TINYC_GROUP + col * 4 + TINYC_LANE(k & 3)] = (int16_t)(*src++ + offset);
     }
 }
 
-/* The window of output pixel (oy, ox) into column col: per filter row, the padded taps, then
- * the valid ones (one run when the columns are contiguous), then the padded ones again. */
+/* The window of output pixel (oy, ox) into column col.  Inside the image (dilation 1): one
+ * vector copy per filter row.  Otherwise, per filter row, the padded taps, then the valid ones
+ * (one run when the columns are contiguous), then the padded ones again. */
 static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, int16_t *blk,
                          int32_t col, int32_t oy, int32_t ox)
 {
-#if defined(TINYC_DSP)
     const int8_t *image_end = image + p->input.h * p->input.w * p->input.c;
-    {   /* a window inside the image (dilation 1): one vector copy per filter row */
-        const int32_t y0 = oy * p->stride.h - p->padding.h;
-        const int32_t x0 = ox * p->stride.w - p->padding.w;
-        const int32_t n4 = (p->kernel.w * p->input.c + 3) >> 2;
-        if (p->dilation.h == 1 && p->dilation.w == 1 && y0 >= 0 && x0 >= 0
-            && y0 + p->kernel.h <= p->input.h && x0 + p->kernel.w <= p->input.w
-            && 4 * n4 <= p->row4) {
-            const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
-            const int32_t in_row = p->input.w * p->input.c;
-            const int8_t *row = image + (y0 * p->input.w + x0) * p->input.c;
-            int16_t *dst = blk + col * 4;
-            int32_t ky;
-            for (ky = 0; ky < p->kernel.h; ++ky, row += in_row) {
-                if (4 * n4 != p->kernel.w * p->input.c && row + 4 * n4 > image_end) {
-                    tinyc_run_copy(blk, col, ky * p->row4, row, p->kernel.w * p->input.c,
-                                   p->input_offset);
-                    continue;
-                }
-                tinyc_run_copy4(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off2);
-            }
-            return;
-        }
-    }
-#endif
     const int32_t c = p->input.c;
     const int32_t row_len = p->kernel.w * c;     /* taps of a row; row4 apart in k */
     const int32_t y0 = oy * p->stride.h - p->padding.h;
-#if defined(TINYC_DSP)
-    const int32_t off2 = (int32_t)(((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u);
-#endif
+    const int32_t off = tinyc_widen_offset(p->input_offset);
     int32_t ky;
     int32_t kx;
     int32_t k = 0;
     tinyc_window win;
+    {
+        const int32_t x0 = ox * p->stride.w - p->padding.w;
+        const int32_t n4 = (row_len + 3) >> 2;
+        if (p->dilation.h == 1 && p->dilation.w == 1 && y0 >= 0 && x0 >= 0
+            && y0 + p->kernel.h <= p->input.h && x0 + p->kernel.w <= p->input.w
+            && 4 * n4 <= p->row4) {
+            const int32_t in_row = p->input.w * c;
+            const int8_t *row = image + (y0 * p->input.w + x0) * c;
+            int16_t *dst = blk + col * 4;
+            for (ky = 0; ky < p->kernel.h; ++ky, row += in_row) {
+                if (4 * n4 != row_len && row + 4 * n4 > image_end) {
+                    tinyc_run_copy(blk, col, ky * p->row4, row, row_len, p->input_offset);
+                    continue;
+                }
+                tinyc_col_copy4(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off);
+            }
+            return;
+        }
+    }
     tinyc_window_cols(&win, ox, p->stride.w, p->padding.w, p->dilation.w, p->kernel.w,
                       p->input.w);
     for (ky = 0; ky < p->kernel.h; ++ky, k += p->row4) {
@@ -142,17 +121,14 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
         if (p->dilation.w == 1) {
             const int32_t k0 = k + win.kx0 * c;
             const int32_t n = (win.kx1 - win.kx0) * c;
-#if defined(TINYC_DSP)
             /* The common cases, straight to the vector copy: a whole group-aligned run, or a
              * whole filter row rounded up into its zero-weight padding (row4 > row_len) when
              * the bytes read past it are still inside the image. */
             const int32_t n4 = (n + 3) & ~3;
             if ((k0 & 3) == 0 && (n4 == n || (win.kx0 == 0 && n4 <= p->row4
                                               && row + n4 <= image_end))) {
-                tinyc_run_copy4(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off2);
-            } else
-#endif
-            {
+                tinyc_col_copy4(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off);
+            } else {
                 tinyc_run_copy(blk, col, k0, row, n, p->input_offset);
             }
         } else {
@@ -166,77 +142,17 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
     }
 }
 
-#if defined(TINYC_DSP)
-/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
-#define TINYC_GEMM_COL(a, ofs)                                                             \
-    "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
-    "smlad " a ", %[we], %[x0], " a "\n\t"                                                 \
-    "smlad " a ", %[wv], %[x1], " a "\n\t"
-#define TINYC_GEMM_GROUP                                                                   \
-    __asm__("ldr %[wv], [%[w]], #4\n\t"                                                    \
-            "ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
-            "sxtb16 %[we], %[wv]\n\t"                                                      \
-            "sxtb16 %[wv], %[wv], ror #8\n\t"                                              \
-            "smlad %[a0], %[we], %[x0], %[a0]\n\t"                                         \
-            "smlad %[a0], %[wv], %[x1], %[a0]\n\t"                                         \
-            TINYC_GEMM_COL("%[a1]", "-40") TINYC_GEMM_COL("%[a2]", "-32")                  \
-            TINYC_GEMM_COL("%[a3]", "-24") TINYC_GEMM_COL("%[a4]", "-16")                  \
-            TINYC_GEMM_COL("%[a5]", "-8")                                                  \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),    \
-              [a5] "+r"(a5), [w] "+r"(w), [x] "+r"(x), [wv] "=&r"(wv), [we] "=&r"(we),      \
-              [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
-            : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
-
-#endif
-
-/* o[i * oc] = a_i, i = 0..5; o advances by one. */
-#if defined(TINYC_DSP)
-static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
-                                  int32_t a5, int8_t **o, int32_t oc)
-{
-    int8_t *out = *o;
-    int8_t *t;
-    __asm__ volatile("strb %[a0], [%[o]]\n\t"
-                     "strb %[a1], [%[o], %[oc]]\n\t"
-                     "add %[t], %[o], %[oc], lsl #1\n\t"
-                     "strb %[a2], [%[t]]\n\t"
-                     "strb %[a3], [%[t], %[oc]]\n\t"
-                     "add %[t], %[t], %[oc], lsl #1\n\t"
-                     "strb %[a4], [%[t]]\n\t"
-                     "strb %[a5], [%[t], %[oc]]\n\t"
-                     "add %[o], %[o], #1"
-                     : [o] "+r"(out), [t] "=&r"(t)
-                     : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [a4] "r"(a4),
-                       [a5] "r"(a5), [oc] "r"(oc)
-                     : "memory");
-    *o = out;
-}
-#else
-static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
-                                  int32_t a5, int8_t **o, int32_t oc)
-{
-    int8_t *out = (*o)++;
-    out[0] = (int8_t)a0;
-    out[oc] = (int8_t)a1;
-    out[2 * oc] = (int8_t)a2;
-    out[3 * oc] = (int8_t)a3;
-    out[4 * oc] = (int8_t)a4;
-    out[5 * oc] = (int8_t)a5;
-}
-#endif
-
 /* Six accumulators of one channel (*rq, then rq advances) to o + i * oc; o advances by 1. */
-static inline void tinyc_rq6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
-                                  int32_t a5, const tinyc_rq **rq, int8_t **o, int32_t oc,
-                                  int32_t offset)
+static inline void tinyc_rq6_cols(const tinyc_acc6 *a, const tinyc_rq **rq, int8_t **o,
+                                  int32_t oc, int32_t offset)
 {
     const tinyc_rq r = tinyc_rq_next(rq);
-    tinyc_st6_cols(tinyc_rq_apply3(a0, r.m, r.h, r.e, offset),
-                   tinyc_rq_apply3(a1, r.m, r.h, r.e, offset),
-                   tinyc_rq_apply3(a2, r.m, r.h, r.e, offset),
-                   tinyc_rq_apply3(a3, r.m, r.h, r.e, offset),
-                   tinyc_rq_apply3(a4, r.m, r.h, r.e, offset),
-                   tinyc_rq_apply3(a5, r.m, r.h, r.e, offset), o, oc);
+    tinyc_st6_cols(tinyc_rq_apply3(a->a0, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a->a1, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a->a2, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a->a3, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a->a4, r.m, r.h, r.e, offset),
+                   tinyc_rq_apply3(a->a5, r.m, r.h, r.e, offset), o, oc);
 }
 
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride. */
@@ -245,63 +161,20 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
                              int8_t *o, int32_t oc_stride)
 {
     const tinyc_rq *const rq_end = rq + p->output.c;
-#if defined(TINYC_DSP)
-    const int32_t g4 = p->k4 >> 4;          /* groups of four k, four at a time ... */
-    const int32_t g1 = (p->k4 >> 2) & 3;    /* ... and the rest one by one */
+    const int32_t k4 = p->k4;
     const int8_t *w = filter;
     while (rq != rq_end) {
         const int32_t b = *bias++;
-        const int16_t *x = blk;
-        int32_t a0 = b;
-        int32_t a1 = b;
-        int32_t a2 = b;
-        int32_t a3 = b;
-        int32_t a4 = b;
-        int32_t a5 = b;
-        int32_t g;
-        int32_t wv;
-        int32_t we;
-        int32_t x0;
-        int32_t x1;
-        for (g = g4; g > 0; --g) {
-            TINYC_GEMM_GROUP;
-            TINYC_GEMM_GROUP;
-            TINYC_GEMM_GROUP;
-            TINYC_GEMM_GROUP;
-        }
-        for (g = g1; g > 0; --g) {
-            TINYC_GEMM_GROUP;
-        }
-        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride, p->output_offset);
+        tinyc_acc6 a;
+        a.a0 = b;
+        a.a1 = b;
+        a.a2 = b;
+        a.a3 = b;
+        a.a4 = b;
+        a.a5 = b;
+        tinyc_gemm6(&a, &w, blk, k4);
+        tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
     }
-#else
-    const int32_t k4 = p->k4;
-    while (rq != rq_end) {
-        const int32_t b = *bias++;
-        int32_t a0 = b;
-        int32_t a1 = b;
-        int32_t a2 = b;
-        int32_t a3 = b;
-        int32_t a4 = b;
-        int32_t a5 = b;
-        int32_t k;
-        int32_t j;
-        const int16_t *x = blk;
-        for (k = 0; k < k4; k += 4, x += TINYC_GROUP) {
-            for (j = 0; j < 4; ++j) {
-                const int32_t wj = filter[k + j];
-                a0 += wj * x[j];
-                a1 += wj * x[4 + j];
-                a2 += wj * x[8 + j];
-                a3 += wj * x[12 + j];
-                a4 += wj * x[16 + j];
-                a5 += wj * x[20 + j];
-            }
-        }
-        filter += k4;
-        tinyc_rq6_cols(a0, a1, a2, a3, a4, a5, &rq, &o, oc_stride, p->output_offset);
-    }
-#endif
 }
 
 /* The k between a filter row's taps and the next row (row4 > kw * in_c) and past the last row
@@ -327,13 +200,11 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
     const int32_t npix = p.output.h * p.output.w;
     const int32_t image_size = p.input.h * p.input.w * p.input.c;
     int8_t *tail = (int8_t *)(void *)(scratch + TINYC_COLS * p.k4);
-#if defined(TINYC_DSP)
     const int32_t pointwise = p.kernel.h == 1 && p.kernel.w == 1 && p.stride.h == 1
                               && p.stride.w == 1 && p.padding.h == 0 && p.padding.w == 0
                               && (p.input.c & 3) == 0 && p.input.h == p.output.h
                               && p.input.w == p.output.w;
-    const int32_t off2 = (int32_t)(((uint32_t)p.input_offset & 0xFFFFu) * 0x10001u);
-#endif
+    const int32_t off = tinyc_widen_offset(p.input_offset);
     int32_t b;
     int32_t pix;
     int32_t col;
@@ -347,13 +218,11 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
             int8_t *o = n == TINYC_COLS ? out + pix * p.output.c : tail;
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
-#if defined(TINYC_DSP)
                 if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
-                    tinyc_run_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
-                                    off2);
+                    tinyc_col_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                    off);
                     continue;
                 }
-#endif
                 tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
             }
             tinyc_conv_block(&p, rq, filter, bias, scratch, o, p.output.c);

@@ -65,7 +65,7 @@ void tinyc_conv2d_s4(const tinyc_conv_params *params,
                      const tinyc_dims *input_dims, const int8_t *input,
                      const tinyc_dims *filter_dims, const uint8_t *filter,
                      const int32_t *bias, const int16_t *bias16,
-                     const tinyc_dims *output_dims, int8_t *output, int8_t *scratch)
+                     const tinyc_dims *output_dims, int8_t *scratch, int8_t *output)
 {
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
     tinyc_pk_cols cols;

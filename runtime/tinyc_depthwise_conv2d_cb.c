@@ -62,7 +62,7 @@ void tinyc_depthwise_conv2d_cb(const tinyc_dw_conv_params *params,
                                const tinyc_dims *filter_dims, const int8_t *codebook,
                                const uint8_t *indices, int32_t bits,
                                const int32_t *bias, const int16_t *bias16,
-                               const tinyc_dims *output_dims, int8_t *output, int8_t *scratch)
+                               const tinyc_dims *output_dims, int8_t *scratch, int8_t *output)
 {
     const int32_t size = filter_dims->h * filter_dims->w * filter_dims->c;
     tinyc_cb_unpack(codebook, indices, bits, 0, size, scratch);

@@ -15,11 +15,6 @@
 #include "tinyc_fast.h"
 #include "tinyc_window.h"
 
-#if defined(TINYC_DSP) && defined(__GNUC__) && !defined(__clang__)
-/* GCC's scheduling before register allocation hoists the 9 taps' loads and spills them. */
-#pragma GCC optimize("no-schedule-insns")
-#endif
-
 /* The lane of channel j of a group of four in the int16 filter (fixed, both paths). */
 #define TINYC_W16_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
 
@@ -32,67 +27,11 @@ typedef struct {
 } tinyc_acc4;
 
 /* One tap of a group: a += (x[0..3] + offset) * w[lanes]; off is tinyc_dw_off(offset).
- * tinyc_dw_tap0 leaves the offset out (a whole window: bias_full holds it). */
+ * TINYC_DW_TAP0 leaves the offset out (a whole window: bias_full holds it). */
 #if defined(TINYC_DSP)
-static inline int32_t tinyc_dw_off(int32_t offset)
-{
-    return (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
-}
-
-/* x lanes {x0, x2} (xe) and {x1, x3} (xo) times the filter's {w0, w2}, {w1, w3} at byte
- * ofs (a constant) of w: one LDRD (constant data: no memory operand needed), four MACs. */
-#define TINYC_DW_MAC(a, xe, xo, w, ofs)                                                    \
-    do {                                                                                   \
-        int32_t we_;                                                                       \
-        int32_t wo_;                                                                       \
-        __asm__("ldrd %0, %1, [%2, #%c3]" : "=r"(we_), "=r"(wo_) : "r"(w), "i"(ofs));      \
-        (a).a0 = __smlabb(xe, we_, (a).a0);                                                \
-        (a).a2 = __smlatt(xe, we_, (a).a2);                                                \
-        (a).a1 = __smlabb(xo, wo_, (a).a1);                                                \
-        (a).a3 = __smlatt(xo, wo_, (a).a3);                                                \
-    } while (0)
-
-/* x at the tap's inputs, filter at byte ofs of w. */
-#define TINYC_DW_TAP(a, x, w, ofs, off)                                                    \
-    do {                                                                                   \
-        const uint32_t v_ = tinyc_ld4(x);                                                  \
-        TINYC_DW_MAC(a, __sxtab16(off, tinyc_s32(v_)), tinyc_sxtab16_ror8(off, v_), w, ofs); \
-    } while (0)
-
-#define TINYC_DW_TAP0(a, x, w, ofs, off)                                                   \
-    do {                                                                                   \
-        const uint32_t v_ = tinyc_ld4(x);                                                  \
-        TINYC_DW_MAC(a, __sxtb16(tinyc_s32(v_)), tinyc_sxtb16_ror8(v_), w, ofs);           \
-    } while (0)
-
-/* p + d, opaque to the optimiser: the taps walk one pointer instead of holding 9 offsets. */
-static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
-{
-    __asm__("add %0, %0, %1" : "+r"(p) : "r"(d));
-    return p;
-}
+#include "tinyc_depthwise_conv2d_fast_dsp.h"
 #else
-static inline int32_t tinyc_dw_off(int32_t offset)
-{
-    return offset;
-}
-
-static TINYC_ALWAYS_INLINE void tinyc_dw_tap(tinyc_acc4 *a, const int8_t *x, const int16_t *w,
-                                             int32_t off)
-{
-    a->a0 += (x[0] + off) * w[TINYC_W16_LANE(0)];
-    a->a1 += (x[1] + off) * w[TINYC_W16_LANE(1)];
-    a->a2 += (x[2] + off) * w[TINYC_W16_LANE(2)];
-    a->a3 += (x[3] + off) * w[TINYC_W16_LANE(3)];
-}
-
-#define TINYC_DW_TAP(a, x, w, ofs, off) tinyc_dw_tap(&(a), x, (w) + (ofs) / 2, off)
-#define TINYC_DW_TAP0(a, x, w, ofs, off) tinyc_dw_tap(&(a), x, (w) + (ofs) / 2, 0)
-
-static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
-{
-    return p + d;
-}
+#include "tinyc_depthwise_conv2d_fast_c.h"
 #endif
 
 /* What a pixel's loop over channel groups needs. */

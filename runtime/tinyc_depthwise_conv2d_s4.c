@@ -59,7 +59,7 @@ void tinyc_depthwise_conv2d_s4(const tinyc_dw_conv_params *params,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const uint8_t *filter,
                                const int32_t *bias, const int16_t *bias16,
-                               const tinyc_dims *output_dims, int8_t *output, int8_t *scratch)
+                               const tinyc_dims *output_dims, int8_t *scratch, int8_t *output)
 {
     const int32_t size = filter_dims->h * filter_dims->w * filter_dims->c;
     tinyc_s4_unpack(filter, 0, size, scratch);

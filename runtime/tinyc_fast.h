@@ -26,82 +26,11 @@
 
 #include "tinyc_dsp.h"            /* SXTB16 / SXTAB16 with ROR #8 (the one set of wrappers) */
 
+/* The inner pieces of the fast kernels, one header per path with the same interface. */
 #if defined(TINYC_DSP)
-/* 32-bit words that may alias the int8 arena. */
-typedef uint32_t tinyc_u32a __attribute__((may_alias, aligned(4)));
-typedef uint32_t tinyc_u32u __attribute__((may_alias, aligned(1)));
-
-static inline uint32_t tinyc_ld4(const int8_t *p)
-{
-    return *(const tinyc_u32u *)(const void *)p;
-}
-
-/* Lane of element j (0..3) of a group of four widened values. */
-#define TINYC_LANE(j) (((j) & 1) ? ((j) >> 1) + 2 : (j) >> 1)
-
-/* An asm loop that must be inlined at each of its (few) calls: its operands stay in registers. */
-#define TINYC_ALWAYS_INLINE inline __attribute__((always_inline))
-
-/* requantize(acc, m, -e) + offset, saturated to int8 (|acc| < 2^29, e >= 1), from a2 = 2 acc;
- * the output offset is folded into h at compile time: h = 2^(e-1) + offset * 2^e. */
-static inline int32_t tinyc_rq_x2(int32_t a2, int32_t m, int32_t h, int32_t e)
-{
-    int32_t t;
-    __asm__("add %[t], %[h], %[a], asr #31\n\t"
-            "smmlar %[a], %[a], %[m], %[t]\n\t"
-            "asr %[a], %[a], %[e]\n\t"
-            "ssat %[a], #8, %[a]"
-            : [a] "+r"(a2), [t] "=&r"(t)
-            : [m] "r"(m), [h] "r"(h), [e] "r"(e));
-    return a2;
-}
-
-static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t e,
-                                      int32_t offset)
-{
-    (void)offset;
-    return tinyc_rq_x2(acc * 2, m, h, e);
-}
-
-/* The constants of *rq (then rq advances by one): LDRD with writeback + LDR. */
-static inline tinyc_rq tinyc_rq_next(const tinyc_rq **rq)
-{
-    const tinyc_rq *r = *rq;
-    tinyc_rq c;
-    __asm__("ldrd %[m], %[h], [%[r]], #12\n\t"
-            "ldr %[e], [%[r], #-4]"
-            : [m] "=&r"(c.m), [h] "=&r"(c.h), [e] "=r"(c.e), [r] "+r"(r)
-            : "m"(*r));
-    *rq = r;
-    return c;
-}
-
+#include "tinyc_fast_dsp.h"
 #else
-
-#define TINYC_LANE(j) (j)
-#define TINYC_ALWAYS_INLINE inline
-
-/* The portable path takes the output offset from h = 2^(e-1) + offset * 2^e (a constant
- * channel, m = 0 and e = 1, has h = 1 + 2 c: its offset is its value c). */
-static inline int32_t tinyc_rq_apply3(int32_t acc, int32_t m, int32_t h, int32_t e,
-                                      int32_t offset)
-{
-    int32_t y;
-    (void)offset;
-    y = tinyc_requantize(acc, m, -e) + tinyc_asr(h - (int32_t)(UINT32_C(1) << (e - 1)), e);
-    return y < -128 ? -128 : (y > 127 ? 127 : y);
-}
-
-static inline int32_t tinyc_rq_x2(int32_t a2, int32_t m, int32_t h, int32_t e)
-{
-    return tinyc_rq_apply3(a2 / 2, m, h, e, 0);
-}
-
-static inline tinyc_rq tinyc_rq_next(const tinyc_rq **rq)
-{
-    return *(*rq)++;
-}
-
+#include "tinyc_fast_c.h"
 #endif
 
 static inline int32_t tinyc_rq_apply(int32_t acc, const tinyc_rq *rq, int32_t offset)
@@ -143,17 +72,11 @@ static inline void tinyc_rq4_chans_x2(int32_t a0, int32_t a1, int32_t a2, int32_
 static inline void tinyc_fc_widen(const int8_t *x, int32_t depth, int32_t k4, int32_t offset,
                                   int16_t *xs)
 {
+    const int32_t off = tinyc_widen_offset(offset);
     int32_t i = 0;
-#if defined(TINYC_DSP)
-    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
-    tinyc_u32a *dst = (tinyc_u32a *)(void *)xs;
     for (; i + 4 <= depth; i += 4) {
-        const uint32_t v = tinyc_ld4(x + i);
-        dst[0] = (uint32_t)__sxtab16(off2, (int32_t)v);
-        dst[1] = (uint32_t)tinyc_sxtab16_ror8(off2, v);
-        dst += 2;
+        tinyc_widen4(x + i, off, xs + i);
     }
-#endif
     for (; i < k4; ++i) {
         xs[(i & ~3) + TINYC_LANE(i & 3)] = (int16_t)(i < depth ? x[i] + offset : 0);
     }

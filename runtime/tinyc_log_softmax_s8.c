@@ -7,6 +7,7 @@
  * Bit-exact with tinyc/ir/ops/softmax.py (log_softmax_int).  The gemmlowp helpers are those
  * of tinyc_softmax_s8.c (kept there unchanged so existing models' C stays the same).
  */
+#include "tinyc_gemmlowp.h"
 #include "tinyc_log_softmax.h"
 #include "tinyc_requant.h"
 
@@ -18,23 +19,6 @@ static int32_t tinyc_lsm_sat(int64_t x)
     return (int32_t)(x > INT32_MAX ? INT32_MAX : (x < INT32_MIN ? INT32_MIN : x));
 }
 
-/* gemmlowp SaturatingRoundingMultiplyByPOT(Param), exponent in [-31, 31]. */
-static int32_t tinyc_lsm_sat_mul_pot(int32_t x, int32_t exponent)
-{
-    int32_t threshold;
-    if (exponent <= 0) {
-        return tinyc_rdbpot(x, -exponent);
-    }
-    threshold = (int32_t)((UINT32_C(1) << (31 - exponent)) - 1u);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return tinyc_shl_wrap(x, exponent);
-}
-
 static int32_t tinyc_lsm_add(int32_t a, int32_t b)
 {
     return tinyc_add_wrap(a, b);
@@ -43,67 +27,6 @@ static int32_t tinyc_lsm_add(int32_t a, int32_t b)
 static int32_t tinyc_lsm_sub(int32_t a, int32_t b)
 {
     return tinyc_s32((uint32_t)a - (uint32_t)b);
-}
-
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out (gemmlowp). */
-static int32_t tinyc_lsm_exp_on_interval(int32_t a)
-{
-    const int32_t constant_term = 1895147668;
-    const int32_t constant_1_over_3 = 715827883;
-    const int32_t x = a + (INT32_C(1) << 28);
-    const int32_t x2 = tinyc_srdhm(x, x);
-    const int32_t x3 = tinyc_srdhm(x2, x);
-    const int32_t x4 = tinyc_srdhm(x2, x2);
-    const int32_t x4_over_4 = tinyc_lsm_sat_mul_pot(x4, -2);
-    const int32_t poly =
-        tinyc_lsm_sat_mul_pot(tinyc_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, -1);
-    return constant_term + tinyc_srdhm(constant_term, x + poly);
-}
-
-/* gemmlowp exp_on_negative_values: a in Q5.26 (a <= 0), result Q0.31. */
-static int32_t tinyc_lsm_exp(int32_t a)
-{
-    static const int32_t barrel_multiplier[7] = {
-        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242
-    };
-    const int32_t one_quarter = INT32_C(1) << 24;
-    const int32_t a_mod = (int32_t)((uint32_t)a & (uint32_t)(one_quarter - 1)) - one_quarter;
-    const uint32_t remainder = (uint32_t)a_mod - (uint32_t)a;
-    int32_t result = tinyc_lsm_exp_on_interval(tinyc_lsm_sat_mul_pot(a_mod, 5));
-    int32_t k;
-    for (k = 0; k < 7; ++k) {
-        if ((remainder & (UINT32_C(1) << (24 + k))) != 0u) {
-            result = tinyc_srdhm(result, barrel_multiplier[k]);
-        }
-    }
-    return (a == 0) ? INT32_MAX : result;
-}
-
-/* gemmlowp one_over_one_plus_x_for_x_in_0_1: Newton-Raphson in Q2.29, result Q0.31. */
-static int32_t tinyc_lsm_one_over_one_plus_x(int32_t a)
-{
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_denominator = (int32_t)((sum + ((sum >= 0) ? 1 : -1)) / 2);
-    int32_t x = 1515870810 + tinyc_srdhm(half_denominator, -1010580540);
-    int32_t i;
-    for (i = 0; i < 3; ++i) {
-        const int32_t one_minus = (INT32_C(1) << 29) - tinyc_srdhm(half_denominator, x);
-        x = x + tinyc_lsm_sat_mul_pot(tinyc_srdhm(x, one_minus), 2);
-    }
-    return tinyc_lsm_sat_mul_pot(x, 1);
-}
-
-static int32_t tinyc_lsm_clz32(uint32_t x)
-{
-    int32_t n = 0;
-    if (x == 0u) {
-        return 32;
-    }
-    while ((x & 0x80000000u) == 0u) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
 }
 
 /* TFLite log_x_for_x_greater_than_or_equal_to_1_impl<5, 12>: z in Q12.19, log(z) in Q5.26. */
@@ -118,17 +41,17 @@ static int32_t tinyc_lsm_log(int32_t z)
     const int32_t alpha_i = 1057819769;
     const int32_t alpha_f = 638450708;
     const int32_t shifted_quarter = tinyc_rdbpot(536870912, accum_bits);
-    const int32_t hp1 = tinyc_lsm_clz32((uint32_t)z);
-    const int32_t r_a_tmp = tinyc_lsm_sat_mul_pot(z, hp1 - 1);
-    const int32_t r_a = tinyc_lsm_sat_mul_pot(tinyc_srdhm(r_a_tmp, sqrt_half), 1);
+    const int32_t hp1 = tinyc_clz32((uint32_t)z);
+    const int32_t r_a_tmp = tinyc_sat_mul_pot(z, hp1 - 1);
+    const int32_t r_a = tinyc_sat_mul_pot(tinyc_srdhm(r_a_tmp, sqrt_half), 1);
     const int32_t z_a_adj = tinyc_lsm_sat(
-        (int64_t)tinyc_lsm_sat_mul_pot(TINYC_LSM_ACC_BITS - hp1, 31 - accum_bits)
+        (int64_t)tinyc_sat_mul_pot(TINYC_LSM_ACC_BITS - hp1, 31 - accum_bits)
         + shifted_quarter);
     const int32_t z_b = tinyc_srdhm(z, sqrt_half);
-    const int32_t hb = tinyc_lsm_clz32((uint32_t)z_b) - 1;
-    const int32_t r_b = tinyc_lsm_sat_mul_pot(z, hb);
+    const int32_t hb = tinyc_clz32((uint32_t)z_b) - 1;
+    const int32_t r_b = tinyc_sat_mul_pot(z, hb);
     const int32_t z_b_adj = tinyc_lsm_sat(
-        (int64_t)tinyc_lsm_sat_mul_pot(TINYC_LSM_ACC_BITS - hb, 31 - accum_bits)
+        (int64_t)tinyc_sat_mul_pot(TINYC_LSM_ACC_BITS - hb, 31 - accum_bits)
         - shifted_quarter);
     const int32_t r = (r_a < r_b) ? r_a : r_b;
     const int32_t z_adj = (z_a_adj > z_b_adj) ? z_a_adj : z_b_adj;
@@ -143,11 +66,11 @@ static int32_t tinyc_lsm_log(int32_t z)
                                         tinyc_srdhm(alpha_d, common_sq));
     const int32_t denom_minus_one = tinyc_lsm_add(tinyc_srdhm(p, inner),
                                                   tinyc_srdhm(alpha_f, q));
-    const int32_t recip = tinyc_lsm_one_over_one_plus_x(denom_minus_one);
+    const int32_t recip = tinyc_one_over_one_plus_x(denom_minus_one);
     const int32_t num_scaled = tinyc_rdbpot(num, accum_bits);
     const int32_t total = tinyc_lsm_add(tinyc_srdhm(z_adj, log_2),
                                         tinyc_srdhm(num_scaled, recip));
-    return tinyc_lsm_sat_mul_pot(total, accum_bits - TINYC_LSM_OUT_BITS);
+    return tinyc_sat_mul_pot(total, accum_bits - TINYC_LSM_OUT_BITS);
 }
 
 static void tinyc_log_softmax_row(const tinyc_log_softmax_params *p, const int8_t *in,
@@ -165,7 +88,7 @@ static void tinyc_log_softmax_row(const tinyc_log_softmax_params *p, const int8_
         const int32_t diff = (int32_t)in[i] - max;
         if (diff >= p->diff_min) {
             const int32_t d = tinyc_requantize(diff, p->input_multiplier, p->input_left_shift);
-            sum += (uint32_t)tinyc_rdbpot(tinyc_lsm_exp(d), TINYC_LSM_ACC_BITS);
+            sum += (uint32_t)tinyc_rdbpot(tinyc_exp_on_negative_values(d), TINYC_LSM_ACC_BITS);
         }
     }
     log_sum = tinyc_lsm_log(tinyc_s32(sum));

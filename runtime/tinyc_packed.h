@@ -248,24 +248,24 @@ void tinyc_pk_conv_channel(const tinyc_conv_params *p,
                            int8_t *output);
 
 /* ---- the kernels (same argument order as tinyc_nn.h; the filter is the packed form) ----
- * conv2d s4 / cb / mask and depthwise s4 / cb take, as their last argument, an arena scratch
- * buffer (never NULL) of one unpacked filter row (conv2d: kh * kw * in_c bytes) or of the
- * whole unpacked filter (depthwise); their _unbuffered twins need none and unpack every weight where it is used (slower, same
- * bits). */
+ * conv2d s4 / cb / mask and depthwise s4 / cb take, before the output (as every kernel does),
+ * an arena scratch buffer (never NULL) of one unpacked filter row (conv2d: kh * kw * in_c
+ * bytes) or of the whole unpacked filter (depthwise); their _unbuffered twins need none and
+ * unpack every weight where it is used (slower, same bits). */
 
 void tinyc_conv2d_s4(const tinyc_conv_params *params,
                      const tinyc_per_channel_quant_params *quant,
                      const tinyc_dims *input_dims, const int8_t *input,
                      const tinyc_dims *filter_dims, const uint8_t *filter,
                      const int32_t *bias, const int16_t *bias16,
-                     const tinyc_dims *output_dims, int8_t *output, int8_t *scratch);
+                     const tinyc_dims *output_dims, int8_t *scratch, int8_t *output);
 void tinyc_conv2d_cb(const tinyc_conv_params *params,
                      const tinyc_per_channel_quant_params *quant,
                      const tinyc_dims *input_dims, const int8_t *input,
                      const tinyc_dims *filter_dims, const int8_t *codebook,
                      const uint8_t *indices, int32_t bits,
                      const int32_t *bias, const int16_t *bias16,
-                     const tinyc_dims *output_dims, int8_t *output, int8_t *scratch);
+                     const tinyc_dims *output_dims, int8_t *scratch, int8_t *output);
 void tinyc_conv2d_sparse(const tinyc_conv_params *params,
                          const tinyc_per_channel_quant_params *quant,
                          const tinyc_dims *input_dims, const int8_t *input,
@@ -278,14 +278,14 @@ void tinyc_depthwise_conv2d_s4(const tinyc_dw_conv_params *params,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const uint8_t *filter,
                                const int32_t *bias, const int16_t *bias16,
-                               const tinyc_dims *output_dims, int8_t *output, int8_t *scratch);
+                               const tinyc_dims *output_dims, int8_t *scratch, int8_t *output);
 void tinyc_depthwise_conv2d_cb(const tinyc_dw_conv_params *params,
                                const tinyc_per_channel_quant_params *quant,
                                const tinyc_dims *input_dims, const int8_t *input,
                                const tinyc_dims *filter_dims, const int8_t *codebook,
                                const uint8_t *indices, int32_t bits,
                                const int32_t *bias, const int16_t *bias16,
-                               const tinyc_dims *output_dims, int8_t *output, int8_t *scratch);
+                               const tinyc_dims *output_dims, int8_t *scratch, int8_t *output);
 void tinyc_fully_connected_s4(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
@@ -311,7 +311,7 @@ void tinyc_conv2d_mask(const tinyc_conv_params *params,
                        const tinyc_dims *input_dims, const int8_t *input,
                        const tinyc_dims *filter_dims, const uint8_t *mask,
                        const int8_t *value, const int32_t *bias, const int16_t *bias16,
-                       const tinyc_dims *output_dims, int8_t *output, int8_t *scratch);
+                       const tinyc_dims *output_dims, int8_t *scratch, int8_t *output);
 void tinyc_conv2d_mask_unbuffered(const tinyc_conv_params *params,
                                   const tinyc_per_channel_quant_params *quant,
                                   const tinyc_dims *input_dims, const int8_t *input,

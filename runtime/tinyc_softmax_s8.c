@@ -7,26 +7,10 @@
  * tinyc/ir/qmath.py (exp_on_negative_values, get_reciprocal).
  */
 #include "tinyc_nn.h"
+#include "tinyc_gemmlowp.h"
 #include "tinyc_requant.h"
 
 #define TINYC_SOFTMAX_ACC_BITS 12   /* integer bits of the sum of exps */
-
-/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent>, exponent in [-31, 30]. */
-static int32_t tinyc_sat_mul_pot(int32_t x, int32_t exponent)
-{
-    int32_t threshold;
-    if (exponent <= 0) {
-        return tinyc_rdbpot(x, -exponent);
-    }
-    threshold = (int32_t)((UINT32_C(1) << (31 - exponent)) - 1u);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return tinyc_shl_wrap(x, exponent);
-}
 
 /* RoundingDivideByPOT for exponents up to 35 (x / 2^e rounds to 0 or -1 past 31). */
 static int32_t tinyc_rdbpot_wide(int32_t x, int32_t exponent)
@@ -35,67 +19,6 @@ static int32_t tinyc_rdbpot_wide(int32_t x, int32_t exponent)
         return tinyc_rdbpot(x, exponent);
     }
     return (exponent == 32 && x == INT32_MIN) ? -1 : 0;
-}
-
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out (gemmlowp Taylor series around -1/8). */
-static int32_t tinyc_exp_on_interval(int32_t a)
-{
-    const int32_t constant_term = 1895147668;       /* exp(-1/8) */
-    const int32_t constant_1_over_3 = 715827883;
-    const int32_t x = a + (INT32_C(1) << 28);
-    const int32_t x2 = tinyc_srdhm(x, x);
-    const int32_t x3 = tinyc_srdhm(x2, x);
-    const int32_t x4 = tinyc_srdhm(x2, x2);
-    const int32_t x4_over_4 = tinyc_sat_mul_pot(x4, -2);
-    const int32_t poly =
-        tinyc_sat_mul_pot(tinyc_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, -1);
-    return constant_term + tinyc_srdhm(constant_term, x + poly);
-}
-
-/* gemmlowp exp_on_negative_values: a in Q5.26 (a <= 0), result Q0.31. */
-static int32_t tinyc_exp_on_negative_values(int32_t a)
-{
-    static const int32_t barrel_multiplier[7] = {
-        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242
-    };
-    const int32_t one_quarter = INT32_C(1) << 24;
-    const int32_t a_mod = (int32_t)((uint32_t)a & (uint32_t)(one_quarter - 1)) - one_quarter;
-    const uint32_t remainder = (uint32_t)a_mod - (uint32_t)a;
-    int32_t result = tinyc_exp_on_interval(tinyc_sat_mul_pot(a_mod, 5));
-    int32_t k;
-    for (k = 0; k < 7; ++k) {                   /* bits 2^-2 .. 2^4 of -a */
-        if ((remainder & (UINT32_C(1) << (24 + k))) != 0u) {
-            result = tinyc_srdhm(result, barrel_multiplier[k]);
-        }
-    }
-    return (a == 0) ? INT32_MAX : result;
-}
-
-/* gemmlowp one_over_one_plus_x_for_x_in_0_1: Newton-Raphson in Q2.29, result Q0.31. */
-static int32_t tinyc_one_over_one_plus_x(int32_t a)
-{
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_denominator = (int32_t)((sum + ((sum >= 0) ? 1 : -1)) / 2);
-    int32_t x = 1515870810 + tinyc_srdhm(half_denominator, -1010580540);
-    int32_t i;
-    for (i = 0; i < 3; ++i) {
-        const int32_t one_minus = (INT32_C(1) << 29) - tinyc_srdhm(half_denominator, x);
-        x = x + tinyc_sat_mul_pot(tinyc_srdhm(x, one_minus), 2);
-    }
-    return tinyc_sat_mul_pot(x, 1);
-}
-
-static int32_t tinyc_clz32(uint32_t x)
-{
-    int32_t n = 0;
-    if (x == 0u) {
-        return 32;
-    }
-    while ((x & 0x80000000u) == 0u) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
 }
 
 /* TFLite GetReciprocal of a Q12.19 sum: 1 / sum = result * 2^-bits_over_unit (Q0.31). */

@@ -1,0 +1,60 @@
+/*
+ * tinyc_conv2d_fast_c.h - the portable inner loops of tinyc_conv2d_fast_s8.c (not TINYC_DSP);
+ * the interface and the results are those of tinyc_conv2d_fast_dsp.h (see there); lanes in
+ * natural order.
+ */
+#ifndef TINYC_CONV2D_FAST_C_H
+#define TINYC_CONV2D_FAST_C_H
+
+#include "tinyc_fast.h"
+
+static inline void tinyc_col_zero4(int16_t *dst, int32_t n4)
+{
+    for (; n4 > 0; --n4, dst += TINYC_GROUP) {
+        dst[0] = 0;
+        dst[1] = 0;
+        dst[2] = 0;
+        dst[3] = 0;
+    }
+}
+
+static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, int32_t off)
+{
+    for (; n4 > 0; --n4, dst += TINYC_GROUP, src += 4) {
+        tinyc_widen4(src, off, dst);
+    }
+}
+
+static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp, const int16_t *x,
+                               int32_t k4)
+{
+    const int8_t *w = *wp;
+    int32_t k;
+    int32_t j;
+    for (k = 0; k < k4; k += 4, x += TINYC_GROUP) {
+        for (j = 0; j < 4; ++j) {
+            const int32_t wj = w[k + j];
+            acc->a0 += wj * x[j];
+            acc->a1 += wj * x[4 + j];
+            acc->a2 += wj * x[8 + j];
+            acc->a3 += wj * x[12 + j];
+            acc->a4 += wj * x[16 + j];
+            acc->a5 += wj * x[20 + j];
+        }
+    }
+    *wp = w + k4;
+}
+
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
+{
+    int8_t *out = (*o)++;
+    out[0] = (int8_t)a0;
+    out[oc] = (int8_t)a1;
+    out[2 * oc] = (int8_t)a2;
+    out[3 * oc] = (int8_t)a3;
+    out[4 * oc] = (int8_t)a4;
+    out[5 * oc] = (int8_t)a5;
+}
+
+#endif /* TINYC_CONV2D_FAST_C_H */

@@ -1,0 +1,123 @@
+/*
+ * tinyc_conv2d_fast_dsp.h - the DSP inner loops of tinyc_conv2d_fast_s8.c (TINYC_DSP);
+ * tinyc_conv2d_fast_c.h is the portable twin with the same interface and results.
+ *
+ * The im2col block holds TINYC_COLS (6) columns, interleaved per group of four k:
+ * blk[(k / 4) * TINYC_GROUP + col * 4 + TINYC_LANE(k % 4)], int16 with the input offset added.
+ *   tinyc_col_zero4 / tinyc_col_copy4: runs of 4 n values into one column (dst at the column's
+ *     first group; it advances by one group per four values).
+ *   tinyc_gemm6: one output channel's six sums: a[i] += w . column i over k4 values; *w
+ *     advances past the channel's k4 weights.
+ *   tinyc_st6_cols: six int8 results to o + i * oc; o advances by one.
+ */
+#ifndef TINYC_CONV2D_FAST_DSP_H
+#define TINYC_CONV2D_FAST_DSP_H
+
+#include "tinyc_fast.h"
+
+/* The asm below steps over a group of TINYC_COLS = 6 columns: 48 bytes. */
+typedef char tinyc_conv_cols_are_6[(TINYC_COLS == 6 && TINYC_GROUP == 24) ? 1 : -1];
+
+static inline void tinyc_col_zero4(int16_t *dst, int32_t n4)
+{
+    const int32_t z = 0;
+    for (; n4 > 0; --n4) {
+        __asm__("strd %[z], %[z], [%[d]], #%c[step]"
+                : [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
+                : [z] "r"(z), [step] "i"(2 * TINYC_GROUP));
+    }
+}
+
+/* off = tinyc_widen_offset(input offset); src needs no alignment. */
+static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, int32_t off)
+{
+    uint32_t v;
+    int32_t lo;
+    int32_t hi;
+    for (; n4 > 0; --n4) {
+        __asm__("ldr %[v], [%[s]], #4\n\t"
+                "sxtab16 %[lo], %[off2], %[v]\n\t"
+                "sxtab16 %[hi], %[off2], %[v], ror #8\n\t"
+                "strd %[lo], %[hi], [%[d]], #%c[step]"
+                : [v] "=&r"(v), [lo] "=&r"(lo), [hi] "=&r"(hi), [s] "+r"(src),
+                  [d] "+r"(dst), "=m"(*(int16_t(*)[4])dst)
+                : [off2] "r"(off), [step] "i"(2 * TINYC_GROUP),
+                  "m"(*(const int8_t(*)[4])src));
+    }
+}
+
+/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
+#define TINYC_GEMM_COL(a, ofs)                                                             \
+    "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
+    "smlad " a ", %[we], %[x0], " a "\n\t"                                                 \
+    "smlad " a ", %[wv], %[x1], " a "\n\t"
+#define TINYC_GEMM_GROUP                                                                   \
+    __asm__("ldr %[wv], [%[w]], #4\n\t"                                                    \
+            "ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
+            "sxtb16 %[we], %[wv]\n\t"                                                      \
+            "sxtb16 %[wv], %[wv], ror #8\n\t"                                              \
+            "smlad %[a0], %[we], %[x0], %[a0]\n\t"                                         \
+            "smlad %[a0], %[wv], %[x1], %[a0]\n\t"                                         \
+            TINYC_GEMM_COL("%[a1]", "-40") TINYC_GEMM_COL("%[a2]", "-32")                  \
+            TINYC_GEMM_COL("%[a3]", "-24") TINYC_GEMM_COL("%[a4]", "-16")                  \
+            TINYC_GEMM_COL("%[a5]", "-8")                                                  \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),    \
+              [a5] "+r"(a5), [w] "+r"(w), [x] "+r"(x), [wv] "=&r"(wv), [we] "=&r"(we),      \
+              [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
+            : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
+
+static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp,
+                                            const int16_t *x, int32_t k4)
+{
+    const int8_t *w = *wp;
+    int32_t a0 = acc->a0;
+    int32_t a1 = acc->a1;
+    int32_t a2 = acc->a2;
+    int32_t a3 = acc->a3;
+    int32_t a4 = acc->a4;
+    int32_t a5 = acc->a5;
+    int32_t g;
+    int32_t wv;
+    int32_t we;
+    int32_t x0;
+    int32_t x1;
+    for (g = k4 >> 4; g > 0; --g) {     /* groups of four k, four at a time ... */
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+    }
+    for (g = (k4 >> 2) & 3; g > 0; --g) {   /* ... and the rest one by one */
+        TINYC_GEMM_GROUP;
+    }
+    acc->a0 = a0;
+    acc->a1 = a1;
+    acc->a2 = a2;
+    acc->a3 = a3;
+    acc->a4 = a4;
+    acc->a5 = a5;
+    *wp = w;
+}
+
+static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
+                                  int32_t a5, int8_t **o, int32_t oc)
+{
+    int8_t *out = *o;
+    int8_t *t;
+    __asm__ volatile("strb %[a0], [%[o]]\n\t"
+                     "strb %[a1], [%[o], %[oc]]\n\t"
+                     "add %[t], %[o], %[oc], lsl #1\n\t"
+                     "strb %[a2], [%[t]]\n\t"
+                     "strb %[a3], [%[t], %[oc]]\n\t"
+                     "add %[t], %[t], %[oc], lsl #1\n\t"
+                     "strb %[a4], [%[t]]\n\t"
+                     "strb %[a5], [%[t], %[oc]]\n\t"
+                     "add %[o], %[o], #1"
+                     : [o] "+r"(out), [t] "=&r"(t)
+                     : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [a4] "r"(a4),
+                       [a5] "r"(a5), [oc] "r"(oc)
+                     : "memory");
+    *o = out;
+}
+
+#endif /* TINYC_CONV2D_FAST_DSP_H */
