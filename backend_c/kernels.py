@@ -97,6 +97,13 @@ def _dense(node: Node, ctx, channels: int, fast_args=None) -> dict:
     return {**args, **fast_args}
 
 
+def transpose_conv2d_args(node: Node, ctx) -> dict:
+    channels = node.inputs[1].shape[0]
+    _quant_check(node, channels)
+    return {**_dense(node, ctx, channels), "stride": tuple(node.attrs["stride"]),
+            "padding": tuple(node.attrs["padding"])}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -488,5 +495,8 @@ KERNELS: dict[str, Kernel] = {
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
     **KERNELS_S16,
+    "transpose_conv2d": Kernel("call_transpose_conv2d.c.j2",
+                               ("tinyc_transpose_conv.h", "tinyc_transpose_conv_s8.c",
+                                "tinyc_dot.h", "tinyc_dsp.h") + _WIN, transpose_conv2d_args),
 }
 

@@ -522,3 +522,40 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.dtype != "INT8":
         raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
     return op.act(0)
+
+
+# -- transpose_conv, batch_matmul, l2_normalization (#16) ---------------------------------------
+
+def _tflm_transpose_pad(out_size: int, kernel: int, stride: int, same: bool) -> int:
+    """TFLM transpose_conv.cc: ComputePaddingHeightWidth run on the *output* size (as TFLite's
+    GetWindowedOutputSize): the leading padding, total // 2."""
+    n = (out_size + stride - 1) // stride if same else (out_size - kernel + stride) // stride
+    return max((n - 1) * stride + kernel - out_size, 0) // 2
+
+
+def TRANSPOSE_CONV(op: TflOp) -> Value:
+    """inputs: output_shape (constant), weights OHWI, input, bias (optional)."""
+    o = op.options("TransposeConvOptions")
+    shape = op.values_of(0, "output_shape").reshape(-1)
+    w, x = op.weight(1, axis=0), op.act(2)
+    _need_rank(op, x, 4)
+    if shape.shape != (4,) or shape.min() < 1 or int(shape[3]) != w.shape[0]:
+        raise op.error(f"output_shape {shape.tolist()} for weights {list(w.shape)}",
+                       cls=ModelError)
+    if x.shape[3] != w.shape[3]:
+        raise op.error(f"weights {list(w.shape)} for {x.shape[3]} input channels",
+                       cls=ModelError)
+    stride = (o.StrideH(), o.StrideW())
+    if min(stride) < 1:
+        raise op.error(f"stride {list(stride)}: expected values >= 1", cls=ModelError)
+    if o.Padding() not in (op.imp.tfl.Padding.SAME, op.imp.tfl.Padding.VALID):
+        raise op.error(f"padding {o.Padding()} is not SAME or VALID", cls=ModelError)
+    same = o.Padding() == op.imp.tfl.Padding.SAME
+    size = (int(shape[1]), int(shape[2]))
+    pads = tuple(_tflm_transpose_pad(size[i], w.shape[1 + i], stride[i], same) for i in (0, 1))
+    attrs = {"stride": stride, "padding": pads, "out_size": size}
+    bias = op.bias(3, w.shape[0]) if len(op.inputs) > 3 else None
+    return op.emit("transpose_conv2d", [x, w, bias], op.fused(attrs, _act_code(o)))
+
+
+SUPPORTED |= {"TRANSPOSE_CONV"}

@@ -625,3 +625,37 @@ for _fn in (resize_nearest, resize_bilinear):
         CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
             _fn, (_shape, _size, _requant), _opts)
 NOT_IN_TFLM = {"relu_n1_to_1"}                # no TFLM kernel: host C == golden model only
+
+
+def transpose_conv(rng, in_shape=(1, 4, 5, 3), filt=(6, 3, 3), out_hw=(8, 10), stride=2,
+                   padding=SAME, bias=True, act=0, per_tensor=False):
+    """TRANSPOSE_CONV: inputs output_shape, weights OHWI, input, bias (optional)."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", in_shape)
+    o, kh, kw = filt
+    wq = rng.integers(-127, 128, (o, kh, kw, in_shape[3])).astype(np.int8)
+    ws = rng.uniform(0.002, 0.02, 1 if per_tensor else o)
+    w = b.const("w", wq, scale=ws, zp=np.zeros(ws.size), qdim=0)
+    out = (1, *out_hw, o)
+    y = _act(b, rng, "y", out, 0.02, 0.2)
+    ins = [_i32(b, "output_shape", out), w, x]
+    if bias:
+        ins.append(_bias(b, rng, "b", o, _scale_of(b, x), np.broadcast_to(ws, (o,))))
+    b.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", Padding=padding, StrideW=stride,
+         StrideH=stride, FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+CASES.update({
+    "transpose_conv": transpose_conv,
+    "transpose_conv_s1_valid": lambda rng: transpose_conv(rng, (1, 5, 4, 2), (4, 3, 2), (7, 5),
+                                                          1, VALID, bias=False),
+    "transpose_conv_s2_valid": lambda rng: transpose_conv(rng, (1, 3, 3, 4), (5, 3, 3), (7, 7),
+                                                          2, VALID, act=RELU),
+    "transpose_conv_k4_same": lambda rng: transpose_conv(rng, (1, 3, 4, 3), (4, 4, 4), (6, 8),
+                                                         2, SAME, act=RELU6),
+    "transpose_conv_s1_same": lambda rng: transpose_conv(rng, (1, 6, 5, 8), (3, 3, 3), (6, 5),
+                                                         1, SAME, per_tensor=True),
+    "transpose_conv_s2_odd": lambda rng: transpose_conv(rng, (1, 4, 4, 3), (3, 3, 3), (7, 8),
+                                                        2, SAME, bias=False),
+})
