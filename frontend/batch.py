@@ -375,6 +375,8 @@ RULES = {
     "DynamicQuantizeLinear": lambda *_: "it computes one quantization scale over all samples",
 }
 
+RULES["ConvTranspose"] = _per_image
+
 
 def rule_for(op_type: str):
     """The op's rule: RULES, else, for an op the frontend turns into an elementwise IR op

@@ -638,3 +638,46 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
     cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)
+
+
+# -- ConvTranspose, batched MatMul, LpNormalization (#15) -----------------------------------------
+
+def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
+                  kernel_shape=None, output_padding=None, output_shape=None, pads=None,
+                  strides=None):
+    """2-D, group 1, dilation 1: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI); output
+    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula)."""
+    _need_rank(b, X, 4, "only 2-D ConvTranspose is supported")
+    w = b.const_input(W, "W")
+    if group != 1:
+        raise b.error(f"ConvTranspose group={group}", "only group=1 is supported.")
+    if _pair(dilations) != (1, 1):
+        raise b.error(f"ConvTranspose dilations {list(dilations)}",
+                      "only dilation 1 is supported.")
+    if output_shape is not None:
+        raise b.error("ConvTranspose with the output_shape attribute",
+                      "give pads and output_padding instead.")
+    if auto_pad not in ("NOTSET", "VALID"):
+        raise b.error(f"ConvTranspose auto_pad '{auto_pad}'",
+                      "give explicit pads (auto_pad NOTSET) instead.")
+    if w.ndim != 4 or w.shape[0] != X.shape[1]:
+        raise b.error(f"weights {list(w.shape)} for {X.shape[1]} input channels",
+                      "expected [C, O, KH, KW].", cls=ModelError)
+    if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
+        raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
+                      "kernel_shape must equal the weights' spatial dims.")
+    stride = _pair(strides)
+    p = [0, 0, 0, 0] if auto_pad == "VALID" or pads is None else [int(v) for v in pads]
+    out_pad = _pair(output_padding, 0)
+    if len(p) != 4 or min(p) < 0 or min(out_pad) < 0:
+        raise b.error(f"ConvTranspose pads {p}, output_padding {list(out_pad)}",
+                      "expected non-negative values.")
+    size = tuple(stride[i] * (X.shape[2 + i] - 1) + out_pad[i] + w.shape[2 + i] - p[i] - p[i + 2]
+                 for i in (0, 1))
+    if min(size) < 1:
+        raise b.error(f"ConvTranspose output size {list(size)}", "pads leave no output.",
+                      cls=ModelError)
+    y = b.emit("transpose_conv2d", [b.layout(X, NCHW_TO_NHWC), b.weight(W, (1, 2, 3, 0)),
+                                    b.bias(B, w.shape[1])],
+               {"stride": stride, "padding": (p[0], p[1]), "out_size": size})
+    return b.act(y, NCHW_TO_NHWC)

@@ -1,0 +1,74 @@
+"""ONNX ConvTranspose -> IR transpose_conv2d (the op TFLite TRANSPOSE_CONV maps onto, TFLM-exact
+in tests/tflite): float semantics == onnxruntime for strides, pads, output_padding, with and
+without bias; the int8 build's host C == the golden model and stays within quantization steps
+of onnxruntime; unsupported attributes are refused by name."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper as h
+
+import tinyc
+from tinyc.errors import TinycError
+from tinyc.frontend import load_onnx
+
+from .util import check_float, make_model, rand, session
+
+
+def _model(c_in=3, c_out=5, hw=(4, 5), k=(3, 3), bias=True, **attrs):
+    ins = ["x", "W", "B"] if bias else ["x", "W"]
+    inits = {"W": rand(c_in, c_out, *k, seed=1) * 0.3}
+    if bias:
+        inits["B"] = rand(c_out, seed=2) * 0.1
+    nodes = [h.make_node("ConvTranspose", ins, ["y"], **attrs)]
+    return make_model(nodes, {"x": [1, c_in, *hw]}, ["y"], inits)
+
+
+CASES = {
+    "s1": {},
+    "s2": {"strides": [2, 2]},
+    "s2_pads": {"strides": [2, 2], "pads": [1, 1, 1, 1]},
+    "s2_output_padding": {"strides": [2, 2], "pads": [1, 0, 1, 2], "output_padding": [1, 1]},
+    "s12_asym": {"strides": [1, 2], "pads": [0, 2, 1, 0]},
+    "valid": {"strides": [2, 2], "auto_pad": "VALID"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("bias", [True, False])
+def test_float_matches_onnxruntime(name, bias):
+    g = check_float(_model(bias=bias, **CASES[name]))
+    assert [n.op for n in g.nodes if n.op == "transpose_conv2d"] == ["transpose_conv2d"]
+
+
+def test_even_kernel_float():
+    check_float(_model(4, 2, (3, 3), (4, 4), strides=[2, 2], pads=[1, 1, 1, 1]))
+
+
+@pytest.mark.parametrize("name", ["s2_pads", "s2_output_padding"])
+def test_int8_build(name, tmp_path):
+    model = _model(**CASES[name])
+    path = tmp_path / "tconv.onnx"
+    path.write_bytes(model.SerializeToString())
+    m = tinyc.compile(path, calib={"x": np.stack([rand(3, 4, 5, seed=s) for s in range(32)])},
+                      progress=None)
+    want_fn = session(model)
+    for seed in (90, 91):
+        x = rand(1, 3, 4, 5, seed=seed)
+        xq = m.inputs[0].quantize(x)
+        np.testing.assert_array_equal(m.run_host(xq), m.interpret(xq))
+        want = want_fn.run(None, {"x": x})[0]
+        assert np.abs(m.interpret(x) - want).max() <= 4 * m.outputs[0].scale
+
+
+@pytest.mark.parametrize("attrs,words", [
+    ({"group": 3}, "group=3"),
+    ({"dilations": [2, 2]}, "dilations"),
+    ({"output_shape": [9, 11]}, "output_shape"),
+    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, "auto_pad"),
+])
+def test_refused_clearly(attrs, words):
+    c_out = 1 if "group" in attrs else 5
+    with pytest.raises(TinycError, match=words) as e:
+        load_onnx(_model(c_out=c_out, **attrs))
+    assert "ConvTranspose" in str(e.value)
