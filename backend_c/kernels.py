@@ -104,6 +104,33 @@ def transpose_conv2d_args(node: Node, ctx) -> dict:
             "padding": tuple(node.attrs["padding"])}
 
 
+def batch_matmul_args(node: Node, ctx) -> dict:
+    from ..ir.ops.matmul import matmul_dims
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    adj_x, adj_y = bool(node.attrs.get("adj_x")), bool(node.attrs.get("adj_y"))
+    batch, m, k, _, n, _ = matmul_dims(a.shape, b.shape, adj_x, adj_y)
+    if len(batch) > 3:
+        _fail(node, "batch dims", "at most 3", len(batch))
+
+    def strides(shape) -> tuple[int, ...]:
+        lead = (1,) * (len(batch) - (len(shape) - 2)) + tuple(shape[:-2])
+        size, out = int(shape[-1]) * int(shape[-2]), []
+        for d in reversed(lead):
+            out.append(0 if d == 1 else size)
+            size *= int(d)
+        return (0,) * (3 - len(lead)) + tuple(reversed(out))
+    return {"batch": (1,) * (3 - len(batch)) + tuple(int(d) for d in batch),
+            "a_batch": strides(a.shape), "b_batch": strides(b.shape), "m": m, "k": k, "n": n,
+            "a_m": 1 if adj_x else k, "a_k": m if adj_x else 1,
+            "b_k": 1 if adj_y else n, "b_n": k if adj_y else 1,
+            "a_offset": _int_attr(node, "a_offset", -255, 255),
+            "b_offset": _int_attr(node, "b_offset", -255, 255),
+            "out_offset": _int_attr(node, "out_offset", -255, 255),
+            "multiplier": _int_attr(node, "multiplier", 0),
+            "shift": _int_attr(node, "shift", -31, 30), "act": _act(node),
+            "a": ctx.ptr(a), "b": ctx.ptr(b), "output": ctx.ptr(y)}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -498,5 +525,8 @@ KERNELS: dict[str, Kernel] = {
     "transpose_conv2d": Kernel("call_transpose_conv2d.c.j2",
                                ("tinyc_transpose_conv.h", "tinyc_transpose_conv_s8.c",
                                 "tinyc_dot.h", "tinyc_dsp.h") + _WIN, transpose_conv2d_args),
+    "batch_matmul": Kernel("call_batch_matmul.c.j2",
+                           ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s8.c"),
+                           batch_matmul_args),
 }
 

@@ -558,4 +558,21 @@ def TRANSPOSE_CONV(op: TflOp) -> Value:
     return op.emit("transpose_conv2d", [x, w, bias], op.fused(attrs, _act_code(o)))
 
 
-SUPPORTED |= {"TRANSPOSE_CONV"}
+def BATCH_MATMUL(op: TflOp) -> Value:
+    """lhs @ rhs (either may be an int8 constant), per-tensor quantized, batch dims broadcast."""
+    o = _options(op, "BatchMatMulOptions")
+    a, b = op.act(0), op.act(1)
+    if a.is_const and b.is_const:
+        raise op.error("both operands are constants", "fold them when converting.")
+    for v in (a, b):
+        if v.q is None or len(v.q.scale) != 1:
+            raise op.error(f"operand '{v.name}' needs per-tensor quantization, got {v.q}",
+                           cls=ModelError)
+        if not 2 <= len(v.shape) <= 5:
+            raise op.error(f"operand '{v.name}' has shape {list(v.shape)}",
+                           "BATCH_MATMUL takes ranks 2 to 5.", ModelError)
+    attrs = {"adj_x": bool(o.AdjX()) if o else False, "adj_y": bool(o.AdjY()) if o else False}
+    return op.emit("batch_matmul", [a, b], attrs)
+
+
+SUPPORTED |= {"TRANSPOSE_CONV", "BATCH_MATMUL"}

@@ -659,3 +659,47 @@ CASES.update({
     "transpose_conv_s2_odd": lambda rng: transpose_conv(rng, (1, 4, 4, 3), (3, 3, 3), (7, 8),
                                                         2, SAME, bias=False),
 })
+
+
+def _batch1_input(b, name, shape, s, z):
+    """A model input of batch 1 reshaped to `shape` when that has a leading dim > 1."""
+    if shape[0] == 1:
+        t = b.tensor(name, shape, scale=s, zp=z)
+        return t, t
+    t = b.tensor(name, (1, int(np.prod(shape))), scale=s, zp=z)
+    r = b.tensor(f"{name}_r", shape, scale=s, zp=z)
+    b.op("RESHAPE", [t, b.const(f"{name}_shape", np.array(shape, np.int32))], [r])
+    return t, r
+
+
+def batch_matmul(rng, a_shape=(1, 4, 6), b_shape=(1, 6, 5), out=(1, 4, 5), adj_x=False,
+                 adj_y=False, const_b=False):
+    """BATCH_MATMUL of two activations (or an activation and a constant rhs), asymmetric
+    int8 operands."""
+    b = TflBuilder()
+    ina, a = _batch1_input(b, "a", a_shape, *_q(rng, 0.02, 0.1))
+    if const_b:
+        s, z = _q(rng, 0.005, 0.05)
+        rhs = b.const("rhs", rng.integers(-128, 128, b_shape).astype(np.int8), scale=s, zp=z)
+        inputs = [ina]
+    else:
+        inb, rhs = _batch1_input(b, "b", b_shape, *_q(rng, 0.02, 0.1))
+        inputs = [ina, inb]
+    y = _act(b, rng, "y", out, 0.05, 0.5)
+    b.op("BATCH_MATMUL", [a, rhs], [y], "BatchMatMulOptions", AdjX=adj_x, AdjY=adj_y)
+    return b.build(inputs, [y])
+
+
+CASES.update({
+    "batch_matmul": batch_matmul,
+    "batch_matmul_adj": lambda rng: batch_matmul(rng, (2, 3, 6, 4), (2, 3, 5, 6), (2, 3, 4, 5),
+                                                 adj_x=True, adj_y=True),
+    "batch_matmul_broadcast": lambda rng: batch_matmul(rng, (2, 1, 4, 6), (3, 6, 5),
+                                                       (2, 3, 4, 5)),
+    "batch_matmul_rank5": lambda rng: batch_matmul(rng, (1, 2, 2, 3, 7), (2, 1, 7, 4),
+                                                   (1, 2, 2, 3, 4), adj_y=False),
+    "batch_matmul_const_rhs": lambda rng: batch_matmul(rng, (1, 5, 8), (8, 3), (1, 5, 3),
+                                                       const_b=True),
+    "batch_matmul_const_rhs_adj": lambda rng: batch_matmul(rng, (1, 5, 8), (1, 3, 8),
+                                                           (1, 5, 3), adj_y=True, const_b=True),
+})
