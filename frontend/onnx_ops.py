@@ -213,8 +213,7 @@ def Gemm(b: Builder, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
 
 def MatMul(b: Builder, A, B):
     if A.is_const or not B.is_const or B.rank != 2:
-        raise b.error("MatMul needs an activation times a constant 2-D matrix",
-                      f"got shapes {A.shape} x {B.shape}.")
+        return _batch_matmul(b, A, B)
     k, n = B.shape
     lead = A.shape[:-1]
     x = A if A.rank == 2 else _reshape_to(b, A, (int(np.prod(lead)), k))
@@ -681,3 +680,16 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
                                     b.bias(B, w.shape[1])],
                {"stride": stride, "padding": (p[0], p[1]), "out_size": size})
     return b.act(y, NCHW_TO_NHWC)
+
+
+def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
+    """MatMul of two activations (attention's Q·K^T, weights·V), or of a constant and an
+    activation, or with a constant of rank > 2: IR batch_matmul, batch dims broadcast."""
+    if A.is_const and B.is_const:
+        raise b.error("MatMul of two constants", "fold it before exporting.")
+    if min(A.rank, B.rank) < 2 or max(A.rank, B.rank) > 5:
+        raise b.error(f"MatMul of shapes {list(A.shape)} x {list(B.shape)}",
+                      "operands of rank 2 to 5 are supported (no 1-D vectors).")
+    vals = [b.g.const(t.name or f"matmul_c{i}", t.data.astype(np.float32)) if t.is_const
+            else b.layout(t, identity(t.rank)) for i, t in enumerate((A, B))]
+    return b.act(b.emit("batch_matmul", vals, {"adj_x": False, "adj_y": False}))
