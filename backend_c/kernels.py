@@ -131,6 +131,14 @@ def batch_matmul_args(node: Node, ctx) -> dict:
             "a": ctx.ptr(a), "b": ctx.ptr(b), "output": ctx.ptr(y)}
 
 
+def l2_norm_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    row = int(x.shape[-1]) if x.shape else 1
+    return {"num_rows": x.type.size // row, "row_size": row,
+            "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -528,5 +536,7 @@ KERNELS: dict[str, Kernel] = {
     "batch_matmul": Kernel("call_batch_matmul.c.j2",
                            ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s8.c"),
                            batch_matmul_args),
+    "l2_norm": Kernel("call_l2_norm.c.j2", ("tinyc_l2norm.h", "tinyc_l2norm_s8.c"),
+                      l2_norm_args),
 }
 

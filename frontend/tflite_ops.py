@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, Value
+from ..ir import OPS, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -575,4 +575,21 @@ def BATCH_MATMUL(op: TflOp) -> Value:
     return op.emit("batch_matmul", [a, b], attrs)
 
 
-SUPPORTED |= {"TRANSPOSE_CONV", "BATCH_MATMUL"}
+def L2_NORMALIZATION(op: TflOp) -> Value:
+    """Over the last axis (rank <= 4, as TFLM); TFLM writes 1/128 steps with zero point 0
+    whatever the output tensor's quantization: a differing one is a relabel."""
+    o, x = _options(op, "L2NormOptions"), op.act(0)
+    if len(x.shape) > 4 or len(x.shape) < 1:
+        raise op.error(f"input '{x.name}' has shape {list(x.shape)}",
+                       "L2_NORMALIZATION takes ranks 1 to 4.", ModelError)
+    if _act_code(o) != 0:
+        raise op.error(f"fused activation {_act_code(o)}",
+                       "TFLite Micro's L2_NORMALIZATION takes none.", ModelError)
+    fixed = QParams((1.0 / 128.0,), (0,))
+    if op.out().q == fixed:
+        return op.emit("l2_norm", [x], {})
+    y = op.emit("l2_norm", [x], {}, q=fixed, name=f"{op.out().name}_raw")
+    return op.relabel(y, op.out().q)
+
+
+SUPPORTED |= {"TRANSPOSE_CONV", "BATCH_MATMUL", "L2_NORMALIZATION"}

@@ -172,3 +172,9 @@ def batch_matmul_rule(node: Node) -> dict:
     m, s = quantize_multiplier(float(np.float32(qa.s) * np.float32(qb.s)) / f64(qo.s))
     return {"a_offset": -qa.zp, "b_offset": -qb.zp, "out_offset": qo.zp, "multiplier": (m,),
             "shift": (s,), "act_min": -128, "act_max": 127}
+
+
+@rule("l2_norm")
+def l2_norm_rule(node: Node) -> dict:
+    """TFLM l2norm.cc: only the input zero point (the output is fixed at 1/128, 0)."""
+    return {"in_offset": -node.inputs[0].q.zp}

@@ -15,7 +15,8 @@ import tinyc
 QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
               "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",
               "resize_bilinear_half_pixel"]
-QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj"]
+QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj",
+               "l2_normalization", "l2_normalization_depth2"]
 
 
 @pytest.fixture(scope="module")

@@ -703,3 +703,22 @@ CASES.update({
     "batch_matmul_const_rhs_adj": lambda rng: batch_matmul(rng, (1, 5, 8), (1, 3, 8),
                                                            (1, 5, 3), adj_y=True, const_b=True),
 })
+
+
+def l2_normalization(rng, shape=(1, 4, 4, 8), out_q=(1.0 / 128.0, 0)):
+    """L2_NORMALIZATION over the last axis; TFLM writes 1/128 steps, zero point 0, whatever
+    the output tensor says (out_q other than that: the bytes relabelled)."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", shape, 0.01, 0.1)
+    y = b.tensor("y", shape, scale=out_q[0], zp=out_q[1])
+    b.op("L2_NORMALIZATION", [x], [y], "L2NormOptions", FusedActivationFunction=0)
+    return b.build([x], [y])
+
+
+CASES.update({
+    "l2_normalization": l2_normalization,
+    "l2_normalization_2d": lambda rng: l2_normalization(rng, (1, 40)),
+    "l2_normalization_depth1": lambda rng: l2_normalization(rng, (1, 6, 1)),
+    "l2_normalization_depth2": lambda rng: l2_normalization(rng, (1, 64, 2)),
+    "l2_normalization_relabel": lambda rng: l2_normalization(rng, (1, 3, 5, 6), (0.01, 3)),
+})
