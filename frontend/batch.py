@@ -376,6 +376,7 @@ RULES = {
 }
 
 RULES["ConvTranspose"] = _per_image
+RULES["LpNormalization"] = _on_axis(lambda ctx: -1)
 
 
 def rule_for(op_type: str):

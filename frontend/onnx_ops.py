@@ -693,3 +693,17 @@ def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
     vals = [b.g.const(t.name or f"matmul_c{i}", t.data.astype(np.float32)) if t.is_const
             else b.layout(t, identity(t.rank)) for i, t in enumerate((A, B))]
     return b.act(b.emit("batch_matmul", vals, {"adj_x": False, "adj_y": False}))
+
+
+def LpNormalization(b: Builder, input, *, axis=-1, p=2):
+    """p = 2 only: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as
+    TFLite's L2_NORMALIZATION)."""
+    if p != 2:
+        raise b.error(f"LpNormalization p={p}", "only p=2 (L2) is supported.")
+    if input.is_const:
+        raise b.error("LpNormalization of a constant", "fold it before exporting.")
+    r = input.rank
+    if not -r <= axis < r:
+        raise b.error(f"LpNormalization axis {axis} for rank {r}", cls=ModelError)
+    v, perm = b.axis_last(input, axis % r)
+    return b.act(b.emit("l2_norm", [v]), perm)
