@@ -641,11 +641,23 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
 
 # -- ConvTranspose, batched MatMul, LpNormalization (#15) -----------------------------------------
 
+def _transpose_pads(in_size: int, stride: int, kernel: int, adj: int, auto_pad: str,
+                    out_size: int | None) -> tuple[int, int]:
+    """(head, tail) padding of a ConvTranspose axis given its output size (the output_shape
+    attribute) or SAME auto_pad (output in * stride): the odd one at the tail for SAME_UPPER,
+    at the head otherwise (as onnxruntime and onnx.reference compute it)."""
+    full = (in_size - 1) * stride + adj + kernel
+    total = max(0, full - (out_size if out_size is not None else in_size * stride))
+    return (total // 2, total - total // 2) if auto_pad == "SAME_UPPER" else \
+        (total - total // 2, total // 2)
+
+
 def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
                   kernel_shape=None, output_padding=None, output_shape=None, pads=None,
                   strides=None):
     """2-D, group 1, dilation 1: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI); output
-    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula)."""
+    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula), pads
+    from output_shape or SAME auto_pad when given."""
     _need_rank(b, X, 4, "only 2-D ConvTranspose is supported")
     w = b.const_input(W, "W")
     if group != 1:
@@ -653,26 +665,37 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
     if _pair(dilations) != (1, 1):
         raise b.error(f"ConvTranspose dilations {list(dilations)}",
                       "only dilation 1 is supported.")
-    if output_shape is not None:
-        raise b.error("ConvTranspose with the output_shape attribute",
-                      "give pads and output_padding instead.")
-    if auto_pad not in ("NOTSET", "VALID"):
-        raise b.error(f"ConvTranspose auto_pad '{auto_pad}'",
-                      "give explicit pads (auto_pad NOTSET) instead.")
+    if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")
     if w.ndim != 4 or w.shape[0] != X.shape[1]:
         raise b.error(f"weights {list(w.shape)} for {X.shape[1]} input channels",
                       "expected [C, O, KH, KW].", cls=ModelError)
     if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
         raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
                       "kernel_shape must equal the weights' spatial dims.")
-    stride = _pair(strides)
-    p = [0, 0, 0, 0] if auto_pad == "VALID" or pads is None else [int(v) for v in pads]
-    out_pad = _pair(output_padding, 0)
-    if len(p) != 4 or min(p) < 0 or min(out_pad) < 0:
-        raise b.error(f"ConvTranspose pads {p}, output_padding {list(out_pad)}",
+    stride, out_pad = _pair(strides), _pair(output_padding, 0)
+    if min(out_pad) < 0:
+        raise b.error(f"ConvTranspose output_padding {list(out_pad)}",
                       "expected non-negative values.")
+    if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        want = None if output_shape is None else [int(v) for v in output_shape][-2:]
+        if want is not None and (len(want) != 2 or min(want) < 1):
+            raise b.error(f"ConvTranspose output_shape {list(output_shape)}", cls=ModelError)
+        (t, bo), (le, r) = (_transpose_pads(X.shape[2 + i], stride[i], w.shape[2 + i],
+                                            out_pad[i], auto_pad,
+                                            None if want is None else want[i])
+                            for i in (0, 1))
+        p = [t, le, bo, r]
+    else:
+        p = [0, 0, 0, 0] if auto_pad == "VALID" or pads is None else [int(v) for v in pads]
+    if len(p) != 4 or min(p) < 0:
+        raise b.error(f"ConvTranspose pads {p}", "expected 4 non-negative values.")
     size = tuple(stride[i] * (X.shape[2 + i] - 1) + out_pad[i] + w.shape[2 + i] - p[i] - p[i + 2]
                  for i in (0, 1))
+    if output_shape is not None and size != tuple(want):
+        raise b.error(f"ConvTranspose output_shape {want} larger than the input spreads to "
+                      f"({list(size)})", "as onnxruntime, an output_shape needs padding >= 0.",
+                      cls=ModelError)
     if min(size) < 1:
         raise b.error(f"ConvTranspose output size {list(size)}", "pads leave no output.",
                       cls=ModelError)

@@ -1,6 +1,6 @@
 """ONNX ConvTranspose -> IR transpose_conv2d (the op TFLite TRANSPOSE_CONV maps onto, TFLM-exact
-in tests/tflite): float semantics == onnxruntime for strides, pads, output_padding, with and
-without bias; the int8 build's host C == the golden model and stays within quantization steps
+in tests/tflite): float semantics == onnxruntime for strides, pads, output_padding, output_shape, SAME auto_pad, with
+and without bias; the int8 build's host C == the golden model and stays within quantization steps
 of onnxruntime; unsupported attributes are refused by name."""
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ CASES = {
     "s2_output_padding": {"strides": [2, 2], "pads": [1, 0, 1, 2], "output_padding": [1, 1]},
     "s12_asym": {"strides": [1, 2], "pads": [0, 2, 1, 0]},
     "valid": {"strides": [2, 2], "auto_pad": "VALID"},
+    "same_upper": {"strides": [2, 2], "auto_pad": "SAME_UPPER"},
+    "same_lower": {"strides": [2, 2], "auto_pad": "SAME_LOWER"},
+    "same_upper_k4": {"strides": [2, 1], "auto_pad": "SAME_UPPER", "kernel_shape": [3, 3]},
+    "output_shape": {"strides": [2, 2], "output_shape": [8, 9]},
+    "output_shape_padding": {"strides": [3, 2], "output_shape": [10, 10],
+                             "output_padding": [1, 1]},
 }
 
 
@@ -64,8 +70,7 @@ def test_int8_build(name, tmp_path):
 @pytest.mark.parametrize("attrs,words", [
     ({"group": 3}, "group=3"),
     ({"dilations": [2, 2]}, "dilations"),
-    ({"output_shape": [9, 11]}, "output_shape"),
-    ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, "auto_pad"),
+    ({"output_shape": [20, 11]}, "output_shape"),
 ])
 def test_refused_clearly(attrs, words):
     c_out = 1 if "group" in attrs else 5
