@@ -430,6 +430,11 @@ def fully_connected_s16_args(node: Node, ctx) -> dict:
             "output_dims": (y.shape[0], 1, 1, y.shape[1])}
 
 
+def transpose_conv2d_s16_args(node: Node, ctx) -> dict:
+    return {**_dense16(node, ctx, node.inputs[1].shape[0]),
+            "stride": tuple(node.attrs["stride"]), "padding": tuple(node.attrs["padding"])}
+
+
 def add_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -538,5 +543,9 @@ KERNELS: dict[str, Kernel] = {
                            batch_matmul_args),
     "l2_norm": Kernel("call_l2_norm.c.j2", ("tinyc_l2norm.h", "tinyc_l2norm_s8.c"),
                       l2_norm_args),
+    "transpose_conv2d.s16": Kernel("call_transpose_conv2d_s16.c.j2",
+                                   _S16 + ("tinyc_transpose_conv.h",
+                                           "tinyc_transpose_conv_s16.c"),
+                                   transpose_conv2d_s16_args),
 }
 

@@ -29,4 +29,13 @@ void tinyc_transpose_conv_s8(const tinyc_transpose_conv_params *params,
                              const int32_t *bias,
                              const tinyc_dims *output_dims, int8_t *output);
 
+/* 16x8: int16 input and output (offsets 0), int8 filter, int64 bias (may be NULL), an int64
+ * sum requantized by the 64-bit MultiplyByQuantizedMultiplier (TFLM's 16x8 TransposeConv). */
+void tinyc_transpose_conv_s16(const tinyc_transpose_conv_params *params,
+                              const tinyc_per_channel_quant_params *quant,
+                              const tinyc_dims *input_dims, const int16_t *input,
+                              const tinyc_dims *filter_dims, const int8_t *filter,
+                              const int64_t *bias,
+                              const tinyc_dims *output_dims, int16_t *output);
+
 #endif /* TINYC_TRANSPOSE_CONV_H */

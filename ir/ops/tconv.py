@@ -8,6 +8,8 @@ Integer form (TFLite Micro reference_integer_ops::TransposeConv, int8 per channe
   acc[o] = Σ (x + in_offset) * w  (int32 scratch, scattered) ;  acc += bias[o]
   y = clamp(MultiplyByQuantizedMultiplier(acc, mult[o], shift[o]) + out_offset, act)
 The sum is exact, so gathering per output (the C kernel) gives the same bits.
+16x8 (int16 activations, offsets 0, int64 bias): the same sum in int64, requantized by the
+64-bit MultiplyByQuantizedMultiplier, as TFLM's 16x8 TransposeConv (conv._finish_int).
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def _macs(node) -> int:
 
 @op(TRANSPOSE_CONV2D, run_float=_run_float, run_int=_run_int, macs=_macs,
     layer=Layer(weight_axis=0, prunable=False), int_attrs=INT_ATTRS, clamps=True,
-    implied_relu=True)
+    implied_relu=True, int16=True, int16_layer=True)
 def transpose_conv2d(inputs, attrs):
     """transpose_conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride=(sh, sw),
     padding=(top, left), out_size=(OH, OW), act}: TFLite TRANSPOSE_CONV / ONNX ConvTranspose"""

@@ -77,3 +77,19 @@ def test_refused_clearly(attrs, words):
     with pytest.raises(TinycError, match=words) as e:
         load_onnx(_model(c_out=c_out, **attrs))
     assert "ConvTranspose" in str(e.value)
+
+
+def test_int16_activations(tmp_path):
+    """activations="int16": the 16x8 kernel (tinyc_transpose_conv_s16) runs, host C ==
+    golden, closer to onnxruntime than int8."""
+    model = _model(**CASES["s2_output_padding"])
+    path = tmp_path / "tconv16.onnx"
+    path.write_bytes(model.SerializeToString())
+    calib = {"x": np.stack([rand(3, 4, 5, seed=s) for s in range(32)])}
+    m = tinyc.compile(path, calib=calib, progress=None, activations="int16")
+    assert "tinyc_transpose_conv_s16(" in (m.c_dir() / "model.c").read_text()
+    x = rand(1, 3, 4, 5, seed=93)
+    xq = m.inputs[0].quantize(x)
+    np.testing.assert_array_equal(m.run_host(xq), m.interpret(xq))
+    want = session(model).run(None, {"x": x})[0]
+    assert np.abs(m.interpret(x) - want).max() <= 2 * m.outputs[0].scale
