@@ -693,9 +693,13 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
     size = tuple(stride[i] * (X.shape[2 + i] - 1) + out_pad[i] + w.shape[2 + i] - p[i] - p[i + 2]
                  for i in (0, 1))
     if output_shape is not None and size != tuple(want):
-        raise b.error(f"ConvTranspose output_shape {want} larger than the input spreads to "
-                      f"({list(size)})", "as onnxruntime, an output_shape needs padding >= 0.",
-                      cls=ModelError)
+        # an output_shape past the scattered input is an implicit output padding (< stride):
+        # zeros (plus the bias) there, as onnxruntime and onnx.reference compute it
+        if any(not 0 < want[i] - size[i] < stride[i] for i in (0, 1) if want[i] != size[i]):
+            raise b.error(f"ConvTranspose output_shape {want}: the input spreads to "
+                          f"{list(size)}", "an output_shape may exceed it by less than the "
+                          "stride (implicit output padding).", cls=ModelError)
+        size = tuple(want)
     if min(size) < 1:
         raise b.error(f"ConvTranspose output size {list(size)}", "pads leave no output.",
                       cls=ModelError)

@@ -37,6 +37,7 @@ CASES = {
     "output_shape": {"strides": [2, 2], "output_shape": [8, 9]},
     "output_shape_padding": {"strides": [3, 2], "output_shape": [10, 10],
                              "output_padding": [1, 1]},
+    "output_shape_implicit": {"strides": [2, 3], "output_shape": [10, 15]},
 }
 
 
