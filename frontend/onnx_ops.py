@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS
+from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
@@ -717,9 +717,18 @@ def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
     if min(A.rank, B.rank) < 2 or max(A.rank, B.rank) > 5:
         raise b.error(f"MatMul of shapes {list(A.shape)} x {list(B.shape)}",
                       "operands of rank 2 to 5 are supported (no 1-D vectors).")
-    vals = [b.g.const(t.name or f"matmul_c{i}", t.data.astype(np.float32)) if t.is_const
+    vals = [_matmul_const(b, t, f"matmul_c{i}") if t.is_const
             else b.layout(t, identity(t.rank)) for i, t in enumerate((A, B))]
     return b.act(b.emit("batch_matmul", vals, {"adj_x": False, "adj_y": False}))
+
+
+def _matmul_const(b: Builder, t: Tensor, name: str) -> Value:
+    """A constant operand of batch_matmul: DequantizeLinear(int8, per tensor) keeps its bytes
+    and quantization; anything else stays float (quantize: int8 per tensor, asymmetric)."""
+    qc = t.qdata
+    if qc is not None and qc.data.dtype == np.int8 and qc.scale.size == 1:
+        return b.g.const(t.name or name, qc.data, qc.qparams(None))
+    return b.g.const(t.name or name, t.data.astype(np.float32))
 
 
 def LpNormalization(b: Builder, input, *, axis=-1, p=2):

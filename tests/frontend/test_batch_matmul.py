@@ -102,3 +102,27 @@ def test_qdq_int8_within_one_step_of_onnxruntime(tmp_path):
 def test_vector_operand_refused():
     with pytest.raises(TinycError, match="rank 2 to 5"):
         load_onnx(two_inputs((1, 3, 5), (5,)))
+
+
+def test_qdq_constant_operand_keeps_its_bytes(tmp_path):
+    """DequantizeLinear(int8 constant) @ activation: the constant's bytes and quantization are
+    the file's; within one output step of onnxruntime."""
+    rng = np.random.default_rng(8)
+    nodes = [h.make_node("DequantizeLinear", ["a", "as", "az"], ["a_dq"]),
+             h.make_node("DequantizeLinear", ["c", "cs", "cz"], ["c_dq"]),
+             h.make_node("MatMul", ["a_dq", "c_dq"], ["r"]),
+             h.make_node("QuantizeLinear", ["r", "ys", "yz"], ["y"])]
+    c = rng.integers(-128, 128, (1, 2, 6, 5)).astype(np.int8)
+    inits = {"as": np.float32(0.03), "az": np.int8(3), "c": c, "cs": np.float32(0.02),
+             "cz": np.int8(5), "ys": np.float32(0.09), "yz": np.int8(-4)}
+    model = make_model(nodes, {"a": [1, 2, 4, 6]}, {"y": None}, inits,
+                       itype=TensorProto.INT8)
+    m = tinyc.compile(models.save(model, tmp_path / "mmc.onnx"))
+    mm = next(n for n in m.graph.nodes if n.op == "batch_matmul")
+    np.testing.assert_array_equal(mm.inputs[1].data, c)
+    sess = session(model)
+    a = rng.integers(-128, 128, (6, 1, 2, 4, 6)).astype(np.int8)
+    got = np.asarray(m.interpret(a, batch=True))
+    np.testing.assert_array_equal(np.asarray(m.run_host(a, batch=True)), got)
+    want = np.stack([sess.run(None, {"a": s})[0] for s in a])
+    assert np.abs(got.reshape(want.shape).astype(int) - want.astype(int)).max() <= 1
