@@ -94,3 +94,31 @@ def test_int16_activations(tmp_path):
     np.testing.assert_array_equal(m.run_host(xq), m.interpret(xq))
     want = session(model).run(None, {"x": x})[0]
     assert np.abs(m.interpret(x) - want).max() <= 2 * m.outputs[0].scale
+
+
+def test_qdq_int8_weights_per_channel(tmp_path):
+    """int8 x -> DQ -> ConvTranspose (DQ int8 weights per output channel, ONNX axis 1) -> Q:
+    the file's weight bytes and scales are kept; within one output step of onnxruntime."""
+    from onnx import TensorProto
+    rng = np.random.default_rng(3)
+    w = rng.integers(-127, 128, (3, 4, 3, 3)).astype(np.int8)
+    nodes = [h.make_node("DequantizeLinear", ["x", "xs", "xz"], ["x_dq"]),
+             h.make_node("DequantizeLinear", ["w", "ws", "wz"], ["w_dq"], axis=1),
+             h.make_node("ConvTranspose", ["x_dq", "w_dq"], ["r"], strides=[2, 2],
+                         pads=[1, 1, 0, 0]),
+             h.make_node("QuantizeLinear", ["r", "ys", "yz"], ["y"])]
+    inits = {"xs": np.float32(0.03), "xz": np.int8(2), "w": w,
+             "ws": rng.uniform(0.002, 0.01, 4).astype(np.float32), "wz": np.zeros(4, np.int8),
+             "ys": np.float32(0.05), "yz": np.int8(-3)}
+    model = make_model(nodes, {"x": [1, 3, 4, 5]}, {"y": None}, inits, itype=TensorProto.INT8)
+    path = tmp_path / "tconv_qdq.onnx"
+    path.write_bytes(model.SerializeToString())
+    m = tinyc.compile(path, progress=None)
+    tc = next(n for n in m.graph.nodes if n.op == "transpose_conv2d")
+    np.testing.assert_array_equal(tc.inputs[1].data, w.transpose(1, 2, 3, 0))
+    x = rng.integers(-128, 128, (4, 1, 3, 4, 5)).astype(np.int8)
+    got = np.asarray(m.interpret(x, batch=True))
+    np.testing.assert_array_equal(np.asarray(m.run_host(x, batch=True)), got)
+    sess = session(model)
+    want = np.stack([sess.run(None, {"x": s})[0] for s in x])
+    assert np.abs(got.reshape(want.shape).astype(int) - want.astype(int)).max() <= 1
