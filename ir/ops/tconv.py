@@ -38,6 +38,22 @@ def _acc(node, x, w, dtype):
     return canvas[:, pt:pt + oh, pl:pl + ow]
 
 
+def tconv_windows(node, x: np.ndarray) -> np.ndarray:
+    """The input windows [N, OH, OW, KH, KW, C] of each output pixel: tap (fy, fx) reads
+    x[(oy + pad_top - fy) / sh, ...] where that is a whole index inside the input, else 0 —
+    Σ windows · w[o] is the output (the layer as a matrix, for compensation)."""
+    a, (kh, kw) = node.attrs, node.inputs[1].shape[1:3]
+
+    def source(out: int, k: int, stride: int, pad: int, size: int) -> np.ndarray:
+        t = np.arange(out)[:, None] + pad - np.arange(k)[None, :]
+        ok = (t >= 0) & (t % stride == 0) & (t // stride < size)
+        return np.where(ok, t // stride, size)              # index `size`: the zero row
+    iy = source(a["out_size"][0], kh, a["stride"][0], a["padding"][0], x.shape[1])
+    ix = source(a["out_size"][1], kw, a["stride"][1], a["padding"][1], x.shape[2])
+    xp = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    return xp[:, iy[:, None, :, None], ix[None, :, None, :], :]
+
+
 def _bias(node, b, dtype):
     o = node.inputs[1].shape[0]
     return np.zeros(o, dtype) if b is None else b.astype(dtype)
@@ -58,8 +74,8 @@ def _macs(node) -> int:
 
 
 @op(TRANSPOSE_CONV2D, run_float=_run_float, run_int=_run_int, macs=_macs,
-    layer=Layer(weight_axis=0, prunable=False), int_attrs=INT_ATTRS, clamps=True,
-    implied_relu=True, int16=True, int16_layer=True)
+    layer=Layer(weight_axis=0, window=True, prunable=False, windows=tconv_windows),
+    int_attrs=INT_ATTRS, clamps=True, implied_relu=True, int16=True, int16_layer=True)
 def transpose_conv2d(inputs, attrs):
     """transpose_conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride=(sh, sw),
     padding=(top, left), out_size=(OH, OW), act}: TFLite TRANSPOSE_CONV / ONNX ConvTranspose"""
