@@ -177,3 +177,17 @@ def test_int4_compensation_uses_the_transposed_windows(tmp_path):
         errs.append(np.mean([np.abs(m.interpret(x) - sess.run(None, {"x": x})[0]).mean()
                              for x in xs]))
     assert errs[1] < 0.9 * errs[0], errs
+
+
+def test_batch_pinned_per_image():
+    """A batch-3 ConvTranspose model pinned to batch 1: each sample == onnxruntime's row."""
+    from tinyc.ir import interpret
+    model = _model(**CASES["s2_pads"])
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 3
+    model.graph.output[0].type.tensor_type.shape.dim[0].dim_value = 3
+    x = rand(3, 3, 4, 5, seed=6)
+    want = session(model).run(None, {"x": x})[0]
+    g = load_onnx(model, input_shapes={"x": (1, 3, 4, 5)})
+    for i in range(3):
+        np.testing.assert_allclose(interpret(g, {"x": x[i:i + 1]})[0], want[i:i + 1],
+                                   rtol=1e-4, atol=1e-5)

@@ -60,3 +60,18 @@ def test_int8_build(make, tmp_path):
 def test_p1_refused():
     with pytest.raises(TinycError, match="p=1"):
         load_onnx(lp_model(p=1))
+
+
+def test_batch_pinned_over_features_refused_over_batch():
+    """Batch 3 pinned to 1: over axis 1 each sample == onnxruntime's row; over axis 0 (the
+    batch) refused by name."""
+    from tinyc.ir import interpret
+    x = rand(3, 7, seed=2)
+    model = lp_model((3, 7), 1)
+    want = session(model).run(None, {"x": x})[0]
+    g = load_onnx(model, input_shapes={"x": (1, 7)})
+    for i in range(3):
+        np.testing.assert_allclose(interpret(g, {"x": x[i:i + 1]})[0], want[i:i + 1],
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(TinycError, match="LpNormalization along axis 0"):
+        load_onnx(lp_model((3, 7), 0), input_shapes={"x": (1, 7)})
