@@ -97,6 +97,48 @@ def _dense(node: Node, ctx, channels: int, fast_args=None) -> dict:
     return {**args, **fast_args}
 
 
+def transpose_conv2d_args(node: Node, ctx) -> dict:
+    channels = node.inputs[1].shape[0]
+    _quant_check(node, channels)
+    return {**_dense(node, ctx, channels), "stride": tuple(node.attrs["stride"]),
+            "padding": tuple(node.attrs["padding"])}
+
+
+def batch_matmul_args(node: Node, ctx) -> dict:
+    from ..ir.ops.matmul import matmul_dims
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    adj_x, adj_y = bool(node.attrs.get("adj_x")), bool(node.attrs.get("adj_y"))
+    batch, m, k, _, n, _ = matmul_dims(a.shape, b.shape, adj_x, adj_y)
+    if len(batch) > 3:
+        _fail(node, "batch dims", "at most 3", len(batch))
+
+    def strides(shape) -> tuple[int, ...]:
+        lead = (1,) * (len(batch) - (len(shape) - 2)) + tuple(shape[:-2])
+        size, out = int(shape[-1]) * int(shape[-2]), []
+        for d in reversed(lead):
+            out.append(0 if d == 1 else size)
+            size *= int(d)
+        return (0,) * (3 - len(lead)) + tuple(reversed(out))
+    return {"batch": (1,) * (3 - len(batch)) + tuple(int(d) for d in batch),
+            "a_batch": strides(a.shape), "b_batch": strides(b.shape), "m": m, "k": k, "n": n,
+            "a_m": 1 if adj_x else k, "a_k": m if adj_x else 1,
+            "b_k": 1 if adj_y else n, "b_n": k if adj_y else 1,
+            "a_offset": _int_attr(node, "a_offset", -255, 255),
+            "b_offset": _int_attr(node, "b_offset", -255, 255),
+            "out_offset": _int_attr(node, "out_offset", -255, 255),
+            "multiplier": _int_attr(node, "multiplier", 0),
+            "shift": _int_attr(node, "shift", -31, 30), "act": _act(node),
+            "a": ctx.ptr(a), "b": ctx.ptr(b), "output": ctx.ptr(y)}
+
+
+def l2_norm_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    row = int(x.shape[-1]) if x.shape else 1
+    return {"num_rows": x.type.size // row, "row_size": row,
+            "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -388,6 +430,11 @@ def fully_connected_s16_args(node: Node, ctx) -> dict:
             "output_dims": (y.shape[0], 1, 1, y.shape[1])}
 
 
+def transpose_conv2d_s16_args(node: Node, ctx) -> dict:
+    return {**_dense16(node, ctx, node.inputs[1].shape[0]),
+            "stride": tuple(node.attrs["stride"]), "padding": tuple(node.attrs["padding"])}
+
+
 def add_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -488,5 +535,17 @@ KERNELS: dict[str, Kernel] = {
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
     **KERNELS_S16,
+    "transpose_conv2d": Kernel("call_transpose_conv2d.c.j2",
+                               ("tinyc_transpose_conv.h", "tinyc_transpose_conv_s8.c",
+                                "tinyc_dot.h", "tinyc_dsp.h") + _WIN, transpose_conv2d_args),
+    "batch_matmul": Kernel("call_batch_matmul.c.j2",
+                           ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s8.c"),
+                           batch_matmul_args),
+    "l2_norm": Kernel("call_l2_norm.c.j2", ("tinyc_l2norm.h", "tinyc_l2norm_s8.c"),
+                      l2_norm_args),
+    "transpose_conv2d.s16": Kernel("call_transpose_conv2d_s16.c.j2",
+                                   _S16 + ("tinyc_transpose_conv.h",
+                                           "tinyc_transpose_conv_s16.c"),
+                                   transpose_conv2d_s16_args),
 }
 

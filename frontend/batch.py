@@ -375,6 +375,9 @@ RULES = {
     "DynamicQuantizeLinear": lambda *_: "it computes one quantization scale over all samples",
 }
 
+RULES["ConvTranspose"] = _per_image
+RULES["LpNormalization"] = _on_axis(lambda ctx: -1)
+
 
 def rule_for(op_type: str):
     """The op's rule: RULES, else, for an op the frontend turns into an elementwise IR op

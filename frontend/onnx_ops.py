@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS
+from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
 from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
 
@@ -213,8 +213,7 @@ def Gemm(b: Builder, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
 
 def MatMul(b: Builder, A, B):
     if A.is_const or not B.is_const or B.rank != 2:
-        raise b.error("MatMul needs an activation times a constant 2-D matrix",
-                      f"got shapes {A.shape} x {B.shape}.")
+        return _batch_matmul(b, A, B)
     k, n = B.shape
     lead = A.shape[:-1]
     x = A if A.rank == 2 else _reshape_to(b, A, (int(np.prod(lead)), k))
@@ -638,3 +637,109 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
     cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)
+
+
+# -- ConvTranspose, batched MatMul, LpNormalization (#15) -----------------------------------------
+
+def _transpose_pads(in_size: int, stride: int, kernel: int, adj: int, auto_pad: str,
+                    out_size: int | None) -> tuple[int, int]:
+    """(head, tail) padding of a ConvTranspose axis given its output size (the output_shape
+    attribute) or SAME auto_pad (output in * stride): the odd one at the tail for SAME_UPPER,
+    at the head otherwise (as onnxruntime and onnx.reference compute it)."""
+    full = (in_size - 1) * stride + adj + kernel
+    total = max(0, full - (out_size if out_size is not None else in_size * stride))
+    return (total // 2, total - total // 2) if auto_pad == "SAME_UPPER" else \
+        (total - total // 2, total // 2)
+
+
+def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
+                  kernel_shape=None, output_padding=None, output_shape=None, pads=None,
+                  strides=None):
+    """2-D, group 1, dilation 1: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI); output
+    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula), pads
+    from output_shape or SAME auto_pad when given."""
+    _need_rank(b, X, 4, "only 2-D ConvTranspose is supported")
+    w = b.const_input(W, "W")
+    if group != 1:
+        raise b.error(f"ConvTranspose group={group}", "only group=1 is supported.")
+    if _pair(dilations) != (1, 1):
+        raise b.error(f"ConvTranspose dilations {list(dilations)}",
+                      "only dilation 1 is supported.")
+    if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")
+    if w.ndim != 4 or w.shape[0] != X.shape[1]:
+        raise b.error(f"weights {list(w.shape)} for {X.shape[1]} input channels",
+                      "expected [C, O, KH, KW].", cls=ModelError)
+    if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
+        raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
+                      "kernel_shape must equal the weights' spatial dims.")
+    stride, out_pad = _pair(strides), _pair(output_padding, 0)
+    if min(out_pad) < 0:
+        raise b.error(f"ConvTranspose output_padding {list(out_pad)}",
+                      "expected non-negative values.")
+    if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        want = None if output_shape is None else [int(v) for v in output_shape][-2:]
+        if want is not None and (len(want) != 2 or min(want) < 1):
+            raise b.error(f"ConvTranspose output_shape {list(output_shape)}", cls=ModelError)
+        (t, bo), (le, r) = (_transpose_pads(X.shape[2 + i], stride[i], w.shape[2 + i],
+                                            out_pad[i], auto_pad,
+                                            None if want is None else want[i])
+                            for i in (0, 1))
+        p = [t, le, bo, r]
+    else:
+        p = [0, 0, 0, 0] if auto_pad == "VALID" or pads is None else [int(v) for v in pads]
+    if len(p) != 4 or min(p) < 0:
+        raise b.error(f"ConvTranspose pads {p}", "expected 4 non-negative values.")
+    size = tuple(stride[i] * (X.shape[2 + i] - 1) + out_pad[i] + w.shape[2 + i] - p[i] - p[i + 2]
+                 for i in (0, 1))
+    if output_shape is not None and size != tuple(want):
+        # an output_shape past the scattered input is an implicit output padding (< stride):
+        # zeros (plus the bias) there, as onnxruntime and onnx.reference compute it
+        if any(not 0 < want[i] - size[i] < stride[i] for i in (0, 1) if want[i] != size[i]):
+            raise b.error(f"ConvTranspose output_shape {want}: the input spreads to "
+                          f"{list(size)}", "an output_shape may exceed it by less than the "
+                          "stride (implicit output padding).", cls=ModelError)
+        size = tuple(want)
+    if min(size) < 1:
+        raise b.error(f"ConvTranspose output size {list(size)}", "pads leave no output.",
+                      cls=ModelError)
+    y = b.emit("transpose_conv2d", [b.layout(X, NCHW_TO_NHWC), b.weight(W, (1, 2, 3, 0)),
+                                    b.bias(B, w.shape[1])],
+               {"stride": stride, "padding": (p[0], p[1]), "out_size": size})
+    return b.act(y, NCHW_TO_NHWC)
+
+
+def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
+    """MatMul of two activations (attention's Q·K^T, weights·V), or of a constant and an
+    activation, or with a constant of rank > 2: IR batch_matmul, batch dims broadcast."""
+    if A.is_const and B.is_const:
+        raise b.error("MatMul of two constants", "fold it before exporting.")
+    if min(A.rank, B.rank) < 2 or max(A.rank, B.rank) > 5:
+        raise b.error(f"MatMul of shapes {list(A.shape)} x {list(B.shape)}",
+                      "operands of rank 2 to 5 are supported (no 1-D vectors).")
+    vals = [_matmul_const(b, t, f"matmul_c{i}") if t.is_const
+            else b.layout(t, identity(t.rank)) for i, t in enumerate((A, B))]
+    return b.act(b.emit("batch_matmul", vals, {"adj_x": False, "adj_y": False}))
+
+
+def _matmul_const(b: Builder, t: Tensor, name: str) -> Value:
+    """A constant operand of batch_matmul: DequantizeLinear(int8, per tensor) keeps its bytes
+    and quantization; anything else stays float (quantize: int8 per tensor, asymmetric)."""
+    qc = t.qdata
+    if qc is not None and qc.data.dtype == np.int8 and qc.scale.size == 1:
+        return b.g.const(t.name or name, qc.data, qc.qparams(None))
+    return b.g.const(t.name or name, t.data.astype(np.float32))
+
+
+def LpNormalization(b: Builder, input, *, axis=-1, p=2):
+    """p = 2 only: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as
+    TFLite's L2_NORMALIZATION)."""
+    if p != 2:
+        raise b.error(f"LpNormalization p={p}", "only p=2 (L2) is supported.")
+    if input.is_const:
+        raise b.error("LpNormalization of a constant", "fold it before exporting.")
+    r = input.rank
+    if not -r <= axis < r:
+        raise b.error(f"LpNormalization axis {axis} for rank {r}", cls=ModelError)
+    v, perm = b.axis_last(input, axis % r)
+    return b.act(b.emit("l2_norm", [v]), perm)

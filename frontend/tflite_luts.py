@@ -19,6 +19,7 @@ from ..ir import QParams
 from ..ir.qmath import (INT32_MAX, calculate_input_radius, exp_on_negative_values,
                         one_over_one_plus_x_for_x_in_0_1, quantize_multiplier, rdbpot,
                         requantize, round_half_away, rounding_half_sum, sat_mul_pot, srdhm)
+from ..ir.qmath import inv_sqrt_multiplier_exp as qmath_inv_sqrt
 
 X = np.arange(-128, 128, dtype=np.int64)
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
@@ -227,26 +228,10 @@ def elu_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:
 # -- RSQRT: Newton-Raphson 1/sqrt in gemmlowp fixed point -----------------------------------
 
 def inv_sqrt_multiplier_exp(v: int) -> tuple[int, int]:
-    """GetInvSqrtQuantizedMultiplierExp(v, kReverseShift) (kernels/internal/common.h)."""
-    if v <= 1:
-        return INT32_MAX, 0
-    shift = 11
-    while v >= (1 << 29):
-        v //= 4
-        shift += 1
-    pairs = (31 - v.bit_length()) // 2 - 1            # (clz32(v) - 1) / 2 - 1
-    shift -= pairs
-    v <<= 2 * pairs
-    half_input = int(sat_mul_pot(v >> 1, -1))
-    half_three = (1 << 28) + (1 << 27)
-    x = 1 << 28                                          # F3::One()
-    for _ in range(5):
-        x3 = int(sat_mul_pot(srdhm(srdhm(x, x), x), 6))  # Rescale<3>(F9)
-        x = int(sat_mul_pot(int(srdhm(half_three, x)) - int(srdhm(half_input, x3)), 3))
-    x = int(srdhm(x, 1518500250))                        # * sqrt(2) / 2
-    if shift < 0:
-        x, shift = x << -shift, 0
-    return x, -shift
+    """GetInvSqrtQuantizedMultiplierExp(v, kReverseShift) (kernels/internal/common.h): the
+    IR's (qmath, shared with L2_NORMALIZATION) for one value."""
+    m, s = qmath_inv_sqrt(v)
+    return int(m), int(s)
 
 
 def rsqrt_table(q_in: QParams, q_out: QParams) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, Value
+from ..ir import OPS, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -522,3 +522,74 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.dtype != "INT8":
         raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
     return op.act(0)
+
+
+# -- transpose_conv, batch_matmul, l2_normalization (#16) ---------------------------------------
+
+def _tflm_transpose_pad(out_size: int, kernel: int, stride: int, same: bool) -> int:
+    """TFLM transpose_conv.cc: ComputePaddingHeightWidth run on the *output* size (as TFLite's
+    GetWindowedOutputSize): the leading padding, total // 2."""
+    n = (out_size + stride - 1) // stride if same else (out_size - kernel + stride) // stride
+    return max((n - 1) * stride + kernel - out_size, 0) // 2
+
+
+def TRANSPOSE_CONV(op: TflOp) -> Value:
+    """inputs: output_shape (constant), weights OHWI, input, bias (optional)."""
+    o = op.options("TransposeConvOptions")
+    shape = op.values_of(0, "output_shape").reshape(-1)
+    w, x = op.weight(1, axis=0), op.act(2)
+    _need_rank(op, x, 4)
+    if shape.shape != (4,) or shape.min() < 1 or int(shape[3]) != w.shape[0]:
+        raise op.error(f"output_shape {shape.tolist()} for weights {list(w.shape)}",
+                       cls=ModelError)
+    if x.shape[3] != w.shape[3]:
+        raise op.error(f"weights {list(w.shape)} for {x.shape[3]} input channels",
+                       cls=ModelError)
+    stride = (o.StrideH(), o.StrideW())
+    if min(stride) < 1:
+        raise op.error(f"stride {list(stride)}: expected values >= 1", cls=ModelError)
+    if o.Padding() not in (op.imp.tfl.Padding.SAME, op.imp.tfl.Padding.VALID):
+        raise op.error(f"padding {o.Padding()} is not SAME or VALID", cls=ModelError)
+    same = o.Padding() == op.imp.tfl.Padding.SAME
+    size = (int(shape[1]), int(shape[2]))
+    pads = tuple(_tflm_transpose_pad(size[i], w.shape[1 + i], stride[i], same) for i in (0, 1))
+    attrs = {"stride": stride, "padding": pads, "out_size": size}
+    bias = op.bias(3, w.shape[0]) if len(op.inputs) > 3 else None
+    return op.emit("transpose_conv2d", [x, w, bias], op.fused(attrs, _act_code(o)))
+
+
+def BATCH_MATMUL(op: TflOp) -> Value:
+    """lhs @ rhs (either may be an int8 constant), per-tensor quantized, batch dims broadcast."""
+    o = _options(op, "BatchMatMulOptions")
+    a, b = op.act(0), op.act(1)
+    if a.is_const and b.is_const:
+        raise op.error("both operands are constants", "fold them when converting.")
+    for v in (a, b):
+        if v.q is None or len(v.q.scale) != 1:
+            raise op.error(f"operand '{v.name}' needs per-tensor quantization, got {v.q}",
+                           cls=ModelError)
+        if not 2 <= len(v.shape) <= 5:
+            raise op.error(f"operand '{v.name}' has shape {list(v.shape)}",
+                           "BATCH_MATMUL takes ranks 2 to 5.", ModelError)
+    attrs = {"adj_x": bool(o.AdjX()) if o else False, "adj_y": bool(o.AdjY()) if o else False}
+    return op.emit("batch_matmul", [a, b], attrs)
+
+
+def L2_NORMALIZATION(op: TflOp) -> Value:
+    """Over the last axis (rank <= 4, as TFLM); TFLM writes 1/128 steps with zero point 0
+    whatever the output tensor's quantization: a differing one is a relabel."""
+    o, x = _options(op, "L2NormOptions"), op.act(0)
+    if len(x.shape) > 4 or len(x.shape) < 1:
+        raise op.error(f"input '{x.name}' has shape {list(x.shape)}",
+                       "L2_NORMALIZATION takes ranks 1 to 4.", ModelError)
+    if _act_code(o) != 0:
+        raise op.error(f"fused activation {_act_code(o)}",
+                       "TFLite Micro's L2_NORMALIZATION takes none.", ModelError)
+    fixed = QParams((1.0 / 128.0,), (0,))
+    if op.out().q == fixed:
+        return op.emit("l2_norm", [x], {})
+    y = op.emit("l2_norm", [x], {}, q=fixed, name=f"{op.out().name}_raw")
+    return op.relabel(y, op.out().q)
+
+
+SUPPORTED |= {"TRANSPOSE_CONV", "BATCH_MATMUL", "L2_NORMALIZATION"}

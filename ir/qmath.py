@@ -219,3 +219,28 @@ def float_table(fn, attrs: dict, q_in, q_out) -> tuple[int, ...]:
     x = (np.arange(-128, 128, dtype=np.float64) - q_in.zp) * f64(q_in.s)
     y = np.asarray(fn(x, attrs), dtype=np.float64) / f64(q_out.s)
     return tuple(int(np.clip(round_half_away(v) + q_out.zp, -128, 127)) for v in y)
+
+
+def inv_sqrt_multiplier_exp(v) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite GetInvSqrtQuantizedMultiplierExp(v, kReverseShift) (kernels/internal/common.h),
+    elementwise on v >= 0: (multiplier, shift) with 1/sqrt(v) = multiplier * 2^(shift - 31);
+    gemmlowp Newton-Raphson in FixedPoint<int32, 3>, 5 steps; v <= 1 gives (INT32_MAX, 0)."""
+    v = _i64(v)
+    small = v <= 1
+    v = np.where(small, 2, v)
+    shift = np.full(v.shape, 11, np.int64)
+    while (v >= (1 << 29)).any():
+        big = v >= (1 << 29)
+        v, shift = np.where(big, v // 4, v), shift + big
+    pairs = (count_leading_zeros32(v) - 1) // 2 - 1
+    shift, v = shift - pairs, v << (2 * pairs)
+    half_input = sat_mul_pot(v >> 1, -1)
+    half_three = (1 << 28) + (1 << 27)
+    x = np.full(v.shape, 1 << 28, np.int64)                   # F3::One()
+    for _ in range(5):
+        x3 = sat_mul_pot(srdhm(srdhm(x, x), x), 6)            # Rescale<3>(F9)
+        x = sat_mul_pot(srdhm(half_three, x) - srdhm(half_input, x3), 3)
+    x = srdhm(x, 1518500250)                                  # * sqrt(2) / 2
+    neg = shift < 0
+    x, shift = np.where(neg, x << np.where(neg, -shift, 0), x), np.where(neg, 0, shift)
+    return np.where(small, INT32_MAX, x), np.where(small, 0, -shift)

@@ -62,7 +62,8 @@ def layer_inputs(node: Node, x: np.ndarray) -> np.ndarray:
         return x.reshape(x.shape[0], -1).astype(np.float64)
     a = node.attrs
     kernel = node.inputs[1].shape[1:3]
-    p = patches(x.astype(np.float64), kernel, a["stride"], a["pads"], a["dilation"], 0.0)
+    p = layer.windows(node, x.astype(np.float64)) if layer.windows is not None else \
+        patches(x.astype(np.float64), kernel, a["stride"], a["pads"], a["dilation"], 0.0)
     if not layer.per_channel:
         return p.reshape(-1, int(np.prod(p.shape[3:])))
     out_c = node.inputs[1].shape[3]

@@ -162,3 +162,19 @@ def reduce_rule(node: Node) -> dict:
         shift = min(n.bit_length() - 1, 32, 31 + s)
         m, s = (m << shift) // n, s - shift
     return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": (int(m),), "shift": (int(s),)}
+
+
+@rule("batch_matmul")
+def batch_matmul_rule(node: Node) -> dict:
+    """TFLM batch_matmul.cc: GetQuantizedConvolutionMultipler — the scales' product in float32,
+    then widened and divided by the output scale in double; no fused activation."""
+    qa, qb, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
+    m, s = quantize_multiplier(float(np.float32(qa.s) * np.float32(qb.s)) / f64(qo.s))
+    return {"a_offset": -qa.zp, "b_offset": -qb.zp, "out_offset": qo.zp, "multiplier": (m,),
+            "shift": (s,), "act_min": -128, "act_max": 127}
+
+
+@rule("l2_norm")
+def l2_norm_rule(node: Node) -> dict:
+    """TFLM l2norm.cc: only the input zero point (the output is fixed at 1/128, 0)."""
+    return {"in_offset": -node.inputs[0].q.zp}

@@ -394,17 +394,17 @@ def cases_ops() -> None:
               {"x": [1, 1, 4, 4]}, {"y": None}, [init("sc", np.array([1, 1, 2, 2], np.float32))])
     add("op_unsupported_resize_cubic", r, cal=calib(shape=(1, 4, 4)), expect="Resize",
         why="Resize (cubic)")
-    ct = model([node("ConvTranspose", ["x", "w"], ["y"], name="deconv")], {"x": [1, 2, 4, 4]},
-               {"y": None}, [init("w", w(1, 2, 2, 3, 3))])
-    add("op_unsupported_convtranspose", ct, cal=calib(shape=(2, 4, 4)), expect="ConvTranspose",
-        why="ConvTranspose")
+    ct = model([node("ConvTranspose", ["x", "w"], ["y"], name="deconv", group=2)],
+               {"x": [1, 2, 4, 4]}, {"y": None}, [init("w", w(1, 2, 1, 3, 3))])
+    add("op_convtranspose_grouped", ct, cal=calib(shape=(2, 4, 4)), expect="group=2",
+        why="ConvTranspose with group=2")
     sp = model([node("Tile", ["x", "reps"], ["y"], name="tile")], {"x": [1, 4]}, {"y": None},
                [init("reps", np.array([1, 2], np.int64))])
     add("op_unsupported_tile", sp, cal=c4, expect="Tile", why="Tile of an activation")
     mm = model([node("MatMul", ["x", "x2"], ["y"], name="mm")],
-               {"x": [1, 1, 4], "x2": [1, 4, 4]}, {"y": None})
-    add("op_matmul_two_activations", mm, cal={"x": w(3, 4, 1, 4), "x2": w(4, 4, 4, 4)},
-        expect="MatMul", why="MatMul of two activations")
+               {"x": [1, 1, 4], "x2": [4]}, {"y": None})
+    add("op_matmul_vector", mm, cal={"x": w(3, 4, 1, 4), "x2": w(4, 4, 4)},
+        expect="MatMul", why="MatMul of an activation and a 1-D vector activation")
     div = model([node("Div", ["c", "x"], ["y"], name="div")], {"x": [1, 4]}, {"y": None},
                 [init("c", w(1, 1, 4))])
     add("op_div_by_activation", div, cal=c4, expect="div", why="constant / activation")

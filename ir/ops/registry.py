@@ -24,13 +24,17 @@ class Layer:
       else the input flattened per sample;
     per_channel: output channel c reads only input channel c // multiplier (depthwise);
     prunable: its weights may be pruned (unstructured) and its output channels removed
-      (structured); sparse weight formats apply to it.
+      (structured); sparse weight formats apply to it;
+    windows: for a window layer whose windows are not conv patches (stride/pads/dilation), the
+      function that gathers them (compensation's input rows).
     The matrix view of the weights ([O, K], K in the weights' own order) is
     layer_matrix / from_layer_matrix."""
     weight_axis: int
     window: bool = False
     per_channel: bool = False
     prunable: bool = True
+    windows: Callable | None = None      # (node, x) -> its input windows [N, OH, OW, KH, KW,
+    #                                      C] when they are not conv2d's (transpose_conv2d)
 
 
 @dataclass(frozen=True)

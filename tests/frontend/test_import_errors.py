@@ -100,10 +100,11 @@ def test_average_pool_counting_padding():
         load_onnx(m)
 
 
-def test_matmul_of_two_activations():
+def test_matmul_with_a_vector_operand():
+    """(MatMul of two activations is supported: IR batch_matmul.)"""
     m = make_model([node("MatMul", ["x", "x2"], ["y"], name="mm")],
-                   {"x": [1, 1, 3], "x2": [1, 3, 3]}, ["y"])
-    with pytest.raises(UnsupportedOpError, match="node 'mm'.*constant 2-D"):
+                   {"x": [1, 1, 3], "x2": [3]}, ["y"])
+    with pytest.raises(UnsupportedOpError, match="node 'mm'.*no 1-D vectors"):
         load_onnx(m)
 
 

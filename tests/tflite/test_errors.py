@@ -83,14 +83,16 @@ def test_unsupported_builtin_op_is_named(tmp_path, builder):
 
 
 def test_patched_opcode_in_a_real_model(tmp_path, models_dir, tfl):
-    """kws with its SOFTMAX operator code rewritten to L2_NORMALIZATION (a controlled byte
-    edit)."""
+    """kws with its SOFTMAX operator code rewritten to LOCAL_RESPONSE_NORMALIZATION (a
+    controlled byte edit)."""
     data = (models_dir / "mlperf-tiny" / "kws_int8.tflite").read_bytes()
-    path = _save(tmp_path, patch_opcode(tfl, data, "SOFTMAX", "L2_NORMALIZATION"), "kws.tflite")
-    with pytest.raises(UnsupportedOpError, match=r"operator #12 L2_NORMALIZATION \(output "
-                                                 r"'Identity'\): op L2_NORMALIZATION is not"):
+    path = _save(tmp_path, patch_opcode(tfl, data, "SOFTMAX", "LOCAL_RESPONSE_NORMALIZATION"),
+                 "kws.tflite")
+    with pytest.raises(UnsupportedOpError,
+                       match=r"operator #12 LOCAL_RESPONSE_NORMALIZATION \(output 'Identity'\): "
+                             r"op LOCAL_RESPONSE_NORMALIZATION is not"):
         tinyc.compile(path)
-    _assert_user_error(tinyc_cli("inspect", path), "L2_NORMALIZATION", "operator #12")
+    _assert_user_error(tinyc_cli("inspect", path), "LOCAL_RESPONSE_NORMALIZATION", "operator #12")
 
 
 def test_float_model(tmp_path, builder):

@@ -15,6 +15,8 @@ import tinyc
 QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
               "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",
               "resize_bilinear_half_pixel"]
+QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj",
+               "l2_normalization", "l2_normalization_depth2"]
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +46,27 @@ def test_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
     got = [got] if len(m.outputs) == 1 else got          # per output: [samples, ...]
     got = np.stack([_all_codes(m, [y[k] for y in got]) for k in range(len(xs))])
     assert np.array_equal(got, np.stack(want))
+
+
+@pytest.mark.parametrize("name", ["batch_matmul_broadcast"])
+def test_qemu_two_inputs_equals_tflm(name, cases, tflm, tmp_path, caplog):
+    """BATCH_MATMUL of two activations: the firmware's outputs == TFLM on 4 samples."""
+    need_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    caplog.set_level(logging.ERROR, "tinyc")
+    data = cases.CASES[name](np.random.default_rng(0))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    m = tinyc.compile(path, board="stm32")
+    it = tflm.Interpreter.from_bytes(data)
+    rng = np.random.default_rng(100)
+    samples = [_inputs(m, rng, k) for k in range(SAMPLES)]
+    want = []
+    for xs in samples:
+        for i, x in enumerate(xs):
+            it.set_input(x, i)
+        it.invoke()
+        want.append(it.get_output(0).reshape(-1).astype(np.int64))
+    got = m.run_qemu([np.stack([xs[i] for xs in samples]) for i in range(len(m.inputs))],
+                     batch=True)
+    assert np.array_equal(np.asarray(got).reshape(len(samples), -1).astype(np.int64),
+                          np.stack(want))

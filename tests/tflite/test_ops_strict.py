@@ -20,6 +20,8 @@ COMPILERS = {"gcc": ["gcc", "-std=c99", "-O2", *WARN],
                      "-std=c99", "-O2", *WARN]}
 OP_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "strided_slice_masks",
             "split_v", "gather_2d_indices", "resize_nearest_both", "resize_bilinear_half_pixel"]
+OP_CASES += ["transpose_conv_k4_same", "batch_matmul_broadcast",
+             "batch_matmul_const_rhs_adj", "l2_normalization"]
 
 
 @pytest.fixture(scope="module")

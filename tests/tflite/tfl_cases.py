@@ -625,3 +625,100 @@ for _fn in (resize_nearest, resize_bilinear):
         CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
             _fn, (_shape, _size, _requant), _opts)
 NOT_IN_TFLM = {"relu_n1_to_1"}                # no TFLM kernel: host C == golden model only
+
+
+def transpose_conv(rng, in_shape=(1, 4, 5, 3), filt=(6, 3, 3), out_hw=(8, 10), stride=2,
+                   padding=SAME, bias=True, act=0, per_tensor=False):
+    """TRANSPOSE_CONV: inputs output_shape, weights OHWI, input, bias (optional)."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", in_shape)
+    o, kh, kw = filt
+    wq = rng.integers(-127, 128, (o, kh, kw, in_shape[3])).astype(np.int8)
+    ws = rng.uniform(0.002, 0.02, 1 if per_tensor else o)
+    w = b.const("w", wq, scale=ws, zp=np.zeros(ws.size), qdim=0)
+    out = (1, *out_hw, o)
+    y = _act(b, rng, "y", out, 0.02, 0.2)
+    ins = [_i32(b, "output_shape", out), w, x]
+    if bias:
+        ins.append(_bias(b, rng, "b", o, _scale_of(b, x), np.broadcast_to(ws, (o,))))
+    b.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", Padding=padding, StrideW=stride,
+         StrideH=stride, FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+CASES.update({
+    "transpose_conv": transpose_conv,
+    "transpose_conv_s1_valid": lambda rng: transpose_conv(rng, (1, 5, 4, 2), (4, 3, 2), (7, 5),
+                                                          1, VALID, bias=False),
+    "transpose_conv_s2_valid": lambda rng: transpose_conv(rng, (1, 3, 3, 4), (5, 3, 3), (7, 7),
+                                                          2, VALID, act=RELU),
+    "transpose_conv_k4_same": lambda rng: transpose_conv(rng, (1, 3, 4, 3), (4, 4, 4), (6, 8),
+                                                         2, SAME, act=RELU6),
+    "transpose_conv_s1_same": lambda rng: transpose_conv(rng, (1, 6, 5, 8), (3, 3, 3), (6, 5),
+                                                         1, SAME, per_tensor=True),
+    "transpose_conv_s2_odd": lambda rng: transpose_conv(rng, (1, 4, 4, 3), (3, 3, 3), (7, 8),
+                                                        2, SAME, bias=False),
+})
+
+
+def _batch1_input(b, name, shape, s, z):
+    """A model input of batch 1 reshaped to `shape` when that has a leading dim > 1."""
+    if shape[0] == 1:
+        t = b.tensor(name, shape, scale=s, zp=z)
+        return t, t
+    t = b.tensor(name, (1, int(np.prod(shape))), scale=s, zp=z)
+    r = b.tensor(f"{name}_r", shape, scale=s, zp=z)
+    b.op("RESHAPE", [t, b.const(f"{name}_shape", np.array(shape, np.int32))], [r])
+    return t, r
+
+
+def batch_matmul(rng, a_shape=(1, 4, 6), b_shape=(1, 6, 5), out=(1, 4, 5), adj_x=False,
+                 adj_y=False, const_b=False):
+    """BATCH_MATMUL of two activations (or an activation and a constant rhs), asymmetric
+    int8 operands."""
+    b = TflBuilder()
+    ina, a = _batch1_input(b, "a", a_shape, *_q(rng, 0.02, 0.1))
+    if const_b:
+        s, z = _q(rng, 0.005, 0.05)
+        rhs = b.const("rhs", rng.integers(-128, 128, b_shape).astype(np.int8), scale=s, zp=z)
+        inputs = [ina]
+    else:
+        inb, rhs = _batch1_input(b, "b", b_shape, *_q(rng, 0.02, 0.1))
+        inputs = [ina, inb]
+    y = _act(b, rng, "y", out, 0.05, 0.5)
+    b.op("BATCH_MATMUL", [a, rhs], [y], "BatchMatMulOptions", AdjX=adj_x, AdjY=adj_y)
+    return b.build(inputs, [y])
+
+
+CASES.update({
+    "batch_matmul": batch_matmul,
+    "batch_matmul_adj": lambda rng: batch_matmul(rng, (2, 3, 6, 4), (2, 3, 5, 6), (2, 3, 4, 5),
+                                                 adj_x=True, adj_y=True),
+    "batch_matmul_broadcast": lambda rng: batch_matmul(rng, (2, 1, 4, 6), (3, 6, 5),
+                                                       (2, 3, 4, 5)),
+    "batch_matmul_rank5": lambda rng: batch_matmul(rng, (1, 2, 2, 3, 7), (2, 1, 7, 4),
+                                                   (1, 2, 2, 3, 4), adj_y=False),
+    "batch_matmul_const_rhs": lambda rng: batch_matmul(rng, (1, 5, 8), (8, 3), (1, 5, 3),
+                                                       const_b=True),
+    "batch_matmul_const_rhs_adj": lambda rng: batch_matmul(rng, (1, 5, 8), (1, 3, 8),
+                                                           (1, 5, 3), adj_y=True, const_b=True),
+})
+
+
+def l2_normalization(rng, shape=(1, 4, 4, 8), out_q=(1.0 / 128.0, 0)):
+    """L2_NORMALIZATION over the last axis; TFLM writes 1/128 steps, zero point 0, whatever
+    the output tensor says (out_q other than that: the bytes relabelled)."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", shape, 0.01, 0.1)
+    y = b.tensor("y", shape, scale=out_q[0], zp=out_q[1])
+    b.op("L2_NORMALIZATION", [x], [y], "L2NormOptions", FusedActivationFunction=0)
+    return b.build([x], [y])
+
+
+CASES.update({
+    "l2_normalization": l2_normalization,
+    "l2_normalization_2d": lambda rng: l2_normalization(rng, (1, 40)),
+    "l2_normalization_depth1": lambda rng: l2_normalization(rng, (1, 6, 1)),
+    "l2_normalization_depth2": lambda rng: l2_normalization(rng, (1, 64, 2)),
+    "l2_normalization_relabel": lambda rng: l2_normalization(rng, (1, 3, 5, 6), (0.01, 3)),
+})
