@@ -36,7 +36,7 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
              "RESIZE_BILINEAR", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "ELU",
              "RSQRT", "SUB", "SQUARED_DIFFERENCE", "MINIMUM", "MAXIMUM", "PRELU",
-             "LOG_SOFTMAX"}
+             "LOG_SOFTMAX", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -522,3 +522,56 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.dtype != "INT8":
         raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
     return op.act(0)
+
+
+# -- recurrent ---------------------------------------------------------------------------------
+
+LSTM_OPTIONAL = {9: "peephole (cell-to-input) weights", 10: "peephole (cell-to-forget) weights",
+                 11: "peephole (cell-to-output) weights", 16: "projection weights",
+                 17: "projection bias", 20: "input layer-norm coefficients",
+                 21: "forget layer-norm coefficients", 22: "cell layer-norm coefficients",
+                 23: "output layer-norm coefficients"}
+
+
+def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
+    """TFLite Micro's integer LSTM (ir/ops/lstm.py): int8 input, output and hidden state, int8
+    weights per tensor, int32 gate biases, int16 cell state at a power-of-two scale. What TFLM
+    refuses (CIFG, peephole, projection, layer norm) is refused here too. The state tensors
+    (inputs 18, 19) start at zero in every run (the hidden state at its zero point)."""
+    o = op.options("UnidirectionalSequenceLSTMOptions")
+    if len(op.inputs) != 24:
+        raise op.error(f"{len(op.inputs)} inputs, TFLite Micro's LSTM takes 24", cls=ModelError)
+    for i, what in LSTM_OPTIONAL.items():
+        if op.tensor(i) is not None:
+            raise op.error(f"{what} (input {i})", "TFLite Micro's LSTM supports no peephole, "
+                           "projection or layer norm: convert the layer without them.")
+    for i in (1, 5, 12):
+        if op.tensor(i) is None:
+            raise op.error("CIFG (no input gate)", "TFLite Micro's LSTM needs the input gate "
+                           "weights and bias.")
+    act = _act_code(o)
+    if act != 4:                             # TANH (TFLM asserts on the others)
+        raise op.error(f"cell gate activation {act}", "TFLite Micro's LSTM needs TANH.")
+    x = op.act(0)
+    _need_rank(op, x, 3)
+    h_t, c_t = op.tensor(18), op.tensor(19)
+    for t, what, dtype in ((h_t, "hidden (output) state", "INT8"), (c_t, "cell state", "INT16")):
+        if t is None or not t.is_variable:
+            raise op.error(f"{what} (input {18 if what[0] == 'h' else 19}) must be a variable "
+                           "tensor", cls=ModelError)
+        if t.dtype != dtype or t.q is None or len(t.q.scale) != 1:
+            raise op.error(f"{what} {t.describe()}: expected {dtype.lower()} quantized per "
+                           "tensor", "tinyc supports the int8 LSTM (int16 cell state).")
+    hid = h_t.shape[-1]
+    weights = [op.weight(k, axis=0, rank=2) for k in range(1, 9)]
+    for k, w in enumerate(weights, 1):
+        if len(w.q.scale) != 1:
+            raise op.error(f"weights {w.name} are quantized per channel",
+                           "TFLite Micro's LSTM uses per-tensor weight scales.")
+    biases = [op.bias(k, hid) for k in range(12, 16)]
+    time_major = bool(o.TimeMajor())
+    attrs = {"time_major": time_major, "cell_clip": float(o.CellClip()),
+             "cell_scale": float(c_t.q.scale[0])}
+    y = op.emit("lstm", [x, *weights, *biases], attrs, q=h_t.q,
+                name=None if op.out().q == h_t.q else f"{op.out().name}_h")
+    return op.relabel(y, op.out().q)

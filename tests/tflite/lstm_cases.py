@@ -1,0 +1,61 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM .tflite models built by hand, quantized as the TFLite converter
+writes an int8 LSTM for TFLite Micro: int8 input / output / hidden state (variable, the
+output's quantization), int8 symmetric per-tensor weights, int32 gate biases at input scale *
+weight scale, an int16 variable cell state at a power-of-two scale, no intermediates (TFLM
+reads none). A time-major or batch-2 sequence comes in through a RESHAPE (tinyc's model
+inputs have batch 1)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tflbuild import TflBuilder
+
+TANH, SIGMOID = 4, 6
+
+
+def lstm(rng, batch=1, steps=3, features=5, hidden=8, time_major=False, cell_power=-11,
+         cell_clip=0.0, act=TANH, x_scale=(0.02, 0.1), w_scale=(0.004, 0.03)):
+    b = TflBuilder()
+    s_x, z_x = float(rng.uniform(*x_scale)), int(rng.integers(-40, 40))
+    s_h, z_h = float(rng.uniform(1 / 200, 1 / 100)), int(rng.integers(-8, 8))
+    seq = (steps, batch, features) if time_major else (batch, steps, features)
+    out = (steps, batch, hidden) if time_major else (batch, steps, hidden)
+    flat = batch * steps * features
+    reshape = seq[0] != 1
+    inp = b.tensor("x_in", (1, flat) if reshape else seq, scale=s_x, zp=z_x)
+    x = b.tensor("x", seq, scale=s_x, zp=z_x) if reshape else inp
+    if reshape:
+        b.op("RESHAPE", [inp, b.const("x_shape", np.array(seq, np.int32))], [x])
+    ws, bs = [], []
+    for g in "ifco":
+        sw = float(rng.uniform(*w_scale))
+        ws.append(b.const(f"w_{g}", rng.integers(-127, 128, (hidden, features)).astype(np.int8),
+                          scale=sw))
+        bs.append((g, np.float32(s_x) * np.float32(sw)))
+    rs = [b.const(f"r_{g}", rng.integers(-127, 128, (hidden, hidden)).astype(np.int8),
+                  scale=float(rng.uniform(*w_scale))) for g in "ifco"]
+    biases = [b.const(f"b_{g}", rng.integers(-4000, 4000, hidden).astype(np.int32), scale=s)
+              for g, s in bs]
+    h = b.tensor("h_state", (batch, hidden), scale=s_h, zp=z_h, variable=True)
+    c = b.tensor("c_state", (batch, hidden), "INT16", scale=2.0 ** cell_power, variable=True)
+    y = b.tensor("y", out, scale=s_h, zp=z_h)
+    inputs = [x, *ws, *rs, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1]
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions",
+         FusedActivationFunction=act, CellClip=cell_clip, ProjClip=0.0, TimeMajor=time_major)
+    return b.build([inp], [y])
+
+
+CASES = {
+    "lstm_small": lambda rng: lstm(rng, 1, 1, 1, 4),
+    "lstm_base": lambda rng: lstm(rng),
+    "lstm_long": lambda rng: lstm(rng, 1, 10, 20, 32, cell_power=-10),
+    "lstm_wide_input": lambda rng: lstm(rng, 1, 6, 20, 4, cell_power=-12),
+    "lstm_cell_2e-13": lambda rng: lstm(rng, 1, 7, 3, 16, cell_power=-13),
+    "lstm_clip": lambda rng: lstm(rng, 1, 8, 6, 12, cell_clip=0.7, cell_power=-11),
+    "lstm_batch2": lambda rng: lstm(rng, 2, 5, 7, 10),
+    "lstm_time_major": lambda rng: lstm(rng, 1, 6, 5, 9, time_major=True),
+    "lstm_time_major_batch2": lambda rng: lstm(rng, 2, 4, 3, 6, time_major=True,
+                                               cell_power=-9),
+    "lstm_big_scales": lambda rng: lstm(rng, 1, 9, 11, 20, x_scale=(0.1, 0.3),
+                                        w_scale=(0.02, 0.08), cell_power=-8),
+}
