@@ -27,6 +27,7 @@ class Kernel:
     template: str                       # backend_c/templates/<template>
     sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
     args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
+    scratch: Callable[[Node], int] | None = None   # arena bytes the kernel always works in
 
 
 def _fail(node: Node, what: str, expected, got) -> None:
@@ -329,6 +330,41 @@ def concat_args(node: Node, ctx) -> dict:
     return {"parts": parts}
 
 
+def lstm_scratch(node: Node) -> int:
+    """runtime/tinyc_lstm.h: gates and cell state (int16), hidden state (int8)."""
+    return 11 * node.inputs[1].shape[0]
+
+
+def lstm_args(node: Node, ctx) -> dict:
+    from ..ir.ops.lstm import SIGMOID_TABLE_U16
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    if any(v.dtype is not DType.INT8 for v in (x, y)):
+        _fail(node, "activations", "int8 (the 16x8 LSTM has no C kernel)", (x.dtype, y.dtype))
+    if any(node.input(k) is None for k in range(9, 13)):
+        _fail(node, "gate biases", "4 int32 biases", "a missing bias")
+    off = ctx.scratch_offset(node)
+    if off is None:
+        _fail(node, "arena scratch", f"{lstm_scratch(node)} B", "none planned")
+    tm = bool(a["time_major"])
+    steps, batches = (x.shape[0], x.shape[1]) if tm else (x.shape[1], x.shape[0])
+    quad = {k: tuple(int(v) for v in a[k])
+            for k in ("in_mult", "in_shift", "rec_mult", "rec_shift")}
+    ints = {k: _int_attr(node, k) for k in ("fc_mult", "fc_shift", "ic_mult", "ic_shift",
+                                              "h_mult", "h_shift", "tanh_mult", "tanh_shift")}
+    return {"batches": batches, "steps": steps, "features": x.shape[2],
+            "hidden": y.shape[2], "time_major": int(tm),
+            "in_offset": _int_attr(node, "in_offset", -255, 255),
+            "h_offset": _int_attr(node, "h_offset", -255, 255),
+            "h_zp": _int_attr(node, "h_zp", -128, 127), **quad, **ints,
+            "cell_clip": _int_attr(node, "cell_clip_q", -1, 32767),
+            "in_weights": [ctx.ptr(node.inputs[k]) for k in range(1, 5)],
+            "rec_weights": [ctx.ptr(node.inputs[k]) for k in range(5, 9)],
+            "biases": [ctx.ptr(node.inputs[k]) for k in range(9, 13)],
+            "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16),
+            "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {off})",
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 # -- 16x8: int16 activations, int8 weights, int64 bias (runtime/tinyc_nn_s16.h) ---------------
 
 ACT16 = (-32768, 32767)
@@ -488,5 +524,7 @@ KERNELS: dict[str, Kernel] = {
     "concat": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_args),
     "reshape": Kernel("call_reshape.c.j2", (), reshape_args),
     **KERNELS_S16,
+    "lstm": Kernel("call_lstm.c.j2", ("tinyc_lstm.h", "tinyc_lstm_s8.c"), lstm_args,
+                   lstm_scratch),
 }
 

@@ -64,7 +64,10 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                             why=why, weights=weights)
     kernel = f"{node.op}.{fmt}" if fmt == "wide" else node.op
     if node.op not in fast.APPLIES:
-        return KernelChoice(node.name, node.op, kernel, fmt, weights=weights)
+        entry = (KERNELS if kernels is None else kernels).get(kernel)
+        need = entry.scratch(node) if entry is not None and entry.scratch is not None else 0
+        return KernelChoice(node.name, node.op, kernel, fmt, need,
+                            why=f"{need:,} B scratch" if need else "", weights=weights)
     if not fast.applies(node):
         return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the fast "
                             "kernel's preconditions (requantization shift <= -1, accumulator "
