@@ -14,7 +14,8 @@ TANH, SIGMOID = 4, 6
 
 
 def lstm(rng, batch=1, steps=3, features=5, hidden=8, time_major=False, cell_power=-11,
-         cell_clip=0.0, act=TANH, x_scale=(0.02, 0.1), w_scale=(0.004, 0.03)):
+         cell_clip=0.0, act=TANH, x_scale=(0.02, 0.1), w_scale=(0.004, 0.03), variant=""):
+    """variant (models tinyc refuses): "peephole", "projection", "cifg", "per_channel"."""
     b = TflBuilder()
     s_x, z_x = float(rng.uniform(*x_scale)), int(rng.integers(-40, 40))
     s_h, z_h = float(rng.uniform(1 / 200, 1 / 100)), int(rng.integers(-8, 8))
@@ -34,12 +35,23 @@ def lstm(rng, batch=1, steps=3, features=5, hidden=8, time_major=False, cell_pow
         bs.append((g, np.float32(s_x) * np.float32(sw)))
     rs = [b.const(f"r_{g}", rng.integers(-127, 128, (hidden, hidden)).astype(np.int8),
                   scale=float(rng.uniform(*w_scale))) for g in "ifco"]
+    if variant == "per_channel":
+        rs[1] = b.const("r_f_pc", rng.integers(-127, 128, (hidden, hidden)).astype(np.int8),
+                        scale=rng.uniform(*w_scale, hidden), zp=np.zeros(hidden), qdim=0)
     biases = [b.const(f"b_{g}", rng.integers(-4000, 4000, hidden).astype(np.int32), scale=s)
               for g, s in bs]
     h = b.tensor("h_state", (batch, hidden), scale=s_h, zp=z_h, variable=True)
     c = b.tensor("c_state", (batch, hidden), "INT16", scale=2.0 ** cell_power, variable=True)
     y = b.tensor("y", out, scale=s_h, zp=z_h)
     inputs = [x, *ws, *rs, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1]
+    if variant == "peephole":
+        inputs[10] = b.const("peep_f", rng.integers(-127, 128, hidden).astype(np.int16),
+                             scale=0.001)
+    if variant == "projection":
+        inputs[16] = b.const("proj", rng.integers(-127, 128, (hidden, hidden)).astype(np.int8),
+                             scale=0.01)
+    if variant == "cifg":
+        inputs[1], inputs[5], inputs[12] = -1, -1, -1
     b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions",
          FusedActivationFunction=act, CellClip=cell_clip, ProjClip=0.0, TimeMajor=time_major)
     return b.build([inp], [y])
