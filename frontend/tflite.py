@@ -196,6 +196,8 @@ class TflOp:
                                  f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
             if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
                 continue
+            if t.dtype == "INT16" and self.name in INT16_OPS:
+                continue
             if t.dtype in FLOAT_TYPES:
                 kind = "hybrid (dynamic-range quantized)" if any(
                     w.dtype == "INT8" for w in weights) else "float"
@@ -337,5 +339,6 @@ class TflOp:
 
 
 FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their float side
+INT16_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)  # 16x8 forms the op function checks
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, Value
+from ..ir import OPS, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -490,6 +490,8 @@ def QUANTIZE(op: TflOp) -> Value:
     int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
     zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
+    if (src.dtype, out.dtype) in (("INT8", "INT16"), ("INT16", "INT8")):
+        return _quantize_int16(op)
     if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
                        "(and uint8 at the model's output).")
@@ -513,6 +515,19 @@ def QUANTIZE(op: TflOp) -> Value:
     return v
 
 
+def _quantize_int16(op: TflOp) -> Value:
+    """QUANTIZE int8 <-> int16 around a 16x8 layer (LSTM): TFLM's Requantize, the IR's
+    `requantize` (QuantizeMultiplier(in_scale / out_scale)); int16 tensors symmetric."""
+    src, out = op.tensor(0), op.out()
+    for t in (src, out):
+        if t.q is None or len(t.q.scale) != 1 or (t.dtype == "INT16" and t.q.zero_point[0]):
+            raise op.error(f"QUANTIZE {t.describe()} quantized {t.q}", "int16 tensors must be "
+                           "quantized per tensor with zero point 0 (TFLite's 16x8 scheme).",
+                           ModelError)
+    x = op.act(0)
+    return op.emit("requantize", [x], {"to": "i16" if out.dtype == "INT16" else "i8"})
+
+
 def DEQUANTIZE(op: TflOp) -> Value:
     """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O)."""
     src = op.tensor(0)
@@ -531,6 +546,18 @@ LSTM_OPTIONAL = {9: "peephole (cell-to-input) weights", 10: "peephole (cell-to-f
                  17: "projection bias", 20: "input layer-norm coefficients",
                  21: "forget layer-norm coefficients", 22: "cell layer-norm coefficients",
                  23: "output layer-norm coefficients"}
+
+
+def _lstm_bias(op: TflOp, i: int, n: int, wide: bool) -> Value:
+    if not wide:
+        return op.bias(i, n)
+    t = op.tensor(i)
+    if t is None or not t.is_const or t.dtype != "INT64" or t.shape != (n,):
+        got = t.describe() if t is not None else "nothing"
+        raise op.error(f"16x8 LSTM bias {got}: expected an int64 constant of shape [{n}]",
+                       cls=ModelError)
+    q = t.q or QParams((1.0,), (0,), None)
+    return op.const(i, q, "INT64")
 
 
 def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
@@ -555,23 +582,35 @@ def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
     x = op.act(0)
     _need_rank(op, x, 3)
     h_t, c_t = op.tensor(18), op.tensor(19)
-    for t, what, dtype in ((h_t, "hidden (output) state", "INT8"), (c_t, "cell state", "INT16")):
+    wide = op.tensor(0).dtype == "INT16"           # 16x8: int16 activations, int64 biases
+    h_type = "INT16" if wide else "INT8"
+    for t, what, dtype in ((h_t, "hidden (output) state", h_type), (c_t, "cell state", "INT16")):
         if t is None or not t.is_variable:
             raise op.error(f"{what} (input {18 if what[0] == 'h' else 19}) must be a variable "
                            "tensor", cls=ModelError)
         if t.dtype != dtype or t.q is None or len(t.q.scale) != 1:
             raise op.error(f"{what} {t.describe()}: expected {dtype.lower()} quantized per "
-                           "tensor", "tinyc supports the int8 LSTM (int16 cell state).")
+                           "tensor", "tinyc supports the int8 and 16x8 LSTM (int16 cell "
+                           "state).")
+    if wide and (op.out().dtype != "INT16" or h_t.q.zero_point[0] or x.q.zp):
+        raise op.error("16x8 LSTM with an asymmetric or non-int16 input, hidden state or "
+                       "output", "int16 tensors must have zero point 0.", ModelError)
     hid = h_t.shape[-1]
     weights = [op.weight(k, axis=0, rank=2) for k in range(1, 9)]
     for k, w in enumerate(weights, 1):
         if len(w.q.scale) != 1:
             raise op.error(f"weights {w.name} are quantized per channel",
                            "TFLite Micro's LSTM uses per-tensor weight scales.")
-    biases = [op.bias(k, hid) for k in range(12, 16)]
+    biases = [_lstm_bias(op, k, hid, wide) for k in range(12, 16)]
     time_major = bool(o.TimeMajor())
     attrs = {"time_major": time_major, "cell_clip": float(o.CellClip()),
              "cell_scale": float(c_t.q.scale[0])}
     y = op.emit("lstm", [x, *weights, *biases], attrs, q=h_t.q,
                 name=None if op.out().q == h_t.q else f"{op.out().name}_h")
+    if wide:
+        if op.out().q != h_t.q:
+            raise op.error(f"output quantization {op.out().q} differs from the hidden "
+                           f"state's {h_t.q}", "TFLM copies the hidden state to the output.",
+                           ModelError)
+        return y
     return op.relabel(y, op.out().q)

@@ -135,6 +135,11 @@ def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
             n, fan_in = opdef.out_channels(w.shape), opdef.fan_in(w.shape)
             node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n,
                                                 fan_in, wide))
+    elif opdef.quantized_constants:
+        for v in node.inputs:
+            if v is not None and v.is_const and v.dtype.is_float:
+                raise QuantizationError(f"node '{node.name}' ({node.op}): constant "
+                                        f"'{v.name}' must be quantized already, got {v.type}")
     else:
         for i, v in enumerate(node.inputs):
             if v is not None and v.is_const and (v.dtype.is_float or wide):

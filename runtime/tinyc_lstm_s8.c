@@ -9,49 +9,6 @@
  * independent, so a time-major sequence runs row by row as well.
  */
 #include "tinyc_lstm.h"
-#include "tinyc_requant.h"
-
-static int16_t lstm_sat16(int32_t v)
-{
-    return (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
-}
-
-/* TFLite reference_integer_ops::Logistic on int16 Q3.12 (power-of-two case): Q0.15. */
-static int16_t lstm_sigmoid(int32_t x, const uint16_t *table)
-{
-    const int32_t v = x * 3;
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    const uint32_t uh = a >> 9;
-    uint32_t r;
-    if (uh >= 255u) {
-        r = 0x7FFFu << 10;
-    } else {
-        const uint32_t ua = table[uh];
-        const uint32_t ub = table[uh + 1u];
-        r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
-    }
-    r = (v >= 0) ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
-    return (int16_t)(r >> 10);
-}
-
-/* TFLite reference_integer_ops::Tanh on int16 with (multiplier, shift): Q0.15. */
-static int16_t lstm_tanh(int32_t x, int32_t mult, int32_t shift, const uint16_t *table)
-{
-    const int32_t round = (shift > 0) ? (int32_t)(1u << (shift - 1)) : 0;
-    const int32_t v = tinyc_asr(x * mult + round, shift);
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    const uint32_t uh = a >> 8;
-    int32_t r;
-    if (uh >= 255u) {
-        r = 0xFFFF << 8;
-    } else {
-        const uint32_t ua = table[uh];
-        const uint32_t ub = table[uh + 1u];
-        r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
-    }
-    r = (v >= 0) ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
-    return (int16_t)tinyc_asr(r, 8);
-}
 
 /* One FC row: rq(sum_k w[k] * (v[k] + offset) (+ bias)), saturated to int16. */
 static int16_t lstm_fc(const int8_t *w, const int8_t *v, int32_t n, int32_t offset,
@@ -99,30 +56,14 @@ void tinyc_lstm_s8(const tinyc_lstm_params *params, const uint16_t *sigmoid_tabl
                                                    params->h_offset, 0,
                                                    params->rec_mult[g], params->rec_shift[g]);
                     const int16_t pre = lstm_sat16((int32_t)from_x + (int32_t)from_h);
+                    /* the cell gate: tanh of Q3.12 (TFLite Tanh multiplier 3, shift 0) */
                     gates[g * n_h + j] = (g == 2) ? lstm_tanh(pre, 3, 0, sigmoid_table)
                                                   : lstm_sigmoid(pre, sigmoid_table);
                 }
             }
             for (j = 0; j < n_h; ++j) {
-                const int32_t i_g = gates[j];
-                const int32_t f_g = gates[n_h + j];
-                const int32_t c_g = gates[2 * n_h + j];
-                const int32_t o_g = gates[3 * n_h + j];
-                const int16_t fc = lstm_sat16(tinyc_requantize(f_g * (int32_t)cell[j],
-                                                               params->fc_mult,
-                                                               params->fc_shift));
-                const int16_t ic = lstm_sat16(tinyc_requantize(i_g * c_g, params->ic_mult,
-                                                               params->ic_shift));
-                int32_t c = lstm_sat16((int32_t)fc + (int32_t)ic);
-                int32_t h;
-                if (params->cell_clip >= 0) {
-                    c = c > params->cell_clip ? params->cell_clip :
-                        (c < -params->cell_clip ? -params->cell_clip : c);
-                }
-                cell[j] = (int16_t)c;
-                h = tinyc_requantize((int32_t)lstm_tanh(c, params->tanh_mult,
-                                                        params->tanh_shift, sigmoid_table) * o_g,
-                                     params->h_mult, params->h_shift) + params->h_zp;
+                const int32_t h = tinyc_lstm_cell(params, gates, cell, n_h, j, sigmoid_table) +
+                                  params->h_zp;
                 hid[j] = (int8_t)(h < -128 ? -128 : (h > 127 ? 127 : h));
                 y[j] = hid[j];
             }

@@ -63,6 +63,8 @@ class OpDef:
     #                                      each input (numpy broadcasting): per sample too
     implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
     doc: str = ""
+    quantized_constants: bool = False    # its constant inputs must come integer (lstm's int8
+    #                                      weights, int32/int64 biases): quantize keeps them
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

@@ -114,10 +114,11 @@ def test_lstm_relu_cell_activation_refused(cases, tmp_path):
         _compile(tmp_path, cases.lstm(np.random.default_rng(0), act=1))
 
 
-def test_lstm_qemu_equals_tflm(cases, tflm, tmp_path, caplog):
+@pytest.mark.parametrize("name", ["lstm_time_major_batch2", "lstm16_clip_batch2"])
+def test_lstm_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
     need_tools("qemu-system-arm", "arm-none-eabi-gcc")
     caplog.set_level(logging.ERROR, "tinyc")
-    data = cases.CASES["lstm_time_major_batch2"](np.random.default_rng(0))
+    data = cases.CASES[name](np.random.default_rng(0))
     m = _compile(tmp_path, data, board="stm32")
     xs = _samples(m, np.random.default_rng(100))
     want = _tflm(tflm, data, xs)
@@ -128,16 +129,20 @@ def test_lstm_qemu_equals_tflm(cases, tflm, tmp_path, caplog):
 @pytest.mark.parametrize("cc", ["arm", "clang", "gcc"])
 def test_lstm_c_is_strict_clean(cc, cases, tmp_path, caplog):
     """-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Werror, as
-    test_ops_strict.py asks of every op's C."""
-    import subprocess
-
+    test_ops_strict.py asks of every op's C (the int8 and the 16x8 kernel)."""
     from test_ops_strict import COMPILERS
     need_tools(COMPILERS[cc][0])
     caplog.set_level(logging.ERROR, "tinyc")
-    d = _compile(tmp_path, cases.CASES["lstm_clip"](np.random.default_rng(0))).write(
-        tmp_path / "c")
+    for name in ("lstm_clip", "lstm16_time_major"):
+        d = _compile(tmp_path, cases.CASES[name](np.random.default_rng(0))).write(
+            tmp_path / name)
+        _strict(COMPILERS[cc], d, tmp_path)
+
+
+def _strict(cmd, d, tmp_path):
+    import subprocess
     for i, src in enumerate(sorted(d.rglob("*.c"))):
-        r = subprocess.run([*COMPILERS[cc], "-I", str(d), "-I", str(d / "kernels"), "-c",
+        r = subprocess.run([*cmd, "-I", str(d), "-I", str(d / "kernels"), "-c",
                             str(src), "-o", str(tmp_path / f"{i}.o")],
                            capture_output=True, text=True, check=False)
-        assert r.returncode == 0 and not r.stderr.strip(), f"{cc} {src}:\n{r.stderr}"
+        assert r.returncode == 0 and not r.stderr.strip(), f"{cmd[0]} {src}:\n{r.stderr}"
