@@ -638,3 +638,57 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
     cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)
+
+
+# -- recurrent ---------------------------------------------------------------------------------
+
+ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)         # ONNX blocks i, o, f, c -> the IR's i, f, c, o
+
+
+def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None,
+         P=None, *, activation_alpha=None, activation_beta=None, activations=None, clip=None,
+         direction="forward", hidden_size=None, input_forget=0, layout=0):
+    """One forward LSTM with the default activations (sigmoid, tanh, tanh) and zero initial
+    state onto the IR lstm (TFLite Micro's integer LSTM once quantized): output Y only. The
+    int16 cell state's scale is the power of two that holds |c| <= steps (|c_t| <= |c_t-1| + 1)."""
+    if direction != "forward":
+        raise b.error(f"direction '{direction}'", "tinyc supports forward LSTMs only.")
+    acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
+    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"]:
+        raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh, Tanh only.")
+    if clip is not None or input_forget or P is not None:
+        raise b.error("clip, input_forget or peephole weights P",
+                      "TFLite Micro's integer LSTM has none of them.")
+    for t, what in ((initial_h, "initial_h"), (initial_c, "initial_c")):
+        if t is not None and (not t.is_const or np.any(t.data)):
+            raise b.error(f"a nonzero {what}", "tinyc's LSTM starts from zero state.")
+    for k, name in enumerate(b.node.output[1:3], 1):
+        if name and b.uses.get(name, 0):
+            raise b.error(f"output {k} ('{name}', Y_h / Y_c) is used",
+                          "tinyc's LSTM provides Y only (Y_h is Y's last step).")
+    _need_rank(b, X, 3, "LSTM")
+    if X.is_const or W.qdata is not None or R.qdata is not None:
+        raise b.error("a constant input or quantized (DequantizeLinear) weights",
+                      "tinyc imports float LSTM weights and quantizes them itself.")
+    w, r = b.const_input(W, "W"), b.const_input(R, "R")
+    hid = int(hidden_size or r.shape[-1])
+    steps, batch, feat = X.shape if layout == 0 else (X.shape[1], X.shape[0], X.shape[2])
+    if sequence_lens is not None and (not sequence_lens.is_const or
+                                      np.any(sequence_lens.data != steps)):
+        raise b.error("sequence_lens shorter than the sequence", "pad to full length.")
+    if w.shape != (1, 4 * hid, feat) or r.shape != (1, 4 * hid, hid):
+        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [1, {4 * hid}, {feat}] and "
+                      f"[1, {4 * hid}, {hid}].", ModelError)
+    bias = (np.zeros(8 * hid, np.float32) if B is None
+            else b.const_input(B, "B").astype(np.float32).reshape(-1))
+    name = b.node.name or b.out_name
+    blocks = [slice(k * hid, (k + 1) * hid) for k in ONNX_TO_TFLITE_GATES]
+    ws = [b.g.const(f"{name}_w{g}", w[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
+    rs = [b.g.const(f"{name}_r{g}", r[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
+    bs = [b.g.const(f"{name}_b{g}", bias[s] + bias[4 * hid:][s]) for g, s in zip("ifco", blocks)]
+    attrs = {"time_major": layout == 0, "cell_clip": 0.0,
+             "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
+    y = b.emit("lstm", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs,
+               name=f"{b.out_name}_lstm")
+    shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
+    return b.act(b.reshape(y, shape, b.out_name))
