@@ -649,7 +649,8 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
          P=None, *, activation_alpha=None, activation_beta=None, activations=None, clip=None,
          direction="forward", hidden_size=None, input_forget=0, layout=0):
     """One forward LSTM with the default activations (sigmoid, tanh, tanh) and zero initial
-    state onto the IR lstm (TFLite Micro's integer LSTM once quantized): output Y only. The
+    state onto the IR lstm (TFLite Micro's integer LSTM once quantized): outputs Y and Y_h
+    (Y_c, the cell state, is internal to the kernel). The
     int16 cell state's scale is the power of two that holds |c| <= steps (|c_t| <= |c_t-1| + 1)."""
     if direction != "forward":
         raise b.error(f"direction '{direction}'", "tinyc supports forward LSTMs only.")
@@ -662,10 +663,10 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
     for t, what in ((initial_h, "initial_h"), (initial_c, "initial_c")):
         if t is not None and (not t.is_const or np.any(t.data)):
             raise b.error(f"a nonzero {what}", "tinyc's LSTM starts from zero state.")
-    for k, name in enumerate(b.node.output[1:3], 1):
-        if name and b.uses.get(name, 0):
-            raise b.error(f"output {k} ('{name}', Y_h / Y_c) is used",
-                          "tinyc's LSTM provides Y only (Y_h is Y's last step).")
+    outputs = list(b.node.output) + ["", "", ""]
+    if outputs[2] and b.uses.get(outputs[2], 0):
+        raise b.error(f"output Y_c ('{outputs[2]}') is used",
+                      "tinyc's LSTM provides Y and Y_h (the last step of Y) only.")
     _need_rank(b, X, 3, "LSTM")
     if X.is_const or W.qdata is not None or R.qdata is not None:
         raise b.error("a constant input or quantized (DequantizeLinear) weights",
@@ -688,7 +689,16 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
     bs = [b.g.const(f"{name}_b{g}", bias[s] + bias[4 * hid:][s]) for g, s in zip("ifco", blocks)]
     attrs = {"time_major": layout == 0, "cell_clip": 0.0,
              "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
-    y = b.emit("lstm", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs,
-               name=f"{b.out_name}_lstm")
+    y_name = outputs[0] or f"{name}_y"
+    y = b.emit("lstm", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs, name=f"{y_name}_lstm")
     shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
-    return b.act(b.reshape(y, shape, b.out_name))
+    y4 = b.act(b.reshape(y, shape, y_name))
+    if not outputs[1]:
+        return y4
+    t_axis = 0 if layout == 0 else 1           # Y_h = Y at the last step: [1, B, H] / [B, 1, H]
+    index = [slice(None)] * 4
+    index[t_axis] = slice(steps - 1, steps)
+    last = _slice_onnx(b, y4, index, f"{outputs[1]}_last")
+    y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
+                    outputs[1])
+    return y4, b.act(y_h)
