@@ -562,9 +562,11 @@ def _lstm_bias(op: TflOp, i: int, n: int, wide: bool) -> Value:
 
 def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
     """TFLite Micro's integer LSTM (ir/ops/lstm.py): int8 input, output and hidden state, int8
-    weights per tensor, int32 gate biases, int16 cell state at a power-of-two scale. What TFLM
-    refuses (CIFG, peephole, projection, layer norm) is refused here too. The state tensors
-    (inputs 18, 19) start at zero in every run (the hidden state at its zero point)."""
+    weights per tensor, int32 gate biases, int16 cell state at a power-of-two scale; or 16x8
+    (int16 input, output and hidden state with zero point 0, int64 biases). What TFLM refuses
+    (CIFG, peephole, projection, layer norm, a non-TANH cell activation, per-channel weights
+    that its LSTM reads with one multiplier) is refused here too. The state tensors (inputs
+    18, 19) start at zero in every run (the hidden state at its zero point)."""
     o = op.options("UnidirectionalSequenceLSTMOptions")
     if len(op.inputs) != 24:
         raise op.error(f"{len(op.inputs)} inputs, TFLite Micro's LSTM takes 24", cls=ModelError)
@@ -597,7 +599,7 @@ def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
                        "output", "int16 tensors must have zero point 0.", ModelError)
     hid = h_t.shape[-1]
     weights = [op.weight(k, axis=0, rank=2) for k in range(1, 9)]
-    for k, w in enumerate(weights, 1):
+    for w in weights:
         if len(w.q.scale) != 1:
             raise op.error(f"weights {w.name} are quantized per channel",
                            "TFLite Micro's LSTM uses per-tensor weight scales.")

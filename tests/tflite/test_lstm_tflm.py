@@ -146,3 +146,17 @@ def _strict(cmd, d, tmp_path):
                             str(src), "-o", str(tmp_path / f"{i}.o")],
                            capture_output=True, text=True, check=False)
         assert r.returncode == 0 and not r.stderr.strip(), f"{cmd[0]} {src}:\n{r.stderr}"
+
+
+@pytest.mark.parametrize("name", ["lstm_clip", "lstm16_clip_batch2"])
+def test_lstm_c_under_sanitizers(name, cases, tmp_path, caplog):
+    """The kernels' C under ASan + UBSan (tests/property/sanitize.py): no report, outputs ==
+    the golden model."""
+    from tests.property.sanitize import run_sanitized
+    caplog.set_level(logging.ERROR, "tinyc")
+    m = _compile(tmp_path, cases.CASES[name](np.random.default_rng(0)))
+    xs = _samples(m, np.random.default_rng(1))[:2]
+    outs = run_sanitized(m.write(tmp_path / "c"), [[x] for x in xs], tmp_path / "san")
+    for x, out in zip(xs, outs):
+        np.testing.assert_array_equal(np.asarray(out[0]).reshape(-1),
+                                      np.asarray(m.interpret(x)).reshape(-1))
