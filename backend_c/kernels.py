@@ -27,6 +27,7 @@ class Kernel:
     template: str                       # backend_c/templates/<template>
     sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
     args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
+    scratch: Callable[[Node], int] | None = None   # arena bytes the kernel always works in
 
 
 def _fail(node: Node, what: str, expected, got) -> None:
@@ -371,6 +372,44 @@ def concat_args(node: Node, ctx) -> dict:
     return {"parts": parts}
 
 
+def lstm_scratch(node: Node) -> int:
+    """runtime/tinyc_lstm.h: gates and cell state (int16), hidden state (int8 or int16)."""
+    return (5 * 2 + node.outputs[0].dtype.itemsize) * node.inputs[1].shape[0]
+
+
+def lstm_args(node: Node, ctx) -> dict:
+    from ..ir.ops.lstm import SIGMOID_TABLE_U16
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    wide = y.dtype is DType.INT16
+    if x.dtype is not y.dtype or y.dtype not in (DType.INT8, DType.INT16):
+        _fail(node, "activations", "int8 or int16 (16x8) input and output", (x.dtype, y.dtype))
+    bias_type = DType.INT64 if wide else DType.INT32
+    if any(node.input(k) is None or node.input(k).dtype is not bias_type
+           for k in range(9, 13)):
+        _fail(node, "gate biases", f"4 {bias_type.value} biases", "other")
+    off = ctx.scratch_offset(node)
+    if off is None:
+        _fail(node, "arena scratch", f"{lstm_scratch(node)} B", "none planned")
+    tm = bool(a["time_major"])
+    steps, batches = (x.shape[0], x.shape[1]) if tm else (x.shape[1], x.shape[0])
+    quad = {k: tuple(int(v) for v in a[k])
+            for k in ("in_mult", "in_shift", "rec_mult", "rec_shift")}
+    ints = {k: _int_attr(node, k) for k in ("fc_mult", "fc_shift", "ic_mult", "ic_shift",
+                                              "h_mult", "h_shift", "tanh_mult", "tanh_shift")}
+    return {"batches": batches, "steps": steps, "features": x.shape[2],
+            "hidden": y.shape[2], "time_major": int(tm),
+            "in_offset": _int_attr(node, "in_offset", -255, 255),
+            "h_offset": _int_attr(node, "h_offset", -255, 255),
+            "h_zp": _int_attr(node, "h_zp", *((0, 0) if wide else (-128, 127))), **quad, **ints,
+            "cell_clip": _int_attr(node, "cell_clip_q", -1, 32767),
+            "in_weights": [ctx.ptr(node.inputs[k]) for k in range(1, 5)],
+            "rec_weights": [ctx.ptr(node.inputs[k]) for k in range(5, 9)],
+            "biases": [ctx.ptr(node.inputs[k]) for k in range(9, 13)],
+            "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16),
+            "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {off})",
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
+
+
 # -- 16x8: int16 activations, int8 weights, int64 bias (runtime/tinyc_nn_s16.h) ---------------
 
 ACT16 = (-32768, 32767)
@@ -491,6 +530,8 @@ KERNELS_S16: dict[str, Kernel] = {
                              _S16 + ("tinyc_max_pool2d_s16.c", "tinyc_window.h"), pool_s16_args),
     "requantize": Kernel("call_requantize_s16.c.j2", _S16 + ("tinyc_requantize_s16.c",),
                          requantize_args),
+    "lstm.s16": Kernel("call_lstm_s16.c.j2", _S16 + ("tinyc_lstm.h", "tinyc_lstm_s16.c"),
+                       lstm_args, lstm_scratch),
 }
 
 
@@ -547,5 +588,7 @@ KERNELS: dict[str, Kernel] = {
                                    _S16 + ("tinyc_transpose_conv.h",
                                            "tinyc_transpose_conv_s16.c"),
                                    transpose_conv2d_s16_args),
+    "lstm": Kernel("call_lstm.c.j2", ("tinyc_lstm.h", "tinyc_lstm_s8.c"), lstm_args,
+                   lstm_scratch),
 }
 

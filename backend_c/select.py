@@ -51,6 +51,11 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         # The arena keeps the room the int8 fast kernel would use (the 16x8 kernel does not
         # use it): the plans, hence the C, stay as they were. To drop in a separate change.
         kept = fast.dense_scratch(node) if room is None or room else 0
+        entry = (KERNELS if kernels is None else kernels).get(s16)
+        if entry is not None and entry.scratch is not None:      # the kernel's own (lstm)
+            kept = entry.scratch(node)
+            return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: "
+                                f"the 16x8 kernel ({kept:,} B scratch)", weights=weights)
         return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: the "
                             "16x8 kernel" + (f" ({kept:,} B int8 scratch kept, unused)"
                                              if kept else ""), weights=weights)
@@ -64,7 +69,10 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                             why=why, weights=weights)
     kernel = f"{node.op}.{fmt}" if fmt == "wide" else node.op
     if node.op not in fast.APPLIES:
-        return KernelChoice(node.name, node.op, kernel, fmt, weights=weights)
+        entry = (KERNELS if kernels is None else kernels).get(kernel)
+        need = entry.scratch(node) if entry is not None and entry.scratch is not None else 0
+        return KernelChoice(node.name, node.op, kernel, fmt, need,
+                            why=f"{need:,} B scratch" if need else "", weights=weights)
     if not fast.applies(node):
         return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the fast "
                             "kernel's preconditions (requantization shift <= -1, accumulator "

@@ -743,3 +743,65 @@ def LpNormalization(b: Builder, input, *, axis=-1, p=2):
         raise b.error(f"LpNormalization axis {axis} for rank {r}", cls=ModelError)
     v, perm = b.axis_last(input, axis % r)
     return b.act(b.emit("l2_norm", [v]), perm)
+# -- recurrent ---------------------------------------------------------------------------------
+
+ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)         # ONNX blocks i, o, f, c -> the IR's i, f, c, o
+
+
+def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None,
+         P=None, *, activation_alpha=None, activation_beta=None, activations=None, clip=None,
+         direction="forward", hidden_size=None, input_forget=0, layout=0):
+    """One forward LSTM with the default activations (sigmoid, tanh, tanh) and zero initial
+    state onto the IR lstm (TFLite Micro's integer LSTM once quantized): outputs Y and Y_h
+    (Y_c, the cell state, is internal to the kernel). The
+    int16 cell state's scale is the power of two that holds |c| <= steps (|c_t| <= |c_t-1| + 1)."""
+    if direction != "forward":
+        raise b.error(f"direction '{direction}'", "tinyc supports forward LSTMs only.")
+    acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
+    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"]:
+        raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh, Tanh only.")
+    if clip is not None or input_forget or P is not None:
+        raise b.error("clip, input_forget or peephole weights P",
+                      "TFLite Micro's integer LSTM has none of them.")
+    for t, what in ((initial_h, "initial_h"), (initial_c, "initial_c")):
+        if t is not None and (not t.is_const or np.any(t.data)):
+            raise b.error(f"a nonzero {what}", "tinyc's LSTM starts from zero state.")
+    outputs = list(b.node.output) + ["", "", ""]
+    if outputs[2] and b.uses.get(outputs[2], 0):
+        raise b.error(f"output Y_c ('{outputs[2]}') is used",
+                      "tinyc's LSTM provides Y and Y_h (the last step of Y) only.")
+    _need_rank(b, X, 3, "LSTM")
+    if X.is_const or W.qdata is not None or R.qdata is not None:
+        raise b.error("a constant input or quantized (DequantizeLinear) weights",
+                      "tinyc imports float LSTM weights and quantizes them itself.")
+    w, r = b.const_input(W, "W"), b.const_input(R, "R")
+    hid = int(hidden_size or r.shape[-1])
+    steps, batch, feat = X.shape if layout == 0 else (X.shape[1], X.shape[0], X.shape[2])
+    if sequence_lens is not None and (not sequence_lens.is_const or
+                                      np.any(sequence_lens.data != steps)):
+        raise b.error("sequence_lens shorter than the sequence", "pad to full length.")
+    if w.shape != (1, 4 * hid, feat) or r.shape != (1, 4 * hid, hid):
+        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [1, {4 * hid}, {feat}] and "
+                      f"[1, {4 * hid}, {hid}].", ModelError)
+    bias = (np.zeros(8 * hid, np.float32) if B is None
+            else b.const_input(B, "B").astype(np.float32).reshape(-1))
+    name = b.node.name or b.out_name
+    blocks = [slice(k * hid, (k + 1) * hid) for k in ONNX_TO_TFLITE_GATES]
+    ws = [b.g.const(f"{name}_w{g}", w[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
+    rs = [b.g.const(f"{name}_r{g}", r[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
+    bs = [b.g.const(f"{name}_b{g}", bias[s] + bias[4 * hid:][s]) for g, s in zip("ifco", blocks)]
+    attrs = {"time_major": layout == 0, "cell_clip": 0.0,
+             "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
+    y_name = outputs[0] or f"{name}_y"
+    y = b.emit("lstm", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs, name=f"{y_name}_lstm")
+    shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
+    y4 = b.act(b.reshape(y, shape, y_name))
+    if not outputs[1]:
+        return y4
+    t_axis = 0 if layout == 0 else 1           # Y_h = Y at the last step: [1, B, H] / [B, 1, H]
+    index = [slice(None)] * 4
+    index[t_axis] = slice(steps - 1, steps)
+    last = _slice_onnx(b, y4, index, f"{outputs[1]}_last")
+    y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
+                    outputs[1])
+    return y4, b.act(y_h)

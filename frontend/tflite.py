@@ -169,7 +169,7 @@ class TflOp:
             raise self.error(f"{len(self.inputs)} inputs and {len(self.outputs)} outputs — "
                              "expected at least one of each", cls=TfliteFormatError)
         for t in self.in_tensors():
-            if t is None or t.is_const or t.index in self.imp.values:
+            if t is None or t.is_const or t.is_variable or t.index in self.imp.values:
                 continue
             later = producer.get(t.index)
             why = (f"operator #{later} computes it later: the graph has a cycle or its "
@@ -188,11 +188,15 @@ class TflOp:
         model."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
+            if t is not None and t.is_variable:      # op state: the op function checks it
+                continue
             if t is not None and t.dtype == "INT8" and not t.is_const and (
                     t.q is None or len(t.q.scale) != 1):
                 raise self.error(f"int8 activation {t.describe()} needs per-tensor "
                                  f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
             if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
+                continue
+            if t.dtype == "INT16" and self.name in INT16_OPS:
                 continue
             if t.dtype in FLOAT_TYPES:
                 kind = "hybrid (dynamic-range quantized)" if any(
@@ -335,5 +339,6 @@ class TflOp:
 
 
 FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their float side
+INT16_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)  # 16x8 forms the op function checks
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -36,7 +36,7 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
              "RESIZE_BILINEAR", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "ELU",
              "RSQRT", "SUB", "SQUARED_DIFFERENCE", "MINIMUM", "MAXIMUM", "PRELU",
-             "LOG_SOFTMAX"}
+             "LOG_SOFTMAX", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -490,6 +490,8 @@ def QUANTIZE(op: TflOp) -> Value:
     int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
     zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
+    if (src.dtype, out.dtype) in (("INT8", "INT16"), ("INT16", "INT8")):
+        return _quantize_int16(op)
     if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
                        "(and uint8 at the model's output).")
@@ -511,6 +513,19 @@ def QUANTIZE(op: TflOp) -> Value:
         raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {q_out})")
     v.type = v.type.with_(q=q_out)                  # the model quantizes its float input
     return v
+
+
+def _quantize_int16(op: TflOp) -> Value:
+    """QUANTIZE int8 <-> int16 around a 16x8 layer (LSTM): TFLM's Requantize, the IR's
+    `requantize` (QuantizeMultiplier(in_scale / out_scale)); int16 tensors symmetric."""
+    src, out = op.tensor(0), op.out()
+    for t in (src, out):
+        if t.q is None or len(t.q.scale) != 1 or (t.dtype == "INT16" and t.q.zero_point[0]):
+            raise op.error(f"QUANTIZE {t.describe()} quantized {t.q}", "int16 tensors must be "
+                           "quantized per tensor with zero point 0 (TFLite's 16x8 scheme).",
+                           ModelError)
+    x = op.act(0)
+    return op.emit("requantize", [x], {"to": "i16" if out.dtype == "INT16" else "i8"})
 
 
 def DEQUANTIZE(op: TflOp) -> Value:
@@ -593,3 +608,80 @@ def L2_NORMALIZATION(op: TflOp) -> Value:
 
 
 SUPPORTED |= {"TRANSPOSE_CONV", "BATCH_MATMUL", "L2_NORMALIZATION"}
+# -- recurrent ---------------------------------------------------------------------------------
+
+LSTM_OPTIONAL = {9: "peephole (cell-to-input) weights", 10: "peephole (cell-to-forget) weights",
+                 11: "peephole (cell-to-output) weights", 16: "projection weights",
+                 17: "projection bias", 20: "input layer-norm coefficients",
+                 21: "forget layer-norm coefficients", 22: "cell layer-norm coefficients",
+                 23: "output layer-norm coefficients"}
+
+
+def _lstm_bias(op: TflOp, i: int, n: int, wide: bool) -> Value:
+    if not wide:
+        return op.bias(i, n)
+    t = op.tensor(i)
+    if t is None or not t.is_const or t.dtype != "INT64" or t.shape != (n,):
+        got = t.describe() if t is not None else "nothing"
+        raise op.error(f"16x8 LSTM bias {got}: expected an int64 constant of shape [{n}]",
+                       cls=ModelError)
+    q = t.q or QParams((1.0,), (0,), None)
+    return op.const(i, q, "INT64")
+
+
+def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
+    """TFLite Micro's integer LSTM (ir/ops/lstm.py): int8 input, output and hidden state, int8
+    weights per tensor, int32 gate biases, int16 cell state at a power-of-two scale; or 16x8
+    (int16 input, output and hidden state with zero point 0, int64 biases). What TFLM refuses
+    (CIFG, peephole, projection, layer norm, a non-TANH cell activation, per-channel weights
+    that its LSTM reads with one multiplier) is refused here too. The state tensors (inputs
+    18, 19) start at zero in every run (the hidden state at its zero point)."""
+    o = op.options("UnidirectionalSequenceLSTMOptions")
+    if len(op.inputs) != 24:
+        raise op.error(f"{len(op.inputs)} inputs, TFLite Micro's LSTM takes 24", cls=ModelError)
+    for i, what in LSTM_OPTIONAL.items():
+        if op.tensor(i) is not None:
+            raise op.error(f"{what} (input {i})", "TFLite Micro's LSTM supports no peephole, "
+                           "projection or layer norm: convert the layer without them.")
+    for i in (1, 5, 12):
+        if op.tensor(i) is None:
+            raise op.error("CIFG (no input gate)", "TFLite Micro's LSTM needs the input gate "
+                           "weights and bias.")
+    act = _act_code(o)
+    if act != 4:                             # TANH (TFLM asserts on the others)
+        raise op.error(f"cell gate activation {act}", "TFLite Micro's LSTM needs TANH.")
+    x = op.act(0)
+    _need_rank(op, x, 3)
+    h_t, c_t = op.tensor(18), op.tensor(19)
+    wide = op.tensor(0).dtype == "INT16"           # 16x8: int16 activations, int64 biases
+    h_type = "INT16" if wide else "INT8"
+    for t, what, dtype in ((h_t, "hidden (output) state", h_type), (c_t, "cell state", "INT16")):
+        if t is None or not t.is_variable:
+            raise op.error(f"{what} (input {18 if what[0] == 'h' else 19}) must be a variable "
+                           "tensor", cls=ModelError)
+        if t.dtype != dtype or t.q is None or len(t.q.scale) != 1:
+            raise op.error(f"{what} {t.describe()}: expected {dtype.lower()} quantized per "
+                           "tensor", "tinyc supports the int8 and 16x8 LSTM (int16 cell "
+                           "state).")
+    if wide and (op.out().dtype != "INT16" or h_t.q.zero_point[0] or x.q.zp):
+        raise op.error("16x8 LSTM with an asymmetric or non-int16 input, hidden state or "
+                       "output", "int16 tensors must have zero point 0.", ModelError)
+    hid = h_t.shape[-1]
+    weights = [op.weight(k, axis=0, rank=2) for k in range(1, 9)]
+    for w in weights:
+        if len(w.q.scale) != 1:
+            raise op.error(f"weights {w.name} are quantized per channel",
+                           "TFLite Micro's LSTM uses per-tensor weight scales.")
+    biases = [_lstm_bias(op, k, hid, wide) for k in range(12, 16)]
+    time_major = bool(o.TimeMajor())
+    attrs = {"time_major": time_major, "cell_clip": float(o.CellClip()),
+             "cell_scale": float(c_t.q.scale[0])}
+    y = op.emit("lstm", [x, *weights, *biases], attrs, q=h_t.q,
+                name=None if op.out().q == h_t.q else f"{op.out().name}_h")
+    if wide:
+        if op.out().q != h_t.q:
+            raise op.error(f"output quantization {op.out().q} differs from the hidden "
+                           f"state's {h_t.q}", "TFLM copies the hidden state to the output.",
+                           ModelError)
+        return y
+    return op.relabel(y, op.out().q)

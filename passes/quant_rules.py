@@ -178,3 +178,39 @@ def batch_matmul_rule(node: Node) -> dict:
 def l2_norm_rule(node: Node) -> dict:
     """TFLM l2norm.cc: only the input zero point (the output is fixed at 1/128, 0)."""
     return {"in_offset": -node.inputs[0].q.zp}
+@rule("lstm")
+def lstm_rule(node: Node) -> dict:
+    """TFLM unidirectional_sequence_lstm.cc / lstm_eval_common.cc (PrepareGateParametersInteger):
+    each gate's input and recurrent FC to int16 at 2^-12, the multiplier from the float32
+    product of the scales (GetQuantizedConvolutionMultipler without bias); the inter-gate
+    multiplications in double (CreateInterGateMulParams, gate outputs at 2^-15); the cell
+    state's power of two (CheckedLog2, rounded) and its clip in cell units (truncated)."""
+    from ..ir.ops.lstm import tanh16_params
+    x, y = node.inputs[0], node.outputs[0]
+    hq = y.q                                # the hidden state's quantization (= the output's)
+    for k in range(1, 9):
+        w = node.inputs[k]
+        if w.q is None or len(w.q.scale) != 1 or any(w.q.zero_point):
+            raise QuantizationError(f"node '{node.name}' (lstm): weights '{w.name}' must be "
+                                    f"int8 symmetric per tensor (TFLite Micro's LSTM uses one "
+                                    f"multiplier per gate), got {w.q}")
+    gate_s = 2.0 ** -12
+    mults = [quantize_multiplier(float(np.float32(np.float32(src.s) *
+                                                  np.float32(node.inputs[k].q.s))) / gate_s)
+             for src, ks in ((x.q, range(1, 5)), (hq, range(5, 9))) for k in ks]
+    cell_s = f64(node.attrs["cell_scale"])
+    power = int(np.round(np.float32(np.log(np.float32(cell_s))) *
+                         np.float32(1.0 / np.log(np.float32(2.0)))))
+    out_s = 2.0 ** -15
+    fc_m, fc_s = quantize_multiplier(out_s * cell_s / cell_s)
+    ic_m, ic_s = quantize_multiplier(out_s * out_s / cell_s)
+    h_m, h_s = quantize_multiplier(out_s * out_s / f64(hq.s))
+    clip = f64(node.attrs.get("cell_clip", 0.0))
+    clip_q = int(min(max(clip / cell_s, -32768.0), 32767.0)) if clip > 0 else -1
+    tanh_m, tanh_s = tanh16_params(power)
+    return {"in_offset": -x.q.zp, "h_offset": -hq.zp, "h_zp": hq.zp,
+            "in_mult": tuple(m for m, _ in mults[:4]), "in_shift": tuple(s for _, s in mults[:4]),
+            "rec_mult": tuple(m for m, _ in mults[4:]), "rec_shift": tuple(s for _, s in mults[4:]),
+            "fc_mult": fc_m, "fc_shift": fc_s, "ic_mult": ic_m, "ic_shift": ic_s,
+            "h_mult": h_m, "h_shift": h_s, "tanh_mult": tanh_m, "tanh_shift": tanh_s,
+            "cell_clip_q": clip_q, "cell_power": power}

@@ -135,6 +135,17 @@ def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
             n, fan_in = opdef.out_channels(w.shape), opdef.fan_in(w.shape)
             node.replace_input(2, quantize_bias(node.inputs[2], g, node.inputs[0].q, w.q, n,
                                                 fan_in, wide))
+    elif opdef.quantized_constants:
+        biases = dict(opdef.bias_of)
+        for i, v in enumerate(list(node.inputs)):
+            if v is None or not v.is_const or not v.dtype.is_float:
+                continue
+            if i in biases:
+                w = node.inputs[biases[i]]
+                node.replace_input(i, quantize_bias(v, g, node.inputs[0].q, w.q, v.shape[0],
+                                                    w.shape[-1], wide))
+            else:
+                node.replace_input(i, quantize_weight(v, g, 0, per_tensor=True))
     else:
         for i, v in enumerate(node.inputs):
             if v is not None and v.is_const and (v.dtype.is_float or wide):

@@ -67,6 +67,12 @@ class OpDef:
     #                                      each input (numpy broadcasting): per sample too
     implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
     doc: str = ""
+    quantized_constants: bool = False    # not a Layer, yet its constants are weights and
+    #                                      biases (lstm): quantize keeps integer ones and makes
+    #                                      float ones int8 symmetric per tensor, or for the
+    #                                      bias inputs of bias_of, int32 (16x8: int64) at
+    #                                      input scale * their weight's scale
+    bias_of: tuple[tuple[int, int], ...] = ()   # (bias input, weight input) pairs
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

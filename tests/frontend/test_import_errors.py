@@ -32,11 +32,12 @@ def test_unsupported_op_names_node_op_opset_and_supported_ops(tmp_path):
     assert "Conv" in msg and "Softmax" in msg and "\n" not in msg
 
 
-def test_lstm_is_unsupported():
-    w, r = rand(1, 8, 3), rand(1, 8, 2)
-    m = make_model([node("LSTM", ["x", "W", "R"], ["y"], name="rnn", hidden_size=2)],
+def test_bidirectional_lstm_is_unsupported():
+    w, r = rand(2, 8, 3), rand(2, 8, 2)
+    m = make_model([node("LSTM", ["x", "W", "R"], ["y"], name="rnn", hidden_size=2,
+                         direction="bidirectional")],
                    {"x": [1, 1, 3]}, ["y"], {"W": w, "R": r})
-    with pytest.raises((UnsupportedOpError, ModelError), match="LSTM"):
+    with pytest.raises((UnsupportedOpError, ModelError), match="LSTM.*bidirectional"):
         load_onnx(m)
 
 
