@@ -28,7 +28,7 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, onnx_table, qdq
+from . import batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops, onnx_table, qdq
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -46,6 +46,7 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph."""
     model, path = _read(path_or_model)
     guard_graph.check_structure(model, path)
+    model = old_opset.upgrade(model, path)       # opsets 7..10 -> 11 (one note line)
     opset = _opset(model, path)
     inits = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:                 # types first: before any shape question
