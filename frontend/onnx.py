@@ -28,7 +28,8 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops, onnx_table, qdq
+from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
+               onnx_table, qdq)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -57,6 +58,8 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
         onnx.checker.check_model(model)
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
+    _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
+                                                  _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)
         model = batch.pin_batch(model, pins, path, _infer_shapes)
     else:
@@ -109,7 +112,7 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> dict[s
             if int(n) <= 0:
                 raise ModelError(f"{path}: --input-shape {name}={','.join(map(str, shape))} "
                                  f"has size {n} — expected sizes >= 1")
-            if d.dim_value and d.dim_value != n:
+            if d.dim_value > 0 and d.dim_value != n:
                 _static_dim(name, i, d.dim_value, shape, len(dims), path)
                 pins[name] = d.dim_value          # the static batch, pinned to 1
                 continue
@@ -173,7 +176,8 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
         raise ModelError(f"{path}: input '{vi.name}' has no shape — tinyc needs static shapes."
                          f" Give one: --input-shape {vi.name}=1,...")
     dims = vi.type.tensor_type.shape.dim
-    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0]
+    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0
+           and d.dim_value != -1]                # -1: dynamic, as a dim_param
     if bad:
         raise ModelError(f"{path}: input '{vi.name}' has a dim of size {bad[0]} — expected "
                          "sizes >= 1")
@@ -182,8 +186,11 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
         shown = ",".join(str(n) if n > 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
         example = ",".join(str(n) if n > 0 else ("1" if i == 0 else "N")
                            for i, n in enumerate(shape))
-        raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] — tinyc needs "
-                         f"static shapes. Pin it: --input-shape {vi.name}={example} "
+        named = ", ".join(f"dim {i}" + (f" ('{d.dim_param}')" if d.dim_param else "")
+                          for i, (n, d) in enumerate(zip(shape, dims)) if n <= 0)
+        raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] ({named} "
+                         f"dynamic) — tinyc needs static shapes. Pin it: --input-shape "
+                         f"{vi.name}={example} "
                          f"(load_onnx(..., input_shapes={{'{vi.name}': (...)}}))")
     if len(shape) >= 2 and shape[0] != 1:
         raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1 "
