@@ -29,7 +29,7 @@ from onnx.reference import ReferenceEvaluator
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
 from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
-               onnx_table, qdq)
+               onnx_table, qdq, unsupported)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -58,6 +58,7 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
         onnx.checker.check_model(model)
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
+    unsupported.check(model, path)               # every unsupported node, in one error
     _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
                                                   _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)
