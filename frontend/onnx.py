@@ -29,7 +29,7 @@ from onnx.reference import ReferenceEvaluator
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
 from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
-               onnx_table, qdq, unsupported)
+               onnx_patterns, onnx_table, qdq, unsupported)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -58,7 +58,8 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
         onnx.checker.check_model(model)
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
-    unsupported.check(model, path)               # every unsupported node, in one error
+    unsupported.check(model, path,               # every unsupported node, in one error
+                      onnx_patterns.covered(onnx_patterns.find(model.graph)))
     _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
                                                   _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)
@@ -228,10 +229,18 @@ class _Importer:
         for vi in self.onnx.input:
             if vi.name not in self.tensors:
                 self._add_input(vi)
-        for node in self.onnx.node:
+        patterns = onnx_patterns.find(self.onnx)    # GELU, SiLU, HardSwish subgraphs
+        inner = onnx_patterns.covered(patterns) - set(patterns)
+        for i, node in enumerate(self.onnx.node):
+            if i in inner:                       # converted with the pattern's last node
+                continue
             self.b.node = node
             first = len(self.g.nodes)
-            self._bind(node, self._convert(node))
+            if i in patterns:
+                outs = self._call(node, [self._tensor(patterns[i].x)], OPS[patterns[i].op])
+            else:
+                outs = self._convert(node)
+            self._bind(node, outs)
             self.origin.update((id(n), self.b.where()) for n in self.g.nodes[first:])
         self.b.node = None
         for vi in self.onnx.output:
