@@ -205,6 +205,6 @@ def test_layernorm_over_two_trailing_axes_matches_onnxruntime():
 def test_layernorm_training_outputs_are_refused():
     m = make_model([node("LayerNormalization", ["x", "g"], ["y", "mean"], name="ln")],
                    {"x": [1, 4, 8]}, ["y", "mean"], {"g": np.ones(8, np.float32)}, opset=17)
-    with pytest.raises(tinyc.TinycError, match=r"node 'ln' .*Mean / InvStdDev outputs.*"
-                       r"eval mode"):
+    with pytest.raises(tinyc.TinycError, match=r"LayerNormalization x1 \(node 'ln'\): "
+                       r"LayerNormalization with its Mean / InvStdDev outputs .*eval mode"):
         load_onnx(m)
