@@ -23,8 +23,8 @@ PROBE = 2                    # the batch size the proof is run at
 
 
 def is_dynamic(d) -> bool:
-    """An ONNX dim without a positive static size (dim_param, nothing, or -1)."""
-    return not (d.HasField("dim_value") and d.dim_value > 0)
+    """An ONNX dim without a static size (dim_param, nothing, or -1; 0 is a static size)."""
+    return not d.HasField("dim_value") or d.dim_value == -1
 
 
 def _label(d) -> str:

@@ -237,7 +237,8 @@ class _Importer:
             self.b.node = node
             first = len(self.g.nodes)
             if i in patterns:
-                outs = self._call(node, [self._tensor(patterns[i].x)], OPS[patterns[i].op])
+                m = patterns[i]
+                outs = OPS[m.op](self.b, self._tensor(m.x), **m.attrs)
             else:
                 outs = self._convert(node)
             self._bind(node, outs)

@@ -740,20 +740,20 @@ def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, s
     """(x - mean) * rsqrt(mean((x - mean)^2) + epsilon) * Scale + B over the last axis (over
     axes axis..rank-1: those flattened into one, then reshaped back), as
     TFLite converts it: MEAN, SQUARED_DIFFERENCE, MEAN, a 1/sqrt(v + epsilon) table, SUB, MUL,
-    then the constant Scale (MUL) and B (ADD); each int8 op is the existing exact one."""
+    then the constant Scale (MUL) and B (ADD); each int8 op is the existing exact one. The
+    optional Mean and InvStdDev outputs are the first mean and the table's output."""
     if X.is_const:
         raise b.error("LayerNormalization of a constant", cls=ModelError)
-    if any(o for o in list(b.node.output)[1:]):
-        raise b.error("LayerNormalization Mean / InvStdDev outputs",
-                      "those are training outputs: export in eval mode.")
     axis %= X.rank
     if axis != X.rank - 1:                       # over several trailing axes: flattened
         shape, tail = X.shape, X.shape[axis:]
         flat = _reshape_to(b, X, shape[:axis] + (int(np.prod(tail)),))
         sc, bb = (None if t is None else Tensor(name=t.name, data=np.broadcast_to(
             b.const_input(t, "Scale / B"), tail).reshape(-1)) for t in (Scale, B))
-        y = LayerNormalization(b, flat, sc, bb, axis=-1, epsilon=epsilon)
-        return _reshape_to(b, y, shape)
+        y, mean, inv = LayerNormalization(b, flat, sc, bb, axis=-1, epsilon=epsilon)
+        stat = shape[:axis] + (1,) * len(tail)
+        return (_reshape_to(b, y, shape), b.act(b.reshape(mean.value, stat), like=mean),
+                b.act(b.reshape(inv.value, stat), like=inv))
     v, perm = b.axis_last(X, X.rank - 1)
     last = (len(v.shape) - 1,)
     name = b.out_name
@@ -768,4 +768,4 @@ def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, s
                 name=f"{name}_scaled" if has_b else None)
     if has_b:
         y = _binary(b, "add", y, Tensor(name=B.name, data=b.const_input(B, "B")))
-    return y
+    return y, b.act(mean, perm), b.act(inv, perm)      # Y, Mean, InvStdDev

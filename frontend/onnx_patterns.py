@@ -4,6 +4,8 @@ instead of several int8 ops):
 - GELU, exact: x * 0.5 * (1 + Erf(x / sqrt(2))) — torch.onnx's nn.GELU before opset 20:
   Div(x, sqrt 2) or Mul(x, 1/sqrt 2) -> Erf -> Add(., 1) -> Mul(x, .) -> Mul(., 0.5), the two
   Muls in any order (Mul(x, 0.5) first, or 0.5 applied to the Add) -> Gelu;
+- GELU, tanh: 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))), x^3 as Mul(x, Mul(x, x)) or
+  Pow(x, 3), the same tails -> Gelu(approximate='tanh');
 - SiLU / Swish: Mul(x, Sigmoid(x)) -> Swish (alpha 1);
 - HardSwish: Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)) -> HardSwish.
 
@@ -85,11 +87,16 @@ def _gelu(G: _Graph, i: int, erf: onnx.NodeProto) -> Match | None:
                   if G.scalar(c, 1 / math.sqrt(2.0))), None)
     if x is None or x not in G.acts:
         return None
-    add = G.only_user(erf.output[0], "Add")
-    if add is None or not G.scalar(G.other(add[1], erf.output[0]) or "", 1.0):
+    return _gelu_tail(G, x, {si, i}, erf.output[0])
+
+
+def _gelu_tail(G: _Graph, x: str, nodes: set[int], inner: str) -> Match | None:
+    """x * 0.5 * (1 + inner): Add(inner, 1), then the two Muls in any of three orders."""
+    add = G.only_user(inner, "Add")
+    if add is None or not G.scalar(G.other(add[1], inner) or "", 1.0):
         return None
     ai, a = add
-    nodes = {si, i, ai}
+    nodes = nodes | {ai}
     m1 = G.only_user(a.output[0], "Mul")
     if m1 is None:
         return None
@@ -109,6 +116,49 @@ def _gelu(G: _Graph, i: int, erf: onnx.NodeProto) -> Match | None:
     if half is not None and G.other(half[1], x) is not None and \
             G.scalar(G.other(half[1], x), 0.5):
         return Match("Gelu", x, nodes | {half[0], mi})
+    return None
+
+
+def _scaled(G: _Graph, name: str, c: float):
+    """Mul(y, c) or Mul(c, y) producing `name` (read once): (node index, y), else None."""
+    m = G.node(name, "Mul")
+    if m is None:
+        return None
+    a, b = m[1].input
+    y = b if G.scalar(a, c, 1e-5) else a if G.scalar(b, c, 1e-5) else None
+    return (m[0], y) if y is not None else None
+
+
+def _cube(G: _Graph, name: str):
+    """x^3 as Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x): (node indices, x), else None."""
+    p = G.node(name, "Pow")
+    if p is not None:
+        return ({p[0]}, p[1].input[0]) if G.scalar(p[1].input[1], 3.0, 0) else None
+    m = G.node(name, "Mul")
+    if m is None:
+        return None
+    for sq_name, x in (m[1].input, tuple(reversed(m[1].input))):
+        sq = G.node(sq_name, "Mul")
+        if sq is not None and list(sq[1].input) == [x, x]:
+            return {m[0], sq[0]}, x
+    return None
+
+
+def _gelu_tanh(G: _Graph, i: int, t: onnx.NodeProto) -> Match | None:
+    """0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))) (torch.onnx's approximate='tanh' before
+    opset 20, and the Pow form of hand-written GELUs) -> Gelu(approximate='tanh')."""
+    beta = _scaled(G, t.input[0], math.sqrt(2 / math.pi)) if t.input else None
+    add = G.node(beta[1], "Add") if beta else None
+    if add is None:
+        return None
+    for x, k in (add[1].input, tuple(reversed(add[1].input))):
+        kappa = _scaled(G, k, 0.044715)
+        cube = _cube(G, kappa[1]) if kappa else None
+        if cube is not None and cube[1] == x and x in G.acts:
+            m = _gelu_tail(G, x, {i, beta[0], add[0], kappa[0]} | cube[0], t.output[0])
+            if m is not None:
+                m.attrs = {"approximate": "tanh"}
+            return m
     return None
 
 
@@ -138,6 +188,8 @@ def find(g: onnx.GraphProto) -> dict[int, Match]:
         m = None
         if n.op_type == "Erf" and n.input:
             m = _gelu(G, i, n)
+        elif n.op_type == "Tanh":
+            m = _gelu_tanh(G, i, n)
         elif n.op_type == "Sigmoid":
             nodes = _x_times(G, i, n, lambda _: True)
             m = nodes and Match("Swish", n.input[0], nodes)

@@ -82,8 +82,6 @@ def _training(node: onnx.NodeProto, consts: dict) -> str | None:
         mode = consts.get(node.input[2])
         if mode is not None and bool(np.asarray(mode).reshape(-1)[0]):
             return "Dropout in training mode (training_mode input true)"
-    if node.op_type == "LayerNormalization" and sum(bool(o) for o in node.output) > 1:
-        return "LayerNormalization with its Mean / InvStdDev outputs (used in training only)"
     if node.op_type == "BatchNormalization":
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if attrs.get("training_mode") or sum(bool(o) for o in node.output) > 1:

@@ -369,10 +369,12 @@ def cases_ops() -> None:
         init("s2", np.array(np.sqrt(2), np.float32)), init("one", np.array(1, np.float32)),
         init("two", np.array(2, np.float32))]), cal=c4, expect=["Erf", "GELU"],
         why="GELU written with Div(x, 2): Erf alone, named as GELU's")
-    ln = model([node("LayerNormalization", ["x", "s"], ["y", "mu"], name="ln")],
-               {"x": [1, 4]}, {"y": None, "mu": None}, [init("s", w(1, 4))], opset=17)
-    add("op_unsupported_layernorm_training", ln, cal=c4, expect=["LayerNormalization", "Mean"],
-        why="LayerNormalization with its Mean output (training)")
+    ln = model([node("Relu", ["x"], ["s"], name="scale"),
+                node("LayerNormalization", ["x", "s"], ["y"], name="ln")],
+               {"x": [1, 4]}, {"y": None}, opset=17)
+    add("op_unsupported_layernorm_scale_activation", ln, cal=c4,
+        expect=["LayerNormalization", "constant"],
+        why="LayerNormalization whose Scale is computed from the input")
     add("op_unsupported_einsum", model([node("Einsum", ["x", "x"], ["y"], name="e",
                                              equation="ij,ij->ij")], {"x": [1, 4]}, {"y": None}),
         cal=c4, expect="Einsum", why="Einsum")
