@@ -61,14 +61,15 @@ def default_pins(model: onnx.ModelProto, input_shapes: dict, path: str, infer) -
             tt.shape.dim[0].Clear()
     try:
         batch.pin_batch(probe, dict.fromkeys(found, PROBE), path, infer)
-    except UnsupportedOpError as e:
+    except (UnsupportedOpError, ModelError) as e:   # mixes samples, or no shapes at batch 2
         name, (label, rest) = next(iter(found.items()))
         example = ",".join(map(str, (1,) + rest))
         raise ModelError(f"{path}: input '{name}' has a dynamic dim 0 ({label}), which tinyc "
-                         f"does not pin to 1 by itself because the graph mixes the samples "
-                         f"({str(e).split(': ', 1)[-1]}) — give the shape: --input-shape "
+                         f"does not pin to 1 by itself: the graph mixes the samples, or tinyc "
+                         f"cannot prove it does not ({str(e).split(': ', 1)[-1]}) — give the "
+                         f"shape: --input-shape "
                          f"{name}={example} (load_onnx(..., input_shapes={{'{name}': "
-                         f"({example},)}}))") from None
+                         f"({example})}}))") from None
     log.warning("%s: note: dynamic batch dim pinned to 1 (%s); the graph keeps the samples "
                 "apart — --input-shape sets other shapes", path,
                 ", ".join(f"input '{n}' dim 0 {label}" for n, (label, _) in found.items()))
