@@ -133,3 +133,20 @@ def test_qemu_equals_host_c_equals_interpret(compiled, digits):
     host = m.run_host(xq, batch=True)
     np.testing.assert_array_equal(host, m.interpret(xq, batch=True))
     np.testing.assert_array_equal(m.run_qemu(xq, batch=True), host)
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_generated_c_is_strict_c99(compiled, cc, tmp_path):
+    """The C of both nets: -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
+    -Werror clean (no new kernel: every op runs on an existing one)."""
+    import shutil
+    import subprocess
+    if shutil.which(cc) is None:
+        from tests.needs import missing
+        missing(f"{cc} not installed")
+    _, _, m = compiled
+    d = m.c_dir()
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wsign-conversion",
+             "-Werror", "-O2", "-c"]
+    for src in sorted(d.rglob("*.c")):
+        subprocess.run([cc, *flags, str(src), "-o", str(tmp_path / "x.o")], check=True, cwd=d)
