@@ -734,14 +734,13 @@ def _pool1d(b: Builder, fn, X, kernel_shape, strides, pads, dilations, auto_pad,
     return _drop_1d(b, fn(b, _lift_1d(b, X), **a, **extra))
 
 
-# -- LayerNormalization over the trailing axes: TFLite's decomposition ---------------------
+# -- LayerNormalization over the trailing axes ------------------------------------------------
 
 def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, stash_type=1):
-    """(x - mean) * rsqrt(mean((x - mean)^2) + epsilon) * Scale + B over the last axis (over
-    axes axis..rank-1: those flattened into one, then reshaped back), as
-    TFLite converts it: MEAN, SQUARED_DIFFERENCE, MEAN, a 1/sqrt(v + epsilon) table, SUB, MUL,
-    then the constant Scale (MUL) and B (ADD); each int8 op is the existing exact one. The
-    optional Mean and InvStdDev outputs are the first mean and the table's output."""
+    """LayerNormalization over the trailing axes (several are flattened into one, then
+    reshaped back): the IR layer_norm (its own fixed-point integer form, ir/ops/norm.py). The
+    optional Mean and InvStdDev outputs are TFLite's int8 ops: MEAN, SQUARED_DIFFERENCE, MEAN
+    and a 1/sqrt(v + epsilon) table."""
     if X.is_const:
         raise b.error("LayerNormalization of a constant", cls=ModelError)
     axis %= X.rank
@@ -751,21 +750,23 @@ def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, s
         sc, bb = (None if t is None else Tensor(name=t.name, data=np.broadcast_to(
             b.const_input(t, "Scale / B"), tail).reshape(-1)) for t in (Scale, B))
         y, mean, inv = LayerNormalization(b, flat, sc, bb, axis=-1, epsilon=epsilon)
+        if mean is None:
+            return _reshape_to(b, y, shape), None, None
         stat = shape[:axis] + (1,) * len(tail)
         return (_reshape_to(b, y, shape), b.act(b.reshape(mean.value, stat), like=mean),
                 b.act(b.reshape(inv.value, stat), like=inv))
     v, perm = b.axis_last(X, X.rank - 1)
-    last = (len(v.shape) - 1,)
-    name = b.out_name
+    n = v.shape[-1]
+    gb = {k: tuple(float(c) for c in np.broadcast_to(
+        np.asarray(b.const_input(t, k), np.float64).reshape(-1) if t is not None else d, (n,)))
+        for k, t, d in (("Scale", Scale, 1.0), ("B", B, 0.0))}
+    gb = {"gamma": gb["Scale"], "beta": gb["B"]}
+    y = b.act(b.emit("layer_norm", [v], {**gb, "epsilon": float(epsilon)}), perm)
+    if not any(list(b.node.output)[1:]):
+        return y, None, None
+    last, name = (len(v.shape) - 1,), b.out_name   # Mean, InvStdDev: TFLite's int8 ops
     mean = b.emit("mean", [v], {"axes": last, "keep_dims": True}, name=f"{name}_mean")
     sq = b.emit("squared_difference", [v, mean], name=f"{name}_sqdiff")
     var = b.emit("mean", [sq], {"axes": last, "keep_dims": True}, name=f"{name}_var")
     inv = b.emit("rsqrt", [var], {"epsilon": float(epsilon)}, name=f"{name}_rsqrt")
-    xc = b.emit("sub", [v, mean], name=f"{name}_centered")
-    has_b = B is not None
-    y = b.act(b.emit("mul", [xc, inv], name=f"{name}_norm"), perm)
-    y = _binary(b, "mul", y, Tensor(name=Scale.name, data=b.const_input(Scale, "Scale")),
-                name=f"{name}_scaled" if has_b else None)
-    if has_b:
-        y = _binary(b, "add", y, Tensor(name=B.name, data=b.const_input(B, "B")))
     return y, b.act(mean, perm), b.act(inv, perm)      # Y, Mean, InvStdDev
