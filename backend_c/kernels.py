@@ -262,6 +262,20 @@ def log_softmax_args(node: Node, ctx) -> dict:
             "reverse_shift": _int_attr(node, "reverse_shift", -31, 0)}
 
 
+def layer_norm_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    n = x.shape[-1]
+    arrays = {k: _per_channel(node, k, n, lo, hi) for k, lo, hi in (
+        ("multiplier", -(1 << 31) + 1, (1 << 31) - 1), ("shift", -31, 30),
+        ("bias", -(1 << 30), 1 << 30))}
+    return {"in_offset": _int_attr(node, "in_offset", -127, 128),
+            "out_offset": _int_attr(node, "out_offset", -128, 127),
+            "eps_q": int(node.attrs["eps_q"]),
+            **{k: ctx.array(f"{node.name}_{k}", "int32_t", v) for k, v in arrays.items()},
+            "num_rows": x.type.size // n, "row_size": n,
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 # -- data movement ------------------------------------------------------------------------------
 
 def reshape_args(node: Node, ctx) -> dict:
@@ -590,5 +604,7 @@ KERNELS: dict[str, Kernel] = {
                                    transpose_conv2d_s16_args),
     "lstm": Kernel("call_lstm.c.j2", ("tinyc_lstm.h", "tinyc_lstm_s8.c"), lstm_args,
                    lstm_scratch),
+    "layer_norm": Kernel("call_layer_norm.c.j2", ("tinyc_layer_norm.h", "tinyc_layer_norm_s8.c"),
+                         layer_norm_args),
 }
 

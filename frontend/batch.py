@@ -373,6 +373,8 @@ RULES = {
     "Squeeze": _squeeze, "Unsqueeze": _squeeze,
     "Transpose": _transpose, "Flatten": _flatten, "Pad": _pad, "Reshape": _reshape,
     "DynamicQuantizeLinear": lambda *_: "it computes one quantization scale over all samples",
+    "Erf": _rows,                                # inside GELU (onnx_patterns)
+    "LayerNormalization": _on_axis(lambda ctx: -1),
 }
 
 RULES["ConvTranspose"] = _per_image

@@ -28,7 +28,8 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import batch, dynamic_quant, guard, guard_graph, onnx_ops, onnx_table, qdq
+from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
+               onnx_patterns, onnx_table, qdq, unsupported)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -46,6 +47,7 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph."""
     model, path = _read(path_or_model)
     guard_graph.check_structure(model, path)
+    model = old_opset.upgrade(model, path)       # opsets 7..10 -> 11 (one note line)
     opset = _opset(model, path)
     inits = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:                 # types first: before any shape question
@@ -56,6 +58,10 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
         onnx.checker.check_model(model)
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
+    unsupported.check(model, path,               # every unsupported node, in one error
+                      onnx_patterns.covered(onnx_patterns.find(model.graph)))
+    _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
+                                                  _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)
         model = batch.pin_batch(model, pins, path, _infer_shapes)
     else:
@@ -108,7 +114,7 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> dict[s
             if int(n) <= 0:
                 raise ModelError(f"{path}: --input-shape {name}={','.join(map(str, shape))} "
                                  f"has size {n} — expected sizes >= 1")
-            if d.dim_value and d.dim_value != n:
+            if d.dim_value > 0 and d.dim_value != n:
                 _static_dim(name, i, d.dim_value, shape, len(dims), path)
                 pins[name] = d.dim_value          # the static batch, pinned to 1
                 continue
@@ -172,7 +178,8 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
         raise ModelError(f"{path}: input '{vi.name}' has no shape — tinyc needs static shapes."
                          f" Give one: --input-shape {vi.name}=1,...")
     dims = vi.type.tensor_type.shape.dim
-    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0]
+    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0
+           and d.dim_value != -1]                # -1: dynamic, as a dim_param
     if bad:
         raise ModelError(f"{path}: input '{vi.name}' has a dim of size {bad[0]} — expected "
                          "sizes >= 1")
@@ -181,8 +188,11 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
         shown = ",".join(str(n) if n > 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
         example = ",".join(str(n) if n > 0 else ("1" if i == 0 else "N")
                            for i, n in enumerate(shape))
-        raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] — tinyc needs "
-                         f"static shapes. Pin it: --input-shape {vi.name}={example} "
+        named = ", ".join(f"dim {i}" + (f" ('{d.dim_param}')" if d.dim_param else "")
+                          for i, (n, d) in enumerate(zip(shape, dims)) if n <= 0)
+        raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] ({named} "
+                         f"dynamic) — tinyc needs static shapes. Pin it: --input-shape "
+                         f"{vi.name}={example} "
                          f"(load_onnx(..., input_shapes={{'{vi.name}': (...)}}))")
     if len(shape) >= 2 and shape[0] != 1:
         raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1 "
@@ -219,10 +229,19 @@ class _Importer:
         for vi in self.onnx.input:
             if vi.name not in self.tensors:
                 self._add_input(vi)
-        for node in self.onnx.node:
+        patterns = onnx_patterns.find(self.onnx)    # GELU, SiLU, HardSwish subgraphs
+        inner = onnx_patterns.covered(patterns) - set(patterns)
+        for i, node in enumerate(self.onnx.node):
+            if i in inner:                       # converted with the pattern's last node
+                continue
             self.b.node = node
             first = len(self.g.nodes)
-            self._bind(node, self._convert(node))
+            if i in patterns:
+                m = patterns[i]
+                outs = OPS[m.op](self.b, self._tensor(m.x), **m.attrs)
+            else:
+                outs = self._convert(node)
+            self._bind(node, outs)
             self.origin.update((id(n), self.b.where()) for n in self.g.nodes[first:])
         self.b.node = None
         for vi in self.onnx.output:

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
-from .builder import NCHW_TO_NHWC, Builder, Tensor, argsort, identity
+from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
 INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
@@ -153,6 +153,9 @@ def _reshape_to(b: Builder, t: Tensor, shape) -> Tensor:
 
 def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
          kernel_shape=None, pads=None, strides=None):
+    if not X.is_const and X.rank == 3:
+        return _conv1d(b, X, W, B, group, kernel_shape=kernel_shape, strides=strides,
+                       pads=pads, dilations=dilations, auto_pad=auto_pad)
     _need_rank(b, X, 4, "only 2-D convolution is supported")
     w = b.const_input(W, "W")
     c_in, c_out = X.shape[1], w.shape[0]
@@ -245,11 +248,17 @@ def _pool(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, d
 
 def MaxPool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None,
             kernel_shape=None, pads=None, storage_order=0, strides=None):
+    if not X.is_const and X.rank == 3:
+        return _pool1d(b, MaxPool, X, kernel_shape, strides, pads, dilations, auto_pad,
+                       ceil_mode=ceil_mode)
     return _pool(b, "max_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
 
 
 def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0,
                 dilations=None, kernel_shape=None, pads=None, strides=None):
+    if not X.is_const and X.rank == 3:
+        return _pool1d(b, AveragePool, X, kernel_shape, strides, pads, dilations, auto_pad,
+                       ceil_mode=ceil_mode, count_include_pad=count_include_pad)
     y = _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
     if count_include_pad and any(y.value.producer.attrs["pads"]):
         raise b.error("count_include_pad=1 with padding",
@@ -258,11 +267,15 @@ def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_
 
 
 def GlobalAveragePool(b: Builder, X):
+    if not X.is_const and X.rank == 3:
+        return _drop_1d(b, GlobalAveragePool(b, _lift_1d(b, X)))
     _need_rank(b, X, 4, "GlobalAveragePool")
     return AveragePool(b, X, kernel_shape=X.shape[2:])
 
 
 def GlobalMaxPool(b: Builder, X):
+    if not X.is_const and X.rank == 3:
+        return _drop_1d(b, GlobalMaxPool(b, _lift_1d(b, X)))
     _need_rank(b, X, 4, "GlobalMaxPool")
     return MaxPool(b, X, kernel_shape=X.shape[2:])
 
@@ -805,3 +818,120 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
     y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
                     outputs[1])
     return y4, b.act(y_h)
+# -- activations as lookup tables (Softplus, Selu, Swish / SiLU, Gelu) ----------------------------
+
+@elementwise("softplus")
+def Softplus(b: Builder, X):
+    return _unary(b, "softplus", X)
+
+
+@elementwise("selu")
+def Selu(b: Builder, X, *, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    return _unary(b, "selu", X, {"alpha": float(alpha), "gamma": float(gamma)})
+
+
+@elementwise("swish")
+def Swish(b: Builder, X, *, alpha=1.0):
+    """x * Sigmoid(alpha x) (opset 24; SiLU's x * Sigmoid(x) pattern comes here too)."""
+    return _unary(b, "swish", X, {"alpha": float(alpha)})
+
+
+@elementwise("gelu")
+def Gelu(b: Builder, X, *, approximate="none"):
+    """Gelu (opset 20), exact or tanh; the Erf pattern of older exports comes here too."""
+    if approximate not in ("none", "tanh"):
+        raise b.error(f"Gelu approximate='{approximate}'", "expected 'none' or 'tanh'.",
+                      cls=ModelError)
+    return _unary(b, "gelu", X, {"tanh": approximate == "tanh"})
+
+
+# -- 1-D convolution and pooling: rank-3 [N, C, L] as 2-D with H = 1 -----------------------------
+
+def _lift_1d(b: Builder, X: Tensor) -> Tensor:
+    """[N, C, L] as [N, C, 1, L] in NHWC ([N, 1, L, C]: a free reshape of the NLC layout)."""
+    v = b.layout(X, (0, 2, 1))
+    n, length, c = v.shape
+    v4 = b.reshape(v, (n, 1, length, c), f"{b.out_name}_2d_in")
+    return Tensor(name=X.name, value=v4, perm=NCHW_TO_NHWC, itype=X.itype, q=X.q)
+
+
+def _drop_1d(b: Builder, y: Tensor) -> Tensor:
+    """The 2-D result [N, C, 1, L'] back to [N, C, L'] (IR layout NLC)."""
+    v = b.layout(y, NCHW_TO_NHWC)
+    n, _, length, c = v.shape
+    out = b.reshape(v, (n, length, c), b.out_name)
+    return Tensor(value=out, perm=(0, 2, 1), itype=y.itype, q=y.q)
+
+
+def _attrs_2d(b: Builder, kernel_shape, strides, pads, dilations, auto_pad) -> dict:
+    """1-D attributes as 2-D ones with a height of 1."""
+    def one(v, what):
+        if v is None:
+            return None
+        v = [int(x) for x in v]
+        if len(v) != 1:
+            raise b.error(f"{what} {v} for a 1-D op", "expected one value.", cls=ModelError)
+        return [1] + v
+    p = None
+    if pads is not None:
+        p = [int(x) for x in pads]
+        if len(p) != 2:
+            raise b.error(f"pads {p} for a 1-D op", "expected two values.", cls=ModelError)
+        p = [0, p[0], 0, p[1]]
+    return {"kernel_shape": one(kernel_shape, "kernel_shape"), "strides": one(strides, "strides"),
+            "pads": p, "dilations": one(dilations, "dilations"), "auto_pad": auto_pad}
+
+
+def _conv1d(b: Builder, X, W, B, group, **attrs):
+    w = b.const_input(W, "W")
+    if w.ndim != 3:
+        raise b.error(f"1-D Conv weights of shape {list(w.shape)}", "expected [O, C, K].",
+                      cls=ModelError)
+    qd = W.qdata
+    if qd is not None:
+        qd = QConst(qd.data[:, :, None, :], qd.scale, qd.zero_point, qd.axis)
+    W4 = Tensor(name=W.name, data=w[:, :, None, :], qdata=qd)
+    return _drop_1d(b, Conv(b, _lift_1d(b, X), W4, B, group=group, **_attrs_2d(b, **attrs)))
+
+
+def _pool1d(b: Builder, fn, X, kernel_shape, strides, pads, dilations, auto_pad, **extra):
+    a = _attrs_2d(b, kernel_shape, strides, pads, dilations, auto_pad)
+    return _drop_1d(b, fn(b, _lift_1d(b, X), **a, **extra))
+
+
+# -- LayerNormalization over the trailing axes ------------------------------------------------
+
+def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, stash_type=1):
+    """LayerNormalization over the trailing axes (several are flattened into one, then
+    reshaped back): the IR layer_norm (its own fixed-point integer form, ir/ops/norm.py). The
+    optional Mean and InvStdDev outputs are TFLite's int8 ops: MEAN, SQUARED_DIFFERENCE, MEAN
+    and a 1/sqrt(v + epsilon) table."""
+    if X.is_const:
+        raise b.error("LayerNormalization of a constant", cls=ModelError)
+    axis %= X.rank
+    if axis != X.rank - 1:                       # over several trailing axes: flattened
+        shape, tail = X.shape, X.shape[axis:]
+        flat = _reshape_to(b, X, shape[:axis] + (int(np.prod(tail)),))
+        sc, bb = (None if t is None else Tensor(name=t.name, data=np.broadcast_to(
+            b.const_input(t, "Scale / B"), tail).reshape(-1)) for t in (Scale, B))
+        y, mean, inv = LayerNormalization(b, flat, sc, bb, axis=-1, epsilon=epsilon)
+        if mean is None:
+            return _reshape_to(b, y, shape), None, None
+        stat = shape[:axis] + (1,) * len(tail)
+        return (_reshape_to(b, y, shape), b.act(b.reshape(mean.value, stat), like=mean),
+                b.act(b.reshape(inv.value, stat), like=inv))
+    v, perm = b.axis_last(X, X.rank - 1)
+    n = v.shape[-1]
+    gb = {k: tuple(float(c) for c in np.broadcast_to(
+        np.asarray(b.const_input(t, k), np.float64).reshape(-1) if t is not None else d, (n,)))
+        for k, t, d in (("Scale", Scale, 1.0), ("B", B, 0.0))}
+    gb = {"gamma": gb["Scale"], "beta": gb["B"]}
+    y = b.act(b.emit("layer_norm", [v], {**gb, "epsilon": float(epsilon)}), perm)
+    if not any(list(b.node.output)[1:]):
+        return y, None, None
+    last, name = (len(v.shape) - 1,), b.out_name   # Mean, InvStdDev: TFLite's int8 ops
+    mean = b.emit("mean", [v], {"axes": last, "keep_dims": True}, name=f"{name}_mean")
+    sq = b.emit("squared_difference", [v, mean], name=f"{name}_sqdiff")
+    var = b.emit("mean", [sq], {"axes": last, "keep_dims": True}, name=f"{name}_var")
+    inv = b.emit("rsqrt", [var], {"epsilon": float(epsilon)}, name=f"{name}_rsqrt")
+    return y, b.act(mean, perm), b.act(inv, perm)      # Y, Mean, InvStdDev

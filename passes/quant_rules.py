@@ -214,3 +214,20 @@ def lstm_rule(node: Node) -> dict:
             "fc_mult": fc_m, "fc_shift": fc_s, "ic_mult": ic_m, "ic_shift": ic_s,
             "h_mult": h_m, "h_shift": h_s, "tanh_mult": tanh_m, "tanh_shift": tanh_s,
             "cell_clip_q": clip_q, "cell_power": power}
+@rule("layer_norm")
+def layer_norm_rule(node: Node) -> dict:
+    """ir/ops/norm.py's fixed-point form: epsilon in input units (n^2 eps / s_in^2), one
+    multiplier gamma_c / (s_out 2^16) (sign kept) and bias beta_c / s_out per element."""
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    n = node.inputs[0].shape[-1]
+    eps = float(node.attrs.get("epsilon", 1e-5))
+    e = min(round_half_away(n * n * eps / (f64(qi.s) * f64(qi.s))), 1 << 46)
+    mult, shift = [], []
+    for g in node.attrs["gamma"]:
+        m, s = quantize_multiplier(abs(float(g)) / (f64(qo.s) * 65536.0))
+        mult.append(-m if g < 0 else m)
+        shift.append(s)
+    bias = [int(np.clip(round_half_away(float(b) / f64(qo.s)), -(1 << 30), 1 << 30))
+            for b in node.attrs["beta"]]
+    return {"eps_q": int(e), "multiplier": tuple(mult), "shift": tuple(shift),
+            "bias": tuple(bias), "in_offset": -int(qi.zp), "out_offset": int(qo.zp)}

@@ -14,6 +14,7 @@ from .registry import (OPS, Layer, OpDef, act_range, clamp_float, clamp_int,  # 
 from . import conv, convert, eltwise, pool, reduce, shape, softmax  # noqa: F401  (registration)
 from . import l2norm, matmul, tconv  # noqa: F401,E402  (registration)
 from . import lstm  # noqa: F401  (registration)
+from . import norm  # noqa: F401, E402  (registration: layer_norm)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

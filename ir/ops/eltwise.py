@@ -1,9 +1,12 @@
 """Elementwise ops: add, sub, squared_difference, minimum, maximum, prelu, mul (numpy
 broadcasting), lut (int8 table), and the float-only unary
-ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu, elu: registered with `unary`)
+ops (relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, leaky_relu, elu, softplus, selu,
+swish, gelu, rsqrt: registered with `unary`)
 that quantize turns into fused activation ranges or lookup tables; batch_norm (folded).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -207,6 +210,30 @@ unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("b
 unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5))
 unary("leaky_relu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 0.01) * x))
 unary("elu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 1.0) * np.expm1(np.minimum(x, 0.0))))
+
+
+# ONNX Softplus, Selu, SiLU / Swish (x * Sigmoid(alpha x)), Gelu (exact erf form or the tanh
+# approximation), and the 1 / sqrt(x + epsilon) of LayerNormalization: float functions in
+# float64; quantize makes each a 256-entry int8 table (lut).
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875
+
+
+def gelu(x, tanh: bool = False):
+    x = np.asarray(x, np.float64)
+    if tanh:
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+unary("softplus", lambda x, a: np.logaddexp(0.0, np.asarray(x, np.float64)))
+unary("selu", lambda x, a: a.get("gamma", SELU_GAMMA) * np.where(
+    x > 0, x, a.get("alpha", SELU_ALPHA) * np.expm1(np.minimum(np.asarray(x, np.float64), 0.0))))
+unary("swish", lambda x, a: np.asarray(x, np.float64) / (
+    1.0 + np.exp(-a.get("alpha", 1.0) * np.asarray(x, np.float64))))
+unary("gelu", lambda x, a: gelu(x, a.get("tanh", False)))
+unary("rsqrt", lambda x, a: 1.0 / np.sqrt(np.maximum(np.asarray(x, np.float64), 0.0)
+                                          + a.get("epsilon", 0.0)))
 
 
 def batch_norm_float(node, x, scale, bias, mean, var):

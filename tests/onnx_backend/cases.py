@@ -38,6 +38,8 @@ from onnx import numpy_helper
 TOL_STEPS = 3.0
 MIN_OPSET, MAX_OPSET = 11, 21          # what tinyc reads; other models are converted
 TWO_ACTIVATION_OPS = {"Add", "Mul", "Concat", "Sum"}
+LN_INT8 = ("int8 limit: the optional InvStdDev output, TFLite's 1/sqrt table of the int8 "
+           "variance, is 3.04 steps off (Y, tinyc's fixed-point layer_norm, within 1.5)")
 KNOWN_FAILURES = {   # source/case: why tinyc's int8 answer is off (kept "fail" in the table)
     "node/test_softmax_large_number":
         "int8 limit: one input scale for samples 0..3 and 10000..10003 (step ~39) "
@@ -45,6 +47,9 @@ KNOWN_FAILURES = {   # source/case: why tinyc's int8 answer is off (kept "fail" 
     "node/test_logsoftmax_large_number":
         "int8 limit: one input scale for samples 0..3 and 10000..10003 (step ~39) "
         "flattens sample 0",
+    **dict.fromkeys(["node/test_layer_normalization_4d_axis3",
+                     "node/test_layer_normalization_4d_axis_negative_1",
+                     "node/test_layer_normalization_default_axis"], LN_INT8),
 }
 SOURCES = ("node", "pytorch-operator", "pytorch-converted")
 

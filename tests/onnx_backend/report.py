@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 REASONS = [  # (pattern in tinyc's message, short reason)
     (r"batch size", "batch > 1"),
     (r"(\w+) in training mode|training mode computes", "training mode"),
+    (r"tinyc cannot convert \(\d+ kinds?\) — (\w+) x\d+", "uses {0} (function-expanded form)"),
     (r"is not computed from a pinned input", "batch > 1, a constant operand differs per sample"),
     (r"\((\w+), opset \d+\): [^—]*— so it mixes the \d+ samples",
      "batch > 1, {0} mixes the samples"),
