@@ -46,25 +46,39 @@ static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
     }
 }
 
-/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
-#define TINYC_GEMM_COL(a, ofs)                                                             \
-    "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
-    "smlad " a ", %[we], %[x0], " a "\n\t"                                                 \
-    "smlad " a ", %[wv], %[x1], " a "\n\t"
-#define TINYC_GEMM_GROUP                                                                   \
+/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs), as
+ * seven asm pieces of at most six operands (the register allocator may place each freely):
+ * the weights (LDR with writeback, two SXTB16), column 0 (LDRD with writeback past the group),
+ * then columns 1..5 at negative offsets from there (LDRD + two SMLAD each). */
+#define TINYC_GEMM_W                                                                       \
     __asm__("ldr %[wv], [%[w]], #4\n\t"                                                    \
-            "ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
             "sxtb16 %[we], %[wv]\n\t"                                                      \
-            "sxtb16 %[wv], %[wv], ror #8\n\t"                                              \
-            "smlad %[a0], %[we], %[x0], %[a0]\n\t"                                         \
-            "smlad %[a0], %[wv], %[x1], %[a0]\n\t"                                         \
-            TINYC_GEMM_COL("%[a1]", "-40") TINYC_GEMM_COL("%[a2]", "-32")                  \
-            TINYC_GEMM_COL("%[a3]", "-24") TINYC_GEMM_COL("%[a4]", "-16")                  \
-            TINYC_GEMM_COL("%[a5]", "-8")                                                  \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),    \
-              [a5] "+r"(a5), [w] "+r"(w), [x] "+r"(x), [wv] "=&r"(wv), [we] "=&r"(we),      \
-              [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
-            : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
+            "sxtb16 %[wv], %[wv], ror #8"                                                  \
+            : [w] "+r"(w), [wv] "=&r"(wv), [we] "=&r"(we)                                  \
+            : "m"(*(const int8_t(*)[4])w))
+#define TINYC_GEMM_COL0(a)                                                                 \
+    __asm__("ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
+            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                           \
+            "smlad %[acc], %[wv], %[x1], %[acc]"                                               \
+            : [acc] "+r"(a), [x] "+r"(x), [x0] "=&r"(x0), [x1] "=&r"(x1)                     \
+            : [we] "r"(we), [wv] "r"(wv), "m"(*(const int16_t(*)[TINYC_GROUP])x))
+#define TINYC_GEMM_COL(a, ofs)                                                             \
+    __asm__("ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                      \
+            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                           \
+            "smlad %[acc], %[wv], %[x1], %[acc]"                                               \
+            : [acc] "+r"(a), [x0] "=&r"(x0), [x1] "=&r"(x1)                                  \
+            : [x] "r"(x), [we] "r"(we), [wv] "r"(wv),                                      \
+              "m"(*(const int16_t(*)[TINYC_GROUP])(x - TINYC_GROUP)))
+#define TINYC_GEMM_GROUP                                                                   \
+    do {                                                                                   \
+        TINYC_GEMM_W;                                                                      \
+        TINYC_GEMM_COL0(a0);                                                               \
+        TINYC_GEMM_COL(a1, "-40");                                                         \
+        TINYC_GEMM_COL(a2, "-32");                                                         \
+        TINYC_GEMM_COL(a3, "-24");                                                         \
+        TINYC_GEMM_COL(a4, "-16");                                                         \
+        TINYC_GEMM_COL(a5, "-8");                                                          \
+    } while (0)
 
 static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp,
                                             const int16_t *x, int32_t k4)

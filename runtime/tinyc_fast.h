@@ -73,11 +73,13 @@ static inline void tinyc_fc_widen(const int8_t *x, int32_t depth, int32_t k4, in
                                   int16_t *xs)
 {
     const int32_t off = tinyc_widen_offset(offset);
-    int32_t i = 0;
-    for (; i + 4 <= depth; i += 4) {
-        tinyc_widen4(x + i, off, xs + i);
+    const int32_t n4 = depth >> 2;
+    int32_t g;
+    int32_t i;
+    for (g = 0; g < n4; ++g) {
+        tinyc_widen4(x + 4 * g, off, xs + 4 * g);
     }
-    for (; i < k4; ++i) {
+    for (i = 4 * n4; i < k4; ++i) {
         xs[(i & ~3) + TINYC_LANE(i & 3)] = (int16_t)(i < depth ? x[i] + offset : 0);
     }
 }
