@@ -62,6 +62,8 @@ class OpDef:
     elementwise: bool = False            # each output element reads the same position of
     #                                      each input (numpy broadcasting): per sample too
     implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
+    patchable: bool = False              # a window op that runs on row bands of its input
+    #                                      (attrs stride, pads; ir/patch.py): patch stages
     doc: str = ""
 
     def out_channels(self, w_shape) -> int:
