@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ..ir import DType, Graph, TensorType, Value
 from ..ir.ops import OPS
-from ..ir.patch import band_program, stages_of
+from ..ir.patch import band_program, stage_key, stages_of
 
 ALIGN = 4
 RANDOM_ORDERS = 64
@@ -148,8 +148,10 @@ def _stage_facts(g: Graph, scratch: dict[str, int] | None):
         for name, size in zip(st.nodes[:-1], prog.buffer_bytes):
             line[g.nodes[index[name]].outputs[0].name] = size
         need = max((scratch or {}).get(n, 0) for n in st.nodes)
-        if need:
-            shared[f"{st.nodes[0]}#stage_scratch"] = (st.nodes[0], (steps[-1], need))
+        for key, size in ((stage_key(st, "scratch"), need), (stage_key(st, "in"), prog.in_bytes),
+                          (stage_key(st, "out"), prog.out_bytes)):
+            if size:
+                shared[key] = (st.nodes[0], (steps[-1], size))
     return span, line, shared
 
 
@@ -205,8 +207,7 @@ def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
     steps = max(len(g.nodes), 1)
     live = [sum(b.size for b in plain if b.first <= s <= b.last) for s in range(steps)]
     _, line, shared = _stage_facts(g, scratch)
-    stage_of = {n: key for key, _ in shared.items() for st in stages_of(g)
-                if st.nodes[0] == shared[key][0] for n in st.nodes}
+    stage_of = {n: stage_key(st, "scratch") for st in stages_of(g) for n in st.nodes}
     by_node = {}
     for n in g.nodes:
         key = stage_of.get(n.name, scratch_name(n))
