@@ -168,6 +168,8 @@ def band_program(graph, stage: Stage) -> BandProgram:
             ic[i] = (max(0, a * s - p), min(w_in, (b - 1) * s - p + k))
             pl[i] = ic[i][0] - a * s + p
             a, b = ic[i]
+        if not strips:      # the first layer reads the stage's input in place: whole rows
+            ic[0] = (0, geo_w[0][3])
         width = [o[1] - o[0] for o in oc]
         in_w = ic[0][1] - ic[0][0]
         lo, hi = [0] * count, [0] * count
