@@ -232,7 +232,6 @@ def band_program(graph, stage: Stage) -> BandProgram:
 def band_node(node, run: Run):
     """A copy of node whose padding makes it compute run.n x run.out_w outputs from
     run.in_rows x run.in_w inputs."""
-    pads = tuple(node.attrs["pads"])
     s, k, _, _, _ = window(node)
     bottom = max(0, (run.n - 1) * s + k - run.in_rows - run.pad_top)
     sw, kw, _, _, _ = window(node, 1)
@@ -284,17 +283,13 @@ def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
         while args and args[-1] is None:
             args.pop()
         y = np.asarray(OPS[node.op].run_int(band_node(node, st), *args))[:, :st.n, :st.out_w]
-        if st.layer == count_last(nodes) and not strips:
+        if st.layer == len(nodes) - 1 and not strips:
             out[:, st.row:st.row + st.n] = y
         else:
             c = y.shape[3]
             v = view(flat[st.layer], st.out_local + st.n, st.out_w, c)
             v[:, st.out_local:] = y
     return out
-
-
-def count_last(nodes) -> int:
-    return len(nodes) - 1
 
 
 def stage_key(stage: Stage, what: str) -> str:

@@ -24,7 +24,11 @@ from .plan_memory import MemoryPlan, liveness, plan_memory
 ROWS = (1, 2, 4)            # output rows per band of the stage's last layer
 COLS = (1, 2, 3, 4)         # column strips
 SMALLEST = 6               # plans tried for the smallest reachable RAM
-CALL_CYCLES = 150           # estimated overhead of one more kernel call (setup, loops)
+# The overhead estimate, fitted to vww on the STM32 in QEMU (BENCHMARKS.md, RAM-limit table):
+# full-width bands (~290 calls, nothing recomputed) cost ~1.5 k instructions a call; column
+# strips cost ~4 instructions per MAC recomputed (narrow bands run the kernels' edge paths).
+CALL_COST = 1500
+MAC_COST = 4
 
 
 @dataclass
@@ -86,7 +90,7 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
                 finally:
                     g.patch_stages = []
                 copies = sum(1 for s in prog.steps if type(s).__name__ == "Copy")
-                over = (prog.extra_macs + CALL_CYCLES * (prog.calls + copies - k)
+                over = (MAC_COST * prog.extra_macs + CALL_COST * (prog.calls + copies - k)
                         + prog.moved_bytes // 2)
                 info = {"extra_macs": int(prog.extra_macs), "calls": prog.calls,
                         "line_buffer_bytes": int(sum(prog.buffer_bytes) + prog.in_bytes

@@ -235,3 +235,33 @@ def test_band_program_recomputes_nothing_in_full_width_bands(vww):
     prog = band_program(m.graph, Stage(names, 1, 1))
     assert prog.extra_macs == 0
     assert band_program(m.graph, Stage(names, 1, 2)).extra_macs > 0
+
+
+@pytest.mark.parametrize("board", ["stm32", "mps2-an505"])
+def test_vww_patched_in_qemu_equals_tflm(vww, board):
+    path, ref = vww
+    m = tinyc.compile(path, ram_limit=50_000)
+    r = m.report["ram"]
+    assert r["met"] and r["patched"]["cols"] == 1 and r["patched"]["extra_macs"] == 0, r
+    want = ref["outputs_tflm"]
+    got = m.run_qemu(ref["inputs"], batch=True, board=board)
+    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+
+
+def test_summary_shows_the_patched_stage(vww):
+    from tinyc.report import format_summary
+    path, _ = vww
+    text = format_summary(tinyc.compile(path, ram_limit=50_000))
+    assert "patched stage: " in text and "0 MACs recomputed" in text
+    assert "input read from the caller's buffer" in text
+
+
+def test_cli_ram_limit_flag():
+    import argparse
+
+    from tinyc.options import add_board_args, compile_options
+    p = argparse.ArgumentParser()
+    add_board_args(p)
+    assert compile_options(p.parse_args(["--ram-limit", "40K"]))["ram_limit"] == 40 * 1024
+    with pytest.raises(SystemExit):
+        p.parse_args(["--ram-limit", "lots"])
