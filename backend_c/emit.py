@@ -386,6 +386,8 @@ def emit_c(graph: Graph, plan, out_dir, name: str = DEFAULT_NAME,
            "arena_signature": ", ".join(["int8_t *arena"] + signature.split(", ")
                                         if args else ["int8_t *arena"]),
            "arrays": ctx.arrays, "build_info": info,
+           "input_slot": (int(plan.offsets[graph.inputs[0].name])
+                          if getattr(plan, "input_in_arena", False) else None),
            "const_bytes": sum(a["size"] * _CTYPE_BYTES.get(a["ctype"], 4) for a in ctx.arrays),
            "names_h": f"{stem}_names.h", "symbols": kernel_symbols(texts.values()),
            "api_headers": [s for s in sources if s.endswith(".h") and _EXPORTED.search(texts[s])],

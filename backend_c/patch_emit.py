@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import TinycError
 from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_nodes
-from .cgen import dims4
+from .cgen import c_comment, dims4
 
 
 def _copy_rows(dst: str, dst_stride: int, src: str, src_stride: int, n: int, size: int) -> str:
@@ -90,7 +90,7 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
         a["input_dims"] = dims4((x.shape[0], st.in_rows, st.in_w, x.shape[3]))
         a["output_dims"] = dims4((y.shape[0], st.n, st.out_w, y.shape[3]))
         a["padding"] = (st.pad_top, st.pad_left)
-        lines.append(f"/* {node.name}: rows [{st.row}, {st.row + st.n}) */")
+        lines.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */")
         lines.append(templates[st.layer].render(**a).rstrip("\n"))
     names = ", ".join(n.name for n in nodes)
     return {"comment": f"patched stage ({names})", "code": "\n".join(lines)}, sources

@@ -5,10 +5,13 @@ In order, the first that meets the limit is kept (so a model that fits keeps tod
   1. the layer-by-layer plan;
   2. the same, the kernels reading the model input from the caller's buffer (no copy in the
      arena);
+  2b. the layer-by-layer plan with the input counted in the arena: the application writes it
+     into {name}_input_buffer() (model.h), no separate input buffer (single-input models);
   3. a patched stage (ir/patch.py) over a prefix of the graph — a chain of window ops from the
      model input — with its band grid (output rows per band x column strips), searched: every
      prefix length and grid whose peak-live bound fits is planned, cheapest estimated overhead
-     first (recomputed MACs, kernel calls, bytes moved); the first whose arena fits wins.
+     first (recomputed MACs, kernel calls, bytes moved), the input read in place or (2b) in
+     the arena; the first whose RAM fits wins.
 If nothing meets it, the plan with the least RAM is returned with `met` False (the caller says
 the smallest RAM reachable and how).
 """
@@ -44,7 +47,8 @@ class RamFit:
     def report(self, io_bytes: int) -> dict:
         r = {"limit": self.limit, "ram_bytes": self.ram, "io_bytes": io_bytes,
              "arena_bytes": self.plan.arena_bytes, "met": self.met, "how": self.how,
-             "direct_input": bool(self.plan.external)}
+             "direct_input": bool(self.plan.external),
+             "input_in_arena": bool(self.plan.input_in_arena)}
         if self.stage is not None:
             r["patched"] = {"nodes": list(self.stage.nodes), "rows": self.stage.rows,
                             "cols": self.stage.cols, **self.info}
@@ -69,14 +73,15 @@ def chain_prefix(g: Graph, eligible) -> list[str]:
     return out
 
 
-def _bound(g: Graph, scratch) -> int:
-    bufs, _ = liveness(g, inplace=False, scratch=scratch, direct_inputs=True)
+def _bound(g: Graph, scratch, direct: bool = True) -> int:
+    bufs, _ = liveness(g, inplace=False, scratch=scratch, direct_inputs=direct)
     steps = max(len(g.nodes), 1)
     return max(sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps))
 
 
 def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]]:
-    """(overhead estimate, peak-live bound, stage, info) of every prefix and grid."""
+    """(overhead estimate, peak-live bound with the input read in place, the same with the
+    input in the arena, stage, info) of every prefix and grid."""
     chain = chain_prefix(g, eligible)
     out = []
     for k in range(1, len(chain) + 1):
@@ -87,6 +92,7 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
                 g.patch_stages = [st]
                 try:
                     bound = _bound(g, scratch)
+                    bound_in = _bound(g, scratch, direct=False)
                 finally:
                     g.patch_stages = []
                 copies = sum(1 for s in prog.steps if type(s).__name__ == "Copy")
@@ -96,7 +102,7 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
                         "line_buffer_bytes": int(sum(prog.buffer_bytes) + prog.in_bytes
                                                  + prog.out_bytes),
                         "moved_bytes": int(prog.moved_bytes), "overhead_estimate": int(over)}
-                out.append((over, bound, st, info))
+                out.append((over, bound, bound_in, st, info))
     return out
 
 
@@ -104,35 +110,51 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
             plan: MemoryPlan | None = None) -> RamFit:
     """The plan meeting `limit` bytes of RAM (module doc). eligible: node names whose kernel
     can run in a stage (the int8 dense kernels; default every node). Sets g.patch_stages."""
-    io = sum(v.type.nbytes for v in (*g.inputs, *g.outputs))
+    ins = sum(v.type.nbytes for v in g.inputs)
+    outs = sum(v.type.nbytes for v in g.outputs)
     eligible = {n.name for n in g.nodes} if eligible is None else set(eligible)
+    in_arena_ok = len(g.inputs) == 1
     g.patch_stages = []
-    base = plan or plan_memory(g, scratch=scratch)
-    best = RamFit(base, base.arena_bytes + io, limit, base.arena_bytes + io <= limit,
-                  "layer by layer")
-    if best.met:
-        return best
-    direct = plan_memory(g, scratch=scratch, direct_inputs=True)
-    fit = RamFit(direct, direct.arena_bytes + io, limit, direct.arena_bytes + io <= limit,
-                 "direct input")
-    if fit.met:
-        return fit
-    best = min((best, fit), key=lambda f: f.ram)
-    cands = candidates(g, eligible, scratch)
 
-    def planned(st, info) -> RamFit:
-        g.patch_stages = [st]
-        p = plan_memory(g, scratch=scratch, direct_inputs=True)
-        return RamFit(p, p.arena_bytes + io, limit, p.arena_bytes + io <= limit, "patched",
-                      st, info)
-    for over, bound, st, info in sorted(cands, key=lambda c: (c[0], c[1], c[2].nodes)):
-        if bound + io <= limit:
-            f = planned(st, info)
-            if f.met:
-                return f
-            best = min((best, f), key=lambda f: f.ram)
+    def fit(p: MemoryPlan, how: str, stage=None, info=None) -> RamFit:
+        ram = p.arena_bytes + outs + (0 if p.input_in_arena else ins)
+        return RamFit(p, ram, limit, ram <= limit, how, stage, info or {})
+
+    def planned(stage, direct: bool, info) -> RamFit:
+        g.patch_stages = [stage]
+        p = plan_memory(g, scratch=scratch, direct_inputs=direct)
+        p.input_in_arena = not direct
+        return fit(p, "patched" + ("" if direct else ", input in the arena"), stage, info)
+
+    base = plan or plan_memory(g, scratch=scratch)
+    tried = [fit(base, "layer by layer")]
+    if tried[-1].met:
+        return tried[-1]
+    tried.append(fit(plan_memory(g, scratch=scratch, direct_inputs=True), "direct input"))
+    if tried[-1].met:
+        return tried[-1]
+    if in_arena_ok:
+        p = plan_memory(g, scratch=scratch)
+        p.input_in_arena = True
+        tried.append(fit(p, "input in the arena"))
+        if tried[-1].met:
+            return tried[-1]
+    cands = candidates(g, eligible, scratch)
+    modes = (True, False) if in_arena_ok else (True,)
+    for over, bound, bound_in, st, info in sorted(cands, key=lambda c: (c[0], c[1],
+                                                                        c[3].nodes)):
+        for direct in modes:
+            need = bound + ins + outs if direct else bound_in + outs
+            if need <= limit:
+                f = planned(st, direct, info)
+                if f.met:
+                    return f
+                tried.append(f)
     # nothing meets the limit: the least RAM among the smallest bounds
-    for over, bound, st, info in sorted(cands, key=lambda c: (c[1], c[0]))[:SMALLEST]:
-        best = min((best, planned(st, info)), key=lambda f: f.ram)
+    for direct in modes:
+        key = (lambda c: c[1] + ins) if direct else (lambda c: c[2])
+        for c in sorted(cands, key=lambda c: (key(c), c[0]))[:SMALLEST]:
+            tried.append(planned(c[3], direct, c[4]))
+    best = min(tried, key=lambda f: f.ram)
     g.patch_stages = [best.stage] if best.stage is not None else []
     return best

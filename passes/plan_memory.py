@@ -58,6 +58,8 @@ class MemoryPlan:
     #                                        (read from the caller's buffer, not the arena)
     stage_values: dict[str, int] = field(default_factory=dict)   # patched stages' line
     #                                        buffers: value name -> bytes
+    input_in_arena: bool = False     # the application writes the (single) input into its
+    #                                  arena slot ({name}_input_buffer()): no separate buffer
 
     def offset(self, v: Value) -> int:
         return self.offsets[v.name]

@@ -124,7 +124,9 @@ def format_ram(ram: dict | None) -> list[str]:
         return []
     out = [f"  RAM {ram['ram_bytes']:,} B (arena + input/output buffers) for a limit of "
            f"{ram['limit']:,} B: {ram['how']}"
-           + (", input read from the caller's buffer" if ram["direct_input"] else "")]
+           + (", input read from the caller's buffer" if ram["direct_input"] else "")
+           + (" (write the input into <name>_input_buffer(), model.h)"
+              if ram.get("input_in_arena") else "")]
     p = ram.get("patched")
     if p:
         out.append(f"  patched stage: {len(p['nodes'])} layers ({p['nodes'][0]} .. "
