@@ -114,8 +114,8 @@ def _fit_ram(g, plan, kernels, brd, ram_limit, where: str):
         raise TinycError(f"{where}: ram_limit {limit:,} B cannot be met — the smallest RAM "
                          f"tinyc reaches is {fit.ram:,} B (arena {fit.plan.arena_bytes:,} + "
                          f"buffers outside it {io:,}), {how} ({fit.how}). Raise --ram-limit "
-                         f"to at least {fit.ram:,}, or shrink the model's early layers (input size, "
-                         "channels)")
+                         f"to at least {fit.ram:,}, or shrink the model's early layers "
+                         "(input size, channels)")
     return fit
 
 
