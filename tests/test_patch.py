@@ -149,8 +149,9 @@ def test_vww_ram_limit_exact_against_tflm(vww):
     path, ref = vww
     m = tinyc.compile(path, ram_limit=45_000)
     r = m.report["ram"]
-    assert r["met"] and r["ram_bytes"] <= 45_000 and r["how"] == "patched", r
-    assert r["arena_bytes"] + r["io_bytes"] == r["ram_bytes"]
+    assert r["met"] and r["ram_bytes"] <= 45_000 and r["how"].startswith("patched"), r
+    outside = r["io_bytes"] - (27_648 if r["input_in_arena"] else 0)    # 96x96x3 input
+    assert r["arena_bytes"] + outside == r["ram_bytes"]
     want = ref["outputs_tflm"]
     got = m.interpret(ref["inputs"], batch=True)
     assert np.array_equal(np.asarray(got).reshape(want.shape), want)
