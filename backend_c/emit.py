@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import IRError, TinycError, UnsupportedOpError
 from ..ir import OPS, DType, Graph, Node, Value, verify
+from ..ir.patch import stages_of
 from ..runtime import runtime_file
 from .cgen import (array_body, c_braces, c_comment, c_float, c_ident, c_string,
                    is_identifier)
@@ -80,6 +81,7 @@ class CallContext:
         self.scratch: dict[str, int] = {k: int(v) for k, v in
                                         getattr(plan, "scratch", {}).items()}
         self.choices = choices
+        self.external: dict[str, str] = {}      # value name -> the caller's buffer (param)
         self.arrays: list[dict] = []
         self._const_symbols: dict[int, str] = {}
         self._taken: set[str] = {f"{name}_invoke", f"{name}_invoke_with_arena",
@@ -122,6 +124,9 @@ class CallContext:
                 self._const_symbols[id(v)] = self.array(v.name, v.dtype.c_type, v.data, comment)
             sym = self._const_symbols[id(v)]
             return f"{sym} + {byte_offset}" if byte_offset else sym
+        if v.name in self.external:
+            param = self.external[v.name]
+            return f"{param} + {byte_offset}" if byte_offset else param
         return f"TINYC_ARENA + {self.offsets[v.name] + byte_offset}"
 
 
@@ -177,13 +182,26 @@ def _slot(graph_value: Value, plan) -> tuple[int, int]:
 def _check_plan(graph: Graph, plan) -> None:
     """Every activation has a slot in the arena; a kernel's output overlaps none of its
     inputs unless the op may run in place (then exactly) or aliases (reshape)."""
+    external = getattr(plan, "external", {})
+    line = getattr(plan, "stage_values", {})
     for v in graph.activations():
+        if v.name in external:
+            continue
+        if v.name in line:
+            off = int(plan.offsets[v.name])
+            if off < 0 or off + line[v.name] > int(plan.arena_bytes):
+                raise IRError(f"emit_c: line buffer of '{v.name}' outside the arena")
+            continue
         off, _ = _slot(v, plan)
         if off % v.dtype.itemsize:
             raise IRError(f"emit_c: activation '{v.name}' ({v.type}) at offset {off} — expected "
                           f"a multiple of {v.dtype.itemsize} (its element size)")
     for node in graph.nodes:
         opdef = OPS[node.op]
+        if node.outputs[0].name in line or any(v is not None and (v.name in line or
+                                                                    v.name in external)
+                                               for v in node.inputs):
+            continue        # line buffers and caller's buffers: disjoint by construction
         oo, os_ = _slot(node.outputs[0], plan)
         for i, v in enumerate(node.inputs):
             if v is None or v.is_const or opdef.alias:
@@ -217,15 +235,24 @@ def _io(graph: Graph, ctx: CallContext) -> tuple[list[dict], list[dict], str]:
                 "kind": kind, "index": i, "name": v.name, "param": param,
                 "tag": f"{'IN' if kind == 'input' else 'OUT'}{i}", "shape": tuple(v.shape),
                 "size": v.type.nbytes, "scale": c_float(v.q.s), "zero_point": v.q.zp,
-                "slot": ctx.ptr(v)})
+                "direct": v.name in ctx.external, "slot": ctx.ptr(v)})
     params = [f"const int8_t *{d['param']}" for d in ios["input"]]
     params += [f"int8_t *{d['param']}" for d in ios["output"]]
     return ios["input"], ios["output"], ", ".join(params) or "void"
 
 
 def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[list, list]:
+    from .patch_emit import lower_stage
     calls, sources = [], set(BASE_SOURCES)
+    stages = {st.nodes[0]: st for st in stages_of(graph)}
+    inner = {name for st in stages.values() for name in st.nodes}
     for node in graph.nodes:
+        if node.name in stages:
+            call, used = lower_stage(graph, stages[node.name], ctx, kernels, _ENV)
+            calls.append(call)
+            sources.update(used)
+        if node.name in inner:
+            continue
         k = kernels[ctx.choice(node).kernel]
         code = _ENV.get_template(k.template).render(**k.args(node, ctx)).rstrip("\n")
         calls.append({"comment": _node_comment(node), "code": code})
@@ -338,6 +365,9 @@ def emit_c(graph: Graph, plan, out_dir, name: str = DEFAULT_NAME,
         choices = select_kernels(graph, "dense", kernels, getattr(plan, "scratch_bytes", {}))
     _check_inputs(graph, plan, name, kernels, choices)
     ctx = CallContext(name, plan, choices)
+    single = len(graph.inputs) == 1
+    ctx.external = {k: "in" if single else f"in{i}"
+                    for k, i in getattr(plan, "external", {}).items()}
     inputs, outputs, signature = _io(graph, ctx)
     calls, sources = _lower(graph, ctx, kernels)
     named = files_opt == "name"
@@ -356,6 +386,8 @@ def emit_c(graph: Graph, plan, out_dir, name: str = DEFAULT_NAME,
            "arena_signature": ", ".join(["int8_t *arena"] + signature.split(", ")
                                         if args else ["int8_t *arena"]),
            "arrays": ctx.arrays, "build_info": info,
+           "input_slot": (int(plan.offsets[graph.inputs[0].name])
+                          if getattr(plan, "input_in_arena", False) else None),
            "const_bytes": sum(a["size"] * _CTYPE_BYTES.get(a["ctype"], 4) for a in ctx.arrays),
            "names_h": f"{stem}_names.h", "symbols": kernel_symbols(texts.values()),
            "api_headers": [s for s in sources if s.endswith(".h") and _EXPORTED.search(texts[s])],

@@ -26,7 +26,13 @@ def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
     """Run the graph on one batch. feeds: by graph-input name or in input order.
 
     Returns the outputs in order, or with keep=True a dict of every activation's value.
+    A patched stage (ir/patch.py, graph.patch_stages) runs band by band as the C does; with
+    keep=True every activation is kept, so the graph runs unpatched (the same bits).
     """
+    from .patch import run_stage, stages_of
+    stages = {} if keep else {s.nodes[0]: s for s in stages_of(graph)}
+    inner = {name for s in stages.values() for name in s.nodes}
+    by_name = {n.name: n for n in graph.nodes}
     if not isinstance(feeds, dict):
         feeds = {v.name: a for v, a in zip(graph.inputs, feeds)}
     env: dict[int, np.ndarray] = {}
@@ -35,6 +41,12 @@ def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
             raise TinycError(f"interpret: no value given for graph input '{v.name}'")
         env[id(v)] = np.asarray(feeds[v.name], dtype=v.dtype.np).reshape(v.shape)
     for node in graph.nodes:
+        if node.name in stages:
+            st = stages[node.name]
+            last = by_name[st.nodes[-1]].outputs[0]
+            env[id(last)] = run_stage(graph, st, env[id(node.inputs[0])]).reshape(last.shape)
+        if node.name in stages or node.name in inner:
+            continue
         integer = not node.outputs[0].dtype.is_float
         args = [None if v is None else (env[id(v)] if not v.is_const else
                                         v.data if integer else float_data(v))

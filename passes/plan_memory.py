@@ -12,6 +12,12 @@ The lower bound is the largest sum of sizes alive at one step, without in-place 
 
 Kernel scratch: `scratch={node name: bytes}` (the backend's kernel selection, plain data) —
 each is a buffer alive only during its node; its offset is plan.scratch[node name].
+
+Patched stages (ir/patch.py, graph.patch_stages): the stage's inner tensors are line buffers
+(BandProgram.buffer_bytes) and, with its input, its output and one scratch buffer shared by
+its kernels (the largest), alive during the whole stage.
+direct_inputs: the graph inputs are read from the caller's buffers (no arena room, never
+overwritten in place); plan.external names them.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ..ir import DType, Graph, TensorType, Value
 from ..ir.ops import OPS
+from ..ir.patch import band_program, stage_key, stages_of
 
 ALIGN = 4
 RANDOM_ORDERS = 64
@@ -47,6 +54,12 @@ class MemoryPlan:
     inplace: list[tuple[str, str]] = field(default_factory=list)   # (output, input) pairs
     scratch: dict[str, int] = field(default_factory=dict)   # node name -> scratch offset
     scratch_bytes: dict[str, int] = field(default_factory=dict)   # node name -> its size
+    external: dict[str, int] = field(default_factory=dict)   # value -> graph input index
+    #                                        (read from the caller's buffer, not the arena)
+    stage_values: dict[str, int] = field(default_factory=dict)   # patched stages' line
+    #                                        buffers: value name -> bytes
+    input_in_arena: bool = False     # the application writes the (single) input into its
+    #                                  arena slot ({name}_input_buffer()): no separate buffer
 
     def offset(self, v: Value) -> int:
         return self.offsets[v.name]
@@ -60,12 +73,14 @@ def _nbytes(v: Value, elem_bytes: int | None) -> int:
     return v.type.size * elem_bytes if elem_bytes else v.type.nbytes
 
 
-def _inplace_source(node, step: int, root: dict, g: Graph) -> Buffer | None:
-    """The input buffer an elementwise node may overwrite: same size, dies here."""
+def _inplace_source(node, step: int, root: dict, g: Graph,
+                    keep: tuple = ()) -> Buffer | None:
+    """The input buffer an elementwise node may overwrite: same size, dies here (never one of
+    `keep`: the caller's input buffers)."""
     out = node.outputs[0]
     for i in OPS[node.op].inplace:
         v = node.input(i)
-        if v is None or v.is_const or v.shape != out.shape:
+        if v is None or v.is_const or v.shape != out.shape or root[id(v)] in keep:
             continue
         b = root[id(v)]
         uses_later = any(g.nodes.index(u) > step for bv in b.values for u, _ in bv.uses)
@@ -80,36 +95,66 @@ def scratch_name(node) -> str:
 
 
 def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-             scratch: dict[str, int] | None = None
+             scratch: dict[str, int] | None = None, direct_inputs: bool = False
              ) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
     pairs: list[tuple[str, str]] = []
     for v in g.inputs:
-        root[id(v)] = Buffer(v, _nbytes(v, elem_bytes), 0, 0, [v])
+        root[id(v)] = Buffer(v, 0 if direct_inputs else _nbytes(v, elem_bytes), 0, 0, [v])
         bufs.append(root[id(v)])
+    keep = tuple(bufs) if direct_inputs else ()
+    span, line, shared = _stage_facts(g, scratch)
     for step, node in enumerate(g.nodes):
         for v in node.inputs:
             if v is not None and not v.is_const:
-                root[id(v)].last = max(root[id(v)].last, step)
+                root[id(v)].last = max(root[id(v)].last, span.get(node.name, (0, step))[1])
         need = (scratch or {}).get(node.name, 0)
-        if need:
+        if need and node.name not in shared:
             tmp = Value(scratch_name(node), TensorType(DType.INT8, (need,)))
             bufs.append(Buffer(tmp, need, step, step, [tmp]))
+        for key, (first, (lo, hi)) in shared.items():
+            if first == node.name:
+                tmp = Value(key, TensorType(DType.INT8, (max(hi, 1),)))
+                bufs.append(Buffer(tmp, hi, step, lo, [tmp]))
         for v in node.outputs:
             b = root[id(node.inputs[0])] if OPS[node.op].alias else None
-            if b is None and inplace:
-                b = _inplace_source(node, step, root, g)
+            if b is None and inplace and node.name not in span:
+                b = _inplace_source(node, step, root, g, keep)
                 if b is not None:
                     pairs.append((v.name, b.values[-1].name))
             if b is None:
-                b = Buffer(v, _nbytes(v, elem_bytes), step, step)
+                size = line.get(v.name, _nbytes(v, elem_bytes))
+                b = Buffer(v, size, span.get(node.name, (step,))[0], step)
                 bufs.append(b)
             b.values.append(v)
             root[id(v)] = b
+        if node.name in span:
+            for v in node.outputs:
+                root[id(v)].last = max(root[id(v)].last, span[node.name][1])
     for v in g.outputs:
         root[id(v)].last = max(len(g.nodes) - 1, 0)
     return bufs, pairs
+
+
+def _stage_facts(g: Graph, scratch: dict[str, int] | None):
+    """Patched stages: ({node: (first step, last step) of its stage}, {inner value: line
+    buffer bytes}, {shared scratch key: (first node, (last step, bytes))})."""
+    span, line, shared = {}, {}, {}
+    index = {n.name: i for i, n in enumerate(g.nodes)}
+    for st in stages_of(g):
+        steps = [index[n] for n in st.nodes]
+        prog = band_program(g, st)
+        for name in st.nodes:
+            span[name] = (steps[0], steps[-1])
+        for name, size in zip(st.nodes[:-1], prog.buffer_bytes):
+            line[g.nodes[index[name]].outputs[0].name] = size
+        need = max((scratch or {}).get(n, 0) for n in st.nodes)
+        for key, size in ((stage_key(st, "scratch"), need), (stage_key(st, "in"), prog.in_bytes),
+                          (stage_key(st, "out"), prog.out_bytes)):
+            if size:
+                shared[key] = (st.nodes[0], (steps[-1], size))
+    return span, line, shared
 
 
 def _place(buf: Buffer, placed: list[tuple[int, Buffer]]) -> int:
@@ -145,21 +190,37 @@ def _orders(bufs: list[Buffer]):
 
 
 def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-                scratch: dict[str, int] | None = None) -> MemoryPlan:
+                scratch: dict[str, int] | None = None, direct_inputs: bool = False
+                ) -> MemoryPlan:
     """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8).
 
     scratch {node name: bytes}: a kernel's working buffer (im2col, ...), alive only during its
-    node, planned like a tensor; its offset is plan.scratch[node name]."""
+    node, planned like a tensor; its offset is plan.scratch[node name].
+    direct_inputs: the kernels read the graph inputs from the caller's buffers (module doc)."""
     if scratch is not None and not isinstance(scratch, dict):
         raise TypeError(f"plan_memory: scratch — expected a dict node name -> bytes (the "
                         f"backend's select_kernels), got {type(scratch).__name__}")
-    bufs, pairs = liveness(g, elem_bytes, inplace, scratch)
+    bufs, pairs = liveness(g, elem_bytes, inplace, scratch, direct_inputs)
     best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
     arena, placed = best
     offsets = {v.name: off for off, b in placed for v in b.values}
-    plain, _ = liveness(g, elem_bytes, inplace=False, scratch=scratch)
+    plain, _ = liveness(g, elem_bytes, inplace=False, scratch=scratch,
+                        direct_inputs=direct_inputs)
     steps = max(len(g.nodes), 1)
     live = [sum(b.size for b in plain if b.first <= s <= b.last) for s in range(steps)]
-    by_node = {n.name: offsets[scratch_name(n)] for n in g.nodes if scratch_name(n) in offsets}
+    _, line, shared = _stage_facts(g, scratch)
+    stage_of = {n: stage_key(st, "scratch") for st in stages_of(g) for n in st.nodes}
+    by_node = {}
+    for n in g.nodes:
+        key = stage_of.get(n.name, scratch_name(n))
+        if key in offsets and (scratch or {}).get(n.name):
+            by_node[n.name] = offsets[key]
     sizes = {n.name: int(scratch[n.name]) for n in g.nodes if n.name in by_node}
-    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs, by_node, sizes)
+    external = {}
+    if direct_inputs:
+        for b in bufs:
+            for i, v in enumerate(g.inputs):
+                if b.root is v:
+                    external.update({x.name: i for x in b.values})
+    return MemoryPlan(arena, max(live, default=0), offsets, bufs, live, pairs, by_node, sizes,
+                      external, line)

@@ -8,8 +8,9 @@ import argparse
 
 from .errors import TinycError
 
-# The tinyc.compile keywords that only change calibration (plain int8); the others compress.
-CALIBRATION_OPTIONS = ("calib_method", "per_tensor")
+# The tinyc.compile keywords that only change calibration or the memory plan (plain int8);
+# the others compress.
+CALIBRATION_OPTIONS = ("calib_method", "per_tensor", "ram_limit")
 
 
 # -- compression and calibration flags ------------------------------------------------------
@@ -133,7 +134,8 @@ def compile_options(args) -> dict:
     `val` is left as the path (commands load it)."""
     out = {}
     for key in ("calib_method", "per_tensor", "prune_method", "prune_scope", "prune_structured",
-                "compensate", "bias_correction", "max_accuracy_drop", "val", "storage"):
+                "compensate", "bias_correction", "max_accuracy_drop", "val", "storage",
+                "ram_limit"):
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
     for key in ("prune", "cluster", "weights", "activations"):
@@ -141,6 +143,16 @@ def compile_options(args) -> dict:
         if v is not None:
             out[key] = v
     return out
+
+
+def _size(flag: str):
+    def parse(text: str) -> int:
+        from .target import parse_size
+        try:
+            return parse_size(text, flag)
+        except TinycError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
 
 
 FLOAT_ABIS = ("soft", "softfp", "hard")     # tinyc.target.FLOAT_ABIS less "auto"
@@ -155,6 +167,10 @@ def add_board_args(p: argparse.ArgumentParser) -> None:
                    "(bytes, or 256K, 1M)")
     p.add_argument("--ram-size", metavar="SIZE", help="override the size of the board's main "
                    "RAM region, the one holding .data (bytes, or 96K)")
+    p.add_argument("--ram-limit", metavar="BYTES", type=_size("--ram-limit"),
+                   help="RAM one inference may use: arena + the input and output buffers "
+                   "(bytes, or 40K); default: the board's RAM. Below the layer-by-layer plan "
+                   "tinyc reads the input in place and runs the first layers in patches")
     p.add_argument("--float-abi", type=_choice(FLOAT_ABIS), metavar="|".join(FLOAT_ABIS),
                    help="float ABI of the firmware build (default: the board's: hard with its "
                    "-mfpu where it has an FPU, else soft); the generated C is integer-only "

@@ -96,13 +96,36 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
     r["weight_formats"] = formats
 
 
+def _fit_ram(g, plan, kernels, brd, ram_limit, where: str):
+    """passes.patch.fit_ram under ram_limit (default: the board's RAM); a limit the user gave
+    that cannot be met is a TinycError with the smallest RAM reachable and how."""
+    from .backend_c.select import scratch_sizes
+    from .passes.patch import fit_ram
+    from .target import parse_size
+    limit = brd.ram_size if ram_limit is None else parse_size(ram_limit, "ram_limit")
+    eligible = {n.name for n in g.nodes if kernels[n.name].kernel == n.op
+                and n.outputs[0].dtype.name == "INT8"}
+    fit = fit_ram(g, scratch_sizes(kernels), limit, eligible, plan)
+    if not fit.met and ram_limit is not None:
+        io = fit.ram - fit.plan.arena_bytes
+        how = (f"patching {len(fit.stage.nodes)} layers ({fit.stage.nodes[0]} .. "
+               f"{fit.stage.nodes[-1]}) in bands of {fit.stage.rows} row(s) x "
+               f"{fit.stage.cols} strip(s)" if fit.stage is not None else fit.how)
+        raise TinycError(f"{where}: ram_limit {limit:,} B cannot be met — the smallest RAM "
+                         f"tinyc reaches is {fit.ram:,} B (arena {fit.plan.arena_bytes:,} + "
+                         f"buffers outside it {io:,}), {how} ({fit.how}). Raise --ram-limit "
+                         f"to at least {fit.ram:,}, or shrink the model's early layers "
+                         "(input size, channels)")
+    return fit
+
+
 def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             name: str = "tinyc_model", verify: bool = True, progress=_progress,
             calib_method: str = "minmax", per_tensor: bool = False, prune=None,
             prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
-            activations=None) -> Model:
+            activations=None, ram_limit: int | None = None) -> Model:
     """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
     a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
     {input: array}, or array.
@@ -115,7 +138,11 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     bias_correction, max_accuracy_drop (per-layer search on val, .npz with labels),
     storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored);
     activations ("int8" | "int16" or {layer: ...}: int16 activations, TFLite's 16x8 scheme;
-    the max_accuracy_drop search may add int16 layers; report["activations"] lists them)."""
+    the max_accuracy_drop search may add int16 layers; report["activations"] lists them).
+    ram_limit: bytes of RAM one inference may use — the arena plus the caller's input and
+    output buffers (default: the board's RAM); tinyc reads the input in place and runs a
+    prefix in patches (passes/patch.py) to meet it; report["ram"] says how. A limit it cannot
+    meet is an error naming the smallest RAM reachable."""
     from .passes.compress import Compression
     from .passes.search import compress_model
     from .target import load_board
@@ -137,11 +164,14 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows
     kernels = select_kernels(g, storage)
     plan = plan_memory(schedule(g), scratch=scratch_sizes(kernels))
+    ram = _fit_ram(g, plan, kernels, brd, ram_limit, str(path))
+    plan = ram.plan
     options = {"board": brd.name, "calib": bool(calib is not None),
                "calib_method": calib_method, "per_tensor": per_tensor}
     model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options,
                   kernels)
     _compression_report(model, compression, weight_rows(kernels))
     model.report["activations"] = activation_report(g)
+    model.report["ram"] = ram.report(sum(v.type.nbytes for v in (*g.inputs, *g.outputs)))
     check_fit(model, estimate(model), "estimated before compiling the C")
     return model

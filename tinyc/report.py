@@ -101,6 +101,7 @@ def format_summary(model) -> str:
              f"{sum(x['params'] for x in r['layers']):,} params, weights {r['weights_bytes']:,} B "
              f"+ kernel constants {r['constants_bytes']:,} B",
              f"  arena {r['arena_bytes']:,} B (peak-live lower bound {r['arena_lower_bound']:,} B)"]
+    lines += format_ram(r.get("ram"))
     mem, b = r.get("memory"), model.board
     if mem:
         stack = f"{mem['stack_bytes']:,} B" if mem["stack_bytes"] is not None else "not measured"
@@ -114,6 +115,25 @@ def format_summary(model) -> str:
     lines.append("  " + format_time(r, b))
     lines += [f"  {line}" for line in format_regions(r.get("regions", []))]
     return "\n".join(lines)
+
+
+def format_ram(ram: dict | None) -> list[str]:
+    """The RAM limit's lines (report["ram"], passes/patch.py): how it was met, the patched
+    stage, its grid and the MACs it recomputes."""
+    if not ram or ram["how"] == "layer by layer":
+        return []
+    out = [f"  RAM {ram['ram_bytes']:,} B (arena + input/output buffers) for a limit of "
+           f"{ram['limit']:,} B: {ram['how']}"
+           + (", input read from the caller's buffer" if ram["direct_input"] else "")
+           + (" (write the input into <name>_input_buffer(), model.h)"
+              if ram.get("input_in_arena") else "")]
+    p = ram.get("patched")
+    if p:
+        out.append(f"  patched stage: {len(p['nodes'])} layers ({p['nodes'][0]} .. "
+                   f"{p['nodes'][-1]}), bands of {p['rows']} output row(s) x {p['cols']} "
+                   f"column strip(s), {p['calls']} kernel calls, line buffers "
+                   f"{p['line_buffer_bytes']:,} B, {p['extra_macs']:,} MACs recomputed")
+    return out
 
 
 def _share(n: int, of: int) -> str:

@@ -115,7 +115,7 @@ def conv2d_macs(node) -> int:
 
 
 @op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc),
-    macs=conv2d_macs, layer=Layer(weight_axis=0, window=True), **LAYER)
+    macs=conv2d_macs, layer=Layer(weight_axis=0, window=True), patchable=True, **LAYER)
 def conv2d(inputs, attrs):
     """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[0])
@@ -137,7 +137,8 @@ def depthwise_macs(node) -> int:
 
 @op("depthwise_conv2d", run_float=float_semantics(depthwise_acc),
     run_int=int_semantics(depthwise_acc), macs=depthwise_macs,
-    layer=Layer(weight_axis=3, window=True, per_channel=True, prunable=False), **LAYER)
+    layer=Layer(weight_axis=3, window=True, per_channel=True, prunable=False), patchable=True,
+    **LAYER)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[3], "depthwise_conv2d")

@@ -45,6 +45,7 @@ def avg_int(node, x):
 
 
 @op("avg_pool2d", run_float=avg_float, run_int=avg_int, int_attrs=POOL_ATTRS, **POOL,
+    patchable=True,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * int(np.prod(node.attrs["kernel"])))
 def avg_pool2d(inputs, attrs):
     """avg_pool2d(x[N,H,W,C]) {kernel, stride, pads, act} — padding not counted"""
@@ -60,7 +61,7 @@ def max_int(node, x):
 
 
 @op("max_pool2d", run_float=max_float, run_int=max_int, int_attrs=POOL_ATTRS, **POOL,
-    keeps_values=True)
+    keeps_values=True, patchable=True)
 def max_pool2d(inputs, attrs):
     """max_pool2d(x[N,H,W,C]) {kernel, stride, pads, act}"""
     return pool_type(inputs, attrs)

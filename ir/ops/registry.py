@@ -66,6 +66,8 @@ class OpDef:
     elementwise: bool = False            # each output element reads the same position of
     #                                      each input (numpy broadcasting): per sample too
     implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
+    patchable: bool = False              # a window op that runs on row bands of its input
+    #                                      (attrs stride, pads; ir/patch.py): patch stages
     doc: str = ""
     quantized_constants: bool = False    # not a Layer, yet its constants are weights and
     #                                      biases (lstm): quantize keeps integer ones and makes

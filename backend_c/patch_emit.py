@@ -1,0 +1,96 @@
+"""The C of a patched stage (ir/patch.py): the band program unrolled, straight-line.
+
+Each Run is the layer's own kernel call (the entry select_kernels chose, its constant arrays
+rendered once) on a band: input and output pointers at the band's rows, the band's heights and
+widths, the band's top/left padding (the layer's own only at the image border); the kernel
+treats the rows and columns past the band's input as the border's padding. A Shift is a
+memmove of the rows a line buffer keeps; a Copy moves rows of a column strip between the
+stage's input/output and the strip buffers.
+"""
+from __future__ import annotations
+
+from ..errors import TinycError
+from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_nodes
+from .cgen import c_comment, dims4
+
+
+def _copy_rows(dst: str, dst_stride: int, src: str, src_stride: int, n: int, size: int) -> str:
+    if n == 1:
+        return f"memcpy({dst}, {src}, {size});"
+    return (f"{{ int32_t r; for (r = 0; r < {n}; r++) {{ memcpy({dst} + r * {dst_stride}, "
+            f"{src} + r * {src_stride}, {size}); }} }}")
+
+
+def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]:
+    """({"comment", "code"}, runtime sources) of the stage."""
+    nodes = stage_nodes(graph, stage)
+    prog = band_program(graph, stage)
+    strips = stage.cols > 1
+    args, templates, sources = [], [], set()
+    for node in nodes:
+        choice = ctx.choice(node)
+        if choice.kernel != node.op:
+            raise TinycError(f"node '{node.name}' ({node.op}): kernel '{choice.kernel}' cannot "
+                             "run in a patched stage — only the int8 dense kernels do; "
+                             "compile with storage='dense' or a higher ram_limit")
+        k = kernels[choice.kernel]
+        args.append(k.args(node, ctx))
+        templates.append(env.get_template(k.template))
+        sources.update(k.sources)
+    x0, y_last = nodes[0].inputs[0], nodes[-1].outputs[0]
+    c_in = int(x0.shape[3]) * x0.dtype.itemsize
+    c_out = int(y_last.shape[3]) * y_last.dtype.itemsize
+
+    def arena(key: str, byte_offset: int = 0) -> str:
+        return f"TINYC_ARENA + {ctx.offsets[stage_key(stage, key)] + byte_offset}"
+
+    lines = [f"/* patched stage: {len(nodes)} layers in row bands of {stage.rows} output "
+             f"row(s) x {stage.cols} column strip(s), {prog.calls} kernel calls, line buffers "
+             f"{sum(prog.buffer_bytes) + prog.in_bytes + prog.out_bytes:,} B, "
+             f"{prog.extra_macs:,} MACs recomputed */"]
+    for st in prog.steps:
+        if isinstance(st, Copy):
+            if st.into:
+                w_full = int(x0.shape[2]) * c_in
+                lines.append(_copy_rows(arena("in", st.local * st.width * c_in),
+                                        st.width * c_in,
+                                        ctx.ptr(x0, st.row * w_full + st.col * c_in), w_full,
+                                        st.n, st.width * c_in)
+                             + f" /* input rows [{st.row}, {st.row + st.n}) */")
+            else:
+                w_full = int(y_last.shape[2]) * c_out
+                lines.append(_copy_rows(ctx.ptr(y_last, st.row * w_full + st.col * c_out),
+                                        w_full, arena("out"), st.width * c_out, st.n,
+                                        st.width * c_out)
+                             + f" /* output rows [{st.row}, {st.row + st.n}) */")
+            continue
+        if not isinstance(st, Run):
+            if st.keep:
+                rb = st.width * (c_in if st.layer < 0 else prog.channels[st.layer])
+                dst = arena("in") if st.layer < 0 else ctx.ptr(nodes[st.layer].outputs[0])
+                src = (arena("in", st.drop * rb) if st.layer < 0 else
+                       ctx.ptr(nodes[st.layer].outputs[0], st.drop * rb))
+                lines.append(f"memmove({dst}, {src}, {st.keep * rb}); /* line buffer "
+                             f"{st.layer}: keep {st.keep} row(s) */")
+            continue
+        node = nodes[st.layer]
+        x, y = node.inputs[0], node.outputs[0]
+        ci, co = int(x.shape[3]) * x.dtype.itemsize, int(y.shape[3]) * y.dtype.itemsize
+        a = dict(args[st.layer])
+        last = st.layer == len(nodes) - 1
+        if st.layer == 0:
+            a["input"] = (arena("in", st.in_local * st.in_w * ci) if strips else
+                          ctx.ptr(x, st.in_local * st.in_w * ci))
+        else:
+            a["input"] = ctx.ptr(x, st.in_local * st.in_w * ci)
+        if last:
+            a["output"] = arena("out") if strips else ctx.ptr(y, st.row * st.out_w * co)
+        else:
+            a["output"] = ctx.ptr(y, st.out_local * st.out_w * co)
+        a["input_dims"] = dims4((x.shape[0], st.in_rows, st.in_w, x.shape[3]))
+        a["output_dims"] = dims4((y.shape[0], st.n, st.out_w, y.shape[3]))
+        a["padding"] = (st.pad_top, st.pad_left)
+        lines.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */")
+        lines.append(templates[st.layer].render(**a).rstrip("\n"))
+    names = ", ".join(n.name for n in nodes)
+    return {"comment": f"patched stage ({names})", "code": "\n".join(lines)}, sources

@@ -1,0 +1,160 @@
+"""fit_ram: meet a RAM limit — the RAM one inference needs is the arena (activations, kernel
+scratch) plus the caller's input and output buffers.
+
+In order, the first that meets the limit is kept (so a model that fits keeps today's plan):
+  1. the layer-by-layer plan;
+  2. the same, the kernels reading the model input from the caller's buffer (no copy in the
+     arena);
+  2b. the layer-by-layer plan with the input counted in the arena: the application writes it
+     into {name}_input_buffer() (model.h), no separate input buffer (single-input models);
+  3. a patched stage (ir/patch.py) over a prefix of the graph — a chain of window ops from the
+     model input — with its band grid (output rows per band x column strips), searched: every
+     prefix length and grid whose peak-live bound fits is planned, cheapest estimated overhead
+     first (recomputed MACs, kernel calls, bytes moved), the input read in place or (2b) in
+     the arena; the first whose RAM fits wins.
+If nothing meets it, the plan with the least RAM is returned with `met` False (the caller says
+the smallest RAM reachable and how).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Graph
+from ..ir.ops import OPS
+from ..ir.patch import Stage, band_program
+from .plan_memory import MemoryPlan, liveness, plan_memory
+
+ROWS = (1, 2, 4)            # output rows per band of the stage's last layer
+COLS = (1, 2, 3, 4)         # column strips
+SMALLEST = 6               # plans tried for the smallest reachable RAM
+# The overhead estimate, fitted to vww on the STM32 in QEMU (BENCHMARKS.md, RAM-limit table):
+# full-width bands (~290 calls, nothing recomputed) cost ~1.5 k instructions a call; column
+# strips cost ~4 instructions per MAC recomputed (narrow bands run the kernels' edge paths).
+CALL_COST = 1500
+MAC_COST = 4
+
+
+@dataclass
+class RamFit:
+    plan: MemoryPlan
+    ram: int                                    # arena + input + output bytes
+    limit: int
+    met: bool
+    how: str                                    # "layer by layer", "direct input", "patched"
+    stage: Stage | None = None
+    info: dict = field(default_factory=dict)    # patched: grid, extra MACs, calls, buffers
+
+    def report(self, io_bytes: int) -> dict:
+        r = {"limit": self.limit, "ram_bytes": self.ram, "io_bytes": io_bytes,
+             "arena_bytes": self.plan.arena_bytes, "met": self.met, "how": self.how,
+             "direct_input": bool(self.plan.external),
+             "input_in_arena": bool(self.plan.input_in_arena)}
+        if self.stage is not None:
+            r["patched"] = {"nodes": list(self.stage.nodes), "rows": self.stage.rows,
+                            "cols": self.stage.cols, **self.info}
+        return r
+
+
+def chain_prefix(g: Graph, eligible) -> list[str]:
+    """The longest chain of patchable nodes from a graph input (each output read by the next
+    node only)."""
+    inputs = {id(v) for v in g.inputs}
+    out, prev = [], None
+    for n in g.nodes:
+        x = n.inputs[0] if n.inputs else None
+        ok = OPS[n.op].patchable and n.name in eligible and x is not None and (
+            (prev is None and id(x) in inputs) or (prev is not None and x is prev.outputs[0]))
+        if not ok or (prev is not None and len(prev.outputs[0].uses) != 1):
+            break
+        if n.outputs[0] in g.outputs:
+            break
+        out.append(n.name)
+        prev = n
+    return out
+
+
+def _bound(g: Graph, scratch, direct: bool = True) -> int:
+    bufs, _ = liveness(g, inplace=False, scratch=scratch, direct_inputs=direct)
+    steps = max(len(g.nodes), 1)
+    return max(sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps))
+
+
+def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]]:
+    """(overhead estimate, peak-live bound with the input read in place, the same with the
+    input in the arena, stage, info) of every prefix and grid."""
+    chain = chain_prefix(g, eligible)
+    out = []
+    for k in range(1, len(chain) + 1):
+        for rows in ROWS:
+            for cols in COLS:
+                st = Stage(tuple(chain[:k]), rows, cols)
+                prog = band_program(g, st)
+                g.patch_stages = [st]
+                try:
+                    bound = _bound(g, scratch)
+                    bound_in = _bound(g, scratch, direct=False)
+                finally:
+                    g.patch_stages = []
+                copies = sum(1 for s in prog.steps if type(s).__name__ == "Copy")
+                over = (MAC_COST * prog.extra_macs + CALL_COST * (prog.calls + copies - k)
+                        + prog.moved_bytes // 2)
+                info = {"extra_macs": int(prog.extra_macs), "calls": prog.calls,
+                        "line_buffer_bytes": int(sum(prog.buffer_bytes) + prog.in_bytes
+                                                 + prog.out_bytes),
+                        "moved_bytes": int(prog.moved_bytes), "overhead_estimate": int(over)}
+                out.append((over, bound, bound_in, st, info))
+    return out
+
+
+def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
+            plan: MemoryPlan | None = None) -> RamFit:
+    """The plan meeting `limit` bytes of RAM (module doc). eligible: node names whose kernel
+    can run in a stage (the int8 dense kernels; default every node). Sets g.patch_stages."""
+    ins = sum(v.type.nbytes for v in g.inputs)
+    outs = sum(v.type.nbytes for v in g.outputs)
+    eligible = {n.name for n in g.nodes} if eligible is None else set(eligible)
+    in_arena_ok = len(g.inputs) == 1
+    g.patch_stages = []
+
+    def fit(p: MemoryPlan, how: str, stage=None, info=None) -> RamFit:
+        ram = p.arena_bytes + outs + (0 if p.input_in_arena else ins)
+        return RamFit(p, ram, limit, ram <= limit, how, stage, info or {})
+
+    def planned(stage, direct: bool, info) -> RamFit:
+        g.patch_stages = [stage]
+        p = plan_memory(g, scratch=scratch, direct_inputs=direct)
+        p.input_in_arena = not direct
+        return fit(p, "patched" + ("" if direct else ", input in the arena"), stage, info)
+
+    base = plan or plan_memory(g, scratch=scratch)
+    tried = [fit(base, "layer by layer")]
+    if tried[-1].met:
+        return tried[-1]
+    tried.append(fit(plan_memory(g, scratch=scratch, direct_inputs=True), "direct input"))
+    if tried[-1].met:
+        return tried[-1]
+    if in_arena_ok:
+        p = plan_memory(g, scratch=scratch)
+        p.input_in_arena = True
+        tried.append(fit(p, "input in the arena"))
+        if tried[-1].met:
+            return tried[-1]
+    cands = candidates(g, eligible, scratch)
+    modes = (True, False) if in_arena_ok else (True,)
+    for over, bound, bound_in, st, info in sorted(cands, key=lambda c: (c[0], c[1],
+                                                                        c[3].nodes)):
+        for direct in modes:
+            need = bound + ins + outs if direct else bound_in + outs
+            if need <= limit:
+                f = planned(st, direct, info)
+                if f.met:
+                    return f
+                tried.append(f)
+    # nothing meets the limit: the least RAM among the smallest bounds
+    for direct in modes:
+        key = (lambda c: c[1] + ins) if direct else (lambda c: c[2])
+        for c in sorted(cands, key=lambda c: (key(c), c[0]))[:SMALLEST]:
+            tried.append(planned(c[3], direct, c[4]))
+    best = min(tried, key=lambda f: f.ram)
+    g.patch_stages = [best.stage] if best.stage is not None else []
+    return best
