@@ -15,11 +15,22 @@ from .report import format_layers, format_summary
 
 
 def _compile(args, shapes, options: dict | None = None):
-    """tinyc.compile with the command line's options (cli_options), or with `options`."""
+    """tinyc.compile with the command line's options (cli_options), or with `options`; with
+    --max-flash/--max-latency-ms and --max-accuracy-drop, the point of the search that meets
+    them (tinyc/budget.py)."""
+    from .budget import budgets, compile_within
     from .pipeline import compile
-    return compile(args.model, board=board_of(args), calib=getattr(args, "calib", None),
-                   input_shapes=shapes, name=args.name,
-                   **(cli_options(args) if options is None else options))
+    opts = cli_options(args) if options is None else options
+    board = board_of(args)
+
+    def run(precision=None):
+        return compile(args.model, board=board, calib=getattr(args, "calib", None),
+                       input_shapes=shapes, name=args.name, **opts,
+                       **({} if precision is None else {"precision": precision}))
+    want = budgets(args)
+    if want and opts.get("max_accuracy_drop") is not None:
+        return compile_within(run, want)
+    return run()
 
 
 def board_of(args):
@@ -42,6 +53,10 @@ def cli_options(args) -> dict:
     """compile_options(args), checked against each other, with --val loaded."""
     from .options import compile_options
     opts = compile_options(args)
+    for flag in ("max_flash", "max_latency_ms"):
+        if getattr(args, flag, None) is not None and "max_accuracy_drop" not in opts:
+            raise TinycError(f"--{flag.replace('_', '-')}: a budget for the compression search "
+                             "— expected --max-accuracy-drop P with it")
     if "val" in opts and "max_accuracy_drop" not in opts:
         raise TinycError(f"--val {opts['val']}: it is the validation data of "
                          "--max-accuracy-drop — expected --max-accuracy-drop P with it")
