@@ -392,6 +392,7 @@ def cmd_check(args, shapes) -> int:
         try:
             cols[key]["flash"] = measure(m, m.c_dir(), Path(m._tmpdir()) / "m")["flash_bytes"]
             cols[key]["latency_ms"] = m.report["latency_ms"]
+            cols[key]["cycles"] = m.report.get("estimated_cycles")
         except TinycError as e:         # the accuracy stands; say why these cells are empty
             print(f"{key}: flash and latency not measured — {str(e).splitlines()[0]}",
                   file=sys.stderr)
@@ -438,7 +439,8 @@ def check_table(cols: dict, labelled: bool) -> str:
     if not labelled:
         rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
     rows += [("weights B", "weights"), ("flash B (linked)", "flash"), ("MACs", "macs"),
-             ("latency ms (est. cycles)", "latency_ms"), ("host C == golden model", "exact")]
+             ("latency ms (est. cycles)", "latency_ms"), ("estimated cycles", "cycles"),
+             ("host C == golden model", "exact")]
     lines = [f"{'':<27}" + "".join(f"{k:>16}" for k in cols)]
     for label, key in rows:
         lines.append(f"{label:<27}" + "".join(f"{cell(key, c):>16}" for c in cols.values()))
