@@ -5,8 +5,9 @@ one ladder step further (int4, 8 or 4 shared values, sparse) at a time while the
 estimate stays within the drop. Each step saves weight bytes, and most make the layer slower
 (unpacking nibbles or palette indices: BENCHMARKS.md, compression block). A budget picks the
 point on that path: with a flash budget, the fastest point that fits it (and meets the latency
-budget, if any); with only a latency budget, the smallest flash that is fast enough. Each point is compiled without searching again (passes.search.replay) and measured:
-flash by linking, latency from the estimated cycles of one inference in QEMU (tinyc/cycles.py).
+budget, if any); with only a latency budget, the smallest flash that is fast enough. Each point
+is compiled without searching again (passes.search.replay) and measured: flash by linking,
+latency from the estimated cycles of one inference in QEMU (tinyc/cycles.py).
 Every point is measured (up to MAX_POINTS evenly spaced on a long path): neither flash nor
 latency is monotonic along the path, since a new weight format links its kernel's code
 (BENCHMARKS.md); report.json's "budget" lists every point measured.

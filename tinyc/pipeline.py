@@ -124,6 +124,12 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     brd = load_board(board)
     g = load_model(path, input_shapes)
     g = run_passes(g, FLOAT_PASSES, check=verify)
+    if any(isinstance(v, dict) for v in (prune, cluster, weights, activations)):
+        from .names import onnx_aliases, resolve
+        named = resolve({"prune": prune, "cluster": cluster, "weights": weights,
+                         "activations": activations}, g, onnx_aliases(path))
+        prune, cluster, weights, activations = (named[k] for k in
+                                                ("prune", "cluster", "weights", "activations"))
     check_tensors(g, brd, str(path))
     float_graph = copy.deepcopy(g)
     samples = _calib_samples(g, calib)
