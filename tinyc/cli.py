@@ -40,7 +40,9 @@ data re-fits what is pruned, clustered or rounded):
   --prune 0.5 --storage small     half the weights zero, stored sparse
   --prune-structured 0.3          30% fewer output channels: fewer MACs
   --max-accuracy-drop 0.01 --val val.npz   per-layer precision within 1 point
+  --max-accuracy-drop 0.01 --max-latency-ms 2   ... no slower than 2 ms (or --max-flash 64K)
   --cluster conv1=8 --cluster fc=16        per layer (names: `tinyc inspect MODEL`)
+  --cluster features.3=8          ... or the ONNX node name, or the PyTorch module path
   --activations int16             int16 activations (16x8 kernels) where int8 loses most
   --calib-method mse --per-tensor          calibration only (plain int8)
 Compare float vs int8 vs compressed first: tinyc check MODEL --calib C.npz --data T.npz --cluster 16
