@@ -15,6 +15,7 @@ When no point meets the budgets, BudgetError says which budget failed and the be
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,9 +46,8 @@ def _say(msg: str) -> None:
 
 def _measure(m, want_latency: bool) -> dict:
     """Flash (linked, or the weights + constants estimate without a toolchain) and latency."""
-    from .commands import can_measure
     from .fit import estimate, measure
-    if not can_measure():
+    if not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
         if want_latency:
             raise ToolchainError("--max-latency-ms: the latency is measured in QEMU — expected "
                                  "arm-none-eabi-gcc and qemu-system-arm on PATH. Install them "

@@ -128,9 +128,12 @@ def _sweep_parser(sub) -> None:
                    help="settings to try: 'default', 'quick', or entries like cluster=16, "
                    "prune=0.5,weights=int4 (flags without --)")
     s.add_argument("--no-measure", action="store_true",
-                   help="skip linking each setting for its flash bytes (arm-none-eabi-gcc)")
-    s.add_argument("--qemu", action="store_true",
-                   help="also count one inference's instructions in QEMU (slow)")
+                   help="skip linking each setting for its flash bytes (arm-none-eabi-gcc) "
+                   "and running it in QEMU")
+    s.add_argument("--qemu", action=argparse.BooleanOptionalAction, default=None,
+                   help="count one inference's instructions in QEMU, for the estimated "
+                   "cycles and latency of every setting (default: on when arm-none-eabi-gcc "
+                   "and qemu-system-arm are installed and not --no-measure)")
 
 
 def _bench_parser(sub) -> None:
