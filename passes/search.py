@@ -163,7 +163,7 @@ def promote_int16(ev: Evaluator, groups: dict[str, frozenset], configs: dict,
 
 
 def search_precision(g: Graph, samples, base, max_drop: float, val,
-                     calib_method: str = "minmax", storage: str = "auto"):
+                     calib_method: str = "minmax", storage: str = "auto", progress=None):
     """Greedy mixed precision: every layer starts at int8; when the int8 model's measured
     accuracy misses the target, the layers where int8 activations lose most get int16
     activations (promote_int16; they are then not compressed). Then the (layer, next ladder
@@ -173,7 +173,9 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
     level ALPHA / the number of steps that may be tried) stays within max_drop; a layer whose
     step fails stops. Nothing is tried when the int8 model's own estimate is over the budget
     (too few samples to tell). Returns (base with per-layer overrides, report); the int16
-    layers are annotated on g (node.attrs["activations"], read by quantize)."""
+    layers are annotated on g (node.attrs["activations"], read by quantize).
+    progress(message), when given, hears of each phase and each step tried."""
+    say = progress or (lambda _msg: None)
     if not 0.0 <= float(max_drop) < 1.0:
         raise TinycError(f"max_accuracy_drop must be a fraction in [0, 1), got {max_drop!r}")
     fit, data = split_validation(g, samples, val)
@@ -181,12 +183,15 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
     layers = {n.name: (n.inputs[1].shape, n.outputs[0].shape[-1], n.op) for n in targets(g)}
     state = {name: 0 for name in layers}
     configs = lambda st: {n: LADDER[k] for n, k in st.items()}          # noqa: E731
+    say(f"scoring the int8 model on {len(ev.feeds)} samples")
     first = ev(configs(state))
     target = ev.float_accuracy() - float(max_drop)
     wide, tried = promote_int16(ev, int16_groups(g), configs(state), first, target)
     steps = _candidates(layers, storage == "small", wide)
     ev.alpha = ALPHA / max(len(steps), 1)
     start = ev(configs(state), wide)
+    if start.drop <= max_drop:
+        say(f"measuring {len(steps)} per-layer steps alone (output error per byte saved)")
     score = _sensitivities(ev, steps, start.mse, wide) if start.drop <= max_drop else {}
     stopped = set(wide)
     while True:
@@ -200,6 +205,8 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
         tried.append({"layer": name, "config": LADDER[trial[name]].describe(),
                       "accuracy": s.accuracy, "drop": s.drop, "bound": s.bound,
                       "kept": s.drop <= max_drop})
+        say(f"step {len(tried)}: {name} -> {tried[-1]['config']}: estimated drop "
+            f"{s.drop:.2%} ({'kept' if s.drop <= max_drop else 'over budget, layer stops'})")
         if s.drop <= max_drop:
             state = trial
         else:
@@ -214,16 +221,44 @@ def search_precision(g: Graph, samples, base, max_drop: float, val,
     return replace(base, overrides=configs(state)), report
 
 
+def replay(search: dict, steps: int) -> dict:
+    """A search report cut to its first `steps` kept ladder steps (the int16 promotions stay):
+    the per-layer configs the greedy search had after that many steps. The budgets of
+    tinyc/budget.py pick a point on this path without searching again."""
+    kept = [t for t in search["steps"] if t.get("kept") and t["config"] != "int16 activations"]
+    if not 0 <= steps <= len(kept):
+        raise TinycError(f"replay: {steps} steps asked, the search kept {len(kept)}")
+    layers = {n: LADDER[0].describe() for n in search["layers"]}
+    for t in kept[:steps]:
+        layers[t["layer"]] = t["config"]
+    return {**search, "layers": layers, "replayed_steps": steps, "kept_steps": len(kept)}
+
+
+def _apply(g: Graph, base: Compression, search: dict) -> Compression:
+    """A (replayed) search report applied: its per-layer configs and int16 layers."""
+    by_name = {c.describe(): c for c in LADDER}
+    unknown = sorted({d for d in search["layers"].values() if d not in by_name})
+    if unknown:
+        raise TinycError(f"precision: unknown layer config(s) {unknown} — expected one of "
+                         f"{sorted(by_name)}")
+    mark_activations(g, dict(search.get("activations", {})))
+    return replace(base, overrides={n: by_name[d] for n, d in search["layers"].items()})
+
+
 def compress_model(g: Graph, samples, c: Compression, max_accuracy_drop=None, val=None,
-                   calib_method: str = "minmax",
-                   storage: str = "auto") -> tuple[Graph, dict | None]:
-    """compile()'s entry: the precision search (max_accuracy_drop) when asked, then compress.
-    Returns the graph and the compression report (None when nothing was asked; a search that
-    kept every layer plain int8 compresses nothing and reports only itself)."""
+                   calib_method: str = "minmax", storage: str = "auto", progress=None,
+                   precision: dict | None = None) -> tuple[Graph, dict | None]:
+    """compile()'s entry: the precision search (max_accuracy_drop) when asked — or, with
+    `precision` (a search report, e.g. replay()'s), its result applied without searching —
+    then compress. Returns the graph and the compression report (None when nothing was asked;
+    a search that kept every layer plain int8 compresses nothing and reports only itself)."""
     search = None
-    if max_accuracy_drop is not None:
+    if precision is not None:
+        c, search = _apply(g, c, precision), precision
+        c = effective(c)
+    elif max_accuracy_drop is not None:
         c, search = search_precision(g, samples, c, max_accuracy_drop, val, calib_method,
-                                     storage)
+                                     storage, progress)
         c = effective(c)
     options = {k: v for k, v in vars(c).items() if k != "overrides"}
     if not c.active:

@@ -40,7 +40,9 @@ data re-fits what is pruned, clustered or rounded):
   --prune 0.5 --storage small     half the weights zero, stored sparse
   --prune-structured 0.3          30% fewer output channels: fewer MACs
   --max-accuracy-drop 0.01 --val val.npz   per-layer precision within 1 point
+  --max-accuracy-drop 0.01 --max-latency-ms 2   ... no slower than 2 ms (or --max-flash 64K)
   --cluster conv1=8 --cluster fc=16        per layer (names: `tinyc inspect MODEL`)
+  --cluster features.3=8          ... or the ONNX node name, or the PyTorch module path
   --activations int16             int16 activations (16x8 kernels) where int8 loses most
   --calib-method mse --per-tensor          calibration only (plain int8)
 Compare float vs int8 vs compressed first: tinyc check MODEL --calib C.npz --data T.npz --cluster 16
@@ -126,9 +128,12 @@ def _sweep_parser(sub) -> None:
                    help="settings to try: 'default', 'quick', or entries like cluster=16, "
                    "prune=0.5,weights=int4 (flags without --)")
     s.add_argument("--no-measure", action="store_true",
-                   help="skip linking each setting for its flash bytes (arm-none-eabi-gcc)")
-    s.add_argument("--qemu", action="store_true",
-                   help="also count one inference's instructions in QEMU (slow)")
+                   help="skip linking each setting for its flash bytes (arm-none-eabi-gcc) "
+                   "and running it in QEMU")
+    s.add_argument("--qemu", action=argparse.BooleanOptionalAction, default=None,
+                   help="count one inference's instructions in QEMU, for the estimated "
+                   "cycles and latency of every setting (default: on when arm-none-eabi-gcc "
+                   "and qemu-system-arm are installed and not --no-measure)")
 
 
 def _bench_parser(sub) -> None:

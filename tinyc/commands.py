@@ -15,11 +15,22 @@ from .report import format_layers, format_summary
 
 
 def _compile(args, shapes, options: dict | None = None):
-    """tinyc.compile with the command line's options (cli_options), or with `options`."""
+    """tinyc.compile with the command line's options (cli_options), or with `options`; with
+    --max-flash/--max-latency-ms and --max-accuracy-drop, the point of the search that meets
+    them (tinyc/budget.py)."""
+    from .budget import budgets, compile_within
     from .pipeline import compile
-    return compile(args.model, board=board_of(args), calib=getattr(args, "calib", None),
-                   input_shapes=shapes, name=args.name,
-                   **(cli_options(args) if options is None else options))
+    opts = cli_options(args) if options is None else options
+    board = board_of(args)
+
+    def run(precision=None):
+        return compile(args.model, board=board, calib=getattr(args, "calib", None),
+                       input_shapes=shapes, name=args.name, **opts,
+                       **({} if precision is None else {"precision": precision}))
+    want = budgets(args)
+    if want and opts.get("max_accuracy_drop") is not None:
+        return compile_within(run, want)
+    return run()
 
 
 def board_of(args):
@@ -42,6 +53,10 @@ def cli_options(args) -> dict:
     """compile_options(args), checked against each other, with --val loaded."""
     from .options import compile_options
     opts = compile_options(args)
+    for flag in ("max_flash", "max_latency_ms"):
+        if getattr(args, flag, None) is not None and "max_accuracy_drop" not in opts:
+            raise TinycError(f"--{flag.replace('_', '-')}: a budget for the compression search "
+                             "— expected --max-accuracy-drop P with it")
     if "val" in opts and "max_accuracy_drop" not in opts:
         raise TinycError(f"--val {opts['val']}: it is the validation data of "
                          "--max-accuracy-drop — expected --max-accuracy-drop P with it")
@@ -377,6 +392,7 @@ def cmd_check(args, shapes) -> int:
         try:
             cols[key]["flash"] = measure(m, m.c_dir(), Path(m._tmpdir()) / "m")["flash_bytes"]
             cols[key]["latency_ms"] = m.report["latency_ms"]
+            cols[key]["cycles"] = m.report.get("estimated_cycles")
         except TinycError as e:         # the accuracy stands; say why these cells are empty
             print(f"{key}: flash and latency not measured — {str(e).splitlines()[0]}",
                   file=sys.stderr)
@@ -423,7 +439,8 @@ def check_table(cols: dict, labelled: bool) -> str:
     if not labelled:
         rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
     rows += [("weights B", "weights"), ("flash B (linked)", "flash"), ("MACs", "macs"),
-             ("latency ms (est. cycles)", "latency_ms"), ("host C == golden model", "exact")]
+             ("latency ms (est. cycles)", "latency_ms"), ("estimated cycles", "cycles"),
+             ("host C == golden model", "exact")]
     lines = [f"{'':<27}" + "".join(f"{k:>16}" for k in cols)]
     for label, key in rows:
         lines.append(f"{label:<27}" + "".join(f"{cell(key, c):>16}" for c in cols.values()))

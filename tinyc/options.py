@@ -106,6 +106,14 @@ def add_compression_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--val", metavar="VAL.npz",
                    help="validation data for --max-accuracy-drop: inputs + 'label' (or x, y); "
                    "default: a quarter of --calib, scored against the float model")
+    g.add_argument("--max-latency-ms", metavar="MS",
+                   type=_number(float, 0, float("inf"), True, True, "2.5"),
+                   help="with --max-accuracy-drop: a latency budget per inference (estimated "
+                   "cycles at the board's clock, measured in QEMU); compression that makes "
+                   "the model slower than MS is undone")
+    g.add_argument("--max-flash", metavar="SIZE",
+                   help="with --max-accuracy-drop: a flash budget for the model (bytes, or "
+                   "64K); only as much compression as needed to fit it is kept")
     g.add_argument("--storage", type=_choice(storage_choices()),
                    metavar="|".join(storage_choices()),
                    help="weight storage: auto (a compact format where it saves >= 1/8, sparse "

@@ -125,7 +125,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
-            activations=None, ram_limit: int | None = None) -> Model:
+            activations=None, precision: dict | None = None,
+            ram_limit: int | None = None) -> Model:
     """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
     a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
     {input: array}, or array.
@@ -138,7 +139,9 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     bias_correction, max_accuracy_drop (per-layer search on val, .npz with labels),
     storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored);
     activations ("int8" | "int16" or {layer: ...}: int16 activations, TFLite's 16x8 scheme;
-    the max_accuracy_drop search may add int16 layers; report["activations"] lists them).
+    the max_accuracy_drop search may add int16 layers; report["activations"] lists them);
+    precision: a search's result (report["compression"]["search"], or passes.search.replay of
+    it) applied without searching again.
     ram_limit: bytes of RAM one inference may use — the arena plus the caller's input and
     output buffers (default: the board's RAM); tinyc reads the input in place and runs a
     prefix in patches (passes/patch.py) to meet it; report["ram"] says how. A limit it cannot
@@ -149,6 +152,12 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     brd = load_board(board)
     g = load_model(path, input_shapes)
     g = run_passes(g, FLOAT_PASSES, check=verify)
+    if any(isinstance(v, dict) for v in (prune, cluster, weights, activations)):
+        from .names import onnx_aliases, resolve
+        named = resolve({"prune": prune, "cluster": cluster, "weights": weights,
+                         "activations": activations}, g, onnx_aliases(path))
+        prune, cluster, weights, activations = (named[k] for k in
+                                                ("prune", "cluster", "weights", "activations"))
     check_tensors(g, brd, str(path))
     float_graph = copy.deepcopy(g)
     samples = _calib_samples(g, calib)
@@ -156,9 +165,11 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     comp = Compression(prune, prune_method, prune_scope, prune_structured, cluster, weights,
                        compensate, bias_correction, per_tensor)
     mark_activations(g, activations)
-    val = _val_data(g, val) if max_accuracy_drop is not None else None
+    val = _val_data(g, val) if max_accuracy_drop is not None and precision is None else None
+    say = (lambda msg: print(f"searching: {msg}", file=sys.stderr, flush=True)) \
+        if progress is not None else None
     g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
-                                    storage)
+                                    storage, say, precision)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
                  per_tensor=per_tensor)
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows

@@ -134,12 +134,16 @@ def measure(m, data: _Data, work: Path, flash: bool, qemu: bool) -> dict:
 
 
 def _tools(args) -> tuple[bool, bool]:
+    """(link for flash, run in QEMU for cycles): --qemu unset means both when the tools are
+    there and --no-measure is not given, so that every setting shows its price in time."""
     gcc = shutil.which("arm-none-eabi-gcc") is not None
-    if args.qemu and not (gcc and shutil.which("qemu-system-arm")):
+    tools = gcc and shutil.which("qemu-system-arm") is not None
+    if args.qemu and not tools:
         raise ToolchainError("--qemu: counting instructions needs arm-none-eabi-gcc and "
                              "qemu-system-arm — expected both on PATH. Install them "
                              "(scripts/setup.sh) or drop --qemu.")
-    return gcc and not args.no_measure, args.qemu
+    qemu = bool(args.qemu) if args.qemu is not None else (tools and not args.no_measure)
+    return gcc and not args.no_measure, qemu
 
 
 def _count_note(board: str) -> str:
@@ -242,7 +246,8 @@ def to_markdown(rows: list[dict], info: dict, title: bool = True) -> str:
             + " Instructions: one inference in QEMU (not cycles)"
             + (info.get("count", "") + "; latency: its estimated cycles at the board's clock "
                "(tinyc/cycles.py)." if info["qemu"] else
-               ", not measured (-: pass --qemu; so is the latency)."), ""] if title else []
+               ", not measured (-: install arm-none-eabi-gcc and qemu-system-arm, or pass "
+               "--qemu; so is the latency)."), ""] if title else []
     table = ["| configuration | weights B | flash B | MACs | instructions | accuracy | "
              "latency ms | formats |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
