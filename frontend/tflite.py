@@ -111,24 +111,32 @@ class _Importer:
 
     def _add_input(self, t: TflTensor, input_shapes: dict) -> None:
         where = f"{self.path}: input {t.describe()}"
-        if t.dtype not in ("INT8", "FLOAT32", "UINT8"):
-            raise ModelError(f"{where}: expected int8 (or float32 or uint8 followed by "
-                             "QUANTIZE)")
+        if t.dtype not in ("INT8", "FLOAT32", "UINT8", "INT16"):
+            raise ModelError(f"{where}: expected int8 (or float32, uint8 or int16 followed "
+                             "by QUANTIZE)")
         if t.name in input_shapes and tuple(input_shapes[t.name]) != t.shape:
             raise ModelError(f"{where}: TFLite shapes are static, cannot use "
                              f"{tuple(input_shapes[t.name])}")
         if any(d <= 0 for d in t.shape) or (len(t.shape) >= 2 and t.shape[0] != 1):
             raise ModelError(f"{where}: expected a static shape with batch size 1")
-        if t.dtype in ("INT8", "UINT8") and (t.q is None or len(t.q.scale) != 1):
+        if t.dtype in INT_IO and (t.q is None or len(t.q.scale) != 1):
             raise ModelError(f"{where}: {t.dtype.lower()} input needs per-tensor "
                              f"quantization, got {t.q}")
+        self._check_int16(t, where)
         q = as_int8(t.q) if t.dtype == "UINT8" else t.q
         v = self.g.add_input(t.name, TensorType(DType.FLOAT32, t.shape, q))
         self.values[t.index] = v
-        if t.dtype in ("INT8", "UINT8"):
-            self.g.io_quant[v.name], self.g.io_dtype[v.name] = q, DType.INT8
+        if t.dtype in INT_IO:
+            self.g.io_quant[v.name], self.g.io_dtype[v.name] = q, INT_IO[t.dtype]
+
+    def _check_int16(self, t: TflTensor, where: str) -> None:
+        if t.dtype == "INT16" and t.q is not None and any(t.q.zero_point):
+            raise ModelError(f"{where}: int16 with zero point {t.q.zero_point[0]} — tinyc's "
+                             "int16 tensors are symmetric (zero point 0, as TFLite's 16x8 "
+                             "spec): requantize the model's int16 I/O to zero point 0")
 
     def _add_output(self, t: TflTensor) -> None:
+        self._check_int16(t, f"{self.path}: output {t.describe()}")
         if t.index not in self.values:
             raise ModelError(f"{self.path}: output {t.describe()} is not computed by any op")
         v = self.values[t.index]
@@ -138,9 +146,14 @@ class _Importer:
         if v.name != t.name and t.name not in {x.name for x in self.g.values()}:
             v.name = self.g.unique(t.name)
         self.g.outputs.append(v)
-        if t.dtype in ("INT8", "UINT8"):
-            self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, DType.INT8
+        if t.dtype in INT_IO:
+            self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, INT_IO[t.dtype]
 
+
+# Integer model I/O: the C API takes the model's own type. uint8 values are int8 inside the
+# graph (their int8 view u ^ 0x80, zero point - 128; the C converts at the boundary); int16
+# ones are int16 graph values (QUANTIZE int16 <-> int8 at the boundary: IR requantize).
+INT_IO = {"INT8": DType.INT8, "UINT8": DType.UINT8, "INT16": DType.INT16}
 
 ACT_RANGES = {0: None, 1: (0.0, float("inf")), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
 

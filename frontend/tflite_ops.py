@@ -490,6 +490,8 @@ def QUANTIZE(op: TflOp) -> Value:
     int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
     zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
+    if "INT16" in (src.dtype, out.dtype):
+        return _quantize_int16(op, src, out)
     if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
                        "(and uint8 at the model's output).")
@@ -511,6 +513,22 @@ def QUANTIZE(op: TflOp) -> Value:
         raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {q_out})")
     v.type = v.type.with_(q=q_out)                  # the model quantizes its float input
     return v
+
+
+def _quantize_int16(op: TflOp, src, out) -> Value:
+    """int16 model I/O: QUANTIZE int16 -> int8 right after an int16 model input, int8 ->
+    int16 right before an int16 model output: IR requantize (TFLM's Requantize, the same
+    arithmetic). int16 activations inside the graph (16x8 layers) are not imported."""
+    at_input = src.dtype == "INT16" and op.imp.values.get(src.index) in op.g.inputs
+    at_output = out.dtype == "INT16" and out.index in op.imp.model.outputs
+    if not ((at_input and out.dtype == "INT8") or (at_output and src.dtype == "INT8")):
+        raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
+                       "tinyc supports int16 only at the model's inputs (QUANTIZE int16 -> "
+                       "int8) and outputs (QUANTIZE int8 -> int16); int16 activations "
+                       "(16x8 models) are not imported.")
+    if out.q is None or len(out.q.scale) != 1:
+        raise op.error(f"QUANTIZE to {out.describe()} needs per-tensor quantization")
+    return op.emit("requantize", [op.act(0)], {"to": "i8" if out.dtype == "INT8" else "i16"})
 
 
 def DEQUANTIZE(op: TflOp) -> Value:

@@ -256,8 +256,9 @@ def quantize(g: Graph, samples: list[dict[str, np.ndarray]] | None = None,
     ranges = assign_qparams(g, samples, progress, calib_method)
     calibrated = {i for i in before}
     unify_passthrough_q(g, calibrated)
-    for v in g.inputs:
-        v.type = v.type.with_(dtype=DType.INT8)
+    for v in g.inputs:          # int8, or int16 where the model's own input is (TFLite I/O)
+        wide = getattr(g, "io_dtype", {}).get(v.name) is DType.INT16
+        v.type = v.type.with_(dtype=DType.INT16 if wide else DType.INT8)
     use_int16(g, ranges)
     for node in list(g.nodes):
         lower_node(g, node, per_tensor)

@@ -625,3 +625,41 @@ for _fn in (resize_nearest, resize_bilinear):
         CASES[_fn.__name__ + _suffix] = (lambda fn, a, o: lambda rng: fn(rng, *a, **o))(
             _fn, (_shape, _size, _requant), _opts)
 NOT_IN_TFLM = {"relu_n1_to_1"}                # no TFLM kernel: host C == golden model only
+
+
+# -- model I/O types (issue 16): int16 at the boundary ---------------------------------------
+
+def int16_io(rng):
+    """int16 input -> QUANTIZE (int8) -> conv -> QUANTIZE (int16) output: the C API takes and
+    returns int16_t (IR requantize at both ends, TFLM's Requantize)."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    x16 = b.tensor("x", (1, 5, 5, 2), dtype="INT16",
+                   scale=s * 128 / 32767 * rng.uniform(0.8, 3.0), zp=0)
+    x = b.tensor("x_q", (1, 5, 5, 2), scale=s, zp=z)
+    w, n = _weights(b, rng, "w", (3, 1, 1, 2), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y_q", (1, 5, 5, 3), 0.02, 0.2)
+    y16 = b.tensor("y", (1, 5, 5, 3), dtype="INT16",
+                   scale=_scale_of(b, y) * 128 / 32767 * rng.uniform(0.5, 1.5), zp=0)
+    b.op("QUANTIZE", [x16], [x])
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=VALID, StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=0)
+    b.op("QUANTIZE", [y], [y16])
+    return b.build([x16], [y16])
+
+
+def int16_in_uint8_out(rng):
+    """int16 input -> QUANTIZE (int8) -> softmax -> QUANTIZE (uint8)."""
+    b = TflBuilder()
+    x16 = b.tensor("x", (1, 10), dtype="INT16", scale=float(rng.uniform(1e-4, 1e-3)), zp=0)
+    x = _act(b, rng, "x_q", (1, 10), 0.02, 0.1)
+    y = b.tensor("y_q", (1, 10), scale=1 / 256, zp=-128)
+    yu = b.tensor("y", (1, 10), dtype="UINT8", scale=1 / 256, zp=0)
+    b.op("QUANTIZE", [x16], [x])
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    b.op("QUANTIZE", [y], [yu])
+    return b.build([x16], [yu])
+
+
+CASES.update({f.__name__: f for f in (int16_io, int16_in_uint8_out)})

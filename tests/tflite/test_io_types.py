@@ -1,0 +1,83 @@
+"""Model I/O in the model's own type (issue 16): a uint8 or int16 .tflite input/output is
+uint8_t / int16_t in the generated C API, in tinyc.Model (interpret, run_host) and in the host
+runner; int8 models keep int8_t. Bit-exactness against TFLite Micro is in test_ops_tflm.py
+(cases uint8_io, uint8_same_scale, int16_io, int16_in_uint8_out) and test_ops_qemu.py."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import tinyc
+from tinyc.errors import ModelError, UnsupportedOpError
+
+
+def _compile(cases, name, tmp_path, seed=0):
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(cases.CASES[name](np.random.default_rng(seed)))
+    return tinyc.compile(path, progress=None)
+
+
+@pytest.fixture
+def cases(tfl, caplog):
+    caplog.set_level(logging.ERROR, "tinyc")
+    import tfl_cases
+    return tfl_cases
+
+
+@pytest.mark.parametrize("name, sig, ins, outs", [
+    ("uint8_io", "const uint8_t *in, uint8_t *out", ["uint8"], ["uint8"]),
+    ("int16_io", "const int16_t *in, int16_t *out", ["int16"], ["int16"]),
+    ("int16_in_uint8_out", "const int16_t *in, uint8_t *out", ["int16"], ["uint8"]),
+    ("conv", "const int8_t *in, int8_t *out", ["int8"], ["int8"])])
+def test_c_api_takes_the_models_own_types(cases, tmp_path, name, sig, ins, outs):
+    m = _compile(cases, name, tmp_path)
+    assert [s.dtype for s in m.inputs] == ins and [s.dtype for s in m.outputs] == outs
+    header = (m.write(tmp_path / "c", host=True) / "model.h").read_text()
+    assert f"void tinyc_model_invoke({sig});" in header
+    for k, t in (("IN0", ins[0]), ("OUT0", outs[0])):
+        typed = f"#define TINYC_MODEL_{k}_TYPE {t}_t" in header
+        assert typed == (t != "int8")            # int8 headers are as before
+    rng = np.random.default_rng(1)
+    spec = m.inputs[0]
+    info = np.iinfo(spec.np_dtype)
+    x = rng.integers(info.min, int(info.max) + 1, (3, *spec.shape)).astype(spec.np_dtype)
+    y, y_c = m.interpret(x, batch=True), m.run_host(x, batch=True)
+    assert y.dtype == y_c.dtype == m.outputs[0].np_dtype
+    assert np.array_equal(y, y_c)
+    # float in, float out: quantized with the model's own scale and zero point
+    xf = m.inputs[0].dequantize(x)
+    assert np.array_equal(m.interpret(xf, batch=True), m.outputs[0].dequantize(y))
+
+
+def test_uint8_zero_point_is_the_files(cases, tmp_path):
+    m = _compile(cases, "uint8_io", tmp_path)
+    assert 0 <= m.inputs[0].zero_point <= 255 and 0 <= m.outputs[0].zero_point <= 255
+    header = (m.write(tmp_path / "c", host=True) / "model.h").read_text()
+    assert f"TINYC_MODEL_IN0_ZERO_POINT ({m.inputs[0].zero_point})" in header
+
+
+def test_int16_with_zero_point_is_refused(builder, tmp_path):
+    b = builder.TflBuilder()
+    x16 = b.tensor("x", (1, 8), dtype="INT16", scale=0.001, zp=5)
+    x = b.tensor("x_q", (1, 8), scale=0.05, zp=0)
+    b.op("QUANTIZE", [x16], [x])
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b.build([x16], [x]))
+    with pytest.raises(ModelError, match=r"input tensor 'x'.*int16 with zero point 5.*symmetric"):
+        tinyc.compile(path, progress=None)
+
+
+def test_int16_activations_inside_the_graph_are_refused(builder, tmp_path):
+    """A 16x8 layer (int16 activations between ops) is named, not miscompiled."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), scale=0.05, zp=0)
+    x16 = b.tensor("x16", (1, 8), dtype="INT16", scale=0.0005, zp=0)
+    y = b.tensor("y", (1, 8), scale=0.05, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    b.op("QUANTIZE", [x16], [y])
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b.build([x], [y]))
+    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*int16 only at the model's inputs"):
+        tinyc.compile(path, progress=None)
