@@ -1,4 +1,5 @@
-"""TFLite (.tflite flatbuffer) -> tinyc IR, for fully int8-quantized models.
+"""TFLite (.tflite flatbuffer) -> tinyc IR, for fully int8-quantized models (uint8 / int16
+model I/O converted by QUANTIZE) and float32 models (the float IR, quantized with --calib).
 
     graph = load_tflite("model_int8.tflite")
 
@@ -196,10 +197,22 @@ class TflOp:
                                  "written (a model input, a constant or another operator's "
                                  "output)", cls=TfliteFormatError)
 
+    @property
+    def is_float(self) -> bool:
+        """A float32 op of a float model (float activations and weights): lowered to the float
+        IR the ONNX frontend builds, quantized later from calibration data (--calib)."""
+        if self.name in FLOAT_IO_OPS:
+            return False
+        ts = [t for t in (*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs))
+              if t is not None and t.dtype not in ("INT32", "INT64")]
+        return bool(ts) and all(t.dtype == "FLOAT32" for t in ts)
+
     def check_types(self) -> None:
-        """Activations must be int8, quantized per tensor: float ones mean a float or hybrid
-        model."""
+        """Activations must be int8, quantized per tensor, or (a float model) float32 with
+        float32 weights: float activations with int8 weights mean a hybrid model."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
+        if self.is_float:
+            return
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
             if t is not None and t.dtype == "INT8" and not t.is_const and (
                     t.q is None or len(t.q.scale) != 1):
@@ -213,7 +226,9 @@ class TflOp:
                 raise self.error(f"{t.describe()} is {t.dtype.lower()}: this is a {kind} "
                                  "model", FLOAT_HINT + ".", ModelError)
             raise self.error(f"{t.describe()}: {t.dtype.lower()} activations are not "
-                             "supported", "tinyc supports int8 activations only.")
+                             "supported", "tinyc supports int8 activations (uint8 and int16 "
+                             "only at the model's inputs and outputs, converted by QUANTIZE), "
+                             "or a float32 model quantized with --calib.")
 
     # -- tensors ------------------------------------------------------------------------------
     def in_tensors(self) -> list[TflTensor | None]:
@@ -254,6 +269,11 @@ class TflOp:
 
     def const(self, i: int, q: QParams | None, dtype: str = "INT8") -> Value:
         t = self.tensor(i)
+        if t.dtype == "FLOAT32" and self.is_float:      # a float model's constant
+            key = (t.index, None)
+            if key not in self.imp.consts:
+                self.imp.consts[key] = self.g.const(t.name, t.data.astype(np.float32))
+            return self.imp.consts[key]
         if t.dtype != dtype or (dtype == "INT8" and q is None):
             raise self.error(f"constant {t.describe()}{' without quantization' if q else ''}: "
                              f"expected quantized {dtype.lower()}", cls=ModelError)
@@ -273,6 +293,11 @@ class TflOp:
     def weight(self, i: int, axis: int, rank: int = 4) -> Value:
         """An int8 weight of `rank`: symmetric, per tensor or per channel along `axis`."""
         t = self.tensor(i)
+        if t is not None and t.is_const and t.dtype == "FLOAT32" and self.is_float:
+            if len(t.shape) != rank or 0 in t.shape:
+                raise self.error(f"weights {t.describe()}: expected a non-empty rank-{rank} "
+                                 "tensor", cls=ModelError)
+            return self.const(i, None)
         if t is None or not t.is_const or t.dtype != "INT8" or t.q is None:
             got = t.describe() if t is not None else "nothing"
             raise self.error(f"weights must be a quantized int8 constant, got {got}",
@@ -292,6 +317,8 @@ class TflOp:
         t = self.tensor(i)
         if t is None:
             return None
+        if t.is_const and t.dtype == "FLOAT32" and t.shape == (n,) and self.is_float:
+            return self.const(i, None)
         if not t.is_const or t.dtype != "INT32" or t.q is None or t.shape != (n,):
             raise self.error(f"bias {t.describe()}: expected a quantized int32 constant of "
                              f"shape [{n}]", cls=ModelError)
@@ -304,7 +331,7 @@ class TflOp:
         """An IR node named after output tensor `out`, with its quantization (or `q`), its
         shape checked against the file's (or `shape`)."""
         t = self.out(out)
-        if q is None and (t.q is None or len(t.q.scale) != 1):
+        if q is None and t.dtype != "FLOAT32" and (t.q is None or len(t.q.scale) != 1):
             raise self.error(f"output {t.describe()} needs per-tensor quantization, got {t.q}",
                              FLOAT_HINT + ".", ModelError)
         v = self.g.emit(op, inputs, attrs, name=name or t.name)

@@ -25,9 +25,10 @@ from .tflite_luts import as_int8
 if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
     from .tflite import TflOp
 
-FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
+FLOAT_HINT = ("tinyc compiles fully int8-quantized models (convert with a "
               "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
-              "inference_input_type = inference_output_type = tf.int8")
+              "inference_input_type = inference_output_type = tf.int8) and float32 models "
+              "with float32 weights, quantized from calibration data (--calib)")
 
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
@@ -184,7 +185,17 @@ def _lut(op: TflOp, table, fn: str, float_op: str | None = None,
     return op.emit("lut", [x], {"table": table, "fn": fn})
 
 
+def _float_unary(op: TflOp, ir_op: str | None, attrs: dict | None = None) -> Value:
+    """A float model's activation function: the IR float op (quantize tabulates it)."""
+    if ir_op is None:
+        raise op.error(f"float {op.name}", "tinyc quantizes float models with the ops of "
+                       "its float IR; this one has none: use an int8 model.")
+    return op.emit(ir_op, [op.act(0)], attrs or {})
+
+
 def LOGISTIC(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "sigmoid")
     if op.out().q.zero_point != (-128,):
         raise op.error(f"output zero point {op.out().q.zero_point[0]}, TFLite Micro needs -128",
                        cls=ModelError)
@@ -192,10 +203,14 @@ def LOGISTIC(op: TflOp) -> Value:
 
 
 def TANH(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "tanh")
     return _lut(op, luts.tanh_table(op.act(0).q), "tflm_tanh", "tanh")
 
 
 def HARD_SWISH(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "hard_swish")
     try:
         table = luts.hard_swish_table(op.act(0).q, op.out().q)
     except ValueError as e:
@@ -204,6 +219,9 @@ def HARD_SWISH(op: TflOp) -> Value:
 
 
 def _relu(op: TflOp, lo: float, hi: float, fn: str) -> Value:
+    if op.is_float:
+        return _float_unary(op, "relu") if (lo, hi) == (0.0, float("inf")) else \
+            _float_unary(op, "clip", {"min": lo, "max": hi})
     return _lut(op, luts.relu_table(op.act(0).q, op.out().q, lo, hi), fn)
 
 
@@ -218,22 +236,30 @@ def RELU_N1_TO_1(op: TflOp) -> Value:
 
 def RELU6(op: TflOp) -> Value:
     """TFLM clamps the raw input bytes (no requantization to the output's scale)."""
+    if op.is_float:
+        return _float_unary(op, "clip", {"min": 0.0, "max": 6.0})
     return _lut(op, luts.relu6_table(op.act(0).q), "tflm_relu6")
 
 
 def LEAKY_RELU(op: TflOp) -> Value:
     o = _options(op, "LeakyReluOptions")
     alpha = float(o.Alpha()) if o is not None else 0.2
+    if op.is_float:
+        return _float_unary(op, "leaky_relu", {"alpha": alpha})
     table = luts.leaky_relu_table(op.act(0).q, op.out().q, alpha)
     return _lut(op, table, "tflm_leaky_relu", "leaky_relu", {"alpha": alpha})
 
 
 def ELU(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "elu")
     return _lut(op, luts.elu_table(op.act(0).q, op.out().q), "tflm_elu", "elu")
 
 
 def RSQRT(op: TflOp) -> Value:
     """Inputs below the zero point (negative reals) are TFLM errors: the table gives 127."""
+    if op.is_float:
+        return _float_unary(op, None)
     return _lut(op, luts.rsqrt_table(op.act(0).q, op.out().q), "tflm_rsqrt")
 
 
@@ -260,6 +286,8 @@ def MAX_POOL_2D(op: TflOp) -> Value:
 def SOFTMAX(op: TflOp) -> Value:
     o = _options(op, "SoftmaxOptions")
     q = op.out().q
+    if op.is_float:
+        return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)
@@ -287,6 +315,8 @@ def _reduce(op: TflOp, ir_op: str) -> Value:
 
 def LOG_SOFTMAX(op: TflOp) -> Value:
     q = op.out().q
+    if op.is_float:
+        return op.emit("log_softmax", [op.act(0)])
     if q.zero_point != (127,) or np.float32(q.scale[0]) != np.float32(16 / 256):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 16/256 and zero "
                        "point 127", cls=ModelError)
@@ -319,10 +349,17 @@ def PAD(op: TflOp) -> Value:
     p = op.values_of(1, "paddings")
     if p.shape != (len(x.shape), 2) or (p < 0).any():
         raise op.error(f"paddings {p.tolist()} for a rank-{len(x.shape)} input", cls=ModelError)
-    raw = out.q.zp                                  # TFLM pads with the output zero point ...
-    if op.tensor(2) is not None:                    # ... or PADV2's constant (raw int8)
-        raw = int(op.values_of(2, "constant_values").reshape(-1)[0])
-    value = (raw - x.q.zp) * x.q.s                  # that raw byte, read in x's quantization
+    if op.is_float:                                 # zeros, or PADV2's float constant
+        c = op.tensor(2)
+        if c is not None and (not c.is_const or c.data.size != 1):
+            raise op.error(f"constant_values {c.describe()}: expected one constant",
+                           cls=ModelError)
+        value = float(c.data.reshape(-1)[0]) if c is not None else 0.0
+    else:
+        raw = out.q.zp                              # TFLM pads with the output zero point ...
+        if op.tensor(2) is not None:                # ... or PADV2's constant (raw int8)
+            raw = int(op.values_of(2, "constant_values").reshape(-1)[0])
+        value = (raw - x.q.zp) * x.q.s              # that raw byte, read in x's quantization
     attrs = {"pads": tuple(int(v) for v in (*p[:, 0], *p[:, 1])), "value": float(value)}
     return _same_q(op, "pad", x, attrs)
 
