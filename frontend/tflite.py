@@ -183,7 +183,7 @@ class TflOp:
             raise self.error(f"{len(self.inputs)} inputs and {len(self.outputs)} outputs — "
                              "expected at least one of each", cls=TfliteFormatError)
         for t in self.in_tensors():
-            if t is None or t.is_const or t.index in self.imp.values:
+            if t is None or t.is_const or t.index in self.imp.values or t.variable:
                 continue
             later = producer.get(t.index)
             why = (f"operator #{later} computes it later: the graph has a cycle or its "
@@ -218,7 +218,7 @@ class TflOp:
                     t.q is None or len(t.q.scale) != 1):
                 raise self.error(f"int8 activation {t.describe()} needs per-tensor "
                                  f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
-            if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
+            if t is None or t.is_const or t.dtype == "INT8" or self.name in OWN_TYPES_OPS:
                 continue
             if t.dtype in FLOAT_TYPES:
                 kind = "hybrid (dynamic-range quantized)" if any(
@@ -375,5 +375,6 @@ class TflOp:
 
 
 FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their float side
+OWN_TYPES_OPS = (*FLOAT_IO_OPS, "SVDF")     # their functions check their tensors' types
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -37,7 +37,7 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
              "RESIZE_BILINEAR", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "ELU",
              "RSQRT", "SUB", "SQUARED_DIFFERENCE", "MINIMUM", "MAXIMUM", "PRELU",
-             "LOG_SOFTMAX"}
+             "LOG_SOFTMAX", "SVDF"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -577,3 +577,54 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.dtype != "INT8":
         raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
     return op.act(0)
+
+
+# -- SVDF ----------------------------------------------------------------------------------------
+
+def SVDF(op: TflOp) -> Value:
+    """int8 SVDF (TFLM svdf_common.cc, int16 weights_time and state): IR svdf. The state
+    (input 4, a variable tensor) is not kept between inferences: each starts from TFLM's reset
+    state, as a fresh interpreter (ir/ops/svdf.py)."""
+    o = op.options("SVDFOptions")
+    tx, twf, twt, tb, ts = (op.tensor(i) for i in range(5))
+    out = op.out()
+
+    def need(t, what: str, dtype: str, const: bool, rank: int = 2):
+        ok = (t is not None and t.dtype == dtype and t.is_const == const and
+              len(t.shape) == rank and t.q is not None and len(t.q.scale) == 1)
+        if not ok:
+            got = t.describe() if t is not None else "nothing"
+            raise op.error(f"{what}: expected a per-tensor quantized {dtype.lower()} "
+                           f"{'constant' if const else 'activation'} of rank {rank}, got {got}",
+                           "tinyc supports the int8 SVDF with int16 weights_time and state "
+                           "(TFLite Micro's integer path).", ModelError)
+    need(tx, "input", "INT8", False)
+    need(twf, "weights_feature", "INT8", True)
+    need(twt, "weights_time", "INT16", True)
+    need(tb, "bias", "INT32", True, rank=1)
+    need(ts, "state", "INT16", False)
+    need(out, "output", "INT8", False)
+    rank = o.Rank()
+    n_filter, n_mem = twt.shape
+    if rank < 1 or n_filter % rank or twf.shape[0] != n_filter or twf.shape[1] != tx.shape[1]:
+        raise op.error(f"rank {rank}, weights_feature {list(twf.shape)}, weights_time "
+                       f"{list(twt.shape)} for input {list(tx.shape)}", cls=ModelError)
+    n_unit = n_filter // rank
+    if tb.shape != (n_unit,) or ts.shape != (tx.shape[0], n_filter * n_mem) or not ts.variable:
+        raise op.error(f"bias {list(tb.shape)} / state {ts.describe()} (variable: "
+                       f"{ts.variable}): expected [{n_unit}] and a variable "
+                       f"[{tx.shape[0]}, {n_filter * n_mem}]", cls=ModelError)
+    f32 = np.float32
+    s_state, s_wt = f32(ts.q.scale[0]), f32(twt.q.scale[0])
+    if abs(float(tb.q.scale[0]) - float(f32(s_state * s_wt))) >= 1e-5:
+        raise op.error(f"bias scale {tb.q.scale[0]} is not state scale x weights_time scale "
+                       f"({float(s_state * s_wt)})", "TFLite Micro refuses it.", ModelError)
+    if ts.q.zero_point[0] != 0:
+        raise op.error(f"state zero point {ts.q.zero_point[0]}", "int16 state is symmetric "
+                       "(zero point 0).", ModelError)
+    x = op.act(0)
+    w_time = op.const(2, twt.q, "INT16")
+    bias = op.const(3, type(tb.q)(tb.q.scale, tb.q.zero_point, None), "INT32")
+    attrs = op.fused({"rank": rank, "state_scale": float(s_state), "state_zp": 0,
+                      "state_dtype": "i16"}, o.FusedActivationFunction())
+    return op.emit("svdf", [x, op.const(1, twf.q), w_time, bias], attrs)

@@ -114,6 +114,7 @@ class TflTensor:
     shape: tuple[int, ...]
     q: QParams | None
     data: np.ndarray | None
+    variable: bool = False            # a variable tensor (an op's state, e.g. SVDF's)
 
     @property
     def is_const(self) -> bool:
@@ -226,7 +227,7 @@ class _Reader:
                 raise TfliteFormatError(f"{where}: buffer {buffer} is {len(raw)} bytes, shape "
                                         f"{list(shape)} of {dtype.lower()} needs {size * item}")
             array = np.frombuffer(raw, NP_TYPES[dtype]).reshape(shape).copy()
-        return TflTensor(i, name, dtype, shape, q, array)
+        return TflTensor(i, name, dtype, shape, q, array, bool(t.scalar(14, N.BoolFlags)))
 
     def _buffer(self, index: int, where: str) -> bytes | None:
         """The constant data of buffer `index` (0: none, by convention), checked."""

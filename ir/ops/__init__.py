@@ -12,6 +12,7 @@ compression with no other edit.
 from .registry import (OPS, Layer, OpDef, act_range, clamp_float, clamp_int,  # noqa: F401
                        from_layer_matrix, layer_matrix, layer_ops, op, require, same_as_input)
 from . import conv, convert, eltwise, pool, reduce, shape, softmax  # noqa: F401  (registration)
+from . import svdf  # noqa: F401,E402  (registration)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

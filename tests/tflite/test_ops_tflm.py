@@ -68,6 +68,7 @@ def run_case(tflm, tmp_path, data: bytes, rng, host: bool):
     for k in range(SAMPLES):
         xs = _inputs(m, rng, k)
         if it is not None:
+            it.reset()      # a fresh state per inference (SVDF's variable tensor), as tinyc
             for i, x in enumerate(xs):
                 if x.dtype != np.float32:          # tinyc's C API takes the model's own type
                     assert x.dtype == it.get_input_details(i)["dtype"]

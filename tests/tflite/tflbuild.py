@@ -29,8 +29,9 @@ class TflBuilder:
         self.opcodes: list[str] = []
 
     def tensor(self, name: str, shape, dtype: str = "INT8", scale=None, zp=None,
-               qdim: int = 0, data: np.ndarray | None = None) -> int:
-        """A tensor; `data` makes it a constant (its dtype wins); scale/zp: scalar or list."""
+               qdim: int = 0, data: np.ndarray | None = None, variable: bool = False) -> int:
+        """A tensor; `data` makes it a constant (its dtype wins); scale/zp: scalar or list;
+        `variable`: a variable tensor (an op's state, e.g. SVDF's)."""
         buf = 0
         if data is not None:
             data = np.ascontiguousarray(data)
@@ -42,7 +43,7 @@ class TflBuilder:
             zp = np.zeros(scale.size, np.int64)
         zp = None if zp is None else np.atleast_1d(np.asarray(zp, np.int64))
         self.tensors.append({"name": name, "shape": tuple(shape), "dtype": dtype, "buf": buf,
-                             "scale": scale, "zp": zp, "qdim": qdim})
+                             "scale": scale, "zp": zp, "qdim": qdim, "variable": variable})
         return len(self.tensors) - 1
 
     def const(self, name: str, data, scale=None, zp=None, qdim: int = 0) -> int:
@@ -117,6 +118,8 @@ class TflBuilder:
         tflite.TensorAddName(b, name)
         if quant is not None:
             tflite.TensorAddQuantization(b, quant)
+        if t.get("variable"):
+            tflite.TensorAddIsVariable(b, True)
         return tflite.TensorEnd(b)
 
     @staticmethod
