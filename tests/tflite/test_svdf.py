@@ -23,14 +23,14 @@ def _model(builder, tmp_path, wt_dtype="INT16", state_zp=0, bias_scale=None):
     wf = b.const("wf", rng.integers(-127, 128, (4, 6)).astype(np.int8), scale=0.01)
     if wt_dtype == "INT16":
         wt = b.const("wt", rng.integers(-30000, 30000, (4, 3)).astype(np.int16), scale=3e-5)
-        s_state, st = 2e-4, "INT16"
+        s_state, st = 1e-3, "INT16"
     else:
         wt = b.const("wt", rng.integers(-127, 128, (4, 3)).astype(np.int8), scale=0.008)
         s_state, st = 0.05, "INT8"
     s_b = bias_scale or float(np.float32(s_state) * b.tensors[wt]["scale"][0])
     bias = b.const("b", rng.integers(-500, 500, 2).astype(np.int32), scale=s_b)
     state = b.tensor("state", (1, 12), dtype=st, scale=s_state, zp=state_zp, variable=True)
-    y = b.tensor("y", (1, 2), scale=0.02, zp=-5)
+    y = b.tensor("y", (1, 2), scale=0.25, zp=-5)
     b.op("SVDF", [x, wf, wt, bias, state], [y], "SVDFOptions", Rank=2)
     data = b.build([x], [y])
     path = tmp_path / "svdf.tflite"
