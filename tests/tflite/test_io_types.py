@@ -81,3 +81,32 @@ def test_int16_activations_inside_the_graph_are_refused(builder, tmp_path):
     path.write_bytes(b.build([x], [y]))
     with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*int16 only at the model's inputs"):
         tinyc.compile(path, progress=None)
+
+
+def test_onnx_uint8_model_io_is_uint8_too(tmp_path, caplog):
+    """The same rule for ONNX: a QDQ model with uint8 input/output takes and returns uint8
+    (C API, golden model, host C), and equals onnxruntime."""
+    caplog.set_level(logging.ERROR, "tinyc")
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from tests.frontend.test_import_qdq import const_dq, int_weights, make_model, node
+    w_s, in_s = np.linspace(0.002, 0.004, 4).astype(np.float32), np.float32(0.02)
+    nw, iw = const_dq("W", int_weights((4, 3, 3, 3)), w_s, axis=0)
+    nb, ib = const_dq("B", np.arange(-2, 2, dtype=np.int32) * 50, in_s * w_s, axis=0)
+    nodes = nw + nb + [node("DequantizeLinear", ["x", "xs", "xz"], ["xd"]),
+                       node("Conv", ["xd", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+                       node("Relu", ["c"], ["r"]), node("QuantizeLinear", ["r", "ys", "yz"], ["y"])]
+    inits = {**iw, **ib, "xs": in_s, "xz": np.uint8(128), "ys": np.float32(0.01),
+             "yz": np.uint8(0)}
+    path = tmp_path / "u8.onnx"
+    onnx.save(make_model(nodes, {"x": [1, 3, 5, 5]}, {"y": None}, inits,
+                         itype=onnx.TensorProto.UINT8), path)
+    m = tinyc.compile(path, progress=None)
+    assert (m.inputs[0].dtype, m.inputs[0].zero_point) == ("uint8", 128)
+    header = (m.write(tmp_path / "c", host=True) / "model.h").read_text()
+    assert "void tinyc_model_invoke(const uint8_t *in, uint8_t *out);" in header
+    x = np.random.default_rng(0).integers(0, 256, (1, 3, 5, 5)).astype(np.uint8)
+    want = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    got = m.interpret(x)
+    assert got.dtype == np.uint8 and np.array_equal(got, want)
+    assert np.array_equal(m.run_host(x), got)
