@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
-from ..ir import DType, Graph, QParams, TensorType, Value
+from ..ir import OPS, DType, Graph, QParams, TensorType, Value
 from . import guard_graph
 from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
 from .tflite_luts import as_int8
@@ -207,11 +207,26 @@ class TflOp:
               if t is not None and t.dtype not in ("INT32", "INT64")]
         return bool(ts) and all(t.dtype == "FLOAT32" for t in ts)
 
+    @property
+    def is_int16(self) -> bool:
+        """An op of a 16x8 model (TFLite's int16 activations, int8 weights, int64 bias): its
+        activations are int16, symmetric; lowered with attrs activations = int16 and the file's
+        int16 quantization (quantize keeps it)."""
+        if self.name not in INT16_OPS:
+            return False
+        acts = [t for t in (*self.in_tensors(), *map(self.imp.tensors.__getitem__,
+                                                       self.outputs))
+                if t is not None and not t.is_const]
+        return bool(acts) and all(t.dtype == "INT16" and t.q is not None and
+                                  len(t.q.scale) == 1 and not any(t.q.zero_point)
+                                  for t in acts)
+
     def check_types(self) -> None:
         """Activations must be int8, quantized per tensor, or (a float model) float32 with
-        float32 weights: float activations with int8 weights mean a hybrid model."""
+        float32 weights: float activations with int8 weights mean a hybrid model; or (a 16x8
+        model) int16 in the ops of INT16_OPS."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
-        if self.is_float:
+        if self.is_float or self.is_int16:
             return
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
             if t is not None and t.dtype == "INT8" and not t.is_const and (
@@ -262,7 +277,8 @@ class TflOp:
         if t is None:
             raise self.error(f"input {i} is missing", cls=ModelError)
         if t.is_const:
-            return self.const(i, t.q)
+            return self.const(i, t.q, "INT16" if t.dtype == "INT16" and self.is_int16 else
+                              "INT8")
         if t.index not in self.imp.values:
             raise self.error(f"input {t.describe()} is not computed before use", cls=ModelError)
         return self.imp.values[t.index]
@@ -319,6 +335,10 @@ class TflOp:
             return None
         if t.is_const and t.dtype == "FLOAT32" and t.shape == (n,) and self.is_float:
             return self.const(i, None)
+        if self.is_int16 and t.is_const and t.dtype == "INT64" and t.q is not None \
+                and t.shape == (n,):                   # 16x8: int64 bias
+            q = QParams(t.q.scale, t.q.zero_point, 0 if len(t.q.scale) > 1 else None)
+            return self.const(i, q, "INT64")
         if not t.is_const or t.dtype != "INT32" or t.q is None or t.shape != (n,):
             raise self.error(f"bias {t.describe()}: expected a quantized int32 constant of "
                              f"shape [{n}]", cls=ModelError)
@@ -334,6 +354,8 @@ class TflOp:
         if q is None and t.dtype != "FLOAT32" and (t.q is None or len(t.q.scale) != 1):
             raise self.error(f"output {t.describe()} needs per-tensor quantization, got {t.q}",
                              FLOAT_HINT + ".", ModelError)
+        if self.is_int16 and OPS[op].int16_layer:     # the file's int16 q, kept by quantize
+            attrs = {**(attrs or {}), "activations": "int16", "int16_q": True}
         v = self.g.emit(op, inputs, attrs, name=name or t.name)
         want = t.shape if shape is None else tuple(shape)
         if v.shape != want:
@@ -376,5 +398,8 @@ class TflOp:
 
 FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their float side
 OWN_TYPES_OPS = (*FLOAT_IO_OPS, "SVDF")     # their functions check their tensors' types
+# ops imported with int16 activations (16x8 models): those with an IR int16 form
+INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D",
+             "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -556,15 +556,14 @@ def _quantize_int16(op: TflOp, src, out) -> Value:
     """int16 model I/O: QUANTIZE int16 -> int8 right after an int16 model input, int8 ->
     int16 right before an int16 model output: IR requantize (TFLM's Requantize, the same
     arithmetic). int16 activations inside the graph (16x8 layers) are not imported."""
-    at_input = src.dtype == "INT16" and op.imp.values.get(src.index) in op.g.inputs
-    at_output = out.dtype == "INT16" and out.index in op.imp.model.outputs
-    if not ((at_input and out.dtype == "INT8") or (at_output and src.dtype == "INT8")):
+    if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
         raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
-                       "tinyc supports int16 only at the model's inputs (QUANTIZE int16 -> "
-                       "int8) and outputs (QUANTIZE int8 -> int16); int16 activations "
-                       "(16x8 models) are not imported.")
+                       "tinyc supports QUANTIZE between int8 and int16 activations.")
     if out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()} needs per-tensor quantization")
+    if out.dtype == "INT16" and any(out.q.zero_point):
+        raise op.error(f"QUANTIZE to {out.describe()} with zero point {out.q.zp}",
+                       "int16 activations are symmetric (zero point 0).", ModelError)
     return op.emit("requantize", [op.act(0)], {"to": "i8" if out.dtype == "INT8" else "i16"})
 
 

@@ -69,17 +69,17 @@ def test_int16_with_zero_point_is_refused(builder, tmp_path):
         tinyc.compile(path, progress=None)
 
 
-def test_int16_activations_inside_the_graph_are_refused(builder, tmp_path):
-    """A 16x8 layer (int16 activations between ops) is named, not miscompiled."""
+def test_int16_op_without_an_int16_form_is_refused(builder, tmp_path):
+    """16x8 models import the ops with an IR int16 form; another int16 op is named."""
     b = builder.TflBuilder()
     x = b.tensor("x", (1, 8), scale=0.05, zp=0)
     x16 = b.tensor("x16", (1, 8), dtype="INT16", scale=0.0005, zp=0)
-    y = b.tensor("y", (1, 8), scale=0.05, zp=0)
+    y16 = b.tensor("y16", (1, 8), dtype="INT16", scale=1 / 32768, zp=0)
     b.op("QUANTIZE", [x], [x16])
-    b.op("QUANTIZE", [x16], [y])
+    b.op("TANH", [x16], [y16])
     path = tmp_path / "m.tflite"
-    path.write_bytes(b.build([x], [y]))
-    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*int16 only at the model's inputs"):
+    path.write_bytes(b.build([x], [y16]))
+    with pytest.raises(UnsupportedOpError, match=r"TANH.*int16 activations are not supported"):
         tinyc.compile(path, progress=None)
 
 

@@ -15,7 +15,8 @@ import tinyc
 QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
               "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",
               "resize_bilinear_half_pixel",
-              "uint8_io", "int16_io", "int16_in_uint8_out", "svdf"]
+              "uint8_io", "int16_io", "int16_in_uint8_out", "svdf",
+              "int16_model", "int8_16x8_int8"]
 
 
 @pytest.fixture(scope="module")
