@@ -558,7 +558,9 @@ def _quantize_int16(op: TflOp, src, out) -> Value:
     arithmetic). int16 activations inside the graph (16x8 layers) are not imported."""
     if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
         raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
-                       "tinyc supports QUANTIZE between int8 and int16 activations.")
+                       "tinyc supports QUANTIZE between int8 and int16 activations; a 16x8 "
+                       "model with float I/O: convert with inference_input_type = "
+                       "inference_output_type = tf.int16 (or tf.int8).")
     if out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()} needs per-tensor quantization")
     if out.dtype == "INT16" and any(out.q.zero_point):
