@@ -148,9 +148,9 @@ def _check_inputs(graph: Graph, plan, name: str, kernels: dict[str, Kernel],
         raise UnsupportedOpError(f"emit_c: no C kernel for op(s) {missing} — supported: "
                                  f"{sorted(kernels)}")
     for v in (*graph.inputs, *graph.outputs):
-        if v.dtype is not DType.INT8 or v.q is None or len(v.q.scale) != 1:
-            raise IRError(f"emit_c: graph input/output '{v.name}' — expected int8 with "
-                          f"per-tensor quantization, got {v.type}")
+        if v.dtype not in (DType.INT8, DType.INT16) or v.q is None or len(v.q.scale) != 1:
+            raise IRError(f"emit_c: graph input/output '{v.name}' — expected int8 (or int16) "
+                          f"with per-tensor quantization, got {v.type}")
     _check_plan(graph, plan)
 
 
@@ -231,14 +231,26 @@ def _io(graph: Graph, ctx: CallContext) -> tuple[list[dict], list[dict], str]:
         single = len(values) == 1
         for i, v in enumerate(values):
             param = ("in" if kind == "input" else "out") + ("" if single else str(i))
+            dtype, uint8 = v.dtype, _uint8_io(graph, v)
+            if uint8:
+                dtype = DType.UINT8
             ios[kind].append({
                 "kind": kind, "index": i, "name": v.name, "param": param,
                 "tag": f"{'IN' if kind == 'input' else 'OUT'}{i}", "shape": tuple(v.shape),
-                "size": v.type.nbytes, "scale": c_float(v.q.s), "zero_point": v.q.zp,
+                "size": v.type.size, "nbytes": v.type.nbytes, "ctype": dtype.c_type,
+                "type_name": dtype.c_type[:-2], "qmin": dtype.qrange[0],
+                "qmax": dtype.qrange[1], "uint8": uint8,
+                "scale": c_float(v.q.s), "zero_point": v.q.zp + (128 if uint8 else 0),
                 "direct": v.name in ctx.external, "slot": ctx.ptr(v)})
-    params = [f"const int8_t *{d['param']}" for d in ios["input"]]
-    params += [f"int8_t *{d['param']}" for d in ios["output"]]
+    params = [f"const {d['ctype']} *{d['param']}" for d in ios["input"]]
+    params += [f"{d['ctype']} *{d['param']}" for d in ios["output"]]
     return ios["input"], ios["output"], ", ".join(params) or "void"
+
+
+def _uint8_io(graph: Graph, v: Value) -> bool:
+    """A uint8 model input/output (graph.io_dtype): int8 in the graph (the int8 view u - 128,
+    zero point - 128), uint8 in the C API; model.c converts at the boundary."""
+    return getattr(graph, "io_dtype", {}).get(v.name) is DType.UINT8 and v.dtype is DType.INT8
 
 
 def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[list, list]:
@@ -382,6 +394,7 @@ def emit_c(graph: Graph, plan, out_dir, name: str = DEFAULT_NAME,
            "graph_name": c_comment(graph.name),
            "arena_size": int(plan.arena_bytes), "arena_alloc": max(int(plan.arena_bytes), 1),
            "inputs": inputs, "outputs": outputs, "signature": signature, "calls": calls,
+           "all_int8": all(d["ctype"] == "int8_t" for d in inputs + outputs),
            "args": ", ".join(args),
            "arena_signature": ", ".join(["int8_t *arena"] + signature.split(", ")
                                         if args else ["int8_t *arena"]),

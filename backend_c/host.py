@@ -114,6 +114,11 @@ class IOSpec:
     size: int               # bytes
     scale: float
     zero_point: int
+    ctype: str = "int8_t"   # the C API's element type (the model's own I/O type)
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(self.ctype[:-2])
 
 
 def _parse_header(text: str) -> tuple[str, str, list[IOSpec], list[IOSpec]]:
@@ -130,7 +135,8 @@ def _parse_header(text: str) -> tuple[str, str, list[IOSpec], list[IOSpec]]:
                       shape=tuple(int(d) for d in shape.split(",") if d.strip()),
                       size=int(macros[f"{P}_{tag}_SIZE"]),
                       scale=float(macros[f"{P}_{tag}_SCALE"].rstrip("f")),
-                      zero_point=int(macros[f"{P}_{tag}_ZERO_POINT"].strip("()")))
+                      zero_point=int(macros[f"{P}_{tag}_ZERO_POINT"].strip("()")),
+                      ctype=macros.get(f"{P}_{tag}_TYPE", "int8_t").strip())
     ins = [spec(f"IN{i}") for i in range(int(macros[f"{P}_NUM_INPUTS"]))]
     outs = [spec(f"OUT{i}") for i in range(int(macros[f"{P}_NUM_OUTPUTS"]))]
     return name, proto, ins, outs
@@ -158,8 +164,9 @@ class HostModel:
     def _samples(self, arrays: list[np.ndarray]) -> int:
         counts = set()
         for a, spec in zip(arrays, self.inputs):
-            if a.dtype != np.int8:
-                raise TinycError(f"HostModel: input '{spec.name}' — expected int8, got {a.dtype}")
+            if a.dtype != spec.np_dtype:
+                raise TinycError(f"HostModel: input '{spec.name}' — expected {spec.np_dtype}, "
+                                 f"got {a.dtype}")
             if a.size == 0 or a.size % spec.size:
                 raise TinycError(f"HostModel: input '{spec.name}' — expected a multiple of "
                                  f"{spec.size} elements {spec.shape}, got shape {a.shape}")
@@ -176,11 +183,12 @@ class HostModel:
         arrays = [np.ascontiguousarray(a) for a in inputs]
         n = self._samples(arrays)
         ins = [a.reshape(n, spec.size) for a, spec in zip(arrays, self.inputs)]
-        outs = [np.zeros((n, spec.size), np.int8) for spec in self.outputs]
+        outs = [np.zeros((n, spec.size), spec.np_dtype) for spec in self.outputs]
         ffi = self.module.ffi
         for b in range(n):
-            args = [ffi.from_buffer("int8_t[]", x[b]) for x in ins]
-            args += [ffi.from_buffer("int8_t[]", y[b], require_writable=True) for y in outs]
+            args = [ffi.from_buffer(f"{s.ctype}[]", x[b]) for x, s in zip(ins, self.inputs)]
+            args += [ffi.from_buffer(f"{s.ctype}[]", y[b], require_writable=True)
+                     for y, s in zip(outs, self.outputs)]
             self._fn(*args)
         return [y.reshape(_batched(s.shape, n)) for y, s in zip(outs, self.outputs)]
 

@@ -274,6 +274,24 @@ def layer_norm_args(node: Node, ctx) -> dict:
             **{k: ctx.array(f"{node.name}_{k}", "int32_t", v) for k, v in arrays.items()},
             "num_rows": x.type.size // n, "row_size": n,
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
+def svdf_args(node: Node, ctx) -> dict:
+    """SVDF on a fresh state (ir/ops/svdf.py): only the newest column of weights_time is
+    stored; the older columns meet the reset state, which equals the state zero point."""
+    x, wf, wt, b = node.inputs[0], node.inputs[1], node.inputs[2], node.input(3)
+    y = node.outputs[0]
+    rank = _int_attr(node, "rank", 1)
+    state_offset, reset = _int_attr(node, "state_offset"), _int_attr(node, "reset")
+    if wt.dtype is not DType.INT16 or state_offset != 0 or reset != state_offset:
+        _fail(node, "weights_time / state", "int16, state zero point and reset value 0",
+              (wt.type, state_offset, reset))
+    return {"n_batch": x.shape[0], "n_input": x.shape[1], "n_unit": y.shape[1], "rank": rank,
+            "in_offset": _int_attr(node, "in_offset"), "state_offset": state_offset,
+            "mult1": _int_attr(node, "mult1", 0), "shift1": _int_attr(node, "shift1", -31, 30),
+            "mult2": _int_attr(node, "mult2", 0), "shift2": _int_attr(node, "shift2", -31, 30),
+            "out_offset": _int_attr(node, "out_offset", -128, 127),
+            "input": ctx.ptr(x), "weights_feature": ctx.ptr(wf), "output": ctx.ptr(y),
+            "time_last": ctx.array(f"{node.name}_time_last", "int16_t", wt.data[:, -1]),
+            "bias": ctx.ptr(b) if b is not None else "NULL"}
 
 
 # -- data movement ------------------------------------------------------------------------------
@@ -606,5 +624,6 @@ KERNELS: dict[str, Kernel] = {
                    lstm_scratch),
     "layer_norm": Kernel("call_layer_norm.c.j2", ("tinyc_layer_norm.h", "tinyc_layer_norm_s8.c"),
                          layer_norm_args),
+    "svdf": Kernel("call_svdf.c.j2", ("tinyc_svdf.h", "tinyc_svdf_s8.c"), svdf_args),
 }
 

@@ -1,4 +1,5 @@
-"""TFLite (.tflite flatbuffer) -> tinyc IR, for fully int8-quantized models.
+"""TFLite (.tflite flatbuffer) -> tinyc IR, for fully int8-quantized models (uint8 / int16
+model I/O converted by QUANTIZE) and float32 models (the float IR, quantized with --calib).
 
     graph = load_tflite("model_int8.tflite")
 
@@ -23,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import ModelError, UnsupportedOpError
-from ..ir import DType, Graph, QParams, TensorType, Value
+from ..ir import OPS, DType, Graph, QParams, TensorType, Value
 from . import guard_graph
 from .tflite_reader import TflOperator, TflTensor, TfliteFormatError, read_model
 from .tflite_luts import as_int8
@@ -111,24 +112,32 @@ class _Importer:
 
     def _add_input(self, t: TflTensor, input_shapes: dict) -> None:
         where = f"{self.path}: input {t.describe()}"
-        if t.dtype not in ("INT8", "FLOAT32", "UINT8"):
-            raise ModelError(f"{where}: expected int8 (or float32 or uint8 followed by "
-                             "QUANTIZE)")
+        if t.dtype not in ("INT8", "FLOAT32", "UINT8", "INT16"):
+            raise ModelError(f"{where}: expected int8 (or float32, uint8 or int16 followed "
+                             "by QUANTIZE)")
         if t.name in input_shapes and tuple(input_shapes[t.name]) != t.shape:
             raise ModelError(f"{where}: TFLite shapes are static, cannot use "
                              f"{tuple(input_shapes[t.name])}")
         if any(d <= 0 for d in t.shape) or (len(t.shape) >= 2 and t.shape[0] != 1):
             raise ModelError(f"{where}: expected a static shape with batch size 1")
-        if t.dtype in ("INT8", "UINT8") and (t.q is None or len(t.q.scale) != 1):
+        if t.dtype in INT_IO and (t.q is None or len(t.q.scale) != 1):
             raise ModelError(f"{where}: {t.dtype.lower()} input needs per-tensor "
                              f"quantization, got {t.q}")
+        self._check_int16(t, where)
         q = as_int8(t.q) if t.dtype == "UINT8" else t.q
         v = self.g.add_input(t.name, TensorType(DType.FLOAT32, t.shape, q))
         self.values[t.index] = v
-        if t.dtype in ("INT8", "UINT8"):
-            self.g.io_quant[v.name], self.g.io_dtype[v.name] = q, DType.INT8
+        if t.dtype in INT_IO:
+            self.g.io_quant[v.name], self.g.io_dtype[v.name] = q, INT_IO[t.dtype]
+
+    def _check_int16(self, t: TflTensor, where: str) -> None:
+        if t.dtype == "INT16" and t.q is not None and any(t.q.zero_point):
+            raise ModelError(f"{where}: int16 with zero point {t.q.zero_point[0]} — tinyc's "
+                             "int16 tensors are symmetric (zero point 0, as TFLite's 16x8 "
+                             "spec): requantize the model's int16 I/O to zero point 0")
 
     def _add_output(self, t: TflTensor) -> None:
+        self._check_int16(t, f"{self.path}: output {t.describe()}")
         if t.index not in self.values:
             raise ModelError(f"{self.path}: output {t.describe()} is not computed by any op")
         v = self.values[t.index]
@@ -138,9 +147,14 @@ class _Importer:
         if v.name != t.name and t.name not in {x.name for x in self.g.values()}:
             v.name = self.g.unique(t.name)
         self.g.outputs.append(v)
-        if t.dtype in ("INT8", "UINT8"):
-            self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, DType.INT8
+        if t.dtype in INT_IO:
+            self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, INT_IO[t.dtype]
 
+
+# Integer model I/O: the C API takes the model's own type. uint8 values are int8 inside the
+# graph (their int8 view u ^ 0x80, zero point - 128; the C converts at the boundary); int16
+# ones are int16 graph values (QUANTIZE int16 <-> int8 at the boundary: IR requantize).
+INT_IO = {"INT8": DType.INT8, "UINT8": DType.UINT8, "INT16": DType.INT16}
 
 ACT_RANGES = {0: None, 1: (0.0, float("inf")), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
 
@@ -183,10 +197,37 @@ class TflOp:
                                  "written (a model input, a constant or another operator's "
                                  "output)", cls=TfliteFormatError)
 
+    @property
+    def is_float(self) -> bool:
+        """A float32 op of a float model (float activations and weights): lowered to the float
+        IR the ONNX frontend builds, quantized later from calibration data (--calib)."""
+        if self.name in FLOAT_IO_OPS:
+            return False
+        ts = [t for t in (*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs))
+              if t is not None and t.dtype not in ("INT32", "INT64")]
+        return bool(ts) and all(t.dtype == "FLOAT32" for t in ts)
+
+    @property
+    def is_int16(self) -> bool:
+        """An op of a 16x8 model (TFLite's int16 activations, int8 weights, int64 bias): its
+        activations are int16, symmetric; lowered with attrs activations = int16 and the file's
+        int16 quantization (quantize keeps it)."""
+        if self.name not in INT16_OPS:
+            return False
+        acts = [t for t in (*self.in_tensors(), *map(self.imp.tensors.__getitem__,
+                                                       self.outputs))
+                if t is not None and not t.is_const]
+        return bool(acts) and all(t.dtype == "INT16" and t.q is not None and
+                                  len(t.q.scale) == 1 and not any(t.q.zero_point)
+                                  for t in acts)
+
     def check_types(self) -> None:
-        """Activations must be int8, quantized per tensor: float ones mean a float or hybrid
-        model."""
+        """Activations must be int8, quantized per tensor, or (a float model) float32 with
+        float32 weights: float activations with int8 weights mean a hybrid model; or (a 16x8
+        model) int16 in the ops of INT16_OPS."""
         weights = [t for t in self.in_tensors() if t is not None and t.is_const]
+        if self.is_float or self.is_int16:
+            return
         for t in [*self.in_tensors(), *map(self.imp.tensors.__getitem__, self.outputs)]:
             if t is not None and t.is_variable:      # op state: the op function checks it
                 continue
@@ -194,7 +235,7 @@ class TflOp:
                     t.q is None or len(t.q.scale) != 1):
                 raise self.error(f"int8 activation {t.describe()} needs per-tensor "
                                  f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
-            if t is None or t.is_const or t.dtype == "INT8" or self.name in FLOAT_IO_OPS:
+            if t is None or t.is_const or t.dtype == "INT8" or self.name in OWN_TYPES_OPS:
                 continue
             if t.dtype == "INT16" and self.name in INT16_OPS:
                 continue
@@ -204,7 +245,9 @@ class TflOp:
                 raise self.error(f"{t.describe()} is {t.dtype.lower()}: this is a {kind} "
                                  "model", FLOAT_HINT + ".", ModelError)
             raise self.error(f"{t.describe()}: {t.dtype.lower()} activations are not "
-                             "supported", "tinyc supports int8 activations only.")
+                             "supported", "tinyc supports int8 activations (uint8 and int16 "
+                             "only at the model's inputs and outputs, converted by QUANTIZE), "
+                             "or a float32 model quantized with --calib.")
 
     # -- tensors ------------------------------------------------------------------------------
     def in_tensors(self) -> list[TflTensor | None]:
@@ -238,13 +281,19 @@ class TflOp:
         if t is None:
             raise self.error(f"input {i} is missing", cls=ModelError)
         if t.is_const:
-            return self.const(i, t.q)
+            return self.const(i, t.q, "INT16" if t.dtype == "INT16" and self.is_int16 else
+                              "INT8")
         if t.index not in self.imp.values:
             raise self.error(f"input {t.describe()} is not computed before use", cls=ModelError)
         return self.imp.values[t.index]
 
     def const(self, i: int, q: QParams | None, dtype: str = "INT8") -> Value:
         t = self.tensor(i)
+        if t.dtype == "FLOAT32" and self.is_float:      # a float model's constant
+            key = (t.index, None)
+            if key not in self.imp.consts:
+                self.imp.consts[key] = self.g.const(t.name, t.data.astype(np.float32))
+            return self.imp.consts[key]
         if t.dtype != dtype or (dtype == "INT8" and q is None):
             raise self.error(f"constant {t.describe()}{' without quantization' if q else ''}: "
                              f"expected quantized {dtype.lower()}", cls=ModelError)
@@ -264,6 +313,11 @@ class TflOp:
     def weight(self, i: int, axis: int, rank: int = 4) -> Value:
         """An int8 weight of `rank`: symmetric, per tensor or per channel along `axis`."""
         t = self.tensor(i)
+        if t is not None and t.is_const and t.dtype == "FLOAT32" and self.is_float:
+            if len(t.shape) != rank or 0 in t.shape:
+                raise self.error(f"weights {t.describe()}: expected a non-empty rank-{rank} "
+                                 "tensor", cls=ModelError)
+            return self.const(i, None)
         if t is None or not t.is_const or t.dtype != "INT8" or t.q is None:
             got = t.describe() if t is not None else "nothing"
             raise self.error(f"weights must be a quantized int8 constant, got {got}",
@@ -283,6 +337,12 @@ class TflOp:
         t = self.tensor(i)
         if t is None:
             return None
+        if t.is_const and t.dtype == "FLOAT32" and t.shape == (n,) and self.is_float:
+            return self.const(i, None)
+        if self.is_int16 and t.is_const and t.dtype == "INT64" and t.q is not None \
+                and t.shape == (n,):                   # 16x8: int64 bias
+            q = QParams(t.q.scale, t.q.zero_point, 0 if len(t.q.scale) > 1 else None)
+            return self.const(i, q, "INT64")
         if not t.is_const or t.dtype != "INT32" or t.q is None or t.shape != (n,):
             raise self.error(f"bias {t.describe()}: expected a quantized int32 constant of "
                              f"shape [{n}]", cls=ModelError)
@@ -295,9 +355,11 @@ class TflOp:
         """An IR node named after output tensor `out`, with its quantization (or `q`), its
         shape checked against the file's (or `shape`)."""
         t = self.out(out)
-        if q is None and (t.q is None or len(t.q.scale) != 1):
+        if q is None and t.dtype != "FLOAT32" and (t.q is None or len(t.q.scale) != 1):
             raise self.error(f"output {t.describe()} needs per-tensor quantization, got {t.q}",
                              FLOAT_HINT + ".", ModelError)
+        if self.is_int16 and OPS[op].int16_layer:     # the file's int16 q, kept by quantize
+            attrs = {**(attrs or {}), "activations": "int16", "int16_q": True}
         v = self.g.emit(op, inputs, attrs, name=name or t.name)
         want = t.shape if shape is None else tuple(shape)
         if v.shape != want:
@@ -339,6 +401,10 @@ class TflOp:
 
 
 FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their float side
-INT16_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)  # 16x8 forms the op function checks
+# their functions check their tensors' types (the LSTM's 16x8 form too)
+OWN_TYPES_OPS = (*FLOAT_IO_OPS, "SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM")
+# ops imported with int16 activations (16x8 models): those with an IR int16 form
+INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D",
+             "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -25,9 +25,10 @@ from .tflite_luts import as_int8
 if TYPE_CHECKING:                        # annotations only: tflite.py imports this module
     from .tflite import TflOp
 
-FLOAT_HINT = ("tinyc compiles fully int8-quantized models: convert with a "
+FLOAT_HINT = ("tinyc compiles fully int8-quantized models (convert with a "
               "representative_dataset, supported_ops=[TFLITE_BUILTINS_INT8] and "
-              "inference_input_type = inference_output_type = tf.int8")
+              "inference_input_type = inference_output_type = tf.int8) and float32 models "
+              "with float32 weights, quantized from calibration data (--calib)")
 
 SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX",
@@ -36,7 +37,7 @@ SUPPORTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
              "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "GATHER", "RESIZE_NEAREST_NEIGHBOR",
              "RESIZE_BILINEAR", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "ELU",
              "RSQRT", "SUB", "SQUARED_DIFFERENCE", "MINIMUM", "MAXIMUM", "PRELU",
-             "LOG_SOFTMAX", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+             "LOG_SOFTMAX", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}
 
 
 def _need_rank(op: TflOp, v: Value, rank: int) -> None:
@@ -184,7 +185,17 @@ def _lut(op: TflOp, table, fn: str, float_op: str | None = None,
     return op.emit("lut", [x], {"table": table, "fn": fn})
 
 
+def _float_unary(op: TflOp, ir_op: str | None, attrs: dict | None = None) -> Value:
+    """A float model's activation function: the IR float op (quantize tabulates it)."""
+    if ir_op is None:
+        raise op.error(f"float {op.name}", "tinyc quantizes float models with the ops of "
+                       "its float IR; this one has none: use an int8 model.")
+    return op.emit(ir_op, [op.act(0)], attrs or {})
+
+
 def LOGISTIC(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "sigmoid")
     if op.out().q.zero_point != (-128,):
         raise op.error(f"output zero point {op.out().q.zero_point[0]}, TFLite Micro needs -128",
                        cls=ModelError)
@@ -192,10 +203,14 @@ def LOGISTIC(op: TflOp) -> Value:
 
 
 def TANH(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "tanh")
     return _lut(op, luts.tanh_table(op.act(0).q), "tflm_tanh", "tanh")
 
 
 def HARD_SWISH(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "hard_swish")
     try:
         table = luts.hard_swish_table(op.act(0).q, op.out().q)
     except ValueError as e:
@@ -204,6 +219,9 @@ def HARD_SWISH(op: TflOp) -> Value:
 
 
 def _relu(op: TflOp, lo: float, hi: float, fn: str) -> Value:
+    if op.is_float:
+        return _float_unary(op, "relu") if (lo, hi) == (0.0, float("inf")) else \
+            _float_unary(op, "clip", {"min": lo, "max": hi})
     return _lut(op, luts.relu_table(op.act(0).q, op.out().q, lo, hi), fn)
 
 
@@ -218,22 +236,30 @@ def RELU_N1_TO_1(op: TflOp) -> Value:
 
 def RELU6(op: TflOp) -> Value:
     """TFLM clamps the raw input bytes (no requantization to the output's scale)."""
+    if op.is_float:
+        return _float_unary(op, "clip", {"min": 0.0, "max": 6.0})
     return _lut(op, luts.relu6_table(op.act(0).q), "tflm_relu6")
 
 
 def LEAKY_RELU(op: TflOp) -> Value:
     o = _options(op, "LeakyReluOptions")
     alpha = float(o.Alpha()) if o is not None else 0.2
+    if op.is_float:
+        return _float_unary(op, "leaky_relu", {"alpha": alpha})
     table = luts.leaky_relu_table(op.act(0).q, op.out().q, alpha)
     return _lut(op, table, "tflm_leaky_relu", "leaky_relu", {"alpha": alpha})
 
 
 def ELU(op: TflOp) -> Value:
+    if op.is_float:
+        return _float_unary(op, "elu")
     return _lut(op, luts.elu_table(op.act(0).q, op.out().q), "tflm_elu", "elu")
 
 
 def RSQRT(op: TflOp) -> Value:
     """Inputs below the zero point (negative reals) are TFLM errors: the table gives 127."""
+    if op.is_float:
+        return _float_unary(op, None)
     return _lut(op, luts.rsqrt_table(op.act(0).q, op.out().q), "tflm_rsqrt")
 
 
@@ -260,6 +286,8 @@ def MAX_POOL_2D(op: TflOp) -> Value:
 def SOFTMAX(op: TflOp) -> Value:
     o = _options(op, "SoftmaxOptions")
     q = op.out().q
+    if op.is_float:
+        return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)
@@ -287,6 +315,8 @@ def _reduce(op: TflOp, ir_op: str) -> Value:
 
 def LOG_SOFTMAX(op: TflOp) -> Value:
     q = op.out().q
+    if op.is_float:
+        return op.emit("log_softmax", [op.act(0)])
     if q.zero_point != (127,) or np.float32(q.scale[0]) != np.float32(16 / 256):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 16/256 and zero "
                        "point 127", cls=ModelError)
@@ -319,10 +349,17 @@ def PAD(op: TflOp) -> Value:
     p = op.values_of(1, "paddings")
     if p.shape != (len(x.shape), 2) or (p < 0).any():
         raise op.error(f"paddings {p.tolist()} for a rank-{len(x.shape)} input", cls=ModelError)
-    raw = out.q.zp                                  # TFLM pads with the output zero point ...
-    if op.tensor(2) is not None:                    # ... or PADV2's constant (raw int8)
-        raw = int(op.values_of(2, "constant_values").reshape(-1)[0])
-    value = (raw - x.q.zp) * x.q.s                  # that raw byte, read in x's quantization
+    if op.is_float:                                 # zeros, or PADV2's float constant
+        c = op.tensor(2)
+        if c is not None and (not c.is_const or c.data.size != 1):
+            raise op.error(f"constant_values {c.describe()}: expected one constant",
+                           cls=ModelError)
+        value = float(c.data.reshape(-1)[0]) if c is not None else 0.0
+    else:
+        raw = out.q.zp                              # TFLM pads with the output zero point ...
+        if op.tensor(2) is not None:                # ... or PADV2's constant (raw int8)
+            raw = int(op.values_of(2, "constant_values").reshape(-1)[0])
+        value = (raw - x.q.zp) * x.q.s              # that raw byte, read in x's quantization
     attrs = {"pads": tuple(int(v) for v in (*p[:, 0], *p[:, 1])), "value": float(value)}
     return _same_q(op, "pad", x, attrs)
 
@@ -490,8 +527,8 @@ def QUANTIZE(op: TflOp) -> Value:
     int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
     zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
-    if (src.dtype, out.dtype) in (("INT8", "INT16"), ("INT16", "INT8")):
-        return _quantize_int16(op)
+    if "INT16" in (src.dtype, out.dtype):
+        return _quantize_int16(op, src, out)
     if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
                        "(and uint8 at the model's output).")
@@ -515,17 +552,21 @@ def QUANTIZE(op: TflOp) -> Value:
     return v
 
 
-def _quantize_int16(op: TflOp) -> Value:
-    """QUANTIZE int8 <-> int16 around a 16x8 layer (LSTM): TFLM's Requantize, the IR's
-    `requantize` (QuantizeMultiplier(in_scale / out_scale)); int16 tensors symmetric."""
-    src, out = op.tensor(0), op.out()
+def _quantize_int16(op: TflOp, src, out) -> Value:
+    """QUANTIZE between int8 and int16 (int16 model I/O, around 16x8 layers such as the
+    LSTM): IR requantize (TFLM's Requantize, the same arithmetic); int16 symmetric."""
+    if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
+        raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
+                       "tinyc supports QUANTIZE between int8 and int16 activations; a 16x8 "
+                       "model with float I/O: convert with inference_input_type = "
+                       "inference_output_type = tf.int16 (or tf.int8).")
     for t in (src, out):
-        if t.q is None or len(t.q.scale) != 1 or (t.dtype == "INT16" and t.q.zero_point[0]):
-            raise op.error(f"QUANTIZE {t.describe()} quantized {t.q}", "int16 tensors must be "
-                           "quantized per tensor with zero point 0 (TFLite's 16x8 scheme).",
-                           ModelError)
-    x = op.act(0)
-    return op.emit("requantize", [x], {"to": "i16" if out.dtype == "INT16" else "i8"})
+        if t.q is None or len(t.q.scale) != 1:
+            raise op.error(f"QUANTIZE {t.describe()} needs per-tensor quantization, got {t.q}")
+    if out.dtype == "INT16" and any(out.q.zero_point):
+        raise op.error(f"QUANTIZE to {out.describe()} with zero point {out.q.zp}",
+                       "int16 activations are symmetric (zero point 0).", ModelError)
+    return op.emit("requantize", [op.act(0)], {"to": "i8" if out.dtype == "INT8" else "i16"})
 
 
 def DEQUANTIZE(op: TflOp) -> Value:
@@ -685,3 +726,54 @@ def UNIDIRECTIONAL_SEQUENCE_LSTM(op: TflOp) -> Value:
                            ModelError)
         return y
     return op.relabel(y, op.out().q)
+
+
+# -- SVDF ----------------------------------------------------------------------------------------
+
+def SVDF(op: TflOp) -> Value:
+    """int8 SVDF (TFLM svdf_common.cc, int16 weights_time and state): IR svdf. The state
+    (input 4, a variable tensor) is not kept between inferences: each starts from TFLM's reset
+    state, as a fresh interpreter (ir/ops/svdf.py)."""
+    o = op.options("SVDFOptions")
+    tx, twf, twt, tb, ts = (op.tensor(i) for i in range(5))
+    out = op.out()
+
+    def need(t, what: str, dtype: str, const: bool, rank: int = 2):
+        ok = (t is not None and t.dtype == dtype and t.is_const == const and
+              len(t.shape) == rank and t.q is not None and len(t.q.scale) == 1)
+        if not ok:
+            got = t.describe() if t is not None else "nothing"
+            raise op.error(f"{what}: expected a per-tensor quantized {dtype.lower()} "
+                           f"{'constant' if const else 'activation'} of rank {rank}, got {got}",
+                           "tinyc supports the int8 SVDF with int16 weights_time and state "
+                           "(TFLite Micro's integer path).", ModelError)
+    need(tx, "input", "INT8", False)
+    need(twf, "weights_feature", "INT8", True)
+    need(twt, "weights_time", "INT16", True)
+    need(tb, "bias", "INT32", True, rank=1)
+    need(ts, "state", "INT16", False)
+    need(out, "output", "INT8", False)
+    rank = o.Rank()
+    n_filter, n_mem = twt.shape
+    if rank < 1 or n_filter % rank or twf.shape[0] != n_filter or twf.shape[1] != tx.shape[1]:
+        raise op.error(f"rank {rank}, weights_feature {list(twf.shape)}, weights_time "
+                       f"{list(twt.shape)} for input {list(tx.shape)}", cls=ModelError)
+    n_unit = n_filter // rank
+    if tb.shape != (n_unit,) or ts.shape != (tx.shape[0], n_filter * n_mem) or not ts.is_variable:
+        raise op.error(f"bias {list(tb.shape)} / state {ts.describe()} (variable: "
+                       f"{ts.is_variable}): expected [{n_unit}] and a variable "
+                       f"[{tx.shape[0]}, {n_filter * n_mem}]", cls=ModelError)
+    f32 = np.float32
+    s_state, s_wt = f32(ts.q.scale[0]), f32(twt.q.scale[0])
+    if abs(float(tb.q.scale[0]) - float(f32(s_state * s_wt))) >= 1e-5:
+        raise op.error(f"bias scale {tb.q.scale[0]} is not state scale x weights_time scale "
+                       f"({float(s_state * s_wt)})", "TFLite Micro refuses it.", ModelError)
+    if ts.q.zero_point[0] != 0:
+        raise op.error(f"state zero point {ts.q.zero_point[0]}", "int16 state is symmetric "
+                       "(zero point 0).", ModelError)
+    x = op.act(0)
+    w_time = op.const(2, twt.q, "INT16")
+    bias = op.const(3, type(tb.q)(tb.q.scale, tb.q.zero_point, None), "INT32")
+    attrs = op.fused({"rank": rank, "state_scale": float(s_state), "state_zp": 0,
+                      "state_dtype": "i16"}, o.FusedActivationFunction())
+    return op.emit("svdf", [x, op.const(1, twf.q), w_time, bias], attrs)

@@ -114,7 +114,7 @@ class TflTensor:
     shape: tuple[int, ...]
     q: QParams | None
     data: np.ndarray | None
-    is_variable: bool = False             # state an op keeps across steps (LSTM)
+    is_variable: bool = False             # a variable tensor: an op's state (LSTM, SVDF)
 
     @property
     def is_const(self) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir import Graph
+from ..ir.types import DType
 from ..ir.ops import OPS
 from ..ir.patch import Stage, band_program
 from .plan_memory import MemoryPlan, liveness, plan_memory
@@ -114,6 +115,9 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
     outs = sum(v.type.nbytes for v in g.outputs)
     eligible = {n.name for n in g.nodes} if eligible is None else set(eligible)
     in_arena_ok = len(g.inputs) == 1
+    # an input the C API converts (uint8 -> its int8 view) cannot be read in place
+    direct_ok = not any(getattr(g, "io_dtype", {}).get(v.name) is DType.UINT8
+                        and v.dtype is DType.INT8 for v in g.inputs)
     g.patch_stages = []
 
     def fit(p: MemoryPlan, how: str, stage=None, info=None) -> RamFit:
@@ -130,9 +134,10 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
     tried = [fit(base, "layer by layer")]
     if tried[-1].met:
         return tried[-1]
-    tried.append(fit(plan_memory(g, scratch=scratch, direct_inputs=True), "direct input"))
-    if tried[-1].met:
-        return tried[-1]
+    if direct_ok:
+        tried.append(fit(plan_memory(g, scratch=scratch, direct_inputs=True), "direct input"))
+        if tried[-1].met:
+            return tried[-1]
     if in_arena_ok:
         p = plan_memory(g, scratch=scratch)
         p.input_in_arena = True
@@ -140,7 +145,7 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
         if tried[-1].met:
             return tried[-1]
     cands = candidates(g, eligible, scratch)
-    modes = (True, False) if in_arena_ok else (True,)
+    modes = ((True,) if direct_ok else ()) + ((False,) if in_arena_ok else ())
     for over, bound, bound_in, st, info in sorted(cands, key=lambda c: (c[0], c[1],
                                                                         c[3].nodes)):
         for direct in modes:

@@ -231,3 +231,16 @@ def layer_norm_rule(node: Node) -> dict:
             for b in node.attrs["beta"]]
     return {"eps_q": int(e), "multiplier": tuple(mult), "shift": tuple(shift),
             "bias": tuple(bias), "in_offset": -int(qi.zp), "out_offset": int(qo.zp)}
+@rule("svdf")
+def svdf_rule(node: Node) -> dict:
+    """TFLM svdf_common.cc PrepareSvdf: the scale products in float32, then
+    QuantizeMultiplier; a fresh int16 state resets to 0 (ir/ops/svdf.py)."""
+    f32 = np.float32
+    x, wf, wt, y = node.inputs[0].q, node.inputs[1].q, node.inputs[2].q, node.outputs[0].q
+    s_state = f32(node.attrs["state_scale"])
+    m1, s1 = quantize_multiplier(float(f32(f32(x.s) * f32(wf.s)) / s_state))
+    m2, s2 = quantize_multiplier(float(f32(s_state * f32(wt.s)) / f32(y.s)))
+    zp_state = int(node.attrs.get("state_zp", 0))
+    reset = zp_state if node.attrs.get("state_dtype") == "i8" else 0
+    return {"in_offset": -x.zp, "state_offset": zp_state, "reset": reset, "mult1": m1,
+            "shift1": s1, "mult2": m2, "shift2": s2, "out_offset": y.zp}

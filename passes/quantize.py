@@ -13,7 +13,9 @@
    (mark_activations: the `activations=` option, or the precision search) get int16
    activations, symmetric with scale max|range| / 32767; reshape and pools follow an int16
    input. A `requantize` op converts where int8 and int16 tensors meet; graph inputs and
-   outputs stay int8. Their bias is int64 (as TFLite's 16x8 converter stores it).
+   outputs stay int8 (but a model's own int16 I/O, graph.io_dtype, stays int16). Their bias
+   is int64 (as TFLite's 16x8 converter stores it). An imported 16x8 .tflite layer
+   (attrs int16_q) keeps the file's int16 quantization and int64 bias.
 """
 from __future__ import annotations
 
@@ -95,6 +97,11 @@ def quantize_bias(b: Value | None, g: Graph, in_q: QParams, w_q: QParams, n: int
     range of the 64-bit requantization); an integer (QDQ) bias is rescaled to the new scale."""
     if b is None or (not b.dtype.is_float and not wide):
         return b
+    if not b.dtype.is_float and np.array_equal(          # already at in_scale * w_scale
+            np.float32(np.broadcast_to(b.q.scale, (n,))),   # (a 16x8 .tflite's int64 bias)
+            np.float32(f64(in_q.s) * np.broadcast_to(np.asarray(w_q.scale, np.float64), (n,)))):
+        return g.const(b.name, b.data.astype(np.int64), QParams(tuple(
+            f64(in_q.s) * np.broadcast_to(np.asarray(w_q.scale, np.float64), (n,))), (0,) * n, 0))
     real = b.data.astype(np.float64)
     if not b.dtype.is_float:
         real = real * np.broadcast_to(np.asarray(b.q.scale, np.float64), (n,))
@@ -214,13 +221,20 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
     """Give the annotated layers (and reshape/pools after them) int16 outputs; insert
     `requantize` where int8 and int16 tensors meet and before int16 graph outputs.
     Returns the ids of the int16 activations."""
-    wide, int8_q = {}, {}
+    io16 = {n for n, d in getattr(g, "io_dtype", {}).items() if d is DType.INT16}
+    wide = {id(v): v.q for v in g.inputs if v.dtype is DType.INT16}   # the model's own int16
+    int8_q = {}
     for node in g.nodes:
         y, x = node.outputs[0], node.input(0)
+        if node.op == "requantize":             # imported QUANTIZE int8 -> int16 (TFLite)
+            if y.dtype is DType.INT16:
+                wide[id(y)] = y.q
+            continue
         follow = OPS[node.op].int16_follow and x is not None and not x.is_const
         if node.attrs.get("activations") == "int16" or (follow and id(x) in wide):
             int8_q[id(y)] = y.q
-            q = (wide.get(id(x)) or _int16_q(x, ranges)) if follow else _int16_q(y, ranges)
+            q = (wide.get(id(x)) or _int16_q(x, ranges)) if follow else \
+                y.q if node.attrs.get("int16_q") else _int16_q(y, ranges)
             y.type = y.type.with_(dtype=DType.INT16, q=q)
             wide[id(y)] = q
     converted: dict[tuple[int, str], Value] = {}
@@ -243,8 +257,8 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
             r = convert(x, DType.INT16, _int16_q(x, ranges), node) if want else \
                 convert(x, DType.INT8, int8_q[id(x)], node)
             node.replace_input(i, r)
-    g.outputs = [convert(v, DType.INT8, int8_q[id(v)], None) if id(v) in wide else v
-                 for v in g.outputs]
+    g.outputs = [convert(v, DType.INT8, int8_q[id(v)], None)
+                 if id(v) in wide and v.name not in io16 else v for v in g.outputs]
     return set(wide)
 
 
@@ -267,8 +281,9 @@ def quantize(g: Graph, samples: list[dict[str, np.ndarray]] | None = None,
     ranges = assign_qparams(g, samples, progress, calib_method)
     calibrated = {i for i in before}
     unify_passthrough_q(g, calibrated)
-    for v in g.inputs:
-        v.type = v.type.with_(dtype=DType.INT8)
+    for v in g.inputs:          # int8, or int16 where the model's own input is (TFLite I/O)
+        wide = getattr(g, "io_dtype", {}).get(v.name) is DType.INT16
+        v.type = v.type.with_(dtype=DType.INT16 if wide else DType.INT8)
     use_int16(g, ranges)
     for node in list(g.nodes):
         lower_node(g, node, per_tensor)

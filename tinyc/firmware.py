@@ -92,7 +92,7 @@ def _check_inputs(inputs, macros: dict[str, int]) -> list[list[np.ndarray]]:
         if len(s) != n_in:
             raise TinycError(f"firmware: sample {i} — expected {n_in} inputs, got {len(s)}.")
         for k, x in enumerate(s):
-            want = macros.get(f"IN{k}_SIZE", samples[0][k].size)
+            want = macros.get(f"IN{k}_BYTES", macros.get(f"IN{k}_SIZE", samples[0][k].size))
             if x.dtype != np.int8 or x.size != want:
                 raise TinycError(f"firmware: sample {i} input {k} — expected int8 with {want} "
                                  f"elements, got {x.dtype} with {x.size}.")
@@ -105,7 +105,8 @@ def _output_sizes(n_outputs_bytes, macros: dict[str, int]) -> list[int]:
     if "NUM_OUTPUTS" not in macros:
         raise TinycError("firmware: output sizes unknown — pass n_outputs_bytes or define "
                          "<NAME>_NUM_OUTPUTS and <NAME>_OUT<k>_SIZE in model.h.")
-    return [macros[f"OUT{k}_SIZE"] for k in range(macros["NUM_OUTPUTS"])]
+    return [macros.get(f"OUT{k}_BYTES", macros[f"OUT{k}_SIZE"])    # BYTES: not int8 I/O
+            for k in range(macros["NUM_OUTPUTS"])]
 
 
 def sample_stride(n: int) -> int:
@@ -190,16 +191,19 @@ def write_main_c(path: Path, header: str, name: str, in_sizes: list[int],
                  out_sizes: list[int], n_samples: int) -> None:
     """The harness main: invoke each sample between two counter reads, print via semihosting."""
     up = name.upper()
-    checks = [f"#if defined({up}_{kind}{k}_SIZE) && ({up}_{kind}{k}_SIZE) != {n}\n"
-              f"#error \"{kind.lower()} {k}: model header size differs from the harness ({n})\"\n"
-              "#endif" for kind, sizes in (("IN", in_sizes), ("OUT", out_sizes))
+    err = "#error \"{} {}: model header size differs from the harness ({})\"\n"
+    checks = [f"#if defined({up}_{kind}{k}_BYTES)\n#if ({up}_{kind}{k}_BYTES) != {n}\n"
+              + err.format(kind.lower(), k, n) + "#endif\n"
+              f"#elif defined({up}_{kind}{k}_SIZE) && ({up}_{kind}{k}_SIZE) != {n}\n"
+              + err.format(kind.lower(), k, n) + "#endif"
+              for kind, sizes in (("IN", in_sizes), ("OUT", out_sizes))
               for k, n in enumerate(sizes)]
     decls = [f"extern const int8_t tinyc_in{k}[N_SAMPLES][{sample_stride(n)}];"
              for k, n in enumerate(in_sizes)]
     decls += [f"static int8_t tinyc_out{k}[{n}] __attribute__((aligned(4)));"
               for k, n in enumerate(out_sizes)]
-    args = [f"tinyc_in{k}[s]" for k in range(len(in_sizes))]
-    args += [f"tinyc_out{k}" for k in range(len(out_sizes))]
+    args = [f"(const void *)tinyc_in{k}[s]" for k in range(len(in_sizes))]   # any I/O type
+    args += [f"(void *)tinyc_out{k}" for k in range(len(out_sizes))]
     path.write_text(_MAIN.format(
         fn=f"{name}_invoke", header=header, checks="\n".join(checks), n=n_samples,
         n_in=len(in_sizes), n_out=len(out_sizes), decls="\n".join(decls),

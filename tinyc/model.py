@@ -18,19 +18,48 @@ class IOSpec:
     """One model input or output as the user sees it (the ONNX model's own shape/layout)."""
     name: str
     shape: tuple[int, ...]
-    dtype: str                # "float32" (quantized by tinyc) or "int8" (model's own I/O)
+    dtype: str                # "float32" (quantized by tinyc), or the model's own integer
+                              # I/O type: "int8", "uint8" or "int16"
     scale: float
-    zero_point: int
+    zero_point: int           # in dtype's terms (uint8: the file's, 128 above the int8 view)
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(np.int8 if self.dtype == "float32" else self.dtype)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.dtype == np.int8:
+        """float -> this I/O's integer type (an array of that type passes unchanged)."""
+        x, want = np.asarray(x), self.np_dtype
+        if x.dtype == want:
             return x
+        info = np.iinfo(want)
         q = np.sign(x) * np.floor(np.abs(x / self.scale) + 0.5) + self.zero_point
-        return np.clip(q, -128, 127).astype(np.int8)
+        return np.clip(q, info.min, info.max).astype(want)
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return ((q.astype(np.float32) - self.zero_point) * np.float32(self.scale))
+
+    def to_graph(self, q: np.ndarray) -> np.ndarray:
+        """The graph's value of this I/O: uint8 is int8 inside (u - 128)."""
+        if self.dtype == "uint8":
+            return (q.astype(np.int16) - 128).astype(np.int8)
+        return q
+
+    def from_graph(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y)
+        if self.dtype == "uint8":
+            return (y.astype(np.int16) + 128).astype(np.uint8)
+        if self.dtype == "int16":
+            return y.astype(np.int16)
+        return y
+
+
+def _io_dtype(graph: Graph, name: str, default: str) -> str:
+    """A model I/O's type for the user: the model's own (graph.io_dtype) or the default."""
+    d = getattr(graph, "io_dtype", {}).get(name)
+    if default == "float32" or d is None or d.value not in ("u8", "i16"):
+        return default
+    return {"u8": "uint8", "i16": "int16"}[d.value]
 
 
 class Model:
@@ -39,15 +68,18 @@ class Model:
         self.graph, self.float_graph, self.plan = graph, float_graph, plan
         self.kernels = kernels or {}     # node name -> backend_c.select.KernelChoice
         self.board, self.name, self.source, self.options = board, name, source, options
-        self.inputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp) for v in graph.inputs]
-        self.outputs = [IOSpec(v.name, v.shape, io_dtype, v.q.s, v.q.zp)
-                        for v in graph.outputs]
+        self.inputs, self.outputs = ([self._spec(v, io_dtype) for v in vs]
+                                     for vs in (graph.inputs, graph.outputs))
         self.memory_plan = None     # tinyc.target.MemoryPlan, set by fit.check_fit
         self._c_dir: Path | None = None
         self._host = None
         self._tmp = None
         from .report import build_report
         self.report = build_report(self)
+
+    def _spec(self, v, io_dtype: str) -> IOSpec:
+        dtype = _io_dtype(self.graph, v.name, io_dtype)
+        return IOSpec(v.name, v.shape, dtype, v.q.s, v.q.zp + (128 if dtype == "uint8" else 0))
 
     # -- I/O conversion --------------------------------------------------------------
     def _samples(self, x, batch: bool) -> tuple[list[list[np.ndarray]], bool]:
@@ -87,7 +119,10 @@ class Model:
     def interpret(self, x, batch: bool = False):
         """The golden model (numpy, exact integer arithmetic)."""
         samples, as_float = self._samples(x, batch)
-        return self._results([interpret(self.graph, s) for s in samples], as_float, batch)
+        outs = [[spec.from_graph(y) for spec, y in zip(self.outputs, interpret(
+            self.graph, [spec.to_graph(x) for spec, x in zip(self.inputs, s)]))]
+            for s in samples]
+        return self._results(outs, as_float, batch)
 
     def run_float(self, x, batch: bool = False):
         """The float model before quantization (for accuracy comparisons)."""
@@ -116,8 +151,11 @@ class Model:
         board = self.board if board is None else load_board(board)
         samples, as_float = self._samples(x, batch)
         fw_dir = Path(self._tmpdir()) / f"fw_{board.name}"
-        self.last_qemu = run_samples(self.c_dir(), board, samples, fw_dir, name=self.name)
-        return self._results(self.last_qemu.outputs, as_float, batch)
+        raw = [[np.ascontiguousarray(a).reshape(-1).view(np.int8) for a in s] for s in samples]
+        self.last_qemu = run_samples(self.c_dir(), board, raw, fw_dir, name=self.name)
+        outs = [[o.view(spec.np_dtype) if spec.np_dtype != np.int8 else o
+                 for spec, o in zip(self.outputs, s)] for s in self.last_qemu.outputs]
+        return self._results(outs, as_float, batch)
 
     # -- output ---------------------------------------------------------------------------
     def _tmpdir(self) -> str:

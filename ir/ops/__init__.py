@@ -15,6 +15,7 @@ from . import conv, convert, eltwise, pool, reduce, shape, softmax  # noqa: F401
 from . import l2norm, matmul, tconv  # noqa: F401,E402  (registration)
 from . import lstm  # noqa: F401  (registration)
 from . import norm  # noqa: F401, E402  (registration: layer_norm)
+from . import svdf  # noqa: F401,E402  (registration)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

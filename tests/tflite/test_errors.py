@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinyc
-from tinyc.errors import ModelError, UnsupportedOpError
+from tinyc.errors import ModelError, QuantizationError, UnsupportedOpError
 from tinyc.frontend.tflite import load_tflite
 
 
@@ -95,12 +95,15 @@ def test_patched_opcode_in_a_real_model(tmp_path, models_dir, tfl):
     _assert_user_error(tinyc_cli("inspect", path), "LOCAL_RESPONSE_NORMALIZATION", "operator #12")
 
 
-def test_float_model(tmp_path, builder):
+def test_float_model_needs_calibration(tmp_path, builder):
+    """A float model compiles from calibration data (test_float_tflite.py); without: one
+    clear error naming the float tensors and --calib."""
     path = _save(tmp_path, _conv_model(builder, "FLOAT32", w_quantized=False, float_bias=True))
-    with pytest.raises(ModelError, match=r"CONV_2D.*tensor 'x' \(float32\[1, 4, 4, 2\]\) is "
-                                         r"float32: this is a float model"):
+    with pytest.raises(QuantizationError, match=r"is a float model .*e\.g\. x, y\) — "
+                                                r"calibration data is needed: pass --calib"):
         tinyc.compile(path)
-    _assert_user_error(tinyc_cli("build", path, "-o", tmp_path / "out"), "float model", "'x'")
+    _assert_user_error(tinyc_cli("build", path, "-o", tmp_path / "out"), "float model",
+                       "--calib")
 
 
 def test_hybrid_model(tmp_path, builder):
@@ -136,7 +139,8 @@ def test_int16_activations(builder):
     x = b.tensor("x", (1, 8), dtype="INT16", scale=0.001)
     y = b.tensor("y", (1, 8), dtype="INT16", scale=1 / 32768)
     b.op("TANH", [x], [y])
-    with pytest.raises(ModelError, match="expected int8"):
+    with pytest.raises(UnsupportedOpError, match=r"TANH.*tensor 'x' \(int16\[1, 8\]\): int16 "
+                                                 r"activations are not supported"):
         load_tflite(b.build([x], [y]))
 
 

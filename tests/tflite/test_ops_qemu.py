@@ -14,7 +14,9 @@ import tinyc
 
 QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_batch_requant",
               "strided_slice_masks", "split_v", "gather_2d_indices", "resize_nearest_both",
-              "resize_bilinear_half_pixel"]
+              "resize_bilinear_half_pixel",
+              "uint8_io", "int16_io", "int16_in_uint8_out", "svdf",
+              "int16_model", "int8_16x8_int8"]
 QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj",
                "l2_normalization", "l2_normalization_depth2"]
 
@@ -38,6 +40,7 @@ def test_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
     xs, want = [], []
     for k in range(SAMPLES):
         (x,) = _inputs(m, rng, k)
+        it.reset()          # a fresh state per inference (SVDF), as tinyc
         it.set_input(x, 0)
         it.invoke()
         xs.append(x)

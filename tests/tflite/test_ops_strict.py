@@ -19,7 +19,9 @@ COMPILERS = {"gcc": ["gcc", "-std=c99", "-O2", *WARN],
              "arm": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft",
                      "-std=c99", "-O2", *WARN]}
 OP_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "strided_slice_masks",
-            "split_v", "gather_2d_indices", "resize_nearest_both", "resize_bilinear_half_pixel"]
+            "split_v", "gather_2d_indices", "resize_nearest_both", "resize_bilinear_half_pixel",
+            "uint8_io", "int16_io", "int16_in_uint8_out", "svdf",
+            "int16_model", "int8_16x8_int8"]
 OP_CASES += ["transpose_conv_k4_same", "batch_matmul_broadcast",
              "batch_matmul_const_rhs_adj", "l2_normalization"]
 

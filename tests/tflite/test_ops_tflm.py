@@ -33,11 +33,12 @@ def _names():
 def _inputs(m, rng, k: int) -> list[np.ndarray]:
     xs = []
     for spec in m.inputs:
-        q = rng.integers(-128, 128, spec.shape)
-        if k == 0 and len(m.inputs) == 1 and q.size >= 256:
-            q = np.resize(rng.permutation(np.arange(-128, 128)), spec.shape)
-        if spec.dtype == "int8":
-            xs.append(q.astype(np.int8))         # (a uint8 model input: its int8 view)
+        info = np.iinfo(spec.np_dtype)          # the model's own type (float I/O: int8)
+        q = rng.integers(info.min, int(info.max) + 1, spec.shape)
+        if k == 0 and len(m.inputs) == 1 and q.size >= 256 and info.bits == 8:
+            q = np.resize(rng.permutation(np.arange(info.min, int(info.max) + 1)), spec.shape)
+        if spec.dtype != "float32":
+            xs.append(q.astype(spec.np_dtype))   # int8, uint8 or int16, as TFLM takes it
         else:          # float I/O: values on the input's grid, so quantizing them is exact
             xs.append(((q - spec.zero_point) * np.float32(spec.scale)).astype(np.float32))
     return xs
@@ -46,7 +47,7 @@ def _inputs(m, rng, k: int) -> list[np.ndarray]:
 def _codes(m, y) -> np.ndarray:
     """Outputs as int8 codes (float outputs are dequantized codes)."""
     y = np.asarray(y)
-    if y.dtype == np.int8:
+    if np.issubdtype(y.dtype, np.integer):
         return y.astype(np.int64)
     return np.round(y / np.float32(m.outputs[0].scale)).astype(np.int64)
 
@@ -67,13 +68,13 @@ def run_case(tflm, tmp_path, data: bytes, rng, host: bool):
     for k in range(SAMPLES):
         xs = _inputs(m, rng, k)
         if it is not None:
+            it.reset()      # a fresh state per inference (SVDF's variable tensor), as tinyc
             for i, x in enumerate(xs):
-                uint8 = it.get_input_details(i)["dtype"] == np.uint8
-                it.set_input((x.view(np.uint8) ^ 0x80) if uint8 else x, i)
+                if x.dtype != np.float32:          # tinyc's C API takes the model's own type
+                    assert x.dtype == it.get_input_details(i)["dtype"]
+                it.set_input(x, i)
             it.invoke()
             ref = it.get_output(0)
-            if ref.dtype == np.uint8:                # tinyc's int8 view of uint8 bytes
-                ref = (ref ^ 0x80).view(np.int8)
         else:
             ref = np.asarray(m.interpret(xs if len(xs) > 1 else xs[0]))
         arg = xs if len(xs) > 1 else xs[0]

@@ -722,3 +722,146 @@ CASES.update({
     "l2_normalization_depth2": lambda rng: l2_normalization(rng, (1, 64, 2)),
     "l2_normalization_relabel": lambda rng: l2_normalization(rng, (1, 3, 5, 6), (0.01, 3)),
 })
+# -- model I/O types (issue 16): int16 at the boundary ---------------------------------------
+
+def int16_io(rng):
+    """int16 input -> QUANTIZE (int8) -> conv -> QUANTIZE (int16) output: the C API takes and
+    returns int16_t (IR requantize at both ends, TFLM's Requantize)."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    x16 = b.tensor("x", (1, 5, 5, 2), dtype="INT16",
+                   scale=s * 128 / 32767 * rng.uniform(0.8, 3.0), zp=0)
+    x = b.tensor("x_q", (1, 5, 5, 2), scale=s, zp=z)
+    w, n = _weights(b, rng, "w", (3, 1, 1, 2), 0)
+    bias = _bias(b, rng, "b", n, _scale_of(b, x), b.tensors[w]["scale"])
+    y = _act(b, rng, "y_q", (1, 5, 5, 3), 0.02, 0.2)
+    y16 = b.tensor("y", (1, 5, 5, 3), dtype="INT16",
+                   scale=_scale_of(b, y) * 128 / 32767 * rng.uniform(0.5, 1.5), zp=0)
+    b.op("QUANTIZE", [x16], [x])
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=VALID, StrideW=1, StrideH=1,
+         DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=0)
+    b.op("QUANTIZE", [y], [y16])
+    return b.build([x16], [y16])
+
+
+def int16_in_uint8_out(rng):
+    """int16 input -> QUANTIZE (int8) -> softmax -> QUANTIZE (uint8)."""
+    b = TflBuilder()
+    x16 = b.tensor("x", (1, 10), dtype="INT16", scale=float(rng.uniform(1e-4, 1e-3)), zp=0)
+    x = _act(b, rng, "x_q", (1, 10), 0.02, 0.1)
+    y = b.tensor("y_q", (1, 10), scale=1 / 256, zp=-128)
+    yu = b.tensor("y", (1, 10), dtype="UINT8", scale=1 / 256, zp=0)
+    b.op("QUANTIZE", [x16], [x])
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    b.op("QUANTIZE", [y], [yu])
+    return b.build([x16], [yu])
+
+
+CASES.update({f.__name__: f for f in (int16_io, int16_in_uint8_out)})
+
+
+# -- SVDF (issue 16): int8 with int16 weights_time and state ---------------------------------
+
+def svdf(rng, n_batch=1, n_in=12, n_filter=8, n_mem=5, rank=2, act=0):
+    """SVDF int8 / int16 (TFLM's integer path) with a variable int16 state; the state, time
+    weight and output scales sized to the sums so that few values saturate."""
+    b = TflBuilder()
+    s_x, z_x = float(rng.uniform(0.02, 0.1)), int(rng.integers(-60, 60))
+    x = b.tensor("x", (n_batch, n_in), scale=s_x, zp=z_x)
+    s_wf = float(rng.uniform(0.002, 0.02))
+    wf = b.const("wf", rng.integers(-127, 128, (n_filter, n_in)).astype(np.int8), scale=s_wf)
+    proj = 128 * s_x * 127 * s_wf * np.sqrt(n_in) / 2          # typical |x . wf|
+    s_state = float(np.float32(proj * rng.uniform(2, 4) / 32767))
+    s_wt = float(np.float32(rng.uniform(0.5, 1.0) / 32767))
+    wt = b.const("wt", rng.integers(-32767, 32768, (n_filter, n_mem)).astype(np.int16),
+                 scale=s_wt)
+    n_unit = n_filter // rank
+    s_bias = float(np.float32(s_state) * np.float32(s_wt))
+    out = proj * np.sqrt(rank) / 2                                # typical |y|
+    bias = b.const("b", np.round(rng.normal(0, out / 4 / s_bias, n_unit)).astype(np.int32),
+                   scale=s_bias)
+    state = b.tensor("state", (n_batch, n_filter * n_mem), dtype="INT16", scale=s_state, zp=0,
+                     variable=True)
+    y = b.tensor("y", (n_batch, n_unit), scale=float(out * rng.uniform(2, 4) / 128),
+                 zp=int(rng.integers(-20, 20)))
+    b.op("SVDF", [x, wf, wt, bias, state], [y], "SVDFOptions", Rank=rank,
+         FusedActivationFunction=act)
+    return b.build([x], [y])
+
+
+CASES["svdf"] = svdf
+# fused RELU: TFLM's integer SVDF ignores it (only the int8 clamp), as the IR does
+CASES["svdf_rank1_relu"] = lambda rng: svdf(rng, n_in=20, n_filter=6, n_mem=10, rank=1, act=1)
+CASES["svdf_rank3"] = lambda rng: svdf(rng, n_in=7, n_filter=12, n_mem=3, rank=3)
+
+
+# -- 16x8 models (issue 16): int16 activations, int8 weights, int64 bias ---------------------
+
+def _q16(rng, amax):
+    return float(np.float32(amax * rng.uniform(0.8, 1.2) / 32767))
+
+
+def _conv16(b, rng, x, s_x, shape_w, out_shape, axis, kind, **fields):
+    """One 16x8 layer x -> y (int16), weights per channel along `axis`, int64 bias."""
+    n = shape_w[axis]
+    sw = rng.uniform(0.002, 0.02, n).astype(np.float32)
+    w = b.const(f"w_{kind}", rng.integers(-127, 128, shape_w).astype(np.int8), scale=sw,
+                zp=np.zeros(n), qdim=axis)
+    n_out = out_shape[-1]
+    bias = b.const(f"b_{kind}", rng.integers(-(1 << 20), 1 << 20, n_out).astype(np.int64),
+                   scale=np.float32(s_x) * np.broadcast_to(sw, (n_out,)).astype(np.float32),
+                   zp=np.zeros(n_out), qdim=0)
+    fan_in = int(np.prod(shape_w)) // n
+    s_y = _q16(rng, 32767 * s_x * float(sw.mean()) * np.sqrt(fan_in) * 150)
+    y = b.tensor(f"y_{kind}", out_shape, dtype="INT16", scale=s_y, zp=0)
+    b.op(kind, [x, w, bias], [y], **fields)
+    return y, s_y
+
+
+def int16_model(rng):
+    """A 16x8 model with int16 model I/O: int16 input -> CONV_2D (16x8, relu) -> MAX_POOL
+    -> RESHAPE -> FULLY_CONNECTED (16x8) -> int16 output; C API int16_t both ends."""
+    b = TflBuilder()
+    s_x = _q16(rng, 4.0)
+    x = b.tensor("x", (1, 6, 6, 2), dtype="INT16", scale=s_x, zp=0)
+    c, s_c = _conv16(b, rng, x, s_x, (4, 3, 3, 2), (1, 6, 6, 4), 0, "CONV_2D",
+                     options="Conv2DOptions", Padding=SAME, StrideW=1, StrideH=1,
+                     DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=RELU)
+    p = b.tensor("pool", (1, 3, 3, 4), dtype="INT16", scale=s_c, zp=0)
+    b.op("MAX_POOL_2D", [c], [p], "Pool2DOptions", Padding=VALID, StrideW=2, StrideH=2,
+         FilterWidth=2, FilterHeight=2)
+    f = b.tensor("flat", (1, 36), dtype="INT16", scale=s_c, zp=0)
+    b.op("RESHAPE", [p, b.const("shape", np.array([1, 36], np.int32))], [f])
+    y, _ = _conv16(b, rng, f, s_c, (5, 36), (1, 5), 0, "FULLY_CONNECTED",
+                   options="FullyConnectedOptions", FusedActivationFunction=0)
+    return b.build([x], [y])
+
+
+def int8_16x8_int8(rng):
+    """int8 input -> QUANTIZE (int16) -> DEPTHWISE (16x8) -> AVERAGE_POOL -> ADD of an int16
+    constant -> QUANTIZE (int8) output: a 16x8 section inside an int8 model."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    x = b.tensor("x", (1, 5, 5, 3), scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", (1, 5, 5, 3), dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    d, s_d = _conv16(b, rng, x16, s16, (1, 3, 3, 6), (1, 5, 5, 6), 3, "DEPTHWISE_CONV_2D",
+                     options="DepthwiseConv2DOptions", Padding=SAME, StrideW=1, StrideH=1,
+                     DepthMultiplier=2, FusedActivationFunction=0, DilationWFactor=1,
+                     DilationHFactor=1)
+    a = b.tensor("avg", (1, 3, 3, 6), dtype="INT16", scale=s_d, zp=0)
+    b.op("AVERAGE_POOL_2D", [d], [a], "Pool2DOptions", Padding=SAME, StrideW=2, StrideH=2,
+         FilterWidth=3, FilterHeight=3, FusedActivationFunction=0)
+    s_c = _q16(rng, 32767 * s_d * 0.5)
+    cst = b.const("c", rng.integers(-30000, 30000, (6,)).astype(np.int16), scale=s_c, zp=0)
+    s_s = _q16(rng, 32767 * max(s_d, s_c) * 1.5)
+    s = b.tensor("sum", (1, 3, 3, 6), dtype="INT16", scale=s_s, zp=0)
+    b.op("ADD", [a, cst], [s], "AddOptions", FusedActivationFunction=0)
+    y = b.tensor("y", (1, 3, 3, 6), scale=float(np.float32(32767 * s_s / 127 * 0.7)),
+                 zp=int(rng.integers(-10, 10)))
+    b.op("QUANTIZE", [s], [y])
+    return b.build([x], [y])
+
+
+CASES.update({f.__name__: f for f in (int16_model, int8_16x8_int8)})

@@ -31,7 +31,7 @@ class TflBuilder:
     def tensor(self, name: str, shape, dtype: str = "INT8", scale=None, zp=None,
                qdim: int = 0, data: np.ndarray | None = None, variable: bool = False) -> int:
         """A tensor; `data` makes it a constant (its dtype wins); scale/zp: scalar or list;
-        variable: state an op keeps (LSTM)."""
+        `variable`: a variable tensor (an op's state, e.g. SVDF's)."""
         buf = 0
         if data is not None:
             data = np.ascontiguousarray(data)
@@ -43,8 +43,7 @@ class TflBuilder:
             zp = np.zeros(scale.size, np.int64)
         zp = None if zp is None else np.atleast_1d(np.asarray(zp, np.int64))
         self.tensors.append({"name": name, "shape": tuple(shape), "dtype": dtype, "buf": buf,
-                             "scale": scale, "zp": zp, "qdim": qdim,
-                             "variable": variable})
+                             "scale": scale, "zp": zp, "qdim": qdim, "variable": variable})
         return len(self.tensors) - 1
 
     def const(self, name: str, data, scale=None, zp=None, qdim: int = 0) -> int:

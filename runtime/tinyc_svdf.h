@@ -1,0 +1,27 @@
+/*
+ * tinyc_svdf.h - int8 SVDF (TFLite Micro svdf_common.cc, int16 weights_time and state) on a
+ * fresh state: every call starts from TFLite Micro's reset state (tinyc models keep no state
+ * between calls): the int16 state resets to 0 = its zero point, so of the time weights only
+ * the newest column contributes.
+ */
+#ifndef TINYC_SVDF_H
+#define TINYC_SVDF_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t n_batch, n_input, n_unit, rank;
+    int32_t in_offset;        /* -input zero point */
+    int32_t state_offset;     /* state zero point */
+    int32_t mult1, shift1;    /* input x weights_feature -> state */
+    int32_t mult2, shift2;    /* state x weights_time -> output */
+    int32_t out_offset;       /* output zero point */
+} tinyc_svdf_params;
+
+/* weights_feature [n_unit * rank][n_input]; time_last [n_unit * rank]: the newest column of
+ * weights_time; bias [n_unit] (or NULL). */
+void tinyc_svdf_s8(const tinyc_svdf_params *p, const int8_t *input,
+                   const int8_t *weights_feature, const int16_t *time_last,
+                   const int32_t *bias, int8_t *output);
+
+#endif /* TINYC_SVDF_H */
