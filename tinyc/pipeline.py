@@ -47,6 +47,11 @@ def _progress(done: int, total: int) -> None:
         print(f"calibrating: {done}/{total} samples", end=end, file=sys.stderr)
 
 
+def _ft_progress(progress):
+    from .finetune import print_progress
+    return print_progress if progress is not None else None
+
+
 def c_name(name: str) -> str:
     s = re.sub(r"\W", "_", name)
     return s if s and not s[0].isdigit() else f"m_{s}"
@@ -102,7 +107,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             prune_method: str = "obs", prune_scope: str = "layer", prune_structured=None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
-            activations=None) -> Model:
+            activations=None, finetune=None, train=None, teacher=None,
+            finetune_options: dict | None = None) -> Model:
     """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
     a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
     {input: array}, or array.
@@ -115,7 +121,11 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     bias_correction, max_accuracy_drop (per-layer search on val, .npz with labels),
     storage ("auto" | "small" | "dense" | "s4" | "cb" | "sparse": how weights are stored);
     activations ("int8" | "int16" or {layer: ...}: int16 activations, TFLite's 16x8 scheme;
-    the max_accuracy_drop search may add int16 layers; report["activations"] lists them)."""
+    the max_accuracy_drop search may add int16 layers; report["activations"] lists them).
+    finetune (epochs): quantization-aware fine-tuning with distillation after compression
+    (docs/finetune.md); train (.npz path, dict or array like calib, plus an optional "label"
+    array; default: the calibration data); teacher (an ONNX/TFLite path; default: the float
+    model itself); finetune_options (passes.finetune.FinetuneOptions fields)."""
     from .passes.compress import Compression
     from .passes.search import compress_model
     from .target import load_board
@@ -132,6 +142,13 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     val = _val_data(g, val) if max_accuracy_drop is not None else None
     g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
                                     storage)
+    ft_report, ft_graph = None, None
+    if finetune:
+        from .finetune import run_finetune
+        g, ft_report = run_finetune(g, float_graph, samples, finetune, train, teacher,
+                                    input_shapes, compression, finetune_options,
+                                    progress=_ft_progress(progress))
+        ft_graph = copy.deepcopy(g)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
                  per_tensor=per_tensor)
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows
@@ -143,5 +160,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
                   kernels)
     _compression_report(model, compression, weight_rows(kernels))
     model.report["activations"] = activation_report(g)
+    if ft_report is not None:
+        model.report["finetune"] = ft_report
+        model.finetuned_graph = ft_graph
     check_fit(model, estimate(model), "estimated before compiling the C")
     return model

@@ -22,12 +22,36 @@ import numpy as np
 from ...ir import OPS, QParams
 
 
-def fq_act(x: np.ndarray, q: QParams, qmin: int = -128, qmax: int = 127):
-    """(fake-quantized x, straight-through mask) for per-tensor (scale, zero point) q."""
+def fq_act(x: np.ndarray, q: QParams, qmin: int = -128, qmax: int = 127,
+           raw: bool = False):
+    """(fake-quantized x, straight-through mask) for per-tensor (scale, zero point) q.
+    raw: round the stored value x / s + zp (the integer kernel divides raw sums: average
+    pooling), else x / s before the zero point is added (requantization)."""
     s, zp = np.float64(q.s), q.zp
-    t = np.round(x / s) + zp
+    t = _half_away(x / s + zp) if raw else _half_away(x / s) + zp
     y = ((np.clip(t, qmin, qmax) - zp) * s).astype(x.dtype)
     return y, (t >= qmin) & (t <= qmax)
+
+
+def _half_away(r):
+    r = np.asarray(r, np.float64)
+    return np.sign(r) * np.floor(np.abs(r) + 0.5 + 1e-9)
+
+
+def fq_requant(y: np.ndarray, q: QParams, multiplier: np.ndarray, qmin: int = -128,
+               qmax: int = 127):
+    """fq_act for a layer's output, rounding as the integer kernel does: the accumulator
+    times multiplier[c] (= in_scale * w_scale[c] / out_scale) is rounded twice — by the
+    doubling high multiply at 2^-k LSB (k: QuantizeMultiplier's right shift) and by the
+    rounding right shift. A float fake quantizer rounds once; values within 2^-k-1 LSB below
+    a half round the other way in the kernel (here they agree)."""
+    s, zp = np.float64(q.s), q.zp
+    r = y.astype(np.float64) / s
+    k = np.maximum(-np.frexp(np.asarray(multiplier, np.float64))[1], 0)
+    p = np.ldexp(1.0, k)
+    t = _half_away(_half_away(r * p) / p) + zp
+    out = ((np.clip(t, qmin, qmax) - zp) * s).astype(y.dtype)
+    return out, (t >= qmin) & (t <= qmax)
 
 
 def _axis_shape(ndim: int, axis: int) -> list[int]:
@@ -97,45 +121,74 @@ class GridWeights:
 
 
 class PaletteWeights:
+    """weight = scale[c] * book[a] with a = the nearest entry to the latent weight / scale[c],
+    re-assigned every step (straight-through); book entries and log-scales trained too."""
     kind = "palette"
 
-    def __init__(self, node, sparse: bool):
+    def __init__(self, node, sparse: bool, init: np.ndarray | None = None):
         w = node.inputs[1]
         self.axis, self.shape = w.q.axis, w.data.shape
         book = np.unique(w.data.astype(np.int64))
-        self.idx = np.searchsorted(book, w.data.astype(np.int64))
+        self.mask = (w.data != 0) if sparse else np.ones(w.data.shape, bool)
         self.frozen = (book == 0) if sparse else np.zeros(book.size, bool)
         s = np.asarray(w.q.scale, np.float64)
-        self.params = {"book": book.astype(np.float32), "log_s": np.log(s).astype(np.float32)}
+        latent = w.data.astype(np.float64)
+        if init is not None and book.size > 1 and False:
+            # the float weight, kept inside the cell of the entry compression assigned: the
+            # assignment starts as compression's (GPTQ), weights whose float value lies
+            # across a boundary start at it
+            mids = (book[1:] + book[:-1]) / 2
+            k = np.searchsorted(book, w.data.astype(np.int64))
+            lo = np.concatenate([[-np.inf], mids])[k] + 0.01
+            hi = np.concatenate([mids, [np.inf]])[k] - 0.01
+            latent = np.clip(init / self._shape(s), lo, hi)
+        self.params = {"u": latent.astype(np.float32),      # latent weights in int8 units
+                       "book": book.astype(np.float32), "log_s": np.log(s).astype(np.float32)}
+
+    def _shape(self, s):
+        return s.reshape(_axis_shape(len(self.shape), self.axis)) if self.axis is not None \
+            else s
 
     def _s(self):
         s = np.exp(self.params["log_s"].astype(np.float64))
-        s = s.astype(np.float32).astype(np.float64)           # stored as float32 QParams
-        return s.reshape(_axis_shape(len(self.shape), self.axis)) if self.axis is not None \
-            else s
+        return self._shape(s.astype(np.float32).astype(np.float64))   # float32 QParams
+
+    def _book(self):
+        return np.clip(np.round(self.params["book"].astype(np.float64)), -127, 127)
+
+    def assign(self):
+        """Index of the nearest (rounded) entry to each latent weight in int8 units."""
+        book = self._book()
+        order = np.argsort(book, kind="stable")
+        b = book[order]
+        u = self.params["u"]
+        k = np.searchsorted((b[1:] + b[:-1]) / 2, u) if b.size > 1 else np.zeros(u.shape, int)
+        return order[k]
+
+    def ints(self):
+        return self._book()[self.assign()] * self.mask
 
     def w_scale(self, n_out):
         s = np.exp(self.params["log_s"].astype(np.float64)).astype(np.float32)
         return np.broadcast_to(s.astype(np.float64), (n_out,))
 
-    def ints(self):
-        return np.clip(np.round(self.params["book"]), -127, 127)[self.idx]
-
     def forward(self, dtype=np.float32):
         return (self.ints() * self._s()).astype(dtype)
 
     def backward(self, dw):
-        dw = dw.astype(np.float64)
+        dw = dw.astype(np.float64) * self.mask
         s = self._s()
-        dbook = np.bincount(self.idx.ravel(), (dw * s).ravel(), self.params["book"].size)
+        idx = self.assign()
+        dbook = np.bincount(idx.ravel(), (dw * s).ravel(), self.params["book"].size)
         dbook[self.frozen] = 0.0
         ds = dw * self.ints()
         if self.axis is not None:
             ds = np.moveaxis(ds, self.axis, 0).reshape(ds.shape[self.axis], -1).sum(axis=1)
         else:
             ds = np.array([ds.sum()])
-        return {"book": dbook.astype(np.float32),
-                "log_s": (ds * s.ravel()).astype(np.float32)}
+        return {"u": (dw * s).astype(np.float32), "book": dbook.astype(np.float32),
+                "log_s": (ds * np.exp(self.params["log_s"].astype(np.float64)))
+                .astype(np.float32)}
 
     def store(self, g, node):
         w = node.inputs[1]
@@ -144,17 +197,20 @@ class PaletteWeights:
         node.replace_input(1, g.const(w.name, self.ints().astype(np.int8), q))
 
 
-def weights_for(node, info: dict | None):
+def weights_for(node, info: dict | None, init: np.ndarray | None = None):
     """The parametrisation of a layer's weights: float weights train freely (quantized as
     quantize will); compressed (integer) weights keep their grid, mask or palette.
-    info: the compression report's entry for the layer ({"config": "K=2 ...", ...})."""
+    info: the compression report's entry for the layer ({"config": "K=2 ...", ...}); init:
+    the layer's float weights before compression (a palette layer's latent weights start
+    there, so that training can move them across the assignment boundaries)."""
     w = node.inputs[1]
     if w.dtype.is_float:
         return FloatWeights(node)
     cfg = (info or {}).get("config", "")
     sparse = "sparse" in cfg
     if cfg.startswith("K="):
-        return PaletteWeights(node, sparse)
+        ok = init is not None and init.shape == w.shape
+        return PaletteWeights(node, sparse, init if ok else None)
     return GridWeights(node, 7 if cfg.startswith("int4") else 127, sparse)
 
 

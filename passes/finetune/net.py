@@ -8,8 +8,8 @@ from ...errors import TinycError
 from ...ir import OPS, Graph, QParams
 from ...ir.interpret import float_data
 from ..calibrate import fixed_output_q, qparams_from_range
-from .fakequant import fq_act, fq_bias, weights_for
-from .ops import grad_fns
+from .fakequant import fq_act, fq_bias, fq_requant, weights_for
+from .ops import RAW_ROUNDING, grad_fns
 
 EMA = 0.9          # moving average of the batch min / max of each activation
 
@@ -28,17 +28,19 @@ def logits_value(g: Graph):
 
 class Net:
     """quant: fake-quantize weights, biases and activations; layers: the compression report's
-    per-layer entries (which layers are clustered, int4, sparse)."""
+    per-layer entries (which layers are clustered, int4, sparse); init: {layer: float weights
+    before compression}."""
 
     def __init__(self, g: Graph, layers: dict | None = None, quant: bool = True,
-                 dtype=np.float32):
+                 dtype=np.float32, init: dict | None = None):
         self.g, self.quant, self.dtype = g, quant, dtype
         for n in g.nodes:
             grad_fns(n)                                # refuse unsupported ops up front
         self.weights, self.bias = {}, {}
         for n in g.nodes:
             if OPS[n.op].layer is not None:
-                self.weights[n.name] = weights_for(n, (layers or {}).get(n.name))
+                self.weights[n.name] = weights_for(n, (layers or {}).get(n.name),
+                                                   (init or {}).get(n.name))
                 if n.input(2) is not None:
                     self.bias[n.name] = float_data(n.inputs[2]).astype(dtype).copy()
         self.consts = {}
@@ -127,7 +129,14 @@ class Net:
                     self._observe(out, y, update)
                     q = self._q(out)
                 qmap[id(out)] = q
-                y, mask = fq_act(y, q)
+                if n.name in self.weights:
+                    n_out = OPS[n.op].out_channels(n.inputs[1].shape)
+                    mult = np.float64(np.float32(qmap[id(n.inputs[0])].s)) * \
+                        self.weights[n.name].w_scale(n_out).astype(np.float32) / \
+                        np.float64(np.float32(q.s))
+                    y, mask = fq_requant(y, q, mult)
+                else:
+                    y, mask = fq_act(y, q, raw=n.op in RAW_ROUNDING)
             elif update:
                 self._observe(out, y, update)
             env[id(out)] = y

@@ -454,6 +454,11 @@ GRADS: dict[str, tuple] = {
 }
 
 
+# ops whose integer kernel rounds the raw (zero-point included) value: TFLM's average pool
+# divides the sum of the stored int8 values by the count, half away from zero
+RAW_ROUNDING = ("avg_pool2d",)
+
+
 def grad_fns(node):
     """(forward, backward) of a node: its GRADS entry, or the table op's derivative."""
     if node.op in GRADS:

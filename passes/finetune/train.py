@@ -25,7 +25,9 @@ class FinetuneOptions:
     epochs: int = 10
     batch: int = 32
     lr: float = 1e-3
-    book_lr: float = 0.1            # palette entries (int8 units)
+    book_lr: float = 0.5            # palette entries (int8 units)
+    scale_lr: float = 3e-3          # per-channel log-scales of palette layers
+    latent_lr: float = 0.5          # palette layers' latent weights (int8 units)
     temperature: float = 4.0
     kd_weight: float = 1.0
     ce_weight: float = 1.0
@@ -90,11 +92,13 @@ def _value(g: Graph, name: str):
 
 def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph | None = None,
              opts: FinetuneOptions | None = None, layers: dict | None = None,
-             progress=None) -> dict:
+             progress=None, original: Graph | None = None) -> dict:
     """Fine-tune the float graph g in place (quantization-aware, distilled from teacher).
     data: {input name: (N, ...) float samples}; labels: (N,) ints or None; teacher: a float
     graph with the same inputs and outputs (default: a copy of g before training); layers:
-    the compression report's per-layer entries. Returns a report."""
+    the compression report's per-layer entries; original: the float graph before compression
+    (palette layers' latent weights start at its weights; default: the teacher). Returns a
+    report."""
     import copy
     opts = opts or FinetuneOptions()
     if opts.epochs < 1:
@@ -111,7 +115,10 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
     val_idx, tr_idx = np.sort(perm[:n_val]), perm[n_val:]
     t_out = teacher_outputs(teacher, data, opts.features)
     t_logits, t_feats = t_out[0], t_out[1:]
-    net = Net(g, layers)
+    from ...ir.interpret import float_data
+    init = {n.name: float_data(n.inputs[1]) for n in (original or teacher).nodes
+            if OPS[n.op].layer is not None}
+    net = Net(g, layers, init=init)
     fvals = [_value(g, f) for f in opts.features]
     if t_logits.reshape(n, -1).shape[1] != np.prod(net.logits.shape[1:]):
         raise TinycError(f"finetune: the teacher's output {t_logits.shape[1:]} differs from "
@@ -120,7 +127,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
     for _, b in _batches(data, np.arange(n), 256):
         net.forward(b, update="minmax")
     params = net.params()
-    lrs = {k: opts.book_lr if k.endswith("/book") else opts.lr for k in params}
+    lrs = {k: opts.book_lr if k.endswith("/book") else opts.scale_lr if k.endswith("/log_s")
+           else opts.latent_lr if k.endswith("/u") else opts.lr for k in params}
     adam = Adam(params, lrs)
     macs = graph_macs(g)
     est = 3 * macs * len(tr_idx) * opts.epochs
@@ -182,3 +190,19 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
             "train_samples": int(len(tr_idx)), "held_out": int(n_val),
             "labels": labels is not None, "macs_per_sample": macs,
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def fake_quant_predict(g: Graph, calib: list[dict[str, np.ndarray]], data: dict,
+                       batch: int = 256) -> np.ndarray:
+    """The training graph's fake-quantized forward pass with the activation ranges the
+    compiler's calibration gives (min/max over the calibration samples, calibrate.py): the
+    outputs the compiled model is predicted to give (dequantized)."""
+    from ..calibrate import observe_ranges
+    net = Net(g, dtype=np.float64)
+    net.ranges = {id(v): r for v, r in observe_ranges(g, calib).items()}
+    n = len(next(iter(data.values())))
+    outs = []
+    for j, b in _batches(data, np.arange(n), batch):
+        env, _ = net.forward(b)
+        outs.append(env[id(g.outputs[0])])
+    return np.concatenate(outs)
