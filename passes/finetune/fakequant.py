@@ -64,8 +64,9 @@ class FloatWeights:
     kind = "float"
 
     def __init__(self, node):
+        from ...ir.interpret import float_data
         self.axis = OPS[node.op].layer.weight_axis
-        self.params = {"w": node.inputs[1].data.astype(np.float32).copy()}
+        self.params = {"w": float_data(node.inputs[1]).astype(np.float32).copy()}
 
     def scale(self):
         w = self.params["w"].astype(np.float64)
@@ -204,10 +205,10 @@ def weights_for(node, info: dict | None, init: np.ndarray | None = None):
     the layer's float weights before compression (a palette layer's latent weights start
     there, so that training can move them across the assignment boundaries)."""
     w = node.inputs[1]
-    if w.dtype.is_float:
-        return FloatWeights(node)
     cfg = (info or {}).get("config", "")
     sparse = "sparse" in cfg
+    if w.dtype.is_float or (cfg == "int8" and w.q.axis is not None):
+        return FloatWeights(node)      # dense int8 per channel: as quantize would store it
     if cfg.startswith("K="):
         ok = init is not None and init.shape == w.shape
         return PaletteWeights(node, sparse, init if ok else None)

@@ -33,6 +33,7 @@ class FinetuneOptions:
     ce_weight: float = 1.0
     features: tuple[str, ...] = ()  # value names to match (teacher: the float model)
     patience: int = 3
+    cosine: bool = True             # learning rates decay to 0 over the epochs (cosine)
     seed: int = 0
     val_fraction: float = 0.1
 
@@ -45,7 +46,7 @@ class Adam:
         self.v = {k: np.zeros_like(a, np.float64) for k, a in params.items()}
         self.t, self.b1, self.b2, self.eps = 0, b1, b2, eps
 
-    def step(self, grads: dict[str, np.ndarray]) -> None:
+    def step(self, grads: dict[str, np.ndarray], factor: float = 1.0) -> None:
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for k, gk in grads.items():
@@ -54,7 +55,7 @@ class Adam:
             m += (1 - self.b1) * gk
             v *= self.b2
             v += (1 - self.b2) * np.square(gk, dtype=np.float64)
-            upd = self.lrs[k] * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            upd = factor * self.lrs[k] * (m / c1) / (np.sqrt(v / c2) + self.eps)
             self.p[k] -= upd.astype(self.p[k].dtype)
 
 
@@ -152,6 +153,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
 
     best = (evaluate(val_idx)[0], net.state(), 0)
     history, bad, t0 = [], 0, time.perf_counter()
+    steps = opts.epochs * ((len(tr_idx) + opts.batch - 1) // opts.batch)
+    step = 0
     for epoch in range(1, opts.epochs + 1):
         order = tr_idx[rng.permutation(len(tr_idx))]
         tr_loss = 0.0
@@ -168,7 +171,9 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
                 lf, gf = feature_loss(env[id(v)], tf[j])
                 loss += lf
                 grads[id(v)] = grads.get(id(v), 0) + gf
-            adam.step(net.backward(tape, grads))
+            factor = 0.5 * (1 + np.cos(np.pi * step / steps)) if opts.cosine else 1.0
+            adam.step(net.backward(tape, grads), factor)
+            step += 1
             tr_loss += loss * len(j)
         val_loss, val_acc = evaluate(val_idx)
         elapsed = time.perf_counter() - t0
