@@ -2,6 +2,7 @@
 fake-quantized prediction of a compiled model (passes/finetune does the training)."""
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -76,16 +77,55 @@ def run_finetune(g, float_graph, samples, epochs, train, teacher, input_shapes,
     t = load_teacher(teacher, g, input_shapes) if teacher is not None else float_graph
     opts = FinetuneOptions(epochs=int(epochs), **(options or {}))
     layers = (compression or {}).get("layers", {})
-    _limit_threads()
-    report = finetune(g, data, labels, t, opts, layers, progress, original=float_graph)
+    with blas_threads(1):
+        report = finetune(g, data, labels, t, opts, layers, progress, original=float_graph)
     report["teacher"] = str(teacher) if teacher is not None else "float model"
     return g, report
 
 
-def _limit_threads() -> None:
-    """One BLAS thread count for byte-identical runs (threadpoolctl where installed)."""
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """Run with n BLAS threads (restored after): fine-tuning's matmuls are small, so one
+    thread is faster (several spin and fight for 2 cores) and gives the same bytes on every
+    run. threadpoolctl where installed, else OpenBLAS's own setter (numpy's bundled
+    scipy-openblas), else unchanged."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is not None:
+        with threadpool_limits(n, user_api="blas"):
+            yield
         return
-    threadpool_limits(2)
+    lib = _openblas()
+    if lib is None:
+        yield
+        return
+    old = lib.get()
+    lib.set(n)
+    try:
+        yield
+    finally:
+        lib.set(old)
+
+
+def _openblas():
+    import ctypes
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower()
+                            and ln.rstrip().split()[-1].startswith("/")})
+    except OSError:
+        return None
+    for p in paths:
+        try:
+            lib = ctypes.CDLL(p)
+        except OSError:
+            continue
+        for suffix in ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threads64_",
+                       "openblas_{}_num_threads"):
+            fset, fget = (getattr(lib, suffix.format(w), None) for w in ("set", "get"))
+            if fset is not None and fget is not None:
+                from types import SimpleNamespace
+                return SimpleNamespace(set=lambda n: fset(int(n)), get=lambda: int(fget()))
+    return None

@@ -20,12 +20,20 @@ UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "hard_swish": "Ha
 
 def export_qdq(model, path, opset: int = 13) -> None:
     """Write model (tinyc.compile(..., finetune=...) or any float-source model) to path."""
+    fg = getattr(model, "finetuned_graph", None) or model.float_graph
+    _export(fg, model.graph, path, opset)
+
+
+def export_float(graph, path, opset: int = 13) -> None:
+    """Write a float IR graph (e.g. a network trained with passes/finetune) as float ONNX."""
+    _export(graph, None, path, opset)
+
+
+def _export(fg, ig, path, opset: int) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    fg = getattr(model, "finetuned_graph", None) or model.float_graph
-    ig = model.graph
-    iq = {v.name: v for v in ig.values()}
-    inodes = {n.name: n for n in ig.nodes}
+    iq = {v.name: v for v in ig.values()} if ig is not None else {}
+    inodes = {n.name: n for n in ig.nodes} if ig is not None else {}
     nodes, inits, names = [], [], {}
 
     def fresh(base):
@@ -48,6 +56,8 @@ def export_qdq(model, path, opset: int = 13) -> None:
 
     def qdq(t, v):
         """t (an ONNX tensor name) quantized and dequantized as value v of the int graph."""
+        if ig is None:
+            return t
         q = iq[v.name].q if v.name in iq else None
         if q is None:
             raise TinycError(f"export: value '{v.name}' has no quantization in the compiled "
@@ -76,6 +86,18 @@ def export_qdq(model, path, opset: int = 13) -> None:
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, str(path))
+
+
+def _float_weights(n, const):
+    from .ir.interpret import float_data
+    data = float_data(n.inputs[1]).astype(np.float32)
+    if n.op == "conv2d":
+        data = np.transpose(data, (0, 3, 1, 2))
+    elif n.op == "depthwise_conv2d":
+        data = np.transpose(data, (3, 0, 1, 2))
+    w = const(f"{n.name}_w", np.ascontiguousarray(data))
+    b = n.input(2)
+    return w, ([const(f"{n.name}_b", float_data(b).astype(np.float32))] if b is not None else [])
 
 
 def _layer_weights(n, inode, const):
@@ -112,9 +134,12 @@ def _act(n, y, node, const):
 def _export_node(n, x, inode, node, const):
     a = n.attrs
     if n.op in ("conv2d", "depthwise_conv2d", "fully_connected"):
-        wq, bq = _layer_weights(n, inode, const)
-        w = node("DequantizeLinear", wq, axis=0)
-        b = [node("DequantizeLinear", bq, axis=0)] if bq else []
+        if inode is None:
+            w, b = _float_weights(n, const)
+        else:
+            wq, bq = _layer_weights(n, inode, const)
+            w = node("DequantizeLinear", wq, axis=0)
+            b = [node("DequantizeLinear", bq, axis=0)] if bq else []
         if n.op == "fully_connected":
             return _act(n, node("Gemm", [x[0], w] + b, transB=1), node, const)
         pt, pl, pb, pr = a["pads"]
