@@ -45,10 +45,8 @@ def train_data(g, train, samples) -> tuple[dict[str, np.ndarray], np.ndarray | N
     return out, labels
 
 
-def load_teacher(teacher, g, input_shapes):
-    from .passes.manager import run_passes
-    from .pipeline import FLOAT_PASSES, load_model
-    t = run_passes(load_model(teacher, input_shapes), FLOAT_PASSES)
+def check_teacher(teacher, t, g):
+    """The teacher graph t (loaded from `teacher`) has the model g's input and output shapes."""
     if [v.shape for v in t.inputs] != [v.shape for v in g.inputs] or \
             [v.shape for v in t.outputs] != [v.shape for v in g.outputs]:
         raise TinycError(f"teacher {teacher}: inputs {[v.shape for v in t.inputs]} and "
@@ -64,9 +62,10 @@ def print_progress(row: dict, epochs: int, estimate: float) -> None:
           f"(~{estimate:.0f} s for {epochs})", file=sys.stderr)
 
 
-def run_finetune(g, float_graph, samples, epochs, train, teacher, input_shapes,
+def run_finetune(g, float_graph, samples, epochs, train, teacher, teacher_graph,
                  compression, options=None, progress=print_progress):
-    """Fine-tune the compressed float graph g (in place); returns (g, report)."""
+    """Fine-tune the compressed float graph g (in place); returns (g, report). teacher: the
+    teacher's path (or None: the float model), teacher_graph: it loaded (float passes run)."""
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise TinycError(f"finetune: the number of epochs must be an integer >= 1, got "
                          f"{epochs!r}")
@@ -74,7 +73,7 @@ def run_finetune(g, float_graph, samples, epochs, train, teacher, input_shapes,
         raise TinycError("finetune: needs a float model (ONNX float or TFLite float) — this "
                          "one is already quantized; fine-tune its float original instead")
     data, labels = train_data(g, train, samples)
-    t = load_teacher(teacher, g, input_shapes) if teacher is not None else float_graph
+    t = check_teacher(teacher, teacher_graph, g) if teacher is not None else float_graph
     opts = FinetuneOptions(epochs=int(epochs), **(options or {}))
     layers = (compression or {}).get("layers", {})
     with blas_threads(1):

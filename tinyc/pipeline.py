@@ -145,8 +145,10 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     ft_report, ft_graph = None, None
     if finetune:
         from .finetune import run_finetune
+        t_graph = None if teacher is None else \
+            run_passes(load_model(teacher, input_shapes), FLOAT_PASSES, check=verify)
         g, ft_report = run_finetune(g, float_graph, samples, finetune, train, teacher,
-                                    input_shapes, compression, finetune_options,
+                                    t_graph, compression, finetune_options,
                                     progress=_ft_progress(progress))
         ft_graph = copy.deepcopy(g)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,

@@ -24,15 +24,16 @@ log = logging.getLogger("tinyc.finetune")
 class FinetuneOptions:
     epochs: int = 10
     batch: int = 32
-    lr: float = 1e-3
-    book_lr: float = 0.5            # palette entries (int8 units)
+    lr: float = 3e-3
+    book_lr: float = 0.005          # palette entries, in units of the palette's least gap
     scale_lr: float = 3e-3          # per-channel log-scales of palette layers
-    latent_lr: float = 0.5          # palette layers' latent weights (int8 units)
+    latent_lr: float = 0.005        # palette layers' latent weights, likewise (a weight
+    #                                 changes entry after ~1 / (2 latent_lr) steps one way)
     temperature: float = 4.0
     kd_weight: float = 1.0
     ce_weight: float = 1.0
     features: tuple[str, ...] = ()  # value names to match (teacher: the float model)
-    patience: int = 3
+    patience: int = 4
     cosine: bool = True             # learning rates decay to 0 over the epochs (cosine)
     seed: int = 0
     val_fraction: float = 0.1
@@ -72,6 +73,7 @@ def _batches(data: dict, idx: np.ndarray, size: int):
 def teacher_outputs(teacher: Graph, data: dict, features=(), batch: int = 256):
     """The teacher's logits (and named feature values) on every sample (float, no quant)."""
     net = Net(teacher, quant=False)
+    data = dict(zip([v.name for v in teacher.inputs], data.values()))   # inputs in order
     want = [net.logits] + [_value(teacher, f) for f in features]
     outs = [[] for _ in want]
     n = len(next(iter(data.values())))
@@ -128,8 +130,12 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
     for _, b in _batches(data, np.arange(n), 256):
         net.forward(b, update="minmax")
     params = net.params()
-    lrs = {k: opts.book_lr if k.endswith("/book") else opts.scale_lr if k.endswith("/log_s")
-           else opts.latent_lr if k.endswith("/u") else opts.lr for k in params}
+    def gap(k):
+        book = np.unique(np.round(net.weights[k.rsplit("/", 1)[0]].params["book"]))
+        return float(np.diff(book).min()) if book.size > 1 else 1.0
+    lrs = {k: opts.book_lr * gap(k) if k.endswith("/book") else opts.scale_lr
+           if k.endswith("/log_s") else opts.latent_lr * gap(k) if k.endswith("/u")
+           else opts.lr for k in params}
     adam = Adam(params, lrs)
     macs = graph_macs(g)
     est = 3 * macs * len(tr_idx) * opts.epochs
@@ -151,7 +157,10 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
             tot += loss * len(j)
         return tot / len(idx), hit / len(idx)
 
-    best = (evaluate(val_idx)[0], net.state(), 0)
+    # early stopping on the held-out tenth: accuracy (labels) or top-1 agreement with the
+    # teacher (no labels) first, the loss breaking ties
+    l0, a0 = evaluate(val_idx)
+    best = ((a0, -l0), net.state(), 0)
     history, bad, t0 = [], 0, time.perf_counter()
     steps = opts.epochs * ((len(tr_idx) + opts.batch - 1) // opts.batch)
     step = 0
@@ -183,8 +192,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
         history.append(row)
         if progress:
             progress(row, opts.epochs, elapsed / epoch * opts.epochs)
-        if not val_loss > best[0] - 1e-6 or n_val == 0:
-            best, bad = (val_loss, net.state(), epoch), 0
+        if n_val == 0 or (val_acc, -val_loss) > best[0]:
+            best, bad = ((val_acc, -val_loss), net.state(), epoch), 0
         else:
             bad += 1
             if bad >= opts.patience:
