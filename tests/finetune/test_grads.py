@@ -140,3 +140,50 @@ def test_loss_gradients(loss):
         m[i] -= eps
         num = (fn(p.reshape(s.shape))[0] - fn(m.reshape(s.shape))[0]) / (2 * eps)
         assert abs(num - g.reshape(-1)[i]) <= 1e-6 + 1e-5 * abs(num)
+
+
+def test_network_gradients_match_finite_differences(example_dir):
+    """The whole digits graph (float64, no fake quant): Net.backward's parameter gradients of
+    KL + cross-entropy + feature matching against central differences."""
+    from tinyc.passes.finetune.net import Net
+    from tinyc.passes.manager import run_passes
+    from tinyc.pipeline import FLOAT_PASSES, load_model
+    g = run_passes(load_model(example_dir / "digits.onnx"), FLOAT_PASSES)
+    net = Net(g, quant=False, dtype=np.float64)
+    for k, a in list(net.params().items()):
+        name, part = k.rsplit("/", 1)
+        if part == "bias":
+            net.bias[name] = a.astype(np.float64)
+        else:
+            net.weights[name].params[part] = a.astype(np.float64)
+    x = {g.inputs[0].name: np.load(example_dir / "calib.npz")["input"][:3].astype(np.float64)}
+    teacher = RNG.standard_normal((3, 10))
+    labels = np.array([3, 1, 7])
+    feat = [n.outputs[0] for n in g.nodes if n.op == "depthwise_conv2d"][0]
+    t_feat = RNG.standard_normal((3,) + feat.shape[1:])
+
+    def loss(grad=False):
+        env, tape = net.forward(x)
+        s = env[id(net.logits)]
+        l1, g1 = kl_loss(s, teacher, 2.0)
+        l2, g2 = ce_loss(s, labels)
+        l3, g3 = feature_loss(env[id(feat)], t_feat)
+        if not grad:
+            return l1 + l2 + l3
+        return net.backward(tape, {id(net.logits): g1 + g2, id(feat): g3})
+
+    grads = loss(True)
+    params = net.params()
+    assert set(grads) == set(params)
+    eps = 1e-6
+    for k, a in params.items():
+        flat = a.reshape(-1)
+        for i in RNG.choice(a.size, min(6, a.size), replace=False):
+            old = flat[i]
+            flat[i] = old + eps
+            lp = loss()
+            flat[i] = old - eps
+            lm = loss()
+            flat[i] = old
+            num = (lp - lm) / (2 * eps)
+            assert abs(num - grads[k].reshape(-1)[i]) <= 1e-6 + 1e-4 * abs(num), (k, i)

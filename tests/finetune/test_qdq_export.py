@@ -69,3 +69,16 @@ def test_cli_check_has_a_finetuned_column(digits, capsys):
     assert rc == 0
     header = [ln for ln in out.splitlines() if "compressed" in ln and "fine-tuned" in ln]
     assert header and "fine-tuned: the compressed" in out
+
+
+def test_finetune_flags_reach_compile_keywords():
+    import inspect
+
+    from tinyc.options import compile_options
+    for cmd, extra in (("build", ["-o", "o"]), ("check", ["--data", "t.npz"]),
+                       ("run", ["--data", "t.npz"]), ("sweep", ["--data", "t.npz", "-o", "o"])):
+        args = __import__("tinyc.cli", fromlist=["parser"]).parser().parse_args(
+            [cmd, "m.onnx", *extra, "--finetune", "3", "--train", "t.npz", "--teacher", "t.onnx"])
+        opts = compile_options(args)
+        assert opts == {"finetune": 3, "train": "t.npz", "teacher": "t.onnx"}
+        assert set(opts) <= set(inspect.signature(tinyc.compile).parameters)
