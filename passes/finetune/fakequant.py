@@ -134,15 +134,6 @@ class PaletteWeights:
         self.frozen = (book == 0) if sparse else np.zeros(book.size, bool)
         s = np.asarray(w.q.scale, np.float64)
         latent = w.data.astype(np.float64)
-        if init is not None and book.size > 1 and False:
-            # the float weight, kept inside the cell of the entry compression assigned: the
-            # assignment starts as compression's (GPTQ), weights whose float value lies
-            # across a boundary start at it
-            mids = (book[1:] + book[:-1]) / 2
-            k = np.searchsorted(book, w.data.astype(np.int64))
-            lo = np.concatenate([[-np.inf], mids])[k] + 0.01
-            hi = np.concatenate([mids, [np.inf]])[k] - 0.01
-            latent = np.clip(init / self._shape(s), lo, hi)
         self.params = {"u": latent.astype(np.float32),      # latent weights in int8 units
                        "book": book.astype(np.float32), "log_s": np.log(s).astype(np.float32)}
 
@@ -202,8 +193,9 @@ def weights_for(node, info: dict | None, init: np.ndarray | None = None):
     """The parametrisation of a layer's weights: float weights train freely (quantized as
     quantize will); compressed (integer) weights keep their grid, mask or palette.
     info: the compression report's entry for the layer ({"config": "K=2 ...", ...}); init:
-    the layer's float weights before compression (a palette layer's latent weights start
-    there, so that training can move them across the assignment boundaries)."""
+    the layer's float weights before compression (unused: palette latents that started from
+    them, or from them kept inside compression's assignment cells, trained worse on digits
+    than latents starting at compression's GPTQ assignment)."""
     w = node.inputs[1]
     cfg = (info or {}).get("config", "")
     sparse = "sparse" in cfg
