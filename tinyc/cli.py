@@ -204,6 +204,15 @@ def parser() -> argparse.ArgumentParser:
              "  tinyc inspect model.onnx --calib calib.npz --prune-structured 0.3")
     _common(i)
     i.add_argument("--ir", action="store_true", help="also print the IR (every tensor and op)")
+    f = _sub(sub, "finetune", "fine-tune (QAT + distillation) and write a QDQ ONNX model",
+             "  tinyc finetune model.onnx --calib calib.npz --train train.npz --cluster 2 "
+             "-o ft.onnx\n"
+             "  tinyc finetune model.onnx --calib calib.npz --finetune 20 --teacher big.onnx "
+             "-o ft.onnx")
+    _common(f)
+    f.add_argument("-o", "--output", required=True, metavar="OUT.onnx",
+                   help="the fine-tuned model as QDQ ONNX (ONNX Runtime runs it; tinyc "
+                   "compiles it back to the same int8 weights)")
     _sweep_parser(sub)
     _bench_parser(sub)
     bd = sub.add_parser("boards", help="list the known boards and their memory regions",

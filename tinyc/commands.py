@@ -72,6 +72,7 @@ def cli_options(args) -> dict:
     return opts
 
 
+FINETUNE_OPTIONS = ("finetune", "train", "teacher")
 # Options that change the weights: each needs calibration data (and a float model).
 COMPRESSING = ("prune", "prune_structured", "cluster", "weights", "compensate",
                "bias_correction", "max_accuracy_drop")
@@ -365,7 +366,9 @@ def cmd_check(args, shapes) -> int:
     from .options import CALIBRATION_OPTIONS, compile_options
     opts = cli_options(args)
     plain = {k: v for k, v in opts.items() if k in CALIBRATION_OPTIONS}
-    variants = {"int8": plain, **({"compressed": opts} if opts != plain else {})}
+    ptq = {k: v for k, v in opts.items() if k not in FINETUNE_OPTIONS}
+    variants = {"int8": plain, **({"compressed": ptq} if ptq != plain else {}),
+                **({"fine-tuned": opts} if opts.get("finetune") else {})}
     tools = can_measure()
     steps = len(variants) * (3 if tools else 2)
     step = iter(range(1, steps + 1))
@@ -399,7 +402,7 @@ def cmd_check(args, shapes) -> int:
     qdq = is_qdq(models["int8"])
     if qdq:     # ORT on the QDQ graph is not a float model: no float column
         cols["float"] = {"macs": cols["float"]["macs"]}
-    print(format_summary(models.get("compressed", models["int8"])))
+    print(format_summary(models.get("fine-tuned", models.get("compressed", models["int8"]))))
     print(f"check on {n} samples of {Path(args.data).name}: the generated C on the host")
     print(check_table(cols, labels is not None))
     if qdq:
@@ -413,8 +416,12 @@ def cmd_check(args, shapes) -> int:
             warn(accuracy_warning(cols["float"]["accuracy"], cols[key]["accuracy"], key,
                                   causes, labels is not None))
     if "compressed" in models:
-        extra = {k: v for k, v in compile_options(args).items() if k not in plain}
+        extra = {k: v for k, v in compile_options(args).items()
+                 if k not in plain and k not in FINETUNE_OPTIONS}
         print(f"compressed: {describe(extra)}")
+    if "fine-tuned" in models:
+        extra = {k: v for k, v in compile_options(args).items() if k in FINETUNE_OPTIONS}
+        print(f"fine-tuned: the compressed (or int8) model with {describe(extra)}")
     return 0 if exact else 1
 
 
@@ -433,8 +440,8 @@ def check_table(cols: dict, labelled: bool) -> str:
         if key == "latency_ms":
             return f"{v:.3f}"
         base = cols["int8"][key]
-        return f"{v:,}" + (f" ({(v - base) / base:+.0%})" if c is cols.get("compressed")
-                           and base and v != base else "")
+        return f"{v:,}" + (f" ({(v - base) / base:+.0%})" if c in (
+            cols.get("compressed"), cols.get("fine-tuned")) and base and v != base else "")
     rows = [("top-1 accuracy" if labelled else "top-1 agreement with float", "accuracy")]
     if not labelled:
         rows += [("RMS error vs float", "rms_error"), ("max error vs float", "max_error")]
@@ -512,3 +519,28 @@ def cmd_boards(args, shapes) -> int:
 
 if __name__ == "__main__":
     sys.exit(1)
+
+
+def cmd_finetune(args, shapes) -> int:
+    """tinyc finetune: compile with --finetune (default 10 epochs), write the QDQ ONNX."""
+    from .qdq_export import export_qdq
+    if getattr(args, "calib", None) is None:
+        raise TinycError("finetune: needs calibration data — expected --calib CALIB.npz")
+    out = Path(args.output)
+    if out.suffix.lower() != ".onnx":
+        raise TinycError(f"-o {out}: expected an .onnx file name")
+    opts = cli_options(args)
+    opts.setdefault("finetune", 10)
+    m = _compile(args, shapes, opts)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tinyc-tmp")
+        export_qdq(m, tmp)
+        os.replace(tmp, out)
+    except OSError as e:
+        raise OutputError(f"-o {out}: cannot write the output ({e})") from None
+    r = m.report["finetune"]
+    print(f"fine-tuned {r['epochs']} epochs (best {r['best_epoch']}) on {r['train_samples']} "
+          f"samples{' with labels' if r['labels'] else ''} in {r['seconds']:.1f} s; "
+          f"wrote {out}")
+    return 0

@@ -118,6 +118,16 @@ def add_compression_args(p: argparse.ArgumentParser) -> None:
                    metavar="|".join(storage_choices()),
                    help="weight storage: auto (a compact format where it saves >= 1/8, sparse "
                    "only where not slower; default), small (the smallest), dense, or one format")
+    g.add_argument("--finetune", metavar="EPOCHS", type=_number(int, 1, 10**6, False, False,
+                                                                "10"),
+                   help="quantization-aware fine-tuning with distillation for EPOCHS epochs "
+                   "after compression (docs/finetune.md)")
+    g.add_argument("--train", metavar="TRAIN.npz",
+                   help="--finetune's training data: input arrays (+ 'label' for "
+                   "cross-entropy); default: --calib, distillation only")
+    g.add_argument("--teacher", metavar="T.onnx",
+                   help="--finetune's teacher (same inputs and outputs); default: the float "
+                   "model itself")
 
 
 def _merge(flag: str, items: list | None):
@@ -143,7 +153,7 @@ def compile_options(args) -> dict:
     out = {}
     for key in ("calib_method", "per_tensor", "prune_method", "prune_scope", "prune_structured",
                 "compensate", "bias_correction", "max_accuracy_drop", "val", "storage",
-                "ram_limit"):
+                "ram_limit", "finetune", "train", "teacher"):
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
     for key in ("prune", "cluster", "weights", "activations"):

@@ -47,6 +47,11 @@ def _progress(done: int, total: int) -> None:
         print(f"calibrating: {done}/{total} samples", end=end, file=sys.stderr)
 
 
+def _ft_progress(progress):
+    from .finetune import print_progress
+    return print_progress if progress is not None else None
+
+
 def c_name(name: str) -> str:
     s = re.sub(r"\W", "_", name)
     return s if s and not s[0].isdigit() else f"m_{s}"
@@ -126,7 +131,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             cluster=None, weights="int8", compensate=None, bias_correction=None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
             activations=None, precision: dict | None = None,
-            ram_limit: int | None = None) -> Model:
+            ram_limit: int | None = None, finetune=None, train=None, teacher=None,
+            finetune_options: dict | None = None) -> Model:
     """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
     a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
     {input: array}, or array.
@@ -145,7 +151,11 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     ram_limit: bytes of RAM one inference may use — the arena plus the caller's input and
     output buffers (default: the board's RAM); tinyc reads the input in place and runs a
     prefix in patches (passes/patch.py) to meet it; report["ram"] says how. A limit it cannot
-    meet is an error naming the smallest RAM reachable."""
+    meet is an error naming the smallest RAM reachable.
+    finetune (epochs): quantization-aware fine-tuning with distillation after compression
+    (docs/finetune.md); train (.npz path, dict or array like calib, plus an optional "label"
+    array; default: the calibration data); teacher (an ONNX/TFLite path; default: the float
+    model itself); finetune_options (passes.finetune.FinetuneOptions fields)."""
     from .passes.compress import Compression
     from .passes.search import compress_model
     from .target import load_board
@@ -170,6 +180,15 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
         if progress is not None else None
     g, compression = compress_model(g, samples, comp, max_accuracy_drop, val, calib_method,
                                     storage, say, precision)
+    ft_report, ft_graph = None, None
+    if finetune:
+        from .finetune import run_finetune
+        t_graph = None if teacher is None else \
+            run_passes(load_model(teacher, input_shapes), FLOAT_PASSES, check=verify)
+        g, ft_report = run_finetune(g, float_graph, samples, finetune, train, teacher,
+                                    t_graph, compression, finetune_options,
+                                    progress=_ft_progress(progress))
+        ft_graph = copy.deepcopy(g)
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
                  per_tensor=per_tensor)
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows
@@ -184,5 +203,8 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     _compression_report(model, compression, weight_rows(kernels))
     model.report["activations"] = activation_report(g)
     model.report["ram"] = ram.report(sum(v.type.nbytes for v in (*g.inputs, *g.outputs)))
+    if ft_report is not None:
+        model.report["finetune"] = ft_report
+        model.finetuned_graph = ft_graph
     check_fit(model, estimate(model), "estimated before compiling the C")
     return model

@@ -14,6 +14,8 @@ Deterministic: fixed seeds, deterministic algorithms, one thread. The files it w
                  (group=16), GlobalAveragePool, Flatten, Gemm
     calib.npz    input [200,1,8,8] float32 (training samples, for calibration)
     test.npz     input [360,1,8,8] float32, label [360] int64 (the held-out test split)
+    train.npz    input [1437,1,8,8] float32, label [1437] int64 (the training split, for
+                 fine-tuning: tinyc.compile(..., finetune=10, train=...); needs only sklearn)
 """
 from __future__ import annotations
 
@@ -137,6 +139,7 @@ def main() -> None:
     acc_ort = accuracy(onnxruntime_logits(onnx_path, x_te), y_te)
 
     np.savez_compressed(args.out / "calib.npz", input=np.ascontiguousarray(x_tr[:N_CALIB]))
+    np.savez_compressed(args.out / "train.npz", input=np.ascontiguousarray(x_tr), label=y_tr)
     np.savez_compressed(args.out / "test.npz", input=np.ascontiguousarray(x_te),
                         label=np.ascontiguousarray(y_te))
 

@@ -1,0 +1,197 @@
+"""The float graph as a trainable network: batched forward (optionally fake-quantized, as the
+compiler will quantize) and backward, parameters per layer (fakequant.weights_for)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import TinycError
+from ...ir import OPS, Graph, QParams
+from ...ir.interpret import float_data
+from ..calibrate import fixed_output_q, qparams_from_range
+from .fakequant import fq_act, fq_bias, fq_requant, weights_for
+from .ops import RAW_ROUNDING, grad_fns
+
+EMA = 0.9          # moving average of the batch min / max of each activation
+
+
+def logits_value(g: Graph):
+    """The value the losses read: the model's output, or the input of a final softmax."""
+    if len(g.outputs) != 1:
+        raise TinycError(f"fine-tuning: model '{g.name}' has {len(g.outputs)} outputs — "
+                         "distillation needs one output (logits or probabilities)")
+    out = g.outputs[0]
+    p = out.producer
+    if p is not None and p.op in ("softmax", "log_softmax"):
+        return p.inputs[0]
+    return out
+
+
+class Net:
+    """quant: fake-quantize weights, biases and activations; layers: the compression report's
+    per-layer entries (which layers are clustered, int4, sparse); init: {layer: float weights
+    before compression}."""
+
+    def __init__(self, g: Graph, layers: dict | None = None, quant: bool = True,
+                 dtype=np.float32, init: dict | None = None):
+        self.g, self.quant, self.dtype = g, quant, dtype
+        for n in g.nodes:
+            grad_fns(n)                                # refuse unsupported ops up front
+        self.weights, self.bias = {}, {}
+        for n in g.nodes:
+            if OPS[n.op].layer is not None:
+                self.weights[n.name] = weights_for(n, (layers or {}).get(n.name),
+                                                   (init or {}).get(n.name))
+                if n.input(2) is not None:
+                    self.bias[n.name] = float_data(n.inputs[2]).astype(dtype).copy()
+        self.consts = {}
+        for n in g.nodes:
+            lay = OPS[n.op].layer is not None
+            for i, v in enumerate(n.inputs):
+                if v is not None and v.is_const and not (lay and i in (1, 2)):
+                    d = float_data(v).astype(dtype)
+                    if quant and v.dtype.is_float and not OPS[n.op].inputs_as_output_q:
+                        d = fq_act(d, qparams_from_range(d.min(), d.max()))[0]
+                    self.consts[id(v)] = d
+        self.ranges: dict[int, tuple[float, float]] = {}
+        self.logits = logits_value(g)
+
+    # -- parameters ----------------------------------------------------------------------
+    def params(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name, w in self.weights.items():
+            for k, a in w.params.items():
+                out[f"{name}/{k}"] = a
+        for name, b in self.bias.items():
+            out[f"{name}/bias"] = b
+        return out
+
+    def state(self):
+        return ({k: a.copy() for k, a in self.params().items()}, dict(self.ranges))
+
+    def load_state(self, state):
+        params, ranges = state
+        for k, a in self.params().items():
+            a[...] = params[k]
+        self.ranges = dict(ranges)
+
+    def store(self, g: Graph) -> None:
+        """Write the trained parameters into the graph (the nodes are self.g's)."""
+        for n in g.nodes:
+            if n.name in self.weights:
+                self.weights[n.name].store(g, n)
+                if n.name in self.bias:
+                    b = n.inputs[2]
+                    n.replace_input(2, g.const(b.name, self.bias[n.name].astype(np.float32)))
+
+    # -- activation quantization ----------------------------------------------------------
+    def _q(self, v) -> QParams | None:
+        r = self.ranges.get(id(v))
+        return None if r is None else qparams_from_range(*r)
+
+    def _observe(self, v, a, update: bool) -> None:
+        lo, hi = float(a.min()), float(a.max())
+        old = self.ranges.get(id(v))
+        if old is None or update == "minmax":
+            self.ranges[id(v)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+        elif update:
+            self.ranges[id(v)] = (EMA * old[0] + (1 - EMA) * lo, EMA * old[1] + (1 - EMA) * hi)
+
+    # -- forward / backward ----------------------------------------------------------------
+    def forward(self, feeds: dict[str, np.ndarray], update=False, keep: bool = False):
+        """Run a batch. update: False (ranges fixed), True (moving averages) or "minmax"
+        (the union of the batches' ranges, as calibration). Returns env {id(value): array}
+        and the tape for backward."""
+        env, tape, qmap = {}, [], {}
+        for v in self.g.inputs:
+            x = np.asarray(feeds[v.name], self.dtype).reshape((-1,) + tuple(v.shape[1:]))
+            if self.quant or update:
+                self._observe(v, x, update)
+            mask = None
+            if self.quant:
+                qmap[id(v)] = self._q(v)
+                x, mask = fq_act(x, qmap[id(v)])
+            env[id(v)] = x
+            tape.append((None, v, mask))
+        for n in self.g.nodes:
+            args = self._args(n, env, qmap)
+            fwd, _ = grad_fns(n)
+            y, cache = fwd(n, *args)
+            y = np.asarray(y, self.dtype)
+            out = n.outputs[0]
+            mask = None
+            d = OPS[n.op]
+            if self.quant:
+                if d.fixed_q is not None:
+                    q = fixed_output_q(n.op)
+                elif d.same_q:
+                    q = qmap[id(n.inputs[0])]
+                else:
+                    self._observe(out, y, update)
+                    q = self._q(out)
+                qmap[id(out)] = q
+                if n.name in self.weights:
+                    n_out = OPS[n.op].out_channels(n.inputs[1].shape)
+                    mult = np.float64(np.float32(qmap[id(n.inputs[0])].s)) * \
+                        self.weights[n.name].w_scale(n_out).astype(np.float32) / \
+                        np.float64(np.float32(q.s))
+                    y, mask = fq_requant(y, q, mult)
+                else:
+                    y, mask = fq_act(y, q, raw=n.op in RAW_ROUNDING)
+            elif update:
+                self._observe(out, y, update)
+            env[id(out)] = y
+            tape.append((n, cache, mask))
+        self.qmap = qmap
+        return env, tape
+
+    def _args(self, n, env, qmap):
+        args = []
+        for i, v in enumerate(n.inputs):
+            if v is None:
+                args.append(None)
+            elif n.name in self.weights and i == 1:
+                args.append(self.weights[n.name].forward(self.dtype) if self.quant
+                            else self.weights[n.name].params.get("w", None)
+                            if self.weights[n.name].kind == "float"
+                            else self.weights[n.name].forward(self.dtype))
+            elif n.name in self.weights and i == 2:
+                b = self.bias[n.name]
+                if self.quant:
+                    wq = self.weights[n.name]
+                    n_out = OPS[n.op].out_channels(n.inputs[1].shape)
+                    b = fq_bias(b, qmap[id(n.inputs[0])].s, wq.w_scale(n_out))
+                args.append(b)
+            elif v.is_const:
+                args.append(self.consts[id(v)])
+            else:
+                args.append(env[id(v)])
+        while args and args[-1] is None:
+            args.pop()
+        return args
+
+    def backward(self, tape, grads: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
+        """Gradients of the parameters, given the loss gradients at some values."""
+        grads = dict(grads)
+        out: dict[str, np.ndarray] = {}
+        for n, cache, mask in reversed(tape):
+            if n is None:
+                continue
+            y = n.outputs[0]
+            dy = grads.pop(id(y), None)
+            if dy is None:
+                continue
+            if mask is not None:
+                dy = dy * mask
+            _, bwd = grad_fns(n)
+            dxs = bwd(n, cache, dy)
+            for i, (v, dx) in enumerate(zip(n.inputs, dxs)):
+                if v is None or dx is None:
+                    continue
+                if n.name in self.weights and i == 1:
+                    for k, gk in self.weights[n.name].backward(dx).items():
+                        out[f"{n.name}/{k}"] = gk
+                elif n.name in self.weights and i == 2:
+                    out[f"{n.name}/bias"] = dx
+                elif not v.is_const:
+                    grads[id(v)] = grads[id(v)] + dx if id(v) in grads else dx
+        return out
