@@ -226,7 +226,10 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
     int8_q = {}
     for node in g.nodes:
         y, x = node.outputs[0], node.input(0)
-        if node.op == "requantize":             # imported QUANTIZE int8 -> int16 (TFLite)
+        if node.op == "requantize" or (y.dtype is DType.INT16 and
+                                       "activations" not in node.attrs):
+            # imported int16 already: QUANTIZE int8 -> int16 (TFLite), a 16x8 op that keeps
+            # its own types (the LSTM)
             if y.dtype is DType.INT16:
                 wide[id(y)] = y.q
             continue
