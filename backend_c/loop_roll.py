@@ -4,8 +4,9 @@ repetition becomes one `for` loop whose literals are `base + i * step`.
 
 The rolled loop executes exactly the statements of the unrolled units in the same order (each
 iteration's literals equal the unrolled ones), so the arithmetic is unchanged; only flash
-shrinks. Literals inside `static` initialisers and inside comments are never varied (a static
-initialiser must stay a constant expression): such a unit repeats only where they are equal.
+shrinks. Only pointer offsets (`TINYC_ARENA + 1234`) vary; literals elsewhere — sizes, strides,
+`static` initialisers (which must stay constant expressions) — must be equal for a unit to
+repeat. Comments are dropped inside a loop.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import re
 _NUM = re.compile(r"(?<![A-Za-z0-9_.])\d+(?![A-Za-z0-9_.])")
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _STATIC = re.compile(r"\bstatic\b[^;]*;", re.S)
+# a literal that may vary: a byte offset added to a pointer (`TINYC_ARENA + 1234`, `in + 96`),
+# so the loop counter (size_t) only ever meets pointer arithmetic (no sign conversions)
+_OFFSET = re.compile(r"(?:TINYC_ARENA|\b(?!r\b)[A-Za-z_]\w*)\s*\+\s*$")
 
 
 def _split(unit: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -22,7 +26,7 @@ def _split(unit: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     fixed = [(m.start(), m.end()) for m in _STATIC.finditer(text)]
     pieces, nums, pos = [], [], 0
     for m in _NUM.finditer(text):
-        if any(a <= m.start() < b for a, b in fixed):
+        if any(a <= m.start() < b for a, b in fixed) or not _OFFSET.search(text, 0, m.start()):
             continue
         pieces.append(text[pos:m.start()])
         nums.append(int(m.group()))

@@ -91,6 +91,8 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
             a["output"] = arena("out") if strips else ctx.ptr(y, st.row * st.out_w * co)
         else:
             a["output"] = ctx.ptr(y, st.out_local * st.out_w * co)
+        if "size" in a:       # an elementwise kernel (lut): the band's elements, contiguous
+            a["size"] = st.n * st.out_w * int(y.shape[3])
         a["input_dims"] = dims4((x.shape[0], st.in_rows, st.in_w, x.shape[3]))
         a["output_dims"] = dims4((y.shape[0], st.n, st.out_w, y.shape[3]))
         a["padding"] = (st.pad_top, st.pad_left)

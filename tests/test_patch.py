@@ -25,8 +25,10 @@ from tinyc.ir.patch import Stage, band_program
 from tinyc.passes.plan_memory import plan_memory
 
 
-def _chain(seed: int, hw: int = 12, depth: int = 5) -> tuple[onnx.ModelProto, np.ndarray]:
-    """A random chain on [1, C, hw, hw] (NCHW), then a 1x1 conv head; and calibration data."""
+def _chain(seed: int, hw: int = 12, depth: int = 5, lut: bool = False
+           ) -> tuple[onnx.ModelProto, np.ndarray]:
+    """A random chain on [1, C, hw, hw] (NCHW), then a 1x1 conv head; and calibration data.
+    lut=True: Sigmoid (a lut node) where the chain has Identity."""
     rng = np.random.default_rng(seed)
     c = c0 = int(rng.integers(1, 5))
     h = w = hw
@@ -50,7 +52,8 @@ def _chain(seed: int, hw: int = 12, depth: int = 5) -> tuple[onnx.ModelProto, np
             nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [y + "c"],
                                           kernel_shape=[k, k], strides=[s, s], pads=pads,
                                           group=c if kind == "dw" else 1))
-            nodes.append(helper.make_node("Relu" if rng.random() < 0.7 else "Identity",
+            nodes.append(helper.make_node("Relu" if rng.random() < 0.7 else
+                                          "Sigmoid" if lut else "Identity",
                                           [y + "c"], [y]))
             c = cout
         else:
@@ -325,3 +328,43 @@ def test_report_arena_over_time_counts_the_line_buffers(vww, tmp_path):
     assert set(m.plan.stage_values) <= alive      # the line buffers are counted
     c_dir = m.write(tmp_path / "c")
     assert "Arena over time" in (c_dir / "report.html").read_text()
+
+
+
+def _lut_stages(m, rng, n: int):
+    names = [node.name for node in m.graph.nodes if node.op in
+             ("conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "lut")][:-1]
+    for _ in range(n):
+        k = int(rng.integers(1, len(names) + 1))
+        yield Stage(tuple(names[:k]), int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+
+
+LUT_SEEDS = [s for s in range(40) if "Sigmoid" in str(_chain(s, lut=True)[0].graph.node)][:10]
+
+
+@pytest.mark.parametrize("seed", LUT_SEEDS)
+def test_patched_stage_with_activation_tables(tmp_path, seed):
+    """Unary activations that quantize to a lut (Sigmoid) run inside a patched stage as 1x1
+    windows: patched == unpatched bit for bit in the golden model, and in host C for the first
+    seeds."""
+    model, calib = _chain(seed, lut=True)
+    m = _compile(tmp_path, model, calib, name=f"l{seed}")
+    assert any(n.op == "lut" for n in m.graph.nodes)
+    xs = _int8(m, 300 + seed)
+    want = m.interpret(xs, batch=True)
+    rng = np.random.default_rng(seed)
+    stages = [st for st in _lut_stages(m, rng, 6)]
+    with_lut = [st for st in stages if any(
+        n.op == "lut" for n in m.graph.nodes if n.name in st.nodes)]
+    for st in stages:
+        m.graph.patch_stages = [st]
+        got = m.interpret(xs, batch=True)
+        m.graph.patch_stages = []
+        assert np.array_equal(got, want), st
+    if seed in LUT_SEEDS[:3] and with_lut:
+        _patch(m, with_lut[0])
+        assert np.array_equal(m.run_host(xs, batch=True), want), with_lut[0]
+
+
+def test_lut_seeds_exist():
+    assert len(LUT_SEEDS) >= 5
