@@ -1,4 +1,6 @@
-"""The C of a patched stage (ir/patch.py): the band program unrolled, straight-line.
+"""The C of a patched stage (ir/patch.py): the band program, its repeating runs of calls rolled
+into loops (backend_c/loop_roll.py: the interior bands differ only in pointer offsets, the
+border bands stay separate calls), so flash grows by a small constant per stage.
 
 Each Run is the layer's own kernel call (the entry select_kernels chose, its constant arrays
 rendered once) on a band: input and output pointers at the band's rows, the band's heights and
@@ -12,6 +14,7 @@ from __future__ import annotations
 from ..errors import TinycError
 from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_nodes
 from .cgen import c_comment, dims4
+from .loop_roll import roll
 
 
 def _copy_rows(dst: str, dst_stride: int, src: str, src_stride: int, n: int, size: int) -> str:
@@ -48,18 +51,19 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
              f"row(s) x {stage.cols} column strip(s), {prog.calls} kernel calls, line buffers "
              f"{sum(prog.buffer_bytes) + prog.in_bytes + prog.out_bytes:,} B, "
              f"{prog.extra_macs:,} MACs recomputed */"]
+    units = []
     for st in prog.steps:
         if isinstance(st, Copy):
             if st.into:
                 w_full = int(x0.shape[2]) * c_in
-                lines.append(_copy_rows(arena("in", st.local * st.width * c_in),
+                units.append(_copy_rows(arena("in", st.local * st.width * c_in),
                                         st.width * c_in,
                                         ctx.ptr(x0, st.row * w_full + st.col * c_in), w_full,
                                         st.n, st.width * c_in)
                              + f" /* input rows [{st.row}, {st.row + st.n}) */")
             else:
                 w_full = int(y_last.shape[2]) * c_out
-                lines.append(_copy_rows(ctx.ptr(y_last, st.row * w_full + st.col * c_out),
+                units.append(_copy_rows(ctx.ptr(y_last, st.row * w_full + st.col * c_out),
                                         w_full, arena("out"), st.width * c_out, st.n,
                                         st.width * c_out)
                              + f" /* output rows [{st.row}, {st.row + st.n}) */")
@@ -70,7 +74,7 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
                 dst = arena("in") if st.layer < 0 else ctx.ptr(nodes[st.layer].outputs[0])
                 src = (arena("in", st.drop * rb) if st.layer < 0 else
                        ctx.ptr(nodes[st.layer].outputs[0], st.drop * rb))
-                lines.append(f"memmove({dst}, {src}, {st.keep * rb}); /* line buffer "
+                units.append(f"memmove({dst}, {src}, {st.keep * rb}); /* line buffer "
                              f"{st.layer}: keep {st.keep} row(s) */")
             continue
         node = nodes[st.layer]
@@ -87,10 +91,13 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
             a["output"] = arena("out") if strips else ctx.ptr(y, st.row * st.out_w * co)
         else:
             a["output"] = ctx.ptr(y, st.out_local * st.out_w * co)
+        if "size" in a:       # an elementwise kernel (lut): the band's elements, contiguous
+            a["size"] = st.n * st.out_w * int(y.shape[3])
         a["input_dims"] = dims4((x.shape[0], st.in_rows, st.in_w, x.shape[3]))
         a["output_dims"] = dims4((y.shape[0], st.n, st.out_w, y.shape[3]))
         a["padding"] = (st.pad_top, st.pad_left)
-        lines.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */")
-        lines.append(templates[st.layer].render(**a).rstrip("\n"))
+        units.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */\n"
+                     + templates[st.layer].render(**a).rstrip("\n"))
+    lines += roll(units)
     names = ", ".join(n.name for n in nodes)
     return {"comment": f"patched stage ({names})", "code": "\n".join(lines)}, sources

@@ -2,9 +2,10 @@
 line buffers: nothing is recomputed).
 
 A *stage* is a chain of window ops (conv2d, depthwise_conv2d, max_pool2d, avg_pool2d, OpDef
-field `patchable`) that starts at an activation held whole (a graph input or an arena tensor)
-and ends at a tensor written whole. The stage's output is computed `rows` rows at a time; each
-inner layer keeps only the rows of its output that its consumer still needs (a line buffer of
+field `patchable`; the unary elementwise lut too, as a 1x1 window) that starts at an
+activation held whole (a graph input or an arena tensor) and ends at a tensor written whole.
+The stage's output is computed `rows` rows at a time; each inner layer keeps only the rows
+of its output that its consumer still needs (a line buffer of
 `capacity` rows, full width, all channels): when the consumer moves down, the rows it no longer
 needs are dropped (the kept ones move to the buffer's top) and the new rows are computed below.
 
@@ -113,6 +114,8 @@ class BandProgram:
 def window(node, axis: int = 0) -> tuple[int, int, int, int, int]:
     """(stride, effective kernel size, pad before, input size, output size) of a window op
     along H (axis 0) or W (axis 1)."""
+    if OPS[node.op].elementwise:     # a unary elementwise op (lut): a 1x1 window
+        return (1, 1, 0, node.inputs[0].shape[1 + axis], node.outputs[0].shape[1 + axis])
     a = node.attrs
     k = node.inputs[1].shape[1 + axis] if "kernel" not in a else a["kernel"][axis]
     d = a.get("dilation", (1, 1))[axis]
@@ -133,9 +136,14 @@ def stage_nodes(graph, stage: Stage) -> list:
             raise TinycError(f"patch stage: node '{b.name}' does not take '{a.name}''s output "
                              "as its only consumer — a stage is a chain")
     for n in nodes:
+        if OPS[n.op].patchable and OPS[n.op].elementwise and sum(
+                v is not None and not v.is_const for v in n.inputs) != 1:
+            raise TinycError(f"patch stage: node '{n.name}' ({n.op}) has several activation "
+                             "inputs — only unary elementwise ops run in a stage")
         if not OPS[n.op].patchable:
             raise TinycError(f"patch stage: node '{n.name}' ({n.op}) cannot run in row bands "
-                             "— patchable ops: conv2d, depthwise_conv2d, max/avg_pool2d")
+                             "— patchable ops: conv2d, depthwise_conv2d, max/avg_pool2d, "
+                             "lut (unary activations as tables)")
     return nodes
 
 
@@ -232,6 +240,8 @@ def band_program(graph, stage: Stage) -> BandProgram:
 def band_node(node, run: Run):
     """A copy of node whose padding makes it compute run.n x run.out_w outputs from
     run.in_rows x run.in_w inputs."""
+    if OPS[node.op].elementwise:
+        return node
     s, k, _, _, _ = window(node)
     bottom = max(0, (run.n - 1) * s + k - run.in_rows - run.pad_top)
     sw, kw, _, _, _ = window(node, 1)

@@ -181,7 +181,7 @@ def lut_float(node, x):
 
 
 @op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,),
-    channel_tie=True, elementwise=True)
+    channel_tie=True, elementwise=True, patchable=True)
 def lut(inputs, attrs):
     """lut(x) {table: 256 int8, indexed by x + 128; made from the float op `fn`}"""
     return [inputs[0].type.with_(q=None)]

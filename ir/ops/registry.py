@@ -67,6 +67,7 @@ class OpDef:
     #                                      each input (numpy broadcasting): per sample too
     implied_relu: bool = False           # a QDQ output range >= 0 after it means a fused relu
     patchable: bool = False              # a window op that runs on row bands of its input
+    #                                      (or, elementwise, a 1x1 window: any band)
     #                                      (attrs stride, pads; ir/patch.py): patch stages
     doc: str = ""
     quantized_constants: bool = False    # not a Layer, yet its constants are weights and
