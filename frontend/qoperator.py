@@ -35,6 +35,65 @@ def _is_qop(n) -> bool:
     return n.op_type in QOPS and n.domain in ("", "ai.onnx", MS)
 
 
+def _quantize_float_batchnorm(nodes: list, inits: dict, g) -> list:
+    """The QOperator format leaves BatchNormalization (on 2-D, after a QGemm) in float between
+    DequantizeLinear and the next float op. Its output range is implied by its input's: the
+    per-channel affine map over the input's 256 levels. A QuantizeLinear/DequantizeLinear pair
+    with that range (asymmetric, the input's integer type) goes after it."""
+    out: list = []
+    producer = {}
+    for n in nodes:
+        for o in n.output:
+            producer[o] = n
+    consumers: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    for n in nodes:
+        out.append(n)
+        if n.op_type != "BatchNormalization" or len(n.output) != 1:
+            continue
+        p = producer.get(n.input[0])
+        y = n.output[0]
+        if p is None or p.op_type != "DequantizeLinear" or len(p.input) < 3 or any(
+                c.op_type == "QuantizeLinear" for c in consumers.get(y, [])):
+            continue
+        if not all(k in inits for k in (*n.input[1:5], *p.input[1:3])):
+            continue
+        base = y + "__qop_bn"
+        cs = consumers.get(y, [])
+        if len(cs) == 1 and cs[0].op_type == "Relu" and len(consumers.get(
+                cs[0].output[0], [])) == 1 and consumers[cs[0].output[0]][0].op_type == \
+                "QuantizeLinear" and len(consumers[cs[0].output[0]][0].input) >= 3:
+            # BN -> Relu -> Q: the Q's range is the BN output's where it matters (>= 0)
+            qn = consumers[cs[0].output[0]][0]
+            n.output[0] = base + "_f"
+            out.append(helper.make_node("QuantizeLinear", [n.output[0], *qn.input[1:3]],
+                                        [base + "_q"]))
+            out.append(helper.make_node("DequantizeLinear", [base + "_q", *qn.input[1:3]], [y]))
+            continue
+        s = float(numpy_helper.to_array(inits[p.input[1]]).reshape(-1)[0])
+        zp_arr = numpy_helper.to_array(inits[p.input[2]])
+        info = np.iinfo(zp_arr.dtype)
+        levels = (np.array([info.min, info.max], np.float64) - float(zp_arr.reshape(-1)[0])) * s
+        gamma, beta, mean, var = (numpy_helper.to_array(inits[k]).astype(np.float64)
+                                  for k in n.input[1:5])
+        eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
+        a = gamma / np.sqrt(var + eps)
+        ends = a[None, :] * levels[:, None] + (beta - mean * a)[None, :]
+        lo, hi = min(float(ends.min()), 0.0), max(float(ends.max()), 0.0)
+        scale = np.float32(max(hi - lo, 1e-8) / 255.0)
+        zp = int(np.clip(round(info.min - lo / float(scale)), info.min, info.max))
+        g.initializer.append(numpy_helper.from_array(np.array(scale, np.float32), base + "_s"))
+        g.initializer.append(numpy_helper.from_array(np.array(zp, zp_arr.dtype), base + "_zp"))
+        n.output[0] = base + "_f"
+        out.append(helper.make_node("QuantizeLinear", [n.output[0], base + "_s", base + "_zp"],
+                                    [base + "_q"]))
+        out.append(helper.make_node("DequantizeLinear", [base + "_q", base + "_s", base + "_zp"],
+                                    [y]))
+    return out
+
+
 def to_qdq(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
     g = model.graph
     if not any(_is_qop(n) for n in g.node):
@@ -151,7 +210,7 @@ def to_qdq(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
             nodes.append(helper.make_node("Concat", parts, [f], name=n.name, **attrs(n)))
             q(f, y, i[0], i[1])
     del g.node[:]
-    g.node.extend(nodes)
+    g.node.extend(_quantize_float_batchnorm(nodes, inits, g))
     if not any(nd.domain == MS for nd in g.node):
         keep = [o for o in model.opset_import if o.domain != MS]
         del model.opset_import[:]

@@ -54,3 +54,33 @@ def test_ort_qoperator_models_compile_and_agree_on_top1(tmp_path, name, per_chan
     assert ops & {"QLinearConv", "QLinearMatMul", "QGemm"}     # really the QOperator format
     m = tinyc.compile(path)                                     # no calib
     assert _agreement(path, m, m.inputs[0].shape) >= 0.98
+
+
+def _top1_on_digits(path: pathlib.Path, m, n: int = 200) -> float:
+    import onnxruntime as ort
+    x = np.load(DIGITS / "test.npz")["input"][:n]
+    sess = ort.InferenceSession(str(path))
+    name = sess.get_inputs()[0].name
+    want = np.concatenate([sess.run(None, {name: x[i:i + 1]})[0] for i in range(n)])
+    got = np.asarray(m.run_host(x, batch=True)).reshape(want.shape)
+    return float((want.argmax(1) == got.argmax(1)).mean())
+
+
+DIGITS = pathlib.Path(__file__).parent.parent / "examples" / "digits"
+
+
+@pytest.mark.parametrize("per_channel,act", [(False, "QInt8"), (True, "QUInt8")])
+def test_qoperator_float_batchnorm_island_gets_implied_quantization(tmp_path, per_channel, act):
+    """Without quant_pre_process ORT's QOperator format leaves BatchNormalization in float
+    (digits.onnx: Conv -> BN -> Relu; mlp: Gemm -> BN (2-D) -> HardSigmoid): compiled with no
+    calibration data, top-1 vs ORT's int8 run on 200 held-out digits >= 0.99."""
+    path = tmp_path / "digits_qop.onnx"
+    _quantize(DIGITS / "digits.onnx", path, per_channel, act, False)
+    assert "BatchNormalization" in {n.op_type for n in onnx.load(path).graph.node}
+    m = tinyc.compile(path)
+    assert _top1_on_digits(path, m) >= 0.99
+    mlp = tmp_path / "mlp_qop.onnx"
+    _quantize(MODELS / "mlp_ts13.onnx", mlp, per_channel, act, False)
+    assert "BatchNormalization" in {n.op_type for n in onnx.load(mlp).graph.node}
+    m = tinyc.compile(mlp)
+    assert _agreement(mlp, m, m.inputs[0].shape) >= 0.99
