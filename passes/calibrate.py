@@ -84,6 +84,32 @@ def imply_q_backwards(g: Graph) -> None:
         x.type = x.type.with_(q=y.q)
 
 
+def imply_q_forwards(g: Graph) -> None:
+    """A quantized model's float island after a Concat of differently quantized tensors
+    (pt2e: `DQ(a), DQ(b) -> Concat -> MaxPool -> Reshape -> MatMul -> Q`): the Concat output
+    (OpDef.inputs_as_output_q) takes the union of its inputs' ranges (one input's parameters
+    when they all agree), byte-moving ops after it their input's. Only without calibration
+    data (where the graph would be refused)."""
+    for n in g.nodes:
+        d = OPS[n.op]
+        if len(n.outputs) != 1 or n.outputs[0].q is not None:
+            continue
+        acts = [v for v in n.inputs if v is not None and not v.is_const]
+        if not acts or any(v.q is None or v.q.axis is not None for v in acts):
+            continue
+        y = n.outputs[0]
+        if d.same_q:
+            y.type = y.type.with_(q=acts[0].q)
+        elif d.inputs_as_output_q:
+            qs = {v.q for v in acts}
+            if len(qs) == 1:
+                y.type = y.type.with_(q=acts[0].q)
+                continue
+            lo = min((-128 - v.q.zp) * v.q.s for v in acts)
+            hi = max((127 - v.q.zp) * v.q.s for v in acts)
+            y.type = y.type.with_(q=qparams_from_range(lo, hi))
+
+
 def observe_histograms(g: Graph, samples: list[dict[str, np.ndarray]],
                        ranges: dict[Value, tuple[float, float]],
                        values: list[Value]) -> dict[Value, np.ndarray]:
@@ -164,6 +190,7 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
             n.outputs[0].type = n.outputs[0].type.with_(q=fixed_output_q(n.op))
     if not samples:
         imply_q_backwards(g)
+        imply_q_forwards(g)
     propagate_passthrough_q(g)
     missing = needs_calibration(g)
     if not missing:

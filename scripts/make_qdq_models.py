@@ -166,9 +166,9 @@ def pt2e_quantize(net, dst: pathlib.Path, calib: np.ndarray) -> None:
         from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
         from torch.ao.quantization.quantizer.xnnpack_quantizer import (
             XNNPACKQuantizer, get_symmetric_quantization_config)
-    except ImportError:
+    except ImportError:                 # torch 2.13: pt2e lives in torchao (pip install torchao)
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-        from torchao.quantization.pt2e.quantizer.xnnpack_quantizer import (  # type: ignore
+        from torchao.testing.pt2e._xnnpack_quantizer import (  # type: ignore
             XNNPACKQuantizer, get_symmetric_quantization_config)
     example = (torch.from_numpy(calib[:1]),)
     gm = torch.export.export(net, example).module()
@@ -178,8 +178,9 @@ def pt2e_quantize(net, dst: pathlib.Path, calib: np.ndarray) -> None:
         for i in range(len(calib)):
             gm(torch.from_numpy(calib[i:i + 1]))
     gm = convert_pt2e(gm)
-    torch.onnx.export(gm, example, str(dst), dynamo=False, opset_version=17,
-                      input_names=["input"], output_names=["logits"])
+    prog = torch.onnx.export(gm, example, dynamo=True, opset_version=18,
+                             input_names=["input"], output_names=["logits"])
+    prog.save(str(dst))
 
 
 def ort_outputs(path: pathlib.Path, x: np.ndarray) -> np.ndarray:
