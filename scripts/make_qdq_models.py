@@ -9,7 +9,7 @@ need no torch:
 
 Models (input "input" [1,1,8,8] float32 in [0,1], output "logits" [1,10]):
     cnn        Conv-Relu, Conv(stride 2)-Relu, Flatten, Gemm
-    dwsep      Conv-Relu, depthwise Conv-Relu, pointwise Conv-Relu, GlobalAveragePool, Gemm
+    dwsep      Conv-Relu, depthwise Conv(stride 2)-Relu, pointwise Conv-Relu, GlobalAveragePool, Gemm
     resnet     Conv-Relu, a residual block (Conv-Relu-Conv + skip, Add, Relu), pool, Gemm
     mlp        Flatten, Gemm-Relu, Gemm-Relu, Gemm
     autoenc    encoder Gemm-BatchNorm-Relu to an 8-wide code, decoder Gemm-BatchNorm-Relu, head
@@ -84,10 +84,10 @@ def nets():
         "cnn": lambda: nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
                                      nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
                                      nn.Flatten(), nn.Linear(256, 10)),
-        "dwsep": lambda: nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
-                                       nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),
-                                       nn.Conv2d(8, 16, 1), nn.ReLU(),
-                                       nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)),
+        "dwsep": lambda: nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+                                       nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16),
+                                       nn.ReLU(), nn.Conv2d(16, 32, 1), nn.ReLU(),
+                                       nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)),
         "resnet": Residual,
         "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(),
                                      nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 10)),
