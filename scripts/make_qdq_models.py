@@ -9,7 +9,8 @@ need no torch:
 
 Models (input "input" [1,1,8,8] float32 in [0,1], output "logits" [1,10]):
     cnn        Conv-Relu, Conv(stride 2)-Relu, Flatten, Gemm
-    dwsep      Conv-Relu, depthwise Conv(stride 2)-Relu, pointwise Conv-Relu, GlobalAveragePool, Gemm
+    dwsep      Conv-Relu, depthwise Conv(stride 2)-Relu, pointwise Conv-Relu, GlobalAveragePool,
+               Gemm
     resnet     Conv-Relu, a residual block (Conv-Relu-Conv + skip, Add, Relu), pool, Gemm
     mlp        Flatten, Gemm-Relu, Gemm-Relu, Gemm
     autoenc    encoder Gemm-BatchNorm-Relu to an 8-wide code, decoder Gemm-BatchNorm-Relu, head

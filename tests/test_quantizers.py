@@ -55,7 +55,7 @@ def test_quantizer_output_compiles_and_agrees_with_ort(name):
     agree, lsb = compare(name, host=name.endswith(("_ort_qdq_s8", "_pt2e")))
     assert agree >= MIN_AGREE.get(name, 0.99), f"{name}: top-1 agreement {agree:.3f}, max {lsb:.1f} LSB"
     if name in MAX_LSB:
-        assert lsb <= MAX_LSB[name] + 1e-6
+        assert lsb <= MAX_LSB[name] + 1e-3      # float32 outputs: steps up to rounding
 
 
 def test_every_model_and_quantizer_is_there():
