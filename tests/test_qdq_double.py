@@ -44,3 +44,28 @@ def test_tensor_quantized_twice_becomes_a_requantize(tmp_path):
     for g, w, tol in zip(got, want, (0.03, 0.25 * 0.05 + 1 / 256)):
         assert np.abs(np.asarray(g).reshape(w.shape) - w).max() <= tol * 1.001
     assert (np.asarray(got[1]).reshape(want[1].shape) == want[1]).mean() > 0.8
+
+
+def test_pt2e_transpose_matmul_add_relu_in_float_before_q(tmp_path):
+    """pt2e: `DQ -> Flatten -> MatMul(Transpose(W)) -> Add -> Relu -> Q` runs in float: the
+    Relu's output quantization is implied back to the Add (exact: a clamp commutes with
+    quantization); compiles with no calibration data, within 1 LSB of ORT."""
+    import onnx
+    nf, if_ = const_dq("F", int_weights((5, 3 * 16), seed=1), np.full(5, 0.002), axis=0)
+    n0, i0, xd = qdq("in", "x", 0.02, 3)
+    n1, i1, yd = qdq("out", "r", 0.01, -128)
+    node = helper.make_node
+    nodes = nf + n0 + [node("Flatten", [xd], ["f"]),
+                       node("Transpose", ["F"], ["Ft"], perm=[1, 0]),
+                       node("MatMul", ["f", "Ft"], ["mm"]), node("Add", ["mm", "fb"], ["a"]),
+                       node("Relu", ["a"], ["r"])] + n1
+    model = make_model(nodes, {"x": [1, 3, 4, 4]}, {yd: [1, 5]},
+                       {**if_, **i0, **i1, "fb": rand(5, seed=3) * 0.1})
+    path = tmp_path / "mm.onnx"
+    onnx.save(model, path)
+    m = tinyc.compile(path)
+    sess = session(str(path))
+    x = rand(64, 3, 4, 4, seed=2)
+    want = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    got = np.asarray(m.interpret(x, batch=True)).reshape(want.shape)
+    assert np.abs(got - want).max() <= 0.01 * 1.001
