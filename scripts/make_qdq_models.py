@@ -25,7 +25,11 @@ Quantizers (file tests/qdq_models/<model>_<variant>.onnx):
     ort_qop_s8_pc    QOperator, per-channel, QInt8 activations
     ort_qop_u8       QOperator, per-tensor, QUInt8 activations, after quant_pre_process
     pt2e             torch pt2e XNNPACKQuantizer (symmetric per-channel weights), prepare_pt2e /
-                     convert_pt2e, torch.onnx.export (when the quantizer imports here)
+                     convert_pt2e, torch.onnx.export (dynamo; torchao + onnxscript installed)
+    nncf             NNCF post-training quantization of the float ONNX file (nncf.quantize);
+                     only with --only nncf, not committed: its float graph output (logits
+                     after a Gemm with no QuantizeLinear) and per-channel activation
+                     quantization (depthwise input) are not supported yet
 tests/qdq_models/ref.npz: input [200,1,8,8] (held-out digits), label [200], and per file
 "<model>_<variant>": ORT's output [200,10] of that file.
 """
@@ -184,6 +188,13 @@ def pt2e_quantize(net, dst: pathlib.Path, calib: np.ndarray) -> None:
     prog.save(str(dst))
 
 
+def nncf_quantize(src: pathlib.Path, dst: pathlib.Path, calib: np.ndarray) -> None:
+    import nncf
+    import onnx
+    data = nncf.Dataset([{"input": calib[i:i + 1]} for i in range(len(calib))])
+    onnx.save(nncf.quantize(onnx.load(str(src)), data, subset_size=len(calib)), str(dst))
+
+
 def ort_outputs(path: pathlib.Path, x: np.ndarray) -> np.ndarray:
     import onnxruntime as ort
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -192,7 +203,7 @@ def ort_outputs(path: pathlib.Path, x: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("ort", "pt2e"))
+    ap.add_argument("--only", choices=("ort", "pt2e", "nncf"))
     args = ap.parse_args()
     import torch
     from make_model import load_split
@@ -212,14 +223,18 @@ def main() -> None:
         with torch.no_grad():
             acc = float((net(torch.from_numpy(x_ref)).numpy().argmax(1) == y_ref).mean())
         export_float(net, tmp)
-        todo = [] if args.only == "pt2e" else list(ORT_VARIANTS.items())
-        if args.only != "ort":
+        todo = list(ORT_VARIANTS.items()) if args.only in (None, "ort") else []
+        if args.only in (None, "pt2e"):
             todo.append(("pt2e", None))
+        if args.only == "nncf":          # not committed yet: tinyc refuses its output (below)
+            todo.append(("nncf", "nncf"))
         for variant, kw in todo:
             dst = OUT / f"{name}_{variant}.onnx"
             try:
                 if kw is None:
                     pt2e_quantize(net, dst, calib)
+                elif kw == "nncf":
+                    nncf_quantize(tmp, dst, calib)
                 else:
                     ort_quantize(tmp, dst, calib, **kw)
                 out = ort_outputs(dst, x_ref)
