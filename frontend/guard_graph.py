@@ -17,6 +17,7 @@ import onnx
 
 from ..errors import ModelError
 from ..ir import OPS
+from ..ir.ops import layer_matrix
 from .guard import MAX_TENSOR_BYTES, _n
 
 # -- graph structure ----------------------------------------------------------------------------
@@ -242,11 +243,33 @@ def _check_bias(node, where: str) -> None:
     fan_in = opdef.fan_in(node.inputs[1].shape)
     lim = 2**31 - 1 - fan_in * 255 * 128
     big = int(np.abs(node.inputs[2].data.astype(np.int64)).max(initial=0))
-    if big > lim:
+    if big > lim and not _bias_saturates(node, opdef, lim):
         raise ModelError(f"{where}: int32 bias '{node.inputs[2].name}' reaches {big:,} — "
                          f"expected at most {lim:,} so that adding {fan_in} products cannot "
                          "overflow the int32 accumulator. The bias scale (input scale x weight "
                          "scale) is too small for this bias; quantize the model again.")
+
+
+def _bias_saturates(node, opdef, lim: int) -> bool:
+    """ONNX Runtime's quantize_static can write an int32 bias beyond the room the int32
+    accumulator needs. Decided from the arithmetic the layer does: a channel whose bias
+    exceeds `lim` has an int8 output that is saturated for every input (bias clamped to +-lim
+    plus or minus the channel's largest product sum, 255 * sum |w|, still rounds past the int8
+    range), so passes/quantize.py may clamp the bias to +-lim and the output stays bit for bit
+    what the unbounded sum gives. Else (an output that depends on the input) refused."""
+    x, w, b, y = node.inputs[0], node.inputs[1], node.inputs[2], node.outputs[0]
+    if x.q is None or y.q is None or w.q is None or w.data is None or any(w.q.zero_point):
+        return False
+    rows = np.abs(layer_matrix(node, w.data.astype(np.int64))).sum(axis=1)
+    bias = b.data.astype(np.int64).reshape(-1)
+    if rows.size != bias.size:
+        return False
+    w_s = np.broadcast_to(np.asarray(w.q.scale, np.float64), bias.shape)
+    m = x.q.s * w_s / y.q.s
+    far = (lim - 255 * rows) * m           # the smallest |acc| * M the clamped bias allows
+    need = np.where(bias > 0, 128 - y.q.zp, 128 + y.q.zp)
+    over = np.abs(bias) > lim
+    return bool(np.all(far[over] >= need[over]))
 
 
 def check_imported(g, origin: dict[int, str], path: str) -> None:

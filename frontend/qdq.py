@@ -12,6 +12,7 @@ import numpy as np
 from onnx import helper
 
 from ..errors import ModelError
+from . import tflite_luts
 from .builder import Builder, QConst, Tensor, set_q
 from ..ir import OPS, QParams
 
@@ -58,6 +59,13 @@ def QuantizeLinear(b: Builder, x, y_scale, y_zero_point=None, *, axis=1, saturat
     dtype = _dtype_of(b, y_zero_point, output_dtype, np.uint8)
     q = act_qparams(b, y_scale, y_zero_point, dtype)
     v = x.value
+    if v.q is not None and v.q != q and id(v) not in b.inherited:
+        # the tensor quantized a second time for another consumer (pt2e): an int8 -> int8
+        # requantize (TFLM's Requantize as a lookup table; within 1 step of Q(x) directly)
+        v = b.emit("lut", [v], {"table": tflite_luts.requantize_table(v.q, q),
+                               "fn": "tflm_requantize"})
+        set_q(b, v, q)
+        return Tensor(value=v, perm=x.perm, itype=dtype, q=q)
     if q.zp == -128 and v.producer is not None and OPS[v.producer.op].implied_relu:
         v = b.emit("relu", [v])          # the Relu ONNX Runtime drops when zp = qmin
     set_q(b, v, q)

@@ -67,6 +67,49 @@ def propagate_passthrough_q(g: Graph) -> None:
             y.type = y.type.with_(q=x.q)
 
 
+def imply_q_backwards(g: Graph) -> None:
+    """A quantized model's float island before a byte-moving op (OpDef.same_q: Pad, Reshape,
+    MaxPool) or a clamp (OpDef.clamp_range: Relu) whose output is quantized: the island's
+    value takes that output's quantization (ONNX Runtime's QDQ propagation). Exact: those ops
+    commute with quantization (a clamp's cut-off values become the quantized range's end).
+    ORT writes `DQ -> BatchNormalization -> Relu -> Q` after a Gemm, and QOperator graphs
+    `input -> Pad -> Q`. Only run without calibration data (where the graph would be refused)."""
+    for n in reversed(list(g.nodes)):
+        d = OPS[n.op]
+        if not (d.same_q or d.clamp_range) or not n.inputs or len(n.outputs) != 1:
+            continue
+        x, y = n.inputs[0], n.outputs[0]
+        if x is None or x.is_const or x.q is not None or y.q is None or len(x.uses) != 1:
+            continue
+        x.type = x.type.with_(q=y.q)
+
+
+def imply_q_forwards(g: Graph) -> None:
+    """A quantized model's float island after a Concat of differently quantized tensors
+    (pt2e: `DQ(a), DQ(b) -> Concat -> MaxPool -> Reshape -> MatMul -> Q`): the Concat output
+    (OpDef.inputs_as_output_q) takes the union of its inputs' ranges (one input's parameters
+    when they all agree), byte-moving ops after it their input's. Only without calibration
+    data (where the graph would be refused)."""
+    for n in g.nodes:
+        d = OPS[n.op]
+        if len(n.outputs) != 1 or n.outputs[0].q is not None:
+            continue
+        acts = [v for v in n.inputs if v is not None and not v.is_const]
+        if not acts or any(v.q is None or v.q.axis is not None for v in acts):
+            continue
+        y = n.outputs[0]
+        if d.same_q:
+            y.type = y.type.with_(q=acts[0].q)
+        elif d.inputs_as_output_q:
+            qs = {v.q for v in acts}
+            if len(qs) == 1:
+                y.type = y.type.with_(q=acts[0].q)
+                continue
+            lo = min((-128 - v.q.zp) * v.q.s for v in acts)
+            hi = max((127 - v.q.zp) * v.q.s for v in acts)
+            y.type = y.type.with_(q=qparams_from_range(lo, hi))
+
+
 def observe_histograms(g: Graph, samples: list[dict[str, np.ndarray]],
                        ranges: dict[Value, tuple[float, float]],
                        values: list[Value]) -> dict[Value, np.ndarray]:
@@ -145,6 +188,9 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
     for n in g.nodes:
         if OPS[n.op].fixed_q and n.outputs[0].q is None:
             n.outputs[0].type = n.outputs[0].type.with_(q=fixed_output_q(n.op))
+    if not samples:
+        imply_q_backwards(g)
+        imply_q_forwards(g)
     propagate_passthrough_q(g)
     missing = needs_calibration(g)
     if not missing:

@@ -95,8 +95,16 @@ def quantize_bias(b: Value | None, g: Graph, in_q: QParams, w_q: QParams, n: int
     (x + in_offset) * w (each |.| <= 255 * 128) can never overflow the int32 accumulator.
     wide (int16 input): int64, clamped so that the accumulator stays within +-2^47 (the
     range of the 64-bit requantization); an integer (QDQ) bias is rescaled to the new scale."""
-    if b is None or (not b.dtype.is_float and not wide):
+    if b is None:
         return b
+    if not b.dtype.is_float and not wide:
+        lim = 2**31 - 1 - fan_in * 255 * 128
+        if int(np.abs(b.data.astype(np.int64)).max(initial=0)) <= lim:
+            return b
+        # a model's bias past the accumulator's room, on channels whose output saturates
+        # whatever the input (frontend/guard_graph.py _bias_saturates): the same output
+        return g.const(b.name, np.clip(b.data.astype(np.int64), -lim, lim).astype(np.int32),
+                       b.q)
     if not b.dtype.is_float and np.array_equal(          # already at in_scale * w_scale
             np.float32(np.broadcast_to(b.q.scale, (n,))),   # (a 16x8 .tflite's int64 bias)
             np.float32(f64(in_q.s) * np.broadcast_to(np.asarray(w_q.scale, np.float64), (n,)))):

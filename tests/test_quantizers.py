@@ -1,0 +1,67 @@
+"""Issue 15: what the quantizers write (scripts/make_qdq_models.py: ONNX Runtime quantize_static
+QDQ / QOperator, per-tensor / per-channel, int8 / uint8, pre-processing and its options; torch
+pt2e XNNPACKQuantizer) on six small digits nets compiles with no calibration data and agrees
+with ORT's own int8 run of the same file (tests/qdq_models/ref.npz, 200 held-out digits):
+top-1 >= 99 %; outputs within MAX_LSB output steps where stated. ORT requantizes in float,
+tinyc in fixed point, so they are not bit-exact; host C == interpret() bit for bit."""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+import tinyc
+
+HERE = pathlib.Path(__file__).parent / "qdq_models"
+VARIANTS = ("ort_qdq_s8", "ort_qdq_u8_pc", "ort_qdq_sym", "ort_qdq_pair", "ort_qop_s8_pc",
+            "ort_qop_u8", "pt2e")
+FILES = sorted(p.stem for p in HERE.glob("*.onnx") if p.stem.endswith(VARIANTS))
+# Files whose tinyc outputs stay within one output step of ORT's on every one of the 200 inputs.
+MAX_LSB: dict[str, int] = {f: 1 for f in FILES if f.startswith(("cnn_", "mlp_"))}
+MAX_LSB.update(autoenc_pt2e=1)
+# Known short of 99 %: ORT's ActivationSymmetric on the depthwise net (zero point 0 after
+# every Relu halves the activation resolution; GlobalAveragePool then differs by 1 step, TFLM's
+# integer mean vs ORT's float rescale, and the weak net's logits tie often): 0.970.
+MIN_AGREE = {"dwsep_ort_qdq_sym": 0.965}
+
+
+def _output_scale(path: pathlib.Path) -> float | None:
+    """The scale of the DequantizeLinear that writes the model output (None if float)."""
+    m = onnx.load(path)
+    inits = {t.name: t for t in m.graph.initializer}
+    out = m.graph.output[0].name
+    for n in m.graph.node:
+        if out in n.output and n.op_type == "DequantizeLinear" and n.input[1] in inits:
+            return float(numpy_helper.to_array(inits[n.input[1]]).reshape(-1)[0])
+    return None
+
+
+def compare(name: str, host: bool = False) -> tuple[float, float]:
+    ref = np.load(HERE / "ref.npz")
+    x, want = ref["input"], ref[name]
+    m = tinyc.compile(HERE / f"{name}.onnx")          # no calibration data
+    got = np.asarray(m.interpret(x, batch=True)).reshape(want.shape)
+    if host:
+        assert np.array_equal(np.asarray(m.run_host(x, batch=True)).reshape(want.shape), got)
+    agree = float((got.argmax(1) == want.argmax(1)).mean())
+    s = _output_scale(HERE / f"{name}.onnx")
+    lsb = float(np.abs(got - want).max() / s) if s else float("nan")
+    return agree, lsb
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_quantizer_output_compiles_and_agrees_with_ort(name):
+    agree, lsb = compare(name, host=name.endswith(("_ort_qdq_s8", "_pt2e")))
+    assert agree >= MIN_AGREE.get(name, 0.99), f"{name}: top-1 agreement {agree:.3f}, max {lsb:.1f} LSB"
+    if name in MAX_LSB:
+        assert lsb <= MAX_LSB[name] + 1e-3      # float32 outputs: steps up to rounding
+
+
+def test_every_model_and_quantizer_is_there():
+    models = {f.split("_")[0] for f in FILES}
+    assert models == {"cnn", "dwsep", "resnet", "mlp", "autoenc", "mixed"}
+    for variant in VARIANTS:
+        assert sum(f.endswith("_" + variant) for f in FILES) == 6, variant
