@@ -214,3 +214,32 @@ def test_network_gradients_match_finite_differences(example_dir):
             flat[i] = old
             num = (lp - lm) / (2 * eps)
             assert abs(num - grads[k].reshape(-1)[i]) <= 1e-6 + 1e-4 * abs(num), (k, i)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_shift_images_moves_each_sample_by_one_pixel_at_most(layout):
+    """The unlabelled-data augmentation: every sample equals its original moved by (dy, dx) in
+    -1..1 with zeros shifted in (checked against np.roll with the wrapped edge zeroed)."""
+    from tinyc.passes.finetune.train import shift_images
+    a = RNG.standard_normal((40, 1, 6, 7) if layout == "nchw" else (40, 6, 7, 3))
+    out = shift_images({"x": a}, np.random.default_rng(3))["x"]
+    ax = (2, 3) if layout == "nchw" else (1, 2)
+    seen = set()
+    for i in range(len(a)):
+        hits = []
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                r = np.roll(a[i], (-dy, -dx), axis=(ax[0] - 1, ax[1] - 1))
+                idx = [slice(None)] * 3
+                if dy:
+                    idx[ax[0] - 1] = -1 if dy > 0 else 0
+                    r[tuple(idx)] = 0
+                    idx[ax[0] - 1] = slice(None)
+                if dx:
+                    idx[ax[1] - 1] = -1 if dx > 0 else 0
+                    r[tuple(idx)] = 0
+                if np.array_equal(r, out[i]):
+                    hits.append((dy, dx))
+        assert len(hits) == 1, (i, hits)
+        seen.add(hits[0])
+    assert len(seen) >= 6
