@@ -26,7 +26,8 @@ def requantize_int(node, x):
 
 
 @op("requantize", run_float=lambda node, x: x, run_int=requantize_int, int16=True, elementwise=True,
-    int_attrs=("in_offset", "out_offset", "multiplier", "shift"))
+    int_attrs=("in_offset", "out_offset", "multiplier", "shift"), trainable=False,
+    trainable_note="integer graphs only")
 def requantize(inputs, attrs):
     """requantize(x) {to: "i8" | "i16", in_offset, out_offset, multiplier, shift}"""
     to = attrs.get("to")

@@ -181,7 +181,8 @@ def lut_float(node, x):
 
 
 @op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,),
-    channel_tie=True, elementwise=True, patchable=True)
+    channel_tie=True, elementwise=True, patchable=True, trainable=False,
+    trainable_note="integer graphs only")
 def lut(inputs, attrs):
     """lut(x) {table: 256 int8, indexed by x + 128; made from the float op `fn`}"""
     return [inputs[0].type.with_(q=None)]
@@ -241,7 +242,8 @@ def batch_norm_float(node, x, scale, bias, mean, var):
     return ((x - mean) * inv + bias).astype(np.float32)
 
 
-@op("batch_norm", run_float=batch_norm_float, inplace=(0,), implied_relu=True)
+@op("batch_norm", run_float=batch_norm_float, inplace=(0,), implied_relu=True, trainable=False,
+    trainable_note="folded into the layer before fine-tuning")
 def batch_norm(inputs, attrs):
     """batch_norm(x[..., C], scale, bias, mean, var) {epsilon} — channels last; float only"""
     c = inputs[0].shape[-1]

@@ -181,7 +181,8 @@ def lstm_macs(node) -> int:
 
 @op("lstm", run_float=lstm_float, run_int=lstm_int, macs=lstm_macs, int16=True,
     int_attrs=LSTM_INT_ATTRS, quantized_constants=True,
-    bias_of=((9, 1), (10, 2), (11, 3), (12, 4)))
+    bias_of=((9, 1), (10, 2), (11, 3), (12, 4)), trainable=False,
+    trainable_note="recurrent state: no backward through time")
 def lstm(inputs, attrs):
     """lstm(x, W_i, W_f, W_c, W_o, R_i, R_f, R_c, R_o, b_i, b_f, b_c, b_o) {time_major,
     cell_clip, cell_scale} — one direction, zero initial state"""

@@ -76,6 +76,9 @@ class OpDef:
     #                                      bias inputs of bias_of, int32 (16x8: int64) at
     #                                      input scale * their weight's scale
     bias_of: tuple[tuple[int, int], ...] = ()   # (bias input, weight input) pairs
+    trainable: bool = True               # fine-tuning (passes/finetune) has a forward and a
+    #                                      backward for it; False: a graph holding it is refused
+    trainable_note: str = ""             # why not (named in that error)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

@@ -73,7 +73,8 @@ def svdf_macs(node) -> int:
     return n_batch * n_filter * (n_in + n_mem)
 
 
-@op("svdf", run_float=svdf_float, run_int=svdf_int, macs=svdf_macs, int_attrs=SVDF_INT_ATTRS)
+@op("svdf", run_float=svdf_float, run_int=svdf_int, macs=svdf_macs, int_attrs=SVDF_INT_ATTRS,
+    trainable=False, trainable_note="activation state across invocations: no backward through time")
 def svdf(inputs, attrs):
     """svdf(x[B,I], weights_feature[F,I], weights_time[F,M], bias[F/rank]) {rank,
     state_scale, state_zp, state_dtype, act} — TFLite SVDF, a fresh state per inference"""

@@ -12,11 +12,14 @@ difference of its table function.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...errors import TinycError
 from ...ir import OPS
 from ...ir.ops.conv import patches
+from ...ir.ops.eltwise import SELU_ALPHA, SELU_GAMMA, _erf
 
 
 def _act_mask(y, attrs):
@@ -202,6 +205,20 @@ def _ones(a, b):
 
 # -- unary (float forms of the table ops) ---------------------------------------------------
 
+def _swish_grad(x, alpha):
+    s = 1.0 / (1.0 + np.exp(-alpha * x))
+    return s + alpha * x * s * (1.0 - s)
+
+
+def _gelu_grad(x, tanh):
+    if tanh:
+        c = math.sqrt(2.0 / math.pi)
+        t = np.tanh(c * (x + 0.044715 * x ** 3))
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
+    return (0.5 * (1.0 + _erf(np.asarray(x, np.float64) / math.sqrt(2.0)))
+            + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi))
+
+
 def _hsig_grad(x, alpha, beta):
     v = alpha * x + beta
     return np.where((v > 0) & (v < 1), alpha, 0.0)
@@ -217,6 +234,13 @@ UNARY_GRAD = {
                                 + x * _hsig_grad(x, 1.0 / 6.0, 0.5)),
     "leaky_relu": lambda x, a: np.where(x >= 0, 1.0, a.get("alpha", 0.01)),
     "elu": lambda x, a: np.where(x >= 0, 1.0, a.get("alpha", 1.0) * np.exp(np.minimum(x, 0))),
+    "softplus": lambda x, a: 1.0 / (1.0 + np.exp(-x)),
+    "selu": lambda x, a: a.get("gamma", SELU_GAMMA) * np.where(
+        x > 0, 1.0, a.get("alpha", SELU_ALPHA) * np.exp(np.minimum(x, 0))),
+    "swish": lambda x, a: _swish_grad(x, a.get("alpha", 1.0)),
+    "gelu": lambda x, a: _gelu_grad(x, a.get("tanh", False)),
+    "rsqrt": lambda x, a: np.where(x > 0, -0.5 * (np.maximum(x, 0) + a.get("epsilon", 0.0))
+                                   ** -1.5, 0.0),
 }
 
 
@@ -459,8 +483,113 @@ GRADS: dict[str, tuple] = {
 RAW_ROUNDING = ("avg_pool2d",)
 
 
+# -- transpose_conv2d, batch_matmul, l2_norm, layer_norm ----------------------------------
+
+def tconv_fwd(node, x, w, b=None):
+    a = node.attrs
+    (sh, sw), (pt, pl), (oh, ow) = a["stride"], a["padding"], a["out_size"]
+    n, h, wd, _ = x.shape
+    o, kh, kw, _ = w.shape
+    canvas = np.zeros((n, max((h - 1) * sh + kh, pt + oh), max((wd - 1) * sw + kw, pl + ow), o),
+                      x.dtype)
+    for fy in range(kh):
+        for fx in range(kw):
+            canvas[:, fy:fy + (h - 1) * sh + 1:sh, fx:fx + (wd - 1) * sw + 1:sw] += \
+                x @ w[:, fy, fx, :].T
+    acc = canvas[:, pt:pt + oh, pl:pl + ow]
+    if b is not None:
+        acc = acc + b
+    y = _clamp(acc, a)
+    return y, (x, w, b is not None, y, canvas.shape)
+
+
+def tconv_bwd(node, cache, dy):
+    x, w, has_b, y, cshape = cache
+    m = _act_mask(y, node.attrs)
+    if m is not None:
+        dy = dy * m
+    a = node.attrs
+    (sh, sw), (pt, pl), (oh, ow) = a["stride"], a["padding"], a["out_size"]
+    n, h, wd, c = x.shape
+    o, kh, kw, _ = w.shape
+    dc = np.zeros(cshape, dy.dtype)
+    dc[:, pt:pt + oh, pl:pl + ow] = dy
+    dx = np.zeros(x.shape, dy.dtype)
+    dw = np.zeros(w.shape, dy.dtype)
+    x2 = x.reshape(-1, c)
+    for fy in range(kh):
+        for fx in range(kw):
+            part = dc[:, fy:fy + (h - 1) * sh + 1:sh, fx:fx + (wd - 1) * sw + 1:sw]
+            dx += part @ w[:, fy, fx, :]
+            dw[:, fy, fx, :] = part.reshape(-1, o).T @ x2
+    return [dx, dw, dy.sum(axis=(0, 1, 2)) if has_b else None]
+
+
+def _adj(node, a, b):
+    at = np.swapaxes(a, -1, -2) if node.attrs.get("adj_x") else a
+    bt = np.swapaxes(b, -1, -2) if node.attrs.get("adj_y") else b
+    return at, bt
+
+
+def bmm_fwd(node, a, b):
+    at, bt = _adj(node, a, b)
+    return np.matmul(at, bt), (a, b)
+
+
+def bmm_bwd(node, cache, dy):
+    a, b = cache
+    at, bt = _adj(node, a, b)
+    dat = np.matmul(dy, np.swapaxes(bt, -1, -2))
+    dbt = np.matmul(np.swapaxes(at, -1, -2), dy)
+    da = np.swapaxes(dat, -1, -2) if node.attrs.get("adj_x") else dat
+    db = np.swapaxes(dbt, -1, -2) if node.attrs.get("adj_y") else dbt
+    return [unbroadcast(da, a.shape), unbroadcast(db, b.shape)]
+
+
+def l2_norm_fwd(node, x):
+    from ...ir.ops.l2norm import EPSILON
+    raw = np.sqrt((x * x).sum(axis=-1, keepdims=True))
+    norm = np.maximum(raw, EPSILON)
+    y = x / norm
+    return y, (y, norm, raw > EPSILON)
+
+
+def l2_norm_bwd(node, cache, dy):
+    y, norm, live = cache
+    return [np.where(live, dy - y * (dy * y).sum(axis=-1, keepdims=True), dy) / norm]
+
+
+def layer_norm_fwd(node, x):
+    a = node.attrs
+    mean = x.mean(axis=-1, keepdims=True)
+    d = x - mean
+    inv = 1.0 / np.sqrt((d * d).mean(axis=-1, keepdims=True) + a.get("epsilon", 1e-5))
+    xh = d * inv
+    gamma = np.asarray(a["gamma"], x.dtype)
+    return xh * gamma + np.asarray(a["beta"], x.dtype), (xh, inv, gamma)
+
+
+def layer_norm_bwd(node, cache, dy):
+    xh, inv, gamma = cache
+    g = dy * gamma
+    return [inv * (g - g.mean(axis=-1, keepdims=True)
+                   - xh * (g * xh).mean(axis=-1, keepdims=True))]
+
+
+GRADS.update({
+    "transpose_conv2d": (tconv_fwd, tconv_bwd),
+    "batch_matmul": (bmm_fwd, bmm_bwd),
+    "l2_norm": (l2_norm_fwd, l2_norm_bwd),
+    "layer_norm": (layer_norm_fwd, layer_norm_bwd),
+})
+
+
 def grad_fns(node):
     """(forward, backward) of a node: its GRADS entry, or the table op's derivative."""
+    if not OPS[node.op].trainable:
+        raise TinycError(f"node '{node.name}' ({node.op}): fine-tuning cannot train a graph "
+                         f"holding this op ({OPS[node.op].trainable_note or 'no backward'}) "
+                         "— compile without finetune=")
     if node.op in GRADS:
         return GRADS[node.op]
     if OPS[node.op].table is not None:
@@ -470,5 +599,6 @@ def grad_fns(node):
 
 
 def trainable_ops() -> list[str]:
-    """Ops fine-tuning can differentiate (GRADS plus every table op)."""
-    return sorted(set(GRADS) | {n for n, d in OPS.items() if d.table is not None})
+    """Ops fine-tuning can differentiate (GRADS plus every table op; OpDef.trainable)."""
+    return sorted(n for n in set(GRADS) | {n for n, d in OPS.items() if d.table is not None}
+                  if OPS[n].trainable)

@@ -23,20 +23,25 @@ log = logging.getLogger("tinyc.finetune")
 @dataclass
 class FinetuneOptions:
     epochs: int = 10
-    batch: int = 32
-    lr: float = 3e-3
+    batch: int = 16
+    lr: float = 0.05                # float weights and biases (Adam; warm-up, cosine decay)
     book_lr: float = 0.005          # palette entries, in units of the palette's least gap
     scale_lr: float = 3e-3          # per-channel log-scales of palette layers
-    latent_lr: float = 0.005        # palette layers' latent weights, likewise (a weight
+    latent_lr: float = 0.02        # palette layers' latent weights, likewise (a weight
     #                                 changes entry after ~1 / (2 latent_lr) steps one way)
     temperature: float = 4.0
     kd_weight: float = 1.0
     ce_weight: float = 1.0
     features: tuple[str, ...] = ()  # value names to match (teacher: the float model)
-    patience: int = 4
+    patience: int = 6
     cosine: bool = True             # learning rates decay to 0 over the epochs (cosine)
     seed: int = 0
     val_fraction: float = 0.1
+    warmup: float = 1.0             # learning rates ramp up linearly over this many epochs
+    augment: int | None = None      # extra shifted copies of each training image per epoch
+    #                                 (None: 3 without labels, 0 with labels or features)
+    #                                 (NHWC inputs: every sample moved by -1..1 pixels, zeros
+    #                                 shifted in), labelled by the teacher's logits on them
 
 
 class Adam:
@@ -82,6 +87,32 @@ def teacher_outputs(teacher: Graph, data: dict, features=(), batch: int = 256):
         for o, v in zip(outs, want):
             o.append(env[id(v)])
     return [np.concatenate(o) for o in outs]
+
+
+def shift_images(b: dict, rng) -> dict:
+    """Each sample of every 4-D image input moved by dy, dx in -1..1 (one shift per sample,
+    the same for all inputs), zeros shifted in; other inputs unchanged. Layout: NCHW when
+    axis 1 is smaller than axis 3 (one or few channels first), else NHWC."""
+    n = len(next(iter(b.values())))
+    sh = rng.integers(-1, 2, size=(n, 2))
+    out = {}
+    for k, a in b.items():
+        ax = (2, 3) if a.ndim == 4 and a.shape[1] < a.shape[3] else (1, 2)
+        if a.ndim != 4 or min(a.shape[ax[0]], a.shape[ax[1]]) < 4:
+            out[k] = a
+            continue
+        pad = [(0, 0)] * 4
+        pad[ax[0]] = pad[ax[1]] = (1, 1)
+        p = np.pad(a, pad)
+        h, w = a.shape[ax[0]], a.shape[ax[1]]
+        rows = []
+        for i, (dy, dx) in enumerate(sh):
+            sl = [slice(None)] * 3
+            sl[ax[0] - 1] = slice(1 + dy, 1 + dy + h)
+            sl[ax[1] - 1] = slice(1 + dx, 1 + dx + w)
+            rows.append(p[i][tuple(sl)])
+        out[k] = np.stack(rows)
+    return out
 
 
 def _value(g: Graph, name: str):
@@ -157,20 +188,45 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
             tot += loss * len(j)
         return tot / len(idx), hit / len(idx)
 
-    # early stopping on the held-out tenth: accuracy (labels) or top-1 agreement with the
-    # teacher (no labels) first, the loss breaking ties
+    # early stopping on the held-out tenth: accuracy first, the loss breaking ties (labels);
+    # the distillation loss alone (no labels: top-1 agreement on a tenth of a small
+    # calibration set, e.g. 20 samples, is too coarse to pick an epoch by)
+    def key(loss, acc):
+        return (acc, -loss) if labels is not None else (-loss,)
     l0, a0 = evaluate(val_idx)
-    best = ((a0, -l0), net.state(), 0)
+    best = (key(l0, a0), net.state(), 0)
     history, bad, t0 = [], 0, time.perf_counter()
-    steps = opts.epochs * ((len(tr_idx) + opts.batch - 1) // opts.batch)
+    augment = opts.augment if opts.augment is not None else \
+        3 if labels is None and not opts.features else 0
+    per_epoch = len(tr_idx) * (1 + augment)
+    steps = opts.epochs * ((per_epoch + opts.batch - 1) // opts.batch)
     step = 0
+    t_net = Net(teacher, quant=False) if augment and not opts.features else None
+    if t_net is None and augment:
+        raise TinycError("finetune: augment= and features= together are not supported — "
+                         "drop one of them")
     for epoch in range(1, opts.epochs + 1):
-        order = tr_idx[rng.permutation(len(tr_idx))]
+        pool = np.concatenate([tr_idx] * (1 + augment))
+        shifted = np.arange(len(pool)) >= len(tr_idx)       # copies past the first: shifted
+        perm = rng.permutation(len(pool))
+        order, shifted = pool[perm], shifted[perm]
         tr_loss = 0.0
-        for j, b in _batches(data, order, opts.batch):
+        for i0 in range(0, len(order), opts.batch):
+            j, sj = order[i0:i0 + opts.batch], shifted[i0:i0 + opts.batch]
+            b = {k: a[j] for k, a in data.items()}
+            t_j = t_logits[j]
+            if sj.any():
+                moved = shift_images({k: a[sj] for k, a in b.items()}, rng)
+                for k in b:
+                    b[k] = b[k].copy()
+                    b[k][sj] = moved[k]
+                tb = dict(zip([v.name for v in teacher.inputs], b.values()))
+                t_j = t_j.copy()
+                t_j[sj] = t_net.forward({k: a[sj] for k, a in tb.items()})[0][
+                    id(t_net.logits)].reshape(t_j[sj].shape)
             env, tape = net.forward(b, update=True)
             s = env[id(net.logits)]
-            loss, grad = kl_loss(s, t_logits[j], opts.temperature)
+            loss, grad = kl_loss(s, t_j, opts.temperature)
             loss, grad = loss * opts.kd_weight, grad * opts.kd_weight
             if labels is not None:
                 lc, gc = ce_loss(s, labels[j])
@@ -181,19 +237,22 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
                 loss += lf
                 grads[id(v)] = grads.get(id(v), 0) + gf
             factor = 0.5 * (1 + np.cos(np.pi * step / steps)) if opts.cosine else 1.0
+            warm = opts.warmup * steps / opts.epochs
+            if step < warm:
+                factor *= (step + 1) / warm
             adam.step(net.backward(tape, grads), factor)
             step += 1
             tr_loss += loss * len(j)
         val_loss, val_acc = evaluate(val_idx)
         elapsed = time.perf_counter() - t0
-        row = {"epoch": epoch, "loss": round(tr_loss / max(len(tr_idx), 1), 5),
+        row = {"epoch": epoch, "loss": round(tr_loss / max(len(order), 1), 5),
                "val_loss": round(val_loss, 5), "val_acc": round(val_acc, 4),
                "seconds": round(elapsed, 2)}
         history.append(row)
         if progress:
             progress(row, opts.epochs, elapsed / epoch * opts.epochs)
-        if n_val == 0 or (val_acc, -val_loss) > best[0]:
-            best, bad = ((val_acc, -val_loss), net.state(), epoch), 0
+        if n_val == 0 or key(val_loss, val_acc) > best[0]:
+            best, bad = (key(val_loss, val_acc), net.state(), epoch), 0
         else:
             bad += 1
             if bad >= opts.patience:

@@ -71,10 +71,21 @@ CASES = [
     ("mean", [(2, 4, 4, 3)], {"axes": (1, 2), "keep_dims": True}),
     ("sum", [(2, 4, 3)], {"axes": (2,), "keep_dims": False}),
     ("reduce_max", [(2, 4, 4, 3)], {"axes": (1, 2), "keep_dims": True}),
+    ("transpose_conv2d", [(2, 3, 4, 3), (4, 3, 2, 3), (4,)],
+     {"stride": (2, 2), "padding": (1, 0), "out_size": (6, 8), "act": (0.0, 6.0)}),
+    ("transpose_conv2d", [(2, 3, 3, 2), (3, 2, 3, 2)],
+     {"stride": (1, 2), "padding": (0, 1), "out_size": (5, 7)}),
+    ("batch_matmul", [(2, 3, 4), (4, 5)], {}),
+    ("batch_matmul", [(2, 1, 4, 3), (3, 5, 4)], {"adj_x": True, "adj_y": True}),
+    ("l2_norm", [(2, 3, 6)], {}),
+    ("layer_norm", [(2, 3, 6)], {"gamma": tuple(RNG.standard_normal(6)),
+                                 "beta": tuple(RNG.standard_normal(6)), "epsilon": 1e-3}),
 ] + [(u, [(2, 3, 5)], a) for u, a in [
     ("relu", {}), ("clip", {"min": -0.5, "max": 0.7}), ("sigmoid", {}), ("tanh", {}),
     ("hard_sigmoid", {"alpha": 0.2, "beta": 0.5}), ("hard_swish", {}),
-    ("leaky_relu", {"alpha": 0.1}), ("elu", {"alpha": 0.8})]]
+    ("leaky_relu", {"alpha": 0.1}), ("elu", {"alpha": 0.8}), ("softplus", {}),
+    ("selu", {}), ("swish", {"alpha": 1.3}), ("gelu", {}), ("gelu", {"tanh": True}),
+    ("rsqrt", {"epsilon": 1e-3})]]
 
 
 def _fd_check(node, arrays, n_probe=40, eps=1e-6):
@@ -105,7 +116,10 @@ def test_backward_matches_finite_differences(op, shapes, attrs):
     node = _node(op, shapes, attrs)
     arrays = [_away_from_ties(np.empty(s)) if i == 0 and op in (
         "max_pool2d", "reduce_max", "relu", "clip", "hard_sigmoid", "hard_swish",
-        "leaky_relu", "elu", "prelu") else RNG.standard_normal(s) for i, s in enumerate(shapes)]
+        "leaky_relu", "elu", "prelu", "selu") else RNG.standard_normal(s)
+        for i, s in enumerate(shapes)]
+    if op == "rsqrt":
+        arrays[0] = np.abs(arrays[0]) + 0.3
     if op in ("minimum", "maximum"):
         arrays[1] = arrays[0][..., :arrays[1].shape[-1]] * 0 + _away_from_ties(
             np.empty(shapes[1])) + 0.0021
@@ -117,12 +131,25 @@ def test_backward_matches_finite_differences(op, shapes, attrs):
 
 
 def test_every_trainable_op_is_checked():
-    """The gradient table covers every op with float semantics but the folded / QDQ-only ones,
-    and every op in it has a finite-difference case above."""
+    """The gradient table covers every op with float semantics but those the registry marks
+    untrainable (OpDef.trainable: folded / QDQ-only / state ops), and every op in it has a
+    finite-difference case above."""
     checked = {c[0] for c in CASES}
     assert set(trainable_ops()) <= checked
     float_ops = {n for n, d in OPS.items() if d.run_float is not None}
-    assert float_ops - checked <= {"batch_norm", "lut", "requantize"}
+    assert float_ops - checked <= {n for n, d in OPS.items() if not d.trainable}
+    assert {n for n, d in OPS.items() if not d.trainable} & set(trainable_ops()) == set()
+
+
+@pytest.mark.parametrize("op", sorted(n for n, d in OPS.items() if not d.trainable))
+def test_untrainable_op_is_refused_by_name(op):
+    """grad_fns refuses a node of an op the registry marks untrainable: TinycError naming the
+    node and the op."""
+    from tinyc.errors import TinycError
+    from tinyc.ir import Node
+    node = Node(op, "n7", [], [])
+    with pytest.raises(TinycError, match=f"n7.*{op}.*finetune"):
+        grad_fns(node)
 
 
 @pytest.mark.parametrize("loss", ["kl", "ce", "feature"])
@@ -187,3 +214,32 @@ def test_network_gradients_match_finite_differences(example_dir):
             flat[i] = old
             num = (lp - lm) / (2 * eps)
             assert abs(num - grads[k].reshape(-1)[i]) <= 1e-6 + 1e-4 * abs(num), (k, i)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_shift_images_moves_each_sample_by_one_pixel_at_most(layout):
+    """The unlabelled-data augmentation: every sample equals its original moved by (dy, dx) in
+    -1..1 with zeros shifted in (checked against np.roll with the wrapped edge zeroed)."""
+    from tinyc.passes.finetune.train import shift_images
+    a = RNG.standard_normal((40, 1, 6, 7) if layout == "nchw" else (40, 6, 7, 3))
+    out = shift_images({"x": a}, np.random.default_rng(3))["x"]
+    ax = (2, 3) if layout == "nchw" else (1, 2)
+    seen = set()
+    for i in range(len(a)):
+        hits = []
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                r = np.roll(a[i], (-dy, -dx), axis=(ax[0] - 1, ax[1] - 1))
+                idx = [slice(None)] * 3
+                if dy:
+                    idx[ax[0] - 1] = -1 if dy > 0 else 0
+                    r[tuple(idx)] = 0
+                    idx[ax[0] - 1] = slice(None)
+                if dx:
+                    idx[ax[1] - 1] = -1 if dx > 0 else 0
+                    r[tuple(idx)] = 0
+                if np.array_equal(r, out[i]):
+                    hits.append((dy, dx))
+        assert len(hits) == 1, (i, hits)
+        seen.add(hits[0])
+    assert len(seen) >= 6
