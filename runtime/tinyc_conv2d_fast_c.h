@@ -44,6 +44,24 @@ static inline void tinyc_gemm2x3(tinyc_acc2x3 *acc, const int8_t *w, const int16
     }
 }
 
+static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w, const int16_t *x,
+                               int32_t k4)
+{
+    int32_t k;
+    int32_t j;
+    for (k = 0; k < k4; k += 4, w += 8, x += TINYC_GROUP) {
+        for (j = 0; j < 4; ++j) {
+            const int32_t wj = w[j];
+            acc->a0 += wj * x[j];
+            acc->a1 += wj * x[4 + j];
+            acc->a2 += wj * x[8 + j];
+            acc->a3 += wj * x[12 + j];
+            acc->a4 += wj * x[16 + j];
+            acc->a5 += wj * x[20 + j];
+        }
+    }
+}
+
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
                                   int32_t a5, int8_t **o, int32_t oc)
 {

@@ -124,6 +124,58 @@ static TINYC_ALWAYS_INLINE void tinyc_gemm2x3(tinyc_acc2x3 *acc, const int8_t *w
     acc->b2 = b2;
 }
 
+/* One group of four k of one channel of a pair (its four weights, 8 bytes from the next
+ * group's): a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
+#define TINYC_GEMM_COL(a, ofs)                                                             \
+    "ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                              \
+    "smlad " a ", %[we], %[x0], " a "\n\t"                                                 \
+    "smlad " a ", %[wv], %[x1], " a "\n\t"
+#define TINYC_GEMM_GROUP                                                                   \
+    __asm__("ldr %[wv], [%[w]], #8\n\t"                                                    \
+            "ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
+            "sxtb16 %[we], %[wv]\n\t"                                                      \
+            "sxtb16 %[wv], %[wv], ror #8\n\t"                                              \
+            "smlad %[a0], %[we], %[x0], %[a0]\n\t"                                         \
+            "smlad %[a0], %[wv], %[x1], %[a0]\n\t"                                         \
+            TINYC_GEMM_COL("%[a1]", "-40") TINYC_GEMM_COL("%[a2]", "-32")                  \
+            TINYC_GEMM_COL("%[a3]", "-24") TINYC_GEMM_COL("%[a4]", "-16")                  \
+            TINYC_GEMM_COL("%[a5]", "-8")                                                  \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),    \
+              [a5] "+r"(a5), [w] "+r"(w), [x] "+r"(x), [wv] "=&r"(wv), [we] "=&r"(we),      \
+              [x0] "=&r"(x0), [x1] "=&r"(x1)                                               \
+            : "m"(*(const int8_t(*)[4])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
+
+static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w,
+                                            const int16_t *x, int32_t k4)
+{
+    int32_t a0 = acc->a0;
+    int32_t a1 = acc->a1;
+    int32_t a2 = acc->a2;
+    int32_t a3 = acc->a3;
+    int32_t a4 = acc->a4;
+    int32_t a5 = acc->a5;
+    int32_t g;
+    int32_t wv;
+    int32_t we;
+    int32_t x0;
+    int32_t x1;
+    for (g = k4 >> 4; g > 0; --g) {     /* groups of four k, four at a time ... */
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+        TINYC_GEMM_GROUP;
+    }
+    for (g = (k4 >> 2) & 3; g > 0; --g) {   /* ... and the rest one by one */
+        TINYC_GEMM_GROUP;
+    }
+    acc->a0 = a0;
+    acc->a1 = a1;
+    acc->a2 = a2;
+    acc->a3 = a3;
+    acc->a4 = a4;
+    acc->a5 = a5;
+}
+
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
                                   int32_t a5, int8_t **o, int32_t oc)
 {

@@ -179,8 +179,13 @@ static TINYC_ALWAYS_INLINE void tinyc_pass2x3(tinyc_acc2x3 *h, int32_t ba, int32
     tinyc_gemm2x3(h, w, x, k4);
 }
 
+/* Below this k4 the per-pass costs of the pairs outweigh their cheaper MACs (vww's 1x1
+ * convs with 8 and 16 input channels). */
+#define TINYC_PAIR_K4 32
+
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride.
- * Channels in pairs (an odd last channel's partner has zero weights and is not stored). */
+ * Channels in pairs (an odd last channel's partner has zero weights and is not stored); rows
+ * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels. */
 static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
                              const int8_t *filter, const int32_t *bias, const int16_t *blk,
                              int8_t *o, int32_t oc_stride)
@@ -189,6 +194,21 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
     const int32_t k4 = p->k4;
     const int8_t *w = filter;
     int32_t c;
+    if (k4 < TINYC_PAIR_K4) {       /* short rows: one channel x six pixels per pass */
+        for (c = 0; c < oc; ++c) {
+            const int32_t b = bias[c];
+            tinyc_acc6 a;
+            a.a0 = b;
+            a.a1 = b;
+            a.a2 = b;
+            a.a3 = b;
+            a.a4 = b;
+            a.a5 = b;
+            tinyc_gemm6(&a, w + (c >> 1) * 2 * k4 + (c & 1) * 4, blk, k4);
+            tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
+        }
+        return;
+    }
     for (c = 0; c < oc; c += 2, w += 2 * k4) {
         const int32_t ba = bias[c];
         const int32_t bb = c + 1 < oc ? bias[c + 1] : 0;
