@@ -168,10 +168,14 @@ def conv2d(node: Node, ctx) -> dict | None:
     k4, row4 = _conv_k4(node)
     kh = node.inputs[1].shape[1]
     rows = w2d.reshape(w2d.shape[0], kh, -1)                 # [out][kh][kw * in_c]
-    padded = np.zeros((w2d.shape[0], kh, row4), np.int64)
-    padded[:, :, :rows.shape[2]] = rows
-    filt = _words(ctx, f"{node.name}_filter", padded.reshape(w2d.shape[0], -1), "int8_t",
-                  f"{node.name}: filter [{w2d.shape[0]}][{kh}][{row4}] int8 (rows padded to 4)")
+    pairs = (w2d.shape[0] + 1) // 2                          # an odd last channel: + zeros
+    padded = np.zeros((2 * pairs, kh, row4), np.int64)
+    padded[:w2d.shape[0], :, :rows.shape[2]] = rows
+    # channel pairs interleaved per group of four k: [pair][k4 / 4][2][4]
+    paired = padded.reshape(pairs, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(pairs, -1)
+    filt = _words(ctx, f"{node.name}_filter", paired, "int8_t",
+                  f"{node.name}: filter [{pairs}][{k4 // 4}][2][4] int8: channel pairs "
+                  f"interleaved per four k of rows [{kh}][{row4}] (padded to 4)")
     bias = _bias_ptr(node, ctx) if spec[1] is not None else ctx.array(
         f"{node.name}_bias0", "int32_t", np.zeros(w2d.shape[0], np.int64))
     return {"fast": True, "k4": k4, "row4": row4, "rq": _rq_ptr(node, ctx, rq),

@@ -25,15 +25,33 @@ static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
     }
 }
 
-static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp, const int16_t *x,
-                               int32_t k4)
+static inline void tinyc_gemm2x3(tinyc_acc2x3 *acc, const int8_t *w, const int16_t *x,
+                                 int32_t k4)
 {
-    const int8_t *w = *wp;
     int32_t k;
     int32_t j;
-    for (k = 0; k < k4; k += 4, x += TINYC_GROUP) {
+    for (k = 0; k < k4; k += 4, w += 8, x += TINYC_GROUP) {
         for (j = 0; j < 4; ++j) {
-            const int32_t wj = w[k + j];
+            const int32_t wa = w[j];
+            const int32_t wb = w[4 + j];
+            acc->a0 += wa * x[j];
+            acc->a1 += wa * x[4 + j];
+            acc->a2 += wa * x[8 + j];
+            acc->b0 += wb * x[j];
+            acc->b1 += wb * x[4 + j];
+            acc->b2 += wb * x[8 + j];
+        }
+    }
+}
+
+static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w, const int16_t *x,
+                               int32_t k4)
+{
+    int32_t k;
+    int32_t j;
+    for (k = 0; k < k4; k += 4, w += 8, x += TINYC_GROUP) {
+        for (j = 0; j < 4; ++j) {
+            const int32_t wj = w[j];
             acc->a0 += wj * x[j];
             acc->a1 += wj * x[4 + j];
             acc->a2 += wj * x[8 + j];
@@ -42,7 +60,6 @@ static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp, const int16_t
             acc->a5 += wj * x[20 + j];
         }
     }
-    *wp = w + k4;
 }
 
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,

@@ -6,8 +6,9 @@
  * blk[(k / 4) * TINYC_GROUP + col * 4 + TINYC_LANE(k % 4)], int16 with the input offset added.
  *   tinyc_col_zero4 / tinyc_col_copy4: runs of 4 n values into one column (dst at the column's
  *     first group; it advances by one group per four values).
- *   tinyc_gemm6: one output channel's six sums: a[i] += w . column i over k4 values; *w
- *     advances past the channel's k4 weights.
+ *   tinyc_gemm2x3: two output channels' sums over three columns (a channel pair's weights
+ *     interleaved per group of four k: LDRD + 4 SXTB16, then per column LDRD + 4 SMLAD:
+ *     20 instructions, 28 estimated M4 cycles for 24 MACs).
  *   tinyc_st6_cols: six int8 results to o + i * oc; o advances by one.
  */
 #ifndef TINYC_CONV2D_FAST_DSP_H
@@ -46,27 +47,105 @@ static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
     }
 }
 
-/* One group of four k: a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs), as
- * seven asm pieces of at most six operands (the register allocator may place each freely):
- * the weights (LDR with writeback, two SXTB16), column 0 (LDRD with writeback past the group),
- * then columns 1..5 at negative offsets from there (LDRD + two SMLAD each). */
+/* One group of four k of a channel pair (8 bytes: channel a's four weights, then b's):
+ * LDRD + 4 SXTB16 into {w0, w2}, {w1, w3} of each channel. */
+#define TINYC_G23_W                                                                        \
+    __asm__("ldrd %[wo0], %[wo1], [%[w]], #8\n\t"                                          \
+            "sxtb16 %[we0], %[wo0]\n\t"                                                    \
+            "sxtb16 %[wo0], %[wo0], ror #8\n\t"                                            \
+            "sxtb16 %[we1], %[wo1]\n\t"                                                    \
+            "sxtb16 %[wo1], %[wo1], ror #8"                                                \
+            : [w] "+r"(w), [we0] "=&r"(we0), [wo0] "=&r"(wo0), [we1] "=&r"(we1),          \
+              [wo1] "=&r"(wo1)                                                             \
+            : "m"(*(const int8_t(*)[8])w))
+/* One pixel of the group: LDRD of its four int16 inputs, 2 SMLAD per channel; the first
+ * pixel's load steps x to the next group, the others read at -40 / -32 bytes from there. */
+#define TINYC_G23_COL0(A, B)                                                               \
+    __asm__("ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
+            "smlad %[a], %[we0], %[x0], %[a]\n\t"                                          \
+            "smlad %[a], %[wo0], %[x1], %[a]\n\t"                                          \
+            "smlad %[b], %[we1], %[x0], %[b]\n\t"                                          \
+            "smlad %[b], %[wo1], %[x1], %[b]"                                              \
+            : [a] "+r"(A), [b] "+r"(B), [x0] "=&r"(x0), [x1] "=&r"(x1), [x] "+r"(x)       \
+            : [we0] "r"(we0), [wo0] "r"(wo0), [we1] "r"(we1), [wo1] "r"(wo1),             \
+              "m"(*(const int16_t(*)[TINYC_GROUP])x))
+#define TINYC_G23_GROUP                                                                    \
+    TINYC_G23_W;                                                                           \
+    TINYC_G23_COL0(a0, b0);                                                                \
+    TINYC_G23_COL_AT("#-40", a1, b1);                                                      \
+    TINYC_G23_COL_AT("#-32", a2, b2)
+#define TINYC_G23_COL_AT(OFS, A, B)                                                         \
+    __asm__("ldrd %[x0], %[x1], [%[x], " OFS "]\n\t"                                       \
+            "smlad %[a], %[we0], %[x0], %[a]\n\t"                                          \
+            "smlad %[a], %[wo0], %[x1], %[a]\n\t"                                          \
+            "smlad %[b], %[we1], %[x0], %[b]\n\t"                                          \
+            "smlad %[b], %[wo1], %[x1], %[b]"                                              \
+            : [a] "+r"(A), [b] "+r"(B), [x0] "=&r"(x0), [x1] "=&r"(x1)                    \
+            : [x] "r"(x), [we0] "r"(we0), [wo0] "r"(wo0), [we1] "r"(we1), [wo1] "r"(wo1), \
+              "m"(*(const int16_t(*)[TINYC_GROUP])(x - TINYC_GROUP)))
+
+/* Two channels x three pixels: a* += channel a's weights . pixel i, b* likewise, over k4
+ * values (k4 / 4 groups of 8 weight bytes at w; x at the first pixel's column). */
+static TINYC_ALWAYS_INLINE void tinyc_gemm2x3(tinyc_acc2x3 *acc, const int8_t *w,
+                                              const int16_t *x, int32_t k4)
+{
+    int32_t a0 = acc->a0;
+    int32_t a1 = acc->a1;
+    int32_t a2 = acc->a2;
+    int32_t b0 = acc->b0;
+    int32_t b1 = acc->b1;
+    int32_t b2 = acc->b2;
+    int32_t g;
+    int32_t we0;
+    int32_t wo0;
+    int32_t we1;
+    int32_t wo1;
+    int32_t x0;
+    int32_t x1;
+    /* groups of four k, eight at a time (14 live values: the count lives on the stack) ... */
+    for (g = k4 >> 5; g > 0; --g) {
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+        TINYC_G23_GROUP;
+    }
+    for (g = (k4 >> 2) & 7; g > 0; --g) {   /* ... and the rest one by one */
+        TINYC_G23_GROUP;
+    }
+    acc->a0 = a0;
+    acc->a1 = a1;
+    acc->a2 = a2;
+    acc->b0 = b0;
+    acc->b1 = b1;
+    acc->b2 = b2;
+}
+
+/* One group of four k of one channel of a pair (its four weights, 8 bytes from the next
+ * group's): a[i] += w[0..3] . column i, i = 0..5 (21 instructions, 24 MACs). */
+/* As seven asm pieces of at most six operands, so that every register allocator (gcc LTO -O3
+ * included) can place them: the weights (LDR stepping to the next group's, two SXTB16),
+ * column 0 (LDRD with writeback past the group), then columns 1..5 at negative offsets. */
 #define TINYC_GEMM_W                                                                       \
-    __asm__("ldr %[wv], [%[w]], #4\n\t"                                                    \
+    __asm__("ldr %[wv], [%[w]], #8\n\t"                                                    \
             "sxtb16 %[we], %[wv]\n\t"                                                      \
             "sxtb16 %[wv], %[wv], ror #8"                                                  \
             : [w] "+r"(w), [wv] "=&r"(wv), [we] "=&r"(we)                                  \
             : "m"(*(const int8_t(*)[4])w))
 #define TINYC_GEMM_COL0(a)                                                                 \
     __asm__("ldrd %[x0], %[x1], [%[x]], #48\n\t"                                           \
-            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                           \
-            "smlad %[acc], %[wv], %[x1], %[acc]"                                               \
-            : [acc] "+r"(a), [x] "+r"(x), [x0] "=&r"(x0), [x1] "=&r"(x1)                     \
+            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                       \
+            "smlad %[acc], %[wv], %[x1], %[acc]"                                           \
+            : [acc] "+r"(a), [x] "+r"(x), [x0] "=&r"(x0), [x1] "=&r"(x1)                   \
             : [we] "r"(we), [wv] "r"(wv), "m"(*(const int16_t(*)[TINYC_GROUP])x))
 #define TINYC_GEMM_COL(a, ofs)                                                             \
     __asm__("ldrd %[x0], %[x1], [%[x], #" ofs "]\n\t"                                      \
-            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                           \
-            "smlad %[acc], %[wv], %[x1], %[acc]"                                               \
-            : [acc] "+r"(a), [x0] "=&r"(x0), [x1] "=&r"(x1)                                  \
+            "smlad %[acc], %[we], %[x0], %[acc]\n\t"                                       \
+            "smlad %[acc], %[wv], %[x1], %[acc]"                                           \
+            : [acc] "+r"(a), [x0] "=&r"(x0), [x1] "=&r"(x1)                                \
             : [x] "r"(x), [we] "r"(we), [wv] "r"(wv),                                      \
               "m"(*(const int16_t(*)[TINYC_GROUP])(x - TINYC_GROUP)))
 #define TINYC_GEMM_GROUP                                                                   \
@@ -80,10 +159,9 @@ static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
         TINYC_GEMM_COL(a5, "-8");                                                          \
     } while (0)
 
-static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp,
+static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w,
                                             const int16_t *x, int32_t k4)
 {
-    const int8_t *w = *wp;
     int32_t a0 = acc->a0;
     int32_t a1 = acc->a1;
     int32_t a2 = acc->a2;
@@ -110,7 +188,6 @@ static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t **wp,
     acc->a3 = a3;
     acc->a4 = a4;
     acc->a5 = a5;
-    *wp = w;
 }
 
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,

@@ -3,10 +3,11 @@
  *
  * Six output pixels at a time: their input windows are widened to int16 with the input offset
  * added (padded taps are 0) into the scratch block, interleaved per group of four k:
- * block[(k / 4) * 24 + pixel * 4 + lane(k % 4)].  Then for each output channel one pass over
- * its filter row feeds six accumulators, and the six outputs are requantized with the
- * channel's constants loaded once.  Same sums as tinyc_conv2d_s8 (exact int32), same
- * requantization (see tinyc_rq).
+ * block[(k / 4) * 24 + pixel * 4 + lane(k % 4)].  Then for each pair of output channels two
+ * passes over their filter rows (interleaved per group of four k at compile time), each
+ * feeding 2 channels x 3 pixels (one input load serves both channels), and the six outputs of
+ * each channel are requantized with the channel's constants loaded once.  Same sums as
+ * tinyc_conv2d_s8 (exact int32), same requantization (see tinyc_rq).
  *
  * One loop structure for both paths; the inner loops (column runs, the GEMM of one channel,
  * the strided stores) come from tinyc_conv2d_fast_dsp.h (SXTAB16 / SXTB16 / SMLAD, on cores
@@ -27,6 +28,16 @@ typedef struct {
     int32_t a4;
     int32_t a5;
 } tinyc_acc6;
+
+/* Two channels (a, b) x three pixels: the accumulators of one GEMM pass. */
+typedef struct {
+    int32_t a0;
+    int32_t a1;
+    int32_t a2;
+    int32_t b0;
+    int32_t b1;
+    int32_t b2;
+} tinyc_acc2x3;
 
 #if defined(TINYC_DSP)
 #include "tinyc_conv2d_fast_dsp.h"
@@ -155,25 +166,73 @@ static inline void tinyc_rq6_cols(const tinyc_acc6 *a, const tinyc_rq **rq, int8
                    tinyc_rq_apply3(a->a5, r.m, r.h, r.e, offset), o, oc);
 }
 
-/* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride. */
+/* Channels c and c + 1 (bias ba, bb) over the three pixels of x: w at the pair's weights. */
+static TINYC_ALWAYS_INLINE void tinyc_pass2x3(tinyc_acc2x3 *h, int32_t ba, int32_t bb,
+                                              const int8_t *w, const int16_t *x, int32_t k4)
+{
+    h->a0 = ba;
+    h->a1 = ba;
+    h->a2 = ba;
+    h->b0 = bb;
+    h->b1 = bb;
+    h->b2 = bb;
+    tinyc_gemm2x3(h, w, x, k4);
+}
+
+/* Below this k4 the per-pass costs of the pairs outweigh their cheaper MACs (vww's 1x1
+ * convs with 8 and 16 input channels). */
+#define TINYC_PAIR_K4 32
+
+/* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride.
+ * Channels in pairs (an odd last channel's partner has zero weights and is not stored); rows
+ * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels. */
 static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
                              const int8_t *filter, const int32_t *bias, const int16_t *blk,
                              int8_t *o, int32_t oc_stride)
 {
-    const tinyc_rq *const rq_end = rq + p->output.c;
+    const int32_t oc = p->output.c;
     const int32_t k4 = p->k4;
     const int8_t *w = filter;
-    while (rq != rq_end) {
-        const int32_t b = *bias++;
+    int32_t c;
+    if (k4 < TINYC_PAIR_K4) {       /* short rows: one channel x six pixels per pass */
+        for (c = 0; c < oc; ++c) {
+            const int32_t b = bias[c];
+            tinyc_acc6 a;
+            a.a0 = b;
+            a.a1 = b;
+            a.a2 = b;
+            a.a3 = b;
+            a.a4 = b;
+            a.a5 = b;
+            tinyc_gemm6(&a, w + (c >> 1) * 2 * k4 + (c & 1) * 4, blk, k4);
+            tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
+        }
+        return;
+    }
+    for (c = 0; c < oc; c += 2, w += 2 * k4) {
+        const int32_t ba = bias[c];
+        const int32_t bb = c + 1 < oc ? bias[c + 1] : 0;
+        tinyc_acc2x3 h;
         tinyc_acc6 a;
-        a.a0 = b;
-        a.a1 = b;
-        a.a2 = b;
-        a.a3 = b;
-        a.a4 = b;
-        a.a5 = b;
-        tinyc_gemm6(&a, &w, blk, k4);
+        tinyc_acc6 b;
+        tinyc_pass2x3(&h, ba, bb, w, blk, k4);                 /* pixels 0..2 */
+        a.a0 = h.a0;
+        a.a1 = h.a1;
+        a.a2 = h.a2;
+        b.a0 = h.b0;
+        b.a1 = h.b1;
+        b.a2 = h.b2;
+        tinyc_pass2x3(&h, ba, bb, w, blk + 12, k4);            /* pixels 3..5 */
+        a.a3 = h.a0;
+        a.a4 = h.a1;
+        a.a5 = h.a2;
+        b.a3 = h.b0;
+        b.a4 = h.b1;
+        b.a5 = h.b2;
         tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
+        if (c + 1 < oc) {
+            tinyc_rq6_cols(&b, &rq, &o, oc_stride, p->output_offset);
+        }
     }
 }
 
