@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..ir import Graph
 from ..ir.types import DType
 from ..ir.ops import OPS
-from ..ir.patch import Stage, band_program
+from ..ir.patch import Stage, band_program, is_lead
 from .plan_memory import MemoryPlan, liveness, plan_memory
 
 ROWS = (1, 2, 4)            # output rows per band of the stage's last layer
@@ -58,12 +58,14 @@ class RamFit:
 
 def chain_prefix(g: Graph, eligible) -> list[str]:
     """The longest chain of patchable nodes from a graph input (each output read by the next
-    node only)."""
+    node only), after a leading NCHW -> NHWC transpose if the graph starts with one
+    (ir/patch.py is_lead: an ONNX model's input)."""
     inputs = {id(v) for v in g.inputs}
     out, prev = [], None
     for n in g.nodes:
         x = n.inputs[0] if n.inputs else None
-        ok = OPS[n.op].patchable and n.name in eligible and x is not None and (
+        lead = prev is None and is_lead(n)
+        ok = (OPS[n.op].patchable or lead) and n.name in eligible and x is not None and (
             (prev is None and id(x) in inputs) or (prev is not None and x is prev.outputs[0]))
         if not ok or (prev is not None and len(prev.outputs[0].uses) != 1):
             break
@@ -84,8 +86,10 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
     """(overhead estimate, peak-live bound with the input read in place, the same with the
     input in the arena, stage, info) of every prefix and grid."""
     chain = chain_prefix(g, eligible)
+    by_name = {n.name: n for n in g.nodes}
+    first = 2 if chain and is_lead(by_name[chain[0]]) else 1    # a lead alone is no stage
     out = []
-    for k in range(1, len(chain) + 1):
+    for k in range(first, len(chain) + 1):
         for rows in ROWS:
             for cols in COLS:
                 st = Stage(tuple(chain[:k]), rows, cols)

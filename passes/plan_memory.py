@@ -14,7 +14,8 @@ Kernel scratch: `scratch={node name: bytes}` (the backend's kernel selection, pl
 each is a buffer alive only during its node; its offset is plan.scratch[node name].
 
 Patched stages (ir/patch.py, graph.patch_stages): the stage's inner tensors are line buffers
-(BandProgram.buffer_bytes) and, with its input, its output and one scratch buffer shared by
+(BandProgram.buffer_bytes; a leading transpose's output: none, its rows go through the input
+buffer) and, with its input, its output and one scratch buffer shared by
 its kernels (the largest), alive during the whole stage.
 direct_inputs: the graph inputs are read from the caller's buffers (no arena room, never
 overwritten in place); plan.external names them.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..ir import DType, Graph, TensorType, Value
 from ..ir.ops import OPS
-from ..ir.patch import band_program, stage_key, stages_of
+from ..ir.patch import band_program, stage_key, stage_lead, stage_nodes, stages_of
 
 ALIGN = 4
 RANDOM_ORDERS = 64
@@ -147,8 +148,11 @@ def _stage_facts(g: Graph, scratch: dict[str, int] | None):
         prog = band_program(g, st)
         for name in st.nodes:
             span[name] = (steps[0], steps[-1])
-        for name, size in zip(st.nodes[:-1], prog.buffer_bytes):
-            line[g.nodes[index[name]].outputs[0].name] = size
+        for node, size in zip(stage_nodes(g, st)[:-1], prog.buffer_bytes):
+            line[node.outputs[0].name] = size
+        lead = stage_lead(g, st)
+        if lead is not None:    # its output is never whole: the band input rows (in_bytes)
+            line[lead.outputs[0].name] = 0
         need = max((scratch or {}).get(n, 0) for n in st.nodes)
         for key, size in ((stage_key(st, "scratch"), need), (stage_key(st, "in"), prog.in_bytes),
                           (stage_key(st, "out"), prog.out_bytes)):

@@ -76,6 +76,9 @@ class OpDef:
     #                                      bias inputs of bias_of, int32 (16x8: int64) at
     #                                      input scale * their weight's scale
     bias_of: tuple[tuple[int, int], ...] = ()   # (bias input, weight input) pairs
+    patch_lead: Callable | None = None   # fn(node) -> True: the node may lead a patched
+    #                                      stage as its input copy (ir/patch.py: transpose
+    #                                      NCHW -> NHWC, run on each band's input rows)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""
