@@ -95,9 +95,23 @@ def scratch_name(node) -> str:
     return f"{node.name}#scratch"
 
 
+def _inplace_window(node, step: int, root: dict, g: Graph, keep: tuple) -> Buffer | None:
+    """The input buffer a node named in plan_memory's `inplace_nodes` (a window op whose kernel
+    overwrites its input, e.g. the in-place depthwise) writes into: it dies here, is no
+    caller's buffer and is no smaller than the output."""
+    x = node.inputs[0]
+    b = root[id(x)]
+    if b in keep or b.size < node.outputs[0].type.nbytes or any(bv in g.outputs
+                                                                 for bv in b.values):
+        return None
+    if any(g.nodes.index(u) > step for bv in b.values for u, _ in bv.uses):
+        return None
+    return b
+
+
 def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-             scratch: dict[str, int] | None = None, direct_inputs: bool = False
-             ) -> tuple[list[Buffer], list[tuple[str, str]]]:
+             scratch: dict[str, int] | None = None, direct_inputs: bool = False,
+             inplace_nodes=()) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
     pairs: list[tuple[str, str]] = []
@@ -120,6 +134,10 @@ def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
                 bufs.append(Buffer(tmp, hi, step, lo, [tmp]))
         for v in node.outputs:
             b = root[id(node.inputs[0])] if OPS[node.op].alias else None
+            if b is None and inplace and node.name in inplace_nodes and node.name not in span:
+                b = _inplace_window(node, step, root, g, keep)
+                if b is not None:
+                    pairs.append((v.name, node.inputs[0].name))
             if b is None and inplace and node.name not in span:
                 b = _inplace_source(node, step, root, g, keep)
                 if b is not None:
@@ -194,17 +212,20 @@ def _orders(bufs: list[Buffer]):
 
 
 def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-                scratch: dict[str, int] | None = None, direct_inputs: bool = False
-                ) -> MemoryPlan:
+                scratch: dict[str, int] | None = None, direct_inputs: bool = False,
+                inplace_nodes=()) -> MemoryPlan:
     """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8).
 
     scratch {node name: bytes}: a kernel's working buffer (im2col, ...), alive only during its
     node, planned like a tensor; its offset is plan.scratch[node name].
-    direct_inputs: the kernels read the graph inputs from the caller's buffers (module doc)."""
+    direct_inputs: the kernels read the graph inputs from the caller's buffers (module doc).
+    inplace_nodes: names of window nodes whose kernel may write over their input (the in-place
+    depthwise, under a RAM limit): where the input dies there, the output shares its buffer
+    (plan.inplace lists the pairs)."""
     if scratch is not None and not isinstance(scratch, dict):
         raise TypeError(f"plan_memory: scratch — expected a dict node name -> bytes (the "
                         f"backend's select_kernels), got {type(scratch).__name__}")
-    bufs, pairs = liveness(g, elem_bytes, inplace, scratch, direct_inputs)
+    bufs, pairs = liveness(g, elem_bytes, inplace, scratch, direct_inputs, inplace_nodes)
     best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
     arena, placed = best
     offsets = {v.name: off for off, b in placed for v in b.values}
