@@ -178,3 +178,21 @@ def test_patched_and_in_place_c_is_strict(tmp_path):
         text = files[0].read_text()
         assert ("tinyc_depthwise_conv2d_inplace_s8(" in text) == (name == "ip")
         _strict_c(tmp_path / name, files, tmp_path)
+
+
+def test_patched_and_in_place_in_qemu(tmp_path):
+    """The same C in QEMU (stm32: Cortex-M4 with DSP) == the golden model: a stage led by the
+    input transpose (ram_limit 70,000) and in-place depthwise (123,749)."""
+    p = tmp_path / "mb.onnx"
+    onnx.save(mobilenet_onnx(hw=64, seed=7, expand=4), p)
+    calib = {"x": np.random.default_rng(8).uniform(-1, 1, (8, 3, 64, 64)).astype(np.float32)}
+    xs = np.random.default_rng(10).integers(-128, 128, (2, 1, 3, 64, 64)).astype(np.int8)
+    for limit, key in ((70_000, "patched"), (123_749, "in_place")):
+        m = tinyc.compile(p, board="stm32", calib=calib, name="q", progress=None,
+                          ram_limit=limit)
+        assert m.report["ram"]["met"] and key in m.report["ram"], m.report["ram"]
+        if key == "patched":
+            assert m.graph.patch_stages[0].nodes[0] == m.graph.nodes[0].name
+        want = m.interpret(xs, batch=True)
+        got = m.run_qemu(xs, batch=True)
+        assert np.array_equal(np.asarray(got).reshape(np.shape(want)), want), key
