@@ -151,7 +151,8 @@ def _check_inputs(graph: Graph, plan, name: str, kernels: dict[str, Kernel],
         if v.dtype not in (DType.INT8, DType.INT16) or v.q is None or len(v.q.scale) != 1:
             raise IRError(f"emit_c: graph input/output '{v.name}' — expected int8 (or int16) "
                           f"with per-tensor quantization, got {v.type}")
-    _check_plan(graph, plan)
+    _check_plan(graph, plan, {n.name for n in graph.nodes
+                              if kernels[choices[n.name].kernel].in_place})
 
 
 def _check_selection(graph: Graph, plan, choices: dict[str, KernelChoice]) -> None:
@@ -179,11 +180,13 @@ def _slot(graph_value: Value, plan) -> tuple[int, int]:
     return off, size
 
 
-def _check_plan(graph: Graph, plan) -> None:
+def _check_plan(graph: Graph, plan, in_place=frozenset()) -> None:
     """Every activation has a slot in the arena; a kernel's output overlaps none of its
-    inputs unless the op may run in place (then exactly) or aliases (reshape)."""
+    inputs unless the op may run in place (then exactly), its kernel writes over its input
+    (in_place: the in-place depthwise, at the input's offset, no larger) or aliases (reshape)."""
     external = getattr(plan, "external", {})
     line = getattr(plan, "stage_values", {})
+    window_pairs = set(getattr(plan, "inplace", ()))
     for v in graph.activations():
         if v.name in external:
             continue
@@ -209,6 +212,8 @@ def _check_plan(graph: Graph, plan) -> None:
             io, is_ = _slot(v, plan)
             overlap = io < oo + os_ and oo < io + is_
             exact = i in opdef.inplace and (io, is_) == (oo, os_)
+            exact = exact or ((node.outputs[0].name, v.name) in window_pairs and io == oo
+                              and os_ <= is_ and node.name in in_place)
             if overlap and not exact:
                 raise IRError(f"node '{node.name}' ({node.op}): plan puts output "
                               f"'{node.outputs[0].name}' at [{oo}, {oo + os_}) over input "

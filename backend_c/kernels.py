@@ -28,6 +28,8 @@ class Kernel:
     sources: tuple[str, ...]            # runtime/ files beyond tinyc_nn.h and tinyc_requant.h
     args: Callable[[Node, "object"], dict]   # (node, CallContext) -> template variables
     scratch: Callable[[Node], int] | None = None   # arena bytes the kernel always works in
+    in_place: bool = False              # writes its output over its input (plan.inplace pair,
+    #                                     the output slot at the input's, no larger)
 
 
 def _fail(node: Node, what: str, expected, got) -> None:
@@ -625,5 +627,40 @@ KERNELS: dict[str, Kernel] = {
     "layer_norm": Kernel("call_layer_norm.c.j2", ("tinyc_layer_norm.h", "tinyc_layer_norm_s8.c"),
                          layer_norm_args),
     "svdf": Kernel("call_svdf.c.j2", ("tinyc_svdf.h", "tinyc_svdf_s8.c"), svdf_args),
+    "depthwise_conv2d.inplace": Kernel("call_depthwise_conv2d_inplace.c.j2",
+                                       ("tinyc_depthwise_inplace.h",
+                                        "tinyc_depthwise_conv2d_inplace_s8.c") + _WIN,
+                                       lambda node, ctx: depthwise_inplace_args(node, ctx),
+                                       lambda node: depthwise_inplace_scratch(node), True),
 }
+
+
+def depthwise_inplace_fits(node: Node) -> bool:
+    """The in-place depthwise kernel runs node: int8, one image, channel multiplier 1, an
+    output no larger than its input (its channel-by-channel order is then safe, the kernel's
+    doc)."""
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return (node.op == DEPTHWISE_CONV2D and x.dtype.name == "INT8" and y.dtype.name == "INT8"
+            and x.shape[0] == 1 and w.shape[3] == x.shape[3] == y.shape[3]
+            and y.type.nbytes <= x.type.nbytes)
+
+
+def depthwise_inplace_scratch(node: Node) -> int:
+    """One input channel: h * w bytes."""
+    x = node.inputs[0]
+    return int(x.shape[1] * x.shape[2])
+
+
+def depthwise_inplace_args(node: Node, ctx) -> dict:
+    """The generic depthwise arguments; output: the shared buffer; scratch: one channel."""
+    if not depthwise_inplace_fits(node):
+        _fail(node, "in-place depthwise", "int8, one image, channel multiplier 1, output no "
+              "larger than input", f"{node.inputs[0].type} -> {node.outputs[0].type}")
+    off = ctx.scratch_offset(node)
+    if off is None:
+        _fail(node, "arena scratch", f"{depthwise_inplace_scratch(node)} B", "none planned")
+    w = node.inputs[1]
+    _quant_check(node, w.shape[3])
+    return {**_window(node), **_dense(node, ctx, w.shape[3]),
+            "scratch": f"TINYC_ARENA + {off}"}
 

@@ -12,7 +12,7 @@ stage's input/output and the strip buffers.
 from __future__ import annotations
 
 from ..errors import TinycError
-from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_nodes
+from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_lead, stage_nodes
 from .cgen import c_comment, dims4
 from .loop_roll import roll
 
@@ -24,11 +24,22 @@ def _copy_rows(dst: str, dst_stride: int, src: str, src_stride: int, n: int, siz
             f"{src} + r * {src_stride}, {size}); }} }}")
 
 
+def _copy_transposed(dst: str, src: str, n: int, width: int, ch: int, h: int, w: int,
+                     ctype: str) -> str:
+    """n rows of `width` pixels from an NCHW tensor (src: channel 0 of the first row's first
+    pixel; h x w per channel) into NHWC rows at dst."""
+    return (f"{{ const {ctype} *s = (const {ctype} *)({src}); {ctype} *d = ({ctype} *)({dst}); "
+            f"int32_t r, x, c; for (r = 0; r < {n}; r++) {{ for (x = 0; x < {width}; x++) {{ "
+            f"for (c = 0; c < {ch}; c++) {{ d[(r * {width} + x) * {ch} + c] = "
+            f"s[c * {h * w} + r * {w} + x]; }} }} }} }}")
+
+
 def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]:
     """({"comment", "code"}, runtime sources) of the stage."""
     nodes = stage_nodes(graph, stage)
     prog = band_program(graph, stage)
     strips = stage.cols > 1
+    lead = stage_lead(graph, stage)
     args, templates, sources = [], [], set()
     for node in nodes:
         choice = ctx.choice(node)
@@ -54,7 +65,20 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
     units = []
     for st in prog.steps:
         if isinstance(st, Copy):
-            if st.into:
+            if st.into and lead is not None:     # the leading transpose: NCHW rows -> NHWC
+                src = lead.inputs[0]
+                if src.dtype.itemsize != 1:
+                    raise TinycError(f"node '{lead.name}' ({lead.op}): a {src.dtype.value} "
+                                     "input cannot lead a patched stage — int8 only; compile "
+                                     "with a higher ram_limit")
+                h, w = int(src.shape[2]), int(src.shape[3])
+                units.append(_copy_transposed(arena("in", st.local * st.width * c_in),
+                                              ctx.ptr(src, st.row * w + st.col), st.n,
+                                              st.width, int(src.shape[1]), h, w,
+                                              src.dtype.c_type)
+                             + f" /* {c_comment(lead.name)}: input rows [{st.row}, "
+                             f"{st.row + st.n}) */")
+            elif st.into:
                 w_full = int(x0.shape[2]) * c_in
                 units.append(_copy_rows(arena("in", st.local * st.width * c_in),
                                         st.width * c_in,
@@ -83,7 +107,7 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
         a = dict(args[st.layer])
         last = st.layer == len(nodes) - 1
         if st.layer == 0:
-            a["input"] = (arena("in", st.in_local * st.in_w * ci) if strips else
+            a["input"] = (arena("in", st.in_local * st.in_w * ci) if strips or lead else
                           ctx.ptr(x, st.in_local * st.in_w * ci))
         else:
             a["input"] = ctx.ptr(x, st.in_local * st.in_w * ci)

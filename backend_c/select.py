@@ -102,3 +102,31 @@ def scratch_sizes(choices: dict[str, KernelChoice]) -> dict[str, int]:
 def weight_rows(choices: dict[str, KernelChoice]) -> list[dict]:
     """The layers' storage rows in graph order (report["weight_formats"])."""
     return [c.weights for c in choices.values() if c.weights is not None]
+
+
+def in_place_kernels(g: Graph, choices: dict[str, KernelChoice]) -> dict[str, int]:
+    """{node name: scratch bytes} of the nodes an in-place kernel ("<op>.inplace", Kernel
+    in_place) could run instead of their dense kernel (the in-place depthwise: one channel as
+    the temporary). Only a RAM limit uses them (passes.patch.fit_ram); plain plans never do."""
+    from .kernels import depthwise_inplace_fits
+    out = {}
+    for n in g.nodes:
+        entry = KERNELS.get(f"{n.op}.inplace")
+        if (entry is not None and entry.in_place and choices[n.name].kernel == n.op
+                and depthwise_inplace_fits(n)):
+            out[n.name] = int(entry.scratch(n))
+    return out
+
+
+def use_in_place(g: Graph, choices: dict[str, KernelChoice], names) -> dict[str, KernelChoice]:
+    """choices with the in-place kernel for the nodes `names` (the plan's in-place windows)."""
+    out = dict(choices)
+    by_name = {n.name: n for n in g.nodes}
+    for name in names:
+        n, c = by_name[name], choices[name]
+        entry = KERNELS[f"{n.op}.inplace"]
+        scratch = int(entry.scratch(n))
+        out[name] = KernelChoice(name, n.op, f"{n.op}.inplace", c.weight_format, scratch,
+                                 False, f"in place under the RAM limit ({scratch:,} B: one "
+                                 "input channel)", c.weights)
+    return out

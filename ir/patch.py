@@ -2,8 +2,10 @@
 line buffers: nothing is recomputed).
 
 A *stage* is a chain of window ops (conv2d, depthwise_conv2d, max_pool2d, avg_pool2d, OpDef
-field `patchable`; the unary elementwise lut too, as a 1x1 window) that starts at an
-activation held whole (a graph input or an arena tensor) and ends at a tensor written whole.
+field `patchable`; the unary elementwise lut too, as a 1x1 window; first, optionally, the
+NCHW -> NHWC transpose of an ONNX input, OpDef `patch_lead`, whose rows are copied per band)
+that starts at an activation held whole (a graph input or an arena tensor) and ends at a
+tensor written whole.
 The stage's output is computed `rows` rows at a time; each inner layer keeps only the rows
 of its output that its consumer still needs (a line buffer of
 `capacity` rows, full width, all channels): when the consumer moves down, the rows it no longer
@@ -128,13 +130,30 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
+def is_lead(node) -> bool:
+    """node may lead a stage (OpDef patch_lead: the NCHW -> NHWC transpose of an ONNX input):
+    each band's input rows are copied through it into the input buffer."""
+    lead = OPS[node.op].patch_lead
+    return lead is not None and bool(lead(node))
+
+
+def stage_lead(graph, stage: Stage):
+    """The stage's leading transpose (is_lead) or None."""
+    by_name = {n.name: n for n in graph.nodes}
+    first = by_name[stage.nodes[0]]
+    return first if len(stage.nodes) > 1 and is_lead(first) else None
+
+
 def stage_nodes(graph, stage: Stage) -> list:
+    """The stage's window nodes (without its leading transpose, stage_lead)."""
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[n] for n in stage.nodes]
     for a, b in zip(nodes, nodes[1:]):
         if b.inputs[0] is not a.outputs[0] or len(a.outputs[0].uses) != 1:
             raise TinycError(f"patch stage: node '{b.name}' does not take '{a.name}''s output "
                              "as its only consumer — a stage is a chain")
+    if stage_lead(graph, stage) is not None:
+        nodes = nodes[1:]
     for n in nodes:
         if OPS[n.op].patchable and OPS[n.op].elementwise and sum(
                 v is not None and not v.is_const for v in n.inputs) != 1:
@@ -154,6 +173,7 @@ def band_program(graph, stage: Stage) -> BandProgram:
     geo_w = [window(n, 1) for n in nodes]
     count = len(nodes)
     strips = stage.cols > 1
+    in_buf = strips or stage_lead(graph, stage) is not None   # input rows go through in_flat
     prog = BandProgram(stage)
     prog.channels = [int(n.outputs[0].shape[3]) * n.outputs[0].dtype.itemsize for n in nodes]
     in_ch = int(nodes[0].inputs[0].shape[3]) * nodes[0].inputs[0].dtype.itemsize
@@ -208,7 +228,7 @@ def band_program(graph, stage: Stage) -> BandProgram:
                 ensure(j, r1)
                 cap[j] = max(cap[j], (hi[j] - lo[j]) * width[j] * prog.channels[j])
                 in_local = r0 - lo[j]
-            elif strips:
+            elif in_buf:
                 if in_hi[0] <= r0:
                     in_lo[0] = in_hi[0] = r0
                 elif in_lo[0] < r0:
@@ -257,10 +277,12 @@ def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
     nodes = stage_nodes(graph, stage)
     prog = band_program(graph, stage)
     strips = stage.cols > 1
+    lead = stage_lead(graph, stage)
+    in_buf = strips or lead is not None
     flat = [np.zeros(max(c, 1), n.outputs[0].dtype.np) for n, c in zip(nodes, prog.capacity)]
     in_flat = np.zeros(max(prog.in_bytes, 1), x.dtype)
     out = np.zeros(nodes[-1].outputs[0].shape, nodes[-1].outputs[0].dtype.np)
-    c_in = x.shape[3]
+    c_in = nodes[0].inputs[0].shape[3]
 
     def view(buf, rows, width, ch):
         return buf[:rows * width * ch].reshape(1, rows, width, ch)
@@ -268,7 +290,11 @@ def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
     for st in prog.steps:
         if isinstance(st, Copy):
             if st.into:
-                rows = x[:, st.row:st.row + st.n, st.col:st.col + st.width]
+                if lead is not None:       # NCHW rows, transposed as they are copied
+                    rows = x[:, :, st.row:st.row + st.n, st.col:st.col + st.width]
+                    rows = np.asarray(OPS[lead.op].run_int(lead, rows))
+                else:
+                    rows = x[:, st.row:st.row + st.n, st.col:st.col + st.width]
                 n0 = st.local * st.width * c_in
                 in_flat[n0:n0 + rows.size] = rows.reshape(-1)
             else:
@@ -284,7 +310,7 @@ def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
             continue
         node = nodes[st.layer]
         c_i = node.inputs[0].shape[3]
-        if st.layer == 0 and not strips:
+        if st.layer == 0 and not in_buf:
             band = x[:, st.in_local:st.in_local + st.in_rows]
         else:
             src = in_flat if st.layer == 0 else flat[st.layer - 1]

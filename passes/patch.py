@@ -7,6 +7,8 @@ In order, the first that meets the limit is kept (so a model that fits keeps tod
      arena);
   2b. the layer-by-layer plan with the input counted in the arena: the application writes it
      into {name}_input_buffer() (model.h), no separate input buffer (single-input models);
+  2c. 1, 2 and 2b with in-place kernels (the depthwise: channel by channel over its input,
+     one channel as the temporary) where their input dies;
   3. a patched stage (ir/patch.py) over a prefix of the graph — a chain of window ops from the
      model input — with its band grid (output rows per band x column strips), searched: every
      prefix length and grid whose peak-live bound fits is planned, cheapest estimated overhead
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from ..ir import Graph
 from ..ir.types import DType
 from ..ir.ops import OPS
-from ..ir.patch import Stage, band_program
+from ..ir.patch import Stage, band_program, is_lead
 from .plan_memory import MemoryPlan, liveness, plan_memory
 
 ROWS = (1, 2, 4)            # output rows per band of the stage's last layer
@@ -44,12 +46,15 @@ class RamFit:
     how: str                                    # "layer by layer", "direct input", "patched"
     stage: Stage | None = None
     info: dict = field(default_factory=dict)    # patched: grid, extra MACs, calls, buffers
+    in_place: tuple[str, ...] = ()              # nodes whose kernel writes over its input
 
     def report(self, io_bytes: int) -> dict:
         r = {"limit": self.limit, "ram_bytes": self.ram, "io_bytes": io_bytes,
              "arena_bytes": self.plan.arena_bytes, "met": self.met, "how": self.how,
              "direct_input": bool(self.plan.external),
              "input_in_arena": bool(self.plan.input_in_arena)}
+        if self.in_place:
+            r["in_place"] = list(self.in_place)
         if self.stage is not None:
             r["patched"] = {"nodes": list(self.stage.nodes), "rows": self.stage.rows,
                             "cols": self.stage.cols, **self.info}
@@ -58,12 +63,14 @@ class RamFit:
 
 def chain_prefix(g: Graph, eligible) -> list[str]:
     """The longest chain of patchable nodes from a graph input (each output read by the next
-    node only)."""
+    node only), after a leading NCHW -> NHWC transpose if the graph starts with one
+    (ir/patch.py is_lead: an ONNX model's input)."""
     inputs = {id(v) for v in g.inputs}
     out, prev = [], None
     for n in g.nodes:
         x = n.inputs[0] if n.inputs else None
-        ok = OPS[n.op].patchable and n.name in eligible and x is not None and (
+        lead = prev is None and is_lead(n)
+        ok = (OPS[n.op].patchable or lead) and n.name in eligible and x is not None and (
             (prev is None and id(x) in inputs) or (prev is not None and x is prev.outputs[0]))
         if not ok or (prev is not None and len(prev.outputs[0].uses) != 1):
             break
@@ -84,8 +91,10 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
     """(overhead estimate, peak-live bound with the input read in place, the same with the
     input in the arena, stage, info) of every prefix and grid."""
     chain = chain_prefix(g, eligible)
+    by_name = {n.name: n for n in g.nodes}
+    first = 2 if chain and is_lead(by_name[chain[0]]) else 1    # a lead alone is no stage
     out = []
-    for k in range(1, len(chain) + 1):
+    for k in range(first, len(chain) + 1):
         for rows in ROWS:
             for cols in COLS:
                 st = Stage(tuple(chain[:k]), rows, cols)
@@ -107,10 +116,30 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
     return out
 
 
+def _in_place_fit(g: Graph, scratch, in_place, direct: bool, arena: bool, fit) -> RamFit:
+    """Step 2c: the layer-by-layer plan where the in-place kernels write over inputs that die
+    there (plan_memory inplace_nodes), with their scratch instead of their dense kernel's."""
+    p = plan_memory(g, scratch={**scratch, **in_place}, direct_inputs=direct,
+                    inplace_nodes=set(in_place))
+    outs = {v.name for n in g.nodes if n.name in in_place for v in n.outputs}
+    used = tuple(n.name for n in g.nodes if n.name in in_place and any(
+        o == n.outputs[0].name for o, _ in p.inplace if o in outs))
+    p = plan_memory(g, scratch={**scratch, **{n: in_place[n] for n in used}},
+                    direct_inputs=direct, inplace_nodes=set(used))
+    p.input_in_arena = arena
+    how = "in-place depthwise" + (", direct input" if direct else
+                                  ", input in the arena" if arena else "")
+    f = fit(p, how)
+    f.in_place = used
+    return f
+
+
 def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
-            plan: MemoryPlan | None = None) -> RamFit:
+            plan: MemoryPlan | None = None, in_place: dict[str, int] | None = None) -> RamFit:
     """The plan meeting `limit` bytes of RAM (module doc). eligible: node names whose kernel
-    can run in a stage (the int8 dense kernels; default every node). Sets g.patch_stages."""
+    can run in a stage (the int8 dense kernels; default every node). in_place: {node name:
+    scratch bytes} of the nodes an in-place kernel may run (the backend's in-place depthwise;
+    step 2c). Sets g.patch_stages; RamFit.in_place names the nodes planned in place."""
     ins = sum(v.type.nbytes for v in g.inputs)
     outs = sum(v.type.nbytes for v in g.outputs)
     eligible = {n.name for n in g.nodes} if eligible is None else set(eligible)
@@ -144,6 +173,13 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
         tried.append(fit(p, "input in the arena"))
         if tried[-1].met:
             return tried[-1]
+    for direct, arena in ((False, False), (True, False), (False, True)):
+        if not in_place or (direct and not direct_ok) or (arena and not in_arena_ok):
+            continue
+        f = _in_place_fit(g, scratch, in_place, direct, arena, fit)
+        tried.append(f)
+        if f.met:
+            return f
     cands = candidates(g, eligible, scratch)
     modes = ((True,) if direct_ok else ()) + ((False,) if in_arena_ok else ())
     for over, bound, bound_in, st, info in sorted(cands, key=lambda c: (c[0], c[1],

@@ -14,7 +14,8 @@ Kernel scratch: `scratch={node name: bytes}` (the backend's kernel selection, pl
 each is a buffer alive only during its node; its offset is plan.scratch[node name].
 
 Patched stages (ir/patch.py, graph.patch_stages): the stage's inner tensors are line buffers
-(BandProgram.buffer_bytes) and, with its input, its output and one scratch buffer shared by
+(BandProgram.buffer_bytes; a leading transpose's output: none, its rows go through the input
+buffer) and, with its input, its output and one scratch buffer shared by
 its kernels (the largest), alive during the whole stage.
 direct_inputs: the graph inputs are read from the caller's buffers (no arena room, never
 overwritten in place); plan.external names them.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..ir import DType, Graph, TensorType, Value
 from ..ir.ops import OPS
-from ..ir.patch import band_program, stage_key, stages_of
+from ..ir.patch import band_program, stage_key, stage_lead, stage_nodes, stages_of
 
 ALIGN = 4
 RANDOM_ORDERS = 64
@@ -94,9 +95,23 @@ def scratch_name(node) -> str:
     return f"{node.name}#scratch"
 
 
+def _inplace_window(node, step: int, root: dict, g: Graph, keep: tuple) -> Buffer | None:
+    """The input buffer a node named in plan_memory's `inplace_nodes` (a window op whose kernel
+    overwrites its input, e.g. the in-place depthwise) writes into: it dies here, is no
+    caller's buffer and is no smaller than the output."""
+    x = node.inputs[0]
+    b = root[id(x)]
+    if b in keep or b.size < node.outputs[0].type.nbytes or any(bv in g.outputs
+                                                                 for bv in b.values):
+        return None
+    if any(g.nodes.index(u) > step for bv in b.values for u, _ in bv.uses):
+        return None
+    return b
+
+
 def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-             scratch: dict[str, int] | None = None, direct_inputs: bool = False
-             ) -> tuple[list[Buffer], list[tuple[str, str]]]:
+             scratch: dict[str, int] | None = None, direct_inputs: bool = False,
+             inplace_nodes=()) -> tuple[list[Buffer], list[tuple[str, str]]]:
     root: dict[int, Buffer] = {}
     bufs: list[Buffer] = []
     pairs: list[tuple[str, str]] = []
@@ -119,6 +134,10 @@ def liveness(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
                 bufs.append(Buffer(tmp, hi, step, lo, [tmp]))
         for v in node.outputs:
             b = root[id(node.inputs[0])] if OPS[node.op].alias else None
+            if b is None and inplace and node.name in inplace_nodes and node.name not in span:
+                b = _inplace_window(node, step, root, g, keep)
+                if b is not None:
+                    pairs.append((v.name, node.inputs[0].name))
             if b is None and inplace and node.name not in span:
                 b = _inplace_source(node, step, root, g, keep)
                 if b is not None:
@@ -147,8 +166,11 @@ def _stage_facts(g: Graph, scratch: dict[str, int] | None):
         prog = band_program(g, st)
         for name in st.nodes:
             span[name] = (steps[0], steps[-1])
-        for name, size in zip(st.nodes[:-1], prog.buffer_bytes):
-            line[g.nodes[index[name]].outputs[0].name] = size
+        for node, size in zip(stage_nodes(g, st)[:-1], prog.buffer_bytes):
+            line[node.outputs[0].name] = size
+        lead = stage_lead(g, st)
+        if lead is not None:    # its output is never whole: the band input rows (in_bytes)
+            line[lead.outputs[0].name] = 0
         need = max((scratch or {}).get(n, 0) for n in st.nodes)
         for key, size in ((stage_key(st, "scratch"), need), (stage_key(st, "in"), prog.in_bytes),
                           (stage_key(st, "out"), prog.out_bytes)):
@@ -190,17 +212,20 @@ def _orders(bufs: list[Buffer]):
 
 
 def plan_memory(g: Graph, elem_bytes: int | None = None, inplace: bool = True,
-                scratch: dict[str, int] | None = None, direct_inputs: bool = False
-                ) -> MemoryPlan:
+                scratch: dict[str, int] | None = None, direct_inputs: bool = False,
+                inplace_nodes=()) -> MemoryPlan:
     """Plan the arena; elem_bytes overrides dtype sizes (e.g. 1 to size a float graph as int8).
 
     scratch {node name: bytes}: a kernel's working buffer (im2col, ...), alive only during its
     node, planned like a tensor; its offset is plan.scratch[node name].
-    direct_inputs: the kernels read the graph inputs from the caller's buffers (module doc)."""
+    direct_inputs: the kernels read the graph inputs from the caller's buffers (module doc).
+    inplace_nodes: names of window nodes whose kernel may write over their input (the in-place
+    depthwise, under a RAM limit): where the input dies there, the output shares its buffer
+    (plan.inplace lists the pairs)."""
     if scratch is not None and not isinstance(scratch, dict):
         raise TypeError(f"plan_memory: scratch — expected a dict node name -> bytes (the "
                         f"backend's select_kernels), got {type(scratch).__name__}")
-    bufs, pairs = liveness(g, elem_bytes, inplace, scratch, direct_inputs)
+    bufs, pairs = liveness(g, elem_bytes, inplace, scratch, direct_inputs, inplace_nodes)
     best = min((_assign(o) for o in _orders(bufs)), key=lambda r: r[0])
     arena, placed = best
     offsets = {v.name: off for off, b in placed for v in b.values}

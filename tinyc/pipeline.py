@@ -104,13 +104,14 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
 def _fit_ram(g, plan, kernels, brd, ram_limit, where: str):
     """passes.patch.fit_ram under ram_limit (default: the board's RAM); a limit the user gave
     that cannot be met is a TinycError with the smallest RAM reachable and how."""
-    from .backend_c.select import scratch_sizes
+    from .backend_c.select import in_place_kernels, scratch_sizes
     from .passes.patch import fit_ram
     from .target import parse_size
     limit = brd.ram_size if ram_limit is None else parse_size(ram_limit, "ram_limit")
     eligible = {n.name for n in g.nodes if kernels[n.name].kernel == n.op
                 and n.outputs[0].dtype.name == "INT8"}
-    fit = fit_ram(g, scratch_sizes(kernels), limit, eligible, plan)
+    fit = fit_ram(g, scratch_sizes(kernels), limit, eligible, plan,
+                  in_place_kernels(g, kernels))
     if not fit.met and ram_limit is not None:
         io = fit.ram - fit.plan.arena_bytes
         how = (f"patching {len(fit.stage.nodes)} layers ({fit.stage.nodes[0]} .. "
@@ -196,6 +197,9 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     plan = plan_memory(schedule(g), scratch=scratch_sizes(kernels))
     ram = _fit_ram(g, plan, kernels, brd, ram_limit, str(path))
     plan = ram.plan
+    if ram.in_place:
+        from .backend_c.select import use_in_place
+        kernels = use_in_place(g, kernels, ram.in_place)
     options = {"board": brd.name, "calib": bool(calib is not None),
                "calib_method": calib_method, "per_tensor": per_tensor}
     model = Model(g, float_graph, plan, brd, c_name(name), io_dtype, str(path), options,

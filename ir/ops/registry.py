@@ -79,6 +79,9 @@ class OpDef:
     trainable: bool = True               # fine-tuning (passes/finetune) has a forward and a
     #                                      backward for it; False: a graph holding it is refused
     trainable_note: str = ""             # why not (named in that error)
+    patch_lead: Callable | None = None   # fn(node) -> True: the node may lead a patched
+    #                                      stage as its input copy (ir/patch.py: transpose
+    #                                      NCHW -> NHWC, run on each band's input rows)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

@@ -25,7 +25,8 @@ def _transpose(node, x):
     return np.ascontiguousarray(np.transpose(x, node.attrs["perm"]))
 
 
-@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True)
+@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True,
+    patch_lead=lambda node: tuple(node.attrs["perm"]) == (0, 2, 3, 1))
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
     r = len(inputs[0].shape)
