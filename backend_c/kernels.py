@@ -531,6 +531,25 @@ def pool_s16_args(node: Node, ctx) -> dict:
             "output": _ptr16(ctx, y)}
 
 
+def _moved16(args: dict, node: Node, ctx, offset: int = 0) -> dict:
+    """tinyc_transpose_s16's arguments: _strided_copy's, with int16 pointers (strides and
+    offset in elements)."""
+    x, y = node.inputs[0], node.outputs[0]
+    base = f"(const int16_t *)(const void *)({ctx.ptr(x)})"
+    return {**args, "input": f"{base} + {offset}" if offset else base,
+            "output": _ptr16(ctx, y)}
+
+
+def transpose_s16_args(node: Node, ctx) -> dict:
+    return _moved16(transpose_args(node, ctx), node, ctx)
+
+
+def slice_s16_args(node: Node, ctx) -> dict:
+    x, a = node.inputs[0], node.attrs
+    offset = sum(int(b) * s for b, s in zip(a["begin"], contiguous_strides(x.shape)))
+    return _moved16(slice_args(node, ctx), node, ctx, offset)
+
+
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
@@ -564,6 +583,10 @@ KERNELS_S16: dict[str, Kernel] = {
                          requantize_args),
     "lstm.s16": Kernel("call_lstm_s16.c.j2", _S16 + ("tinyc_lstm.h", "tinyc_lstm_s16.c"),
                        lstm_args, lstm_scratch),
+    "transpose.s16": Kernel("call_transpose_s16.c.j2",
+                            ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), transpose_s16_args),
+    "slice.s16": Kernel("call_transpose_s16.c.j2",
+                        ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), slice_s16_args),
 }
 
 

@@ -25,7 +25,8 @@ def _transpose(node, x):
     return np.ascontiguousarray(np.transpose(x, node.attrs["perm"]))
 
 
-@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True)
+@op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True,
+    int16=True, int16_follow=True)
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
     r = len(inputs[0].shape)
@@ -100,7 +101,8 @@ def _slice(node, x):
     return np.ascontiguousarray(x[np.ix_(*slice_index(node, x.shape))])
 
 
-@op("slice", run_float=_slice, run_int=_slice, same_q=True, keeps_values=True)
+@op("slice", run_float=_slice, run_int=_slice, same_q=True, keeps_values=True, int16=True,
+    int16_follow=True)
 def slice_(inputs, attrs):
     """slice(x) {begin, end, strides} — per axis range(begin, end, stride), normalised: begin in
     [0, d), end in [-1, d], stride != 0 (SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, Slice, Split)"""

@@ -865,3 +865,72 @@ def int8_16x8_int8(rng):
 
 
 CASES.update({f.__name__: f for f in (int16_model, int8_16x8_int8)})
+
+
+# -- 16x8 data movement (issue 16): TFLM copies int16 values as it copies int8 ones -----------
+
+def _wrap16(rng, shape, out_shape, body):
+    """int8 input -> QUANTIZE (int16) -> body(b, x16, y16, s16) -> QUANTIZE (int8) output."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", out_shape, dtype="INT16", scale=s16, zp=0)
+    body(b, x16, y16, s16)
+    y = b.tensor("y", out_shape, scale=float(np.float32(32767 * s16 / 127 * 0.6)),
+                 zp=int(rng.integers(-10, 10)))
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+def transpose_16x8(rng, shape=(1, 6, 4, 5), perm=(0, 3, 1, 2)):
+    return _wrap16(rng, shape, tuple(shape[p] for p in perm), lambda b, x, y, _: b.op(
+        "TRANSPOSE", [x, _i32(b, "perm", perm)], [y], "TransposeOptions"))
+
+
+def slice_16x8(rng, shape=(1, 6, 7, 5), begin=(0, 1, 2, 0), size=(1, 4, -1, 3)):
+    out = tuple(n - b_ if z == -1 else z for b_, z, n in zip(begin, size, shape))
+    return _wrap16(rng, shape, out, lambda b, x, y, _: b.op(
+        "SLICE", [x, _i32(b, "begin", begin), _i32(b, "size", size)], [y]))
+
+
+def strided_slice_16x8(rng, shape=(1, 9, 8, 6), begin=(0, 1, -1, 0), end=(1, 8, 0, 6),
+                       strides=(1, 3, -2, 2), out=(1, 3, 4, 3), **masks):
+    return _wrap16(rng, shape, out, lambda b, x, y, _: b.op(
+        "STRIDED_SLICE", [x, _i32(b, "begin", begin), _i32(b, "end", end),
+                          _i32(b, "strides", strides)], [y], "StridedSliceOptions", **masks))
+
+
+def split_16x8(rng, shape=(1, 4, 6, 9)):
+    """SPLIT into 3 along the channels; the middle part is the output."""
+    def body(b, x, y, s):
+        parts = [b.tensor(f"p{k}", (1, 4, 6, 3), dtype="INT16", scale=s, zp=0)
+                 if k != 1 else y for k in range(3)]
+        b.op("SPLIT", [_i32(b, "axis", [3]), x], parts, "SplitOptions", NumSplits=3)
+    return _wrap16(rng, shape, (1, 4, 6, 3), body)
+
+
+CASES.update({f.__name__: f for f in (transpose_16x8, slice_16x8, strided_slice_16x8,
+                                      split_16x8)})
+CASES["transpose_16x8_5d"] = lambda rng: transpose_16x8(rng, (1, 3, 2, 4, 3), (4, 0, 2, 1, 3))
+CASES["strided_slice_16x8_shrink"] = lambda rng: strided_slice_16x8(
+    rng, (1, 5, 6, 4), (0, 2, 0, 1), (1, 3, 6, 4), (1, 1, 2, 1), (1, 3, 3), ShrinkAxisMask=2)
+
+
+def transpose_16x8_io(rng):
+    """int16 model I/O: int16 input -> TRANSPOSE -> STRIDED_SLICE -> int16 output (the
+    whole int16 range)."""
+    b = TflBuilder()
+    s = _q16(rng, 4.0)
+    x = b.tensor("x", (1, 4, 6, 5), dtype="INT16", scale=s, zp=0)
+    t = b.tensor("t", (1, 5, 4, 6), dtype="INT16", scale=s, zp=0)
+    b.op("TRANSPOSE", [x, _i32(b, "perm", (0, 3, 1, 2))], [t], "TransposeOptions")
+    y = b.tensor("y", (1, 2, 4, 3), dtype="INT16", scale=s, zp=0)
+    b.op("STRIDED_SLICE", [t, _i32(b, "begin", (0, 1, 0, 0)), _i32(b, "end", (1, 5, 4, 6)),
+                           _i32(b, "strides", (1, 2, 1, 2))], [y], "StridedSliceOptions")
+    return b.build([x], [y])
+
+
+CASES["transpose_16x8_io"] = transpose_16x8_io

@@ -1,0 +1,23 @@
+/*
+ * tinyc_move_s16.h - data-movement kernels for int16 activations (16x8 models): the same
+ * strided gathers as the int8 ones, on int16 elements (strides and offsets in elements).
+ */
+#ifndef TINYC_MOVE_S16_H
+#define TINYC_MOVE_S16_H
+
+#include "tinyc_nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* output[n][h][w][c] = input[n * s.n + h * s.h + w * s.w + c * s.c], s = in_strides
+ * (transpose, slice, strided slice). */
+void tinyc_transpose_s16(const tinyc_transpose_params *params, const int16_t *input,
+                         const tinyc_dims *output_dims, int16_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYC_MOVE_S16_H */
