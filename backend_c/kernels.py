@@ -550,6 +550,36 @@ def slice_s16_args(node: Node, ctx) -> dict:
     return _moved16(slice_args(node, ctx), node, ctx, offset)
 
 
+def concat_s16_args(node: Node, ctx) -> dict:
+    """tinyc_concat_s8 copies bytes: the int16 blocks in bytes (2 per element)."""
+    y = node.outputs[0]
+    axis = node.attrs["axis"] % len(y.shape)
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    out_stride = 2 * int(np.prod(y.shape[axis:], dtype=np.int64))
+    parts, offset = [], 0
+    for x in node.inputs:
+        block = 2 * int(np.prod(x.shape[axis:], dtype=np.int64))
+        parts.append({"num_blocks": outer, "block_size": block, "out_stride": out_stride,
+                      "input": f"(const int8_t *)(const void *)({ctx.ptr(x)})",
+                      "output": f"(int8_t *)(void *)({ctx.ptr(y)}) + {offset}",
+                      "name": x.name})
+        offset += block
+    return {"parts": parts}
+
+
+def pad_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    pads = tuple(node.attrs["pads"])
+    r = len(x.shape)
+    if len(pads) != 2 * r or min(pads) < 0:
+        _fail(node, "pads", f"{2 * r} non-negative ints", pads)
+    if r > 4:
+        _fail(node, "pad rank", "<= 4", r)
+    return {"before": (0,) * (4 - r) + pads[:r], "input_dims": dims4(x.shape),
+            "input": _ptr16(ctx, x), "output_dims": dims4(y.shape), "output": _ptr16(ctx, y),
+            "pad_value": _int_attr(node, "pad_value", -32768, 32767)}
+
+
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
@@ -587,6 +617,9 @@ KERNELS_S16: dict[str, Kernel] = {
                             ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), transpose_s16_args),
     "slice.s16": Kernel("call_transpose_s16.c.j2",
                         ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), slice_s16_args),
+    "concat.s16": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_s16_args),
+    "pad.s16": Kernel("call_pad_s16.c.j2", ("tinyc_move_s16.h", "tinyc_pad_s16.c"),
+                      pad_s16_args),
 }
 
 

@@ -378,6 +378,9 @@ def CONCATENATION(op: TflOp) -> Value:
             raise op.error(f"input {t.describe()} is quantized as {t.q}, the output as "
                            f"{out.q}", "TFLite's int8 spec (and TFLite Micro) need them equal.",
                            ModelError)
+    if op.is_int16 and any(t.is_const for t in op.in_tensors()):
+        raise op.error("16x8 CONCATENATION with a constant input", "tinyc's 16x8 "
+                       "CONCATENATION takes int16 activations only.")
     xs = [op.const(i, out.q) if op.tensor(i).is_const else op.act(i)
           for i in range(len(op.inputs))]
     rank = len(out.shape)

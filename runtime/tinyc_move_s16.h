@@ -16,6 +16,11 @@ extern "C" {
 void tinyc_transpose_s16(const tinyc_transpose_params *params, const int16_t *input,
                          const tinyc_dims *output_dims, int16_t *output);
 
+/* PAD of int16 values: params->pad_value (an int16 value) outside the input. */
+void tinyc_pad_s16(const tinyc_pad_params *params,
+                   const tinyc_dims *input_dims, const int16_t *input,
+                   const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

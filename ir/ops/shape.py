@@ -39,7 +39,8 @@ def _concat(node, *xs):
     return np.concatenate(xs, axis=node.attrs["axis"])
 
 
-@op("concat", run_float=_concat, run_int=_concat, inputs_as_output_q=True)
+@op("concat", run_float=_concat, run_int=_concat, inputs_as_output_q=True, int16=True,
+    int16_follow=True)
 def concat(inputs, attrs):
     """concat(x0, x1, ...) {axis}"""
     ax = attrs["axis"]
@@ -63,7 +64,7 @@ def _pad_widths(node):
                                            constant_values=node.attrs.get("value", 0.0)),
     run_int=lambda node, x: np.pad(x, _pad_widths(node),
                                    constant_values=node.attrs["pad_value"]),
-    int_attrs=("pad_value",), same_q=True, channel_tie=True)
+    int_attrs=("pad_value",), same_q=True, channel_tie=True, int16=True, int16_follow=True)
 def pad(inputs, attrs):
     """pad(x) {pads=(begins..., ends...), value (float) / pad_value (int)}"""
     p = attrs["pads"]

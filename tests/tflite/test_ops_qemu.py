@@ -20,7 +20,7 @@ QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_bat
 QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj",
                "l2_normalization", "l2_normalization_depth2"]
 QEMU_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
-               "transpose_16x8_io"]   # 16x8 data movement
+               "transpose_16x8_io", "concat_16x8", "padv2_16x8"]   # 16x8 data movement
 
 
 @pytest.fixture(scope="module")

@@ -934,3 +934,30 @@ def transpose_16x8_io(rng):
 
 
 CASES["transpose_16x8_io"] = transpose_16x8_io
+
+
+def concat_16x8(rng, axis=2):
+    """CONCATENATION of an int16 tensor with a slice and a transpose of it (raw copies)."""
+    def body(b, x, y, s):
+        a = b.tensor("a", (1, 4, 3, 4), dtype="INT16", scale=s, zp=0)
+        b.op("SLICE", [x, _i32(b, "begin", (0, 0, 1, 0)), _i32(b, "size", (1, 4, 3, 4))], [a])
+        t = b.tensor("t", (1, 4, 4, 4), dtype="INT16", scale=s, zp=0)
+        b.op("TRANSPOSE", [x, _i32(b, "perm", (0, 2, 1, 3))], [t], "TransposeOptions")
+        b.op("CONCATENATION", [t, a, x], [y], "ConcatenationOptions", Axis=axis,
+             FusedActivationFunction=0)
+    return _wrap16(rng, (1, 4, 4, 4), (1, 4, 11, 4), body)
+
+
+def pad_16x8(rng, v2=False):
+    """PAD (zeros) / PADV2 (an int16 constant) of int16 values."""
+    pads = np.array([[0, 0], [1, 2], [0, 1], [2, 1]], np.int32)
+    def body(b, x, y, s):
+        ins = [x, b.const("pads", pads)]
+        if v2:
+            ins.append(b.const("cv", np.array([-1234], np.int16), scale=s, zp=0))
+        b.op("PADV2" if v2 else "PAD", ins, [y])
+    return _wrap16(rng, (1, 3, 4, 2), (1, 6, 5, 5), body)
+
+
+CASES.update({f.__name__: f for f in (concat_16x8, pad_16x8)})
+CASES["padv2_16x8"] = lambda rng: pad_16x8(rng, v2=True)
