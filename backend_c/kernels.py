@@ -580,6 +580,15 @@ def pad_s16_args(node: Node, ctx) -> dict:
             "pad_value": _int_attr(node, "pad_value", -32768, 32767)}
 
 
+def resize_nearest_s16_args(node: Node, ctx) -> dict:
+    """tinyc_resize_nearest_s8 copies whole pixels (c bytes): an int16 pixel is 2c bytes."""
+    x, y = node.inputs[0], node.outputs[0]
+    n, h, w, c = dims4(x.shape)
+    return {**resize_nearest_args(node, ctx), "input_dims": (n, h, w, 2 * c),
+            "input": f"(const int8_t *)(const void *)({ctx.ptr(x)})",
+            "output": f"(int8_t *)(void *)({ctx.ptr(y)})"}
+
+
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
@@ -620,6 +629,9 @@ KERNELS_S16: dict[str, Kernel] = {
     "concat.s16": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_s16_args),
     "pad.s16": Kernel("call_pad_s16.c.j2", ("tinyc_move_s16.h", "tinyc_pad_s16.c"),
                       pad_s16_args),
+    "resize_nearest.s16": Kernel("call_resize_nearest.c.j2",
+                                 ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
+                                 resize_nearest_s16_args),
 }
 
 

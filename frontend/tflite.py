@@ -411,6 +411,7 @@ OWN_TYPES_OPS = (*FLOAT_IO_OPS, "SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM")
 # ops imported with int16 activations (16x8 models): those with an IR int16 form
 INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D",
              "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SLICE",
-             "STRIDED_SLICE", "SPLIT", "SPLIT_V", "CONCATENATION", "PAD", "PADV2")
+             "STRIDED_SLICE", "SPLIT", "SPLIT_V", "CONCATENATION", "PAD", "PADV2",
+             "RESIZE_NEAREST_NEIGHBOR")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

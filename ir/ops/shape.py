@@ -145,7 +145,7 @@ def _resize_nearest(node, x):
 
 
 @op("resize_nearest", run_float=_resize_nearest, run_int=_resize_nearest, same_q=True,
-    keeps_values=True, channel_tie=True)
+    keeps_values=True, channel_tie=True, int16=True, int16_follow=True)
 def resize_nearest(inputs, attrs):
     """resize_nearest(x NHWC) {h_index, w_index} — output row i reads input row h_index[i],
     column j input column w_index[j] (the frontends compute them: TFLite's align_corners /

@@ -961,3 +961,17 @@ def pad_16x8(rng, v2=False):
 
 CASES.update({f.__name__: f for f in (concat_16x8, pad_16x8)})
 CASES["padv2_16x8"] = lambda rng: pad_16x8(rng, v2=True)
+
+
+def resize_nearest_16x8(rng, shape=(1, 5, 7, 3), size=(9, 4), **options):
+    """RESIZE_NEAREST_NEIGHBOR of int16 values (TFLM's int16 branch: raw copies)."""
+    return _wrap16(rng, shape, (1, *size, shape[3]), lambda b, x, y, _: b.op(
+        "RESIZE_NEAREST_NEIGHBOR", [x, _i32(b, "size", size)], [y],
+        "ResizeNearestNeighborOptions", **options))
+
+
+CASES["resize_nearest_16x8"] = resize_nearest_16x8
+CASES["resize_nearest_16x8_both"] = lambda rng: resize_nearest_16x8(
+    rng, (1, 3, 8, 4), (7, 5), AlignCorners=True, HalfPixelCenters=True)
+CASES["resize_nearest_16x8_half_pixel"] = lambda rng: resize_nearest_16x8(
+    rng, (1, 6, 5, 2), (11, 3), HalfPixelCenters=True)
