@@ -589,6 +589,14 @@ def resize_nearest_s16_args(node: Node, ctx) -> dict:
             "output": f"(int8_t *)(void *)({ctx.ptr(y)})"}
 
 
+def minmax_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"function": f"tinyc_{node.op}_s16", "in1_strides": s1, "in1": _ptr16(ctx, a),
+            "in2_strides": s2, "in2": _ptr16(ctx, b), "output_dims": dims,
+            "output": _ptr16(ctx, y)}
+
+
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
@@ -632,6 +640,8 @@ KERNELS_S16: dict[str, Kernel] = {
     "resize_nearest.s16": Kernel("call_resize_nearest.c.j2",
                                  ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
                                  resize_nearest_s16_args),
+    **{f"{op}.s16": Kernel("call_minmax_s16.c.j2", ("tinyc_move_s16.h", "tinyc_minmax_s16.c"),
+                           minmax_s16_args) for op in ("minimum", "maximum")},
 }
 
 

@@ -152,8 +152,11 @@ def _raw_binary(op: TflOp, ir_op: str) -> Value:
     q = op.out().q
     if op.tensor(0).is_const and op.tensor(1).is_const:
         raise op.error("both operands are constants", "fold them when converting.")
-    xs = [op.const(i, q) if op.tensor(i).is_const else op.relabel(op.act(i), q)
-          for i in (0, 1)]
+    order = (0, 1)
+    if op.is_int16 and op.tensor(0).is_const:   # int16 follows operand 0: the activation
+        order = (1, 0)
+    xs = [op.const(i, q, "INT16" if op.is_int16 else "INT8") if op.tensor(i).is_const else
+          op.relabel(op.act(i), q) for i in order]
     return op.emit(ir_op, xs)
 
 

@@ -21,6 +21,15 @@ void tinyc_pad_s16(const tinyc_pad_params *params,
                    const tinyc_dims *input_dims, const int16_t *input,
                    const tinyc_dims *output_dims, int16_t *output);
 
+/* Element-wise minimum / maximum of the raw int16 values, numpy broadcasting (strides in
+ * elements, 0 along a broadcast axis). */
+void tinyc_minimum_s16(const tinyc_dims *in1_strides, const int16_t *in1,
+                       const tinyc_dims *in2_strides, const int16_t *in2,
+                       const tinyc_dims *output_dims, int16_t *output);
+void tinyc_maximum_s16(const tinyc_dims *in1_strides, const int16_t *in1,
+                       const tinyc_dims *in2_strides, const int16_t *in2,
+                       const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -975,3 +975,25 @@ CASES["resize_nearest_16x8_both"] = lambda rng: resize_nearest_16x8(
     rng, (1, 3, 8, 4), (7, 5), AlignCorners=True, HalfPixelCenters=True)
 CASES["resize_nearest_16x8_half_pixel"] = lambda rng: resize_nearest_16x8(
     rng, (1, 6, 5, 2), (11, 3), HalfPixelCenters=True)
+
+
+def minimum_16x8(rng, kind="MINIMUM"):
+    """MINIMUM of an int16 constant (first operand, per channel) and an activation (raw
+    compare)."""
+    def body(b, x, y, s):
+        c = b.const("c", rng.integers(-20000, 20000, (3,)).astype(np.int16), scale=s, zp=0)
+        b.op(kind, [c, x], [y])
+    return _wrap16(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+def maximum_16x8(rng):
+    """MAXIMUM of an int16 activation and a row of it (broadcast along H)."""
+    def body(b, x, y, s):
+        r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s, zp=0)
+        b.op("SLICE", [x, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))], [r])
+        b.op("MAXIMUM", [x, r], [y])
+    return _wrap16(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES.update({f.__name__: f for f in (minimum_16x8, maximum_16x8)})
+CASES["maximum_16x8_const"] = lambda rng: minimum_16x8(rng, "MAXIMUM")
