@@ -241,7 +241,28 @@ def RELU6(op: TflOp) -> Value:
     """TFLM clamps the raw input bytes (no requantization to the output's scale)."""
     if op.is_float:
         return _float_unary(op, "clip", {"min": 0.0, "max": 6.0})
+    if op.is_int16:
+        return _relu6_int16(op)
     return _lut(op, luts.relu6_table(op.act(0).q), "tflm_relu6")
+
+
+def _relu6_int16(op: TflOp) -> Value:
+    """16x8 RELU6: TFLM's Relu6Quantized<int16_t> clamps the raw values to [0,
+    FloatToQuantizedType<int16_t>(6)] (zero point 0): maximum with 0, then minimum with six,
+    both int16 constants in the input's quantization."""
+    x, out = op.act(0), op.out()
+    q = x.q
+    six = int(np.clip(luts.round_half_away(float(np.float32(6.0) / np.float32(q.s))),
+                      -32768, 32767))
+    zero = op.g.const(f"{out.name}_zero", np.zeros((1,), np.int16), q)
+    top = op.g.const(f"{out.name}_six", np.array([six], np.int16), q)
+    lo = op.g.emit("maximum", [x, zero], name=f"{out.name}_lo")
+    lo.type = lo.type.with_(q=q)
+    if out.q != q:
+        raise op.error(f"int16 output quantization {out.q} differs from its input's {q}",
+                       "TFLM's RELU6 copies raw values: give input and output the same "
+                       "scale.", ModelError)
+    return op.emit("minimum", [lo, top])
 
 
 def LEAKY_RELU(op: TflOp) -> Value:

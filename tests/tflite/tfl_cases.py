@@ -997,3 +997,24 @@ def maximum_16x8(rng):
 
 CASES.update({f.__name__: f for f in (minimum_16x8, maximum_16x8)})
 CASES["maximum_16x8_const"] = lambda rng: minimum_16x8(rng, "MAXIMUM")
+
+
+def relu6_16x8(rng):
+    """RELU6 of int16 values: clamped to [0, six] raw (six within the int16 range)."""
+    def body(b, x, y, s):
+        b.op("RELU6", [x], [y])
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    s8 = max(s8, 0.05)
+    x = b.tensor("x", (1, 4, 5, 3), scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", (1, 4, 5, 3), dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s16, zp=0)
+    body(b, x16, y16, s16)
+    y = b.tensor("y", (1, 4, 5, 3), scale=float(np.float32(7.0 / 255)), zp=-128)
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+CASES["relu6_16x8"] = relu6_16x8
