@@ -533,6 +533,72 @@ def pool_s16_args(node: Node, ctx) -> dict:
             "output": _ptr16(ctx, y)}
 
 
+def _moved16(args: dict, node: Node, ctx, offset: int = 0) -> dict:
+    """tinyc_transpose_s16's arguments: _strided_copy's, with int16 pointers (strides and
+    offset in elements)."""
+    x, y = node.inputs[0], node.outputs[0]
+    base = f"(const int16_t *)(const void *)({ctx.ptr(x)})"
+    return {**args, "input": f"{base} + {offset}" if offset else base,
+            "output": _ptr16(ctx, y)}
+
+
+def transpose_s16_args(node: Node, ctx) -> dict:
+    return _moved16(transpose_args(node, ctx), node, ctx)
+
+
+def slice_s16_args(node: Node, ctx) -> dict:
+    x, a = node.inputs[0], node.attrs
+    offset = sum(int(b) * s for b, s in zip(a["begin"], contiguous_strides(x.shape)))
+    return _moved16(slice_args(node, ctx), node, ctx, offset)
+
+
+def concat_s16_args(node: Node, ctx) -> dict:
+    """tinyc_concat_s8 copies bytes: the int16 blocks in bytes (2 per element)."""
+    y = node.outputs[0]
+    axis = node.attrs["axis"] % len(y.shape)
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    out_stride = 2 * int(np.prod(y.shape[axis:], dtype=np.int64))
+    parts, offset = [], 0
+    for x in node.inputs:
+        block = 2 * int(np.prod(x.shape[axis:], dtype=np.int64))
+        parts.append({"num_blocks": outer, "block_size": block, "out_stride": out_stride,
+                      "input": f"(const int8_t *)(const void *)({ctx.ptr(x)})",
+                      "output": f"(int8_t *)(void *)({ctx.ptr(y)}) + {offset}",
+                      "name": x.name})
+        offset += block
+    return {"parts": parts}
+
+
+def pad_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    pads = tuple(node.attrs["pads"])
+    r = len(x.shape)
+    if len(pads) != 2 * r or min(pads) < 0:
+        _fail(node, "pads", f"{2 * r} non-negative ints", pads)
+    if r > 4:
+        _fail(node, "pad rank", "<= 4", r)
+    return {"before": (0,) * (4 - r) + pads[:r], "input_dims": dims4(x.shape),
+            "input": _ptr16(ctx, x), "output_dims": dims4(y.shape), "output": _ptr16(ctx, y),
+            "pad_value": _int_attr(node, "pad_value", -32768, 32767)}
+
+
+def resize_nearest_s16_args(node: Node, ctx) -> dict:
+    """tinyc_resize_nearest_s8 copies whole pixels (c bytes): an int16 pixel is 2c bytes."""
+    x, y = node.inputs[0], node.outputs[0]
+    n, h, w, c = dims4(x.shape)
+    return {**resize_nearest_args(node, ctx), "input_dims": (n, h, w, 2 * c),
+            "input": f"(const int8_t *)(const void *)({ctx.ptr(x)})",
+            "output": f"(int8_t *)(void *)({ctx.ptr(y)})"}
+
+
+def minmax_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"function": f"tinyc_{node.op}_s16", "in1_strides": s1, "in1": _ptr16(ctx, a),
+            "in2_strides": s2, "in2": _ptr16(ctx, b), "output_dims": dims,
+            "output": _ptr16(ctx, y)}
+
+
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
@@ -566,6 +632,18 @@ KERNELS_S16: dict[str, Kernel] = {
                          requantize_args),
     "lstm.s16": Kernel("call_lstm_s16.c.j2", _S16 + ("tinyc_lstm.h", "tinyc_lstm_s16.c"),
                        lstm_args, lstm_scratch),
+    "transpose.s16": Kernel("call_transpose_s16.c.j2",
+                            ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), transpose_s16_args),
+    "slice.s16": Kernel("call_transpose_s16.c.j2",
+                        ("tinyc_move_s16.h", "tinyc_transpose_s16.c"), slice_s16_args),
+    "concat.s16": Kernel("call_concat.c.j2", ("tinyc_concat_s8.c",), concat_s16_args),
+    "pad.s16": Kernel("call_pad_s16.c.j2", ("tinyc_move_s16.h", "tinyc_pad_s16.c"),
+                      pad_s16_args),
+    "resize_nearest.s16": Kernel("call_resize_nearest.c.j2",
+                                 ("tinyc_nn_move.h", "tinyc_resize_nearest_s8.c"),
+                                 resize_nearest_s16_args),
+    **{f"{op}.s16": Kernel("call_minmax_s16.c.j2", ("tinyc_move_s16.h", "tinyc_minmax_s16.c"),
+                           minmax_s16_args) for op in ("minimum", "maximum")},
 }
 
 

@@ -373,6 +373,11 @@ class TflOp:
         ops whatever the scales): an identity lut; v itself when q is already v's."""
         if v.q == q:
             return v
+        if self.is_int16:
+            raise self.error(f"int16 output quantization {q} differs from its input's {v.q}",
+                             "tinyc's 16x8 data-movement ops keep their input's "
+                             "quantization: give input and output the same scale.",
+                             ModelError)
         from .tflite_luts import identity_table
         r = self.g.emit("lut", [v], {"table": identity_table(), "fn": "reinterpret"},
                         name=f"{v.name}_as")
@@ -405,6 +410,8 @@ FLOAT_IO_OPS = ("QUANTIZE", "DEQUANTIZE")   # their own functions check their fl
 OWN_TYPES_OPS = (*FLOAT_IO_OPS, "SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM")
 # ops imported with int16 activations (16x8 models): those with an IR int16 form
 INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D",
-             "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+             "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SLICE",
+             "STRIDED_SLICE", "SPLIT", "SPLIT_V", "CONCATENATION", "PAD", "PADV2",
+             "RESIZE_NEAREST_NEIGHBOR", "MINIMUM", "MAXIMUM", "RELU6")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -152,8 +152,11 @@ def _raw_binary(op: TflOp, ir_op: str) -> Value:
     q = op.out().q
     if op.tensor(0).is_const and op.tensor(1).is_const:
         raise op.error("both operands are constants", "fold them when converting.")
-    xs = [op.const(i, q) if op.tensor(i).is_const else op.relabel(op.act(i), q)
-          for i in (0, 1)]
+    order = (0, 1)
+    if op.is_int16 and op.tensor(0).is_const:   # int16 follows operand 0: the activation
+        order = (1, 0)
+    xs = [op.const(i, q, "INT16" if op.is_int16 else "INT8") if op.tensor(i).is_const else
+          op.relabel(op.act(i), q) for i in order]
     return op.emit(ir_op, xs)
 
 
@@ -238,7 +241,28 @@ def RELU6(op: TflOp) -> Value:
     """TFLM clamps the raw input bytes (no requantization to the output's scale)."""
     if op.is_float:
         return _float_unary(op, "clip", {"min": 0.0, "max": 6.0})
+    if op.is_int16:
+        return _relu6_int16(op)
     return _lut(op, luts.relu6_table(op.act(0).q), "tflm_relu6")
+
+
+def _relu6_int16(op: TflOp) -> Value:
+    """16x8 RELU6: TFLM's Relu6Quantized<int16_t> clamps the raw values to [0,
+    FloatToQuantizedType<int16_t>(6)] (zero point 0): maximum with 0, then minimum with six,
+    both int16 constants in the input's quantization."""
+    x, out = op.act(0), op.out()
+    q = x.q
+    six = int(np.clip(luts.round_half_away(float(np.float32(6.0) / np.float32(q.s))),
+                      -32768, 32767))
+    zero = op.g.const(f"{out.name}_zero", np.zeros((1,), np.int16), q)
+    top = op.g.const(f"{out.name}_six", np.array([six], np.int16), q)
+    lo = op.g.emit("maximum", [x, zero], name=f"{out.name}_lo")
+    lo.type = lo.type.with_(q=q)
+    if out.q != q:
+        raise op.error(f"int16 output quantization {out.q} differs from its input's {q}",
+                       "TFLM's RELU6 copies raw values: give input and output the same "
+                       "scale.", ModelError)
+    return op.emit("minimum", [lo, top])
 
 
 def LEAKY_RELU(op: TflOp) -> Value:
@@ -378,6 +402,9 @@ def CONCATENATION(op: TflOp) -> Value:
             raise op.error(f"input {t.describe()} is quantized as {t.q}, the output as "
                            f"{out.q}", "TFLite's int8 spec (and TFLite Micro) need them equal.",
                            ModelError)
+    if op.is_int16 and any(t.is_const for t in op.in_tensors()):
+        raise op.error("16x8 CONCATENATION with a constant input", "tinyc's 16x8 "
+                       "CONCATENATION takes int16 activations only.")
     xs = [op.const(i, out.q) if op.tensor(i).is_const else op.act(i)
           for i in range(len(op.inputs))]
     rank = len(out.shape)

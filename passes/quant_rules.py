@@ -146,7 +146,8 @@ def log_softmax_rule(node: Node) -> dict:
 def pad_rule(node: Node) -> dict:
     q = node.outputs[0].q
     value = node.attrs.get("value", 0.0)
-    return {"pad_value": int(np.clip(q.zp + round_half_away(value / f64(q.s)), -128, 127))}
+    lo, hi = (-32768, 32767) if node.outputs[0].dtype is DType.INT16 else (-128, 127)
+    return {"pad_value": int(np.clip(q.zp + round_half_away(value / f64(q.s)), lo, hi))}
 
 
 @rule("mean", "sum")

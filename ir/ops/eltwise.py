@@ -107,7 +107,7 @@ def _raw(fn):
 
 @op("minimum", run_float=lambda node, a, b: np.minimum(a, b).astype(np.float32),
     run_int=_raw(np.minimum), inplace=(0, 1), channel_tie=True, elementwise=True,
-    inputs_as_output_q=True)
+    inputs_as_output_q=True, int16=True, int16_follow=True)
 def minimum(inputs, attrs):
     """minimum(a, b) — numpy broadcasting; int8: of the raw values (one quantization)"""
     return broadcast_type(inputs, attrs)
@@ -115,7 +115,7 @@ def minimum(inputs, attrs):
 
 @op("maximum", run_float=lambda node, a, b: np.maximum(a, b).astype(np.float32),
     run_int=_raw(np.maximum), inplace=(0, 1), channel_tie=True, elementwise=True,
-    inputs_as_output_q=True)
+    inputs_as_output_q=True, int16=True, int16_follow=True)
 def maximum(inputs, attrs):
     """maximum(a, b) — numpy broadcasting; int8: of the raw values (one quantization)"""
     return broadcast_type(inputs, attrs)

@@ -26,6 +26,7 @@ def _transpose(node, x):
 
 
 @op("transpose", run_float=_transpose, run_int=_transpose, same_q=True, keeps_values=True,
+    int16=True, int16_follow=True,
     patch_lead=lambda node: tuple(node.attrs["perm"]) == (0, 2, 3, 1))
 def transpose(inputs, attrs):
     """transpose(x) {perm}"""
@@ -39,7 +40,8 @@ def _concat(node, *xs):
     return np.concatenate(xs, axis=node.attrs["axis"])
 
 
-@op("concat", run_float=_concat, run_int=_concat, inputs_as_output_q=True)
+@op("concat", run_float=_concat, run_int=_concat, inputs_as_output_q=True, int16=True,
+    int16_follow=True)
 def concat(inputs, attrs):
     """concat(x0, x1, ...) {axis}"""
     ax = attrs["axis"]
@@ -63,7 +65,7 @@ def _pad_widths(node):
                                            constant_values=node.attrs.get("value", 0.0)),
     run_int=lambda node, x: np.pad(x, _pad_widths(node),
                                    constant_values=node.attrs["pad_value"]),
-    int_attrs=("pad_value",), same_q=True, channel_tie=True)
+    int_attrs=("pad_value",), same_q=True, channel_tie=True, int16=True, int16_follow=True)
 def pad(inputs, attrs):
     """pad(x) {pads=(begins..., ends...), value (float) / pad_value (int)}"""
     p = attrs["pads"]
@@ -101,7 +103,8 @@ def _slice(node, x):
     return np.ascontiguousarray(x[np.ix_(*slice_index(node, x.shape))])
 
 
-@op("slice", run_float=_slice, run_int=_slice, same_q=True, keeps_values=True)
+@op("slice", run_float=_slice, run_int=_slice, same_q=True, keeps_values=True, int16=True,
+    int16_follow=True)
 def slice_(inputs, attrs):
     """slice(x) {begin, end, strides} — per axis range(begin, end, stride), normalised: begin in
     [0, d), end in [-1, d], stride != 0 (SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, Slice, Split)"""
@@ -143,7 +146,7 @@ def _resize_nearest(node, x):
 
 
 @op("resize_nearest", run_float=_resize_nearest, run_int=_resize_nearest, same_q=True,
-    keeps_values=True, channel_tie=True)
+    keeps_values=True, channel_tie=True, int16=True, int16_follow=True)
 def resize_nearest(inputs, attrs):
     """resize_nearest(x NHWC) {h_index, w_index} — output row i reads input row h_index[i],
     column j input column w_index[j] (the frontends compute them: TFLite's align_corners /

@@ -19,6 +19,9 @@ QEMU_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "slice_bat
               "int16_model", "int8_16x8_int8"]
 QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_rhs_adj",
                "l2_normalization", "l2_normalization_depth2"]
+QEMU_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
+               "transpose_16x8_io", "concat_16x8", "padv2_16x8"]   # 16x8 data movement
+QEMU_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu6_16x8"]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,9 @@ OP_CASES = ["transpose_5d", "mean_5d", "sum_0_3", "reduce_max_0_2", "strided_sli
             "int16_model", "int8_16x8_int8"]
 OP_CASES += ["transpose_conv_k4_same", "batch_matmul_broadcast",
              "batch_matmul_const_rhs_adj", "l2_normalization"]
+OP_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
+             "transpose_16x8_io", "concat_16x8", "padv2_16x8"]   # 16x8 data movement
+OP_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu6_16x8"]
 
 
 @pytest.fixture(scope="module")

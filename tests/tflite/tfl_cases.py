@@ -865,3 +865,156 @@ def int8_16x8_int8(rng):
 
 
 CASES.update({f.__name__: f for f in (int16_model, int8_16x8_int8)})
+
+
+# -- 16x8 data movement (issue 16): TFLM copies int16 values as it copies int8 ones -----------
+
+def _wrap16(rng, shape, out_shape, body):
+    """int8 input -> QUANTIZE (int16) -> body(b, x16, y16, s16) -> QUANTIZE (int8) output."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", out_shape, dtype="INT16", scale=s16, zp=0)
+    body(b, x16, y16, s16)
+    y = b.tensor("y", out_shape, scale=float(np.float32(32767 * s16 / 127 * 0.6)),
+                 zp=int(rng.integers(-10, 10)))
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+def transpose_16x8(rng, shape=(1, 6, 4, 5), perm=(0, 3, 1, 2)):
+    return _wrap16(rng, shape, tuple(shape[p] for p in perm), lambda b, x, y, _: b.op(
+        "TRANSPOSE", [x, _i32(b, "perm", perm)], [y], "TransposeOptions"))
+
+
+def slice_16x8(rng, shape=(1, 6, 7, 5), begin=(0, 1, 2, 0), size=(1, 4, -1, 3)):
+    out = tuple(n - b_ if z == -1 else z for b_, z, n in zip(begin, size, shape))
+    return _wrap16(rng, shape, out, lambda b, x, y, _: b.op(
+        "SLICE", [x, _i32(b, "begin", begin), _i32(b, "size", size)], [y]))
+
+
+def strided_slice_16x8(rng, shape=(1, 9, 8, 6), begin=(0, 1, -1, 0), end=(1, 8, 0, 6),
+                       strides=(1, 3, -2, 2), out=(1, 3, 4, 3), **masks):
+    return _wrap16(rng, shape, out, lambda b, x, y, _: b.op(
+        "STRIDED_SLICE", [x, _i32(b, "begin", begin), _i32(b, "end", end),
+                          _i32(b, "strides", strides)], [y], "StridedSliceOptions", **masks))
+
+
+def split_16x8(rng, shape=(1, 4, 6, 9)):
+    """SPLIT into 3 along the channels; the middle part is the output."""
+    def body(b, x, y, s):
+        parts = [b.tensor(f"p{k}", (1, 4, 6, 3), dtype="INT16", scale=s, zp=0)
+                 if k != 1 else y for k in range(3)]
+        b.op("SPLIT", [_i32(b, "axis", [3]), x], parts, "SplitOptions", NumSplits=3)
+    return _wrap16(rng, shape, (1, 4, 6, 3), body)
+
+
+CASES.update({f.__name__: f for f in (transpose_16x8, slice_16x8, strided_slice_16x8,
+                                      split_16x8)})
+CASES["transpose_16x8_5d"] = lambda rng: transpose_16x8(rng, (1, 3, 2, 4, 3), (4, 0, 2, 1, 3))
+CASES["strided_slice_16x8_shrink"] = lambda rng: strided_slice_16x8(
+    rng, (1, 5, 6, 4), (0, 2, 0, 1), (1, 3, 6, 4), (1, 1, 2, 1), (1, 3, 3), ShrinkAxisMask=2)
+
+
+def transpose_16x8_io(rng):
+    """int16 model I/O: int16 input -> TRANSPOSE -> STRIDED_SLICE -> int16 output (the
+    whole int16 range)."""
+    b = TflBuilder()
+    s = _q16(rng, 4.0)
+    x = b.tensor("x", (1, 4, 6, 5), dtype="INT16", scale=s, zp=0)
+    t = b.tensor("t", (1, 5, 4, 6), dtype="INT16", scale=s, zp=0)
+    b.op("TRANSPOSE", [x, _i32(b, "perm", (0, 3, 1, 2))], [t], "TransposeOptions")
+    y = b.tensor("y", (1, 2, 4, 3), dtype="INT16", scale=s, zp=0)
+    b.op("STRIDED_SLICE", [t, _i32(b, "begin", (0, 1, 0, 0)), _i32(b, "end", (1, 5, 4, 6)),
+                           _i32(b, "strides", (1, 2, 1, 2))], [y], "StridedSliceOptions")
+    return b.build([x], [y])
+
+
+CASES["transpose_16x8_io"] = transpose_16x8_io
+
+
+def concat_16x8(rng, axis=2):
+    """CONCATENATION of an int16 tensor with a slice and a transpose of it (raw copies)."""
+    def body(b, x, y, s):
+        a = b.tensor("a", (1, 4, 3, 4), dtype="INT16", scale=s, zp=0)
+        b.op("SLICE", [x, _i32(b, "begin", (0, 0, 1, 0)), _i32(b, "size", (1, 4, 3, 4))], [a])
+        t = b.tensor("t", (1, 4, 4, 4), dtype="INT16", scale=s, zp=0)
+        b.op("TRANSPOSE", [x, _i32(b, "perm", (0, 2, 1, 3))], [t], "TransposeOptions")
+        b.op("CONCATENATION", [t, a, x], [y], "ConcatenationOptions", Axis=axis,
+             FusedActivationFunction=0)
+    return _wrap16(rng, (1, 4, 4, 4), (1, 4, 11, 4), body)
+
+
+def pad_16x8(rng, v2=False):
+    """PAD (zeros) / PADV2 (an int16 constant) of int16 values."""
+    pads = np.array([[0, 0], [1, 2], [0, 1], [2, 1]], np.int32)
+    def body(b, x, y, s):
+        ins = [x, b.const("pads", pads)]
+        if v2:
+            ins.append(b.const("cv", np.array([-1234], np.int16), scale=s, zp=0))
+        b.op("PADV2" if v2 else "PAD", ins, [y])
+    return _wrap16(rng, (1, 3, 4, 2), (1, 6, 5, 5), body)
+
+
+CASES.update({f.__name__: f for f in (concat_16x8, pad_16x8)})
+CASES["padv2_16x8"] = lambda rng: pad_16x8(rng, v2=True)
+
+
+def resize_nearest_16x8(rng, shape=(1, 5, 7, 3), size=(9, 4), **options):
+    """RESIZE_NEAREST_NEIGHBOR of int16 values (TFLM's int16 branch: raw copies)."""
+    return _wrap16(rng, shape, (1, *size, shape[3]), lambda b, x, y, _: b.op(
+        "RESIZE_NEAREST_NEIGHBOR", [x, _i32(b, "size", size)], [y],
+        "ResizeNearestNeighborOptions", **options))
+
+
+CASES["resize_nearest_16x8"] = resize_nearest_16x8
+CASES["resize_nearest_16x8_both"] = lambda rng: resize_nearest_16x8(
+    rng, (1, 3, 8, 4), (7, 5), AlignCorners=True, HalfPixelCenters=True)
+CASES["resize_nearest_16x8_half_pixel"] = lambda rng: resize_nearest_16x8(
+    rng, (1, 6, 5, 2), (11, 3), HalfPixelCenters=True)
+
+
+def minimum_16x8(rng, kind="MINIMUM"):
+    """MINIMUM of an int16 constant (first operand, per channel) and an activation (raw
+    compare)."""
+    def body(b, x, y, s):
+        c = b.const("c", rng.integers(-20000, 20000, (3,)).astype(np.int16), scale=s, zp=0)
+        b.op(kind, [c, x], [y])
+    return _wrap16(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+def maximum_16x8(rng):
+    """MAXIMUM of an int16 activation and a row of it (broadcast along H)."""
+    def body(b, x, y, s):
+        r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s, zp=0)
+        b.op("SLICE", [x, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))], [r])
+        b.op("MAXIMUM", [x, r], [y])
+    return _wrap16(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES.update({f.__name__: f for f in (minimum_16x8, maximum_16x8)})
+CASES["maximum_16x8_const"] = lambda rng: minimum_16x8(rng, "MAXIMUM")
+
+
+def relu6_16x8(rng):
+    """RELU6 of int16 values: clamped to [0, six] raw (six within the int16 range)."""
+    def body(b, x, y, s):
+        b.op("RELU6", [x], [y])
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    s8 = max(s8, 0.05)
+    x = b.tensor("x", (1, 4, 5, 3), scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", (1, 4, 5, 3), dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s16, zp=0)
+    body(b, x16, y16, s16)
+    y = b.tensor("y", (1, 4, 5, 3), scale=float(np.float32(7.0 / 255)), zp=-128)
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+CASES["relu6_16x8"] = relu6_16x8
