@@ -131,7 +131,11 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
             k += 1
             a[f"in{k}"] = a["input"]
             a[f"in{k}_strides"] = (st.n * st.out_w * sc, st.in_w * sc, sc, 1)
-            a[f"in{3 - k}"] = ctx.ptr(side, (st.row * sw + st.col) * sc)
+            if st.side_w:      # an earlier layer of the stage: its line buffer
+                sh, sw = st.side_local + st.n, st.side_w
+                a[f"in{3 - k}"] = ctx.ptr(side, (st.side_local * sw + st.side_c0) * sc)
+            else:
+                a[f"in{3 - k}"] = ctx.ptr(side, (st.row * sw + st.col) * sc)
             a[f"in{3 - k}_strides"] = (sh * sw * sc, sw * sc, sc, 1)
         units.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */\n"
                      + templates[st.layer].render(**a).rstrip("\n"))

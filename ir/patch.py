@@ -63,6 +63,9 @@ class Run:
     out_w: int = 0
     pad_left: int = 0
     col: int = 0            # the first output column (global; a residual operand's column)
+    side_local: int = 0     # a residual add whose other operand is layer j's output (inner):
+    side_w: int = 0         # its rows start at local row side_local of j's buffer (side_w
+    side_c0: int = 0        # columns wide), at column side_c0
 
 
 @dataclass(frozen=True)
@@ -182,31 +185,37 @@ def stage_nodes(graph, stage: Stage) -> list:
     """The stage's window nodes (without its leading transpose, stage_lead)."""
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[n] for n in stage.nodes]
+    names = set(stage.nodes)
+    lead = stage_lead(graph, stage)
     for a, b in zip(nodes, nodes[1:]):
+        extra = [u for u, _ in a.outputs[0].uses if u is not b]
+        residual = a is not lead and len(extra) == 1 and extra[0].name in names and \
+            OPS[extra[0].op].patch_side and extra[0] is not b
         if b.inputs[chain_index(b, a.outputs[0])] is not a.outputs[0] or \
-                len(a.outputs[0].uses) != 1:
+                len(a.outputs[0].uses) != 1 + len(extra) or (extra and not residual):
             raise TinycError(f"patch stage: node '{b.name}' does not take '{a.name}''s output "
-                             "as its only consumer — a stage is a chain")
-    if stage_lead(graph, stage) is not None:
+                             "as its only consumer — a stage is a chain (plus residual adds)")
+    if lead is not None:
         nodes = nodes[1:]
-    for n in nodes:
+    order = {id(m): j for j, m in enumerate(graph.nodes)}
+    start = order[id(by_name[stage.nodes[0]])]
+    outs = {id(m.outputs[0]) for m in nodes}
+    for i, n in enumerate(nodes):
         if OPS[n.op].patch_side:
-            inner = {id(m.outputs[0]) for m in nodes}
-            side = [v for v in n.inputs if v is not None and id(v) not in inner]
-            if n is nodes[0]:
-                side = n.inputs[1:]
-            order = {id(m): j for j, m in enumerate(graph.nodes)}
-            start = order[id(by_name[stage.nodes[0]])]
-            if any(v.producer is not None and order.get(id(v.producer), 0) >= start
+            prev = nodes[i - 1].outputs[0] if i else None
+            side = [n.inputs[1 - chain_index(n, prev)]] if len(n.inputs) == 2 else []
+            if i and any(v is prev for v in side):
+                side = []     # add(x, x)
+            if any(v is None or v.is_const or (id(v) not in outs and v.producer is not None
+                                               and order.get(id(v.producer), 0) >= start)
                    for v in side):
                 side = []     # computed after the stage starts: not whole when it runs
-            if len(n.inputs) != 2 or len(side) != 1 or side[0].is_const or \
-                    tuple(side[0].shape) != tuple(n.outputs[0].shape) or \
+            if len(side) != 1 or tuple(side[0].shape) != tuple(n.outputs[0].shape) or \
                     n.outputs[0].dtype.itemsize != 1:
                 raise TinycError(f"patch stage: node '{n.name}' ({n.op}) runs in a stage only "
-                                 "with one int8 operand from the chain and the other a whole "
-                                 "activation of the output's shape from before the stage — "
-                                 "end the stage before it")
+                                 "with one int8 operand from the chain and the other of the "
+                                 "output's shape, from an earlier layer of the stage or whole "
+                                 "from before the stage — end the stage before it")
         elif OPS[n.op].patchable and OPS[n.op].elementwise and sum(
                 v is not None and not v.is_const for v in n.inputs) != 1:
             raise TinycError(f"patch stage: node '{n.name}' ({n.op}) has several activation "
@@ -233,6 +242,10 @@ def band_program(graph, stage: Stage) -> BandProgram:
     in_cap = 0
     per_pixel = [OPS[n.op].macs(n) // max(1, int(np.prod(n.outputs[0].shape[:3])))
                  for n in nodes]
+    outs = {id(n.outputs[0]): j for j, n in enumerate(nodes)}
+    inner_side = {i: outs[id(v)] for i, v in side_inputs(graph, stage).items()
+                  if id(v) in outs}          # add layer i reads layer j's line buffer
+    resid = {j: i for i, j in inner_side.items()}
 
     def need(i: int, a: int, b: int) -> tuple[int, int]:
         s, k, pt, h_in, _ = geo[i]
@@ -254,6 +267,11 @@ def band_program(graph, stage: Stage) -> BandProgram:
             if b <= a:
                 used = i
                 break
+        for i, j in inner_side.items():
+            if j < used or oc[j][0] > oc[i][0] or oc[j][1] < oc[i][1]:
+                raise TinycError(f"patch stage: residual add '{nodes[i].name}' needs columns "
+                                 f"of '{nodes[j].name}' its chain does not compute in a strip "
+                                 "— use full-width bands (cols=1) or end the stage before it")
         if not strips and used == 0:   # the first layer reads the stage's input in place
             ic[0] = (0, geo_w[0][3])
         width = [o[1] - o[0] for o in oc]
@@ -280,11 +298,12 @@ def band_program(graph, stage: Stage) -> BandProgram:
                 r1, in_local = r0, 0
             elif i > 0:
                 j = i - 1
-                if hi[j] <= r0:              # rows nobody needs (stride > kernel): skipped
-                    lo[j] = hi[j] = r0
-                elif lo[j] < r0:
-                    prog.steps.append(Shift(j, r0 - lo[j], hi[j] - r0, width[j]))
-                    lo[j] = r0
+                keep = r0 if j not in resid else min(r0, hi[resid[j]])  # a residual add's rows
+                if hi[j] <= keep:            # rows nobody needs (stride > kernel): skipped
+                    lo[j] = hi[j] = keep
+                elif lo[j] < keep:
+                    prog.steps.append(Shift(j, keep - lo[j], hi[j] - keep, width[j]))
+                    lo[j] = keep
                 ensure(j, r1)
                 cap[j] = max(cap[j], (hi[j] - lo[j]) * width[j] * prog.channels[j])
                 in_local = r0 - lo[j]
@@ -300,8 +319,17 @@ def band_program(graph, stage: Stage) -> BandProgram:
             pad_top = max(0, min(r0 - a * s + geo[i][2], (b - a - 1) * s + geo[i][1]))
             last = i == count - 1
             out_local = 0 if last and strips else a if last else a - lo[i]
+            side = (0, 0, 0)
+            if i in inner_side:
+                j = inner_side[i]
+                ensure(j, b)
+                cap[j] = max(cap[j], (hi[j] - lo[j]) * width[j] * prog.channels[j])
+                if lo[j] > a:
+                    raise TinycError(f"patch stage: residual add '{nodes[i].name}': rows of "
+                                     f"'{nodes[j].name}' were dropped — end the stage before it")
+                side = (a - lo[j], width[j], oc[i][0] - oc[j][0])
             prog.steps.append(Run(i, a, b - a, in_local, r1 - r0, pad_top, out_local,
-                                  ic[i][1] - ic[i][0], width[i], pl[i], oc[i][0]))
+                                  ic[i][1] - ic[i][0], width[i], pl[i], oc[i][0], *side))
             prog.extra_macs += (b - a) * width[i] * per_pixel[i]
             hi[i] = b
             if last and strips:
@@ -380,9 +408,14 @@ def run_stage(graph, stage: Stage, x: np.ndarray, env: dict | None = None) -> np
         else:
             src = in_flat if st.layer == 0 else flat[st.layer - 1]
             band = view(src, st.in_local + st.in_rows, st.in_w, c_i)[:, st.in_local:]
-        if st.layer in sides:       # a residual add: the other operand at the band's rows
+        if st.layer in sides and st.side_w:     # a residual add: an earlier layer's rows
+            j = [id(n.outputs[0]) for n in nodes].index(id(sides[st.layer]))
+            other = view(flat[j], st.side_local + st.n, st.side_w, c_i)[
+                :, st.side_local:, st.side_c0:st.side_c0 + st.out_w]
+        elif st.layer in sides:     # a residual add: the other operand at the band's rows
             other = np.asarray(env[id(sides[st.layer])]).reshape(sides[st.layer].shape)
             other = other[:, st.row:st.row + st.n, st.col:st.col + st.out_w]
+        if st.layer in sides:
             k = chain_index(node, nodes[st.layer - 1].outputs[0] if st.layer else None)
             args = [band, other] if k == 0 else [other, band]
         else:
