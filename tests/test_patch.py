@@ -613,3 +613,13 @@ def test_search_finds_a_stage_with_residual_adds(tmp_path):
     want = plain.interpret(xs, batch=True)
     assert np.array_equal(m.interpret(xs, batch=True), want)
     assert np.array_equal(m.run_host(xs, batch=True), want)
+    import shutil
+    import subprocess
+    c_dir = m.write(tmp_path / "c")      # strict C99 with gcc and clang
+    for cc in ("gcc", "clang"):
+        assert shutil.which(cc), f"{cc} is not installed (scripts/setup.sh installs it)"
+        cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion",
+               "-Wsign-conversion", "-Werror", "-O2", "-c", f"-I{c_dir}",
+               f"-I{c_dir / 'kernels'}", str(c_dir / "mbl.c"), "-o", str(tmp_path / "x.o")]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stderr}"
