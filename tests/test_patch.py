@@ -623,3 +623,22 @@ def test_search_finds_a_stage_with_residual_adds(tmp_path):
                f"-I{c_dir / 'kernels'}", str(c_dir / "mbl.c"), "-o", str(tmp_path / "x.o")]
         r = subprocess.run(cmd, capture_output=True, text=True)
         assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stderr}"
+
+
+def test_residual_stage_in_qemu(tmp_path):
+    """The MobileNetV2-style model at ram_limit 0.4x (the whole model with both residual adds
+    in one stage, 2 column strips) in QEMU (stm32, Cortex-M4 with the fast kernels) == the
+    unpatched golden model."""
+    model, calib = _mbv2()
+    p = tmp_path / "mbq.onnx"
+    onnx.save(model, p)
+    plain = tinyc.compile(p, board="stm32", calib={"x": calib}, name="q", progress=None)
+    need = plain.report["ram"]["ram_bytes"]
+    m = tinyc.compile(p, board="stm32", calib={"x": calib}, name="q", progress=None,
+                      ram_limit=int(need * 0.4))
+    assert m.report["ram"]["met"], m.report["ram"]
+    assert any(n.op == "add" for n in m.graph.nodes if n.name in m.graph.patch_stages[0].nodes)
+    xs = _int8(m, 11, 2)
+    want = plain.interpret(xs, batch=True)
+    got = m.run_qemu(xs, batch=True)
+    assert np.array_equal(np.asarray(got).reshape(np.shape(want)), want)
