@@ -12,7 +12,8 @@ stage's input/output and the strip buffers.
 from __future__ import annotations
 
 from ..errors import TinycError
-from ..ir.patch import Copy, Run, Stage, band_program, stage_key, stage_lead, stage_nodes
+from ..ir.patch import (Copy, Run, Stage, band_program, chain_index, side_inputs, stage_key,
+                        stage_lead, stage_nodes)
 from .cgen import c_comment, dims4
 from .loop_roll import roll
 
@@ -40,6 +41,7 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
     prog = band_program(graph, stage)
     strips = stage.cols > 1
     lead = stage_lead(graph, stage)
+    sides = side_inputs(graph, stage)
     args, templates, sources = [], [], set()
     for node in nodes:
         choice = ctx.choice(node)
@@ -102,7 +104,8 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
                              f"{st.layer}: keep {st.keep} row(s) */")
             continue
         node = nodes[st.layer]
-        x, y = node.inputs[0], node.outputs[0]
+        k = chain_index(node, nodes[st.layer - 1].outputs[0] if st.layer else None)
+        x, y = node.inputs[k], node.outputs[0]
         ci, co = int(x.shape[3]) * x.dtype.itemsize, int(y.shape[3]) * y.dtype.itemsize
         a = dict(args[st.layer])
         last = st.layer == len(nodes) - 1
@@ -120,6 +123,20 @@ def lower_stage(graph, stage: Stage, ctx, kernels, env) -> tuple[dict, set[str]]
         a["input_dims"] = dims4((x.shape[0], st.in_rows, st.in_w, x.shape[3]))
         a["output_dims"] = dims4((y.shape[0], st.n, st.out_w, y.shape[3]))
         a["padding"] = (st.pad_top, st.pad_left)
+        if "before" in a:     # pad: the band's own padding before its input rows/columns
+            a["before"] = (0, st.pad_top, st.pad_left, 0)
+        if st.layer in sides:     # a residual add: the chain's band and the other operand's
+            side = sides[st.layer]     # rows [row, row + n), columns [col, col + out_w)
+            sh, sw, sc = (int(d) for d in side.shape[1:])
+            k += 1
+            a[f"in{k}"] = a["input"]
+            a[f"in{k}_strides"] = (st.n * st.out_w * sc, st.in_w * sc, sc, 1)
+            if st.side_w:      # an earlier layer of the stage: its line buffer
+                sh, sw = st.side_local + st.n, st.side_w
+                a[f"in{3 - k}"] = ctx.ptr(side, (st.side_local * sw + st.side_c0) * sc)
+            else:
+                a[f"in{3 - k}"] = ctx.ptr(side, (st.row * sw + st.col) * sc)
+            a[f"in{3 - k}_strides"] = (sh * sw * sc, sw * sc, sc, 1)
         units.append(f"/* {c_comment(node.name)}: rows [{st.row}, {st.row + st.n}) */\n"
                      + templates[st.layer].render(**a).rstrip("\n"))
     lines += roll(units)

@@ -44,7 +44,8 @@ def interpret(graph: Graph, feeds: dict[str, np.ndarray] | list[np.ndarray],
         if node.name in stages:
             st = stages[node.name]
             last = by_name[st.nodes[-1]].outputs[0]
-            env[id(last)] = run_stage(graph, st, env[id(node.inputs[0])]).reshape(last.shape)
+            env[id(last)] = run_stage(graph, st, env[id(node.inputs[0])], env).reshape(
+                last.shape)
         if node.name in stages or node.name in inner:
             continue
         integer = not node.outputs[0].dtype.is_float

@@ -2,7 +2,10 @@
 line buffers: nothing is recomputed).
 
 A *stage* is a chain of window ops (conv2d, depthwise_conv2d, max_pool2d, avg_pool2d, OpDef
-field `patchable`; the unary elementwise lut too, as a 1x1 window; first, optionally, the
+field `patchable`; the unary elementwise lut too, as a 1x1 window, and pad of H and W as a 1x1
+window with padding (OpDef patch_window, patch_pads), and a residual add whose other operand
+is a whole int8 tensor from before the stage, read at each band's rows and columns (OpDef
+patch_side); first, optionally, the
 NCHW -> NHWC transpose of an ONNX input, OpDef `patch_lead`, whose rows are copied per band)
 that starts at an activation held whole (a graph input or an arena tensor) and ends at a
 tensor written whole.
@@ -59,6 +62,10 @@ class Run:
     in_w: int = 0
     out_w: int = 0
     pad_left: int = 0
+    col: int = 0            # the first output column (global; a residual operand's column)
+    side_local: int = 0     # a residual add whose other operand is layer j's output (inner):
+    side_w: int = 0         # its rows start at local row side_local of j's buffer (side_w
+    side_c0: int = 0        # columns wide), at column side_c0
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,9 @@ def window(node, axis: int = 0) -> tuple[int, int, int, int, int]:
     along H (axis 0) or W (axis 1)."""
     if OPS[node.op].elementwise:     # a unary elementwise op (lut): a 1x1 window
         return (1, 1, 0, node.inputs[0].shape[1 + axis], node.outputs[0].shape[1 + axis])
+    if OPS[node.op].patch_window is not None:     # pad: a 1x1 window with padding
+        s, k, p = OPS[node.op].patch_window(node, axis)
+        return (s, k, p, node.inputs[0].shape[1 + axis], node.outputs[0].shape[1 + axis])
     a = node.attrs
     k = node.inputs[1].shape[1 + axis] if "kernel" not in a else a["kernel"][axis]
     d = a.get("dilation", (1, 1))[axis]
@@ -128,6 +138,13 @@ def window(node, axis: int = 0) -> tuple[int, int, int, int, int]:
 def _split(n: int, parts: int) -> list[tuple[int, int]]:
     edges = [n * i // parts for i in range(parts + 1)]
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def can_band(node) -> bool:
+    """node is patchable (OpDef) and, for an op with patch_window (pad), this node's
+    geometry runs in row bands (pad: H and W only)."""
+    d = OPS[node.op]
+    return d.patchable and (d.patch_window is None or d.patch_window(node, 0) is not None)
 
 
 def is_lead(node) -> bool:
@@ -144,25 +161,69 @@ def stage_lead(graph, stage: Stage):
     return first if len(stage.nodes) > 1 and is_lead(first) else None
 
 
+def chain_index(node, prev) -> int:
+    """The input of node that the stage's chain feeds: 0, or for a residual add (OpDef
+    patch_side) the operand that is `prev` (the previous node's output; None: 0)."""
+    if OPS[node.op].patch_side and prev is not None and len(node.inputs) > 1 and \
+            node.inputs[1] is prev and node.inputs[0] is not prev:
+        return 1
+    return 0
+
+
+def side_inputs(graph, stage: Stage) -> dict[int, object]:
+    """{layer: the whole tensor a residual add reads at its band's rows} of the stage."""
+    nodes = stage_nodes(graph, stage)
+    out = {}
+    for i, n in enumerate(nodes):
+        if OPS[n.op].patch_side:
+            prev = nodes[i - 1].outputs[0] if i else n.inputs[0]
+            out[i] = n.inputs[1 - chain_index(n, prev)]
+    return out
+
+
 def stage_nodes(graph, stage: Stage) -> list:
     """The stage's window nodes (without its leading transpose, stage_lead)."""
     by_name = {n.name: n for n in graph.nodes}
     nodes = [by_name[n] for n in stage.nodes]
+    names = set(stage.nodes)
+    lead = stage_lead(graph, stage)
     for a, b in zip(nodes, nodes[1:]):
-        if b.inputs[0] is not a.outputs[0] or len(a.outputs[0].uses) != 1:
+        extra = [u for u, _ in a.outputs[0].uses if u is not b]
+        residual = a is not lead and len(extra) == 1 and extra[0].name in names and \
+            OPS[extra[0].op].patch_side and extra[0] is not b
+        if b.inputs[chain_index(b, a.outputs[0])] is not a.outputs[0] or \
+                len(a.outputs[0].uses) != 1 + len(extra) or (extra and not residual):
             raise TinycError(f"patch stage: node '{b.name}' does not take '{a.name}''s output "
-                             "as its only consumer — a stage is a chain")
-    if stage_lead(graph, stage) is not None:
+                             "as its only consumer — a stage is a chain (plus residual adds)")
+    if lead is not None:
         nodes = nodes[1:]
-    for n in nodes:
-        if OPS[n.op].patchable and OPS[n.op].elementwise and sum(
+    order = {id(m): j for j, m in enumerate(graph.nodes)}
+    start = order[id(by_name[stage.nodes[0]])]
+    outs = {id(m.outputs[0]) for m in nodes}
+    for i, n in enumerate(nodes):
+        if OPS[n.op].patch_side:
+            prev = nodes[i - 1].outputs[0] if i else None
+            side = [n.inputs[1 - chain_index(n, prev)]] if len(n.inputs) == 2 else []
+            if i and any(v is prev for v in side):
+                side = []     # add(x, x)
+            if any(v is None or v.is_const or (id(v) not in outs and v.producer is not None
+                                               and order.get(id(v.producer), 0) >= start)
+                   for v in side):
+                side = []     # computed after the stage starts: not whole when it runs
+            if len(side) != 1 or tuple(side[0].shape) != tuple(n.outputs[0].shape) or \
+                    n.outputs[0].dtype.itemsize != 1:
+                raise TinycError(f"patch stage: node '{n.name}' ({n.op}) runs in a stage only "
+                                 "with one int8 operand from the chain and the other of the "
+                                 "output's shape, from an earlier layer of the stage or whole "
+                                 "from before the stage — end the stage before it")
+        elif OPS[n.op].patchable and OPS[n.op].elementwise and sum(
                 v is not None and not v.is_const for v in n.inputs) != 1:
             raise TinycError(f"patch stage: node '{n.name}' ({n.op}) has several activation "
                              "inputs — only unary elementwise ops run in a stage")
-        if not OPS[n.op].patchable:
+        if not can_band(n):
             raise TinycError(f"patch stage: node '{n.name}' ({n.op}) cannot run in row bands "
                              "— patchable ops: conv2d, depthwise_conv2d, max/avg_pool2d, "
-                             "lut (unary activations as tables)")
+                             "lut (unary activations as tables), pad of H and W only")
     return nodes
 
 
@@ -181,22 +242,37 @@ def band_program(graph, stage: Stage) -> BandProgram:
     in_cap = 0
     per_pixel = [OPS[n.op].macs(n) // max(1, int(np.prod(n.outputs[0].shape[:3])))
                  for n in nodes]
+    outs = {id(n.outputs[0]): j for j, n in enumerate(nodes)}
+    inner_side = {i: outs[id(v)] for i, v in side_inputs(graph, stage).items()
+                  if id(v) in outs}          # add layer i reads layer j's line buffer
+    resid = {j: i for i, j in inner_side.items()}
 
     def need(i: int, a: int, b: int) -> tuple[int, int]:
         s, k, pt, h_in, _ = geo[i]
-        return max(0, a * s - pt), min(h_in, (b - 1) * s - pt + k)
+        r0 = min(h_in, max(0, a * s - pt))      # a pad's band may read no rows
+        return r0, max(r0, min(h_in, (b - 1) * s - pt + k))
 
     for c0, c1 in _split(geo_w[-1][4], stage.cols):
         # columns per layer, from the last back: output [oc0, oc1), input [ic0, ic1)
-        oc, ic, pl = [None] * count, [None] * count, [0] * count
+        oc, ic, pl = [(0, 0)] * count, [(0, 0)] * count, [0] * count
         a, b = c0, c1
-        for i in range(count - 1, -1, -1):
+        used = 0            # layers before `used` are not needed in this strip (a pad's
+        for i in range(count - 1, -1, -1):      # strip inside its padding reads no input)
             s, k, p, w_in, _ = geo_w[i]
             oc[i] = (a, b)
-            ic[i] = (max(0, a * s - p), min(w_in, (b - 1) * s - p + k))
-            pl[i] = ic[i][0] - a * s + p
+            x0 = min(w_in, max(0, a * s - p))
+            ic[i] = (x0, max(x0, min(w_in, (b - 1) * s - p + k)))
+            pl[i] = max(0, min(ic[i][0] - a * s + p, (b - a - 1) * s + k))
             a, b = ic[i]
-        if not strips:      # the first layer reads the stage's input in place: whole rows
+            if b <= a:
+                used = i
+                break
+        for i, j in inner_side.items():
+            if j < used or oc[j][0] > oc[i][0] or oc[j][1] < oc[i][1]:
+                raise TinycError(f"patch stage: residual add '{nodes[i].name}' needs columns "
+                                 f"of '{nodes[j].name}' its chain does not compute in a strip "
+                                 "— use full-width bands (cols=1) or end the stage before it")
+        if not strips and used == 0:   # the first layer reads the stage's input in place
             ic[0] = (0, geo_w[0][3])
         width = [o[1] - o[0] for o in oc]
         in_w = ic[0][1] - ic[0][0]
@@ -218,13 +294,16 @@ def band_program(graph, stage: Stage) -> BandProgram:
         def compute(i: int, a: int, b: int) -> None:
             r0, r1 = need(i, a, b)
             in_local = r0
-            if i > 0:
+            if ic[i][1] <= ic[i][0] or r1 <= r0:    # all padding: no input rows
+                r1, in_local = r0, 0
+            elif i > 0:
                 j = i - 1
-                if hi[j] <= r0:              # rows nobody needs (stride > kernel): skipped
-                    lo[j] = hi[j] = r0
-                elif lo[j] < r0:
-                    prog.steps.append(Shift(j, r0 - lo[j], hi[j] - r0, width[j]))
-                    lo[j] = r0
+                keep = r0 if j not in resid else min(r0, hi[resid[j]])  # a residual add's rows
+                if hi[j] <= keep:            # rows nobody needs (stride > kernel): skipped
+                    lo[j] = hi[j] = keep
+                elif lo[j] < keep:
+                    prog.steps.append(Shift(j, keep - lo[j], hi[j] - keep, width[j]))
+                    lo[j] = keep
                 ensure(j, r1)
                 cap[j] = max(cap[j], (hi[j] - lo[j]) * width[j] * prog.channels[j])
                 in_local = r0 - lo[j]
@@ -237,11 +316,20 @@ def band_program(graph, stage: Stage) -> BandProgram:
                 ensure_input(r1)
                 in_local = r0 - in_lo[0]
             s = geo[i][0]
-            pad_top = r0 - a * s + geo[i][2]
+            pad_top = max(0, min(r0 - a * s + geo[i][2], (b - a - 1) * s + geo[i][1]))
             last = i == count - 1
             out_local = 0 if last and strips else a if last else a - lo[i]
+            side = (0, 0, 0)
+            if i in inner_side:
+                j = inner_side[i]
+                ensure(j, b)
+                cap[j] = max(cap[j], (hi[j] - lo[j]) * width[j] * prog.channels[j])
+                if lo[j] > a:
+                    raise TinycError(f"patch stage: residual add '{nodes[i].name}': rows of "
+                                     f"'{nodes[j].name}' were dropped — end the stage before it")
+                side = (a - lo[j], width[j], oc[i][0] - oc[j][0])
             prog.steps.append(Run(i, a, b - a, in_local, r1 - r0, pad_top, out_local,
-                                  ic[i][1] - ic[i][0], width[i], pl[i]))
+                                  ic[i][1] - ic[i][0], width[i], pl[i], oc[i][0], *side))
             prog.extra_macs += (b - a) * width[i] * per_pixel[i]
             hi[i] = b
             if last and strips:
@@ -267,14 +355,19 @@ def band_node(node, run: Run):
     sw, kw, _, _, _ = window(node, 1)
     right = max(0, (run.out_w - 1) * sw + kw - run.in_w - run.pad_left)
     n2 = copy.copy(node)
-    n2.attrs = {**node.attrs, "pads": (run.pad_top, run.pad_left, bottom, right)}
+    band_pads = (run.pad_top, run.pad_left, bottom, right)
+    pads_fn = OPS[node.op].patch_pads
+    n2.attrs = (pads_fn(node, band_pads) if pads_fn is not None else
+                {**node.attrs, "pads": band_pads})
     return n2
 
 
-def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
+def run_stage(graph, stage: Stage, x: np.ndarray, env: dict | None = None) -> np.ndarray:
     """The stage's output from its input x, computed band by band as the C does: each call
-    runs the op's integer semantics on a band (band_node), through line buffers."""
+    runs the op's integer semantics on a band (band_node), through line buffers. env:
+    {id(value): array} holding the residual adds' other operands (side_inputs)."""
     nodes = stage_nodes(graph, stage)
+    sides = side_inputs(graph, stage)
     prog = band_program(graph, stage)
     strips = stage.cols > 1
     lead = stage_lead(graph, stage)
@@ -315,7 +408,18 @@ def run_stage(graph, stage: Stage, x: np.ndarray) -> np.ndarray:
         else:
             src = in_flat if st.layer == 0 else flat[st.layer - 1]
             band = view(src, st.in_local + st.in_rows, st.in_w, c_i)[:, st.in_local:]
-        args = [band] + [v.data if v is not None else None for v in node.inputs[1:]]
+        if st.layer in sides and st.side_w:     # a residual add: an earlier layer's rows
+            j = [id(n.outputs[0]) for n in nodes].index(id(sides[st.layer]))
+            other = view(flat[j], st.side_local + st.n, st.side_w, c_i)[
+                :, st.side_local:, st.side_c0:st.side_c0 + st.out_w]
+        elif st.layer in sides:     # a residual add: the other operand at the band's rows
+            other = np.asarray(env[id(sides[st.layer])]).reshape(sides[st.layer].shape)
+            other = other[:, st.row:st.row + st.n, st.col:st.col + st.out_w]
+        if st.layer in sides:
+            k = chain_index(node, nodes[st.layer - 1].outputs[0] if st.layer else None)
+            args = [band, other] if k == 0 else [other, band]
+        else:
+            args = [band] + [v.data if v is not None else None for v in node.inputs[1:]]
         while args and args[-1] is None:
             args.pop()
         y = np.asarray(OPS[node.op].run_int(band_node(node, st), *args))[:, :st.n, :st.out_w]

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import TinycError
 from ..ir import Graph
 from ..ir.types import DType
 from ..ir.ops import OPS
-from ..ir.patch import Stage, band_program, is_lead
+from ..ir.patch import Stage, band_program, can_band, chain_index, is_lead
 from .plan_memory import MemoryPlan, liveness, plan_memory
 
 ROWS = (1, 2, 4)            # output rows per band of the stage's last layer
@@ -68,11 +69,19 @@ def chain_prefix(g: Graph, eligible) -> list[str]:
     inputs = {id(v) for v in g.inputs}
     out, prev = [], None
     for n in g.nodes:
-        x = n.inputs[0] if n.inputs else None
+        x = n.inputs[chain_index(n, prev.outputs[0] if prev else None)] if n.inputs else None
+        if OPS[n.op].patch_side and n.inputs and (len(n.inputs) != 2 or any(
+                v is None or v.is_const or (v.producer is not None and v.producer.name in out
+                                            and (is_lead(v.producer) or x is v))
+                or tuple(v.shape) != tuple(n.outputs[0].shape) for v in n.inputs if v is not x)
+                or n.outputs[0].dtype.itemsize != 1):
+            break       # a residual add: the other operand whole or an earlier layer's
         lead = prev is None and is_lead(n)
-        ok = (OPS[n.op].patchable or lead) and n.name in eligible and x is not None and (
+        ok = (can_band(n) or lead) and n.name in eligible and x is not None and (
             (prev is None and id(x) in inputs) or (prev is not None and x is prev.outputs[0]))
-        if not ok or (prev is not None and len(prev.outputs[0].uses) != 1):
+        extra = [u for u, _ in prev.outputs[0].uses if u is not n] if prev is not None else []
+        if not ok or (prev is not None and (len(extra) > 1 or any(   # or a residual add's
+                not OPS[u.op].patch_side or u.name not in eligible for u in extra))):
             break
         if n.outputs[0] in g.outputs:
             break
@@ -98,7 +107,10 @@ def candidates(g: Graph, eligible, scratch) -> list[tuple[int, int, Stage, dict]
         for rows in ROWS:
             for cols in COLS:
                 st = Stage(tuple(chain[:k]), rows, cols)
-                prog = band_program(g, st)
+                try:
+                    prog = band_program(g, st)
+                except TinycError:      # cuts a residual add from its source, or strips
+                    continue            # that do not compute an add's columns
                 g.patch_stages = [st]
                 try:
                     bound = _bound(g, scratch)

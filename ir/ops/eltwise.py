@@ -44,7 +44,8 @@ def add_int(node, x1, x2):
     run_int=add_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
     int16=True, int16_layer=True, implied_relu=True,
     int_attrs=("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shift", "in2_mult",
-               "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"))
+               "in2_shift", "out_mult", "out_shift", "out_offset", "act_min", "act_max"),
+    patchable=True, patch_side=True)
 def add(inputs, attrs):
     """add(a, b) {act} — numpy broadcasting"""
     return broadcast_type(inputs, attrs)

@@ -82,6 +82,15 @@ class OpDef:
     patch_lead: Callable | None = None   # fn(node) -> True: the node may lead a patched
     #                                      stage as its input copy (ir/patch.py: transpose
     #                                      NCHW -> NHWC, run on each band's input rows)
+    patch_window: Callable | None = None  # fn(node, axis) -> (stride, effective kernel, pad
+    #                                      before) of a patchable op without stride/pads attrs
+    #                                      (pad), or None: this node cannot run in row bands
+    patch_pads: Callable | None = None   # fn(node, (top, left, bottom, right)) -> the attrs of
+    #                                      the node computing one band (ir/patch.py band_node)
+    patch_side: bool = False             # a binary elementwise op (add) that runs in a
+    #                                      patched stage with one operand from the chain and
+    #                                      the other a whole tensor from before the stage (a
+    #                                      residual branch), read at the band's rows
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

@@ -61,11 +61,26 @@ def _pad_widths(node):
     return [(p[i], p[i + r]) for i in range(r)]
 
 
+def _pad_window(node, axis: int):
+    """A pad of H and W only (NHWC, rank 4) is a 1x1 window with padding: (1, 1, before)."""
+    p = node.attrs["pads"]
+    if len(p) != 8 or p[0] or p[3] or p[4] or p[7]:
+        return None
+    return (1, 1, p[1 + axis])
+
+
+def _pad_band(node, p):
+    t, left, b, r = p
+    return {**node.attrs, "pads": (0, t, left, 0, 0, b, r, 0)}
+
+
 @op("pad", run_float=lambda node, x: np.pad(x, _pad_widths(node),
                                            constant_values=node.attrs.get("value", 0.0)),
     run_int=lambda node, x: np.pad(x, _pad_widths(node),
                                    constant_values=node.attrs["pad_value"]),
-    int_attrs=("pad_value",), same_q=True, channel_tie=True, int16=True, int16_follow=True)
+    int_attrs=("pad_value",), same_q=True, channel_tie=True, int16=True, int16_follow=True,
+    patchable=True, patch_window=lambda node, axis: _pad_window(node, axis),
+    patch_pads=lambda node, p: _pad_band(node, p))
 def pad(inputs, attrs):
     """pad(x) {pads=(begins..., ends...), value (float) / pad_value (int)}"""
     p = attrs["pads"]
