@@ -613,6 +613,15 @@ def requantize_args(node: Node, ctx) -> dict:
             "shift": _int_attr(node, "shift", -31, 30)}
 
 
+def leaky_requantize_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {"size": x.type.size, "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult_pos": _int_attr(node, "mult_pos", 0),
+            "shift_pos": _int_attr(node, "shift_pos", -31, 30),
+            "mult_neg": _int_attr(node, "mult_neg", 0),
+            "shift_neg": _int_attr(node, "shift_neg", -31, 30)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -644,6 +653,9 @@ KERNELS_S16: dict[str, Kernel] = {
                                  resize_nearest_s16_args),
     **{f"{op}.s16": Kernel("call_minmax_s16.c.j2", ("tinyc_move_s16.h", "tinyc_minmax_s16.c"),
                            minmax_s16_args) for op in ("minimum", "maximum")},
+    "leaky_requantize.s16": Kernel("call_leaky_requantize_s16.c.j2",
+                                   _S16 + ("tinyc_leaky_requantize_s16.c",),
+                                   leaky_requantize_s16_args),
 }
 
 

@@ -245,3 +245,15 @@ def svdf_rule(node: Node) -> dict:
     reset = zp_state if node.attrs.get("state_dtype") == "i8" else 0
     return {"in_offset": -x.zp, "state_offset": zp_state, "reset": reset, "mult1": m1,
             "shift1": s1, "mult2": m2, "shift2": s2, "out_offset": y.zp}
+
+
+@rule("leaky_requantize")
+def leaky_requantize_rule(node: Node) -> dict:
+    """TFLM's int16 RELU / LEAKY_RELU Prepare: QuantizeMultiplier of float32(s_in / s_out) and
+    float32(s_in * alpha / s_out), widened to double."""
+    f32 = np.float32
+    s_in, s_out = f32(node.inputs[0].q.s), f32(node.outputs[0].q.s)
+    alpha = f32(node.attrs.get("alpha", 0.0))
+    mp, sp = quantize_multiplier(float(f32(s_in / s_out)))
+    mn, sn = quantize_multiplier(float(f32(f32(s_in * alpha) / s_out)))
+    return {"mult_pos": mp, "shift_pos": sp, "mult_neg": mn, "shift_neg": sn}

@@ -126,6 +126,19 @@ static inline int16_t tinyc_requant_out_s16(int64_t acc, const int64_t *bias,
                            act->min, act->max);
 }
 
+/* 16x8 RELU / LEAKY_RELU (TFLM ReluQuantized<int16_t>, QuantizeLeakyRelu<int16_t>, zero
+ * points 0): x >= 0 ? requantize(x, mult_pos, shift_pos) : requantize(x, mult_neg, shift_neg),
+ * clamped to int16 (mult_neg 0: RELU). */
+typedef struct {
+    int32_t mult_pos;
+    int32_t shift_pos;
+    int32_t mult_neg;
+    int32_t shift_neg;
+} tinyc_leaky_requantize_params;
+
+void tinyc_leaky_requantize_s16(const tinyc_leaky_requantize_params *params, int32_t size,
+                                const int16_t *input, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1018,3 +1018,68 @@ def relu6_16x8(rng):
 
 
 CASES["relu6_16x8"] = relu6_16x8
+
+
+# -- 16x8 arithmetic (issue 16) ----------------------------------------------------------------
+
+def _wrap16_q(rng, shape, out_shape, body, s_out=None):
+    """_wrap16 with the int16 output's scale from body: body(b, x16, s16) -> (y16, s_y16)."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16, s_y = body(b, x16, s16)
+    y = b.tensor("y", out_shape, scale=float(np.float32(32767 * s_y / 127 * 0.6)),
+                 zp=int(rng.integers(-10, 10)))
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+def transpose_conv_16x8(rng, in_shape=(1, 4, 5, 3), filt=(6, 3, 3), out_hw=(8, 10), stride=2,
+                        padding=SAME, bias=True, act=0):
+    """TRANSPOSE_CONV with int16 activations, int8 per-channel weights, int64 bias."""
+    o, kh, kw = filt
+    out = (1, *out_hw, o)
+
+    def body(b, x16, s16):
+        ws = rng.uniform(0.002, 0.02, o).astype(np.float32)
+        w = b.const("w", rng.integers(-127, 128, (o, kh, kw, in_shape[3])).astype(np.int8),
+                    scale=ws, zp=np.zeros(o), qdim=0)
+        ins = [_i32(b, "output_shape", out), w, x16]
+        if bias:
+            ins.append(b.const("b", rng.integers(-(1 << 20), 1 << 20, o).astype(np.int64),
+                               scale=np.float32(s16) * ws, zp=np.zeros(o), qdim=0))
+        s_y = _q16(rng, 32767 * s16 * float(ws.mean()) * np.sqrt(kh * kw * in_shape[3]) * 60)
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op("TRANSPOSE_CONV", ins, [y16], "TransposeConvOptions", Padding=padding,
+             StrideW=stride, StrideH=stride, FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, in_shape, out, body)
+
+
+CASES["transpose_conv_16x8"] = transpose_conv_16x8
+CASES["transpose_conv_16x8_valid_relu"] = lambda rng: transpose_conv_16x8(
+    rng, (1, 3, 3, 4), (5, 3, 3), (7, 7), 2, VALID, act=RELU)
+CASES["transpose_conv_16x8_nobias"] = lambda rng: transpose_conv_16x8(
+    rng, (1, 5, 4, 2), (4, 3, 2), (7, 5), 1, VALID, bias=False)
+
+
+def relu_16x8(rng, kind="RELU", alpha=None):
+    """RELU / LEAKY_RELU of int16 values into another int16 scale (TFLM requantizes: one
+    multiplier for x >= 0, one for alpha * x)."""
+    def body(b, x16, s16):
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(2.0, 4.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        if alpha is None:
+            b.op(kind, [x16], [y16])
+        else:
+            b.op(kind, [x16], [y16], "LeakyReluOptions", Alpha=alpha)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["relu_16x8"] = relu_16x8
+CASES["leaky_relu_16x8"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 0.2)
+CASES["leaky_relu_16x8_big_alpha"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 1.7)
