@@ -656,6 +656,7 @@ KERNELS_S16: dict[str, Kernel] = {
     "leaky_requantize.s16": Kernel("call_leaky_requantize_s16.c.j2",
                                    _S16 + ("tinyc_leaky_requantize_s16.c",),
                                    leaky_requantize_s16_args),
+    "sub.s16": Kernel("call_sub_s16.c.j2", _S16 + ("tinyc_sub_s16.c",), add_s16_args),
 }
 
 

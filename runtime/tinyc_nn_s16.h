@@ -139,6 +139,13 @@ typedef struct {
 void tinyc_leaky_requantize_s16(const tinyc_leaky_requantize_params *params, int32_t size,
                                 const int16_t *input, int16_t *output);
 
+/* 16x8 SUB (TFLM reference_ops::Sub<int16_t>): tinyc_add_s16's arithmetic with the
+ * rescaled inputs' difference; same params and strides. */
+void tinyc_sub_s16(const tinyc_add_params *params,
+                   const tinyc_dims *in1_strides, const int16_t *in1,
+                   const tinyc_dims *in2_strides, const int16_t *in2,
+                   const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,7 +84,7 @@ ADD_LIKE_ATTRS = ("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shi
 
 @op("sub", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) - b, node.attrs),
     run_int=sub_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
-    int_attrs=ADD_LIKE_ATTRS)
+    int_attrs=ADD_LIKE_ATTRS, int16=True, int16_layer=True)
 def sub(inputs, attrs):
     """sub(a, b) {act} — a - b, numpy broadcasting (TFLM sub: add's arithmetic)"""
     return broadcast_type(inputs, attrs)

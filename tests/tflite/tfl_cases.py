@@ -1083,3 +1083,26 @@ def relu_16x8(rng, kind="RELU", alpha=None):
 CASES["relu_16x8"] = relu_16x8
 CASES["leaky_relu_16x8"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 0.2)
 CASES["leaky_relu_16x8_big_alpha"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 1.7)
+
+
+def sub_16x8(rng, const=False, act=0):
+    """SUB of int16 values: x - (a row of x, broadcast) or x - an int16 constant, into
+    another int16 scale (TFLM: add's arithmetic, left shift 15)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, 32767 * s16 * rng.uniform(0.3, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(1.5, 3.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("SUB", [x16, r], [y16], "SubOptions", FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["sub_16x8"] = sub_16x8
+CASES["sub_16x8_const_relu"] = lambda rng: sub_16x8(rng, True, RELU)
