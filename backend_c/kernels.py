@@ -622,6 +622,16 @@ def leaky_requantize_s16_args(node: Node, ctx) -> dict:
             "shift_neg": _int_attr(node, "shift_neg", -31, 30)}
 
 
+def mul_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": _ptr16(ctx, a), "in2_strides": s2, "in2": _ptr16(ctx, b),
+            "output_dims": dims, "output": _ptr16(ctx, y), "act": _act16(node),
+            **{k: _int_attr(node, k, 0, 0) for k in ("in1_offset", "in2_offset", "out_offset")},
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -657,6 +667,7 @@ KERNELS_S16: dict[str, Kernel] = {
                                    _S16 + ("tinyc_leaky_requantize_s16.c",),
                                    leaky_requantize_s16_args),
     "sub.s16": Kernel("call_sub_s16.c.j2", _S16 + ("tinyc_sub_s16.c",), add_s16_args),
+    "mul.s16": Kernel("call_mul_s16.c.j2", _S16 + ("tinyc_mul_s16.c",), mul_s16_args),
 }
 
 

@@ -146,6 +146,14 @@ void tinyc_sub_s16(const tinyc_add_params *params,
                    const tinyc_dims *in2_strides, const int16_t *in2,
                    const tinyc_dims *output_dims, int16_t *output);
 
+/* 16x8 MUL (TFLM reference_integer_ops::Mul<int16_t>, offsets 0): requantize(x1 * x2,
+ * out_multiplier, out_shift), clamped; params as tinyc_add_s16's (the rescaling fields
+ * unused). */
+void tinyc_mul_s16(const tinyc_add_params *params,
+                   const tinyc_dims *in1_strides, const int16_t *in1,
+                   const tinyc_dims *in2_strides, const int16_t *in2,
+                   const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,7 +153,7 @@ def mul_int(node, x1, x2):
 
 @op("mul", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) * b, node.attrs),
     run_int=mul_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
-    implied_relu=True,
+    implied_relu=True, int16=True, int16_layer=True,
     int_attrs=("in1_offset", "in2_offset", "out_mult", "out_shift", "out_offset",
                "act_min", "act_max"),
     macs=lambda node: int(np.prod(node.outputs[0].shape)))

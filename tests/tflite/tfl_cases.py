@@ -1106,3 +1106,27 @@ def sub_16x8(rng, const=False, act=0):
 
 CASES["sub_16x8"] = sub_16x8
 CASES["sub_16x8_const_relu"] = lambda rng: sub_16x8(rng, True, RELU)
+
+
+def mul_16x8(rng, const=False, act=0):
+    """MUL of int16 values: x * (a row of x, broadcast) or x * an int16 constant (TFLM: the
+    int32 product requantized by s1 * s2 / s_out)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, rng.uniform(0.5, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            s_c = s16
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        s_y = _q16(rng, 32767 * s16 * 32767 * s_c * rng.uniform(0.3, 0.8))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("MUL", [x16, r], [y16], "MulOptions", FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["mul_16x8"] = mul_16x8
+CASES["mul_16x8_const_relu"] = lambda rng: mul_16x8(rng, True, RELU)
