@@ -668,6 +668,8 @@ KERNELS_S16: dict[str, Kernel] = {
                                    leaky_requantize_s16_args),
     "sub.s16": Kernel("call_sub_s16.c.j2", _S16 + ("tinyc_sub_s16.c",), add_s16_args),
     "mul.s16": Kernel("call_mul_s16.c.j2", _S16 + ("tinyc_mul_s16.c",), mul_s16_args),
+    "squared_difference.s16": Kernel("call_squared_difference_s16.c.j2",
+                                     _S16 + ("tinyc_squared_difference_s16.c",), add_s16_args),
 }
 
 

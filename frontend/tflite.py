@@ -413,6 +413,7 @@ INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_
              "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SLICE",
              "STRIDED_SLICE", "SPLIT", "SPLIT_V", "CONCATENATION", "PAD", "PADV2",
              "RESIZE_NEAREST_NEIGHBOR", "MINIMUM", "MAXIMUM", "RELU6",
-             "TRANSPOSE_CONV", "RELU", "LEAKY_RELU", "SUB", "MUL")
+             "TRANSPOSE_CONV", "RELU", "LEAKY_RELU", "SUB", "MUL",
+             "SQUARED_DIFFERENCE")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

@@ -85,11 +85,13 @@ def squared_difference_rule(node: Node) -> dict:
     twice_max = 2.0 * max(f64(q1.s), f64(q2.s))
     m1, s1 = quantize_multiplier(f64(q1.s) / twice_max)
     m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
-    mo, so = quantize_multiplier(twice_max * twice_max / ((1 << 14) * f64(qo.s)))
-    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": 7,
+    wide = node.outputs[0].dtype is DType.INT16      # 16x8: left shift 0 (TFLM)
+    ls = 0 if wide else 7
+    mo, so = quantize_multiplier(twice_max * twice_max / ((1 << (2 * ls)) * f64(qo.s)))
+    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": ls,
             "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
             "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
-            "act_min": -128, "act_max": 127}
+            "act_min": -32768 if wide else -128, "act_max": 32767 if wide else 127}
 
 
 @rule("prelu")

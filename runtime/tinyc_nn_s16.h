@@ -154,6 +154,13 @@ void tinyc_mul_s16(const tinyc_add_params *params,
                    const tinyc_dims *in2_strides, const int16_t *in2,
                    const tinyc_dims *output_dims, int16_t *output);
 
+/* 16x8 SQUARED_DIFFERENCE (TFLM squared_difference.cc, int16: left shift 0): the rescaled
+ * inputs' difference squared in int32, requantized; params as tinyc_add_s16's. */
+void tinyc_squared_difference_s16(const tinyc_add_params *params,
+                                  const tinyc_dims *in1_strides, const int16_t *in1,
+                                  const tinyc_dims *in2_strides, const int16_t *in2,
+                                  const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -93,7 +93,7 @@ def sub(inputs, attrs):
 @op("squared_difference",
     run_float=lambda node, a, b: np.square(a.astype(np.float64) - b).astype(np.float32),
     run_int=squared_difference_int, inplace=(0, 1), channel_tie=True, elementwise=True,
-    int_attrs=ADD_LIKE_ATTRS)
+    int_attrs=ADD_LIKE_ATTRS, int16=True, int16_layer=True)
 def squared_difference(inputs, attrs):
     """squared_difference(a, b) — (a - b)^2, numpy broadcasting (TFLM: left shift 7)"""
     return broadcast_type(inputs, attrs)

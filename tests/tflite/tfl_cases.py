@@ -1130,3 +1130,27 @@ def mul_16x8(rng, const=False, act=0):
 
 CASES["mul_16x8"] = mul_16x8
 CASES["mul_16x8_const_relu"] = lambda rng: mul_16x8(rng, True, RELU)
+
+
+def squared_difference_16x8(rng, const=False):
+    """SQUARED_DIFFERENCE of int16 values (TFLM: left shift 0, the int32 square)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, 32767 * s16 * rng.uniform(0.3, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            s_c = s16
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        amax = 32767 * max(s16, s_c)
+        s_y = _q16(rng, amax * amax * rng.uniform(0.5, 1.5))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("SQUARED_DIFFERENCE", [x16, r], [y16])
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["squared_difference_16x8"] = squared_difference_16x8
+CASES["squared_difference_16x8_const"] = lambda rng: squared_difference_16x8(rng, True)
