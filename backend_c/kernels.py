@@ -632,6 +632,12 @@ def mul_s16_args(node: Node, ctx) -> dict:
             "out_shift": _int_attr(node, "out_shift", -31, 30)}
 
 
+def reduce_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {**reduce_args(node, ctx), "function": "tinyc_reduce_sum_s16",
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -670,6 +676,9 @@ KERNELS_S16: dict[str, Kernel] = {
     "mul.s16": Kernel("call_mul_s16.c.j2", _S16 + ("tinyc_mul_s16.c",), mul_s16_args),
     "squared_difference.s16": Kernel("call_squared_difference_s16.c.j2",
                                      _S16 + ("tinyc_squared_difference_s16.c",), add_s16_args),
+    **{f"{op}.s16": Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_nn_s16.h",
+                                                  "tinyc_reduce_s16.h", "tinyc_reduce_s16.c"),
+                           reduce_s16_args) for op in ("mean", "sum")},
 }
 
 

@@ -1154,3 +1154,25 @@ def squared_difference_16x8(rng, const=False):
 
 CASES["squared_difference_16x8"] = squared_difference_16x8
 CASES["squared_difference_16x8_const"] = lambda rng: squared_difference_16x8(rng, True)
+
+
+def mean_16x8(rng, kind="MEAN", axes=(1, 2), keep=True):
+    """MEAN / SUM of int16 values (TFLM QuantizedMeanOrSum<int16_t>: int32 sum, MEAN's
+    un-normalised multiplier with 1/count folded in)."""
+    shape = (1, 5, 6, 4)
+    out = tuple(1 if i in axes else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in axes)
+    n = int(np.prod([shape[a] for a in axes]))
+
+    def body(b, x16, s16):
+        s_y = _q16(rng, 32767 * s16 * (rng.uniform(0.3, 0.8) if kind == "MEAN" else
+                                       n * 0.4))
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op(kind, [x16, _i32(b, "axis", axes)], [y16], "ReducerOptions", KeepDims=keep)
+        return y16, s_y
+    return _wrap16_q(rng, shape, out, body)
+
+
+CASES["mean_16x8"] = mean_16x8
+CASES["mean_16x8_c"] = lambda rng: mean_16x8(rng, "MEAN", (3,), False)
+CASES["sum_16x8"] = lambda rng: mean_16x8(rng, "SUM", (1, 2))
