@@ -638,6 +638,19 @@ def reduce_s16_args(node: Node, ctx) -> dict:
             "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
 
 
+def prelu_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": _ptr16(ctx, a), "in2_strides": s2, "in2": ctx.ptr(b),
+            "output_dims": dims, "output": _ptr16(ctx, y), "act": _act16(node),
+            **{k: _int_attr(node, k, 0, 0) for k in ("in1_offset", "out_offset")},
+            "in2_offset": _int_attr(node, "in2_offset", -255, 255),
+            "in1_multiplier": _int_attr(node, "in1_mult", 0),
+            "in1_shift": _int_attr(node, "in1_shift", -31, 30),
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -679,6 +692,7 @@ KERNELS_S16: dict[str, Kernel] = {
     **{f"{op}.s16": Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_nn_s16.h",
                                                   "tinyc_reduce_s16.h", "tinyc_reduce_s16.c"),
                            reduce_s16_args) for op in ("mean", "sum")},
+    "prelu.s16": Kernel("call_prelu_s16.c.j2", _S16 + ("tinyc_prelu_s16.c",), prelu_s16_args),
 }
 
 

@@ -101,8 +101,8 @@ def prelu_rule(node: Node) -> dict:
     m1, s1 = quantize_multiplier(f64(qx.s) / f64(qo.s))
     m2, s2 = quantize_multiplier(f64(qx.s) * f64(qa.s) / f64(qo.s))
     return {"in1_offset": -qx.zp, "in2_offset": -qa.zp, "in1_mult": m1, "in1_shift": s1,
-            "out_mult": m2, "out_shift": s2, "out_offset": qo.zp, "act_min": -128,
-            "act_max": 127}
+            "out_mult": m2, "out_shift": s2, "out_offset": qo.zp,
+            **dict(zip(("act_min", "act_max"), node.outputs[0].dtype.qrange))}
 
 
 @rule("mul")

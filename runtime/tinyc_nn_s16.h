@@ -161,6 +161,14 @@ void tinyc_squared_difference_s16(const tinyc_add_params *params,
                                   const tinyc_dims *in2_strides, const int16_t *in2,
                                   const tinyc_dims *output_dims, int16_t *output);
 
+/* 16x8 PRELU (TFLM BroadcastPrelu4DSlow<int16_t, int8_t>): x >= 0 ? requantize(x,
+ * in1_multiplier, in1_shift) : requantize(x * (alpha + in2_offset), out_multiplier,
+ * out_shift), clamped; int8 alpha broadcast by in2_strides. */
+void tinyc_prelu_s16(const tinyc_add_params *params,
+                     const tinyc_dims *in1_strides, const int16_t *in1,
+                     const tinyc_dims *in2_strides, const int8_t *in2,
+                     const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -135,7 +135,8 @@ def prelu_int(node, x, alpha):
 @op("prelu", run_float=lambda node, x, al: np.where(x >= 0, x, al * x).astype(np.float32),
     run_int=prelu_int, inplace=(0,), channel_tie=True, elementwise=True,
     int_attrs=("in1_offset", "in2_offset", "in1_mult", "in1_shift", "out_mult", "out_shift",
-               "out_offset", "act_min", "act_max"))
+               "out_offset", "act_min", "act_max"), int16=True, int16_layer=True,
+    int8_operands16=(1,))
 def prelu(inputs, attrs):
     """prelu(x, alpha) — x >= 0 ? x : alpha * x; alpha broadcast against x (TFLM: x's
     positive part times s_x / s_out, the negative one times (x * alpha) s_x s_alpha / s_out)"""

@@ -1176,3 +1176,20 @@ def mean_16x8(rng, kind="MEAN", axes=(1, 2), keep=True):
 CASES["mean_16x8"] = mean_16x8
 CASES["mean_16x8_c"] = lambda rng: mean_16x8(rng, "MEAN", (3,), False)
 CASES["sum_16x8"] = lambda rng: mean_16x8(rng, "SUM", (1, 2))
+
+
+def prelu_16x8(rng, alpha_shape=(3,)):
+    """PRELU of int16 values with an int8 alpha constant (TFLM BroadcastPrelu4DSlow<int16_t,
+    int8_t>: x >= 0 requantized, else x * (alpha - zp_alpha) requantized)."""
+    def body(b, x16, s16):
+        al = b.const("alpha", rng.integers(-128, 128, alpha_shape).astype(np.int8),
+                     scale=float(rng.uniform(0.002, 0.01)), zp=int(rng.integers(-20, 20)))
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(2.0, 4.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("PRELU", [x16, al], [y16])
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["prelu_16x8"] = prelu_16x8
+CASES["prelu_16x8_hw"] = lambda rng: prelu_16x8(rng, (5, 3))
