@@ -130,7 +130,8 @@ def batch_matmul_args(node: Node, ctx) -> dict:
             "b_offset": _int_attr(node, "b_offset", -255, 255),
             "out_offset": _int_attr(node, "out_offset", -255, 255),
             "multiplier": _int_attr(node, "multiplier", 0),
-            "shift": _int_attr(node, "shift", -31, 30), "act": _act(node),
+            "shift": _int_attr(node, "shift", -31, 30),
+            "act": _act16(node) if y.dtype is DType.INT16 else _act(node),
             "a": ctx.ptr(a), "b": ctx.ptr(b), "output": ctx.ptr(y)}
 
 
@@ -651,6 +652,12 @@ def prelu_s16_args(node: Node, ctx) -> dict:
             "out_shift": _int_attr(node, "out_shift", -31, 30)}
 
 
+def batch_matmul_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return {**batch_matmul_args(node, ctx), "a": _ptr16(ctx, a),
+            "b": _ptr16(ctx, b), "output": _ptr16(ctx, y)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -693,6 +700,9 @@ KERNELS_S16: dict[str, Kernel] = {
                                                   "tinyc_reduce_s16.h", "tinyc_reduce_s16.c"),
                            reduce_s16_args) for op in ("mean", "sum")},
     "prelu.s16": Kernel("call_prelu_s16.c.j2", _S16 + ("tinyc_prelu_s16.c",), prelu_s16_args),
+    "batch_matmul.s16": Kernel("call_batch_matmul_s16.c.j2",
+                               _S16 + ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s16.h",
+                                       "tinyc_batch_matmul_s16.c"), batch_matmul_s16_args),
 }
 
 

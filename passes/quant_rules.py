@@ -174,7 +174,7 @@ def batch_matmul_rule(node: Node) -> dict:
     qa, qb, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
     m, s = quantize_multiplier(float(np.float32(qa.s) * np.float32(qb.s)) / f64(qo.s))
     return {"a_offset": -qa.zp, "b_offset": -qb.zp, "out_offset": qo.zp, "multiplier": (m,),
-            "shift": (s,), "act_min": -128, "act_max": 127}
+            "shift": (s,), **dict(zip(("act_min", "act_max"), node.outputs[0].dtype.qrange))}
 
 
 @rule("l2_norm")

@@ -29,7 +29,7 @@ OP_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
 OP_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu6_16x8"]
 OP_CASES += ["transpose_conv_16x8", "relu_16x8", "leaky_relu_16x8", "sub_16x8",
              "mul_16x8", "squared_difference_16x8", "mean_16x8", "mean_16x8_c", "sum_16x8",
-             "prelu_16x8", "prelu_16x8_hw"]
+             "prelu_16x8", "prelu_16x8_hw", "batch_matmul_16x8", "batch_matmul_16x8_const_adj"]
 
 
 @pytest.fixture(scope="module")

@@ -1193,3 +1193,34 @@ def prelu_16x8(rng, alpha_shape=(3,)):
 
 CASES["prelu_16x8"] = prelu_16x8
 CASES["prelu_16x8_hw"] = lambda rng: prelu_16x8(rng, (5, 3))
+
+
+def batch_matmul_16x8(rng, const_rhs=False, adj_y=False):
+    """BATCH_MATMUL of int16 operands (TFLM BatchMatMul<int16_t, int64_t>): x [1, 4, 5, 3]
+    @ (a slice of x transposed, or an int16 constant)."""
+    def body(b, x16, s16):
+        if const_rhs:
+            s_c = _q16(rng, rng.uniform(0.5, 2.0))
+            shape = (1, 6, 3) if adj_y else (1, 3, 6)
+            r = b.const("rhs", rng.integers(-30000, 30000, shape).astype(np.int16), scale=s_c,
+                        zp=0)
+            out = (1, 4, 5, 6)
+        else:
+            s_c = s16
+            r = b.tensor("rhs", (1, 4, 2, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 0, 1, 0)), _i32(b, "size", (1, 4, 2, 3))],
+                 [r])
+            adj = True
+            out = (1, 4, 5, 2)
+        s_y = _q16(rng, 32767 * s16 * 32767 * s_c * np.sqrt(3) * rng.uniform(0.3, 0.6))
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op("BATCH_MATMUL", [x16, r], [y16], "BatchMatMulOptions", AdjX=False,
+             AdjY=adj_y if const_rhs else adj)
+        return y16, s_y
+    out = (1, 4, 5, 6) if const_rhs else (1, 4, 5, 2)
+    return _wrap16_q(rng, (1, 4, 5, 3), out, body)
+
+
+CASES["batch_matmul_16x8"] = batch_matmul_16x8
+CASES["batch_matmul_16x8_const"] = lambda rng: batch_matmul_16x8(rng, True)
+CASES["batch_matmul_16x8_const_adj"] = lambda rng: batch_matmul_16x8(rng, True, True)
