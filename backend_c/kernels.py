@@ -130,7 +130,8 @@ def batch_matmul_args(node: Node, ctx) -> dict:
             "b_offset": _int_attr(node, "b_offset", -255, 255),
             "out_offset": _int_attr(node, "out_offset", -255, 255),
             "multiplier": _int_attr(node, "multiplier", 0),
-            "shift": _int_attr(node, "shift", -31, 30), "act": _act(node),
+            "shift": _int_attr(node, "shift", -31, 30),
+            "act": _act16(node) if y.dtype is DType.INT16 else _act(node),
             "a": ctx.ptr(a), "b": ctx.ptr(b), "output": ctx.ptr(y)}
 
 
@@ -613,6 +614,50 @@ def requantize_args(node: Node, ctx) -> dict:
             "shift": _int_attr(node, "shift", -31, 30)}
 
 
+def leaky_requantize_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {"size": x.type.size, "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult_pos": _int_attr(node, "mult_pos", 0),
+            "shift_pos": _int_attr(node, "shift_pos", -31, 30),
+            "mult_neg": _int_attr(node, "mult_neg", 0),
+            "shift_neg": _int_attr(node, "shift_neg", -31, 30)}
+
+
+def mul_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": _ptr16(ctx, a), "in2_strides": s2, "in2": _ptr16(ctx, b),
+            "output_dims": dims, "output": _ptr16(ctx, y), "act": _act16(node),
+            **{k: _int_attr(node, k, 0, 0) for k in ("in1_offset", "in2_offset", "out_offset")},
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30)}
+
+
+def reduce_s16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {**reduce_args(node, ctx), "function": "tinyc_reduce_sum_s16",
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
+
+
+def prelu_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
+    return {"in1_strides": s1, "in1": _ptr16(ctx, a), "in2_strides": s2, "in2": ctx.ptr(b),
+            "output_dims": dims, "output": _ptr16(ctx, y), "act": _act16(node),
+            **{k: _int_attr(node, k, 0, 0) for k in ("in1_offset", "out_offset")},
+            "in2_offset": _int_attr(node, "in2_offset", -255, 255),
+            "in1_multiplier": _int_attr(node, "in1_mult", 0),
+            "in1_shift": _int_attr(node, "in1_shift", -31, 30),
+            "out_multiplier": _int_attr(node, "out_mult", 0),
+            "out_shift": _int_attr(node, "out_shift", -31, 30)}
+
+
+def batch_matmul_s16_args(node: Node, ctx) -> dict:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return {**batch_matmul_args(node, ctx), "a": _ptr16(ctx, a),
+            "b": _ptr16(ctx, b), "output": _ptr16(ctx, y)}
+
+
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
     f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
@@ -644,6 +689,20 @@ KERNELS_S16: dict[str, Kernel] = {
                                  resize_nearest_s16_args),
     **{f"{op}.s16": Kernel("call_minmax_s16.c.j2", ("tinyc_move_s16.h", "tinyc_minmax_s16.c"),
                            minmax_s16_args) for op in ("minimum", "maximum")},
+    "leaky_requantize.s16": Kernel("call_leaky_requantize_s16.c.j2",
+                                   _S16 + ("tinyc_leaky_requantize_s16.c",),
+                                   leaky_requantize_s16_args),
+    "sub.s16": Kernel("call_sub_s16.c.j2", _S16 + ("tinyc_sub_s16.c",), add_s16_args),
+    "mul.s16": Kernel("call_mul_s16.c.j2", _S16 + ("tinyc_mul_s16.c",), mul_s16_args),
+    "squared_difference.s16": Kernel("call_squared_difference_s16.c.j2",
+                                     _S16 + ("tinyc_squared_difference_s16.c",), add_s16_args),
+    **{f"{op}.s16": Kernel("call_reduce.c.j2", ("tinyc_nn_move.h", "tinyc_nn_s16.h",
+                                                  "tinyc_reduce_s16.h", "tinyc_reduce_s16.c"),
+                           reduce_s16_args) for op in ("mean", "sum")},
+    "prelu.s16": Kernel("call_prelu_s16.c.j2", _S16 + ("tinyc_prelu_s16.c",), prelu_s16_args),
+    "batch_matmul.s16": Kernel("call_batch_matmul_s16.c.j2",
+                               _S16 + ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s16.h",
+                                       "tinyc_batch_matmul_s16.c"), batch_matmul_s16_args),
 }
 
 

@@ -229,6 +229,8 @@ def _relu(op: TflOp, lo: float, hi: float, fn: str) -> Value:
 
 
 def RELU(op: TflOp) -> Value:
+    if op.is_int16:
+        return op.emit("leaky_requantize", [op.act(0)], {"alpha": 0.0})
     return _relu(op, 0.0, float("inf"), "tflm_relu")
 
 
@@ -270,6 +272,11 @@ def LEAKY_RELU(op: TflOp) -> Value:
     alpha = float(o.Alpha()) if o is not None else 0.2
     if op.is_float:
         return _float_unary(op, "leaky_relu", {"alpha": alpha})
+    if op.is_int16:     # TFLM QuantizeLeakyRelu<int16_t>: two multipliers, no table
+        if not alpha >= 0.0:
+            raise op.error(f"16x8 LEAKY_RELU with alpha {alpha}",
+                           "tinyc's 16x8 LEAKY_RELU takes alpha >= 0.")
+        return op.emit("leaky_requantize", [op.act(0)], {"alpha": alpha})
     table = luts.leaky_relu_table(op.act(0).q, op.out().q, alpha)
     return _lut(op, table, "tflm_leaky_relu", "leaky_relu", {"alpha": alpha})
 

@@ -85,8 +85,9 @@ def _verify_16x8(node: Node, acts) -> None:
     if len(dtypes) > 1:
         _fail(node, "activations of one dtype (a requantize converts between them)", "i16",
               dtypes)
+    int8_in = {f"in{i + 1}_offset" for i in OPS[node.op].int8_operands16}   # prelu's alpha
     for k in OFFSETS:
-        if k in node.attrs and node.attrs[k] != 0:
+        if k in node.attrs and node.attrs[k] != 0 and k not in int8_in:
             _fail(node, f"int16 '{k}'", 0, node.attrs[k])
     lo, hi = node.attrs.get("act_min", -32768), node.attrs.get("act_max", 32767)
     if not -32768 <= lo <= hi <= 32767:

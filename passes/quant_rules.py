@@ -85,11 +85,13 @@ def squared_difference_rule(node: Node) -> dict:
     twice_max = 2.0 * max(f64(q1.s), f64(q2.s))
     m1, s1 = quantize_multiplier(f64(q1.s) / twice_max)
     m2, s2 = quantize_multiplier(f64(q2.s) / twice_max)
-    mo, so = quantize_multiplier(twice_max * twice_max / ((1 << 14) * f64(qo.s)))
-    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": 7,
+    wide = node.outputs[0].dtype is DType.INT16      # 16x8: left shift 0 (TFLM)
+    ls = 0 if wide else 7
+    mo, so = quantize_multiplier(twice_max * twice_max / ((1 << (2 * ls)) * f64(qo.s)))
+    return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "left_shift": ls,
             "in1_mult": m1, "in1_shift": s1, "in2_mult": m2, "in2_shift": s2,
             "out_mult": mo, "out_shift": so, "out_offset": qo.zp,
-            "act_min": -128, "act_max": 127}
+            "act_min": -32768 if wide else -128, "act_max": 32767 if wide else 127}
 
 
 @rule("prelu")
@@ -99,8 +101,8 @@ def prelu_rule(node: Node) -> dict:
     m1, s1 = quantize_multiplier(f64(qx.s) / f64(qo.s))
     m2, s2 = quantize_multiplier(f64(qx.s) * f64(qa.s) / f64(qo.s))
     return {"in1_offset": -qx.zp, "in2_offset": -qa.zp, "in1_mult": m1, "in1_shift": s1,
-            "out_mult": m2, "out_shift": s2, "out_offset": qo.zp, "act_min": -128,
-            "act_max": 127}
+            "out_mult": m2, "out_shift": s2, "out_offset": qo.zp,
+            **dict(zip(("act_min", "act_max"), node.outputs[0].dtype.qrange))}
 
 
 @rule("mul")
@@ -172,7 +174,7 @@ def batch_matmul_rule(node: Node) -> dict:
     qa, qb, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
     m, s = quantize_multiplier(float(np.float32(qa.s) * np.float32(qb.s)) / f64(qo.s))
     return {"a_offset": -qa.zp, "b_offset": -qb.zp, "out_offset": qo.zp, "multiplier": (m,),
-            "shift": (s,), "act_min": -128, "act_max": 127}
+            "shift": (s,), **dict(zip(("act_min", "act_max"), node.outputs[0].dtype.qrange))}
 
 
 @rule("l2_norm")
@@ -245,3 +247,15 @@ def svdf_rule(node: Node) -> dict:
     reset = zp_state if node.attrs.get("state_dtype") == "i8" else 0
     return {"in_offset": -x.zp, "state_offset": zp_state, "reset": reset, "mult1": m1,
             "shift1": s1, "mult2": m2, "shift2": s2, "out_offset": y.zp}
+
+
+@rule("leaky_requantize")
+def leaky_requantize_rule(node: Node) -> dict:
+    """TFLM's int16 RELU / LEAKY_RELU Prepare: QuantizeMultiplier of float32(s_in / s_out) and
+    float32(s_in * alpha / s_out), widened to double."""
+    f32 = np.float32
+    s_in, s_out = f32(node.inputs[0].q.s), f32(node.outputs[0].q.s)
+    alpha = f32(node.attrs.get("alpha", 0.0))
+    mp, sp = quantize_multiplier(float(f32(s_in / s_out)))
+    mn, sn = quantize_multiplier(float(f32(f32(s_in * alpha) / s_out)))
+    return {"mult_pos": mp, "shift_pos": sp, "mult_neg": mn, "shift_neg": sn}

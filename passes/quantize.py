@@ -163,8 +163,9 @@ def _quantize_constants(g: Graph, node: Node, per_tensor: bool = False) -> None:
                 node.replace_input(i, quantize_weight(v, g, 0, per_tensor=True))
     else:
         for i, v in enumerate(node.inputs):
-            if v is not None and v.is_const and (v.dtype.is_float or wide):
-                node.replace_input(i, quantize_operand(v, g, wide))
+            narrow = i in opdef.int8_operands16          # int8 even in the 16x8 form
+            if v is not None and v.is_const and (v.dtype.is_float or (wide and not narrow)):
+                node.replace_input(i, quantize_operand(v, g, wide and not narrow))
 
 
 def _lower_unary(node: Node) -> None:

@@ -126,6 +126,49 @@ static inline int16_t tinyc_requant_out_s16(int64_t acc, const int64_t *bias,
                            act->min, act->max);
 }
 
+/* 16x8 RELU / LEAKY_RELU (TFLM ReluQuantized<int16_t>, QuantizeLeakyRelu<int16_t>, zero
+ * points 0): x >= 0 ? requantize(x, mult_pos, shift_pos) : requantize(x, mult_neg, shift_neg),
+ * clamped to int16 (mult_neg 0: RELU). */
+typedef struct {
+    int32_t mult_pos;
+    int32_t shift_pos;
+    int32_t mult_neg;
+    int32_t shift_neg;
+} tinyc_leaky_requantize_params;
+
+void tinyc_leaky_requantize_s16(const tinyc_leaky_requantize_params *params, int32_t size,
+                                const int16_t *input, int16_t *output);
+
+/* 16x8 SUB (TFLM reference_ops::Sub<int16_t>): tinyc_add_s16's arithmetic with the
+ * rescaled inputs' difference; same params and strides. */
+void tinyc_sub_s16(const tinyc_add_params *params,
+                   const tinyc_dims *in1_strides, const int16_t *in1,
+                   const tinyc_dims *in2_strides, const int16_t *in2,
+                   const tinyc_dims *output_dims, int16_t *output);
+
+/* 16x8 MUL (TFLM reference_integer_ops::Mul<int16_t>, offsets 0): requantize(x1 * x2,
+ * out_multiplier, out_shift), clamped; params as tinyc_add_s16's (the rescaling fields
+ * unused). */
+void tinyc_mul_s16(const tinyc_add_params *params,
+                   const tinyc_dims *in1_strides, const int16_t *in1,
+                   const tinyc_dims *in2_strides, const int16_t *in2,
+                   const tinyc_dims *output_dims, int16_t *output);
+
+/* 16x8 SQUARED_DIFFERENCE (TFLM squared_difference.cc, int16: left shift 0): the rescaled
+ * inputs' difference squared in int32, requantized; params as tinyc_add_s16's. */
+void tinyc_squared_difference_s16(const tinyc_add_params *params,
+                                  const tinyc_dims *in1_strides, const int16_t *in1,
+                                  const tinyc_dims *in2_strides, const int16_t *in2,
+                                  const tinyc_dims *output_dims, int16_t *output);
+
+/* 16x8 PRELU (TFLM BroadcastPrelu4DSlow<int16_t, int8_t>): x >= 0 ? requantize(x,
+ * in1_multiplier, in1_shift) : requantize(x * (alpha + in2_offset), out_multiplier,
+ * out_shift), clamped; int8 alpha broadcast by in2_strides. */
+void tinyc_prelu_s16(const tinyc_add_params *params,
+                     const tinyc_dims *in1_strides, const int16_t *in1,
+                     const tinyc_dims *in2_strides, const int8_t *in2,
+                     const tinyc_dims *output_dims, int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,7 +85,7 @@ ADD_LIKE_ATTRS = ("in1_offset", "in2_offset", "left_shift", "in1_mult", "in1_shi
 
 @op("sub", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) - b, node.attrs),
     run_int=sub_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
-    int_attrs=ADD_LIKE_ATTRS)
+    int_attrs=ADD_LIKE_ATTRS, int16=True, int16_layer=True)
 def sub(inputs, attrs):
     """sub(a, b) {act} — a - b, numpy broadcasting (TFLM sub: add's arithmetic)"""
     return broadcast_type(inputs, attrs)
@@ -94,7 +94,7 @@ def sub(inputs, attrs):
 @op("squared_difference",
     run_float=lambda node, a, b: np.square(a.astype(np.float64) - b).astype(np.float32),
     run_int=squared_difference_int, inplace=(0, 1), channel_tie=True, elementwise=True,
-    int_attrs=ADD_LIKE_ATTRS)
+    int_attrs=ADD_LIKE_ATTRS, int16=True, int16_layer=True)
 def squared_difference(inputs, attrs):
     """squared_difference(a, b) — (a - b)^2, numpy broadcasting (TFLM: left shift 7)"""
     return broadcast_type(inputs, attrs)
@@ -136,7 +136,8 @@ def prelu_int(node, x, alpha):
 @op("prelu", run_float=lambda node, x, al: np.where(x >= 0, x, al * x).astype(np.float32),
     run_int=prelu_int, inplace=(0,), channel_tie=True, elementwise=True,
     int_attrs=("in1_offset", "in2_offset", "in1_mult", "in1_shift", "out_mult", "out_shift",
-               "out_offset", "act_min", "act_max"))
+               "out_offset", "act_min", "act_max"), int16=True, int16_layer=True,
+    int8_operands16=(1,))
 def prelu(inputs, attrs):
     """prelu(x, alpha) — x >= 0 ? x : alpha * x; alpha broadcast against x (TFLM: x's
     positive part times s_x / s_out, the negative one times (x * alpha) s_x s_alpha / s_out)"""
@@ -154,7 +155,7 @@ def mul_int(node, x1, x2):
 
 @op("mul", run_float=lambda node, a, b: clamp_float(a.astype(np.float64) * b, node.attrs),
     run_int=mul_int, inplace=(0, 1), clamps=True, channel_tie=True, elementwise=True,
-    implied_relu=True,
+    implied_relu=True, int16=True, int16_layer=True,
     int_attrs=("in1_offset", "in2_offset", "out_mult", "out_shift", "out_offset",
                "act_min", "act_max"),
     macs=lambda node: int(np.prod(node.outputs[0].shape)))

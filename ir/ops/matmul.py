@@ -35,7 +35,11 @@ def _run_int(node, a, b):
     at_ = node.attrs
     at, bt = _operands(node, a.astype(np.int64) + at_["a_offset"],
                        b.astype(np.int64) + at_["b_offset"])
-    y = qmath.requantize(np.matmul(at, bt), at_["multiplier"], at_["shift"]) + at_["out_offset"]
+    acc = np.matmul(at, bt)
+    if node.outputs[0].dtype.qrange[1] > 127:    # 16x8: int64 sum, 64-bit requantize (TFLM)
+        y = qmath.requantize_s64(acc, at_["multiplier"], at_["shift"]) + at_["out_offset"]
+    else:
+        y = qmath.requantize(acc, at_["multiplier"], at_["shift"]) + at_["out_offset"]
     return clamp_int(y, node)
 
 
@@ -58,7 +62,7 @@ def _macs(node) -> int:
 
 
 @op(BATCH_MATMUL, run_float=_run_float, run_int=_run_int, macs=_macs,
-    int_attrs=MATMUL_INT_ATTRS)
+    int_attrs=MATMUL_INT_ATTRS, int16=True, int16_layer=True)
 def batch_matmul(inputs, attrs):
     """batch_matmul(a[..., M, K], b[..., K, N]) {adj_x, adj_y}: a @ b, batch dims broadcast
     (ranks 2 to 5); adj_x: a is [..., K, M], adj_y: b is [..., N, K]"""

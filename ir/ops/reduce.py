@@ -51,7 +51,7 @@ def _int_mean_or_sum(node, x):
     acc = _reduced(np.sum, np.int64)(node, x) + int(a["in_offset"]) * reduce_count(node)
     m, s = (int(np.asarray(a[k]).reshape(-1)[0]) for k in ("multiplier", "shift"))
     y = requantize(acc, m, s) + int(a["out_offset"])
-    return np.clip(y, -128, 127).astype(node.outputs[0].dtype.np)
+    return np.clip(y, *node.outputs[0].dtype.qrange).astype(node.outputs[0].dtype.np)
 
 
 def reduce_type(inputs, attrs):
@@ -74,8 +74,8 @@ def _macs(node) -> int:
 
 
 op("mean", run_float=_float(np.mean), run_int=_int_mean_or_sum, macs=_macs,
-   int_attrs=REDUCE_INT_ATTRS)(reduce_type)
+   int_attrs=REDUCE_INT_ATTRS, int16=True, int16_layer=True)(reduce_type)
 op("sum", run_float=_float(np.sum), run_int=_int_mean_or_sum, macs=_macs,
-   int_attrs=REDUCE_INT_ATTRS)(reduce_type)
+   int_attrs=REDUCE_INT_ATTRS, int16=True, int16_layer=True)(reduce_type)
 op("reduce_max", run_float=_reduced(np.max), run_int=_reduced(np.max), macs=_macs,
    same_q=True, keeps_values=True)(reduce_type)

@@ -79,6 +79,8 @@ class OpDef:
     trainable: bool = True               # fine-tuning (passes/finetune) has a forward and a
     #                                      backward for it; False: a graph holding it is refused
     trainable_note: str = ""             # why not (named in that error)
+    int8_operands16: tuple[int, ...] = ()  # constant inputs that stay int8 in the 16x8 form
+    #                                      (prelu's alpha: TFLM takes int16 x, int8 alpha)
     patch_lead: Callable | None = None   # fn(node) -> True: the node may lead a patched
     #                                      stage as its input copy (ir/patch.py: transpose
     #                                      NCHW -> NHWC, run on each band's input rows)

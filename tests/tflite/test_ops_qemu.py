@@ -22,6 +22,9 @@ QEMU_CASES += ["transpose_conv", "transpose_conv_k4_same", "batch_matmul_const_r
 QEMU_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
                "transpose_16x8_io", "concat_16x8", "padv2_16x8"]   # 16x8 data movement
 QEMU_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu6_16x8"]
+QEMU_CASES += ["transpose_conv_16x8", "leaky_relu_16x8", "sub_16x8", "mul_16x8",
+               "squared_difference_16x8", "mean_16x8", "sum_16x8", "prelu_16x8_hw",
+               "batch_matmul_16x8_const_adj"]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,9 @@ OP_CASES += ["transpose_conv_k4_same", "batch_matmul_broadcast",
 OP_CASES += ["transpose_16x8_5d", "strided_slice_16x8_shrink", "split_16x8",
              "transpose_16x8_io", "concat_16x8", "padv2_16x8"]   # 16x8 data movement
 OP_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu6_16x8"]
+OP_CASES += ["transpose_conv_16x8", "relu_16x8", "leaky_relu_16x8", "sub_16x8",
+             "mul_16x8", "squared_difference_16x8", "mean_16x8", "mean_16x8_c", "sum_16x8",
+             "prelu_16x8", "prelu_16x8_hw", "batch_matmul_16x8", "batch_matmul_16x8_const_adj"]
 
 
 @pytest.fixture(scope="module")

@@ -1018,3 +1018,209 @@ def relu6_16x8(rng):
 
 
 CASES["relu6_16x8"] = relu6_16x8
+
+
+# -- 16x8 arithmetic (issue 16) ----------------------------------------------------------------
+
+def _wrap16_q(rng, shape, out_shape, body, s_out=None):
+    """_wrap16 with the int16 output's scale from body: body(b, x16, s16) -> (y16, s_y16)."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = _q16(rng, 128 * s8 * 1.1)
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16, s_y = body(b, x16, s16)
+    y = b.tensor("y", out_shape, scale=float(np.float32(32767 * s_y / 127 * 0.6)),
+                 zp=int(rng.integers(-10, 10)))
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+def transpose_conv_16x8(rng, in_shape=(1, 4, 5, 3), filt=(6, 3, 3), out_hw=(8, 10), stride=2,
+                        padding=SAME, bias=True, act=0):
+    """TRANSPOSE_CONV with int16 activations, int8 per-channel weights, int64 bias."""
+    o, kh, kw = filt
+    out = (1, *out_hw, o)
+
+    def body(b, x16, s16):
+        ws = rng.uniform(0.002, 0.02, o).astype(np.float32)
+        w = b.const("w", rng.integers(-127, 128, (o, kh, kw, in_shape[3])).astype(np.int8),
+                    scale=ws, zp=np.zeros(o), qdim=0)
+        ins = [_i32(b, "output_shape", out), w, x16]
+        if bias:
+            ins.append(b.const("b", rng.integers(-(1 << 20), 1 << 20, o).astype(np.int64),
+                               scale=np.float32(s16) * ws, zp=np.zeros(o), qdim=0))
+        s_y = _q16(rng, 32767 * s16 * float(ws.mean()) * np.sqrt(kh * kw * in_shape[3]) * 60)
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op("TRANSPOSE_CONV", ins, [y16], "TransposeConvOptions", Padding=padding,
+             StrideW=stride, StrideH=stride, FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, in_shape, out, body)
+
+
+CASES["transpose_conv_16x8"] = transpose_conv_16x8
+CASES["transpose_conv_16x8_valid_relu"] = lambda rng: transpose_conv_16x8(
+    rng, (1, 3, 3, 4), (5, 3, 3), (7, 7), 2, VALID, act=RELU)
+CASES["transpose_conv_16x8_nobias"] = lambda rng: transpose_conv_16x8(
+    rng, (1, 5, 4, 2), (4, 3, 2), (7, 5), 1, VALID, bias=False)
+
+
+def relu_16x8(rng, kind="RELU", alpha=None):
+    """RELU / LEAKY_RELU of int16 values into another int16 scale (TFLM requantizes: one
+    multiplier for x >= 0, one for alpha * x)."""
+    def body(b, x16, s16):
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(2.0, 4.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        if alpha is None:
+            b.op(kind, [x16], [y16])
+        else:
+            b.op(kind, [x16], [y16], "LeakyReluOptions", Alpha=alpha)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["relu_16x8"] = relu_16x8
+CASES["leaky_relu_16x8"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 0.2)
+CASES["leaky_relu_16x8_big_alpha"] = lambda rng: relu_16x8(rng, "LEAKY_RELU", 1.7)
+
+
+def sub_16x8(rng, const=False, act=0):
+    """SUB of int16 values: x - (a row of x, broadcast) or x - an int16 constant, into
+    another int16 scale (TFLM: add's arithmetic, left shift 15)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, 32767 * s16 * rng.uniform(0.3, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(1.5, 3.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("SUB", [x16, r], [y16], "SubOptions", FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["sub_16x8"] = sub_16x8
+CASES["sub_16x8_const_relu"] = lambda rng: sub_16x8(rng, True, RELU)
+
+
+def mul_16x8(rng, const=False, act=0):
+    """MUL of int16 values: x * (a row of x, broadcast) or x * an int16 constant (TFLM: the
+    int32 product requantized by s1 * s2 / s_out)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, rng.uniform(0.5, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            s_c = s16
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        s_y = _q16(rng, 32767 * s16 * 32767 * s_c * rng.uniform(0.3, 0.8))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("MUL", [x16, r], [y16], "MulOptions", FusedActivationFunction=act)
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["mul_16x8"] = mul_16x8
+CASES["mul_16x8_const_relu"] = lambda rng: mul_16x8(rng, True, RELU)
+
+
+def squared_difference_16x8(rng, const=False):
+    """SQUARED_DIFFERENCE of int16 values (TFLM: left shift 0, the int32 square)."""
+    def body(b, x16, s16):
+        if const:
+            s_c = _q16(rng, 32767 * s16 * rng.uniform(0.3, 2.0))
+            r = b.const("c", rng.integers(-30000, 30000, (3,)).astype(np.int16), scale=s_c,
+                        zp=0)
+        else:
+            s_c = s16
+            r = b.tensor("row", (1, 1, 5, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 2, 0, 0)), _i32(b, "size", (1, 1, 5, 3))],
+                 [r])
+        amax = 32767 * max(s16, s_c)
+        s_y = _q16(rng, amax * amax * rng.uniform(0.5, 1.5))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("SQUARED_DIFFERENCE", [x16, r], [y16])
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["squared_difference_16x8"] = squared_difference_16x8
+CASES["squared_difference_16x8_const"] = lambda rng: squared_difference_16x8(rng, True)
+
+
+def mean_16x8(rng, kind="MEAN", axes=(1, 2), keep=True):
+    """MEAN / SUM of int16 values (TFLM QuantizedMeanOrSum<int16_t>: int32 sum, MEAN's
+    un-normalised multiplier with 1/count folded in)."""
+    shape = (1, 5, 6, 4)
+    out = tuple(1 if i in axes else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in axes)
+    n = int(np.prod([shape[a] for a in axes]))
+
+    def body(b, x16, s16):
+        s_y = _q16(rng, 32767 * s16 * (rng.uniform(0.3, 0.8) if kind == "MEAN" else
+                                       n * 0.4))
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op(kind, [x16, _i32(b, "axis", axes)], [y16], "ReducerOptions", KeepDims=keep)
+        return y16, s_y
+    return _wrap16_q(rng, shape, out, body)
+
+
+CASES["mean_16x8"] = mean_16x8
+CASES["mean_16x8_c"] = lambda rng: mean_16x8(rng, "MEAN", (3,), False)
+CASES["sum_16x8"] = lambda rng: mean_16x8(rng, "SUM", (1, 2))
+
+
+def prelu_16x8(rng, alpha_shape=(3,)):
+    """PRELU of int16 values with an int8 alpha constant (TFLM BroadcastPrelu4DSlow<int16_t,
+    int8_t>: x >= 0 requantized, else x * (alpha - zp_alpha) requantized)."""
+    def body(b, x16, s16):
+        al = b.const("alpha", rng.integers(-128, 128, alpha_shape).astype(np.int8),
+                     scale=float(rng.uniform(0.002, 0.01)), zp=int(rng.integers(-20, 20)))
+        s_y = _q16(rng, 32767 * s16 * rng.uniform(2.0, 4.0))
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op("PRELU", [x16, al], [y16])
+        return y16, s_y
+    return _wrap16_q(rng, (1, 4, 5, 3), (1, 4, 5, 3), body)
+
+
+CASES["prelu_16x8"] = prelu_16x8
+CASES["prelu_16x8_hw"] = lambda rng: prelu_16x8(rng, (5, 3))
+
+
+def batch_matmul_16x8(rng, const_rhs=False, adj_y=False):
+    """BATCH_MATMUL of int16 operands (TFLM BatchMatMul<int16_t, int64_t>): x [1, 4, 5, 3]
+    @ (a slice of x transposed, or an int16 constant)."""
+    def body(b, x16, s16):
+        if const_rhs:
+            s_c = _q16(rng, rng.uniform(0.5, 2.0))
+            shape = (1, 6, 3) if adj_y else (1, 3, 6)
+            r = b.const("rhs", rng.integers(-30000, 30000, shape).astype(np.int16), scale=s_c,
+                        zp=0)
+            out = (1, 4, 5, 6)
+        else:
+            s_c = s16
+            r = b.tensor("rhs", (1, 4, 2, 3), dtype="INT16", scale=s16, zp=0)
+            b.op("SLICE", [x16, _i32(b, "begin", (0, 0, 1, 0)), _i32(b, "size", (1, 4, 2, 3))],
+                 [r])
+            adj = True
+            out = (1, 4, 5, 2)
+        s_y = _q16(rng, 32767 * s16 * 32767 * s_c * np.sqrt(3) * rng.uniform(0.3, 0.6))
+        y16 = b.tensor("y16", out, dtype="INT16", scale=s_y, zp=0)
+        b.op("BATCH_MATMUL", [x16, r], [y16], "BatchMatMulOptions", AdjX=False,
+             AdjY=adj_y if const_rhs else adj)
+        return y16, s_y
+    out = (1, 4, 5, 6) if const_rhs else (1, 4, 5, 2)
+    return _wrap16_q(rng, (1, 4, 5, 3), out, body)
+
+
+CASES["batch_matmul_16x8"] = batch_matmul_16x8
+CASES["batch_matmul_16x8_const"] = lambda rng: batch_matmul_16x8(rng, True)
+CASES["batch_matmul_16x8_const_adj"] = lambda rng: batch_matmul_16x8(rng, True, True)
