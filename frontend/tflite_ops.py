@@ -199,6 +199,12 @@ def _float_unary(op: TflOp, ir_op: str | None, attrs: dict | None = None) -> Val
 def LOGISTIC(op: TflOp) -> Value:
     if op.is_float:
         return _float_unary(op, "sigmoid")
+    if op.is_int16:
+        y = op.out().q
+        if abs(float(y.scale[0]) * 32768.0 - 1.0) > 1e-6:
+            raise op.error(f"int16 output scale {float(y.scale[0])}, TFLite Micro needs 2^-15",
+                           "Quantize the LOGISTIC output at 1/32768.", cls=ModelError)
+        return op.emit("logistic16", [op.act(0)])
     if op.out().q.zero_point != (-128,):
         raise op.error(f"output zero point {op.out().q.zero_point[0]}, TFLite Micro needs -128",
                        cls=ModelError)
