@@ -178,5 +178,8 @@ void tinyc_prelu_s16(const tinyc_add_params *params,
  * Q0.15 output. */
 void tinyc_logistic_s16(int32_t mult, int32_t shift, const uint16_t *table, int32_t size,
                         const int16_t *input, int16_t *output);
+/* 16x8 TANH (TFLM reference_integer_ops::Tanh on int16): the same with lstm_tanh. */
+void tinyc_tanh_s16(int32_t mult, int32_t shift, const uint16_t *table, int32_t size,
+                    const int16_t *input, int16_t *output);
 
 #endif /* TINYC_NN_S16_H */
