@@ -623,6 +623,20 @@ def leaky_requantize_s16_args(node: Node, ctx) -> dict:
             "shift_neg": _int_attr(node, "shift_neg", -31, 30)}
 
 
+def logistic16_args(node: Node, ctx) -> dict:
+    from ..ir.ops.lstm import SIGMOID_TABLE_U16
+    x, y = node.inputs[0], node.outputs[0]
+    return {"function": "tinyc_logistic_s16", "size": x.type.size,
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult": _int_attr(node, "in_mult", 1, 32767),
+            "shift": _int_attr(node, "in_shift", 0, 31),
+            "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16)}
+
+
+def tanh16_args(node: Node, ctx) -> dict:
+    return {**logistic16_args(node, ctx), "function": "tinyc_tanh_s16"}
+
+
 def mul_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -703,6 +717,10 @@ KERNELS_S16: dict[str, Kernel] = {
     "batch_matmul.s16": Kernel("call_batch_matmul_s16.c.j2",
                                _S16 + ("tinyc_batch_matmul.h", "tinyc_batch_matmul_s16.h",
                                        "tinyc_batch_matmul_s16.c"), batch_matmul_s16_args),
+    "logistic16.s16": Kernel("call_logistic_s16.c.j2",
+                             _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), logistic16_args),
+    "tanh16.s16": Kernel("call_logistic_s16.c.j2",
+                         _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), tanh16_args),
 }
 
 

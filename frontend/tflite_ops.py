@@ -196,9 +196,20 @@ def _float_unary(op: TflOp, ir_op: str | None, attrs: dict | None = None) -> Val
     return op.emit(ir_op, [op.act(0)], attrs or {})
 
 
+def _q15_output(op: TflOp) -> Value:
+    """16x8 LOGISTIC / TANH: TFLM needs the int16 output at scale 2^-15; the input value."""
+    y = op.out().q
+    if abs(float(y.scale[0]) * 32768.0 - 1.0) > 1e-6:
+        raise op.error(f"int16 output scale {float(y.scale[0])}, TFLite Micro needs 2^-15",
+                       f"Quantize the {op.name} output at 1/32768.", cls=ModelError)
+    return op.act(0)
+
+
 def LOGISTIC(op: TflOp) -> Value:
     if op.is_float:
         return _float_unary(op, "sigmoid")
+    if op.is_int16:
+        return op.emit("logistic16", [_q15_output(op)])
     if op.out().q.zero_point != (-128,):
         raise op.error(f"output zero point {op.out().q.zero_point[0]}, TFLite Micro needs -128",
                        cls=ModelError)
@@ -208,6 +219,8 @@ def LOGISTIC(op: TflOp) -> Value:
 def TANH(op: TflOp) -> Value:
     if op.is_float:
         return _float_unary(op, "tanh")
+    if op.is_int16:
+        return op.emit("tanh16", [_q15_output(op)])
     return _lut(op, luts.tanh_table(op.act(0).q), "tflm_tanh", "tanh")
 
 

@@ -8,6 +8,8 @@ zero offsets, activation ranges within int16, add with left shift 15 (TFLM add_c
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import QuantizationError
@@ -259,3 +261,31 @@ def leaky_requantize_rule(node: Node) -> dict:
     mp, sp = quantize_multiplier(float(f32(s_in / s_out)))
     mn, sn = quantize_multiplier(float(f32(f32(s_in * alpha) / s_out)))
     return {"mult_pos": mp, "shift_pos": sp, "mult_neg": mn, "shift_neg": sn}
+
+
+@rule("logistic16")
+def logistic16_rule(node: Node) -> dict:
+    """TFLM LogisticPrepare, int16: a Q3.12 input (scale 2^-12) is the power-of-two case
+    (3, 0); any other scale: multiplier = double(s_in) * 4096 * 3, doubled (shift + 1) while
+    <= 32767 / 2 and shift <= 30, then truncated to int."""
+    return _table16_input(node, (0,))
+
+
+@rule("tanh16")
+def tanh16_rule(node: Node) -> dict:
+    """TFLM TanhPrepare, int16: as LogisticPrepare, but the power-of-two case also takes an
+    input at 2^-11 (left shift 1: multiplier 3 << 1, shift 0)."""
+    return _table16_input(node, (0, 1))
+
+
+def _table16_input(node: Node, pot_shifts: tuple) -> dict:
+    s_in = float(np.float32(node.inputs[0].q.s))
+    lg = math.log(s_in) / math.log(2.0)
+    pot_shift = 12 + round(lg)
+    if abs(lg - round(lg)) < 1e-3 and pot_shift in pot_shifts:
+        return {"in_mult": 3 << pot_shift, "in_shift": 0}
+    m, shift = s_in * 4096.0 * 3.0, 0
+    while m <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        m *= 2.0
+    return {"in_mult": int(m), "in_shift": shift}

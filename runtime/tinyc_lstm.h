@@ -73,6 +73,27 @@ static inline int16_t lstm_sigmoid(int32_t x, const uint16_t *table)
     return (int16_t)(r >> 10);
 }
 
+/* TFLite reference_integer_ops::Logistic on int16 with (multiplier, shift) (16x8 LOGISTIC):
+ * Q0.15; lstm_sigmoid is the (3, 0) case. */
+static inline int16_t lstm_sigmoid_scaled(int32_t x, int32_t mult, int32_t shift,
+                                          const uint16_t *table)
+{
+    const int32_t round = (shift > 0) ? (int32_t)(1u << (shift - 1)) : 0;
+    const int32_t v = tinyc_asr(x * mult + round, shift);
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t uh = a >> 9;
+    uint32_t r;
+    if (uh >= 255u) {
+        r = 0x7FFFu << 10;
+    } else {
+        const uint32_t ua = table[uh];
+        const uint32_t ub = table[uh + 1u];
+        r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
+    }
+    r = (v >= 0) ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+    return (int16_t)(r >> 10);
+}
+
 /* TFLite reference_integer_ops::Tanh on int16 with (multiplier, shift): Q0.15. */
 static inline int16_t lstm_tanh(int32_t x, int32_t mult, int32_t shift, const uint16_t *table)
 {

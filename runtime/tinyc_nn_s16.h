@@ -173,4 +173,13 @@ void tinyc_prelu_s16(const tinyc_add_params *params,
 }
 #endif
 
+/* 16x8 LOGISTIC (TFLM reference_integer_ops::Logistic on int16): the input times mult,
+ * rounded right by shift, on the uint16 sigmoid table (tinyc_lstm.h lstm_sigmoid_scaled);
+ * Q0.15 output. */
+void tinyc_logistic_s16(int32_t mult, int32_t shift, const uint16_t *table, int32_t size,
+                        const int16_t *input, int16_t *output);
+/* 16x8 TANH (TFLM reference_integer_ops::Tanh on int16): the same with lstm_tanh. */
+void tinyc_tanh_s16(int32_t mult, int32_t shift, const uint16_t *table, int32_t size,
+                    const int16_t *input, int16_t *output);
+
 #endif /* TINYC_NN_S16_H */

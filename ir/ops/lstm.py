@@ -75,9 +75,11 @@ def _table_interp(a: np.ndarray, frac_bits: int, saturated: int) -> np.ndarray:
     return np.where(uh >= 255, saturated, interp)
 
 
-def sigmoid16(x) -> np.ndarray:
-    """reference_integer_ops::Logistic(0, 0, ...): int16 Q3.12 in, Q0.15 out."""
-    v = np.asarray(x, np.int64) * 3
+def sigmoid16(x, mult: int = 3, shift: int = 0) -> np.ndarray:
+    """reference_integer_ops::Logistic on int16, Q0.15 out: (x * mult + round) >> shift on the
+    table's Q3.12 * 3 input scale (default 3, 0: an input at Q3.12, the power-of-two case)."""
+    rnd = (1 << (shift - 1)) if shift > 0 else 0
+    v = (np.asarray(x, np.int64) * mult + rnd) >> shift
     r = _table_interp(np.abs(v), 9, 0x7FFF << 10)
     r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
     return (r >> 10).astype(np.int16)

@@ -137,10 +137,21 @@ def test_weights_dequantized_at_run_time(tmp_path, builder):
 def test_int16_activations(builder):
     b = builder.TflBuilder()
     x = b.tensor("x", (1, 8), dtype="INT16", scale=0.001)
-    y = b.tensor("y", (1, 8), dtype="INT16", scale=1 / 32768)
-    b.op("TANH", [x], [y])
-    with pytest.raises(UnsupportedOpError, match=r"TANH.*tensor 'x' \(int16\[1, 8\]\): int16 "
+    y = b.tensor("y", (1, 8), dtype="INT16", scale=0.001)
+    b.op("ELU", [x], [y])
+    with pytest.raises(UnsupportedOpError, match=r"ELU.*tensor 'x' \(int16\[1, 8\]\): int16 "
                                                  r"activations are not supported"):
+        load_tflite(b.build([x], [y]))
+
+
+@pytest.mark.parametrize("kind", ["TANH", "LOGISTIC"])
+def test_int16_tanh_logistic_output_scale(builder, kind):
+    """TFLM's int16 TANH / LOGISTIC Prepare needs the output at 2^-15: refused otherwise."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype="INT16", scale=0.001)
+    y = b.tensor("y", (1, 8), dtype="INT16", scale=0.001)
+    b.op(kind, [x], [y])
+    with pytest.raises(ModelError, match=rf"{kind}.*int16 output scale 0.001.*needs 2\^-15"):
         load_tflite(b.build([x], [y]))
 
 

@@ -25,6 +25,7 @@ QEMU_CASES += ["resize_nearest_16x8_both", "minimum_16x8", "maximum_16x8", "relu
 QEMU_CASES += ["transpose_conv_16x8", "leaky_relu_16x8", "sub_16x8", "mul_16x8",
                "squared_difference_16x8", "mean_16x8", "sum_16x8", "prelu_16x8_hw",
                "batch_matmul_16x8_const_adj"]
+QEMU_CASES += ["logistic_16x8", "tanh_16x8"]
 
 
 @pytest.fixture(scope="module")

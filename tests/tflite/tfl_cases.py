@@ -1224,3 +1224,34 @@ def batch_matmul_16x8(rng, const_rhs=False, adj_y=False):
 CASES["batch_matmul_16x8"] = batch_matmul_16x8
 CASES["batch_matmul_16x8_const"] = lambda rng: batch_matmul_16x8(rng, True)
 CASES["batch_matmul_16x8_const_adj"] = lambda rng: batch_matmul_16x8(rng, True, True)
+
+
+def logistic_16x8(rng, s_in=None, kind="LOGISTIC"):
+    """LOGISTIC with int16 activations (TFLM reference_integer_ops::Logistic int16): output
+    at 2^-15; the input at 2^-12 (power-of-two case) or at any other scale (multiplier and
+    shift from LogisticPrepare)."""
+    def body(b, x16, s16):
+        s_y = 1.0 / 32768
+        y16 = b.tensor("y16", (1, 4, 5, 3), dtype="INT16", scale=s_y, zp=0)
+        b.op(kind, [x16], [y16])
+        return y16, s_y
+    shape = (1, 4, 5, 3)
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    s8 = float(np.float32(12.0 / 255 * rng.uniform(0.8, 1.5))) if s_in is None else s8
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = float(np.float32(s_in if s_in is not None else 128 * s8 * 1.1 / 32767))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16, s_y = body(b, x16, s16)
+    y = b.tensor("y", shape, scale=1.0 / 256 if kind == "LOGISTIC" else 1.0 / 128,
+                 zp=-128 if kind == "LOGISTIC" else 0)
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+CASES["logistic_16x8"] = logistic_16x8
+CASES["logistic_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12)
+CASES["tanh_16x8"] = lambda rng: logistic_16x8(rng, kind="TANH")
+CASES["tanh_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12, "TANH")
+CASES["tanh_16x8_pot11"] = lambda rng: logistic_16x8(rng, 2.0 ** -11, "TANH")
