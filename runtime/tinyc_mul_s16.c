@@ -3,6 +3,7 @@
  * reference_integer_ops::Mul<int16_t> / BroadcastMul4DSlow, offsets 0): the int32 product
  * requantized by the output multiplier, clamped to the activation range.
  */
+#include "tinyc_broadcast_s16.h"
 #include "tinyc_nn_s16.h"
 #include "tinyc_requant.h"
 
@@ -18,22 +19,6 @@ void tinyc_mul_s16(const tinyc_add_params *params,
                    const tinyc_dims *in2_strides, const int16_t *in2,
                    const tinyc_dims *output_dims, int16_t *output)
 {
-    const tinyc_dims *s1 = in1_strides;
-    const tinyc_dims *s2 = in2_strides;
-    int32_t n;
-    int32_t h;
-    int32_t w;
-    int32_t c;
-    for (n = 0; n < output_dims->n; ++n) {
-        for (h = 0; h < output_dims->h; ++h) {
-            for (w = 0; w < output_dims->w; ++w) {
-                const int16_t *a = in1 + n * s1->n + h * s1->h + w * s1->w;
-                const int16_t *b = in2 + n * s2->n + h * s2->h + w * s2->w;
-                for (c = 0; c < output_dims->c; ++c) {
-                    output[c] = tinyc_mul16_one(params, a[c * s1->c], b[c * s2->c]);
-                }
-                output += output_dims->c;
-            }
-        }
-    }
+    tinyc_broadcast_s16(params, in1_strides, in1, in2_strides, in2, output_dims, output,
+                        tinyc_mul16_one);
 }

@@ -4,6 +4,7 @@
  * left_shift (15) and rescaled to twice the larger input scale, the difference requantized
  * to the output; 32-bit arithmetic, offsets 0 for symmetric int16.
  */
+#include "tinyc_broadcast_s16.h"
 #include "tinyc_nn_s16.h"
 #include "tinyc_requant.h"
 
@@ -23,22 +24,6 @@ void tinyc_sub_s16(const tinyc_add_params *params,
                    const tinyc_dims *in2_strides, const int16_t *in2,
                    const tinyc_dims *output_dims, int16_t *output)
 {
-    const tinyc_dims *s1 = in1_strides;
-    const tinyc_dims *s2 = in2_strides;
-    int32_t n;
-    int32_t h;
-    int32_t w;
-    int32_t c;
-    for (n = 0; n < output_dims->n; ++n) {
-        for (h = 0; h < output_dims->h; ++h) {
-            for (w = 0; w < output_dims->w; ++w) {
-                const int16_t *a = in1 + n * s1->n + h * s1->h + w * s1->w;
-                const int16_t *b = in2 + n * s2->n + h * s2->h + w * s2->w;
-                for (c = 0; c < output_dims->c; ++c) {
-                    output[c] = tinyc_sub16_one(params, a[c * s1->c], b[c * s2->c]);
-                }
-                output += output_dims->c;
-            }
-        }
-    }
+    tinyc_broadcast_s16(params, in1_strides, in1, in2_strides, in2, output_dims, output,
+                        tinyc_sub16_one);
 }
