@@ -1,38 +1,9 @@
 /*
  * tinyc_l2norm_s8.c - int8 L2 normalization (tinyc_l2norm.h).
  */
+#include "tinyc_gemmlowp.h"
 #include "tinyc_l2norm.h"
 #include "tinyc_requant.h"
-
-/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent>, exponent in [-31, 30]. */
-static int32_t tinyc_l2_sat_pot(int32_t x, int32_t exponent)
-{
-    int32_t threshold;
-    if (exponent <= 0) {
-        return tinyc_rdbpot(x, -exponent);
-    }
-    threshold = (int32_t)((UINT32_C(1) << (31 - exponent)) - 1u);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return tinyc_shl_wrap(x, exponent);
-}
-
-static int32_t tinyc_l2_clz(uint32_t x)
-{
-    int32_t n = 0;
-    if (x == 0u) {
-        return 32;
-    }
-    while ((x & 0x80000000u) == 0u) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
 
 /* TFLite GetInvSqrtQuantizedMultiplierExp(input, kReverseShift = -1). */
 static void tinyc_l2_inv_sqrt(int32_t input, int32_t *multiplier, int32_t *shift)
@@ -52,15 +23,15 @@ static void tinyc_l2_inv_sqrt(int32_t input, int32_t *multiplier, int32_t *shift
         input /= 4;
         ++s;
     }
-    pairs = (tinyc_l2_clz((uint32_t)input) - 1) / 2 - 1;
+    pairs = (tinyc_clz32((uint32_t)input) - 1) / 2 - 1;
     s -= pairs;
     input = tinyc_shl_wrap(input, 2 * pairs);
-    half_input = tinyc_l2_sat_pot(input >> 1, -1);
+    half_input = tinyc_sat_mul_pot(input >> 1, -1);
     for (i = 0; i < 5; ++i) {
-        const int32_t x3 = tinyc_l2_sat_pot(tinyc_srdhm(tinyc_srdhm(x, x), x), 6);
+        const int32_t x3 = tinyc_sat_mul_pot(tinyc_srdhm(tinyc_srdhm(x, x), x), 6);
         const int32_t a = tinyc_srdhm(half_three, x);
         const int32_t b = tinyc_srdhm(half_input, x3);
-        x = tinyc_l2_sat_pot(tinyc_s32((uint32_t)a - (uint32_t)b), 3);
+        x = tinyc_sat_mul_pot(tinyc_s32((uint32_t)a - (uint32_t)b), 3);
     }
     x = tinyc_srdhm(x, 1518500250);
     if (s < 0) {
