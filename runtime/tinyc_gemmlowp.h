@@ -1,7 +1,8 @@
 /*
  * tinyc_gemmlowp.h - the gemmlowp fixed-point functions TFLite's softmax, log_softmax and
- * L2 normalization use, bit for bit (gemmlowp/fixedpoint/fixedpoint.h): saturating multiply by a power of two, exp on
- * negative values (Q5.26 -> Q0.31), 1 / (1 + x) for x in [0, 1), count of leading zeros.
+ * L2 normalization use, bit for bit (gemmlowp/fixedpoint/fixedpoint.h): saturating multiply
+ * by a power of two, exp on negative values (Q5.26 -> Q0.31), 1 / (1 + x) for x in [0, 1),
+ * count of leading zeros.
  * Mirrored in tinyc/ir/qmath.py.
  */
 #ifndef TINYC_GEMMLOWP_H
