@@ -4,7 +4,7 @@ name, or the exporter's module path:
   * TorchScript exporter (torch.onnx.export(dynamo=False)): node names such as
     "/features/features.0/Conv" — module paths "features", "features.0";
   * dynamo exporter: node metadata_props "pkg.torch.onnx.name_scopes", the repr of a list of
-    cumulative module paths ("['', 'features', 'features.0', 'conv2d']": root first, the
+    cumulative module paths ("['', 'classifier', 'classifier.1', 'linear']": root first, the
     node's own name last), and "namespace" ("features.0: torch.nn.Conv2d/conv2d: aten...").
 Each alias maps to the ONNX output tensors of the nodes it names; the layer is the IR node of
 that name (an IR layer is named after its ONNX node's first output). An alias naming more than

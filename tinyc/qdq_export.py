@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import TinycError
+from .ir.ops import OPS
 
 NHWC_TO_NCHW, NCHW_TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "hard_swish": "HardSwish",
@@ -88,13 +89,18 @@ def _export(fg, ig, path, opset: int) -> None:
     onnx.save(m, str(path))
 
 
+def _onnx_weight_layout(n, data: np.ndarray) -> np.ndarray:
+    """A layer's weights in ONNX's [O, I, KH, KW] (a window layer: OHWI, or 1HWC when per
+    channel, i.e. depthwise) or Gemm's [O, K] (as stored)."""
+    layer = OPS[n.op].layer
+    if not layer.window:
+        return data
+    return np.transpose(data, (3, 0, 1, 2) if layer.per_channel else (0, 3, 1, 2))
+
+
 def _float_weights(n, const):
     from .ir.interpret import float_data
-    data = float_data(n.inputs[1]).astype(np.float32)
-    if n.op == "conv2d":
-        data = np.transpose(data, (0, 3, 1, 2))
-    elif n.op == "depthwise_conv2d":
-        data = np.transpose(data, (3, 0, 1, 2))
+    data = _onnx_weight_layout(n, float_data(n.inputs[1]).astype(np.float32))
     w = const(f"{n.name}_w", np.ascontiguousarray(data))
     b = n.input(2)
     return w, ([const(f"{n.name}_b", float_data(b).astype(np.float32))] if b is not None else [])
@@ -103,11 +109,7 @@ def _float_weights(n, const):
 def _layer_weights(n, inode, const):
     """(weight DQ inputs, bias DQ inputs) of a layer from the compiled node."""
     w, b = inode.inputs[1], inode.input(2)
-    data = w.data.astype(np.int8)
-    if n.op == "conv2d":
-        data = np.transpose(data, (0, 3, 1, 2))
-    elif n.op == "depthwise_conv2d":
-        data = np.transpose(data, (3, 0, 1, 2))
+    data = _onnx_weight_layout(n, w.data.astype(np.int8))
     n_out = data.shape[0]
     ws = np.broadcast_to(np.asarray(w.q.scale, np.float32), (n_out,))
     wq = [const(f"{n.name}_w", data), const(f"{n.name}_w_scale", ws.copy()),
@@ -133,19 +135,20 @@ def _act(n, y, node, const):
 
 def _export_node(n, x, inode, node, const):
     a = n.attrs
-    if n.op in ("conv2d", "depthwise_conv2d", "fully_connected"):
+    layer = OPS[n.op].layer
+    if layer is not None and layer.windows is None:      # conv, depthwise, fully connected
         if inode is None:
             w, b = _float_weights(n, const)
         else:
             wq, bq = _layer_weights(n, inode, const)
             w = node("DequantizeLinear", wq, axis=0)
             b = [node("DequantizeLinear", bq, axis=0)] if bq else []
-        if n.op == "fully_connected":
+        if not layer.window:
             return _act(n, node("Gemm", [x[0], w] + b, transB=1), node, const)
         pt, pl, pb, pr = a["pads"]
         attrs = dict(strides=list(a["stride"]), pads=[pt, pl, pb, pr],
                      dilations=list(a["dilation"]))
-        if n.op == "depthwise_conv2d":
+        if layer.per_channel:
             attrs["group"] = n.inputs[0].shape[3]
         xt = node("Transpose", [x[0]], perm=list(NHWC_TO_NCHW))
         y = node("Transpose", [node("Conv", [xt, w] + b, **attrs)], perm=list(NCHW_TO_NHWC))

@@ -1,4 +1,6 @@
-"""Forward and backward of every IR op, batched over axis 0 (one table keyed by op name).
+"""Forward and backward of every IR op, batched over axis 0: one table keyed by op name, the
+plain linear layers (conv, depthwise, fully connected) found by their registry Layer facts,
+and the lookup-table ops by their table function (grad_fns).
 
 GRADS[op] = (forward, backward):
   forward(node, *inputs) -> (y, cache)       inputs as arrays, batch first (any batch size)
@@ -444,9 +446,6 @@ def _const_fwd(fn):
 
 
 GRADS: dict[str, tuple] = {
-    "conv2d": (conv_fwd, conv_bwd),
-    "depthwise_conv2d": (depthwise_fwd, depthwise_bwd),
-    "fully_connected": (fc_fwd, fc_bwd),
     "avg_pool2d": (avg_fwd, avg_bwd),
     "max_pool2d": (max_fwd, max_bwd),
     "add": binary(lambda a, b: a + b, lambda a, b: (_ones(a, b), _ones(a, b))),
@@ -584,14 +583,27 @@ GRADS.update({
 })
 
 
+def _layer_grads(layer) -> tuple | None:
+    """A plain linear layer's (forward, backward), told apart by the registry's Layer facts:
+    fully connected (no window), depthwise (window, per channel), conv (window)."""
+    if layer is None or layer.windows is not None:
+        return None
+    if not layer.window:
+        return fc_fwd, fc_bwd
+    return (depthwise_fwd, depthwise_bwd) if layer.per_channel else (conv_fwd, conv_bwd)
+
+
 def grad_fns(node):
-    """(forward, backward) of a node: its GRADS entry, or the table op's derivative."""
+    """(forward, backward) of a node: its GRADS entry, a plain layer's, or the table op's
+    derivative."""
     if not OPS[node.op].trainable:
         raise TinycError(f"node '{node.name}' ({node.op}): fine-tuning cannot train a graph "
                          f"holding this op ({OPS[node.op].trainable_note or 'no backward'}) "
                          "— compile without finetune=")
     if node.op in GRADS:
         return GRADS[node.op]
+    if _layer_grads(OPS[node.op].layer) is not None:
+        return _layer_grads(OPS[node.op].layer)
     if OPS[node.op].table is not None:
         return unary_fwd, unary_bwd
     raise TinycError(f"node '{node.name}' ({node.op}): fine-tuning has no backward for this op "
@@ -599,6 +611,8 @@ def grad_fns(node):
 
 
 def trainable_ops() -> list[str]:
-    """Ops fine-tuning can differentiate (GRADS plus every table op; OpDef.trainable)."""
-    return sorted(n for n in set(GRADS) | {n for n, d in OPS.items() if d.table is not None}
+    """Ops fine-tuning can differentiate (GRADS, the plain layers and every table op;
+    OpDef.trainable)."""
+    return sorted(n for n in set(GRADS) | {n for n, d in OPS.items() if d.table is not None
+                                           or _layer_grads(d.layer) is not None}
                   if OPS[n].trainable)
