@@ -7,11 +7,6 @@
 
 #include "tinyc_fast.h"
 
-static inline int32_t tinyc_dw_off(int32_t offset)
-{
-    return offset;
-}
-
 static TINYC_ALWAYS_INLINE void tinyc_dw_tap(tinyc_acc4 *a, const int8_t *x, const int16_t *w,
                                              int32_t off)
 {

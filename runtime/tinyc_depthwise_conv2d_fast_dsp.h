@@ -2,7 +2,7 @@
  * tinyc_depthwise_conv2d_fast_dsp.h - the DSP tap of tinyc_depthwise_conv2d_fast_s8.c
  * (TINYC_DSP); tinyc_depthwise_conv2d_fast_c.h is the portable twin with the same interface
  * and results.  TINYC_DW_TAP(a, x, w, ofs, off): a += (x[0..3] + offset) * the four int16
- * weights at byte ofs of w (off = tinyc_dw_off(offset)); TINYC_DW_TAP0 leaves the offset out;
+ * weights at byte ofs of w (off = tinyc_widen_offset(offset)); TINYC_DW_TAP0 leaves the offset out;
  * tinyc_dw_step(p, d) = p + d.
  */
 #ifndef TINYC_DEPTHWISE_CONV2D_FAST_DSP_H
@@ -15,11 +15,6 @@
  * header is included by the depthwise kernel only). */
 #pragma GCC optimize("no-schedule-insns")
 #endif
-
-static inline int32_t tinyc_dw_off(int32_t offset)
-{
-    return (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
-}
 
 /* x lanes {x0, x2} (xe) and {x1, x3} (xo) times the filter's {w0, w2}, {w1, w3} at byte
  * ofs (a constant) of w: one LDRD (constant data: no memory operand needed), four MACs. */

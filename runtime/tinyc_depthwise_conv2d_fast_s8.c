@@ -26,7 +26,7 @@ typedef struct {
     int32_t a3;
 } tinyc_acc4;
 
-/* One tap of a group: a += (x[0..3] + offset) * w[lanes]; off is tinyc_dw_off(offset).
+/* One tap of a group: a += (x[0..3] + offset) * w[lanes]; off is tinyc_widen_offset(offset).
  * TINYC_DW_TAP0 leaves the offset out (a whole window: bias_full holds it). */
 #if defined(TINYC_DSP)
 #include "tinyc_depthwise_conv2d_fast_dsp.h"
@@ -47,7 +47,7 @@ typedef struct {
     int32_t w_step;             /* int16 between groups of the filter: 4 * taps */
     int32_t xc;                 /* bytes between columns */
     int32_t xr;                 /* bytes from a row's last valid tap to the next row's first */
-    int32_t off;                /* tinyc_dw_off(input offset) */
+    int32_t off;                /* tinyc_widen_offset(input offset) */
 } tinyc_dw_job;
 
 /* Rows of a 3-wide filter, at p (then p is at the row's last column): 3 or 2 taps from the
@@ -116,7 +116,7 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
     const int32_t x_col = p->dilation.w * ch;
     const int32_t x_row = p->dilation.h * p->input.w * ch;
     const int32_t x_step = p->stride.w * ch;
-    const int32_t off = tinyc_dw_off(p->input_offset);
+    const int32_t off = tinyc_widen_offset(p->input_offset);
     int32_t c;
     int32_t i;
     w += (ky0 * p->kernel.w + kx0) * 4;
