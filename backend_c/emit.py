@@ -236,7 +236,7 @@ def _io(graph: Graph, ctx: CallContext) -> tuple[list[dict], list[dict], str]:
         single = len(values) == 1
         for i, v in enumerate(values):
             param = ("in" if kind == "input" else "out") + ("" if single else str(i))
-            dtype, uint8 = v.dtype, _uint8_io(graph, v)
+            dtype, uint8 = v.dtype, graph.is_uint8_view(v)
             if uint8:
                 dtype = DType.UINT8
             ios[kind].append({
@@ -250,12 +250,6 @@ def _io(graph: Graph, ctx: CallContext) -> tuple[list[dict], list[dict], str]:
     params = [f"const {d['ctype']} *{d['param']}" for d in ios["input"]]
     params += [f"{d['ctype']} *{d['param']}" for d in ios["output"]]
     return ios["input"], ios["output"], ", ".join(params) or "void"
-
-
-def _uint8_io(graph: Graph, v: Value) -> bool:
-    """A uint8 model input/output (graph.io_dtype): int8 in the graph (the int8 view u - 128,
-    zero point - 128), uint8 in the C API; model.c converts at the boundary."""
-    return getattr(graph, "io_dtype", {}).get(v.name) is DType.UINT8 and v.dtype is DType.INT8
 
 
 def _lower(graph: Graph, ctx: CallContext, kernels: dict[str, Kernel]) -> tuple[list, list]:

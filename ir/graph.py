@@ -89,6 +89,11 @@ class Graph:
         self.io_dtype: dict[str, DType] = {}
 
     # -- naming -------------------------------------------------------------
+    def is_uint8_view(self, v: Value) -> bool:
+        """A uint8 model input/output (io_dtype): int8 in the graph (the int8 view u - 128,
+        zero point - 128), uint8 in the C API, converted at the boundary."""
+        return self.io_dtype.get(v.name) is DType.UINT8 and v.dtype is DType.INT8
+
     def unique(self, base: str, _taken: set[str] | None = None) -> str:
         """A fresh value name (or node name, with _taken=self._node_names) based on `base`."""
         taken = self._names if _taken is None else _taken

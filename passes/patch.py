@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from ..errors import TinycError
 from ..ir import Graph
-from ..ir.types import DType
 from ..ir.ops import OPS
 from ..ir.patch import Stage, band_program, can_band, chain_index, is_lead
 from .plan_memory import MemoryPlan, liveness, plan_memory
@@ -157,8 +156,7 @@ def fit_ram(g: Graph, scratch: dict[str, int], limit: int, eligible=None,
     eligible = {n.name for n in g.nodes} if eligible is None else set(eligible)
     in_arena_ok = len(g.inputs) == 1
     # an input the C API converts (uint8 -> its int8 view) cannot be read in place
-    direct_ok = not any(getattr(g, "io_dtype", {}).get(v.name) is DType.UINT8
-                        and v.dtype is DType.INT8 for v in g.inputs)
+    direct_ok = not any(g.is_uint8_view(v) for v in g.inputs)
     g.patch_stages = []
 
     def fit(p: MemoryPlan, how: str, stage=None, info=None) -> RamFit:
