@@ -56,6 +56,24 @@ def short_reason(reason: str) -> str:
     return re.sub(r"^node '[^']*' \([^)]*\): ", "", reason)[:80]
 
 
+# The issue's acceptance counts refusals for reasons other than these three classes.
+REASON_CLASSES = [  # (pattern in the short reason, class)
+    (r"^batch > 1", "graph mixes the samples of a batch"),
+    (r"^training mode", "training mode"),
+    (r"^input type |^float op on integer input|^integer I/O without|^(u?int16) activations"
+     r"|^no ONNX version-converter path|^(sequence|optional) input",
+     "input type other than float or int8 (quantized)"),
+]
+OTHER = "other"
+
+
+def reason_class(short: str) -> str:
+    for pat, cls in REASON_CLASSES:
+        if re.search(pat, short):
+            return cls
+    return OTHER
+
+
 def render(results, onnx_version: str) -> str:
     from tests.onnx_backend.cases import TOL_STEPS, supported_ops
     per_op = defaultdict(list)
@@ -83,6 +101,9 @@ def render(results, onnx_version: str) -> str:
         f"**{len(results)} cases: {total['pass']} pass, {total['fail']} fail, "
         f"{total['unsupported']} unsupported.**" + _known_note(results),
         "",
+    ]
+    lines += _class_summary(results)
+    lines += [
         "| op | cases | pass | fail | unsupported | why unsupported (cases) |",
         "|---|---:|---:|---:|---:|---|",
     ]
@@ -103,6 +124,26 @@ def render(results, onnx_version: str) -> str:
         lines.append(f"| {case.name} | {case.source} | {case.op} | {r.status} | {err} | "
                      f"{reason} |")
     return "\n".join(lines) + "\n"
+
+
+def _class_summary(results) -> list[str]:
+    """Unsupported cases by class of reason, and every case refused for another reason."""
+    by_class = Counter()
+    other = Counter()
+    for case, r in results:
+        if r.status != "unsupported":
+            continue
+        short = short_reason(r.reason)
+        cls = reason_class(short)
+        by_class[cls] += 1
+        if cls == OTHER:
+            other[f"{case.op}: {short}"] += 1
+    lines = ["Unsupported cases by class of reason: "
+             + "; ".join(f"{cls} {n}" for cls, n in sorted(by_class.items())) + ".", ""]
+    if other:
+        lines += [f"Refused for other reasons ({sum(other.values())}): "
+                  + "; ".join(f"{k} ({n})" for k, n in sorted(other.items())) + ".", ""]
+    return lines
 
 
 def _known_note(results) -> str:
