@@ -104,3 +104,20 @@ def test_calibration_mistake_warns_in_check(capsys, example_dir, tmp_path):
     assert rc == 0, err
     assert "warning: int8 accuracy" in err and "another scale" in err \
         and "--calib-method" in err, err
+
+
+def test_closed_stdout_pipe_is_not_an_error(tmp_path):
+    """`tinyc inspect m.onnx | head -1`: the reader leaves early; tinyc stops quietly
+    (no traceback, no 'internal error', no 'Exception ignored' at exit)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    model = Path(__file__).resolve().parents[1] / "examples" / "digits" / "digits.onnx"
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from tinyc.cli import main; sys.exit(main())",
+                          "inspect", str(model)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                  # the reader is gone before tinyc writes a line
+    err = p.stderr.read().decode()
+    rc = p.wait(timeout=120)
+    assert err == "", err
+    assert rc in (0, 141), rc

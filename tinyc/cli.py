@@ -266,13 +266,19 @@ def main(argv: list[str] | None = None) -> int:
     from . import commands, sweep
     command = sweep.cmd_sweep if args.cmd == "sweep" else getattr(commands, f"cmd_{args.cmd}")
     try:
-        return command(args, _shapes(getattr(args, "input_shape", None)))
+        rc = command(args, _shapes(getattr(args, "input_shape", None)))
+        sys.stdout.flush()                        # a closed pipe shows here, not at exit
+        return rc
     except TinycError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                       # `tinyc inspect m.onnx | head`: reader left
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141
     except Exception as e:  # noqa: BLE001 — the one place internal errors are reported
         print(_internal_error(e, argv), file=sys.stderr)
         return 1
