@@ -552,46 +552,104 @@ def _resize_index(in_size: int, out_size: int, scale: float, mode: str, nearest:
     return tuple(int(i) for i in np.clip(_NEAREST[nearest](x), 0, in_size - 1))
 
 
+def _resize_plan(b: Builder, shape, roi, scales, sizes, axes, policy):
+    """ONNX Resize's output size, scale factor and roi (start, end) per axis of `shape`, as
+    its reference computes them (axes, keep_aspect_ratio_policy)."""
+    r = len(shape)
+    axes = list(range(r)) if axes is None else [int(a) % r for a in axes]
+    sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
+    sc = _values(b, scales, "scales") if sz is None and scales is not None else None
+    if sz is None and (sc is None or sc.size == 0):
+        raise b.error("Resize without scales or sizes", cls=ModelError)
+    given = (sz if sz is not None else np.asarray(sc, np.float32)).reshape(-1)
+    if len(given) != len(axes):
+        raise b.error(f"Resize with {len(given)} scales/sizes for {len(axes)} axes",
+                      cls=ModelError)
+    rv = _values(b, roi, "roi") if roi is not None and roi.shape != (0,) else None
+    rois = [(0.0, 1.0)] * r
+    if rv is not None and rv.size == 2 * len(axes):
+        rv = np.asarray(rv, np.float64).reshape(-1)
+        for i, a in enumerate(axes):
+            rois[a] = (float(rv[i]), float(rv[len(axes) + i]))
+    out, scale = list(shape), [1.0] * r
+    if sz is not None:
+        for a, v in zip(axes, given):
+            out[a], scale[a] = int(v), int(v) / shape[a]
+        if policy in ("not_larger", "not_smaller"):
+            pick = min if policy == "not_larger" else max
+            s = pick(scale[a] for a in axes)
+            for a in axes:
+                scale[a], out[a] = s, int(s * shape[a] + 0.5)
+        elif policy != "stretch":
+            raise b.error(f"Resize keep_aspect_ratio_policy '{policy}'", cls=ModelError)
+    else:
+        for a, v in zip(axes, given):
+            scale[a] = float(v)
+            out[a] = int(np.floor(float(v) * shape[a]))
+    return out, scale, rois, axes
+
+
 def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axes=None,
            coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch",
            mode="nearest", nearest_mode="round_prefer_floor"):
-    """Resize of the spatial axes of a 4-D NCHW tensor: nearest (any coordinate and nearest
-    mode) or linear (half_pixel, align_corners, asymmetric: TFLite's RESIZE_BILINEAR)."""
+    """Resize of the spatial axes of a 4-D NCHW tensor. Nearest without extrapolation: the
+    gather tables of resize_nearest; linear with whole output sizes in half_pixel /
+    align_corners / asymmetric: TFLite's RESIZE_BILINEAR (resize_bilinear); everything else
+    (cubic, antialias, fractional scales, half_pixel_symmetric, tf_crop_and_resize with its
+    extrapolation value, ...): the general separable op resize (ir/ops/resize.py)."""
+    from ..ir.ops.resize import COORD_MODES, axis_taps
     _need_rank(b, X, 4, "Resize")
     ct = coordinate_transformation_mode
+    if mode not in ("nearest", "linear", "cubic") or ct not in COORD_MODES or \
+            mode == "nearest" and nearest_mode not in _NEAREST:
+        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
+                      "tinyc supports nearest, linear and cubic resizes of the spatial axes.")
+    if mode == "nearest" and antialias:
+        raise b.error("Resize nearest with antialias=1", "ONNX defines antialias for linear "
+                      "and cubic only.", cls=ModelError)
+    shape = list(X.shape)
+    out, sc, rois, ax = _resize_plan(b, shape, roi, scales, sizes, axes,
+                                     keep_aspect_ratio_policy)
+    crop = ct == "tf_crop_and_resize"
+    if out[:2] != shape[:2] or min(out) < 1 or crop and any(
+            rois[a] != (0.0, 1.0) and shape[a] > 1 for a in (0, 1)):
+        raise b.error(f"Resize to {out} from {shape}",
+                      "tinyc resizes the spatial axes of NCHW tensors only.")
+
+    def identity_axis(a):
+        return a not in ax or (math.isclose(sc[a], 1.0) and out[a] == shape[a] and (
+            not crop or (math.isclose(rois[a][0], 0.0) and math.isclose(rois[a][1], 1.0))))
+
+    taps = [(np.arange(out[a])[:, None], np.ones((out[a], 1))) if identity_axis(a) else
+            axis_taps(shape[a], out[a], sc[a], mode, ct, nearest_mode=nearest_mode,
+                      cubic_a=cubic_coeff_a, exclude_outside=bool(exclude_outside),
+                      antialias=bool(antialias), roi=rois[a]) for a in (2, 3)]
+    extrapolated = any((t[0] < 0).any() for t in taps)
+    v = b.layout(X, NCHW_TO_NHWC)
     linear = {"half_pixel": (False, True), "pytorch_half_pixel": (False, True),
               "align_corners": (True, False), "asymmetric": (False, False)}
-    ok = mode == "nearest" and nearest_mode in _NEAREST and ct in (
-        "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
-        "tf_half_pixel_for_nn") or mode == "linear" and ct in linear
-    if not ok or axes is not None or antialias or keep_aspect_ratio_policy != "stretch":
-        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
-                      "tinyc supports nearest and linear resizes of the spatial axes.")
-    sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
-    sc = _values(b, scales, "scales") if sz is None else None
-    shape = X.shape
-    if sz is not None:
-        out = [int(v) for v in sz.reshape(-1)]
-        sc = [o / i for o, i in zip(out, shape)]
-    else:
-        sc = [float(v) for v in np.asarray(sc, np.float32).reshape(-1)]
-        out = [int(np.floor(i * s)) for i, s in zip(shape, sc)]
-    if len(out) != 4 or out[:2] != list(shape[:2]) or min(out) < 1:
-        raise b.error(f"Resize to {out} from {list(shape)}",
-                      "tinyc resizes the spatial axes of NCHW tensors only.")
-    v = b.layout(X, NCHW_TO_NHWC)
-    if mode == "linear":
-        if any(abs(i * s - o) > 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) or \
-                ct == "pytorch_half_pixel" and min(out[2:]) == 1:
-            raise b.error(f"linear Resize by scales {sc[2:]} from {list(shape[2:])}",
-                          "scales must give whole output sizes (or give sizes).")
+    if mode == "linear" and ct in linear and not antialias and all(
+            abs(i * s - o) <= 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) and not (
+            ct == "pytorch_half_pixel" and min(out[2:]) == 1):
         align, half = linear[ct]
         attrs = {"size": tuple(out[2:]), "align_corners": align, "half_pixel_centers": half}
         return b.act(b.emit("resize_bilinear", [v], attrs), NCHW_TO_NHWC)
-    attrs = {"h_index": _resize_index(shape[2], out[2], sc[2], ct, nearest_mode),
-             "w_index": _resize_index(shape[3], out[3], sc[3], ct, nearest_mode)}
-    return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
+    if mode == "nearest" and not extrapolated:
+        if ct in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                  "tf_half_pixel_for_nn"):
+            index = [_resize_index(shape[a], out[a], sc[a], ct, nearest_mode) for a in (2, 3)]
+        else:
+            index = [tuple(int(i) for i in t[0][:, 0]) for t in taps]
+        attrs = {"h_index": index[0], "w_index": index[1]}
+        return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
+    (hi, hw), (wi, ww) = taps
+    attrs = {"h_index": tuple(int(i) for i in hi.reshape(-1)),
+             "h_weight": tuple(float(w) for w in hw.reshape(-1)), "kh": int(hi.shape[1]),
+             "w_index": tuple(int(i) for i in wi.reshape(-1)),
+             "w_weight": tuple(float(w) for w in ww.reshape(-1)), "kw": int(wi.shape[1]),
+             "extrapolation_value": float(extrapolation_value)}
+    return b.act(b.emit("resize", [v], attrs), NCHW_TO_NHWC)
 
 
 def Reshape(b: Builder, data, shape, *, allowzero=0):

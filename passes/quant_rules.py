@@ -289,3 +289,17 @@ def _table16_input(node: Node, pot_shifts: tuple) -> dict:
         shift += 1
         m *= 2.0
     return {"in_mult": int(m), "in_shift": shift}
+
+
+@rule("resize")
+def resize_rule(node: Node) -> dict:
+    """ir/ops/resize.py's integer form: QuantizeMultiplier(s_in / (s_out 2^16)) for the Q16
+    weighted sum, the extrapolation value quantized as the output."""
+    from ..ir.ops.resize import W_BITS
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    m, s = quantize_multiplier(f64(qi.s) / (f64(qo.s) * (1 << W_BITS)))
+    value = float(node.attrs.get("extrapolation_value", 0.0))
+    lo, hi = node.outputs[0].dtype.qrange
+    return {"in_offset": -int(qi.zp), "out_offset": int(qo.zp), "multiplier": (int(m),),
+            "shift": (int(s),),
+            "extrapolation_q": int(np.clip(qo.zp + round_half_away(value / f64(qo.s)), lo, hi))}
