@@ -568,9 +568,9 @@ def _resize_plan(b: Builder, shape, roi, scales, sizes, axes, policy):
     rv = _values(b, roi, "roi") if roi is not None and roi.shape != (0,) else None
     rois = [(0.0, 1.0)] * r
     if rv is not None and rv.size == 2 * len(axes):
-        rv = np.asarray(rv, np.float64).reshape(-1)
+        rv = np.asarray(rv).reshape(-1)        # numpy scalars of the roi's type
         for i, a in enumerate(axes):
-            rois[a] = (float(rv[i]), float(rv[len(axes) + i]))
+            rois[a] = (rv[i], rv[len(axes) + i])
     out, scale = list(shape), [1.0] * r
     if sz is not None:
         for a, v in zip(axes, given):
@@ -613,7 +613,7 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
                                      keep_aspect_ratio_policy)
     crop = ct == "tf_crop_and_resize"
     if out[:2] != shape[:2] or min(out) < 1 or crop and any(
-            rois[a] != (0.0, 1.0) and shape[a] > 1 for a in (0, 1)):
+            (rois[a][0], rois[a][1]) != (0.0, 1.0) and shape[a] > 1 for a in (0, 1)):
         raise b.error(f"Resize to {out} from {shape}",
                       "tinyc resizes the spatial axes of NCHW tensors only.")
 

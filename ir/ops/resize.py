@@ -55,8 +55,8 @@ def source_coords(in_size: int, out_size: int, scale: float, coord: str, roi=(0.
         x = np.zeros_like(o) if width == 1 else o * (in_size - 1) / (width - 1)
     elif coord == "asymmetric":
         x = o / scale
-    elif coord == "tf_crop_and_resize":
-        r0, r1 = float(roi[0]), float(roi[1])
+    elif coord == "tf_crop_and_resize":      # roi in its tensor's type (float32), as
+        r0, r1 = roi                            # ONNX's reference computes with it
         x = (np.full_like(o, (r1 - r0) * (in_size - 1) / 2) if width == 1
              else o * (r1 - r0) * (in_size - 1) / (width - 1)) + r0 * (in_size - 1)
         extra = (x < 0) | (x > in_size - 1)
