@@ -352,7 +352,15 @@ def Sub(b: Builder, A, B):
 
 @elementwise("prelu")
 def PRelu(b: Builder, X, slope):
-    b.const_input(slope, "slope")
+    """slope broadcasts from the right (numpy); a 1-D slope of C values that does not, on an
+    input with C channels, is PRelu-6's per-channel slope (onnx.version_converter keeps that
+    shape when it lifts an opset-6 model): it becomes [C, 1, ...]."""
+    s = b.const_input(slope, "slope")
+    try:
+        np.broadcast_shapes(tuple(X.shape), s.shape)
+    except ValueError:
+        if s.ndim == 1 and X.rank >= 2 and s.size == X.shape[1]:
+            slope = Tensor(name=slope.name, data=s.reshape((-1,) + (1,) * (X.rank - 2)))
     return _binary(b, "prelu", X, slope, ordered=True)
 
 
@@ -694,8 +702,11 @@ def Concat(b: Builder, *inputs, axis):
 
 
 def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constant", value=0.0):
-    if mode != "constant":
-        raise b.error(f"Pad mode '{mode}'", "only mode='constant' is supported.")
+    """constant: IR pad; reflect, edge, wrap: one gather per padded axis (the input indices
+    numpy's pad of that mode gives, exact on int8 data)."""
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise b.error(f"Pad mode '{mode}'", "the modes are constant, reflect, edge and wrap.",
+                      cls=ModelError)
     p = [int(x) for x in _values(b, pads, "pads").reshape(-1)]
     r = data.rank
     ax = list(range(r)) if axes is None else \
@@ -705,6 +716,19 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
         begin[a], end[a] = p[i], p[i + len(ax)]
     if min(begin + end) < 0:
         raise b.error(f"negative pads {p}", "cropping with Pad is not supported.")
+    if mode != "constant":
+        v = data.value
+        for a in range(r):
+            if begin[a] or end[a]:
+                if mode == "reflect" and max(begin[a], end[a]) >= data.shape[a]:
+                    raise b.error(f"Pad mode 'reflect' by {max(begin[a], end[a])} on an axis of "
+                                  f"{data.shape[a]}", "reflect pads must be shorter than the "
+                                  "axis.", cls=ModelError)
+                idx = np.pad(np.arange(data.shape[a]), (begin[a], end[a]), mode=mode)
+                v = b.emit("gather", [v], {"axis": data.perm.index(a),
+                                           "indices": tuple(int(i) for i in idx),
+                                           "indices_shape": (len(idx),)})
+        return b.act(v, data.perm)
     cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)
