@@ -435,8 +435,13 @@ def Identity(b: Builder, input):
 
 
 def Dropout(b: Builder, data, ratio=None, training_mode=None, *, seed=0):
-    if training_mode is not None and bool(b.const_input(training_mode, "training_mode")):
+    r = 0.5 if ratio is None else float(np.asarray(_values(b, ratio, "ratio")).reshape(-1)[0])
+    if training_mode is not None and bool(b.const_input(training_mode, "training_mode")) \
+            and r != 0.0:                      # ratio 0 drops nothing: inference mode's
         raise b.error("Dropout in training mode", "export the model in inference mode.")
+    mask = b.node.output[1] if len(b.node.output) > 1 else ""
+    if mask and b.uses.get(mask):               # inference mode keeps every element: all 1
+        return data, b.act(b.emit("ones_like", [data.value], name=mask), data.perm)
     return data
 
 
