@@ -214,7 +214,19 @@ def Gemm(b: Builder, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
     return b.act(_fully_connected(b, A, B, (0, 1) if transB else (1, 0), C, alpha, beta))
 
 
+def _as_matrix(b: Builder, t: Tensor, shape) -> Tensor:
+    """A 1-D MatMul operand as numpy promotes it: [k] -> [1, k] (left) or [k, 1] (right)."""
+    if t.is_const:
+        return Tensor(name=t.name, data=t.data.reshape(shape))
+    return _reshape_to(b, t, shape)
+
+
 def MatMul(b: Builder, A, B):
+    if 1 in (A.rank, B.rank) and not (A.is_const and B.is_const):
+        out = np.matmul(np.empty(A.shape, np.float32), np.empty(B.shape, np.float32)).shape
+        y = MatMul(b, _as_matrix(b, A, (1, A.shape[0])) if A.rank == 1 else A,
+                   _as_matrix(b, B, (B.shape[0], 1)) if B.rank == 1 else B)
+        return _reshape_to(b, y, out)           # numpy: the promoted axis removed again
     if A.is_const or not B.is_const or B.rank != 2:
         return _batch_matmul(b, A, B)
     k, n = B.shape
