@@ -143,6 +143,17 @@ def l2_norm_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def l1_norm_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    row = int(x.shape[-1]) if x.shape else 1
+    return {"num_rows": x.type.size // row, "row_size": row,
+            "in_offset": _int_attr(node, "in_offset", -127, 128),
+            "out_offset": _int_attr(node, "out_offset", -128, 127),
+            "multiplier": _int_attr(node, "multiplier", 0, (1 << 31) - 1),
+            "shift": _int_attr(node, "shift", -8, 30),
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -809,6 +820,8 @@ KERNELS: dict[str, Kernel] = {
                                        lambda node, ctx: depthwise_inplace_args(node, ctx),
                                        lambda node: depthwise_inplace_scratch(node), True),
     "resize": Kernel("call_resize.c.j2", ("tinyc_resize.h", "tinyc_resize_s8.c"), resize_args),
+    "l1_norm": Kernel("call_l1_norm.c.j2", ("tinyc_l1norm.h", "tinyc_l1norm_s8.c"),
+                      l1_norm_args),
 }
 
 

@@ -844,17 +844,17 @@ def _matmul_const(b: Builder, t: Tensor, name: str) -> Value:
 
 
 def LpNormalization(b: Builder, input, *, axis=-1, p=2):
-    """p = 2 only: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as
-    TFLite's L2_NORMALIZATION)."""
-    if p != 2:
-        raise b.error(f"LpNormalization p={p}", "only p=2 (L2) is supported.")
+    """p = 2: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as TFLite's
+    L2_NORMALIZATION); p = 1: IR l1_norm (its own integer form, calibrated output)."""
+    if p not in (1, 2):
+        raise b.error(f"LpNormalization p={p}", "ONNX defines p=1 and p=2.", cls=ModelError)
     if input.is_const:
         raise b.error("LpNormalization of a constant", "fold it before exporting.")
     r = input.rank
     if not -r <= axis < r:
         raise b.error(f"LpNormalization axis {axis} for rank {r}", cls=ModelError)
     v, perm = b.axis_last(input, axis % r)
-    return b.act(b.emit("l2_norm", [v]), perm)
+    return b.act(b.emit("l2_norm" if p == 2 else "l1_norm", [v]), perm)
 # -- recurrent ---------------------------------------------------------------------------------
 
 ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)         # ONNX blocks i, o, f, c -> the IR's i, f, c, o

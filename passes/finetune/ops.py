@@ -617,6 +617,19 @@ def resize_bwd(node, saved, dy):
 GRADS.update({"resize": (resize_fwd, resize_bwd)})
 
 
+def l1_norm_fwd(node, x):
+    s = np.maximum(np.abs(x).sum(axis=-1, keepdims=True), 1e-6)
+    return x / s, (x, s)
+
+
+def l1_norm_bwd(node, cache, dy):
+    x, s = cache
+    return [dy / s - np.sign(x) * (dy * x).sum(axis=-1, keepdims=True) / (s * s)]
+
+
+GRADS.update({"l1_norm": (l1_norm_fwd, l1_norm_bwd)})
+
+
 def _layer_grads(layer) -> tuple | None:
     """A plain linear layer's (forward, backward), told apart by the registry's Layer facts:
     fully connected (no window), depthwise (window, per channel), conv (window)."""

@@ -82,6 +82,7 @@ CASES = [
     ("batch_matmul", [(2, 3, 4), (4, 5)], {}),
     ("batch_matmul", [(2, 1, 4, 3), (3, 5, 4)], {"adj_x": True, "adj_y": True}),
     ("l2_norm", [(2, 3, 6)], {}),
+    ("l1_norm", [(2, 3, 6)], {}),
     ("layer_norm", [(2, 3, 6)], {"gamma": tuple(RNG.standard_normal(6)),
                                  "beta": tuple(RNG.standard_normal(6)), "epsilon": 1e-3}),
 ] + [(u, [(2, 3, 5)], a) for u, a in [
