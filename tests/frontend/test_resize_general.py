@@ -186,3 +186,26 @@ def test_c_is_strict_clean(tmp_path):
         tmp_path / "c")
     assert (d / "kernels" / "tinyc_resize_s8.c").exists()
     assert_strict_clean(d, tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_qdq_int8_within_one_step_of_onnxruntime(mode, tmp_path):
+    """int8 x -> DQ -> Resize (fractional scales, antialias) -> Q (another scale): no
+    calibration; onnxruntime's run of the QDQ model within 1 step, host C == interpret()."""
+    from onnx import TensorProto
+    nodes = [h.make_node("DequantizeLinear", ["x", "xs", "xz"], ["x_dq"]),
+             h.make_node("Resize", ["x_dq", "", "sc"], ["r"], mode=mode, antialias=1),
+             h.make_node("QuantizeLinear", ["r", "ys", "yz"], ["y"])]
+    inits = {"xs": np.float32(0.03), "xz": np.int8(3), "ys": np.float32(0.025),
+             "yz": np.int8(-7), "sc": np.asarray([1, 1, 0.6, 1.7], np.float32)}
+    model = make_model(nodes, {"x": [1, 2, 6, 5]}, {"y": None}, inits, opset=19,
+                       itype=TensorProto.INT8)
+    m = tinyc.compile(models.save(model, tmp_path / f"{mode}.onnx"), progress=None)
+    assert [n.op for n in m.graph.nodes if n.op.startswith("resize")] == ["resize"]
+    x = np.random.default_rng(5).integers(-128, 128, (6, 1, 2, 6, 5)).astype(np.int8)
+    got = np.asarray(m.interpret(x, batch=True))
+    np.testing.assert_array_equal(np.asarray(m.run_host(x, batch=True)), got)
+    sess = session(model)
+    want = np.stack([sess.run(None, {"x": s})[0] for s in x])
+    diff = np.abs(got.reshape(want.shape).astype(int) - want.astype(int))
+    assert diff.max() <= 1, (mode, int(diff.max()))
