@@ -223,7 +223,7 @@ def _as_matrix(b: Builder, t: Tensor, shape) -> Tensor:
 
 def MatMul(b: Builder, A, B):
     if 1 in (A.rank, B.rank) and not (A.is_const and B.is_const):
-        out = np.matmul(np.empty(A.shape, np.float32), np.empty(B.shape, np.float32)).shape
+        out = np.matmul(np.zeros(A.shape, np.float32), np.zeros(B.shape, np.float32)).shape
         y = MatMul(b, _as_matrix(b, A, (1, A.shape[0])) if A.rank == 1 else A,
                    _as_matrix(b, B, (B.shape[0], 1)) if B.rank == 1 else B)
         return _reshape_to(b, y, out)           # numpy: the promoted axis removed again
@@ -618,13 +618,16 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
            coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch",
            mode="nearest", nearest_mode="round_prefer_floor"):
-    """Resize of the spatial axes of a 4-D NCHW tensor. Nearest without extrapolation: the
+    """Resize of the spatial axes of a 4-D NCHW tensor (a 3-D [N, C, L] one as [N, C, 1, L],
+    as the 1-D convolutions are lifted). Nearest without extrapolation: the
     gather tables of resize_nearest; linear with whole output sizes in half_pixel /
     align_corners / asymmetric: TFLite's RESIZE_BILINEAR (resize_bilinear); everything else
     (cubic, antialias, fractional scales, half_pixel_symmetric, tf_crop_and_resize with its
     extrapolation value, ...): the general separable op resize (ir/ops/resize.py)."""
     from ..ir.ops.resize import COORD_MODES, axis_taps
-    _need_rank(b, X, 4, "Resize")
+    one_d = not X.is_const and X.rank == 3
+    if not one_d:
+        _need_rank(b, X, 4, "Resize")
     ct = coordinate_transformation_mode
     if mode not in ("nearest", "linear", "cubic") or ct not in COORD_MODES or \
             mode == "nearest" and nearest_mode not in _NEAREST:
@@ -636,6 +639,11 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
     shape = list(X.shape)
     out, sc, rois, ax = _resize_plan(b, shape, roi, scales, sizes, axes,
                                      keep_aspect_ratio_policy)
+    if one_d:                                   # [N, C, L] resized as [N, C, 1, L]
+        shape, out, sc = shape[:2] + [1] + shape[2:], out[:2] + [1] + out[2:], \
+            sc[:2] + [1.0] + sc[2:]
+        rois, ax = rois[:2] + [(0.0, 1.0)] + rois[2:], [a + (a == 2) for a in ax]
+        X = _lift_1d(b, X)
     crop = ct == "tf_crop_and_resize"
     if out[:2] != shape[:2] or min(out) < 1 or crop and any(
             (rois[a][0], rois[a][1]) != (0.0, 1.0) and shape[a] > 1 for a in (0, 1)):
@@ -659,7 +667,7 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
             ct == "pytorch_half_pixel" and min(out[2:]) == 1):
         align, half = linear[ct]
         attrs = {"size": tuple(out[2:]), "align_corners": align, "half_pixel_centers": half}
-        return b.act(b.emit("resize_bilinear", [v], attrs), NCHW_TO_NHWC)
+        return _resized(b, b.emit("resize_bilinear", [v], attrs), one_d)
     if mode == "nearest" and not extrapolated:
         if ct in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                   "tf_half_pixel_for_nn"):
@@ -667,14 +675,19 @@ def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axe
         else:
             index = [tuple(int(i) for i in t[0][:, 0]) for t in taps]
         attrs = {"h_index": index[0], "w_index": index[1]}
-        return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
+        return _resized(b, b.emit("resize_nearest", [v], attrs), one_d)
     (hi, hw), (wi, ww) = taps
     attrs = {"h_index": tuple(int(i) for i in hi.reshape(-1)),
              "h_weight": tuple(float(w) for w in hw.reshape(-1)), "kh": int(hi.shape[1]),
              "w_index": tuple(int(i) for i in wi.reshape(-1)),
              "w_weight": tuple(float(w) for w in ww.reshape(-1)), "kw": int(wi.shape[1]),
              "extrapolation_value": float(extrapolation_value)}
-    return b.act(b.emit("resize", [v], attrs), NCHW_TO_NHWC)
+    return _resized(b, b.emit("resize", [v], attrs), one_d)
+
+
+def _resized(b: Builder, y, one_d: bool) -> Tensor:
+    t = b.act(y, NCHW_TO_NHWC)
+    return _drop_1d(b, t) if one_d else t
 
 
 def Reshape(b: Builder, data, shape, *, allowzero=0):

@@ -209,3 +209,34 @@ def test_qdq_int8_within_one_step_of_onnxruntime(mode, tmp_path):
     want = np.stack([sess.run(None, {"x": s})[0] for s in x])
     diff = np.abs(got.reshape(want.shape).astype(int) - want.astype(int))
     assert diff.max() <= 1, (mode, int(diff.max()))
+
+
+@pytest.mark.parametrize("mode,scale", [("nearest", 2.0), ("linear", 1.5), ("cubic", 0.7)])
+def test_resize_1d(mode, scale, tmp_path):
+    """[N, C, L] (torch's Upsample on 1-D signals): lifted to [N, C, 1, L] as Conv1d is;
+    float == onnxruntime (which has no cubic of rank 3: onnx.reference there) and
+    onnx.reference, int8 close to it, host C == interpret."""
+    w = (np.random.default_rng(1).standard_normal((3, 3, 1)) * 0.5).astype(np.float32)
+    nodes = [h.make_node("Conv", ["x", "W"], ["c"]),
+             h.make_node("Resize", ["c", "", "sc"], ["y"], mode=mode)]
+    model = make_model(nodes, {"x": [1, 3, 9]}, ["y"],
+                       {"W": w, "sc": np.asarray([1, 1, scale], np.float32)}, 19)
+    g = load_onnx(model)
+    verify(g)
+    ref = ReferenceEvaluator(model)
+    sess = ref if mode == "cubic" else session(model)
+    feeds = random_feeds(g, 0)
+    got = interpret(g, feeds)[0]
+    assert_close(got, ref.run(None, feeds)[0])
+    assert_close(got, sess.run(None, feeds)[0])
+    m = tinyc.compile(models.save(model, tmp_path / "r1d.onnx"),
+                      calib=models.calib_data(model, 32), progress=None)
+    x = next(iter(models.test_data(model, 4, seed=3).values()))
+    xq = np.stack([m.inputs[0].quantize(s.reshape(m.inputs[0].shape)) for s in x])
+    out = m.interpret(xq, batch=True)
+    np.testing.assert_array_equal(m.run_host(xq, batch=True), out)
+    spec = m.outputs[0]
+    for k, s in enumerate(x):
+        want = sess.run(None, {"x": s.reshape(m.inputs[0].shape)})[0]
+        err = np.abs(spec.dequantize(np.asarray(out)[k]).reshape(want.shape) - want).max()
+        assert err <= 3 * spec.scale + 0.05 * np.abs(want).max(), (mode, err, spec.scale)
