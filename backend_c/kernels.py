@@ -143,6 +143,17 @@ def l2_norm_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def l1_norm_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    row = int(x.shape[-1]) if x.shape else 1
+    return {"num_rows": x.type.size // row, "row_size": row,
+            "in_offset": _int_attr(node, "in_offset", -127, 128),
+            "out_offset": _int_attr(node, "out_offset", -128, 127),
+            "multiplier": _int_attr(node, "multiplier", 0, (1 << 31) - 1),
+            "shift": _int_attr(node, "shift", -8, 30),
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 def bias16_fits(node: Node) -> bool:
     """Whether the packed kernels store this layer's bias as int16 (every value fits)."""
     b = node.input(2)
@@ -359,6 +370,27 @@ def resize_bilinear_args(node: Node, ctx) -> dict:
     return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
             **{k: ctx.array(f"{node.name}_{k}", "int32_t", v.reshape(-1))
                for k, v in coords.items()},
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def resize_args(node: Node, ctx) -> dict:
+    """ONNX's general resize: the per-axis tap tables with their Q16 integer weights."""
+    from ..ir.ops.resize import int_weights
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    tables = {}
+    for key in ("h", "w"):
+        k = int(a[f"k{key}"])
+        tables[f"{key}_index"] = ctx.array(f"{node.name}_{key}_index", "int32_t",
+                                           np.asarray(a[f"{key}_index"], np.int64))
+        tables[f"{key}_weight"] = ctx.array(f"{node.name}_{key}_weight", "int32_t",
+                                            int_weights(a[f"{key}_weight"], k).reshape(-1))
+    return {"input_dims": dims4(x.shape), "out_h": y.shape[1], "out_w": y.shape[2],
+            "kh": int(a["kh"]), "kw": int(a["kw"]), **tables,
+            "in_offset": _int_attr(node, "in_offset", -127, 128),
+            "out_offset": _int_attr(node, "out_offset", -128, 127),
+            "multiplier": _int_attr(node, "multiplier", 0, (1 << 31) - 1),
+            "shift": _int_attr(node, "shift", -31, 30),
+            "extrapolation": _int_attr(node, "extrapolation_q", -128, 127),
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
@@ -787,6 +819,9 @@ KERNELS: dict[str, Kernel] = {
                                         "tinyc_depthwise_conv2d_inplace_s8.c") + _WIN,
                                        lambda node, ctx: depthwise_inplace_args(node, ctx),
                                        lambda node: depthwise_inplace_scratch(node), True),
+    "resize": Kernel("call_resize.c.j2", ("tinyc_resize.h", "tinyc_resize_s8.c"), resize_args),
+    "l1_norm": Kernel("call_l1_norm.c.j2", ("tinyc_l1norm.h", "tinyc_l1norm_s8.c"),
+                      l1_norm_args),
 }
 
 
@@ -818,4 +853,3 @@ def depthwise_inplace_args(node: Node, ctx) -> dict:
     _quant_check(node, w.shape[3])
     return {**_window(node), **_dense(node, ctx, w.shape[3]),
             "scratch": f"TINYC_ARENA + {off}"}
-

@@ -214,7 +214,19 @@ def Gemm(b: Builder, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
     return b.act(_fully_connected(b, A, B, (0, 1) if transB else (1, 0), C, alpha, beta))
 
 
+def _as_matrix(b: Builder, t: Tensor, shape) -> Tensor:
+    """A 1-D MatMul operand as numpy promotes it: [k] -> [1, k] (left) or [k, 1] (right)."""
+    if t.is_const:
+        return Tensor(name=t.name, data=t.data.reshape(shape))
+    return _reshape_to(b, t, shape)
+
+
 def MatMul(b: Builder, A, B):
+    if 1 in (A.rank, B.rank) and not (A.is_const and B.is_const):
+        out = np.matmul(np.zeros(A.shape, np.float32), np.zeros(B.shape, np.float32)).shape
+        y = MatMul(b, _as_matrix(b, A, (1, A.shape[0])) if A.rank == 1 else A,
+                   _as_matrix(b, B, (B.shape[0], 1)) if B.rank == 1 else B)
+        return _reshape_to(b, y, out)           # numpy: the promoted axis removed again
     if A.is_const or not B.is_const or B.rank != 2:
         return _batch_matmul(b, A, B)
     k, n = B.shape
@@ -352,7 +364,15 @@ def Sub(b: Builder, A, B):
 
 @elementwise("prelu")
 def PRelu(b: Builder, X, slope):
-    b.const_input(slope, "slope")
+    """slope broadcasts from the right (numpy); a 1-D slope of C values that does not, on an
+    input with C channels, is PRelu-6's per-channel slope (onnx.version_converter keeps that
+    shape when it lifts an opset-6 model): it becomes [C, 1, ...]."""
+    s = b.const_input(slope, "slope")
+    try:
+        np.broadcast_shapes(tuple(X.shape), s.shape)
+    except ValueError:
+        if s.ndim == 1 and X.rank >= 2 and s.size == X.shape[1]:
+            slope = Tensor(name=slope.name, data=s.reshape((-1,) + (1,) * (X.rank - 2)))
     return _binary(b, "prelu", X, slope, ordered=True)
 
 
@@ -427,8 +447,13 @@ def Identity(b: Builder, input):
 
 
 def Dropout(b: Builder, data, ratio=None, training_mode=None, *, seed=0):
-    if training_mode is not None and bool(b.const_input(training_mode, "training_mode")):
+    r = 0.5 if ratio is None else float(np.asarray(_values(b, ratio, "ratio")).reshape(-1)[0])
+    if training_mode is not None and bool(b.const_input(training_mode, "training_mode")) \
+            and r != 0.0:                      # ratio 0 drops nothing: inference mode's
         raise b.error("Dropout in training mode", "export the model in inference mode.")
+    mask = b.node.output[1] if len(b.node.output) > 1 else ""
+    if mask and b.uses.get(mask):               # inference mode keeps every element: all 1
+        return data, b.act(b.emit("ones_like", [data.value], name=mask), data.perm)
     return data
 
 
@@ -552,46 +577,117 @@ def _resize_index(in_size: int, out_size: int, scale: float, mode: str, nearest:
     return tuple(int(i) for i in np.clip(_NEAREST[nearest](x), 0, in_size - 1))
 
 
+def _resize_plan(b: Builder, shape, roi, scales, sizes, axes, policy):
+    """ONNX Resize's output size, scale factor and roi (start, end) per axis of `shape`, as
+    its reference computes them (axes, keep_aspect_ratio_policy)."""
+    r = len(shape)
+    axes = list(range(r)) if axes is None else [int(a) % r for a in axes]
+    sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
+    sc = _values(b, scales, "scales") if sz is None and scales is not None else None
+    if sz is None and (sc is None or sc.size == 0):
+        raise b.error("Resize without scales or sizes", cls=ModelError)
+    given = (sz if sz is not None else np.asarray(sc, np.float32)).reshape(-1)
+    if len(given) != len(axes):
+        raise b.error(f"Resize with {len(given)} scales/sizes for {len(axes)} axes",
+                      cls=ModelError)
+    rv = _values(b, roi, "roi") if roi is not None and roi.shape != (0,) else None
+    rois = [(0.0, 1.0)] * r
+    if rv is not None and rv.size == 2 * len(axes):
+        rv = np.asarray(rv).reshape(-1)        # numpy scalars of the roi's type
+        for i, a in enumerate(axes):
+            rois[a] = (rv[i], rv[len(axes) + i])
+    out, scale = list(shape), [1.0] * r
+    if sz is not None:
+        for a, v in zip(axes, given):
+            out[a], scale[a] = int(v), int(v) / shape[a]
+        if policy in ("not_larger", "not_smaller"):
+            pick = min if policy == "not_larger" else max
+            s = pick(scale[a] for a in axes)
+            for a in axes:
+                scale[a], out[a] = s, int(s * shape[a] + 0.5)
+        elif policy != "stretch":
+            raise b.error(f"Resize keep_aspect_ratio_policy '{policy}'", cls=ModelError)
+    else:
+        for a, v in zip(axes, given):
+            scale[a] = float(v)
+            out[a] = int(np.floor(float(v) * shape[a]))
+    return out, scale, rois, axes
+
+
 def Resize(b: Builder, X, roi=None, scales=None, sizes=None, *, antialias=0, axes=None,
            coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch",
            mode="nearest", nearest_mode="round_prefer_floor"):
-    """Resize of the spatial axes of a 4-D NCHW tensor: nearest (any coordinate and nearest
-    mode) or linear (half_pixel, align_corners, asymmetric: TFLite's RESIZE_BILINEAR)."""
-    _need_rank(b, X, 4, "Resize")
+    """Resize of the spatial axes of a 4-D NCHW tensor (a 3-D [N, C, L] one as [N, C, 1, L],
+    as the 1-D convolutions are lifted). Nearest without extrapolation: the
+    gather tables of resize_nearest; linear with whole output sizes in half_pixel /
+    align_corners / asymmetric: TFLite's RESIZE_BILINEAR (resize_bilinear); everything else
+    (cubic, antialias, fractional scales, half_pixel_symmetric, tf_crop_and_resize with its
+    extrapolation value, ...): the general separable op resize (ir/ops/resize.py)."""
+    from ..ir.ops.resize import COORD_MODES, axis_taps
+    one_d = not X.is_const and X.rank == 3
+    if not one_d:
+        _need_rank(b, X, 4, "Resize")
     ct = coordinate_transformation_mode
+    if mode not in ("nearest", "linear", "cubic") or ct not in COORD_MODES or \
+            mode == "nearest" and nearest_mode not in _NEAREST:
+        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
+                      "tinyc supports nearest, linear and cubic resizes of the spatial axes.")
+    if mode == "nearest" and antialias:
+        raise b.error("Resize nearest with antialias=1", "ONNX defines antialias for linear "
+                      "and cubic only.", cls=ModelError)
+    shape = list(X.shape)
+    out, sc, rois, ax = _resize_plan(b, shape, roi, scales, sizes, axes,
+                                     keep_aspect_ratio_policy)
+    if one_d:                                   # [N, C, L] resized as [N, C, 1, L]
+        shape, out, sc = shape[:2] + [1] + shape[2:], out[:2] + [1] + out[2:], \
+            sc[:2] + [1.0] + sc[2:]
+        rois, ax = rois[:2] + [(0.0, 1.0)] + rois[2:], [a + (a == 2) for a in ax]
+        X = _lift_1d(b, X)
+    crop = ct == "tf_crop_and_resize"
+    if out[:2] != shape[:2] or min(out) < 1 or crop and any(
+            (rois[a][0], rois[a][1]) != (0.0, 1.0) and shape[a] > 1 for a in (0, 1)):
+        raise b.error(f"Resize to {out} from {shape}",
+                      "tinyc resizes the spatial axes of NCHW tensors only.")
+
+    def identity_axis(a):
+        return a not in ax or (math.isclose(sc[a], 1.0) and out[a] == shape[a] and (
+            not crop or (math.isclose(rois[a][0], 0.0) and math.isclose(rois[a][1], 1.0))))
+
+    taps = [(np.arange(out[a])[:, None], np.ones((out[a], 1))) if identity_axis(a) else
+            axis_taps(shape[a], out[a], sc[a], mode, ct, nearest_mode=nearest_mode,
+                      cubic_a=cubic_coeff_a, exclude_outside=bool(exclude_outside),
+                      antialias=bool(antialias), roi=rois[a]) for a in (2, 3)]
+    extrapolated = any((t[0] < 0).any() for t in taps)
+    v = b.layout(X, NCHW_TO_NHWC)
     linear = {"half_pixel": (False, True), "pytorch_half_pixel": (False, True),
               "align_corners": (True, False), "asymmetric": (False, False)}
-    ok = mode == "nearest" and nearest_mode in _NEAREST and ct in (
-        "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
-        "tf_half_pixel_for_nn") or mode == "linear" and ct in linear
-    if not ok or axes is not None or antialias or keep_aspect_ratio_policy != "stretch":
-        raise b.error(f"Resize mode '{mode}' ({ct}, {nearest_mode})",
-                      "tinyc supports nearest and linear resizes of the spatial axes.")
-    sz = _values(b, sizes, "sizes") if sizes is not None and sizes.shape != (0,) else None
-    sc = _values(b, scales, "scales") if sz is None else None
-    shape = X.shape
-    if sz is not None:
-        out = [int(v) for v in sz.reshape(-1)]
-        sc = [o / i for o, i in zip(out, shape)]
-    else:
-        sc = [float(v) for v in np.asarray(sc, np.float32).reshape(-1)]
-        out = [int(np.floor(i * s)) for i, s in zip(shape, sc)]
-    if len(out) != 4 or out[:2] != list(shape[:2]) or min(out) < 1:
-        raise b.error(f"Resize to {out} from {list(shape)}",
-                      "tinyc resizes the spatial axes of NCHW tensors only.")
-    v = b.layout(X, NCHW_TO_NHWC)
-    if mode == "linear":
-        if any(abs(i * s - o) > 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) or \
-                ct == "pytorch_half_pixel" and min(out[2:]) == 1:
-            raise b.error(f"linear Resize by scales {sc[2:]} from {list(shape[2:])}",
-                          "scales must give whole output sizes (or give sizes).")
+    if mode == "linear" and ct in linear and not antialias and all(
+            abs(i * s - o) <= 1e-6 for i, s, o in zip(shape[2:], sc[2:], out[2:])) and not (
+            ct == "pytorch_half_pixel" and min(out[2:]) == 1):
         align, half = linear[ct]
         attrs = {"size": tuple(out[2:]), "align_corners": align, "half_pixel_centers": half}
-        return b.act(b.emit("resize_bilinear", [v], attrs), NCHW_TO_NHWC)
-    attrs = {"h_index": _resize_index(shape[2], out[2], sc[2], ct, nearest_mode),
-             "w_index": _resize_index(shape[3], out[3], sc[3], ct, nearest_mode)}
-    return b.act(b.emit("resize_nearest", [v], attrs), NCHW_TO_NHWC)
+        return _resized(b, b.emit("resize_bilinear", [v], attrs), one_d)
+    if mode == "nearest" and not extrapolated:
+        if ct in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                  "tf_half_pixel_for_nn"):
+            index = [_resize_index(shape[a], out[a], sc[a], ct, nearest_mode) for a in (2, 3)]
+        else:
+            index = [tuple(int(i) for i in t[0][:, 0]) for t in taps]
+        attrs = {"h_index": index[0], "w_index": index[1]}
+        return _resized(b, b.emit("resize_nearest", [v], attrs), one_d)
+    (hi, hw), (wi, ww) = taps
+    attrs = {"h_index": tuple(int(i) for i in hi.reshape(-1)),
+             "h_weight": tuple(float(w) for w in hw.reshape(-1)), "kh": int(hi.shape[1]),
+             "w_index": tuple(int(i) for i in wi.reshape(-1)),
+             "w_weight": tuple(float(w) for w in ww.reshape(-1)), "kw": int(wi.shape[1]),
+             "extrapolation_value": float(extrapolation_value)}
+    return _resized(b, b.emit("resize", [v], attrs), one_d)
+
+
+def _resized(b: Builder, y, one_d: bool) -> Tensor:
+    t = b.act(y, NCHW_TO_NHWC)
+    return _drop_1d(b, t) if one_d else t
 
 
 def Reshape(b: Builder, data, shape, *, allowzero=0):
@@ -636,8 +732,11 @@ def Concat(b: Builder, *inputs, axis):
 
 
 def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constant", value=0.0):
-    if mode != "constant":
-        raise b.error(f"Pad mode '{mode}'", "only mode='constant' is supported.")
+    """constant: IR pad; reflect, edge, wrap: one gather per padded axis (the input indices
+    numpy's pad of that mode gives, exact on int8 data)."""
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise b.error(f"Pad mode '{mode}'", "the modes are constant, reflect, edge and wrap.",
+                      cls=ModelError)
     p = [int(x) for x in _values(b, pads, "pads").reshape(-1)]
     r = data.rank
     ax = list(range(r)) if axes is None else \
@@ -647,6 +746,19 @@ def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constan
         begin[a], end[a] = p[i], p[i + len(ax)]
     if min(begin + end) < 0:
         raise b.error(f"negative pads {p}", "cropping with Pad is not supported.")
+    if mode != "constant":
+        v = data.value
+        for a in range(r):
+            if begin[a] or end[a]:
+                if mode == "reflect" and max(begin[a], end[a]) >= data.shape[a]:
+                    raise b.error(f"Pad mode 'reflect' by {max(begin[a], end[a])} on an axis of "
+                                  f"{data.shape[a]}", "reflect pads must be shorter than the "
+                                  "axis.", cls=ModelError)
+                idx = np.pad(np.arange(data.shape[a]), (begin[a], end[a]), mode=mode)
+                v = b.emit("gather", [v], {"axis": data.perm.index(a),
+                                           "indices": tuple(int(i) for i in idx),
+                                           "indices_shape": (len(idx),)})
+        return b.act(v, data.perm)
     cv = float(value) if constant_value is None else float(_values(b, constant_value, "value"))
     ir_pads = tuple(begin[a] for a in data.perm) + tuple(end[a] for a in data.perm)
     return b.act(b.emit("pad", [data.value], {"pads": ir_pads, "value": cv}), data.perm)
@@ -745,17 +857,17 @@ def _matmul_const(b: Builder, t: Tensor, name: str) -> Value:
 
 
 def LpNormalization(b: Builder, input, *, axis=-1, p=2):
-    """p = 2 only: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as
-    TFLite's L2_NORMALIZATION)."""
-    if p != 2:
-        raise b.error(f"LpNormalization p={p}", "only p=2 (L2) is supported.")
+    """p = 2: IR l2_norm over `axis` (moved last if needed; int8 output in 1/128 as TFLite's
+    L2_NORMALIZATION); p = 1: IR l1_norm (its own integer form, calibrated output)."""
+    if p not in (1, 2):
+        raise b.error(f"LpNormalization p={p}", "ONNX defines p=1 and p=2.", cls=ModelError)
     if input.is_const:
         raise b.error("LpNormalization of a constant", "fold it before exporting.")
     r = input.rank
     if not -r <= axis < r:
         raise b.error(f"LpNormalization axis {axis} for rank {r}", cls=ModelError)
     v, perm = b.axis_last(input, axis % r)
-    return b.act(b.emit("l2_norm", [v]), perm)
+    return b.act(b.emit("l2_norm" if p == 2 else "l1_norm", [v]), perm)
 # -- recurrent ---------------------------------------------------------------------------------
 
 ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)         # ONNX blocks i, o, f, c -> the IR's i, f, c, o

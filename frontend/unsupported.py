@@ -80,7 +80,9 @@ def _training(node: onnx.NodeProto, consts: dict) -> str | None:
         return f"{node.op_type} is {TRAINING_OPS[node.op_type]}, used in training only"
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
         mode = consts.get(node.input[2])
-        if mode is not None and bool(np.asarray(mode).reshape(-1)[0]):
+        ratio = consts.get(node.input[1]) if node.input[1] else 0.5
+        if mode is not None and bool(np.asarray(mode).reshape(-1)[0]) and not (
+                ratio is not None and float(np.asarray(ratio).reshape(-1)[0]) == 0.0):
             return "Dropout in training mode (training_mode input true)"
     if node.op_type == "BatchNormalization":
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}

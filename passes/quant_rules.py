@@ -289,3 +289,31 @@ def _table16_input(node: Node, pot_shifts: tuple) -> dict:
         shift += 1
         m *= 2.0
     return {"in_mult": int(m), "in_shift": shift}
+
+
+@rule("resize")
+def resize_rule(node: Node) -> dict:
+    """ir/ops/resize.py's integer form: QuantizeMultiplier(s_in / (s_out 2^16)) for the Q16
+    weighted sum, the extrapolation value quantized as the output."""
+    from ..ir.ops.resize import W_BITS
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    m, s = quantize_multiplier(f64(qi.s) / (f64(qo.s) * (1 << W_BITS)))
+    value = float(node.attrs.get("extrapolation_value", 0.0))
+    lo, hi = node.outputs[0].dtype.qrange
+    return {"in_offset": -int(qi.zp), "out_offset": int(qo.zp), "multiplier": (int(m),),
+            "shift": (int(s),),
+            "extrapolation_q": int(np.clip(qo.zp + round_half_away(value / f64(qo.s)), lo, hi))}
+
+
+@rule("l1_norm")
+def l1_norm_rule(node: Node) -> dict:
+    """ir/ops/l1norm.py's integer form: QuantizeMultiplier(1 / s_out) (shift in [-8, 30] and
+    rows of at most 2^15 elements keep S 2^(31 - shift) within int64)."""
+    qi, qo = node.inputs[0].q, node.outputs[0].q
+    m, s = quantize_multiplier(1.0 / f64(qo.s))
+    if not -8 <= s <= 30 or node.inputs[0].shape[-1] > (1 << 15):
+        raise QuantizationError(f"node '{node.name}' (l1_norm): output scale {qo.s:g} or row "
+                                f"of {node.inputs[0].shape[-1]} out of the integer form's "
+                                "range — expected a scale in [2^-30, 256] and rows <= 32768")
+    return {"in_offset": -int(qi.zp), "out_offset": int(qo.zp), "multiplier": (int(m),),
+            "shift": (int(s),)}

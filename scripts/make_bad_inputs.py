@@ -401,9 +401,9 @@ def cases_ops() -> None:
               {"y": None}, [init("idx", np.array([[0]], np.int64))])
     add("op_unsupported_gathernd", g, cal=c4, expect="GatherND", why="GatherND on an activation")
     r = model([node("Resize", ["x", "", "sc"], ["y"], name="up", mode="cubic")],
-              {"x": [1, 1, 4, 4]}, {"y": None}, [init("sc", np.array([1, 1, 2, 2], np.float32))])
-    add("op_unsupported_resize_cubic", r, cal=calib(shape=(1, 4, 4)), expect="Resize",
-        why="Resize (cubic)")
+              {"x": [1, 2, 4, 4]}, {"y": None}, [init("sc", np.array([1, 2, 2, 2], np.float32))])
+    add("op_resize_channels", r, cal=calib(shape=(2, 4, 4)), expect="Resize",
+        why="Resize of the channel axis")
     ct = model([node("ConvTranspose", ["x", "w"], ["y"], name="deconv", group=2)],
                {"x": [1, 2, 4, 4]}, {"y": None}, [init("w", w(1, 2, 1, 3, 3))])
     add("op_convtranspose_grouped", ct, cal=calib(shape=(2, 4, 4)), expect="group=2",
@@ -412,9 +412,10 @@ def cases_ops() -> None:
                [init("reps", np.array([1, 2], np.int64))])
     add("op_unsupported_tile", sp, cal=c4, expect="Tile", why="Tile of an activation")
     mm = model([node("MatMul", ["x", "x2"], ["y"], name="mm")],
-               {"x": [1, 1, 4], "x2": [4]}, {"y": None})
-    add("op_matmul_vector", mm, cal={"x": w(3, 4, 1, 4), "x2": w(4, 4, 4)},
-        expect="MatMul", why="MatMul of an activation and a 1-D vector activation")
+               {"x": [1, 1, 1, 1, 2, 4], "x2": [1, 1, 1, 1, 4, 3]}, {"y": None})
+    add("op_matmul_rank6", mm, cal={"x": w(3, 4, 1, 1, 1, 1, 2, 4),
+                                    "x2": w(4, 4, 1, 1, 1, 1, 4, 3)},
+        expect="MatMul", why="MatMul of two rank-6 activations")
     div = model([node("Div", ["c", "x"], ["y"], name="div")], {"x": [1, 4]}, {"y": None},
                 [init("c", w(1, 1, 4))])
     add("op_div_by_activation", div, cal=c4, expect="div", why="constant / activation")
@@ -467,10 +468,11 @@ def cases_attrs() -> None:
     add("attr_avgpool_count_include_pad", unary("AveragePool", (1, 3, 8, 8), kernel_shape=[3, 3],
                                                 pads=[1, 1, 1, 1], count_include_pad=1),
         cal=c38, expect="count_include_pad", why="count_include_pad=1 with padding")
-    add("attr_pad_reflect", model([node("Pad", ["x", "p"], ["y"], name="pad", mode="reflect")],
-                                  {"x": [1, 3, 8, 8]}, {"y": None},
-                                  [init("p", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))]),
-        cal=c38, expect="reflect", why="Pad mode reflect")
+    add("attr_pad_reflect_long", model([node("Pad", ["x", "p"], ["y"], name="pad",
+                                            mode="reflect")],
+                                       {"x": [1, 3, 8, 8]}, {"y": None},
+                                       [init("p", np.array([0, 0, 8, 1, 0, 0, 1, 1], np.int64))]),
+        cal=c38, expect="reflect", why="Pad mode reflect by as much as the axis is long")
     add("attr_pad_negative", model([node("Pad", ["x", "p"], ["y"], name="pad")],
                                    {"x": [1, 3, 8, 8]}, {"y": None},
                                    [init("p", np.array([0, 0, -1, 0, 0, 0, 0, 0], np.int64))]),

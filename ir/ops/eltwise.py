@@ -253,3 +253,9 @@ def batch_norm(inputs, attrs):
         require(v is None or v.type.size in (1, c), "batch_norm", f"size of '{v and v.name}'",
                 f"{c} (channels)", v and v.type.size)
     return same_as_input(inputs, attrs)
+
+
+# ONNX Dropout's mask output in inference mode: every element kept (true), a constant 1 of the
+# input's shape; int8 at scale 1, zero point 0 (quantize: a table of ones)
+unary("ones_like", lambda x, a: np.ones_like(np.asarray(x, np.float64)), fixed_q=(1.0, 0),
+      trainable=False, trainable_note="a constant (Dropout's inference-mode mask)")

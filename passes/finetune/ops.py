@@ -583,6 +583,53 @@ GRADS.update({
 })
 
 
+# -- resize (ONNX's general form): one matrix per axis, extrapolated positions constant -----
+
+def _resize_mats(node, x_shape, dtype):
+    a = node.attrs
+    mats = []
+    for key, d in (("h", 1), ("w", 2)):
+        k = int(a[f"k{key}"])
+        idx = np.asarray(a[f"{key}_index"], np.int64).reshape(-1, k)
+        w = np.asarray(a[f"{key}_weight"], np.float64).reshape(-1, k)
+        m = np.zeros((len(idx), x_shape[d]))
+        rows = np.repeat(np.arange(len(idx)), k)
+        np.add.at(m, (rows, np.maximum(idx, 0).reshape(-1)),
+                  np.where(idx < 0, 0.0, w).reshape(-1))
+        mats.append(m.astype(dtype))
+    keep = (np.asarray(a["h_index"]).reshape(-1, int(a["kh"]))[:, 0] >= 0)[:, None] & \
+        (np.asarray(a["w_index"]).reshape(-1, int(a["kw"]))[:, 0] >= 0)[None, :]
+    return mats, keep[None, :, :, None]
+
+
+def resize_fwd(node, x):
+    (ry, rx), keep = _resize_mats(node, x.shape, x.dtype)
+    y = np.einsum("oh,nhwc,pw->nopc", ry, x, rx, optimize=True)
+    value = float(node.attrs.get("extrapolation_value", 0.0))
+    return np.where(keep, y, value).astype(x.dtype), (ry, rx, keep)
+
+
+def resize_bwd(node, saved, dy):
+    ry, rx, keep = saved
+    return [np.einsum("oh,nopc,pw->nhwc", ry, np.where(keep, dy, 0.0), rx, optimize=True)]
+
+
+GRADS.update({"resize": (resize_fwd, resize_bwd)})
+
+
+def l1_norm_fwd(node, x):
+    s = np.maximum(np.abs(x).sum(axis=-1, keepdims=True), 1e-6)
+    return x / s, (x, s)
+
+
+def l1_norm_bwd(node, cache, dy):
+    x, s = cache
+    return [dy / s - np.sign(x) * (dy * x).sum(axis=-1, keepdims=True) / (s * s)]
+
+
+GRADS.update({"l1_norm": (l1_norm_fwd, l1_norm_bwd)})
+
+
 def _layer_grads(layer) -> tuple | None:
     """A plain linear layer's (forward, backward), told apart by the registry's Layer facts:
     fully connected (no window), depthwise (window, per channel), conv (window)."""

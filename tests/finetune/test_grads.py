@@ -68,6 +68,10 @@ CASES = [
                                          "half_pixel_centers": True}),
     ("resize_bilinear", [(2, 3, 4, 2)], {"size": (6, 8), "align_corners": True,
                                          "half_pixel_centers": False}),
+    ("resize", [(2, 3, 4, 2)], {"h_index": (0, 1, 1, 2, -1, -1), "h_weight": (.25, .75, .5, .5,
+                                                                         1, 0), "kh": 2,
+                                "w_index": (0, 1, 2, 3, 3), "w_weight": (1, 1, 1, 1, 1), "kw": 1,
+                                "extrapolation_value": 0.5}),
     ("mean", [(2, 4, 4, 3)], {"axes": (1, 2), "keep_dims": True}),
     ("sum", [(2, 4, 3)], {"axes": (2,), "keep_dims": False}),
     ("reduce_max", [(2, 4, 4, 3)], {"axes": (1, 2), "keep_dims": True}),
@@ -78,6 +82,7 @@ CASES = [
     ("batch_matmul", [(2, 3, 4), (4, 5)], {}),
     ("batch_matmul", [(2, 1, 4, 3), (3, 5, 4)], {"adj_x": True, "adj_y": True}),
     ("l2_norm", [(2, 3, 6)], {}),
+    ("l1_norm", [(2, 3, 6)], {}),
     ("layer_norm", [(2, 3, 6)], {"gamma": tuple(RNG.standard_normal(6)),
                                  "beta": tuple(RNG.standard_normal(6)), "epsilon": 1e-3}),
 ] + [(u, [(2, 3, 5)], a) for u, a in [

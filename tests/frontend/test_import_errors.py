@@ -101,11 +101,12 @@ def test_average_pool_counting_padding():
         load_onnx(m)
 
 
-def test_matmul_with_a_vector_operand():
-    """(MatMul of two activations is supported: IR batch_matmul.)"""
+def test_matmul_of_rank6_operands():
+    """(MatMul with a 1-D operand is supported now: numpy's promotion,
+    tests/frontend/test_onnx_small_ops.py.)"""
     m = make_model([node("MatMul", ["x", "x2"], ["y"], name="mm")],
-                   {"x": [1, 1, 3], "x2": [3]}, ["y"])
-    with pytest.raises(UnsupportedOpError, match="node 'mm'.*no 1-D vectors"):
+                   {"x": [1, 1, 1, 1, 2, 3], "x2": [1, 1, 1, 1, 3, 2]}, ["y"])
+    with pytest.raises(UnsupportedOpError, match="node 'mm'.*rank 2 to 5"):
         load_onnx(m)
 
 
@@ -123,9 +124,10 @@ def test_unsupported_input_dtype():
         load_onnx(m)
 
 
-def test_pad_reflect_mode():
-    inits = {"p": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)}
+def test_pad_reflect_as_long_as_the_axis():
+    """(reflect, edge and wrap pads are supported: tests/frontend/test_onnx_small_ops.py.)"""
+    inits = {"p": np.array([0, 0, 4, 1, 0, 0, 1, 1], np.int64)}
     m = make_model([node("Pad", ["x", "p"], ["y"], mode="reflect")], {"x": [1, 2, 4, 4]},
                    ["y"], inits)
-    with pytest.raises(UnsupportedOpError, match="mode 'reflect'"):
+    with pytest.raises(ModelError, match="mode 'reflect' by 4 on an axis of 4"):
         load_onnx(m)

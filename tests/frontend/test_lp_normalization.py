@@ -1,7 +1,7 @@
 """ONNX LpNormalization(p=2) -> IR l2_norm (the op TFLite L2_NORMALIZATION maps onto,
 TFLM-exact in tests/tflite): float == onnxruntime over the last axis and over channels of an
 NCHW tensor (moved last); the int8 build (output in 1/128) has host C == the golden model and
-stays within a few 1/128 steps of onnxruntime; p=1 is refused by name."""
+stays within a few 1/128 steps of onnxruntime; p other than 1 and 2 is refused by name."""
 from __future__ import annotations
 
 import numpy as np
@@ -57,9 +57,10 @@ def test_int8_build(make, tmp_path):
         assert np.abs(m.interpret(x) - want).max() <= 4 / 128
 
 
-def test_p1_refused():
-    with pytest.raises(TinycError, match="p=1"):
-        load_onnx(lp_model(p=1))
+def test_p3_refused():
+    """(p=1 is supported: IR l1_norm, tests/frontend/test_onnx_small_ops.py.)"""
+    with pytest.raises(TinycError, match="p=3"):
+        load_onnx(lp_model(p=3))
 
 
 def test_batch_pinned_over_features_refused_over_batch():
