@@ -637,6 +637,19 @@ def tanh16_args(node: Node, ctx) -> dict:
     return {**logistic16_args(node, ctx), "function": "tinyc_tanh_s16"}
 
 
+def softmax16_args(node: Node, ctx) -> dict:
+    from ..ir.ops.softmax16 import EXP_LUT, ONE_OVER_1PX_LUT
+    x, y = node.inputs[0], node.outputs[0]
+    depth = x.shape[-1]
+    return {"rows": x.type.size // depth, "depth": depth,
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult": _int_attr(node, "input_multiplier", 0),
+            "shift": _int_attr(node, "input_left_shift", -31, 30),
+            "exp_lut": ctx.array("softmax16_exp_lut", "int16_t", EXP_LUT),
+            "recip_lut": ctx.array("softmax16_one_over_one_plus_x_lut", "int16_t",
+                                   ONE_OVER_1PX_LUT)}
+
+
 def mul_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -721,6 +734,8 @@ KERNELS_S16: dict[str, Kernel] = {
                              _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), logistic16_args),
     "tanh16.s16": Kernel("call_logistic_s16.c.j2",
                          _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), tanh16_args),
+    "softmax16.s16": Kernel("call_softmax_s16.c.j2", _S16 + ("tinyc_softmax_s16.c",),
+                            softmax16_args),
 }
 
 

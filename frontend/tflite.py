@@ -415,6 +415,7 @@ INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_
              "RESIZE_NEAREST_NEIGHBOR", "MINIMUM", "MAXIMUM", "RELU6",
              "TRANSPOSE_CONV", "RELU", "LEAKY_RELU", "SUB", "MUL",
              "SQUARED_DIFFERENCE", "MEAN", "SUM", "PRELU", "BATCH_MATMUL",
-             "LOGISTIC", "TANH")
+             "LOGISTIC", "TANH",
+             "SOFTMAX")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

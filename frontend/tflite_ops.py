@@ -332,6 +332,12 @@ def SOFTMAX(op: TflOp) -> Value:
     q = op.out().q
     if op.is_float:
         return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
+    if op.is_int16:
+        x = op.act(0)
+        if x.q.zero_point != (0,):
+            raise op.error(f"int16 input zero point {x.q.zero_point[0]}, TFLite Micro needs 0",
+                           cls=ModelError)
+        return op.emit("softmax16", [_q15_output(op)], {"beta": float(o.Beta()) if o else 1.0})
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)

@@ -289,3 +289,13 @@ def _table16_input(node: Node, pot_shifts: tuple) -> dict:
         shift += 1
         m *= 2.0
     return {"in_mult": int(m), "in_shift": shift}
+
+
+@rule("softmax16")
+def softmax16_rule(node: Node) -> dict:
+    """TFLM CalculateSoftmaxParams, int16 input: QuantizeMultiplier(double(s_in) * double(beta)
+    / (10 / 65535)), so that a difference of -65535 scaled is -10.0 on the exp table."""
+    s_in = float(np.float32(node.inputs[0].q.s))
+    beta = float(np.float32(node.attrs.get("beta", 1.0)))
+    mult, shift = quantize_multiplier(s_in * beta / (10.0 / 65535.0))
+    return {"input_multiplier": mult, "input_left_shift": shift}

@@ -26,6 +26,7 @@ QEMU_CASES += ["transpose_conv_16x8", "leaky_relu_16x8", "sub_16x8", "mul_16x8",
                "squared_difference_16x8", "mean_16x8", "sum_16x8", "prelu_16x8_hw",
                "batch_matmul_16x8_const_adj"]
 QEMU_CASES += ["logistic_16x8", "tanh_16x8"]
+QEMU_CASES += ["softmax_16x8", "softmax_16x8_io"]
 
 
 @pytest.fixture(scope="module")

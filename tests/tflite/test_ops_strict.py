@@ -31,6 +31,7 @@ OP_CASES += ["transpose_conv_16x8", "relu_16x8", "leaky_relu_16x8", "sub_16x8",
              "mul_16x8", "squared_difference_16x8", "mean_16x8", "mean_16x8_c", "sum_16x8",
              "prelu_16x8", "prelu_16x8_hw", "batch_matmul_16x8", "batch_matmul_16x8_const_adj"]
 OP_CASES += ["logistic_16x8", "logistic_16x8_pot", "tanh_16x8", "tanh_16x8_pot11"]
+OP_CASES += ["softmax_16x8", "softmax_16x8_io_beta"]
 
 
 @pytest.fixture(scope="module")

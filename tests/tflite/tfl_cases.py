@@ -1255,3 +1255,41 @@ CASES["logistic_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12)
 CASES["tanh_16x8"] = lambda rng: logistic_16x8(rng, kind="TANH")
 CASES["tanh_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12, "TANH")
 CASES["tanh_16x8_pot11"] = lambda rng: logistic_16x8(rng, 2.0 ** -11, "TANH")
+
+
+def softmax_16x8(rng, shape=(1, 4, 5, 7), beta=1.0, amax=None):
+    """SOFTMAX with int16 activations (TFLM reference_ops::SoftmaxInt16: exp and 1/(1+x)
+    tables from LUTPopulate<int16_t>, input multiplier s_in * beta / (10 / 65535)), over the
+    last axis; the int16 input spans +-amax (12: within the table's -10, 40: beyond it)."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    amax = float(rng.uniform(4, 12)) if amax is None else amax
+    s8 = float(np.float32(2 * amax / 255))
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = float(np.float32(128 * s8 * 1.1 / 32767))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=1.0 / 32768, zp=0)
+    b.op("SOFTMAX", [x16], [y16], "SoftmaxOptions", Beta=beta)
+    y = b.tensor("y", shape, scale=1.0 / 256, zp=-128)
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+CASES["softmax_16x8"] = softmax_16x8
+CASES["softmax_16x8_beta"] = lambda rng: softmax_16x8(rng, (1, 3, 10), beta=0.4, amax=40.0)
+CASES["softmax_16x8_wide"] = lambda rng: softmax_16x8(rng, (1, 2, 300), beta=1.7, amax=40.0)
+
+
+def softmax_16x8_io(rng, shape=(1, 6, 33), beta=1.0):
+    """16x8 SOFTMAX on the int16 model input (every int16 value reachable), int16 output."""
+    b = TflBuilder()
+    s16 = float(np.float32(rng.uniform(2, 20) / 32767))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=1.0 / 32768, zp=0)
+    b.op("SOFTMAX", [x16], [y16], "SoftmaxOptions", Beta=beta)
+    return b.build([x16], [y16])
+
+
+CASES["softmax_16x8_io"] = softmax_16x8_io
+CASES["softmax_16x8_io_beta"] = lambda rng: softmax_16x8_io(rng, (1, 200), beta=0.05)
