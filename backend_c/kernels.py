@@ -650,6 +650,13 @@ def softmax16_args(node: Node, ctx) -> dict:
                                    ONE_OVER_1PX_LUT)}
 
 
+def rsqrt16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {"size": x.type.size, "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult": _int_attr(node, "out_mult", 0),
+            "shift": _int_attr(node, "out_shift", -31, 30)}
+
+
 def mul_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -736,6 +743,8 @@ KERNELS_S16: dict[str, Kernel] = {
                          _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), tanh16_args),
     "softmax16.s16": Kernel("call_softmax_s16.c.j2", _S16 + ("tinyc_softmax_s16.c",),
                             softmax16_args),
+    "rsqrt16.s16": Kernel("call_rsqrt_s16.c.j2", _S16 + ("tinyc_rsqrt_s16.c",),
+                          rsqrt16_args),
 }
 
 

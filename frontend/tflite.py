@@ -416,6 +416,6 @@ INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_
              "TRANSPOSE_CONV", "RELU", "LEAKY_RELU", "SUB", "MUL",
              "SQUARED_DIFFERENCE", "MEAN", "SUM", "PRELU", "BATCH_MATMUL",
              "LOGISTIC", "TANH",
-             "SOFTMAX")
+             "SOFTMAX", "RSQRT")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

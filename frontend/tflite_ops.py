@@ -304,6 +304,11 @@ def RSQRT(op: TflOp) -> Value:
     """Inputs below the zero point (negative reals) are TFLM errors: the table gives 127."""
     if op.is_float:
         return _float_unary(op, None)
+    if op.is_int16:
+        if op.act(0).q.zero_point != (0,) or op.out().q.zero_point != (0,):
+            raise op.error("int16 zero points must be 0", "TFLite Micro's int16 RSQRT "
+                           "needs symmetric input and output.", ModelError)
+        return op.emit("rsqrt16", [op.act(0)])
     return _lut(op, luts.rsqrt_table(op.act(0).q, op.out().q), "tflm_rsqrt")
 
 

@@ -299,3 +299,13 @@ def softmax16_rule(node: Node) -> dict:
     beta = float(np.float32(node.attrs.get("beta", 1.0)))
     mult, shift = quantize_multiplier(s_in * beta / (10.0 / 65535.0))
     return {"input_multiplier": mult, "input_left_shift": shift}
+
+
+@rule("rsqrt16")
+def rsqrt16_rule(node: Node) -> dict:
+    """TFLM SetRsqrtOutputMultiplier: QuantizeMultiplier(1 / double(sqrtf(s_in) * s_out)),
+    the product in float32."""
+    f32 = np.float32
+    s_in, s_out = f32(node.inputs[0].q.s), f32(node.outputs[0].q.s)
+    mult, shift = quantize_multiplier(1.0 / float(f32(np.sqrt(s_in) * s_out)))
+    return {"out_mult": mult, "out_shift": shift}

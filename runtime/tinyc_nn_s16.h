@@ -188,4 +188,8 @@ void tinyc_softmax_s16(int32_t rows, int32_t depth, int32_t mult, int32_t shift,
                        const int16_t *exp_lut, const int16_t *recip_lut,
                        const int16_t *input, int16_t *output);
 
+/* 16x8 RSQRT (TFLM RsqrtEvalQuantized<int16_t>): 1/sqrt per value, zero points 0. */
+void tinyc_rsqrt_s16(int32_t mult, int32_t shift, int32_t size, const int16_t *input,
+                     int16_t *output);
+
 #endif /* TINYC_NN_S16_H */

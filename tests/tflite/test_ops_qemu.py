@@ -27,6 +27,7 @@ QEMU_CASES += ["transpose_conv_16x8", "leaky_relu_16x8", "sub_16x8", "mul_16x8",
                "batch_matmul_16x8_const_adj"]
 QEMU_CASES += ["logistic_16x8", "tanh_16x8"]
 QEMU_CASES += ["softmax_16x8", "softmax_16x8_io"]
+QEMU_CASES += ["rsqrt_16x8"]
 
 
 @pytest.fixture(scope="module")

@@ -1293,3 +1293,24 @@ def softmax_16x8_io(rng, shape=(1, 6, 33), beta=1.0):
 
 CASES["softmax_16x8_io"] = softmax_16x8_io
 CASES["softmax_16x8_io_beta"] = lambda rng: softmax_16x8_io(rng, (1, 200), beta=0.05)
+
+
+def rsqrt_16x8(rng, shape=(1, 8, 64), out_scale=None):
+    """16x8 RSQRT (TFLM RsqrtEvalQuantized<int16_t>) on the int16 model input after MAXIMUM
+    with 0 (TFLM errors on negative values): every non-negative int16 value reachable, 0
+    included (-> 32767); int16 output."""
+    b = TflBuilder()
+    s16 = float(np.float32(rng.uniform(1e-4, 0.05)))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    zero = b.const("zero", np.zeros((1,), np.int16), scale=s16, zp=0)
+    r16 = b.tensor("r16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("MAXIMUM", [x16, zero], [r16])
+    s_out = out_scale or float(np.float32(1.0 / np.sqrt(s16) / rng.uniform(3000, 30000)))
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=s_out, zp=0)
+    b.op("RSQRT", [r16], [y16])
+    return b.build([x16], [y16])
+
+
+CASES["rsqrt_16x8"] = rsqrt_16x8
+# an output scale that saturates the small inputs (1/sqrt(v) above the int16 range)
+CASES["rsqrt_16x8_sat"] = lambda rng: rsqrt_16x8(rng, (1, 300), out_scale=1e-3)
