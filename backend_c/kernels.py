@@ -284,16 +284,19 @@ def svdf_args(node: Node, ctx) -> dict:
     y = node.outputs[0]
     rank = _int_attr(node, "rank", 1)
     state_offset, reset = _int_attr(node, "state_offset"), _int_attr(node, "reset")
-    if wt.dtype is not DType.INT16 or state_offset != 0 or reset != state_offset:
-        _fail(node, "weights_time / state", "int16, state zero point and reset value 0",
-              (wt.type, state_offset, reset))
+    lo, hi = {DType.INT16: (-32768, 32767), DType.INT8: (-128, 127)}.get(wt.dtype, (0, -1))
+    if lo > hi or reset != state_offset or (wt.dtype is DType.INT16 and state_offset != 0):
+        _fail(node, "weights_time / state", "int16 with zero point 0 or int8, reset value = "
+              "state zero point", (wt.type, state_offset, reset))
     return {"n_batch": x.shape[0], "n_input": x.shape[1], "n_unit": y.shape[1], "rank": rank,
             "in_offset": _int_attr(node, "in_offset"), "state_offset": state_offset,
             "mult1": _int_attr(node, "mult1", 0), "shift1": _int_attr(node, "shift1", -31, 30),
             "mult2": _int_attr(node, "mult2", 0), "shift2": _int_attr(node, "shift2", -31, 30),
             "out_offset": _int_attr(node, "out_offset", -128, 127),
             "input": ctx.ptr(x), "weights_feature": ctx.ptr(wf), "output": ctx.ptr(y),
-            "time_last": ctx.array(f"{node.name}_time_last", "int16_t", wt.data[:, -1]),
+            "time_last": ctx.array(f"{node.name}_time_last", "int16_t",
+                                   wt.data[:, -1].astype(np.int16)),
+            "state_min": lo, "state_max": hi,
             "bias": ctx.ptr(b) if b is not None else "NULL"}
 
 

@@ -803,13 +803,15 @@ def SVDF(op: TflOp) -> Value:
             got = t.describe() if t is not None else "nothing"
             raise op.error(f"{what}: expected a per-tensor quantized {dtype.lower()} "
                            f"{'constant' if const else 'activation'} of rank {rank}, got {got}",
-                           "tinyc supports the int8 SVDF with int16 weights_time and state "
-                           "(TFLite Micro's integer path).", ModelError)
+                           "tinyc supports the int8 SVDF with int16 (or int8) weights_time "
+                           "and state of the same type (TFLite Micro's integer path).",
+                           ModelError)
     need(tx, "input", "INT8", False)
     need(twf, "weights_feature", "INT8", True)
-    need(twt, "weights_time", "INT16", True)
+    t_state = "INT8" if twt is not None and twt.dtype == "INT8" else "INT16"
+    need(twt, "weights_time", t_state, True)
     need(tb, "bias", "INT32", True, rank=1)
-    need(ts, "state", "INT16", False)
+    need(ts, "state", t_state, False)
     need(out, "output", "INT8", False)
     rank = o.Rank()
     n_filter, n_mem = twt.shape
@@ -826,12 +828,14 @@ def SVDF(op: TflOp) -> Value:
     if abs(float(tb.q.scale[0]) - float(f32(s_state * s_wt))) >= 1e-5:
         raise op.error(f"bias scale {tb.q.scale[0]} is not state scale x weights_time scale "
                        f"({float(s_state * s_wt)})", "TFLite Micro refuses it.", ModelError)
-    if ts.q.zero_point[0] != 0:
+    if ts.q.zero_point[0] != 0 and t_state == "INT16":
         raise op.error(f"state zero point {ts.q.zero_point[0]}", "int16 state is symmetric "
                        "(zero point 0).", ModelError)
     x = op.act(0)
-    w_time = op.const(2, twt.q, "INT16")
+    w_time = op.const(2, twt.q, t_state)
     bias = op.const(3, type(tb.q)(tb.q.scale, tb.q.zero_point, None), "INT32")
-    attrs = op.fused({"rank": rank, "state_scale": float(s_state), "state_zp": 0,
-                      "state_dtype": "i16"}, o.FusedActivationFunction())
+    attrs = op.fused({"rank": rank, "state_scale": float(s_state),
+                      "state_zp": int(ts.q.zero_point[0]),
+                      "state_dtype": "i8" if t_state == "INT8" else "i16"},
+                     o.FusedActivationFunction())
     return op.emit("svdf", [x, op.const(1, twf.q), w_time, bias], attrs)

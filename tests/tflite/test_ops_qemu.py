@@ -28,6 +28,7 @@ QEMU_CASES += ["transpose_conv_16x8", "leaky_relu_16x8", "sub_16x8", "mul_16x8",
 QEMU_CASES += ["logistic_16x8", "tanh_16x8"]
 QEMU_CASES += ["softmax_16x8", "softmax_16x8_io"]
 QEMU_CASES += ["rsqrt_16x8"]
+QEMU_CASES += ["svdf_state8_batch2", "svdf_batch3"]
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ OP_CASES += ["transpose_conv_16x8", "relu_16x8", "leaky_relu_16x8", "sub_16x8",
 OP_CASES += ["logistic_16x8", "logistic_16x8_pot", "tanh_16x8", "tanh_16x8_pot11"]
 OP_CASES += ["softmax_16x8", "softmax_16x8_io_beta"]
 OP_CASES += ["rsqrt_16x8"]
+OP_CASES += ["svdf_state8_batch2"]
 
 
 @pytest.fixture(scope="module")

@@ -762,37 +762,48 @@ CASES.update({f.__name__: f for f in (int16_io, int16_in_uint8_out)})
 
 # -- SVDF (issue 16): int8 with int16 weights_time and state ---------------------------------
 
-def svdf(rng, n_batch=1, n_in=12, n_filter=8, n_mem=5, rank=2, act=0):
-    """SVDF int8 / int16 (TFLM's integer path) with a variable int16 state; the state, time
-    weight and output scales sized to the sums so that few values saturate."""
+def svdf(rng, n_batch=1, n_in=12, n_filter=8, n_mem=5, rank=2, act=0, state8=False):
+    """SVDF int8 / int16 (TFLM's integer path) with a variable int16 state (state8: int8
+    weights_time and state, the state's zero point nonzero); the state, time weight and output
+    scales sized to the sums so that few values saturate. n_batch > 1: the model input
+    [1, n_batch * n_in] reshaped to [n_batch, n_in] (tinyc model inputs have batch 1)."""
     b = TflBuilder()
     s_x, z_x = float(rng.uniform(0.02, 0.1)), int(rng.integers(-60, 60))
     x = b.tensor("x", (n_batch, n_in), scale=s_x, zp=z_x)
+    x_in = x
+    if n_batch > 1:
+        x_in = b.tensor("x_flat", (1, n_batch * n_in), scale=s_x, zp=z_x)
+        b.op("RESHAPE", [x_in, _i32(b, "shape", (n_batch, n_in))], [x])
     s_wf = float(rng.uniform(0.002, 0.02))
     wf = b.const("wf", rng.integers(-127, 128, (n_filter, n_in)).astype(np.int8), scale=s_wf)
     proj = 128 * s_x * 127 * s_wf * np.sqrt(n_in) / 2          # typical |x . wf|
-    s_state = float(np.float32(proj * rng.uniform(2, 4) / 32767))
-    s_wt = float(np.float32(rng.uniform(0.5, 1.0) / 32767))
-    wt = b.const("wt", rng.integers(-32767, 32768, (n_filter, n_mem)).astype(np.int16),
+    t_max, t_np, t_name = (127, np.int8, "INT8") if state8 else (32767, np.int16, "INT16")
+    s_state = float(np.float32(proj * rng.uniform(2, 4) / t_max))
+    s_wt = float(np.float32(rng.uniform(0.5, 1.0) / t_max))
+    wt = b.const("wt", rng.integers(-t_max, t_max + 1, (n_filter, n_mem)).astype(t_np),
                  scale=s_wt)
     n_unit = n_filter // rank
     s_bias = float(np.float32(s_state) * np.float32(s_wt))
     out = proj * np.sqrt(rank) / 2                                # typical |y|
     bias = b.const("b", np.round(rng.normal(0, out / 4 / s_bias, n_unit)).astype(np.int32),
                    scale=s_bias)
-    state = b.tensor("state", (n_batch, n_filter * n_mem), dtype="INT16", scale=s_state, zp=0,
-                     variable=True)
+    state = b.tensor("state", (n_batch, n_filter * n_mem), dtype=t_name, scale=s_state,
+                     zp=int(rng.integers(-40, 40)) if state8 else 0, variable=True)
     y = b.tensor("y", (n_batch, n_unit), scale=float(out * rng.uniform(2, 4) / 128),
                  zp=int(rng.integers(-20, 20)))
     b.op("SVDF", [x, wf, wt, bias, state], [y], "SVDFOptions", Rank=rank,
          FusedActivationFunction=act)
-    return b.build([x], [y])
+    return b.build([x_in], [y])
 
 
 CASES["svdf"] = svdf
 # fused RELU: TFLM's integer SVDF ignores it (only the int8 clamp), as the IR does
 CASES["svdf_rank1_relu"] = lambda rng: svdf(rng, n_in=20, n_filter=6, n_mem=10, rank=1, act=1)
 CASES["svdf_rank3"] = lambda rng: svdf(rng, n_in=7, n_filter=12, n_mem=3, rank=3)
+CASES["svdf_batch3"] = lambda rng: svdf(rng, n_batch=3, n_in=10, n_filter=6, n_mem=4, rank=2)
+CASES["svdf_state8"] = lambda rng: svdf(rng, state8=True)
+CASES["svdf_state8_batch2"] = lambda rng: svdf(rng, n_batch=2, n_in=9, n_filter=6, n_mem=7,
+                                               rank=3, state8=True)
 
 
 # -- 16x8 models (issue 16): int16 activations, int8 weights, int64 bias ---------------------
