@@ -74,6 +74,7 @@ class _Importer:
         self.op_names = _enum_names(self.tfl.BuiltinOperator)
         self.g = Graph(self.model.name)
         self.g.io_quant, self.g.io_dtype = {}, {}
+        self.dequantized16: set[int] = set()    # float outputs of int16 values (16x8)
         self.values: dict[int, Value] = {}       # tensor index -> IR value
         self.consts: dict[tuple, Value] = {}     # (tensor index, q) -> IR constant
 
@@ -149,6 +150,8 @@ class _Importer:
         self.g.outputs.append(v)
         if t.dtype in INT_IO:
             self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, INT_IO[t.dtype]
+        elif t.index in self.dequantized16:          # float API, int16 inside and in the C
+            self.g.io_dtype[v.name] = DType.INT16
 
 
 # Integer model I/O: the C API takes the model's own type. uint8 values are int8 inside the

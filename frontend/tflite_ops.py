@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, QParams, Value
+from ..ir import OPS, DType, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -612,12 +612,23 @@ def QUANTIZE(op: TflOp) -> Value:
 
 def _quantize_int16(op: TflOp, src, out) -> Value:
     """QUANTIZE between int8 and int16 (int16 model I/O, around 16x8 layers such as the
-    LSTM): IR requantize (TFLM's Requantize, the same arithmetic); int16 symmetric."""
+    LSTM): IR requantize (TFLM's Requantize, the same arithmetic); int16 symmetric. float32
+    model input -> int16 (a 16x8 model with float I/O): the input itself, quantized to int16
+    (as float -> int8: the C API takes the quantized values, here int16_t)."""
+    v = op.imp.values.get(src.index)
+    if src.dtype == "FLOAT32" and out.dtype == "INT16" and v is not None and v in op.g.inputs:
+        if out.q is None or len(out.q.scale) != 1 or any(out.q.zero_point):
+            raise op.error(f"QUANTIZE to {out.describe()}", "int16 activations are "
+                           "symmetric and per tensor (zero point 0).", ModelError)
+        if v.q is not None and v.q != out.q:
+            raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {out.q})")
+        v.type = v.type.with_(q=out.q)
+        op.g.io_dtype[v.name] = DType.INT16          # int16 inside; float at the Python API
+        return v
     if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
         raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
-                       "tinyc supports QUANTIZE between int8 and int16 activations; a 16x8 "
-                       "model with float I/O: convert with inference_input_type = "
-                       "inference_output_type = tf.int16 (or tf.int8).")
+                       "tinyc supports QUANTIZE between int8 and int16 activations, and "
+                       "float32 -> int16 at a model input (a 16x8 model with float I/O).")
     for t in (src, out):
         if t.q is None or len(t.q.scale) != 1:
             raise op.error(f"QUANTIZE {t.describe()} needs per-tensor quantization, got {t.q}")
@@ -628,13 +639,18 @@ def _quantize_int16(op: TflOp, src, out) -> Value:
 
 
 def DEQUANTIZE(op: TflOp) -> Value:
-    """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O)."""
+    """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O);
+    int16 -> float at the model's output (16x8 float I/O): the int16 value, kept int16."""
     src = op.tensor(0)
     if src.is_const:
         raise op.error(f"DEQUANTIZE of the constant {src.describe()}: weights dequantized at "
                        "run time make this a float model", FLOAT_HINT + ".", ModelError)
+    if src.dtype == "INT16" and op.out().index in op.imp.model.outputs:
+        op.imp.dequantized16.add(op.out().index)       # a 16x8 model's float output
+        return op.act(0)
     if src.dtype != "INT8":
-        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
+        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8, and int16 "
+                       "at the model's output.")
     return op.act(0)
 
 

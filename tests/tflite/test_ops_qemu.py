@@ -29,6 +29,7 @@ QEMU_CASES += ["logistic_16x8", "tanh_16x8"]
 QEMU_CASES += ["softmax_16x8", "softmax_16x8_io"]
 QEMU_CASES += ["rsqrt_16x8"]
 QEMU_CASES += ["svdf_state8_batch2", "svdf_batch3"]
+QEMU_CASES += ["float_io_16x8_softmax"]
 
 
 @pytest.fixture(scope="module")

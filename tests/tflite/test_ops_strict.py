@@ -34,6 +34,7 @@ OP_CASES += ["logistic_16x8", "logistic_16x8_pot", "tanh_16x8", "tanh_16x8_pot11
 OP_CASES += ["softmax_16x8", "softmax_16x8_io_beta"]
 OP_CASES += ["rsqrt_16x8"]
 OP_CASES += ["svdf_state8_batch2"]
+OP_CASES += ["float_io_16x8"]
 
 
 @pytest.fixture(scope="module")

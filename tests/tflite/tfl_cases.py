@@ -1325,3 +1325,35 @@ def rsqrt_16x8(rng, shape=(1, 8, 64), out_scale=None):
 CASES["rsqrt_16x8"] = rsqrt_16x8
 # an output scale that saturates the small inputs (1/sqrt(v) above the int16 range)
 CASES["rsqrt_16x8_sat"] = lambda rng: rsqrt_16x8(rng, (1, 300), out_scale=1e-3)
+
+
+def float_io_16x8(rng, softmax=False):
+    """A 16x8 model with float I/O (issue 16): float input -> QUANTIZE (int16) -> CONV_2D
+    (16x8) -> MAX_POOL -> RESHAPE -> FULLY_CONNECTED (16x8) [-> SOFTMAX (16x8)] ->
+    DEQUANTIZE -> float output. tinyc: float at the Python API, int16_t in the C API."""
+    b = TflBuilder()
+    s_x = _q16(rng, 4.0)
+    xf = b.tensor("x", (1, 6, 6, 2), dtype="FLOAT32")
+    x = b.tensor("x16", (1, 6, 6, 2), dtype="INT16", scale=s_x, zp=0)
+    b.op("QUANTIZE", [xf], [x])
+    c, s_c = _conv16(b, rng, x, s_x, (4, 3, 3, 2), (1, 6, 6, 4), 0, "CONV_2D",
+                     options="Conv2DOptions", Padding=SAME, StrideW=1, StrideH=1,
+                     DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=RELU)
+    p = b.tensor("pool", (1, 3, 3, 4), dtype="INT16", scale=s_c, zp=0)
+    b.op("MAX_POOL_2D", [c], [p], "Pool2DOptions", Padding=VALID, StrideW=2, StrideH=2,
+         FilterWidth=2, FilterHeight=2)
+    f = b.tensor("flat", (1, 36), dtype="INT16", scale=s_c, zp=0)
+    b.op("RESHAPE", [p, b.const("shape", np.array([1, 36], np.int32))], [f])
+    y, _ = _conv16(b, rng, f, s_c, (5, 36), (1, 5), 0, "FULLY_CONNECTED",
+                   options="FullyConnectedOptions", FusedActivationFunction=0)
+    if softmax:
+        sm = b.tensor("sm", (1, 5), dtype="INT16", scale=1.0 / 32768, zp=0)
+        b.op("SOFTMAX", [y], [sm], "SoftmaxOptions", Beta=1.0)
+        y = sm
+    yf = b.tensor("y", (1, 5), dtype="FLOAT32")
+    b.op("DEQUANTIZE", [y], [yf])
+    return b.build([xf], [yf])
+
+
+CASES["float_io_16x8"] = float_io_16x8
+CASES["float_io_16x8_softmax"] = lambda rng: float_io_16x8(rng, True)
