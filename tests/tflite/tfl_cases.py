@@ -1357,3 +1357,45 @@ def float_io_16x8(rng, softmax=False):
 
 CASES["float_io_16x8"] = float_io_16x8
 CASES["float_io_16x8_softmax"] = lambda rng: float_io_16x8(rng, True)
+
+
+def split_v_16x8(rng, shape=(1, 4, 9, 3)):
+    """SPLIT_V of int16 values along W into sizes (2, -1, 3) (TFLM split_v.cc: raw copies);
+    the middle part (width 4) is the output."""
+    def body(b, x, y, s):
+        parts = [b.tensor(f"p{k}", (1, 4, w, 3), dtype="INT16", scale=s, zp=0)
+                 if k != 1 else y for k, w in enumerate((2, 4, 3))]
+        b.op("SPLIT_V", [x, _i32(b, "sizes", [2, -1, 3]), _i32(b, "axis", [2])], parts,
+             "SplitVOptions", NumSplits=3)
+    return _wrap16(rng, shape, (1, 4, 4, 3), body)
+
+
+CASES["split_v_16x8"] = split_v_16x8
+
+
+# -- audit (op_coverage.py): broadcasting variants of the int8 binary ops ---------------------
+CASES["minimum_broadcast"] = lambda rng: _same_q_binary(rng, "MINIMUM", (1, 4, 1, 1))
+
+
+def prelu_scalar_alpha(rng, shape=(1, 3, 4, 5)):
+    """PRELU with one alpha for every element (broadcast from [1])."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", shape)
+    alpha = b.const("alpha", rng.integers(-128, 128, (1,)).astype(np.int8),
+                    scale=float(rng.uniform(0.002, 0.01)), zp=int(rng.integers(-20, 20)))
+    y = _act(b, rng, "y", shape, 0.03, 0.15)
+    b.op("PRELU", [x, alpha], [y])
+    return b.build([x], [y])
+
+
+def squared_difference_rank2(rng):
+    """SQUARED_DIFFERENCE of [7, 5] and a broadcast column [7, 1] (rank 2)."""
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 7, 5), 0.005, 0.02)
+    x2 = _act(b, rng, "b", (1, 7, 1), 0.005, 0.02)
+    y = _act(b, rng, "y", (1, 7, 5), 0.01, 0.05)
+    b.op("SQUARED_DIFFERENCE", [x1, x2], [y])
+    return b.build([x1, x2], [y])
+
+
+CASES.update({f.__name__: f for f in (prelu_scalar_alpha, squared_difference_rank2)})
