@@ -241,7 +241,16 @@ class TflOp:
             if t is None or t.is_const or t.dtype == "INT8" or self.name in OWN_TYPES_OPS:
                 continue
             if t.dtype == "INT16" and self.name in INT16_OPS:
-                continue
+                # not is_int16: an int16 activation unquantized, asymmetric or beside int8 ones
+                acts = [a for a in (*self.in_tensors(), *map(self.imp.tensors.__getitem__,
+                                                             self.outputs))
+                        if a is not None and not a.is_const and not a.is_variable]
+                bad = next((a for a in acts if a.dtype != "INT16" or a.q is None or
+                            len(a.q.scale) != 1 or any(a.q.zero_point)), t)
+                raise self.error(f"activation {bad.describe()} with quantization {bad.q} in an "
+                                 f"op with int16 activations", f"tinyc's 16x8 {self.name} "
+                                 "takes int16 activations only, each quantized per tensor "
+                                 "with zero point 0.", ModelError)
             if t.dtype in FLOAT_TYPES:
                 kind = "hybrid (dynamic-range quantized)" if any(
                     w.dtype == "INT8" for w in weights) else "float"
