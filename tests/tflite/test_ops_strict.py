@@ -59,3 +59,4 @@ def test_op_kernels_are_strict_clean(cc, corpus, tmp_path):
                                 str(src), "-o", str(tmp_path / f"{name}_{i}.o")],
                                capture_output=True, text=True, check=False)
             assert r.returncode == 0 and not r.stderr.strip(), f"{cc} {src}:\n{r.stderr}"
+OP_CASES += ["softmax", "log_softmax_rows", "svdf_state8"]   # tinyc_gemmlowp.h users, int8 state
