@@ -295,16 +295,19 @@ def svdf_args(node: Node, ctx) -> dict:
     y = node.outputs[0]
     rank = _int_attr(node, "rank", 1)
     state_offset, reset = _int_attr(node, "state_offset"), _int_attr(node, "reset")
-    if wt.dtype is not DType.INT16 or state_offset != 0 or reset != state_offset:
-        _fail(node, "weights_time / state", "int16, state zero point and reset value 0",
-              (wt.type, state_offset, reset))
+    lo, hi = {DType.INT16: (-32768, 32767), DType.INT8: (-128, 127)}.get(wt.dtype, (0, -1))
+    if lo > hi or reset != state_offset or (wt.dtype is DType.INT16 and state_offset != 0):
+        _fail(node, "weights_time / state", "int16 with zero point 0 or int8, reset value = "
+              "state zero point", (wt.type, state_offset, reset))
     return {"n_batch": x.shape[0], "n_input": x.shape[1], "n_unit": y.shape[1], "rank": rank,
             "in_offset": _int_attr(node, "in_offset"), "state_offset": state_offset,
             "mult1": _int_attr(node, "mult1", 0), "shift1": _int_attr(node, "shift1", -31, 30),
             "mult2": _int_attr(node, "mult2", 0), "shift2": _int_attr(node, "shift2", -31, 30),
             "out_offset": _int_attr(node, "out_offset", -128, 127),
             "input": ctx.ptr(x), "weights_feature": ctx.ptr(wf), "output": ctx.ptr(y),
-            "time_last": ctx.array(f"{node.name}_time_last", "int16_t", wt.data[:, -1]),
+            "time_last": ctx.array(f"{node.name}_time_last", "int16_t",
+                                   wt.data[:, -1].astype(np.int16)),
+            "state_min": lo, "state_max": hi,
             "bias": ctx.ptr(b) if b is not None else "NULL"}
 
 
@@ -669,6 +672,26 @@ def tanh16_args(node: Node, ctx) -> dict:
     return {**logistic16_args(node, ctx), "function": "tinyc_tanh_s16"}
 
 
+def softmax16_args(node: Node, ctx) -> dict:
+    from ..ir.ops.softmax16 import EXP_LUT, ONE_OVER_1PX_LUT
+    x, y = node.inputs[0], node.outputs[0]
+    depth = x.shape[-1]
+    return {"rows": x.type.size // depth, "depth": depth,
+            "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult": _int_attr(node, "input_multiplier", 0),
+            "shift": _int_attr(node, "input_left_shift", -31, 30),
+            "exp_lut": ctx.array("softmax16_exp_lut", "int16_t", EXP_LUT),
+            "recip_lut": ctx.array("softmax16_one_over_one_plus_x_lut", "int16_t",
+                                   ONE_OVER_1PX_LUT)}
+
+
+def rsqrt16_args(node: Node, ctx) -> dict:
+    x, y = node.inputs[0], node.outputs[0]
+    return {"size": x.type.size, "input": _ptr16(ctx, x), "output": _ptr16(ctx, y),
+            "mult": _int_attr(node, "out_mult", 0),
+            "shift": _int_attr(node, "out_shift", -31, 30)}
+
+
 def mul_s16_args(node: Node, ctx) -> dict:
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
     dims, (s1, s2) = broadcast_strides(y.shape, [a.shape, b.shape])
@@ -753,6 +776,10 @@ KERNELS_S16: dict[str, Kernel] = {
                              _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), logistic16_args),
     "tanh16.s16": Kernel("call_logistic_s16.c.j2",
                          _S16 + ("tinyc_lstm.h", "tinyc_logistic_s16.c"), tanh16_args),
+    "softmax16.s16": Kernel("call_softmax_s16.c.j2", _S16 + ("tinyc_softmax_s16.c",),
+                            softmax16_args),
+    "rsqrt16.s16": Kernel("call_rsqrt_s16.c.j2", _S16 + ("tinyc_rsqrt_s16.c",),
+                          rsqrt16_args),
 }
 
 

@@ -74,6 +74,7 @@ class _Importer:
         self.op_names = _enum_names(self.tfl.BuiltinOperator)
         self.g = Graph(self.model.name)
         self.g.io_quant, self.g.io_dtype = {}, {}
+        self.dequantized16: set[int] = set()    # float outputs of int16 values (16x8)
         self.values: dict[int, Value] = {}       # tensor index -> IR value
         self.consts: dict[tuple, Value] = {}     # (tensor index, q) -> IR constant
 
@@ -149,6 +150,8 @@ class _Importer:
         self.g.outputs.append(v)
         if t.dtype in INT_IO:
             self.g.io_quant[v.name], self.g.io_dtype[v.name] = v.q, INT_IO[t.dtype]
+        elif t.index in self.dequantized16:          # float API, int16 inside and in the C
+            self.g.io_dtype[v.name] = DType.INT16
 
 
 # Integer model I/O: the C API takes the model's own type. uint8 values are int8 inside the
@@ -238,7 +241,16 @@ class TflOp:
             if t is None or t.is_const or t.dtype == "INT8" or self.name in OWN_TYPES_OPS:
                 continue
             if t.dtype == "INT16" and self.name in INT16_OPS:
-                continue
+                # not is_int16: an int16 activation unquantized, asymmetric or beside int8 ones
+                acts = [a for a in (*self.in_tensors(), *map(self.imp.tensors.__getitem__,
+                                                             self.outputs))
+                        if a is not None and not a.is_const and not a.is_variable]
+                bad = next((a for a in acts if a.dtype != "INT16" or a.q is None or
+                            len(a.q.scale) != 1 or any(a.q.zero_point)), t)
+                raise self.error(f"activation {bad.describe()} with quantization {bad.q} in an "
+                                 f"op with int16 activations", f"tinyc's 16x8 {self.name} "
+                                 "takes int16 activations only, each quantized per tensor "
+                                 "with zero point 0.", ModelError)
             if t.dtype in FLOAT_TYPES:
                 kind = "hybrid (dynamic-range quantized)" if any(
                     w.dtype == "INT8" for w in weights) else "float"
@@ -415,6 +427,7 @@ INT16_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_
              "RESIZE_NEAREST_NEIGHBOR", "MINIMUM", "MAXIMUM", "RELU6",
              "TRANSPOSE_CONV", "RELU", "LEAKY_RELU", "SUB", "MUL",
              "SQUARED_DIFFERENCE", "MEAN", "SUM", "PRELU", "BATCH_MATMUL",
-             "LOGISTIC", "TANH")
+             "LOGISTIC", "TANH",
+             "SOFTMAX", "RSQRT")
 
 __all__ = ["load_tflite", "schema", "TflOp", "TflTensor"]

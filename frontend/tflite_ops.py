@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import OPS, QParams, Value
+from ..ir import OPS, DType, QParams, Value
 from ..ir.ops.shape import slice_attrs
 from ..ir.qmath import float_table
 from . import tflite_luts as luts
@@ -304,6 +304,11 @@ def RSQRT(op: TflOp) -> Value:
     """Inputs below the zero point (negative reals) are TFLM errors: the table gives 127."""
     if op.is_float:
         return _float_unary(op, None)
+    if op.is_int16:
+        if op.act(0).q.zero_point != (0,) or op.out().q.zero_point != (0,):
+            raise op.error("int16 zero points must be 0", "TFLite Micro's int16 RSQRT "
+                           "needs symmetric input and output.", ModelError)
+        return op.emit("rsqrt16", [op.act(0)])
     return _lut(op, luts.rsqrt_table(op.act(0).q, op.out().q), "tflm_rsqrt")
 
 
@@ -332,6 +337,12 @@ def SOFTMAX(op: TflOp) -> Value:
     q = op.out().q
     if op.is_float:
         return op.emit("softmax", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
+    if op.is_int16:
+        x = op.act(0)
+        if x.q.zero_point != (0,):
+            raise op.error(f"int16 input zero point {x.q.zero_point[0]}, TFLite Micro needs 0",
+                           cls=ModelError)
+        return op.emit("softmax16", [_q15_output(op)], {"beta": float(o.Beta()) if o else 1.0})
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)
@@ -601,12 +612,23 @@ def QUANTIZE(op: TflOp) -> Value:
 
 def _quantize_int16(op: TflOp, src, out) -> Value:
     """QUANTIZE between int8 and int16 (int16 model I/O, around 16x8 layers such as the
-    LSTM): IR requantize (TFLM's Requantize, the same arithmetic); int16 symmetric."""
+    LSTM): IR requantize (TFLM's Requantize, the same arithmetic); int16 symmetric. float32
+    model input -> int16 (a 16x8 model with float I/O): the input itself, quantized to int16
+    (as float -> int8: the C API takes the quantized values, here int16_t)."""
+    v = op.imp.values.get(src.index)
+    if src.dtype == "FLOAT32" and out.dtype == "INT16" and v is not None and v in op.g.inputs:
+        if out.q is None or len(out.q.scale) != 1 or any(out.q.zero_point):
+            raise op.error(f"QUANTIZE to {out.describe()}", "int16 activations are "
+                           "symmetric and per tensor (zero point 0).", ModelError)
+        if v.q is not None and v.q != out.q:
+            raise op.error(f"input '{v.name}' is quantized twice ({v.q} and {out.q})")
+        v.type = v.type.with_(q=out.q)
+        op.g.io_dtype[v.name] = DType.INT16          # int16 inside; float at the Python API
+        return v
     if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
         raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
-                       "tinyc supports QUANTIZE between int8 and int16 activations; a 16x8 "
-                       "model with float I/O: convert with inference_input_type = "
-                       "inference_output_type = tf.int16 (or tf.int8).")
+                       "tinyc supports QUANTIZE between int8 and int16 activations, and "
+                       "float32 -> int16 at a model input (a 16x8 model with float I/O).")
     for t in (src, out):
         if t.q is None or len(t.q.scale) != 1:
             raise op.error(f"QUANTIZE {t.describe()} needs per-tensor quantization, got {t.q}")
@@ -617,13 +639,18 @@ def _quantize_int16(op: TflOp, src, out) -> Value:
 
 
 def DEQUANTIZE(op: TflOp) -> Value:
-    """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O)."""
+    """int8 -> float at the model's output: the int8 value itself (tinyc dequantizes I/O);
+    int16 -> float at the model's output (16x8 float I/O): the int16 value, kept int16."""
     src = op.tensor(0)
     if src.is_const:
         raise op.error(f"DEQUANTIZE of the constant {src.describe()}: weights dequantized at "
                        "run time make this a float model", FLOAT_HINT + ".", ModelError)
+    if src.dtype == "INT16" and op.out().index in op.imp.model.outputs:
+        op.imp.dequantized16.add(op.out().index)       # a 16x8 model's float output
+        return op.act(0)
     if src.dtype != "INT8":
-        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8 only.")
+        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8, and int16 "
+                       "at the model's output.")
     return op.act(0)
 
 
@@ -792,13 +819,15 @@ def SVDF(op: TflOp) -> Value:
             got = t.describe() if t is not None else "nothing"
             raise op.error(f"{what}: expected a per-tensor quantized {dtype.lower()} "
                            f"{'constant' if const else 'activation'} of rank {rank}, got {got}",
-                           "tinyc supports the int8 SVDF with int16 weights_time and state "
-                           "(TFLite Micro's integer path).", ModelError)
+                           "tinyc supports the int8 SVDF with int16 (or int8) weights_time "
+                           "and state of the same type (TFLite Micro's integer path).",
+                           ModelError)
     need(tx, "input", "INT8", False)
     need(twf, "weights_feature", "INT8", True)
-    need(twt, "weights_time", "INT16", True)
+    t_state = "INT8" if twt is not None and twt.dtype == "INT8" else "INT16"
+    need(twt, "weights_time", t_state, True)
     need(tb, "bias", "INT32", True, rank=1)
-    need(ts, "state", "INT16", False)
+    need(ts, "state", t_state, False)
     need(out, "output", "INT8", False)
     rank = o.Rank()
     n_filter, n_mem = twt.shape
@@ -815,12 +844,14 @@ def SVDF(op: TflOp) -> Value:
     if abs(float(tb.q.scale[0]) - float(f32(s_state * s_wt))) >= 1e-5:
         raise op.error(f"bias scale {tb.q.scale[0]} is not state scale x weights_time scale "
                        f"({float(s_state * s_wt)})", "TFLite Micro refuses it.", ModelError)
-    if ts.q.zero_point[0] != 0:
+    if ts.q.zero_point[0] != 0 and t_state == "INT16":
         raise op.error(f"state zero point {ts.q.zero_point[0]}", "int16 state is symmetric "
                        "(zero point 0).", ModelError)
     x = op.act(0)
-    w_time = op.const(2, twt.q, "INT16")
+    w_time = op.const(2, twt.q, t_state)
     bias = op.const(3, type(tb.q)(tb.q.scale, tb.q.zero_point, None), "INT32")
-    attrs = op.fused({"rank": rank, "state_scale": float(s_state), "state_zp": 0,
-                      "state_dtype": "i16"}, o.FusedActivationFunction())
+    attrs = op.fused({"rank": rank, "state_scale": float(s_state),
+                      "state_zp": int(ts.q.zero_point[0]),
+                      "state_dtype": "i8" if t_state == "INT8" else "i16"},
+                     o.FusedActivationFunction())
     return op.emit("svdf", [x, op.const(1, twf.q), w_time, bias], attrs)

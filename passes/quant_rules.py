@@ -317,3 +317,21 @@ def l1_norm_rule(node: Node) -> dict:
                                 "range — expected a scale in [2^-30, 256] and rows <= 32768")
     return {"in_offset": -int(qi.zp), "out_offset": int(qo.zp), "multiplier": (int(m),),
             "shift": (int(s),)}
+@rule("softmax16")
+def softmax16_rule(node: Node) -> dict:
+    """TFLM CalculateSoftmaxParams, int16 input: QuantizeMultiplier(double(s_in) * double(beta)
+    / (10 / 65535)), so that a difference of -65535 scaled is -10.0 on the exp table."""
+    s_in = float(np.float32(node.inputs[0].q.s))
+    beta = float(np.float32(node.attrs.get("beta", 1.0)))
+    mult, shift = quantize_multiplier(s_in * beta / (10.0 / 65535.0))
+    return {"input_multiplier": mult, "input_left_shift": shift}
+
+
+@rule("rsqrt16")
+def rsqrt16_rule(node: Node) -> dict:
+    """TFLM SetRsqrtOutputMultiplier: QuantizeMultiplier(1 / double(sqrtf(s_in) * s_out)),
+    the product in float32."""
+    f32 = np.float32
+    s_in, s_out = f32(node.inputs[0].q.s), f32(node.outputs[0].q.s)
+    mult, shift = quantize_multiplier(1.0 / float(f32(np.sqrt(s_in) * s_out)))
+    return {"out_mult": mult, "out_shift": shift}

@@ -90,4 +90,42 @@ static inline int32_t tinyc_clz32(uint32_t x)
     return n;
 }
 
+/* TFLite GetInvSqrtQuantizedMultiplierExp(input, kReverseShift = -1): 1/sqrt(input) =
+ * multiplier * 2^(shift - 31) (L2_NORMALIZATION, RSQRT). */
+static inline void tinyc_inv_sqrt_multiplier_exp(int32_t input, int32_t *multiplier, int32_t *shift)
+{
+    const int32_t half_three = (1 << 28) + (1 << 27);
+    int32_t s = 11;
+    int32_t pairs;
+    int32_t half_input;
+    int32_t x = 1 << 28;
+    int32_t i;
+    if (input <= 1) {
+        *multiplier = INT32_MAX;
+        *shift = 0;
+        return;
+    }
+    while (input >= (1 << 29)) {
+        input /= 4;
+        ++s;
+    }
+    pairs = (tinyc_clz32((uint32_t)input) - 1) / 2 - 1;
+    s -= pairs;
+    input = tinyc_shl_wrap(input, 2 * pairs);
+    half_input = tinyc_sat_mul_pot(input >> 1, -1);
+    for (i = 0; i < 5; ++i) {
+        const int32_t x3 = tinyc_sat_mul_pot(tinyc_srdhm(tinyc_srdhm(x, x), x), 6);
+        const int32_t a = tinyc_srdhm(half_three, x);
+        const int32_t b = tinyc_srdhm(half_input, x3);
+        x = tinyc_sat_mul_pot(tinyc_s32((uint32_t)a - (uint32_t)b), 3);
+    }
+    x = tinyc_srdhm(x, 1518500250);
+    if (s < 0) {
+        x = tinyc_shl_wrap(x, -s);
+        s = 0;
+    }
+    *multiplier = x;
+    *shift = -s;
+}
+
 #endif /* TINYC_GEMMLOWP_H */

@@ -182,4 +182,14 @@ void tinyc_logistic_s16(int32_t mult, int32_t shift, const uint16_t *table, int3
 void tinyc_tanh_s16(int32_t mult, int32_t shift, const uint16_t *table, int32_t size,
                     const int16_t *input, int16_t *output);
 
+/* 16x8 SOFTMAX over the last axis (TFLM reference_ops::SoftmaxInt16): exp and 1/(1 + x)
+ * int16 tables (513 entries, interpolated), output Q0.15 in [0, 32767]. */
+void tinyc_softmax_s16(int32_t rows, int32_t depth, int32_t mult, int32_t shift,
+                       const int16_t *exp_lut, const int16_t *recip_lut,
+                       const int16_t *input, int16_t *output);
+
+/* 16x8 RSQRT (TFLM RsqrtEvalQuantized<int16_t>): 1/sqrt per value, zero points 0. */
+void tinyc_rsqrt_s16(int32_t mult, int32_t shift, int32_t size, const int16_t *input,
+                     int16_t *output);
+
 #endif /* TINYC_NN_S16_H */

@@ -1,8 +1,8 @@
 /*
- * tinyc_svdf_s8.c - int8 SVDF with int16 state, TFLite Micro's integer path on a fresh state:
- * per filter f the state's newest slot is
- *   s[f] = clamp_int16(requantize(sum_i wf[f][i] * (x[i] + in_offset), mult1, shift1))
- *          + state_offset,
+ * tinyc_svdf_s8.c - int8 SVDF with int16 or int8 state, TFLite Micro's integer path on a fresh
+ * state: per filter f the state's newest slot is
+ *   s[f] = T(clamp_T(requantize(sum_i wf[f][i] * (x[i] + in_offset), mult1, shift1))
+ *            + state_offset)   (T = the state type, int16 or int8; the sum wraps),
  * the time sum is wt[f][M-1] * (s[f] - state_offset) (the older slots hold the reset value,
  * the zero point: they add 0), and output unit u is
  *   y[u] = clamp_int8(requantize(bias[u] + sum_r time(u * rank + r), mult2, shift2) + out_offset).
@@ -29,8 +29,13 @@ void tinyc_svdf_s8(const tinyc_svdf_params *p, const int8_t *input,
                     dot += (int32_t)w[i] * ((int32_t)x[i] + p->in_offset);
                 }
                 s = tinyc_requantize(dot, p->mult1, p->shift1);
-                s = (s < INT16_MIN) ? INT16_MIN : ((s > INT16_MAX) ? INT16_MAX : s);
-                s = (int32_t)(int16_t)(p->state_offset + s);
+                s = (s < p->state_min) ? p->state_min : ((s > p->state_max) ? p->state_max : s);
+                s = p->state_offset + s;        /* stored as the state type: wraps */
+                if (s > p->state_max) {
+                    s -= p->state_max - p->state_min + 1;
+                } else if (s < p->state_min) {
+                    s += p->state_max - p->state_min + 1;
+                }
                 acc += (int32_t)time_last[f] * (s - p->state_offset);
             }
             output[b * p->n_unit + u] =

@@ -22,10 +22,12 @@ class IOSpec:
                               # I/O type: "int8", "uint8" or "int16"
     scale: float
     zero_point: int           # in dtype's terms (uint8: the file's, 128 above the int8 view)
+    storage: str = "int8"     # float32 I/O: the integer type tinyc quantizes to (the C API's):
+                              # int8, or int16 (a 16x8 TFLite model with float I/O)
 
     @property
     def np_dtype(self) -> np.dtype:
-        return np.dtype(np.int8 if self.dtype == "float32" else self.dtype)
+        return np.dtype(self.storage if self.dtype == "float32" else self.dtype)
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """float -> this I/O's integer type (an array of that type passes unchanged)."""
@@ -79,7 +81,9 @@ class Model:
 
     def _spec(self, v, io_dtype: str) -> IOSpec:
         dtype = _io_dtype(self.graph, v.name, io_dtype)
-        return IOSpec(v.name, v.shape, dtype, v.q.s, v.q.zp + (128 if dtype == "uint8" else 0))
+        storage = "int16" if dtype == "float32" and v.dtype.value == "i16" else "int8"
+        return IOSpec(v.name, v.shape, dtype, v.q.s, v.q.zp + (128 if dtype == "uint8" else 0),
+                      storage)
 
     # -- I/O conversion --------------------------------------------------------------
     def _samples(self, x, batch: bool) -> tuple[list[list[np.ndarray]], bool]:

@@ -23,3 +23,5 @@ from . import l1norm  # noqa: F401,E402  (registration: l1_norm, ONNX LpNormaliz
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
+from . import softmax16  # noqa: F401,E402  (registration: softmax16, 16x8)
+from . import rsqrt16  # noqa: F401,E402  (registration: rsqrt16, 16x8)

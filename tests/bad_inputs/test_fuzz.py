@@ -57,7 +57,8 @@ def _tflite_seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     out = {f"{k}.tflite": tfl_cases.CASES[k](rng)
            for k in ("conv", "depthwise", "fully_connected", "concat", "pad", "softmax",
-                     "keras_reshape", "shape_ops")}
+                     "keras_reshape", "shape_ops", "softmax_16x8_io",
+                     "float_io_16x8_softmax", "rsqrt_16x8", "svdf_state8_batch2")}
     return out
 
 

@@ -209,3 +209,23 @@ def test_real_model_operator_reading_a_missing_tensor(models_dir, tfl):
     with pytest.raises(TfliteFormatError, match=rf"operator #0 input 0: tensor index 1000 out "
                                                 rf"of range \({n} tensors\)"):
         load_tflite(bad)
+
+
+@pytest.mark.parametrize("op, out_q, match", [
+    ("SOFTMAX", None, r"SOFTMAX.*activation tensor 'y16' \(int16\[1, 6\]\) with quantization "
+                      r"None in an op with int16 activations"),
+    ("RSQRT", None, r"RSQRT.*tensor 'y16'.*quantization None"),
+    ("SOFTMAX", "int8", r"SOFTMAX.*tensor 'y16' \(int8\[1, 6\]\).*int16 activations only")])
+def test_16x8_op_with_a_bad_activation_is_named(builder, tmp_path, op, out_q, match):
+    """A 16x8 op whose output int16 tensor lost its quantization, or is int8 beside an int16
+    input (found by the fuzz test: the int8 path read a missing q) -> ModelError naming it."""
+    b = builder.TflBuilder()
+    x = b.tensor("x16", (1, 6), dtype="INT16", scale=0.001, zp=0)
+    y = b.tensor("y16", (1, 6), dtype="INT16") if out_q is None else \
+        b.tensor("y16", (1, 6), scale=1 / 256, zp=-128)
+    b.op(op, [x], [y], *(("SoftmaxOptions",) if op == "SOFTMAX" else ()),
+         **({"Beta": 1.0} if op == "SOFTMAX" else {}))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b.build([x], [y]))
+    with pytest.raises(ModelError, match=match):
+        tinyc.compile(path, progress=None)

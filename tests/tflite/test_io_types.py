@@ -110,3 +110,24 @@ def test_onnx_uint8_model_io_is_uint8_too(tmp_path, caplog):
     got = m.interpret(x)
     assert got.dtype == np.uint8 and np.array_equal(got, want)
     assert np.array_equal(m.run_host(x), got)
+
+
+def test_16x8_float_io_takes_float_and_int16_in_c(cases, tflm, tmp_path):
+    """A 16x8 model with float I/O (QUANTIZE float -> int16, DEQUANTIZE int16 -> float), as
+    the int8 float-I/O models: tinyc.Model takes and returns float32 (quantized with the int16
+    scale), the C API int16_t; == TFLite Micro on float inputs (on the int16 grid)."""
+    m = _compile(cases, "float_io_16x8_softmax", tmp_path)
+    assert [(s.dtype, s.np_dtype) for s in m.inputs + m.outputs] == [
+        ("float32", np.dtype(np.int16))] * 2
+    header = (m.write(tmp_path / "c", host=True) / "model.h").read_text()
+    assert "void tinyc_model_invoke(const int16_t *in, int16_t *out);" in header
+    q = np.random.default_rng(2).integers(-32768, 32768, (4, *m.inputs[0].shape))
+    xf = m.inputs[0].dequantize(q.astype(np.int16))
+    y, y_c = m.interpret(xf, batch=True), m.run_host(xf, batch=True)
+    assert y.dtype == np.float32 and np.array_equal(y, y_c)
+    data = cases.CASES["float_io_16x8_softmax"](np.random.default_rng(0))
+    for k in range(len(xf)):
+        it = tflm.Interpreter.from_bytes(data)
+        it.set_input(xf[k], 0)
+        it.invoke()
+        assert np.array_equal(it.get_output(0), y[k])

@@ -114,7 +114,10 @@ def test_lstm_relu_cell_activation_refused(cases, tmp_path):
         _compile(tmp_path, cases.lstm(np.random.default_rng(0), act=1))
 
 
-@pytest.mark.parametrize("name", ["lstm_time_major_batch2", "lstm16_clip_batch2"])
+QEMU_CASES = ["lstm_time_major_batch2", "lstm16_clip_batch2"]
+
+
+@pytest.mark.parametrize("name", QEMU_CASES)
 def test_lstm_qemu_equals_tflm(name, cases, tflm, tmp_path, caplog):
     need_tools("qemu-system-arm", "arm-none-eabi-gcc")
     caplog.set_level(logging.ERROR, "tinyc")

@@ -65,3 +65,23 @@ def test_int16_fixed_point_helpers():
     assert L.srdhm16(-32768, -32768) == 32767 and L.sdhm16(-32768, -32768) == 32767
     assert L.srdhm16(16384, 16384) == 8192 and L.srdhm16(3, 16384) == 2    # 1.5 -> 2
     assert L.sdhm16(3, 16384) == 1 and L.sdhm16(-3, 16384) == -1          # toward zero
+
+
+def test_softmax16_tables_are_tflm_lutpopulate():
+    """16x8 SOFTMAX's tables (ir/ops/softmax16.py): the same with the C library's expf (what
+    TFLM's std::exp(float) calls) as with float64 exp rounded to float32, and within 1 LSB of
+    the real functions at the table's nodes (the bias moves nodes by at most 1)."""
+    import ctypes
+    import ctypes.util
+
+    from tinyc.ir.ops.softmax16 import EXP_LUT, ONE_OVER_1PX_LUT, lut_populate_int16
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
+    f = np.float32
+    again = lut_populate_int16(f(f(10.0) / f(65535)), 32767, f(f(2.0) / f(65535)), 0,
+                               lambda v: f(libm.expf(float(v))))
+    assert np.array_equal(again, EXP_LUT)
+    v = np.linspace(-10.0, 0.0, 513)
+    assert np.abs(EXP_LUT - np.round(np.exp(v) * 32767.5)).max() <= 1
+    v = np.linspace(0.0, 1.0, 513)
+    assert np.abs(ONE_OVER_1PX_LUT - np.round(32767.5 / (1 + v))).max() <= 1

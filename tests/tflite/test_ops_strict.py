@@ -31,6 +31,10 @@ OP_CASES += ["transpose_conv_16x8", "relu_16x8", "leaky_relu_16x8", "sub_16x8",
              "mul_16x8", "squared_difference_16x8", "mean_16x8", "mean_16x8_c", "sum_16x8",
              "prelu_16x8", "prelu_16x8_hw", "batch_matmul_16x8", "batch_matmul_16x8_const_adj"]
 OP_CASES += ["logistic_16x8", "logistic_16x8_pot", "tanh_16x8", "tanh_16x8_pot11"]
+OP_CASES += ["softmax_16x8", "softmax_16x8_io_beta"]
+OP_CASES += ["rsqrt_16x8"]
+OP_CASES += ["svdf_state8_batch2"]
+OP_CASES += ["float_io_16x8"]
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +59,4 @@ def test_op_kernels_are_strict_clean(cc, corpus, tmp_path):
                                 str(src), "-o", str(tmp_path / f"{name}_{i}.o")],
                                capture_output=True, text=True, check=False)
             assert r.returncode == 0 and not r.stderr.strip(), f"{cc} {src}:\n{r.stderr}"
+OP_CASES += ["softmax", "log_softmax_rows", "svdf_state8"]   # tinyc_gemmlowp.h users, int8 state

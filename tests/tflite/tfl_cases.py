@@ -762,37 +762,48 @@ CASES.update({f.__name__: f for f in (int16_io, int16_in_uint8_out)})
 
 # -- SVDF (issue 16): int8 with int16 weights_time and state ---------------------------------
 
-def svdf(rng, n_batch=1, n_in=12, n_filter=8, n_mem=5, rank=2, act=0):
-    """SVDF int8 / int16 (TFLM's integer path) with a variable int16 state; the state, time
-    weight and output scales sized to the sums so that few values saturate."""
+def svdf(rng, n_batch=1, n_in=12, n_filter=8, n_mem=5, rank=2, act=0, state8=False):
+    """SVDF int8 / int16 (TFLM's integer path) with a variable int16 state (state8: int8
+    weights_time and state, the state's zero point nonzero); the state, time weight and output
+    scales sized to the sums so that few values saturate. n_batch > 1: the model input
+    [1, n_batch * n_in] reshaped to [n_batch, n_in] (tinyc model inputs have batch 1)."""
     b = TflBuilder()
     s_x, z_x = float(rng.uniform(0.02, 0.1)), int(rng.integers(-60, 60))
     x = b.tensor("x", (n_batch, n_in), scale=s_x, zp=z_x)
+    x_in = x
+    if n_batch > 1:
+        x_in = b.tensor("x_flat", (1, n_batch * n_in), scale=s_x, zp=z_x)
+        b.op("RESHAPE", [x_in, _i32(b, "shape", (n_batch, n_in))], [x])
     s_wf = float(rng.uniform(0.002, 0.02))
     wf = b.const("wf", rng.integers(-127, 128, (n_filter, n_in)).astype(np.int8), scale=s_wf)
     proj = 128 * s_x * 127 * s_wf * np.sqrt(n_in) / 2          # typical |x . wf|
-    s_state = float(np.float32(proj * rng.uniform(2, 4) / 32767))
-    s_wt = float(np.float32(rng.uniform(0.5, 1.0) / 32767))
-    wt = b.const("wt", rng.integers(-32767, 32768, (n_filter, n_mem)).astype(np.int16),
+    t_max, t_np, t_name = (127, np.int8, "INT8") if state8 else (32767, np.int16, "INT16")
+    s_state = float(np.float32(proj * rng.uniform(2, 4) / t_max))
+    s_wt = float(np.float32(rng.uniform(0.5, 1.0) / t_max))
+    wt = b.const("wt", rng.integers(-t_max, t_max + 1, (n_filter, n_mem)).astype(t_np),
                  scale=s_wt)
     n_unit = n_filter // rank
     s_bias = float(np.float32(s_state) * np.float32(s_wt))
     out = proj * np.sqrt(rank) / 2                                # typical |y|
     bias = b.const("b", np.round(rng.normal(0, out / 4 / s_bias, n_unit)).astype(np.int32),
                    scale=s_bias)
-    state = b.tensor("state", (n_batch, n_filter * n_mem), dtype="INT16", scale=s_state, zp=0,
-                     variable=True)
+    state = b.tensor("state", (n_batch, n_filter * n_mem), dtype=t_name, scale=s_state,
+                     zp=int(rng.integers(-40, 40)) if state8 else 0, variable=True)
     y = b.tensor("y", (n_batch, n_unit), scale=float(out * rng.uniform(2, 4) / 128),
                  zp=int(rng.integers(-20, 20)))
     b.op("SVDF", [x, wf, wt, bias, state], [y], "SVDFOptions", Rank=rank,
          FusedActivationFunction=act)
-    return b.build([x], [y])
+    return b.build([x_in], [y])
 
 
 CASES["svdf"] = svdf
 # fused RELU: TFLM's integer SVDF ignores it (only the int8 clamp), as the IR does
 CASES["svdf_rank1_relu"] = lambda rng: svdf(rng, n_in=20, n_filter=6, n_mem=10, rank=1, act=1)
 CASES["svdf_rank3"] = lambda rng: svdf(rng, n_in=7, n_filter=12, n_mem=3, rank=3)
+CASES["svdf_batch3"] = lambda rng: svdf(rng, n_batch=3, n_in=10, n_filter=6, n_mem=4, rank=2)
+CASES["svdf_state8"] = lambda rng: svdf(rng, state8=True)
+CASES["svdf_state8_batch2"] = lambda rng: svdf(rng, n_batch=2, n_in=9, n_filter=6, n_mem=7,
+                                               rank=3, state8=True)
 
 
 # -- 16x8 models (issue 16): int16 activations, int8 weights, int64 bias ---------------------
@@ -1255,3 +1266,136 @@ CASES["logistic_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12)
 CASES["tanh_16x8"] = lambda rng: logistic_16x8(rng, kind="TANH")
 CASES["tanh_16x8_pot"] = lambda rng: logistic_16x8(rng, 2.0 ** -12, "TANH")
 CASES["tanh_16x8_pot11"] = lambda rng: logistic_16x8(rng, 2.0 ** -11, "TANH")
+
+
+def softmax_16x8(rng, shape=(1, 4, 5, 7), beta=1.0, amax=None):
+    """SOFTMAX with int16 activations (TFLM reference_ops::SoftmaxInt16: exp and 1/(1+x)
+    tables from LUTPopulate<int16_t>, input multiplier s_in * beta / (10 / 65535)), over the
+    last axis; the int16 input spans +-amax (12: within the table's -10, 40: beyond it)."""
+    b = TflBuilder()
+    s8, z8 = _q(rng)
+    amax = float(rng.uniform(4, 12)) if amax is None else amax
+    s8 = float(np.float32(2 * amax / 255))
+    x = b.tensor("x", shape, scale=s8, zp=z8)
+    s16 = float(np.float32(128 * s8 * 1.1 / 32767))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("QUANTIZE", [x], [x16])
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=1.0 / 32768, zp=0)
+    b.op("SOFTMAX", [x16], [y16], "SoftmaxOptions", Beta=beta)
+    y = b.tensor("y", shape, scale=1.0 / 256, zp=-128)
+    b.op("QUANTIZE", [y16], [y])
+    return b.build([x], [y])
+
+
+CASES["softmax_16x8"] = softmax_16x8
+CASES["softmax_16x8_beta"] = lambda rng: softmax_16x8(rng, (1, 3, 10), beta=0.4, amax=40.0)
+CASES["softmax_16x8_wide"] = lambda rng: softmax_16x8(rng, (1, 2, 300), beta=1.7, amax=40.0)
+
+
+def softmax_16x8_io(rng, shape=(1, 6, 33), beta=1.0):
+    """16x8 SOFTMAX on the int16 model input (every int16 value reachable), int16 output."""
+    b = TflBuilder()
+    s16 = float(np.float32(rng.uniform(2, 20) / 32767))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=1.0 / 32768, zp=0)
+    b.op("SOFTMAX", [x16], [y16], "SoftmaxOptions", Beta=beta)
+    return b.build([x16], [y16])
+
+
+CASES["softmax_16x8_io"] = softmax_16x8_io
+CASES["softmax_16x8_io_beta"] = lambda rng: softmax_16x8_io(rng, (1, 200), beta=0.05)
+
+
+def rsqrt_16x8(rng, shape=(1, 8, 64), out_scale=None):
+    """16x8 RSQRT (TFLM RsqrtEvalQuantized<int16_t>) on the int16 model input after MAXIMUM
+    with 0 (TFLM errors on negative values): every non-negative int16 value reachable, 0
+    included (-> 32767); int16 output."""
+    b = TflBuilder()
+    s16 = float(np.float32(rng.uniform(1e-4, 0.05)))
+    x16 = b.tensor("x16", shape, dtype="INT16", scale=s16, zp=0)
+    zero = b.const("zero", np.zeros((1,), np.int16), scale=s16, zp=0)
+    r16 = b.tensor("r16", shape, dtype="INT16", scale=s16, zp=0)
+    b.op("MAXIMUM", [x16, zero], [r16])
+    s_out = out_scale or float(np.float32(1.0 / np.sqrt(s16) / rng.uniform(3000, 30000)))
+    y16 = b.tensor("y16", shape, dtype="INT16", scale=s_out, zp=0)
+    b.op("RSQRT", [r16], [y16])
+    return b.build([x16], [y16])
+
+
+CASES["rsqrt_16x8"] = rsqrt_16x8
+# an output scale that saturates the small inputs (1/sqrt(v) above the int16 range)
+CASES["rsqrt_16x8_sat"] = lambda rng: rsqrt_16x8(rng, (1, 300), out_scale=1e-3)
+
+
+def float_io_16x8(rng, softmax=False):
+    """A 16x8 model with float I/O (issue 16): float input -> QUANTIZE (int16) -> CONV_2D
+    (16x8) -> MAX_POOL -> RESHAPE -> FULLY_CONNECTED (16x8) [-> SOFTMAX (16x8)] ->
+    DEQUANTIZE -> float output. tinyc: float at the Python API, int16_t in the C API."""
+    b = TflBuilder()
+    s_x = _q16(rng, 4.0)
+    xf = b.tensor("x", (1, 6, 6, 2), dtype="FLOAT32")
+    x = b.tensor("x16", (1, 6, 6, 2), dtype="INT16", scale=s_x, zp=0)
+    b.op("QUANTIZE", [xf], [x])
+    c, s_c = _conv16(b, rng, x, s_x, (4, 3, 3, 2), (1, 6, 6, 4), 0, "CONV_2D",
+                     options="Conv2DOptions", Padding=SAME, StrideW=1, StrideH=1,
+                     DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=RELU)
+    p = b.tensor("pool", (1, 3, 3, 4), dtype="INT16", scale=s_c, zp=0)
+    b.op("MAX_POOL_2D", [c], [p], "Pool2DOptions", Padding=VALID, StrideW=2, StrideH=2,
+         FilterWidth=2, FilterHeight=2)
+    f = b.tensor("flat", (1, 36), dtype="INT16", scale=s_c, zp=0)
+    b.op("RESHAPE", [p, b.const("shape", np.array([1, 36], np.int32))], [f])
+    y, _ = _conv16(b, rng, f, s_c, (5, 36), (1, 5), 0, "FULLY_CONNECTED",
+                   options="FullyConnectedOptions", FusedActivationFunction=0)
+    if softmax:
+        sm = b.tensor("sm", (1, 5), dtype="INT16", scale=1.0 / 32768, zp=0)
+        b.op("SOFTMAX", [y], [sm], "SoftmaxOptions", Beta=1.0)
+        y = sm
+    yf = b.tensor("y", (1, 5), dtype="FLOAT32")
+    b.op("DEQUANTIZE", [y], [yf])
+    return b.build([xf], [yf])
+
+
+CASES["float_io_16x8"] = float_io_16x8
+CASES["float_io_16x8_softmax"] = lambda rng: float_io_16x8(rng, True)
+
+
+def split_v_16x8(rng, shape=(1, 4, 9, 3)):
+    """SPLIT_V of int16 values along W into sizes (2, -1, 3) (TFLM split_v.cc: raw copies);
+    the middle part (width 4) is the output."""
+    def body(b, x, y, s):
+        parts = [b.tensor(f"p{k}", (1, 4, w, 3), dtype="INT16", scale=s, zp=0)
+                 if k != 1 else y for k, w in enumerate((2, 4, 3))]
+        b.op("SPLIT_V", [x, _i32(b, "sizes", [2, -1, 3]), _i32(b, "axis", [2])], parts,
+             "SplitVOptions", NumSplits=3)
+    return _wrap16(rng, shape, (1, 4, 4, 3), body)
+
+
+CASES["split_v_16x8"] = split_v_16x8
+
+
+# -- audit (op_coverage.py): broadcasting variants of the int8 binary ops ---------------------
+CASES["minimum_broadcast"] = lambda rng: _same_q_binary(rng, "MINIMUM", (1, 4, 1, 1))
+
+
+def prelu_scalar_alpha(rng, shape=(1, 3, 4, 5)):
+    """PRELU with one alpha for every element (broadcast from [1])."""
+    b = TflBuilder()
+    x = _act(b, rng, "x", shape)
+    alpha = b.const("alpha", rng.integers(-128, 128, (1,)).astype(np.int8),
+                    scale=float(rng.uniform(0.002, 0.01)), zp=int(rng.integers(-20, 20)))
+    y = _act(b, rng, "y", shape, 0.03, 0.15)
+    b.op("PRELU", [x, alpha], [y])
+    return b.build([x], [y])
+
+
+def squared_difference_rank2(rng):
+    """SQUARED_DIFFERENCE of [7, 5] and a broadcast column [7, 1] (rank 2)."""
+    b = TflBuilder()
+    x1 = _act(b, rng, "a", (1, 7, 5), 0.005, 0.02)
+    x2 = _act(b, rng, "b", (1, 7, 1), 0.005, 0.02)
+    y = _act(b, rng, "y", (1, 7, 5), 0.01, 0.05)
+    b.op("SQUARED_DIFFERENCE", [x1, x2], [y])
+    return b.build([x1, x2], [y])
+
+
+CASES.update({f.__name__: f for f in (prelu_scalar_alpha, squared_difference_rank2)})
