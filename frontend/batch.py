@@ -26,6 +26,7 @@ from onnx import helper, numpy_helper
 from ..errors import UnsupportedOpError
 from ..ir import OPS as IR_OPS
 from .guard_graph import inferred_shapes
+from .onnx_islands import OPS as ISLAND_OPS
 from .onnx_ops import ELEMENTWISE
 from .onnx_table import OPS
 
@@ -148,6 +149,8 @@ def _visit(ctx: _Ctx, i: int, node: onnx.NodeProto, path: str) -> None:
            for a in node.attribute):               # a subgraph may read any outer value
         raise _no_rule(ctx, node, path)
     kinds = [ctx.kind.get(x) for x in node.input if x]
+    if node.op_type == "CastLike" and kinds:     # the second input gives only a type
+        kinds = kinds[:1]
     if BATCH not in kinds:                     # constants, or values computed from shapes
         if SHAPE in kinds:
             ctx.kind.update((o, SHAPE) for o in node.output if o)
@@ -379,6 +382,7 @@ RULES = {
 
 RULES["ConvTranspose"] = _per_image
 RULES["LpNormalization"] = _on_axis(lambda ctx: -1)
+RULES.update((op, _rows) for op in ISLAND_OPS if op not in RULES)   # onnx_islands
 
 
 def rule_for(op_type: str):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
 import onnx
 
@@ -33,6 +34,9 @@ class Match:
     x: str                                   # its input
     nodes: set[int]                          # every node of the pattern (last one included)
     attrs: dict = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()            # the values it gives (default: its last node's)
+    convert: Callable | None = None          # fn(builder, x, **attrs) instead of OPS[op]
+    args: dict = field(default_factory=dict)  # further inputs: parameter -> tensor name
 
 
 class _Graph:

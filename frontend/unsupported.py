@@ -28,11 +28,15 @@ TRAINING_OPS = {"SoftmaxCrossEntropyLoss": "a loss", "NegativeLogLikelihoodLoss"
                 "Gradient": "a gradient", "Adagrad": "an optimizer step",
                 "Adam": "an optimizer step", "Momentum": "an optimizer step"}
 SQRT2 = float(np.sqrt(2.0))
+ISLAND_HINT = ("tinyc reads it inside a float function of ONE activation with scalar "
+               "constants (folded into one lookup table), or inside Softmax / LogSoftmax / "
+               "LayerNormalization written out; here it reads several activations or "
+               "non-scalar constants")
 
 
 def supported(op_type: str) -> bool:
     return op_type in onnx_table.OPS or op_type in dynamic_quant.OPS or \
-        op_type in ("Shape", "Size")
+        op_type in ("Shape", "Size", "Cast", "CastLike")
 
 
 def constants(g: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -58,7 +62,9 @@ def activations(g: onnx.GraphProto) -> tuple[set[str], list[bool]]:
     acts = {vi.name for vi in g.input if vi.name not in inits}
     on_act = []
     for node in g.node:
-        reads = any(x in acts for x in node.input if x)
+        # CastLike(constant, activation) is a constant: the activation gives only its type
+        ins = node.input[:1] if node.op_type == "CastLike" else node.input
+        reads = any(x in acts for x in ins if x)
         custom = node.domain not in DOMAINS
         on_act.append(reads or custom)
         if custom or reads and node.op_type not in ("Shape", "Size"):
@@ -109,6 +115,7 @@ def _erf_hint(g: onnx.GraphProto, node: onnx.NodeProto, consts: dict) -> str:
 
 
 def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) -> None:
+    from . import onnx_islands                   # (it imports this module)
     g = model.graph
     consts = constants(g)
     _, on_act = activations(g)
@@ -131,6 +138,8 @@ def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) ->
             why = f"op {node.op_type} is not supported on activations"
             if node.op_type == "Erf":
                 why += f" — {_erf_hint(g, node, consts)}"
+            elif node.op_type in onnx_islands.TRIGGERS:
+                why += f" — {ISLAND_HINT}"
             groups[(node.op_type, node.domain, why)].append(_name(node))
     if not groups:
         return

@@ -7,8 +7,9 @@ model -> its op); only cases of ops that tinyc's ONNX frontend reads are run.
 
 How a case is run (the ONNX tests feed weights as graph inputs; tinyc compiles static graphs):
 - graph inputs that are not activations (weights, biases, shapes, axes, pads, scales: any
-  input other than a float or int8/uint8 first operand, or of Add/Mul/Concat) become
-  initializers holding the test's data;
+  input other than the model's first input or a float or int8/uint8 first operand, or of
+  Add/Mul/Concat; a scalar other than the first input) become initializers holding the
+  test's data (the first input is data: an expanded Clip reads Less(max, x));
 - models outside tinyc's opsets 11..21 are converted with onnx.version_converter (old ones
   to 13, as tinyc's error message advises; the node tests of newer opsets down to 21);
 - a batch-N case (static inputs of shape (N, ...), N > 1, rank >= 2) is compiled as a user
@@ -154,7 +155,8 @@ def prepare(case: Case) -> tuple[onnx.ModelProto, list[str], list[np.ndarray]]:
     graph_inputs = [vi for vi in m.graph.input if vi.name not in inits]
     for vi, a in zip(graph_inputs, case.inputs):
         a = np.asarray(a)
-        if _activation(m, vi.name) and a.dtype != object:
+        first = vi is graph_inputs[0]
+        if (first or _activation(m, vi.name) and a.ndim) and a.dtype != object:
             keep.append(vi.name)
             data.append(a)
         else:
