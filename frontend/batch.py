@@ -95,9 +95,12 @@ def _literal_targets(model: onnx.ModelProto, at_n: onnx.ModelProto, opset: int):
     the rule for Reshape then rewrites it for batch 1 like a literal target."""
     shapes, values = _shapes(at_n), _constants(at_n.graph)
     literal, todo = set(values), {}
+    declared = {vi.name for vi in at_n.graph.output} - {vi.name for vi in at_n.graph.value_info}
     for i, node in enumerate(at_n.graph.node):
         _evaluate_small(node, shapes, values, opset)
-        unknown = None in (shapes.get(node.output[0]) or (None,))
+        # a graph output's shape may be only the model's declaration (gone at batch 1)
+        unknown = None in (shapes.get(node.output[0]) or (None,)) or \
+            node.output[0] in declared
         if node.op_type == "Reshape" and unknown and node.input[1] in values.keys() - literal:
             todo[i] = values[node.input[1]]
     if not todo:

@@ -232,16 +232,18 @@ class _Importer:
                 self._add_input(vi)
         # GELU, SiLU, HardSwish, Softmax, LayerNormalization subgraphs; float islands
         patterns = onnx_islands.find_all(self.onnx, self.b.opset)
-        inner = onnx_patterns.covered(patterns) - set(patterns)
-        gives = {o: i for i, m in patterns.items() for o in m.outputs}
+        inner = onnx_patterns.covered(patterns)
+        gives = {o: i for i, m in patterns.items() for o in m.outputs if o}
+        last = set(patterns)
         for i, node in enumerate(self.onnx.node):
-            if i in inner:                       # converted with the pattern's last node
+            if i in inner - last:                # converted with the pattern's last node
                 continue
             for x in node.input:                 # or before, where another node reads it
                 if gives.get(x, i) != i and gives[x] in patterns:
                     self._pattern(gives[x], patterns.pop(gives[x]))
-            if i in patterns:
-                self._pattern(i, patterns.pop(i))
+            if i in last:
+                if i in patterns:
+                    self._pattern(i, patterns.pop(i))
                 continue
             self.b.node = node
             first = len(self.g.nodes)
