@@ -298,7 +298,7 @@ def cast(b, op: str, ins: list, attrs: dict):
                       "QDQ models must DequantizeLinear before float ops.")
     if to in FLOATS:
         return x
-    name = helper.tensor_dtype_to_string(to) if to is not None else "?"
+    name = helper.tensor_dtype_to_string(to).split(".")[-1] if to is not None else "?"
     if to == onnx.TensorProto.FLOAT16:
         return b.act(b.emit("elementwise_fn", [x.value], {"program": (("to_float16", "x"),)}),
                      x.perm)
