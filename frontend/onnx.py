@@ -60,7 +60,8 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
     unsupported.check(model, path,               # every unsupported node, in one error
-                      onnx_patterns.covered(onnx_islands.find_all(model.graph, opset)))
+                      onnx_patterns.covered(onnx_islands.find_all(model.graph, opset)),
+                      onnx_islands.TRIGGERS)
     _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
                                                   _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)

@@ -18,6 +18,7 @@ import onnx
 from onnx import helper
 
 from . import unsupported
+from . import onnx_patterns
 from .onnx_patterns import DOMAINS, Match
 
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Neg": "neg",
@@ -28,14 +29,12 @@ BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow",
           "Less": "less", "LessOrEqual": "less_equal", "Greater": "greater",
           "GreaterOrEqual": "greater_equal", "Equal": "equal", "And": "and", "Or": "or"}
 VARIADIC = {"Sum": "add", "Max": "max", "Min": "min"}
-OTHER = {"Where", "Clip", "Relu", "Identity", "Cast", "CastLike", "Softsign", "HardSigmoid",
-         "LeakyRelu", "ThresholdedRelu", "Mish"}
+OTHER = {"Where", "Clip", "Relu", "Identity", "Cast", "CastLike", "HardSigmoid", "LeakyRelu"}
 OPS = set(UNARY) | set(BINARY) | set(VARIADIC) | OTHER
 # ops only an island converts (the frontend has no function of its own for them)
 TRIGGERS = {"Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Erf", "Floor", "Ceil", "Round",
             "Sign", "Sin", "Cos", "Not", "Pow", "Less", "LessOrEqual", "Greater",
-            "GreaterOrEqual", "Equal", "And", "Or", "Where", "Sum", "Softsign",
-            "ThresholdedRelu", "Mish"}
+            "GreaterOrEqual", "Equal", "And", "Or", "Where", "Sum"}
 CAST_TO = {onnx.TensorProto.FLOAT: None, onnx.TensorProto.DOUBLE: None,
            onnx.TensorProto.FLOAT16: "to_float16", onnx.TensorProto.BOOL: "to_bool",
            **{getattr(onnx.TensorProto, t.upper()): f"to_{t}"
@@ -45,33 +44,6 @@ CAST_TO = {onnx.TensorProto.FLOAT: None, onnx.TensorProto.DOUBLE: None,
 
 def _attrs(n: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in n.attribute}
-
-
-def const_values(g: onnx.GraphProto, opset: int | None = None) -> dict[str, np.ndarray]:
-    """Small constants: initializers and Constant outputs of <= 16 elements, and what nodes on
-    them compute (CastLike(c, x) is c as float32: x is a float activation here)."""
-    from onnx.reference import ReferenceEvaluator
-    vals = dict(unsupported.constants(g))
-    for n in g.node:
-        ins = [x for x in n.input if x]
-        if n.domain not in DOMAINS or not n.output or n.op_type == "Constant":
-            continue
-        if n.op_type == "CastLike" and ins and ins[0] in vals:
-            a = np.asarray(vals[ins[0]])
-            if a.dtype.kind == "f":
-                vals[n.output[0]] = a.astype(np.float32)
-            continue
-        if not ins or any(x not in vals for x in ins) or n.op_type.startswith("Random"):
-            continue
-        try:
-            outs = ReferenceEvaluator(n, opsets={"": opset} if opset else None).run(
-                None, {x: vals[x] for x in ins})
-        except Exception:                        # noqa: BLE001 -- left unknown
-            continue
-        for o, v in zip(n.output, outs):
-            if o and np.size(v) <= 16:
-                vals[o] = np.asarray(v)
-    return vals
 
 
 def _scalar(v) -> float | None:
@@ -129,20 +101,13 @@ class _Builder:
         elif op == "Cast":
             prim = CAST_TO[a["to"]]
             r = self.step(prim, ins[0]) if prim else ins[0]
-        elif op == "Softsign":
-            r = self.step("div", ins[0], self.step("add", self.step("abs", ins[0]), 1.0))
         elif op == "HardSigmoid":
             lin = self.step("add", self.step("mul", ins[0], float(a.get("alpha", 0.2))),
                             float(a.get("beta", 0.5)))
             r = self.step("min", self.step("max", lin, 0.0), 1.0)
-        elif op == "LeakyRelu":
+        else:                                    # LeakyRelu
             r = self.step("where", self.step("less", ins[0], 0.0),
                           self.step("mul", ins[0], float(a.get("alpha", 0.01))), ins[0])
-        elif op == "ThresholdedRelu":
-            r = self.step("where", self.step("greater", ins[0], float(a.get("alpha", 1.0))),
-                          ins[0], 0.0)
-        else:                                    # Mish
-            r = self.step("mul", ins[0], self.step("tanh", self.step("softplus", ins[0])))
         self.ref[n.output[0]] = r
         bools = {"less", "less_equal", "greater", "greater_equal", "equal", "not", "and", "or",
                  "to_bool"}
@@ -177,7 +142,7 @@ def find(g: onnx.GraphProto, taken: set[int] = frozenset(), opset: int | None = 
          ) -> dict[int, Match]:
     nodes = list(g.node)
     acts, _ = unsupported.activations(g)
-    consts = const_values(g, opset)
+    consts = unsupported.const_values(g, opset)
     cand = [i for i, n in enumerate(nodes) if i not in taken and _member(n, acts, consts)]
     if not any(nodes[i].op_type in TRIGGERS for i in cand):
         return {}
@@ -204,7 +169,7 @@ def find(g: onnx.GraphProto, taken: set[int] = frozenset(), opset: int | None = 
 
 
 def _roots(nodes, i, free, prod, acts) -> list[str]:
-    """The activations outside the candidate nodes that node i depends on through them."""
+    """The activations node i depends on through candidate nodes (each may root an island)."""
     seen, todo, roots = set(), [i], []
     while todo:
         k = todo.pop()
@@ -218,8 +183,8 @@ def _roots(nodes, i, free, prod, acts) -> list[str]:
             p = prod.get(x)
             if p in free:
                 todo.append(p)
-            elif x not in roots:
-                roots.append(x)
+            if x not in roots:                   # (an inner value may be the root too:
+                roots.append(x)                  # Exp(Add(x, z)) folds on the Add)
     return roots
 
 
@@ -264,7 +229,6 @@ def convert(b, x, programs: dict, const_rank: int):
 
 def find_all(g: onnx.GraphProto, opset: int | None = None) -> dict[int, Match]:
     """The known patterns (onnx_patterns), then the islands among the other nodes."""
-    from . import onnx_patterns
     found = onnx_patterns.find(g)
     found.update(find(g, onnx_patterns.covered(found), opset))
     return found
@@ -307,4 +271,4 @@ def cast(b, op: str, ins: list, attrs: dict):
                   "of one activation (e.g. an expanded activation's Cast(Less(x, 0))).")
 
 
-__all__ = ["find", "find_all", "convert", "cast", "const_values", "OPS", "TRIGGERS", "CASTS"]
+__all__ = ["find", "find_all", "convert", "cast", "OPS", "TRIGGERS", "CASTS"]

@@ -41,9 +41,8 @@ class Match:
 
 class _Graph:
     def __init__(self, g: onnx.GraphProto):
-        from .onnx_islands import const_values   # (it imports this module)
         self.nodes = list(g.node)
-        self.consts = const_values(g)            # small constants, computed ones too
+        self.consts = unsupported.const_values(g)   # small constants, computed ones too
         self.acts, _ = unsupported.activations(g)
         self.prod = {o: i for i, n in enumerate(self.nodes) for o in n.output if o}
         self.uses = Counter(x for n in self.nodes for x in n.input if x)

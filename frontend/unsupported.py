@@ -56,6 +56,34 @@ def constants(g: onnx.GraphProto) -> dict[str, np.ndarray]:
     return out
 
 
+def const_values(g: onnx.GraphProto, opset: int | None = None) -> dict[str, np.ndarray]:
+    """Small constants: initializers and Constant outputs of <= 16 elements, and what nodes on
+    them compute (CastLike(c, x) is c as float32: x is a float activation here)."""
+    from onnx.reference import ReferenceEvaluator
+    vals = dict(constants(g))
+    for n in g.node:
+        ins = [x for x in n.input if x]
+        if n.domain not in DOMAINS or not n.output or n.op_type == "Constant":
+            continue
+        if n.op_type == "CastLike" and ins and ins[0] in vals:
+            a = np.asarray(vals[ins[0]])
+            if a.dtype.kind == "f":
+                vals[n.output[0]] = a.astype(np.float32)
+            continue
+        if not ins or any(x not in vals or np.size(vals[x]) > 16 for x in ins) or \
+                n.op_type.startswith("Random"):
+            continue
+        try:
+            outs = ReferenceEvaluator(n, opsets={"": opset} if opset else None).run(
+                None, {x: vals[x] for x in ins})
+        except Exception:                        # noqa: BLE001 -- left unknown
+            continue
+        for o, v in zip(n.output, outs):
+            if o and np.size(v) <= 16:
+                vals[o] = np.asarray(v)
+    return vals
+
+
 def activations(g: onnx.GraphProto) -> tuple[set[str], list[bool]]:
     """The names computed from the graph inputs, and for each node whether it reads one."""
     inits = {t.name for t in g.initializer}
@@ -114,8 +142,9 @@ def _erf_hint(g: onnx.GraphProto, node: onnx.NodeProto, consts: dict) -> str:
     return "tinyc reads Erf only inside GELU (x * 0.5 * (1 + Erf(x / sqrt(2))))"
 
 
-def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) -> None:
-    from . import onnx_islands                   # (it imports this module)
+def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset(),
+          foldable: set[str] = frozenset()) -> None:
+    """foldable: ops tinyc reads inside float islands (onnx_islands.TRIGGERS), for the hint."""
     g = model.graph
     consts = constants(g)
     _, on_act = activations(g)
@@ -138,7 +167,7 @@ def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) ->
             why = f"op {node.op_type} is not supported on activations"
             if node.op_type == "Erf":
                 why += f" — {_erf_hint(g, node, consts)}"
-            elif node.op_type in onnx_islands.TRIGGERS:
+            elif node.op_type in foldable:
                 why += f" — {ISLAND_HINT}"
             groups[(node.op_type, node.domain, why)].append(_name(node))
     if not groups:

@@ -118,11 +118,19 @@ def test_island_with_two_outputs_gives_two_functions():
     assert [n.op for n in g.nodes].count("elementwise_fn") == 2
 
 
-def test_exp_of_two_activations_is_refused_with_a_hint():
+def test_island_on_a_computed_value():
+    """Exp(Add(x, z)) * x: the add (two activations), then a table of exp, then the mul."""
     nodes = [node("Add", ["x", "z"], ["s"]), node("Exp", ["s"], ["e"]),
              node("Mul", ["e", "x"], ["y"])]
+    g = check_float(make_model(nodes, {"x": [1, 4], "z": [1, 4]}, ["y"]))
+    assert [n.op for n in g.nodes] == ["add", "elementwise_fn", "mul"]
+
+
+def test_where_of_two_activations_is_refused_with_a_hint():
+    nodes = [_c("zero", 0.0), node("Less", ["x", "zero"], ["lt"]),
+             node("Where", ["lt", "x", "z"], ["y"])]
     m = make_model(nodes, {"x": [1, 4], "z": [1, 4]}, ["y"])
-    with pytest.raises(tinyc.TinycError, match=r"Exp x1 .*float function of ONE activation"):
+    with pytest.raises(tinyc.TinycError, match=r"Where x1 .*float function of ONE activation"):
         load_onnx(m)
 
 
