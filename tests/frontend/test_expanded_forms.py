@@ -269,3 +269,25 @@ def test_layer_norm_written_out_over_a_middle_axis_is_refused():
                                   "beta": np.zeros((6, 1), np.float32)})
     with pytest.raises(tinyc.TinycError, match=r"over axes \[1\] .* trailing axes only"):
         load_onnx(model)
+
+
+def test_island_between_qdq_is_one_table_equal_to_onnxruntime(tmp_path):
+    """A QDQ model with 1 / (1 + Exp(x)) between DequantizeLinear and QuantizeLinear: no
+    calibration, one lut, the same int8 outputs as onnxruntime's QDQ run (its float ops on the
+    dequantized grid, then the QuantizeLinear: exactly the table)."""
+    inits = {"s": np.float32(0.02), "z": np.int8(0), "so": np.float32(1 / 255),
+             "zo": np.int8(-128), "one": np.float32(1.0)}
+    nodes = [node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             node("DequantizeLinear", ["q", "s", "z"], ["d"]), node("Exp", ["d"], ["e"]),
+             node("Add", ["e", "one"], ["a"]), node("Reciprocal", ["a"], ["r"]),
+             node("QuantizeLinear", ["r", "so", "zo"], ["q2"]),
+             node("DequantizeLinear", ["q2", "so", "zo"], ["y"])]
+    model = make_model(nodes, {"x": [1, 64]}, ["y"], inits)
+    path = tmp_path / "q.onnx"
+    path.write_bytes(model.SerializeToString())
+    m = tinyc.compile(path, progress=None)
+    assert [n.op for n in m.graph.nodes] == ["lut"]
+    x = 3 * rand(1, 64, seed=3)
+    np.testing.assert_array_equal(m.interpret(x), session(model).run(None, {"x": x})[0])
+    xq = m.inputs[0].quantize(np.stack([rand(64, seed=s) for s in range(4)]))
+    np.testing.assert_array_equal(m.run_host(xq, batch=True), m.interpret(xq, batch=True))
