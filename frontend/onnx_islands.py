@@ -18,6 +18,7 @@ import onnx
 from onnx import helper
 
 from . import unsupported
+from ..ir.ops.island import check_program
 from . import onnx_patterns
 from .onnx_patterns import DOMAINS, Match
 
@@ -223,6 +224,8 @@ def convert(b, x, programs: dict, const_rank: int):
         raise b.error(f"a constant of rank {const_rank} broadcasts the activation "
                       f"'{x.name}' of rank {x.rank} to a higher rank",
                       "use scalar constants in elementwise functions.")
+    for p in programs.values():
+        check_program(p)
     return tuple(b.act(b.emit("elementwise_fn", [x.value], {"program": p}, name=o), x.perm)
                  for o, p in programs.items())
 

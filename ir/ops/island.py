@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ...errors import IRError
-from .eltwise import unary
+from .registry import op, same_as_input
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
@@ -94,4 +94,11 @@ def run_program(program, x) -> np.ndarray:
     return np.broadcast_to(vals[-1], x.shape)
 
 
-unary("elementwise_fn", lambda x, a: run_program(a["program"], x))
+def _table(x, attrs):
+    """The function quantize tabulates: NaN (an int8 grid point outside the function's domain,
+    e.g. Sqrt below 0, which the float model never reached) as 0; infinities saturate."""
+    return np.nan_to_num(run_program(attrs["program"], x), nan=0.0)
+
+
+op("elementwise_fn", run_float=lambda node, x: run_program(node.attrs["program"], x).astype(
+    np.float32), inplace=(0,), table=_table, channel_tie=True, elementwise=True)(same_as_input)
