@@ -17,9 +17,8 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from . import unsupported
 from ..ir.ops.island import check_program
-from . import onnx_patterns
+from . import onnx_patterns, unsupported
 from .onnx_patterns import DOMAINS, Match
 
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Neg": "neg",
