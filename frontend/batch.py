@@ -26,6 +26,7 @@ from onnx import helper, numpy_helper
 from ..errors import UnsupportedOpError
 from ..ir import OPS as IR_OPS
 from .guard_graph import inferred_shapes
+from .onnx_islands import OPS as ISLAND_OPS
 from .onnx_ops import ELEMENTWISE
 from .onnx_table import OPS
 
@@ -94,9 +95,12 @@ def _literal_targets(model: onnx.ModelProto, at_n: onnx.ModelProto, opset: int):
     the rule for Reshape then rewrites it for batch 1 like a literal target."""
     shapes, values = _shapes(at_n), _constants(at_n.graph)
     literal, todo = set(values), {}
+    declared = {vi.name for vi in at_n.graph.output} - {vi.name for vi in at_n.graph.value_info}
     for i, node in enumerate(at_n.graph.node):
         _evaluate_small(node, shapes, values, opset)
-        unknown = None in (shapes.get(node.output[0]) or (None,))
+        # a graph output's shape may be only the model's declaration (gone at batch 1)
+        unknown = None in (shapes.get(node.output[0]) or (None,)) or \
+            node.output[0] in declared
         if node.op_type == "Reshape" and unknown and node.input[1] in values.keys() - literal:
             todo[i] = values[node.input[1]]
     if not todo:
@@ -148,6 +152,8 @@ def _visit(ctx: _Ctx, i: int, node: onnx.NodeProto, path: str) -> None:
            for a in node.attribute):               # a subgraph may read any outer value
         raise _no_rule(ctx, node, path)
     kinds = [ctx.kind.get(x) for x in node.input if x]
+    if node.op_type == "CastLike" and kinds:     # the second input gives only a type
+        kinds = kinds[:1]
     if BATCH not in kinds:                     # constants, or values computed from shapes
         if SHAPE in kinds:
             ctx.kind.update((o, SHAPE) for o in node.output if o)
@@ -379,6 +385,7 @@ RULES = {
 
 RULES["ConvTranspose"] = _per_image
 RULES["LpNormalization"] = _on_axis(lambda ctx: -1)
+RULES.update((op, _rows) for op in ISLAND_OPS if op not in RULES)   # onnx_islands
 
 
 def rule_for(op_type: str):

@@ -29,7 +29,7 @@ from onnx.reference import ReferenceEvaluator
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
 from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
-               onnx_patterns, onnx_table, qdq, qoperator, unsupported)
+               onnx_islands, onnx_patterns, onnx_table, qdq, qoperator, unsupported)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -60,7 +60,8 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     except Exception as e:                       # noqa: BLE001 (checker raises several types)
         raise ModelError(f"{path}: onnx.checker rejects the model: {_first_line(e)}") from e
     unsupported.check(model, path,               # every unsupported node, in one error
-                      onnx_patterns.covered(onnx_patterns.find(model.graph)))
+                      onnx_patterns.covered(onnx_islands.find_all(model.graph, opset)),
+                      onnx_islands.TRIGGERS)
     _pin_shapes(model, dynamic_batch.default_pins(model, input_shapes or {}, path,
                                                   _infer_shapes), path)   # (one note line)
     if pins:                                     # a static batch N pinned to 1 (batch.py)
@@ -230,18 +231,24 @@ class _Importer:
         for vi in self.onnx.input:
             if vi.name not in self.tensors:
                 self._add_input(vi)
-        patterns = onnx_patterns.find(self.onnx)    # GELU, SiLU, HardSwish subgraphs
-        inner = onnx_patterns.covered(patterns) - set(patterns)
+        # GELU, SiLU, HardSwish, Softmax, LayerNormalization subgraphs; float islands
+        patterns = onnx_islands.find_all(self.onnx, self.b.opset)
+        inner = onnx_patterns.covered(patterns)
+        gives = {o: i for i, m in patterns.items() for o in m.outputs if o}
+        last = set(patterns)
         for i, node in enumerate(self.onnx.node):
-            if i in inner:                       # converted with the pattern's last node
+            if i in inner - last:                # converted with the pattern's last node
+                continue
+            for x in node.input:                 # or before, where another node reads it
+                if gives.get(x, i) != i and gives[x] in patterns:
+                    self._pattern(gives[x], patterns.pop(gives[x]))
+            if i in last:
+                if i in patterns:
+                    self._pattern(i, patterns.pop(i))
                 continue
             self.b.node = node
             first = len(self.g.nodes)
-            if i in patterns:
-                m = patterns[i]
-                outs = OPS[m.op](self.b, self._tensor(m.x), **m.attrs)
-            else:
-                outs = self._convert(node)
+            outs = self._convert(node)
             self._bind(node, outs)
             self.origin.update((id(n), self.b.where()) for n in self.g.nodes[first:])
         self.b.node = None
@@ -253,6 +260,19 @@ class _Importer:
         qdq.hoist_requantize(self.g)
         guard_graph.check_imported(self.g, self.origin, self.path)
         return self.g
+
+    def _pattern(self, i: int, m: onnx_patterns.Match) -> None:
+        """Convert a recognised subgraph (onnx_patterns, onnx_islands) whose last node is i."""
+        node = self.onnx.node[i]
+        if m.outputs:                            # its values, as one node giving them
+            node = helper.make_node(m.op or node.op_type, [], list(m.outputs),
+                                    name=node.name or m.outputs[0])
+        self.b.node = node
+        first = len(self.g.nodes)
+        kw = {k: self._tensor(v) if v else None for k, v in m.args.items()}
+        outs = (m.convert or OPS[m.op])(self.b, self._tensor(m.x), **m.attrs, **kw)
+        self._bind(node, outs)
+        self.origin.update((id(n), self.b.where()) for n in self.g.nodes[first:])
 
     def _array(self, t: onnx.TensorProto) -> np.ndarray:
         try:
@@ -335,6 +355,8 @@ class _Importer:
             return self._shape_of(node, first)
         if all(t is None or t.is_const for t in ins):
             return self._fold(node, ins)
+        if node.op_type in onnx_islands.CASTS:   # float -> float: the activation itself
+            return onnx_islands.cast(self.b, node.op_type, ins, _attrs(node))
         return self._call(node, ins)
 
     def _shape_of(self, node: onnx.NodeProto, t: Tensor) -> Tensor:

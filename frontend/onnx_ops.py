@@ -701,7 +701,7 @@ def Reshape(b: Builder, data, shape, *, allowzero=0):
 
 
 def Flatten(b: Builder, input, *, axis=1):
-    axis %= input.rank + 1
+    axis = axis + input.rank if axis < 0 else axis       # -r..r (-1: all but the last)
     s = input.shape
     return _reshape_to(b, input, (int(np.prod(s[:axis])), int(np.prod(s[axis:]))))
 

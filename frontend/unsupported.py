@@ -7,8 +7,9 @@ what to do:
 A node counts when it reads an activation (a graph input or a value computed from one; nodes
 on constants only are folded, Shape/Size of an activation give constants) and the frontend has
 no function for its op, or when it is from another domain than ai.onnx, or when it runs in
-training mode. `covered`: indices of nodes a recognised pattern converts as a whole
-(onnx_patterns: Erf inside GELU, x * Sigmoid(x)).
+training mode. `covered`: indices of nodes a recognised pattern or float island converts as a
+whole (onnx_patterns: GELU, x * Sigmoid(x), written-out Softmax / LayerNormalization ...;
+onnx_islands: elementwise functions of one activation).
 """
 from __future__ import annotations
 
@@ -27,12 +28,15 @@ EVAL = "export in eval mode (model.eval() before torch.onnx.export, or " \
 TRAINING_OPS = {"SoftmaxCrossEntropyLoss": "a loss", "NegativeLogLikelihoodLoss": "a loss",
                 "Gradient": "a gradient", "Adagrad": "an optimizer step",
                 "Adam": "an optimizer step", "Momentum": "an optimizer step"}
-SQRT2 = float(np.sqrt(2.0))
+ISLAND_HINT = ("tinyc reads it inside a float function of ONE activation with scalar "
+               "constants (folded into one lookup table), or inside Softmax / LogSoftmax / "
+               "LayerNormalization written out; here it reads several activations or "
+               "non-scalar constants")
 
 
 def supported(op_type: str) -> bool:
     return op_type in onnx_table.OPS or op_type in dynamic_quant.OPS or \
-        op_type in ("Shape", "Size")
+        op_type in ("Shape", "Size", "Cast", "CastLike")
 
 
 def constants(g: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -52,13 +56,43 @@ def constants(g: onnx.GraphProto) -> dict[str, np.ndarray]:
     return out
 
 
+def const_values(g: onnx.GraphProto, opset: int | None = None) -> dict[str, np.ndarray]:
+    """Small constants: initializers and Constant outputs of <= 16 elements, and what nodes on
+    them compute (CastLike(c, x) is c as float32: x is a float activation here)."""
+    from onnx.reference import ReferenceEvaluator
+    vals = dict(constants(g))
+    for n in g.node:
+        ins = [x for x in n.input if x]
+        if n.domain not in DOMAINS or not n.output or n.op_type == "Constant":
+            continue
+        if n.op_type == "CastLike" and ins and ins[0] in vals:
+            a = np.asarray(vals[ins[0]])
+            if a.dtype.kind == "f":
+                vals[n.output[0]] = a.astype(np.float32)
+            continue
+        if not ins or any(x not in vals or np.size(vals[x]) > 16 for x in ins) or \
+                n.op_type.startswith("Random"):
+            continue
+        try:
+            outs = ReferenceEvaluator(n, opsets={"": opset} if opset else None).run(
+                None, {x: vals[x] for x in ins})
+        except Exception:                        # noqa: BLE001 -- left unknown
+            continue
+        for o, v in zip(n.output, outs):
+            if o and np.size(v) <= 16:
+                vals[o] = np.asarray(v)
+    return vals
+
+
 def activations(g: onnx.GraphProto) -> tuple[set[str], list[bool]]:
     """The names computed from the graph inputs, and for each node whether it reads one."""
     inits = {t.name for t in g.initializer}
     acts = {vi.name for vi in g.input if vi.name not in inits}
     on_act = []
     for node in g.node:
-        reads = any(x in acts for x in node.input if x)
+        # CastLike(constant, activation) is a constant: the activation gives only its type
+        ins = node.input[:1] if node.op_type == "CastLike" else node.input
+        reads = any(x in acts for x in ins if x)
         custom = node.domain not in DOMAINS
         on_act.append(reads or custom)
         if custom or reads and node.op_type not in ("Shape", "Size"):
@@ -92,25 +126,9 @@ def _training(node: onnx.NodeProto, consts: dict) -> str | None:
     return None
 
 
-def _erf_hint(g: onnx.GraphProto, node: onnx.NodeProto, consts: dict) -> str:
-    """Erf of x / sqrt(2) (or x * 1/sqrt(2)) is GELU's; say so."""
-    prod = {o: n for n in g.node for o in n.output}
-    src = prod.get(node.input[0]) if node.input else None
-    gelu = False
-    if src is not None and src.op_type in ("Div", "Mul") and len(src.input) == 2:
-        want = SQRT2 if src.op_type == "Div" else 1 / SQRT2
-        c = [consts.get(x) for x in src.input]
-        gelu = any(v is not None and v.size == 1 and abs(float(v.reshape(-1)[0]) - want) < 1e-3
-                   for v in (c[1:] if src.op_type == "Div" else c))
-    if gelu:
-        return ("it is the Erf of GELU, x * 0.5 * (1 + Erf(x / sqrt(2))), in an arrangement "
-                "tinyc does not match — tinyc reads GELU as the exact pattern "
-                "Mul(Mul(x, Add(Erf(Div(x, sqrt(2))), 1)), 0.5) (as torch.onnx exports "
-                "nn.GELU) or the Gelu op (opset 20): re-export it so")
-    return "tinyc reads Erf only inside GELU (x * 0.5 * (1 + Erf(x / sqrt(2))))"
-
-
-def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) -> None:
+def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset(),
+          foldable: set[str] = frozenset()) -> None:
+    """foldable: ops tinyc reads inside float islands (onnx_islands.TRIGGERS), for the hint."""
     g = model.graph
     consts = constants(g)
     _, on_act = activations(g)
@@ -131,8 +149,8 @@ def check(model: onnx.ModelProto, path: str, covered: set[int] = frozenset()) ->
                     f"the '{node.domain}' optimisations)")].append(_name(node))
         elif on_act[i] and i not in covered and not supported(node.op_type):
             why = f"op {node.op_type} is not supported on activations"
-            if node.op_type == "Erf":
-                why += f" — {_erf_hint(g, node, consts)}"
+            if node.op_type in foldable:
+                why += f" — {ISLAND_HINT}"
             groups[(node.op_type, node.domain, why)].append(_name(node))
     if not groups:
         return

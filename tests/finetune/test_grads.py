@@ -90,7 +90,8 @@ CASES = [
     ("hard_sigmoid", {"alpha": 0.2, "beta": 0.5}), ("hard_swish", {}),
     ("leaky_relu", {"alpha": 0.1}), ("elu", {"alpha": 0.8}), ("softplus", {}),
     ("selu", {}), ("swish", {"alpha": 1.3}), ("gelu", {}), ("gelu", {"tanh": True}),
-    ("rsqrt", {"epsilon": 1e-3})]]
+    ("rsqrt", {"epsilon": 1e-3}),
+    ("elementwise_fn", {"program": (("exp", "x"), ("add", 0, 1.0), ("log", 1))})]]
 
 
 def _fd_check(node, arrays, n_probe=40, eps=1e-6):

@@ -1,6 +1,6 @@
 """Unsupported input analysed whole: ONE error lists every node tinyc cannot convert (op, node
-names, count) before anything is converted, and says what known patterns are: Erf of GELU,
-training-only nodes (export in eval mode), a custom domain (named)."""
+names, count) before anything is converted, and says what known patterns are: an op tinyc
+reads only inside float islands, training-only nodes (export in eval mode), a custom domain (named)."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,20 +17,17 @@ node = h.make_node
 
 
 def _messy(opset: int = 13):
-    """x -> Hardmax -> Hardmax -> com.example.MyOp -> Dropout(training) -> GELU written with
-    0.5 x as Div(x, 2) -> Conv -> TopK... (every kind of refusal once, Hardmax twice)."""
+    """x -> Hardmax -> Hardmax -> com.example.MyOp -> Dropout(training) -> Where(Less(d, 0),
+    d, x) (every kind of refusal once, Hardmax twice; the Where reads two activations, so it is
+    no float island)."""
     nodes = [node("Hardmax", ["x"], ["h1"], name="hm1"),
              node("Hardmax", ["h1"], ["h2"], name="hm2"),
              node("MyOp", ["h2"], ["c"], name="custom", domain="com.example"),
              node("Dropout", ["c", "ratio", "train"], ["d"], name="drop"),
-             node("Div", ["d", "sqrt2"], ["u"], name="gelu/div"),
-             node("Erf", ["u"], ["e"], name="gelu/erf"),
-             node("Add", ["e", "one"], ["a"], name="gelu/add"),
-             node("Div", ["d", "two"], ["half"], name="gelu/half"),
-             node("Mul", ["half", "a"], ["y"], name="gelu/mul")]
+             node("Less", ["d", "zero"], ["lt"], name="pick/less"),
+             node("Where", ["lt", "d", "x"], ["y"], name="pick/where")]
     inits = {"ratio": np.array(0.1, np.float32), "train": np.array(True),
-             "sqrt2": np.array(np.sqrt(2), np.float32), "one": np.array(1, np.float32),
-             "two": np.array(2, np.float32)}
+             "zero": np.array(0, np.float32)}
     g = h.make_graph(nodes, "t", [h.make_tensor_value_info("x", 1, [1, 8])],
                      [h.make_tensor_value_info("y", 1, [1, 8])],
                      [numpy_helper.from_array(v, k) for k, v in inits.items()])
@@ -45,14 +42,14 @@ def test_one_error_lists_every_unsupported_node():
         load_onnx(_messy())
     msg = str(e.value)
     assert "\n" not in msg                                   # one line for the CLI
-    assert "5 nodes tinyc cannot convert (4 kinds)" in msg, msg
+    assert "6 nodes tinyc cannot convert (5 kinds)" in msg, msg
     assert "Hardmax x2 (nodes 'hm1', 'hm2'): op Hardmax is not supported on activations" in msg
     assert "MyOp in domain 'com.example' x1 (node 'custom'): domain 'com.example' is not " \
            "supported" in msg
     assert "Dropout x1 (node 'drop'): Dropout in training mode" in msg and \
         "export in eval mode" in msg
-    assert "Erf x1 (node 'gelu/erf'): op Erf is not supported on activations — it is the " \
-           "Erf of GELU" in msg and "Gelu op (opset 20)" in msg
+    assert "Where x1 (node 'pick/where'): op Where is not supported on activations — tinyc " \
+           "reads it inside a float function of ONE activation" in msg
 
 
 def test_batchnorm_training_mode_and_losses_say_eval_mode():
@@ -72,10 +69,10 @@ def test_batchnorm_training_mode_and_losses_say_eval_mode():
 
 
 def test_ops_on_constants_only_are_not_listed():
-    """Erf of a constant is folded; the Erf on the activation is the one listed."""
-    nodes = [node("Erf", ["c"], ["ec"], name="folded"), node("Add", ["x", "ec"], ["s"]),
-             node("Erf", ["s"], ["y"], name="live")]
+    """Tan of a constant is folded; the Tan on the activation is the one listed."""
+    nodes = [node("Tan", ["c"], ["ec"], name="folded"), node("Add", ["x", "ec"], ["s"]),
+             node("Tan", ["s"], ["y"], name="live")]
     m = make_model(nodes, {"x": [1, 4]}, ["y"], {"c": rand(1, 4)})
     with pytest.raises(UnsupportedOpError, match=r"1 node tinyc cannot convert \(1 kind\) — "
-                       r"Erf x1 \(node 'live'\)"):
+                       r"Tan x1 \(node 'live'\)"):
         load_onnx(m)

@@ -24,6 +24,7 @@ REASONS = [  # (pattern in tinyc's message, short reason)
     (r"\((\w+), opset \d+\): [^—]*— so it mixes the \d+ samples",
      "batch > 1, {0} mixes the samples"),
     (r"cannot pin the batch", "batch > 1, shapes at batch 1 differ"),
+    (r"\((\w+), opset \d+\): .*the batch", "batch > 1, {0} mixes the samples"),
     (r"grouped convolution", "grouped convolution (1 < group < C)"),
     (r"has type TensorProto\.(\w+)", "input type {0}"),
     (r"has type (sequence|optional)_type", "{0} input"),
