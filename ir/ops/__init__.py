@@ -21,8 +21,8 @@ from . import logistic16  # noqa: F401,E402  (registration: logistic16, 16x8)
 from . import resize  # noqa: F401,E402  (registration: resize, ONNX general Resize)
 from . import l1norm  # noqa: F401,E402  (registration: l1_norm, ONNX LpNormalization p=1)
 from . import island  # noqa: F401,E402  (registration: elementwise_fn, folded float islands)
+from . import softmax16  # noqa: F401,E402  (registration: softmax16, 16x8)
+from . import rsqrt16  # noqa: F401,E402  (registration: rsqrt16, 16x8)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
-from . import softmax16  # noqa: F401,E402  (registration: softmax16, 16x8)
-from . import rsqrt16  # noqa: F401,E402  (registration: rsqrt16, 16x8)
