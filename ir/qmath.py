@@ -244,3 +244,19 @@ def inv_sqrt_multiplier_exp(v) -> tuple[np.ndarray, np.ndarray]:
     neg = shift < 0
     x, shift = np.where(neg, x << np.where(neg, -shift, 0), x), np.where(neg, 0, shift)
     return np.where(small, INT32_MAX, x), np.where(small, 0, -shift)
+
+
+def div_round_half_even(num, den):
+    """num / den (den > 0) rounded to the nearest integer, ties to even: ONNX Runtime's
+    rounding of an exact rational (runtime/tinyc_round_even_s8.c tinyc_div_round_even64)."""
+    q, r = np.divmod(np.asarray(num, np.int64), np.asarray(den, np.int64))
+    return q + ((2 * r > den) | ((2 * r == den) & (q % 2 != 0)))
+
+
+def mul_round_half_even(acc, multiplier: int, shift: int):
+    """acc * multiplier * 2**(shift - 31) rounded half to even with one rounding (64-bit
+    product, no intermediate rounding; shift >= -31): ONNX Runtime's float requantization of
+    an average, exact where TFLM's MultiplyByQuantizedMultiplier rounds twice."""
+    return div_round_half_even(np.asarray(acc, np.int64) * int(multiplier),
+                               np.int64(1) << np.int64(31 - shift))
+

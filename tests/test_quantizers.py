@@ -19,13 +19,21 @@ HERE = pathlib.Path(__file__).parent / "qdq_models"
 VARIANTS = ("ort_qdq_s8", "ort_qdq_u8_pc", "ort_qdq_sym", "ort_qdq_pair", "ort_qop_s8_pc",
             "ort_qop_u8", "pt2e")
 FILES = sorted(p.stem for p in HERE.glob("*.onnx") if p.stem.endswith(VARIANTS))
-# Files whose tinyc outputs stay within one output step of ORT's on every one of the 200 inputs.
+# The largest output difference from ORT, in output steps, over the 200 inputs. Every layer
+# alone is within 1 step of ORT (Q31 fixed-point requantization rounding twice vs ORT's float32
+# scale rounding once: 0.1-1.5 % of a layer's outputs differ by 1); where a 1-step difference
+# feeds a layer whose weights amplify it (a Gemm head, BatchNorm, a sigmoid gate) the logits
+# differ by 2-4 steps (docs/frontend.md, "Agreement with ONNX Runtime").
 MAX_LSB: dict[str, int] = {f: 1 for f in FILES if f.startswith(("cnn_", "mlp_"))}
-MAX_LSB.update(autoenc_pt2e=1)
-# Known short of 99 %: ORT's ActivationSymmetric on the depthwise net (zero point 0 after
-# every Relu halves the activation resolution; GlobalAveragePool then differs by 1 step, TFLM's
-# integer mean vs ORT's float rescale, and the weak net's logits tie often): 0.970.
-MIN_AGREE = {"dwsep_ort_qdq_sym": 0.965}
+MAX_LSB.update(autoenc_pt2e=1, dwsep_ort_qdq_pair=1, dwsep_ort_qdq_s8=1, dwsep_ort_qop_u8=1)
+MAX_LSB.update({f: 2 for f in FILES if f.startswith(("dwsep_ort", "resnet_ort_qdq", "mixed_"))
+                and f not in MAX_LSB})
+MAX_LSB.update({f: 3 for f in FILES if f.startswith(("autoenc_ort", "resnet_"))
+                and f not in MAX_LSB}, mixed_ort_qdq_sym=3)
+MAX_LSB.update(dwsep_pt2e=4, resnet_pt2e=2)
+# Every top-1 disagreement left is an input where ORT's own two largest logits are equal or one
+# output step apart (test_disagreements_are_ties_in_ort).
+MIN_AGREE: dict[str, float] = {}
 
 
 def _output_scale(path: pathlib.Path) -> float | None:
@@ -65,3 +73,17 @@ def test_every_model_and_quantizer_is_there():
     assert models == {"cnn", "dwsep", "resnet", "mlp", "autoenc", "mixed"}
     for variant in VARIANTS:
         assert sum(f.endswith("_" + variant) for f in FILES) == 6, variant
+
+
+def test_disagreements_are_ties_in_ort():
+    """Where tinyc's top-1 differs from ORT's, ORT's own top two logits are within one output
+    step (a tie broken by a 1-step difference), on the files that disagree at all."""
+    ref = np.load(HERE / "ref.npz")
+    for name in ("dwsep_pt2e", "resnet_ort_qop_s8_pc", "autoenc_ort_qdq_s8"):
+        want = ref[name]
+        m = tinyc.compile(HERE / f"{name}.onnx")
+        got = np.asarray(m.interpret(ref["input"], batch=True)).reshape(want.shape)
+        s = _output_scale(HERE / f"{name}.onnx")
+        for i in np.flatnonzero(got.argmax(1) != want.argmax(1)):
+            top2 = np.sort(want[i])[-2:]
+            assert top2[1] - top2[0] <= s * 1.001, (name, i, top2)
