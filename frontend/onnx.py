@@ -259,6 +259,7 @@ class _Importer:
         if self.ort_rounding:
             qdq.requantizing_global_pool(self.g)
             qdq.round_averages_half_even(self.g)
+            qdq.ort_requantize(self.g)
         guard_graph.check_imported(self.g, self.origin, self.path)
         return self.g
 

@@ -15,6 +15,7 @@ from ..errors import ModelError
 from . import tflite_luts
 from .builder import Builder, QConst, Tensor, set_q
 from ..ir import OPS, QParams
+from ..ir.qmath import float_requant_table
 
 ACT_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8))
 # Q(x) with zero point = qmin equals Q(relu(x)): after an op with OpDef.implied_relu that relu
@@ -165,4 +166,21 @@ def round_averages_half_even(g) -> None:
                 is_global = (tuple(a["kernel"]) == x.shape[1:3] and not any(a["pads"])
                              and y.shape[1:3] == (1, 1))
                 a["even_zero_point"] = x.q.zp if is_global else 0
+
+
+def ort_requantize(g) -> None:
+    """Requantizing tables as ONNX Runtime computes Q(DQ(x)) (float32, half to even; qmath
+    float_requant_table): the tensor quantized twice (pt2e's double quantization, the tables
+    QuantizeLinear made here) and, through attrs["requant"] = "ort", the tables quantize
+    inserts for a Concat's differently quantized inputs or a byte-moving op whose output
+    quantization differs (passes/quantize.py). TFLite's Requantize differs from ORT's on up
+    to a quarter of the values (0.95 on average over random scales)."""
+    for node in g.nodes:
+        d = OPS[node.op]
+        if node.op == "lut" and node.attrs.get("fn") == "tflm_requantize":
+            x, y = node.inputs[0], node.outputs[0]
+            node.attrs["table"] = float_requant_table(x.q, y.q)
+            node.attrs["fn"] = "ort_requantize"
+        elif d.same_q or d.inputs_as_output_q:
+            node.attrs["requant"] = "ort"
 

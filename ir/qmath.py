@@ -260,3 +260,13 @@ def mul_round_half_even(acc, multiplier: int, shift: int):
     return div_round_half_even(np.asarray(acc, np.int64) * int(multiplier),
                                np.int64(1) << np.int64(31 - shift))
 
+
+def float_requant_table(q_in, q_out) -> tuple[int, ...]:
+    """int8 -> int8 requantization as ONNX Runtime runs Q(DQ(x)), tabulated: float32
+    (x - zp_in) * s_in, divided by s_out in float32, rounded half to even, + zp_out, saturated
+    (bit-exact with ORT's DQ -> Concat -> Q; TFLite's Requantize differs on up to a quarter of
+    the values when s_in / s_out is a short fraction)."""
+    x = (np.arange(-128, 128) - q_in.zp).astype(np.float32) * np.float32(q_in.s)
+    y = np.rint(x / np.float32(q_out.s)).astype(np.int64) + q_out.zp
+    return tuple(int(v) for v in np.clip(y, -128, 127))
+
