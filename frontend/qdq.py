@@ -181,6 +181,8 @@ def ort_requantize(g) -> None:
             x, y = node.inputs[0], node.outputs[0]
             node.attrs["table"] = float_requant_table(x.q, y.q)
             node.attrs["fn"] = "ort_requantize"
-        elif d.same_q or d.inputs_as_output_q:
+        elif (d.same_q or d.inputs_as_output_q) and any(
+                v is not None and not v.is_const and v.q is not None
+                for v in (*node.inputs, *node.outputs)):     # QDQ-quantized, not calibrated
             node.attrs["requant"] = "ort"
 

@@ -202,3 +202,17 @@ def test_concat_requantization_equals_onnxruntime(tmp_path):
         if trial == 0:
             xq = [m.inputs[0].quantize(a), m.inputs[1].quantize(b)]
             np.testing.assert_array_equal(m.run_host(xq), m.interpret(xq))
+
+
+def test_float_models_keep_tflm_rounding():
+    """A float ONNX model (quantized from calibration data) keeps TFLite's arithmetic: no ORT
+    requantizing tables or half-to-even averages (its bits are unchanged by issue 15's QDQ
+    rounding)."""
+    nodes = [helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Concat", ["r", "b"], ["c"], axis=1),
+             helper.make_node("GlobalAveragePool", ["c"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(n, TP.FLOAT, [1, 4, 3, 3])
+                                       for n in ("a", "b")],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, [1, 8, 1, 1])])
+    ir = load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    assert not any(k in n.attrs for n in ir.nodes for k in ("requant", "round_half_even"))
