@@ -849,7 +849,21 @@ KERNELS: dict[str, Kernel] = {
     "resize": Kernel("call_resize.c.j2", ("tinyc_resize.h", "tinyc_resize_s8.c"), resize_args),
     "l1_norm": Kernel("call_l1_norm.c.j2", ("tinyc_l1norm.h", "tinyc_l1norm_s8.c"),
                       l1_norm_args),
+    # averages rounded half to even (ONNX QDQ imports, attrs["round_half_even"]; select.py)
+    "avg_pool2d.even": Kernel("call_avg_pool2d_even.c.j2",
+                              ("tinyc_nn_move.h", "tinyc_round_even.h", "tinyc_round_even_s8.c")
+                              + _WIN, lambda node, ctx: {
+                                  **pool_args(node, ctx),
+                                  "zero_point": _int_zero_point(node)}),
+    "mean.even": Kernel("call_reduce.c.j2",
+                        ("tinyc_nn_move.h", "tinyc_round_even.h", "tinyc_round_even_s8.c"),
+                        lambda node, ctx: {**reduce_args(node, ctx),
+                                           "function": "tinyc_reduce_mean_even_s8"}),
 }
+
+
+def _int_zero_point(node: Node) -> int:
+    return _int_attr(node, "even_zero_point", -128, 127) if "even_zero_point" in node.attrs else 0
 
 
 def depthwise_inplace_fits(node: Node) -> bool:

@@ -7,6 +7,7 @@ the kernel works in, whether the fast (DSP) kernel runs, and why.
     emit_c(g, plan, out, options={"selection": choices})       # renders, decides nothing
 
 The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16");
+an average with attrs["round_half_even"] (an ONNX QDQ import) takes "<op>.even";
 a layer with constant int8 weights takes its weight format's kernel ("<op>.<format>",
 formats.choose_format); the fast kernel runs where its preconditions hold (fast.applies) on
 dense or "wide" weights; everything else takes the op's kernel.
@@ -59,6 +60,9 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: the "
                             "16x8 kernel" + (f" ({kept:,} B int8 scratch kept, unused)"
                                              if kept else ""), weights=weights)
+    if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
+        return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
+                            "half to even (ONNX Runtime's rounding, a QDQ import)")
     if fmt not in ("", "dense", "wide"):
         scratch = packed_scratch(node, fmt)
         if room is not None and room < scratch:

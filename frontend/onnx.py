@@ -213,6 +213,11 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
 class _Importer:
     def __init__(self, model: onnx.ModelProto, path: str, opset: int):
         self.onnx = model.graph
+        # a TFLite model converted by tf2onnx keeps TFLite Micro's rounding (its int8 QDQ form
+        # is bit-exact with TFLM), and so does tinyc's own QDQ export (`tinyc finetune`: it
+        # compiles back to the same bits); other QDQ producers round averages as ONNX Runtime
+        self.ort_rounding = not (model.producer_name == "tf2onnx"
+                                 or model.producer_name.startswith("tinyc"))
         self.path = path
         self.g = Graph(model.graph.name or "model")
         self.g.io_quant, self.g.io_dtype = {}, {}
@@ -258,6 +263,10 @@ class _Importer:
             self._io_quant(v, self.tensors[v.name])
         self.g.remove_dead()
         qdq.hoist_requantize(self.g)
+        if self.ort_rounding:
+            qdq.requantizing_global_pool(self.g)
+            qdq.round_averages_half_even(self.g)
+            qdq.ort_requantize(self.g)
         guard_graph.check_imported(self.g, self.origin, self.path)
         return self.g
 

@@ -876,14 +876,19 @@ ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)         # ONNX blocks i, o, f, c -> the IR's
 def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None,
          P=None, *, activation_alpha=None, activation_beta=None, activations=None, clip=None,
          direction="forward", hidden_size=None, input_forget=0, layout=0):
-    """One forward LSTM with the default activations (sigmoid, tanh, tanh) and zero initial
-    state onto the IR lstm (TFLite Micro's integer LSTM once quantized): outputs Y and Y_h
-    (Y_c, the cell state, is internal to the kernel). The
-    int16 cell state's scale is the power of two that holds |c| <= steps (|c_t| <= |c_t-1| + 1)."""
-    if direction != "forward":
-        raise b.error(f"direction '{direction}'", "tinyc supports forward LSTMs only.")
+    """An LSTM with the default activations (sigmoid, tanh, tanh) and zero initial state onto
+    the IR lstm (TFLite Micro's integer LSTM once quantized): outputs Y and Y_h (Y_c, the cell
+    state, is internal to the kernel). The int16 cell state's scale is the power of two that
+    holds |c| <= steps (|c_t| <= |c_t-1| + 1). direction="reverse" is the forward lstm on the
+    time-reversed sequence (a gather before and after); "bidirectional" is the forward and the
+    reverse one, their Y concatenated on the direction axis (Y_h: the forward run's last step,
+    the reverse run's first)."""
+    if direction not in ("forward", "reverse", "bidirectional"):
+        raise b.error(f"direction '{direction}'",
+                      "expected forward, reverse or bidirectional.", ModelError)
+    dirs = 2 if direction == "bidirectional" else 1
     acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
-    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"]:
+    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"] * dirs:
         raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh, Tanh only.")
     if clip is not None or input_forget or P is not None:
         raise b.error("clip, input_forget or peephole weights P",
@@ -905,29 +910,50 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
     if sequence_lens is not None and (not sequence_lens.is_const or
                                       np.any(sequence_lens.data != steps)):
         raise b.error("sequence_lens shorter than the sequence", "pad to full length.")
-    if w.shape != (1, 4 * hid, feat) or r.shape != (1, 4 * hid, hid):
-        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [1, {4 * hid}, {feat}] and "
-                      f"[1, {4 * hid}, {hid}].", ModelError)
-    bias = (np.zeros(8 * hid, np.float32) if B is None
-            else b.const_input(B, "B").astype(np.float32).reshape(-1))
+    if w.shape != (dirs, 4 * hid, feat) or r.shape != (dirs, 4 * hid, hid):
+        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [{dirs}, {4 * hid}, {feat}] and "
+                      f"[{dirs}, {4 * hid}, {hid}].", ModelError)
+    bias = (np.zeros((dirs, 8 * hid), np.float32) if B is None
+            else b.const_input(B, "B").astype(np.float32).reshape(dirs, 8 * hid))
     name = b.node.name or b.out_name
-    blocks = [slice(k * hid, (k + 1) * hid) for k in ONNX_TO_TFLITE_GATES]
-    ws = [b.g.const(f"{name}_w{g}", w[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
-    rs = [b.g.const(f"{name}_r{g}", r[0, s].astype(np.float32)) for g, s in zip("ifco", blocks)]
-    bs = [b.g.const(f"{name}_b{g}", bias[s] + bias[4 * hid:][s]) for g, s in zip("ifco", blocks)]
-    attrs = {"time_major": layout == 0, "cell_clip": 0.0,
-             "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
     y_name = outputs[0] or f"{name}_y"
-    y = b.emit("lstm", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs, name=f"{y_name}_lstm")
-    shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
-    y4 = b.act(b.reshape(y, shape, y_name))
+    t_axis = 0 if layout == 0 else 1
+    x = b.layout(X, (0, 1, 2))
+    rev = {"axis": t_axis, "indices": tuple(range(steps - 1, -1, -1)), "indices_shape": (steps,)}
+    ys = []
+    for d in range(dirs):
+        reverse = direction == "reverse" or d == 1
+        tag = "_rev" if dirs == 2 and reverse else ""
+        blocks = [slice(k * hid, (k + 1) * hid) for k in ONNX_TO_TFLITE_GATES]
+        ws = [b.g.const(f"{name}{tag}_w{g}", w[d, s].astype(np.float32))
+              for g, s in zip("ifco", blocks)]
+        rs = [b.g.const(f"{name}{tag}_r{g}", r[d, s].astype(np.float32))
+              for g, s in zip("ifco", blocks)]
+        bs = [b.g.const(f"{name}{tag}_b{g}", bias[d, s] + bias[d, 4 * hid:][s])
+              for g, s in zip("ifco", blocks)]
+        attrs = {"time_major": layout == 0, "cell_clip": 0.0,
+                 "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
+        xd = b.emit("gather", [x], rev, name=f"{y_name}{tag}_x_rev") if reverse else x
+        y = b.emit("lstm", [xd, *ws, *rs, *bs], attrs, name=f"{y_name}{tag}_lstm")
+        if reverse:
+            y = b.emit("gather", [y], rev, name=f"{y_name}{tag}_y_rev")
+        shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
+        ys.append(b.reshape(y, shape, f"{y_name}{tag}_4d" if dirs == 2 else y_name))
+    d_axis = 1 if layout == 0 else 2
+    y4 = b.act(ys[0] if dirs == 1 else
+               b.emit("concat", ys, {"axis": d_axis}, name=y_name))
     if not outputs[1]:
         return y4
-    t_axis = 0 if layout == 0 else 1           # Y_h = Y at the last step: [1, B, H] / [B, 1, H]
-    index = [slice(None)] * 4
-    index[t_axis] = slice(steps - 1, steps)
-    last = _slice_onnx(b, y4, index, f"{outputs[1]}_last")
-    y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
+    lasts = []                       # Y_h: each direction's last step, [D, B, H] / [B, D, H]
+    for d in range(dirs):
+        t = 0 if direction == "reverse" or d == 1 else steps - 1
+        index = [slice(None)] * 4
+        index[t_axis] = slice(t, t + 1)
+        index[d_axis] = slice(d, d + 1)
+        lasts.append(_slice_onnx(b, y4, index, f"{outputs[1]}_last{d if dirs == 2 else ''}"))
+    last = lasts[0].value if dirs == 1 else b.emit(
+        "concat", [v.value for v in lasts], {"axis": d_axis}, name=f"{outputs[1]}_last")
+    y_h = b.reshape(last, (dirs, batch, hid) if layout == 0 else (batch, dirs, hid),
                     outputs[1])
     return y4, b.act(y_h)
 # -- activations as lookup tables (Softplus, Selu, Swish / SiLU, Gelu) ----------------------------

@@ -15,6 +15,7 @@ from ..errors import ModelError
 from . import tflite_luts
 from .builder import Builder, QConst, Tensor, set_q
 from ..ir import OPS, QParams
+from ..ir.qmath import float_requant_table
 
 ACT_DTYPES = (np.dtype(np.int8), np.dtype(np.uint8))
 # Q(x) with zero point = qmin equals Q(relu(x)): after an op with OpDef.implied_relu that relu
@@ -119,3 +120,69 @@ def hoist_requantize(g) -> None:
             u = g.emit("relu", [u], name=f"{u.name}_relu", before=node)
             node.replace_input(0, u)
         u.type = u.type.with_(q=v.q)
+
+
+def requantizing_global_pool(g) -> None:
+    """A global average pool whose QDQ output quantization differs from its input's becomes the
+    IR `mean` over H and W: one requantization of the sum by s_in / (s_out * count), as ONNX
+    Runtime's QLinearGlobalAveragePool requantizes the sum once. avg_pool2d keeps its input's
+    quantization, so it would round the average to the input's step and then requantize that
+    (two roundings: up to 2-3 output steps from ORT when s_out < s_in). Only QDQ imports set an
+    output quantization other than the input's here; calibrated models and TFLite files keep
+    avg_pool2d and its bits. The mean rounds once, half to even (attrs["round_half_even"],
+    ir/ops/reduce.py), as ORT's float rescale."""
+    for node in g.nodes:
+        if node.op != "avg_pool2d":
+            continue
+        x, y = node.inputs[0], node.outputs[0]
+        a = node.attrs
+        if (x.q is None or y.q is None or x.q == y.q or tuple(a["kernel"]) != x.shape[1:3]
+                or any(a["pads"]) or y.shape[1:3] != (1, 1)):
+            continue
+        node.op = "mean"
+        node.attrs = {"axes": (1, 2), "keep_dims": True, "round_half_even": True}
+
+
+def round_averages_half_even(g) -> None:
+    """An average (avg_pool2d whose QDQ output quantization is its input's, or any mean) rounds
+    half to even (attrs["round_half_even"], ir/ops/pool.py and reduce.py), as ONNX Runtime
+    does: the exact average sum / count often ends in .5 (1 in count/2 windows), where TFLite
+    Micro's half-away-from-zero rounding is one step above ORT's half the time. Only ONNX QDQ
+    imports set it; TFLite files and calibrated models keep TFLM's rounding. ORT's default
+    session fuses AveragePool into QLinearAveragePool, which rounds the average of the stored
+    values (even_zero_point 0), GlobalAveragePool into QLinearGlobalAveragePool, which rounds
+    that of x - zero point (even_zero_point = the zero point); ReduceMean runs in float (x -
+    zero point). A mean that rescales rounds once too (64-bit product, passes/quant_rules.py)."""
+    for node in g.nodes:
+        if node.op in ("avg_pool2d", "mean"):
+            x, y = node.inputs[0], node.outputs[0]
+            if x.q is not None and y.q is not None and (x.q == y.q or node.op == "mean"):
+                node.attrs["round_half_even"] = True
+            if node.op == "avg_pool2d" and x.q is not None and x.q == y.q:
+                # ORT's QLinearGlobalAveragePool averages x - zero point (MLAS), its
+                # QLinearAveragePool the stored values: they differ on a tie when the zero
+                # point is odd
+                a = node.attrs
+                is_global = (tuple(a["kernel"]) == x.shape[1:3] and not any(a["pads"])
+                             and y.shape[1:3] == (1, 1))
+                a["even_zero_point"] = x.q.zp if is_global else 0
+
+
+def ort_requantize(g) -> None:
+    """Requantizing tables as ONNX Runtime computes Q(DQ(x)) (float32, half to even; qmath
+    float_requant_table): the tensor quantized twice (pt2e's double quantization, the tables
+    QuantizeLinear made here) and, through attrs["requant"] = "ort", the tables quantize
+    inserts for a Concat's differently quantized inputs or a byte-moving op whose output
+    quantization differs (passes/quantize.py). TFLite's Requantize differs from ORT's on up
+    to a quarter of the values (0.95 on average over random scales)."""
+    for node in g.nodes:
+        d = OPS[node.op]
+        if node.op == "lut" and node.attrs.get("fn") == "tflm_requantize":
+            x, y = node.inputs[0], node.outputs[0]
+            node.attrs["table"] = float_requant_table(x.q, y.q)
+            node.attrs["fn"] = "ort_requantize"
+        elif (d.same_q or d.inputs_as_output_q) and any(
+                v is not None and not v.is_const and v.q is not None
+                for v in (*node.inputs, *node.outputs)):     # QDQ-quantized, not calibrated
+            node.attrs["requant"] = "ort"
+

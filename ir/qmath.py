@@ -244,3 +244,29 @@ def inv_sqrt_multiplier_exp(v) -> tuple[np.ndarray, np.ndarray]:
     neg = shift < 0
     x, shift = np.where(neg, x << np.where(neg, -shift, 0), x), np.where(neg, 0, shift)
     return np.where(small, INT32_MAX, x), np.where(small, 0, -shift)
+
+
+def div_round_half_even(num, den):
+    """num / den (den > 0) rounded to the nearest integer, ties to even: ONNX Runtime's
+    rounding of an exact rational (runtime/tinyc_round_even_s8.c tinyc_div_round_even64)."""
+    q, r = np.divmod(np.asarray(num, np.int64), np.asarray(den, np.int64))
+    return q + ((2 * r > den) | ((2 * r == den) & (q % 2 != 0)))
+
+
+def mul_round_half_even(acc, multiplier: int, shift: int):
+    """acc * multiplier * 2**(shift - 31) rounded half to even with one rounding (64-bit
+    product, no intermediate rounding; shift >= -31): ONNX Runtime's float requantization of
+    an average, exact where TFLM's MultiplyByQuantizedMultiplier rounds twice."""
+    return div_round_half_even(np.asarray(acc, np.int64) * int(multiplier),
+                               np.int64(1) << np.int64(31 - shift))
+
+
+def float_requant_table(q_in, q_out) -> tuple[int, ...]:
+    """int8 -> int8 requantization as ONNX Runtime runs Q(DQ(x)), tabulated: float32
+    (x - zp_in) * s_in, divided by s_out in float32, rounded half to even, + zp_out, saturated
+    (bit-exact with ORT's DQ -> Concat -> Q; TFLite's Requantize differs on up to a quarter of
+    the values when s_in / s_out is a short fraction)."""
+    x = (np.arange(-128, 128) - q_in.zp).astype(np.float32) * np.float32(q_in.s)
+    y = np.rint(x / np.float32(q_out.s)).astype(np.int64) + q_out.zp
+    return tuple(int(v) for v in np.clip(y, -128, 127))
+

@@ -2,14 +2,18 @@
 
   w'[c] = w[c] * γ[c] / sqrt(var[c] + ε)        (c = output channel)
   b'[c] = (b[c] - mean[c]) * γ[c] / sqrt(var[c] + ε) + β[c]
-Does not fire when the conv output has other users, is a graph output, or its weights are
-not float constants (already quantized). Standalone batch_norm is left to canonicalize.
+Does not fire when the conv output has other users or is a graph output. Quantized (QDQ)
+weights fold only where the layer's output is not quantized (NNCF: Gemm -> BatchNormalization
+-> Relu -> Q with the Gemm output and the batch norm in float): γ/sqrt(var + ε) goes into the
+per-channel weight scales (rows negated where it is negative), the int8 weights unchanged —
+exact; not for an int8 -128 weight, a zero point or a zero γ. Standalone batch_norm is left to
+canonicalize.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..ir import OPS, Graph, Node
+from ..ir import OPS, Graph, Node, QParams
 
 
 def _foldable(g: Graph, bn: Node) -> Node | None:
@@ -20,7 +24,15 @@ def _foldable(g: Graph, bn: Node) -> Node | None:
     if len(y.uses) != 1 or y in g.outputs or "act" in prod.attrs:
         return None
     w = prod.inputs[1]
-    if not w.is_const or not w.dtype.is_float:
+    if not w.is_const:
+        return None
+    if w.dtype.is_float:
+        return prod
+    axis = OPS[prod.op].layer.weight_axis
+    b, gamma = prod.input(2), bn.inputs[1]
+    if (y.q is not None or w.q is None or any(w.q.zero_point) or np.any(w.data == -128)
+            or w.q.axis not in (None, axis) or (b is not None and not b.dtype.is_float)
+            or not gamma.is_const or not np.all(gamma.data)):
         return None
     return prod
 
@@ -33,11 +45,19 @@ def _fold(g: Graph, bn: Node, conv: Node) -> None:
     axis = OPS[conv.op].layer.weight_axis
     shape = [1] * w.data.ndim
     shape[axis] = -1
-    new_w = (w.data.astype(np.float64) * inv.reshape(shape)).astype(np.float32)
+    if w.dtype.is_float:
+        new_w = g.const(w.name, (w.data.astype(np.float64) * inv.reshape(shape))
+                        .astype(np.float32))
+    else:                       # QDQ weights: inv into the per-channel scales (_foldable)
+        n = w.shape[axis]
+        scale = np.broadcast_to(np.asarray(w.q.scale, np.float64), (n,)) * np.abs(inv)
+        data = (w.data.astype(np.int16) * np.where(inv < 0, -1, 1).reshape(shape))
+        new_w = g.const(w.name, data.astype(np.int8),
+                        QParams(tuple(float(v) for v in scale), (0,) * n, axis))
     old_b = conv.input(2)
     b = old_b.data.astype(np.float64) if old_b is not None else np.zeros_like(mean)
     new_b = ((b - mean) * inv + beta).astype(np.float32)
-    conv.replace_input(1, g.const(w.name, new_w))
+    conv.replace_input(1, new_w)
     if len(conv.inputs) < 3:
         conv.inputs += (None,)
     conv.replace_input(2, g.const(f"{conv.name}_bias", new_b))

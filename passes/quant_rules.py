@@ -161,6 +161,12 @@ def reduce_rule(node: Node) -> dict:
     M' = (M << shift) / n (C division, un-normalised), s' = s - shift."""
     from ..ir.ops.reduce import reduce_count
     qi, qo = node.inputs[0].q, node.outputs[0].q
+    if (node.op == "mean" and node.attrs.get("round_half_even")          # ONNX QDQ, int8
+            and node.outputs[0].dtype is DType.INT8):                     # (ir/ops/reduce.py)
+        m, s = (0, 0) if qi == qo else quantize_multiplier(
+            f64(qi.s) / (f64(qo.s) * reduce_count(node)))
+        return {"in_offset": -qi.zp, "out_offset": qo.zp, "multiplier": (int(m),),
+                "shift": (int(max(s, -31)),)}
     m, s = quantize_multiplier(f64(qi.s) / f64(qo.s))
     if node.op == "mean":
         n = reduce_count(node)

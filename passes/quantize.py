@@ -23,11 +23,20 @@ import numpy as np
 
 from ..errors import QuantizationError, TinycError
 from ..ir import OPS, DType, Graph, Node, QParams, Value, verify
-from ..ir.qmath import f64, float_table, requant_table
+from ..ir.qmath import f64, float_requant_table, float_table, requant_table
 from .calibrate import assign_qparams, symmetric_int16
 from .quant_rules import quant_rule
 
 ACTIVATIONS = ("int8", "int16")
+
+
+def _requant(node: Node, q_in: QParams, q_out: QParams) -> tuple[int, ...]:
+    """The table of a requantization that node's input or output needs: ONNX Runtime's float
+    Q(DQ(x)) where the ONNX QDQ import asked for it (attrs["requant"] == "ort",
+    frontend/qdq.py), else TFLite's Requantize."""
+    if node.attrs.get("requant") == "ort":
+        return float_requant_table(q_in, q_out)
+    return requant_table(q_in, q_out)
 
 
 def _insert_requant_after(g: Graph, node: Node, q_in: QParams) -> None:
@@ -37,7 +46,7 @@ def _insert_requant_after(g: Graph, node: Node, q_in: QParams) -> None:
     users = list(y.uses)
     was_output = y in g.outputs
     nxt = g.nodes[g.nodes.index(node) + 1] if node is not g.nodes[-1] else None
-    r = g.emit("lut", [y], {"table": requant_table(q_in, q_out)},
+    r = g.emit("lut", [y], {"table": _requant(node, q_in, q_out)},
                name=f"{node.name}_requant", before=nxt)
     r.type = r.type.with_(dtype=y.dtype, q=q_out)
     for user, idx in users:
@@ -48,7 +57,7 @@ def _insert_requant_after(g: Graph, node: Node, q_in: QParams) -> None:
 
 def _requant_input(g: Graph, node: Node, idx: int, q_out: QParams) -> None:
     x = node.inputs[idx]
-    r = g.emit("lut", [x], {"table": requant_table(x.q, q_out)},
+    r = g.emit("lut", [x], {"table": _requant(node, x.q, q_out)},
                name=f"{node.name}_in{idx}_requant", before=node)
     r.type = r.type.with_(dtype=x.dtype, q=q_out)
     node.replace_input(idx, r)

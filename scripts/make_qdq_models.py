@@ -5,7 +5,8 @@ digits as the reference. Only needed to *remake* the files under tests/qdq_model
 need no torch:
 
     python -m pip install torch==2.13.0 scikit-learn     # exactly that pin (CPU wheel)
-    python scripts/make_qdq_models.py                    # [--only ort|pt2e]
+    python -m pip install torchao onnxscript nncf        # pt2e, the dynamo exporter, NNCF
+    python scripts/make_qdq_models.py                    # [--only ort|pt2e|nncf]
 
 Models (input "input" [1,1,8,8] float32 in [0,1], output "logits" [1,10]):
     cnn        Conv-Relu, Conv(stride 2)-Relu, Flatten, Gemm
@@ -26,10 +27,12 @@ Quantizers (file tests/qdq_models/<model>_<variant>.onnx):
     ort_qop_u8       QOperator, per-tensor, QUInt8 activations, after quant_pre_process
     pt2e             torch pt2e XNNPACKQuantizer (symmetric per-channel weights), prepare_pt2e /
                      convert_pt2e, torch.onnx.export (dynamo; torchao + onnxscript installed)
-    nncf             NNCF post-training quantization of the float ONNX file (nncf.quantize);
-                     only with --only nncf, not committed: its float graph output (logits
-                     after a Gemm with no QuantizeLinear) and per-channel activation
-                     quantization (depthwise input) are not supported yet
+    nncf             NNCF post-training quantization of the float ONNX file (nncf.quantize,
+                     nncf 3.4.0): it quantizes layer inputs only, so the logits stay float
+                     (tinyc: the range the last Gemm can reach); mixed (float Conv ->
+                     HardSwish / Sigmoid) and dwsep (per-channel quantization of the
+                     depthwise input) are refused so far (tests/test_quantizers.py
+                     NNCF_REFUSED)
 tests/qdq_models/ref.npz: input [200,1,8,8] (held-out digits), label [200], and per file
 "<model>_<variant>": ORT's output [200,10] of that file.
 """
@@ -226,7 +229,7 @@ def main() -> None:
         todo = list(ORT_VARIANTS.items()) if args.only in (None, "ort") else []
         if args.only in (None, "pt2e"):
             todo.append(("pt2e", None))
-        if args.only == "nncf":          # not committed yet: tinyc refuses its output (below)
+        if args.only in (None, "nncf"):
             todo.append(("nncf", "nncf"))
         for variant, kw in todo:
             dst = OUT / f"{name}_{variant}.onnx"

@@ -14,18 +14,37 @@ import pytest
 from onnx import numpy_helper
 
 import tinyc
+from tinyc.errors import TinycError
 
 HERE = pathlib.Path(__file__).parent / "qdq_models"
 VARIANTS = ("ort_qdq_s8", "ort_qdq_u8_pc", "ort_qdq_sym", "ort_qdq_pair", "ort_qop_s8_pc",
-            "ort_qop_u8", "pt2e")
-FILES = sorted(p.stem for p in HERE.glob("*.onnx") if p.stem.endswith(VARIANTS))
-# Files whose tinyc outputs stay within one output step of ORT's on every one of the 200 inputs.
+            "ort_qop_u8", "pt2e", "nncf")
+# NNCF (nncf.quantize of the float ONNX file) quantizes layer inputs only (autoenc: its
+# Gemm -> BatchNorm -> Relu -> Q with the Gemm output in float is folded exactly,
+# passes/fold_batchnorm.py). Refused so far: a float island before an activation table
+# (mixed: Conv -> HardSwish / Sigmoid in float) and per-channel quantization of an activation
+# (dwsep: the depthwise input, one scale per channel).
+NNCF_REFUSED = {"mixed_nncf": "calibration data is needed",
+                "dwsep_nncf": "per-channel quantization of an activation"}
+FILES = sorted(p.stem for p in HERE.glob("*.onnx")
+               if p.stem.endswith(VARIANTS) and p.stem not in NNCF_REFUSED)
+# The largest output difference from ORT, in output steps, over the 200 inputs. Every layer
+# alone is within 1 step of ORT (Q31 fixed-point requantization rounding twice vs ORT's float32
+# scale rounding once: 0.1-1.5 % of a layer's outputs differ by 1); where a 1-step difference
+# feeds a layer whose weights amplify it (a Gemm head, BatchNorm, a sigmoid gate) the logits
+# differ by 2-4 steps (docs/frontend.md, "Agreement with ONNX Runtime").
 MAX_LSB: dict[str, int] = {f: 1 for f in FILES if f.startswith(("cnn_", "mlp_"))}
-MAX_LSB.update(autoenc_pt2e=1)
-# Known short of 99 %: ORT's ActivationSymmetric on the depthwise net (zero point 0 after
-# every Relu halves the activation resolution; GlobalAveragePool then differs by 1 step, TFLM's
-# integer mean vs ORT's float rescale, and the weak net's logits tie often): 0.970.
-MIN_AGREE = {"dwsep_ort_qdq_sym": 0.965}
+MAX_LSB.update(autoenc_pt2e=1, dwsep_ort_qdq_pair=1, dwsep_ort_qdq_s8=1, dwsep_ort_qop_u8=1)
+MAX_LSB.update({f: 1 for f in FILES if f.startswith("mixed_ort")})
+MAX_LSB.update({f: 2 for f in FILES if f.startswith(("dwsep_ort", "resnet_ort_qdq"))
+                and f not in MAX_LSB}, mixed_pt2e=2)
+MAX_LSB.update({f: 3 for f in FILES if f.startswith(("autoenc_ort", "resnet_"))
+                and f not in MAX_LSB})
+MAX_LSB.update(dwsep_pt2e=4, resnet_pt2e=2)
+MAX_LSB.update(resnet_nncf=1, autoenc_nncf=1)        # NNCF: float logits, steps of tinyc's output (compare())
+# Every top-1 disagreement left is an input where ORT's own two largest logits are equal or one
+# output step apart (test_disagreements_are_ties_in_ort).
+MIN_AGREE: dict[str, float] = {}
 
 
 def _output_scale(path: pathlib.Path) -> float | None:
@@ -47,8 +66,10 @@ def compare(name: str, host: bool = False) -> tuple[float, float]:
     if host:
         assert np.array_equal(np.asarray(m.run_host(x, batch=True)).reshape(want.shape), got)
     agree = float((got.argmax(1) == want.argmax(1)).mean())
-    s = _output_scale(HERE / f"{name}.onnx")
-    lsb = float(np.abs(got - want).max() / s) if s else float("nan")
+    # the model's output step; a float output (NNCF's logits): tinyc's own output step, the
+    # range the last layer can reach (passes/calibrate.py imply_q_layer_outputs)
+    s = _output_scale(HERE / f"{name}.onnx") or m.outputs[0].scale
+    lsb = float(np.abs(got - want).max() / s)
     return agree, lsb
 
 
@@ -64,4 +85,11 @@ def test_every_model_and_quantizer_is_there():
     models = {f.split("_")[0] for f in FILES}
     assert models == {"cnn", "dwsep", "resnet", "mlp", "autoenc", "mixed"}
     for variant in VARIANTS:
-        assert sum(f.endswith("_" + variant) for f in FILES) == 6, variant
+        refused = sum(f.endswith("_" + variant) for f in NNCF_REFUSED)
+        assert sum(f.endswith("_" + variant) for f in FILES) == 6 - refused, variant
+
+
+@pytest.mark.parametrize("name", sorted(NNCF_REFUSED))
+def test_nncf_refused_with_reason(name):
+    with pytest.raises(TinycError, match=NNCF_REFUSED[name]):
+        tinyc.compile(HERE / f"{name}.onnx")

@@ -2,11 +2,17 @@
 padding never counts; average = sum / count rounded half away from zero; act clamp.
 Output quantization equals the input's (enforced by quantize and verify). int16 the same
 (TFLM's int16 pooling: int32 sums, the same rounding), clamped to the int16 range.
+attrs["round_half_even"] (set only by the ONNX QDQ import, frontend/qdq.py): the average of
+(x - even_zero_point) rounded half to even, plus even_zero_point, as ONNX Runtime rounds an
+exact average (QLinearAveragePool: even_zero_point 0; QLinearGlobalAveragePool: the input's
+zero point); kernel avg_pool2d.even (int8 only: a layer made int16 by mixed precision keeps
+TFLM's rounding).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..qmath import div_round_half_even
 from ..types import TensorType
 from .registry import clamp_float, clamp_int, op
 from .conv import check_window, patches
@@ -39,6 +45,9 @@ def avg_float(node, x):
 def avg_int(node, x):
     s = _windows(node, x.astype(np.int64), 0).sum(axis=(3, 4))
     n = _count(node, x)
+    if node.attrs.get("round_half_even") and x.dtype == np.int8:
+        zp = int(node.attrs.get("even_zero_point", 0))
+        return clamp_int(div_round_half_even(s - n * zp, n) + zp, node)
     half = n // 2
     q = np.where(s > 0, (s + half) // n, -((-(s - half)) // n))   # C: truncating division
     return clamp_int(q, node)

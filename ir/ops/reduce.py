@@ -8,12 +8,18 @@ mean and sum are reference_ops::QuantizedMeanOrSum's integer form,
 with (multiplier, shift) = QuantizeMultiplier(s_in / s_out) for sum and, for mean, that pair
 with 1/count folded in as TFLM's Prepare does (passes/quant_rules.py: an un-normalised
 multiplier); reduce_max keeps the input's quantization (TFLM requires it) and its values.
+attrs["round_half_even"] on a mean (set only by the ONNX QDQ import, frontend/qdq.py): ONNX
+Runtime's rounding, one rounding half to even (kernel mean.even; int8 only, as avg_pool2d's):
+output quantization = input's: y = out_offset + acc / count exactly (multiplier 0); else
+y = out_offset + acc * multiplier * 2^(shift - 31) in 64 bits, (multiplier, shift) =
+QuantizeMultiplier(s_in / (s_out * count)) (TFLM's folded pair rounds twice: up to 1 step
+from the exact value on a quarter of the outputs of a 4x4 pool).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..qmath import requantize
+from ..qmath import div_round_half_even, mul_round_half_even, requantize
 from ..types import TensorType
 from .registry import op, require
 
@@ -49,6 +55,11 @@ def _float(fn):
 def _int_mean_or_sum(node, x):
     a = node.attrs
     acc = _reduced(np.sum, np.int64)(node, x) + int(a["in_offset"]) * reduce_count(node)
+    if a.get("round_half_even") and x.dtype == np.int8:
+        m, s = (int(np.asarray(a[k]).reshape(-1)[0]) for k in ("multiplier", "shift"))
+        y = (div_round_half_even(acc, reduce_count(node)) if m == 0 else
+             mul_round_half_even(acc, m, s)) + int(a["out_offset"])
+        return np.clip(y, *node.outputs[0].dtype.qrange).astype(node.outputs[0].dtype.np)
     m, s = (int(np.asarray(a[k]).reshape(-1)[0]) for k in ("multiplier", "shift"))
     y = requantize(acc, m, s) + int(a["out_offset"])
     return np.clip(y, *node.outputs[0].dtype.qrange).astype(node.outputs[0].dtype.np)

@@ -150,9 +150,40 @@ def export_qdq() -> list[pathlib.Path]:
     return made
 
 
+class BiLstm(nn.Module):
+    """A bidirectional LSTM (batch first) and a Linear on its last step (both directions)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 8, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0][:, -1])
+
+
+LSTM_OUT = OUT.parent / "lstm_models"
+
+
+def export_lstm() -> list[pathlib.Path]:
+    """torch.nn.LSTM(bidirectional=True) from both exporters (tests/frontend/test_lstm_onnx.py),
+    in their own folder: the LSTM has no QDQ variant."""
+    LSTM_OUT.mkdir(exist_ok=True)
+    torch.manual_seed(0)
+    model = BiLstm().eval()
+    x = torch.randn(1, 6, 5)
+    made = []
+    for tag, kw in {"ts14": dict(dynamo=False, opset_version=14),
+                    "dynamo18": dict(dynamo=True, opset_version=18, external_data=False)}.items():
+        path = LSTM_OUT / f"bilstm_{tag}.onnx"
+        torch.onnx.export(model, (x,), str(path), input_names=["x"], output_names=["y"], **kw)
+        made.append(path)
+    return made
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    for path in export_float() + export_qdq():
+    for path in export_float() + export_qdq() + export_lstm():
         print(f"{path.relative_to(OUT.parent)}: {path.stat().st_size} bytes")
 
 

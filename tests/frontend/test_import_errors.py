@@ -32,12 +32,13 @@ def test_unsupported_op_names_node_op_opset_and_supported_ops(tmp_path):
     assert "Conv" in msg and "Softmax" in msg and "\n" not in msg
 
 
-def test_bidirectional_lstm_is_unsupported():
+def test_lstm_with_cell_clip_is_unsupported():
+    """(bidirectional LSTMs are supported: tests/frontend/test_lstm_onnx.py)"""
     w, r = rand(2, 8, 3), rand(2, 8, 2)
     m = make_model([node("LSTM", ["x", "W", "R"], ["y"], name="rnn", hidden_size=2,
-                         direction="bidirectional")],
+                         direction="bidirectional", clip=3.0)],
                    {"x": [1, 1, 3]}, ["y"], {"W": w, "R": r})
-    with pytest.raises((UnsupportedOpError, ModelError), match="LSTM.*bidirectional"):
+    with pytest.raises((UnsupportedOpError, ModelError), match="LSTM.*clip"):
         load_onnx(m)
 
 
