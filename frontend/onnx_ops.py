@@ -841,7 +841,8 @@ def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
         raise b.error("MatMul of two constants", "fold it before exporting.")
     if min(A.rank, B.rank) < 2 or max(A.rank, B.rank) > 5:
         raise b.error(f"MatMul of shapes {list(A.shape)} x {list(B.shape)}",
-                      "operands of rank 2 to 5 are supported (no 1-D vectors).")
+                      "operands of rank 1 to 5 are supported (a 1-D operand is promoted as "
+                      "numpy does); reshape to at most 5 dims before the MatMul.")
     vals = [_matmul_const(b, t, f"matmul_c{i}") if t.is_const
             else b.layout(t, identity(t.rank)) for i, t in enumerate((A, B))]
     return b.act(b.emit("batch_matmul", vals, {"adj_x": False, "adj_y": False}))

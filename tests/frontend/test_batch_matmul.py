@@ -11,8 +11,6 @@ from onnx import TensorProto
 from onnx import helper as h
 
 import tinyc
-from tinyc.errors import TinycError
-from tinyc.frontend import load_onnx
 
 from .. import models
 from .util import check_float, make_model, rand, session
@@ -97,11 +95,6 @@ def test_qdq_int8_within_one_step_of_onnxruntime(tmp_path):
         want = sess.run(None, {"a": a, "b": b})[0]
         diff = np.abs(got.reshape(want.shape).astype(int) - want.astype(int))
         assert diff.max() <= 1, int(diff.max())
-
-
-def test_vector_operand_refused():
-    with pytest.raises(TinycError, match="rank 2 to 5"):
-        load_onnx(two_inputs((1, 3, 5), (5,)))
 
 
 def test_qdq_constant_operand_keeps_its_bytes(tmp_path):

@@ -35,7 +35,7 @@ REASONS = [  # (pattern in tinyc's message, short reason)
     (r"per-channel quantization of an activation", "per-axis / blocked activation quantization"),
     (r"quantized to (u?int16)", "{0} activations"),
     (r"op (\w+) is not supported", "uses {0} (function-expanded form)"),
-    (r"no 1-D vectors", "a 1-D vector operand"),
+    (r"rank 1 to 5 are supported", "MatMul operand of rank > 5"),
     (r"only 2-D ConvTranspose", "not 2-D (1-D / 3-D ConvTranspose)"),
     (r"(\w+) group=\d+", "{0} group > 1"),
     (r"LpNormalization p=(\d)", "p={0} (only L2)"),
