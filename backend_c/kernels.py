@@ -107,6 +107,39 @@ def transpose_conv2d_args(node: Node, ctx) -> dict:
             "padding": tuple(node.attrs["padding"])}
 
 
+def _dims5(shape) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) != 5:
+        raise IRError(f"backend_c: shape {shape} is not 5-D")
+    return shape
+
+
+def conv3d_args(node: Node, ctx) -> dict:
+    x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
+    channels = w.shape[0]
+    a = node.attrs
+    return {"act": _act(node), "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "output_offset": _int_attr(node, "out_offset", -255, 255),
+            "stride": tuple(a["stride"]), "padding": tuple(a["pads"][:3]),
+            "dilation": tuple(a["dilation"]), **_quant(node, ctx, channels),
+            "input_dims": _dims5(x.shape), "input": ctx.ptr(x),
+            "filter_dims": _dims5(w.shape), "filter": ctx.ptr(w),
+            "bias": "NULL" if b is None else ctx.ptr(b),
+            "output_dims": _dims5(y.shape), "output": ctx.ptr(y)}
+
+
+def pool3d_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    cp = tuple(a.get("count_pads") or (0,) * 6)
+    return {"kernel": tuple(a["kernel"]), "stride": tuple(a["stride"]),
+            "padding": tuple(a["pads"][:3]), "dilation": tuple(a["dilation"]),
+            "count_begin": cp[:3], "count_end": cp[3:],
+            "pad_value": _int_attr(node, "pad_value", -128, 127) if node.op == "avg_pool3d"
+            else 0, "act": _act(node), "function": f"tinyc_{node.op}_s8",
+            "input_dims": _dims5(x.shape), "input": ctx.ptr(x),
+            "output_dims": _dims5(y.shape), "output": ctx.ptr(y)}
+
+
 def batch_matmul_args(node: Node, ctx) -> dict:
     from ..ir.ops.matmul import matmul_dims
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
@@ -787,6 +820,10 @@ KERNELS: dict[str, Kernel] = {
                                         "tinyc_depthwise_conv2d_inplace_s8.c") + _WIN,
                                        lambda node, ctx: depthwise_inplace_args(node, ctx),
                                        lambda node: depthwise_inplace_scratch(node), True),
+    "conv3d": Kernel("call_conv3d.c.j2", ("tinyc_nd.h", "tinyc_conv3d_s8.c", "tinyc_dot.h",
+                                          "tinyc_dsp.h"), conv3d_args),
+    **{op: Kernel("call_pool3d.c.j2", ("tinyc_nd.h", "tinyc_pool3d_s8.c") + _WIN, pool3d_args)
+       for op in ("max_pool3d", "avg_pool3d")},
 }
 
 

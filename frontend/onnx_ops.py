@@ -156,7 +156,11 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
     if not X.is_const and X.rank == 3:
         return _conv1d(b, X, W, B, group, kernel_shape=kernel_shape, strides=strides,
                        pads=pads, dilations=dilations, auto_pad=auto_pad)
-    _need_rank(b, X, 4, "only 2-D convolution is supported")
+    if not X.is_const and X.rank == 5:
+        from .onnx_nd import conv3d
+        return conv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                      kernel_shape=kernel_shape, pads=pads, strides=strides)
+    _need_rank(b, X, 4, "only 1-D, 2-D and 3-D convolution is supported")
     w = b.const_input(W, "W")
     c_in, c_out = X.shape[1], w.shape[0]
     if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
@@ -251,6 +255,10 @@ def MaxPool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None,
     if not X.is_const and X.rank == 3:
         return _pool1d(b, MaxPool, X, kernel_shape, strides, pads, dilations, auto_pad,
                        ceil_mode=ceil_mode)
+    nd = _pool_nd(b, "max_pool3d", X, kernel_shape, strides, pads, auto_pad, ceil_mode,
+                  dilations)
+    if nd is not None:
+        return nd
     return _pool(b, "max_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
 
 
@@ -259,11 +267,27 @@ def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_
     if not X.is_const and X.rank == 3:
         return _pool1d(b, AveragePool, X, kernel_shape, strides, pads, dilations, auto_pad,
                        ceil_mode=ceil_mode, count_include_pad=count_include_pad)
-    y = _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
-    if count_include_pad and any(y.value.producer.attrs["pads"]):
-        raise b.error("count_include_pad=1 with padding",
-                      "only count_include_pad=0 (padding not counted) is supported.")
-    return y
+    nd = _pool_nd(b, "avg_pool3d", X, kernel_shape, strides, pads, auto_pad, ceil_mode,
+                  dilations, count_include_pad)
+    if nd is not None:
+        return nd
+    # here count_include_pad has no explicit padding to count (ceil_mode's extra end padding
+    # never counts, as onnxruntime computes it)
+    return _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
+
+
+def _pool_nd(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations,
+             count_include_pad=0) -> Tensor | None:
+    """3-D pooling, and the 2-D variants TFLite has none of (onnx_nd), or None."""
+    from . import onnx_nd
+    kw = dict(kernel_shape=kernel_shape, strides=strides, pads=pads, auto_pad=auto_pad,
+              ceil_mode=ceil_mode, dilations=dilations, count_include_pad=count_include_pad)
+    if not X.is_const and X.rank == 5:
+        return onnx_nd.pool3d(b, op, X, **kw)
+    if onnx_nd.needs_pool3d(b, X, kernel_shape, strides, pads, auto_pad, dilations,
+                            count_include_pad):
+        return onnx_nd.pool2d_as_3d(b, op, X, **kw)
+    return None
 
 
 def GlobalAveragePool(b: Builder, X):
@@ -668,16 +692,16 @@ def _transpose_pads(in_size: int, stride: int, kernel: int, adj: int, auto_pad: 
 def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
                   kernel_shape=None, output_padding=None, output_shape=None, pads=None,
                   strides=None):
-    """2-D, group 1, dilation 1: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI); output
-    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula), pads
-    from output_shape or SAME auto_pad when given."""
-    _need_rank(b, X, 4, "only 2-D ConvTranspose is supported")
+    """2-D: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI; grouped or dilated: one dense
+    undilated kernel, onnx_nd.tconv_dense_weights); output size stride (in - 1) +
+    output_padding + (k - 1) dilation + 1 - pad_begin - pad_end (the ONNX formula), pads from
+    output_shape or SAME auto_pad when given. 1-D: as 2-D with H = 1."""
+    if not X.is_const and X.rank == 3:
+        return _tconv1d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                        kernel_shape=kernel_shape, output_padding=output_padding,
+                        output_shape=output_shape, pads=pads, strides=strides)
+    _need_rank(b, X, 4, "only 1-D and 2-D ConvTranspose is supported")
     w = b.const_input(W, "W")
-    if group != 1:
-        raise b.error(f"ConvTranspose group={group}", "only group=1 is supported.")
-    if _pair(dilations) != (1, 1):
-        raise b.error(f"ConvTranspose dilations {list(dilations)}",
-                      "only dilation 1 is supported.")
     if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")
     if w.ndim != 4 or w.shape[0] != X.shape[1]:
@@ -686,6 +710,10 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
     if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
         raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
                       "kernel_shape must equal the weights' spatial dims.")
+    if group != 1 or _pair(dilations) != (1, 1):
+        from .onnx_nd import tconv_dense_weights
+        W = tconv_dense_weights(b, W, w, group, _pair(dilations))
+        w = W.data
     stride, out_pad = _pair(strides), _pair(output_padding, 0)
     if min(out_pad) < 0:
         raise b.error(f"ConvTranspose output_padding {list(out_pad)}",
@@ -720,6 +748,31 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
                                     b.bias(B, w.shape[1])],
                {"stride": stride, "padding": (p[0], p[1]), "out_size": size})
     return b.act(y, NCHW_TO_NHWC)
+
+
+def _tconv1d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, output_padding,
+             output_shape, pads, strides):
+    """A 1-D ConvTranspose [N, C, L] as 2-D with H = 1 (weights [C, O, 1, K])."""
+    w = b.const_input(W, "W")
+    if w.ndim != 3:
+        raise b.error(f"1-D ConvTranspose weights of shape {list(w.shape)}",
+                      "expected [C, O / group, K].", cls=ModelError)
+    qd = W.qdata
+    if qd is not None:
+        qd = QConst(qd.data[:, :, None, :], qd.scale, qd.zero_point, qd.axis)
+    W4 = Tensor(name=W.name, data=w[:, :, None, :], qdata=qd)
+    a = _attrs_2d(b, kernel_shape, strides, pads, dilations, auto_pad)
+    del a["auto_pad"]
+    for v, what in ((output_padding, "output_padding"), (output_shape, "output_shape")):
+        if v is not None and len(v) != 1:
+            raise b.error(f"{what} {list(v)} for a 1-D ConvTranspose", "expected one value.",
+                          cls=ModelError)
+    y = ConvTranspose(b, _lift_1d(b, X), W4, B, auto_pad=auto_pad, group=group,
+                      output_padding=None if output_padding is None
+                      else [0, int(output_padding[0])],
+                      output_shape=None if output_shape is None else [1, int(output_shape[0])],
+                      **a)
+    return _drop_1d(b, y)
 
 
 def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:

@@ -289,3 +289,10 @@ def _table16_input(node: Node, pot_shifts: tuple) -> dict:
         shift += 1
         m *= 2.0
     return {"in_mult": int(m), "in_shift": shift}
+
+
+@rule("avg_pool3d", "max_pool3d")
+def pool3d_rule(node: Node) -> dict:
+    """As avg_pool2d / max_pool2d, plus the input zero point that a counted padding tap
+    (ONNX count_include_pad=1) adds to an average's sum."""
+    return {**activation_range(node, node.outputs[0].q), "pad_value": int(node.inputs[0].q.zp)}
