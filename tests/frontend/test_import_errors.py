@@ -94,13 +94,6 @@ def test_grouped_conv_that_does_not_divide():
         load_onnx(m)
 
 
-def test_average_pool_counting_padding():
-    m = make_model([node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                         count_include_pad=1)], {"x": [1, 2, 5, 5]}, ["y"])
-    with pytest.raises(UnsupportedOpError, match="count_include_pad=1"):
-        load_onnx(m)
-
-
 def test_matmul_with_a_vector_operand():
     """(MatMul of two activations is supported: IR batch_matmul.)"""
     m = make_model([node("MatMul", ["x", "x2"], ["y"], name="mm")],
