@@ -252,6 +252,11 @@ def _pool(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, d
 
 def MaxPool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None,
             kernel_shape=None, pads=None, storage_order=0, strides=None):
+    indices = list(b.node.output)[1:2]
+    if indices and indices[0] and b.uses.get(indices[0], 0):
+        raise b.error(f"output Indices ('{indices[0]}') is used: int64, a type limit (tinyc's "
+                      "model inputs and outputs are int8 / uint8 / int16)", "use MaxPool's "
+                      "output Y only (argmax positions: compute them in the application).")
     if not X.is_const and X.rank == 3:
         return _pool1d(b, MaxPool, X, kernel_shape, strides, pads, dilations, auto_pad,
                        ceil_mode=ceil_mode)

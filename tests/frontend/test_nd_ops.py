@@ -203,3 +203,13 @@ def test_convtranspose_3d_refused_clearly():
                  ins=("x", "W"))
     with pytest.raises(TinycError, match=r"ConvTranspose.*1-D and 2-D"):
         load_onnx(model)
+
+
+def test_maxpool_indices_refused_as_a_type_limit():
+    model = make_model([h.make_node("MaxPool", ["x"], ["y", "z"], kernel_shape=[2, 2])],
+                       {"x": [1, 2, 4, 4]}, ["y", "z"])
+    with pytest.raises(TinycError, match=r"MaxPool.*Indices \('z'\) is used: int64, a type "
+                       r"limit"):
+        load_onnx(model)
+    model.graph.output.pop()                    # Y only: compiles
+    assert [n.op for n in load_onnx(model).nodes if n.op == "max_pool2d"] == ["max_pool2d"]
