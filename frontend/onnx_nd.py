@@ -59,10 +59,10 @@ def _need5(b: Builder, X: Tensor, what: str) -> None:
                       "expected a 5-D activation [N, C, D, H, W].")
 
 
-def conv3d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, pads, strides):
+def conv3d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, pads, strides,
+           dense_groups):
     """ONNX Conv on [N, C, D, H, W]: IR conv3d (a grouped one with block-diagonal weights,
-    as 2-D grouped Conv)."""
-    from .onnx_ops import _dense_groups
+    dense_groups(b, W, w, group, c_in): onnx_ops' for 2-D grouped Conv)."""
     _need5(b, X, "3-D Conv")
     w = b.const_input(W, "W")
     if w.ndim != 5:
@@ -73,7 +73,7 @@ def conv3d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, pad
                       "kernel_shape must equal the weights' spatial dims.", cls=ModelError)
     stride, dilation = _vals(b, strides, 3, "strides"), _vals(b, dilations, 3, "dilations")
     p, _ = nd_pads(b, X.shape[2:], w.shape[2:], stride, dilation, auto_pad, pads)
-    wv = b.weight(_dense_groups(b, W, w, group, X.shape[1]), (0, 2, 3, 4, 1))
+    wv = b.weight(dense_groups(b, W, w, group, X.shape[1]), (0, 2, 3, 4, 1))
     y = b.emit("conv3d", [b.layout(X, NCDHW_TO_NDHWC), wv, b.bias(B, w.shape[0])],
                {"stride": stride, "pads": p, "dilation": dilation})
     return b.act(y, NCDHW_TO_NDHWC)

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
+from . import onnx_nd
 from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
@@ -157,9 +158,9 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
         return _conv1d(b, X, W, B, group, kernel_shape=kernel_shape, strides=strides,
                        pads=pads, dilations=dilations, auto_pad=auto_pad)
     if not X.is_const and X.rank == 5:
-        from .onnx_nd import conv3d
-        return conv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
-                      kernel_shape=kernel_shape, pads=pads, strides=strides)
+        return onnx_nd.conv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                              kernel_shape=kernel_shape, pads=pads, strides=strides,
+                              dense_groups=_dense_groups)
     _need_rank(b, X, 4, "only 1-D, 2-D and 3-D convolution is supported")
     w = b.const_input(W, "W")
     c_in, c_out = X.shape[1], w.shape[0]
@@ -284,7 +285,6 @@ def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_
 def _pool_nd(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations,
              count_include_pad=0) -> Tensor | None:
     """3-D pooling, and the 2-D variants TFLite has none of (onnx_nd), or None."""
-    from . import onnx_nd
     kw = dict(kernel_shape=kernel_shape, strides=strides, pads=pads, auto_pad=auto_pad,
               ceil_mode=ceil_mode, dilations=dilations, count_include_pad=count_include_pad)
     if not X.is_const and X.rank == 5:
@@ -716,8 +716,7 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
         raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
                       "kernel_shape must equal the weights' spatial dims.")
     if group != 1 or _pair(dilations) != (1, 1):
-        from .onnx_nd import tconv_dense_weights
-        W = tconv_dense_weights(b, W, w, group, _pair(dilations))
+        W = onnx_nd.tconv_dense_weights(b, W, w, group, _pair(dilations))
         w = W.data
     stride, out_pad = _pair(strides), _pair(output_padding, 0)
     if min(out_pad) < 0:
