@@ -159,3 +159,62 @@ def tconv_dense_weights(b: Builder, W: Tensor, w: np.ndarray, group: int,
     for g in range(group):
         full[g * ci:(g + 1) * ci, g * og:(g + 1) * og, ::dh, ::dw] = w[g * ci:(g + 1) * ci]
     return Tensor(name=W.name, data=full)
+
+
+def tconv3d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, output_padding,
+            output_shape, pads, strides):
+    """A 3-D ConvTranspose with stride 1 as IR conv3d: the kernel flipped, its channel axes
+    swapped, padding d (k - 1) - pad on each side (every output gathers exactly the taps the
+    transposed convolution scatters onto it: the same sums, so the same bits). Strides > 1
+    are refused."""
+    _need5(b, X, "3-D ConvTranspose")
+    w = b.const_input(W, "W")
+    if w.ndim != 5 or w.shape[0] != X.shape[1]:
+        raise b.error(f"3-D ConvTranspose weights {list(w.shape)} for {X.shape[1]} input "
+                      "channels", "expected [C, O / group, KD, KH, KW].", cls=ModelError)
+    if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
+        raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
+                      "kernel_shape must equal the weights' spatial dims.", cls=ModelError)
+    stride = _vals(b, strides, 3, "strides")
+    if stride != (1, 1, 1):
+        raise b.error(f"3-D ConvTranspose strides {list(stride)}",
+                      "only stride 1 is supported in 3-D (2-D and 1-D: any stride).")
+    dilation = _vals(b, dilations, 3, "dilations")
+    if min(dilation) < 1 or any(_vals(b, output_padding, 3, "output_padding", 0)):
+        raise b.error(f"3-D ConvTranspose dilations {list(dilation)}, output_padding "
+                      f"{output_padding}", "expected dilations >= 1 and output_padding 0 "
+                      "(< stride 1).", cls=ModelError)
+    if W.qdata is not None:
+        raise b.error("3-D ConvTranspose with quantized (QDQ) weights",
+                      "only float weights are supported in 3-D.")
+    span = [(k - 1) * d for k, d in zip(w.shape[2:], dilation)]
+    if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        want = list(X.shape[2:]) if output_shape is None else [int(v) for v in
+                                                               output_shape][-3:]
+        total = [X.shape[2 + i] + span[i] - want[i] for i in range(3)]
+        if min(total) < 0:
+            raise b.error(f"3-D ConvTranspose output_shape {want}", "larger than the input "
+                          "spreads to.", cls=ModelError)
+        head = [t // 2 if auto_pad == "SAME_UPPER" else t - t // 2 for t in total]
+        p = head + [t - h for t, h in zip(total, head)]
+    elif auto_pad in ("NOTSET", "VALID"):
+        p = [0] * 6 if auto_pad == "VALID" or pads is None else [int(v) for v in pads]
+    else:
+        raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value", cls=ModelError)
+    if len(p) != 6 or min(p) < 0 or any(p[i] > span[i % 3] for i in range(6)):
+        raise b.error(f"3-D ConvTranspose pads {p}", "expected 6 values in [0, (k - 1) "
+                      "dilation].", cls=ModelError)
+    c_in, og = w.shape[0], w.shape[1]
+    if group < 1 or c_in % group:
+        raise b.error(f"ConvTranspose group={group} with weights {list(w.shape)}",
+                      "expected a group count dividing the input channels.", cls=ModelError)
+    full = np.zeros((c_in, og * group) + w.shape[2:], np.float32)
+    ci = c_in // group
+    for g in range(group):
+        full[g * ci:(g + 1) * ci, g * og:(g + 1) * og] = w[g * ci:(g + 1) * ci]
+    conv_w = np.ascontiguousarray(full.transpose(1, 0, 2, 3, 4)[:, :, ::-1, ::-1, ::-1])
+    wv = b.weight(Tensor(name=W.name, data=conv_w), (0, 2, 3, 4, 1))
+    pads3 = tuple(span[i % 3] - p[i] for i in range(6))
+    y = b.emit("conv3d", [b.layout(X, NCDHW_TO_NDHWC), wv, b.bias(B, og * group)],
+               {"stride": (1, 1, 1), "pads": pads3, "dilation": dilation})
+    return b.act(y, NCDHW_TO_NDHWC)

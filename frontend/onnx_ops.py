@@ -705,7 +705,11 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
         return _tconv1d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
                         kernel_shape=kernel_shape, output_padding=output_padding,
                         output_shape=output_shape, pads=pads, strides=strides)
-    _need_rank(b, X, 4, "only 1-D and 2-D ConvTranspose is supported")
+    if not X.is_const and X.rank == 5:
+        return onnx_nd.tconv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                               kernel_shape=kernel_shape, output_padding=output_padding,
+                               output_shape=output_shape, pads=pads, strides=strides)
+    _need_rank(b, X, 4, "only 1-D, 2-D and 3-D ConvTranspose is supported")
     w = b.const_input(W, "W")
     if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")

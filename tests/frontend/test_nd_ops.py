@@ -1,7 +1,7 @@
 """ONNX 3-D Conv / MaxPool / AveragePool (IR conv3d, max_pool3d, avg_pool3d), 2-D and 1-D
 pooling with dilation or count_include_pad=1 (3-D pooling with D = 1), and ConvTranspose 1-D,
-grouped and dilated (one dense transpose_conv2d): float semantics == onnxruntime; int8 builds
-against onnxruntime run on the int8 input's real values (pools: within half an output step,
+grouped and dilated (one dense transpose_conv2d), 3-D with stride 1 (conv3d): float
+semantics == onnxruntime; int8 builds against onnxruntime run on the int8 input's real values (pools: within half an output step,
 the rounding of the average; max pooling exactly), host C == interpret(), QEMU == host C on a
 net holding every new kernel, strict C99 with gcc and clang."""
 from __future__ import annotations
@@ -86,7 +86,15 @@ TCONV = {
     "tconv_group_dilated": _tconv(c_in=4, c_out=4, group=4, dilations=[2, 2], strides=[2, 2],
                                   output_padding=[1, 0]),
 }
-ALL = {**CONV, **POOL, **TCONV}
+TCONV3D = {
+    "tconv3d": _tconv(size=(3, 4, 5), k=(3, 2, 3)),
+    "tconv3d_pads_dilated": _tconv(size=(3, 4, 5), k=(2, 3, 2), pads=[1, 0, 1, 0, 2, 1],
+                                   dilations=[2, 1, 2]),
+    "tconv3d_group": _tconv(c_in=4, c_out=6, size=(3, 4, 3), k=(2, 2, 2), group=2),
+    "tconv3d_same_upper": _tconv(size=(3, 4, 5), k=(2, 3, 2), auto_pad="SAME_UPPER"),
+    "tconv3d_output_shape": _tconv(size=(3, 4, 5), k=(3, 3, 3), output_shape=[4, 5, 6]),
+}
+ALL = {**CONV, **POOL, **TCONV, **TCONV3D}
 IR_OP = {"Conv": "conv3d", "MaxPool": "max_pool", "AveragePool": "avg_pool",
          "ConvTranspose": "transpose_conv2d"}
 
@@ -95,7 +103,7 @@ IR_OP = {"Conv": "conv3d", "MaxPool": "max_pool", "AveragePool": "avg_pool",
 def test_float_matches_onnxruntime(name):
     model = ALL[name]
     g = check_float(model)
-    want = IR_OP[model.graph.node[0].op_type]
+    want = "conv3d" if name in TCONV3D else IR_OP[model.graph.node[0].op_type]
     if name.startswith(("maxpool", "avgpool")):
         want += "3d"
     assert [n.op for n in g.nodes if n.op.startswith(want)] == [want]
@@ -198,10 +206,10 @@ def test_conv3d_windows_are_the_layer_as_a_matrix():
                                .reshape(-1), atol=1e-9)
 
 
-def test_convtranspose_3d_refused_clearly():
+def test_convtranspose_3d_stride_2_refused_clearly():
     model = _one("ConvTranspose", (1, 1, 3, 4, 5), inits={"W": rand(1, 2, 3, 3, 3, seed=1)},
-                 ins=("x", "W"))
-    with pytest.raises(TinycError, match=r"ConvTranspose.*1-D and 2-D"):
+                 ins=("x", "W"), strides=[2, 1, 1])
+    with pytest.raises(TinycError, match=r"ConvTranspose.*strides \[2, 1, 1\]\. Only stride 1"):
         load_onnx(model)
 
 
