@@ -478,6 +478,42 @@ def lstm_args(node: Node, ctx) -> dict:
             "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
 
 
+def gru_scratch(node: Node) -> int:
+    """runtime/tinyc_gru.h: hidden state, z, r, r * h, candidate (int16 each)."""
+    return 10 * node.inputs[1].shape[0]
+
+
+def gru_args(node: Node, ctx) -> dict:
+    from ..ir.ops.lstm import SIGMOID_TABLE_U16
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    if x.dtype is not DType.INT8 or y.dtype is not DType.INT8:
+        _fail(node, "activations", "int8 input and output", (x.dtype, y.dtype))
+    if any(node.input(k) is None or node.input(k).dtype is not DType.INT32
+           for k in range(7, 10)):
+        _fail(node, "gate biases", "3 int32 biases", "other")
+    off = ctx.scratch_offset(node)
+    if off is None:
+        _fail(node, "arena scratch", f"{gru_scratch(node)} B", "none planned")
+    tm = bool(a["time_major"])
+    steps, batches = (x.shape[0], x.shape[1]) if tm else (x.shape[1], x.shape[0])
+    hid = y.shape[2]
+    rbh = _per_channel(node, "rbh_q", hid, -(1 << 30), 1 << 30)
+    return {"batches": batches, "steps": steps, "features": x.shape[2], "hidden": hid,
+            "time_major": int(tm), "linear_before_reset": int(bool(a["linear_before_reset"])),
+            "in_offset": _int_attr(node, "in_offset", -255, 255),
+            **{k: tuple(int(v) for v in a[k]) for k in ("in_mult", "in_shift", "rec_mult",
+                                                         "rec_shift")},
+            "y_mult": _int_attr(node, "y_mult", 0), "y_shift": _int_attr(node, "y_shift", -31, 30),
+            "y_zp": _int_attr(node, "y_zp", -128, 127),
+            "in_weights": [ctx.ptr(node.inputs[k]) for k in range(1, 4)],
+            "rec_weights": [ctx.ptr(node.inputs[k]) for k in range(4, 7)],
+            "biases": [ctx.ptr(node.inputs[k]) for k in range(7, 10)],
+            "rbh": ctx.array(f"{node.name}_rbh", "int32_t", rbh),
+            "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16),
+            "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {off})",
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
 # -- 16x8: int16 activations, int8 weights, int64 bias (runtime/tinyc_nn_s16.h) ---------------
 
 ACT16 = (-32768, 32767)
@@ -824,6 +860,8 @@ KERNELS: dict[str, Kernel] = {
                                           "tinyc_dsp.h"), conv3d_args),
     **{op: Kernel("call_pool3d.c.j2", ("tinyc_nd.h", "tinyc_pool3d_s8.c") + _WIN, pool3d_args)
        for op in ("max_pool3d", "avg_pool3d")},
+    "gru": Kernel("call_gru.c.j2", ("tinyc_lstm.h", "tinyc_gru.h", "tinyc_gru_s8.c"), gru_args,
+                  gru_scratch),
 }
 
 

@@ -996,3 +996,63 @@ def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, s
     var = b.emit("mean", [sq], {"axes": last, "keep_dims": True}, name=f"{name}_var")
     inv = b.emit("rsqrt", [var], {"epsilon": float(epsilon)}, name=f"{name}_rsqrt")
     return y, b.act(mean, perm), b.act(inv, perm)      # Y, Mean, InvStdDev
+
+
+# -- GRU (issue 15) ---------------------------------------------------------------------------
+
+def GRU(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, *,
+        activation_alpha=None, activation_beta=None, activations=None, clip=None,
+        direction="forward", hidden_size=None, layout=0, linear_before_reset=0):
+    """One forward GRU with the default activations (Sigmoid, Tanh) and zero initial state onto
+    the IR gru (ir/ops/gru.py: int16 hidden state, the int8 LSTM's integer pieces): outputs Y
+    and Y_h (the last step of Y). ONNX's blocks z, r, h are the IR's gate order."""
+    if direction != "forward":
+        raise b.error(f"direction '{direction}'", "tinyc supports forward GRUs only.")
+    acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
+    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh"]:
+        raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh only.")
+    if clip is not None:
+        raise b.error("clip", "tinyc's GRU has no cell clip.")
+    if initial_h is not None and (not initial_h.is_const or np.any(initial_h.data)):
+        raise b.error("a nonzero initial_h", "tinyc's GRU starts from zero state.")
+    _need_rank(b, X, 3, "GRU")
+    if X.is_const or W.qdata is not None or R.qdata is not None:
+        raise b.error("a constant input or quantized (DequantizeLinear) weights",
+                      "tinyc imports float GRU weights and quantizes them itself.")
+    w, r = b.const_input(W, "W"), b.const_input(R, "R")
+    hid = int(hidden_size or r.shape[-1])
+    steps, batch, feat = X.shape if layout == 0 else (X.shape[1], X.shape[0], X.shape[2])
+    if sequence_lens is not None and (not sequence_lens.is_const or
+                                      np.any(sequence_lens.data != steps)):
+        raise b.error("sequence_lens shorter than the sequence", "pad to full length.")
+    if w.shape != (1, 3 * hid, feat) or r.shape != (1, 3 * hid, hid):
+        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [1, {3 * hid}, {feat}] and "
+                      f"[1, {3 * hid}, {hid}].", ModelError)
+    bias = (np.zeros(6 * hid, np.float32) if B is None
+            else b.const_input(B, "B").astype(np.float32).reshape(-1))
+    if bias.size != 6 * hid:
+        raise b.error(f"B of {bias.size} values", f"expected [1, {6 * hid}].", ModelError)
+    name = b.node.name or b.out_name
+    blocks = [slice(k * hid, (k + 1) * hid) for k in range(3)]
+    wb, rb = bias[:3 * hid], bias[3 * hid:]
+    ws = [b.g.const(f"{name}_w{g}", w[0, s].astype(np.float32)) for g, s in zip("zrh", blocks)]
+    rs = [b.g.const(f"{name}_r{g}", r[0, s].astype(np.float32)) for g, s in zip("zrh", blocks)]
+    lbr = bool(linear_before_reset)
+    bs = [wb[s] + (0.0 if (g == "h" and lbr) else rb[s]) for g, s in zip("zrh", blocks)]
+    bs = [b.g.const(f"{name}_b{g}", v.astype(np.float32)) for g, v in zip("zrh", bs)]
+    attrs = {"time_major": layout == 0, "linear_before_reset": lbr,
+             "rbh": tuple(float(v) for v in (rb[blocks[2]] if lbr else np.zeros(hid)))}
+    outputs = list(b.node.output) + ["", ""]
+    y_name = outputs[0] or f"{name}_y"
+    y = b.emit("gru", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs, name=f"{y_name}_gru")
+    shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
+    y4 = b.act(b.reshape(y, shape, y_name))
+    if not outputs[1]:
+        return y4
+    t_axis = 0 if layout == 0 else 1           # Y_h = Y at the last step: [1, B, H] / [B, 1, H]
+    index = [slice(None)] * 4
+    index[t_axis] = slice(steps - 1, steps)
+    last = _slice_onnx(b, y4, index, f"{outputs[1]}_last")
+    y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
+                    outputs[1])
+    return y4, b.act(y_h)

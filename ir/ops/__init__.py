@@ -19,6 +19,7 @@ from . import svdf  # noqa: F401,E402  (registration)
 from . import leaky16  # noqa: F401,E402  (registration: leaky_requantize, 16x8)
 from . import logistic16  # noqa: F401,E402  (registration: logistic16, 16x8)
 from . import nd  # noqa: F401,E402  (registration: conv3d, max_pool3d, avg_pool3d)
+from . import gru  # noqa: F401,E402  (registration: gru)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
