@@ -771,14 +771,16 @@ def _tconv1d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, o
     W4 = Tensor(name=W.name, data=w[:, :, None, :], qdata=qd)
     a = _attrs_2d(b, kernel_shape, strides, pads, dilations, auto_pad)
     del a["auto_pad"]
-    for v, what in ((output_padding, "output_padding"), (output_shape, "output_shape")):
-        if v is not None and len(v) != 1:
-            raise b.error(f"{what} {list(v)} for a 1-D ConvTranspose", "expected one value.",
-                          cls=ModelError)
+    if output_padding is not None and len(output_padding) != 1:
+        raise b.error(f"output_padding {list(output_padding)} for a 1-D ConvTranspose",
+                      "expected one value.", cls=ModelError)
+    if output_shape is not None and len(output_shape) not in (1, 3):
+        raise b.error(f"output_shape {list(output_shape)} for a 1-D ConvTranspose",
+                      "expected [L] (or [N, C, L]).", cls=ModelError)
     y = ConvTranspose(b, _lift_1d(b, X), W4, B, auto_pad=auto_pad, group=group,
                       output_padding=None if output_padding is None
                       else [0, int(output_padding[0])],
-                      output_shape=None if output_shape is None else [1, int(output_shape[0])],
+                      output_shape=None if output_shape is None else [1, int(output_shape[-1])],
                       **a)
     return _drop_1d(b, y)
 

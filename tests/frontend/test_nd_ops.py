@@ -81,6 +81,9 @@ POOL = {
 TCONV = {
     "tconv1d": _tconv(size=(5,), k=(3,), strides=[2], pads=[1, 0]),
     "tconv1d_output_padding": _tconv(size=(5,), k=(4,), strides=[3], output_padding=[1]),
+    "tconv1d_output_shape": _tconv(size=(5,), k=(3,), strides=[2], output_shape=[12]),
+    "tconv1d_same_dilated": _tconv(size=(6,), k=(3,), strides=[2], dilations=[2],
+                                   auto_pad="SAME_LOWER"),
     "tconv_group2": _tconv(c_in=4, c_out=6, group=2, strides=[2, 1]),
     "tconv_dilated": _tconv(dilations=[2, 3], pads=[1, 1, 0, 2]),
     "tconv_group_dilated": _tconv(c_in=4, c_out=4, group=4, dilations=[2, 2], strides=[2, 2],
