@@ -138,3 +138,28 @@ def test_unsupported_variants_refused(extra, needle):
 def test_hidden_size_limit_refused():
     with pytest.raises(TinycError, match="hidden size .* <= 256"):
         load_onnx(_model(steps=2, feat=2, hid=260))
+
+
+def _batch_model(layout: int, n=3, steps=4, feat=3, hid=5):
+    inits = {"W": rand(1, 3 * hid, feat, seed=1) * 0.5, "R": rand(1, 3 * hid, hid, seed=2) * 0.5,
+             "B": rand(1, 6 * hid, seed=3) * 0.3}
+    shape = [n, steps, feat] if layout else [steps, n, feat]
+    node = h.make_node("GRU", ["x", "W", "R", "B"], ["y"], hidden_size=hid, layout=layout)
+    return make_model([node], {"x": shape}, ["y"], inits, opset=14)
+
+
+def test_batch_first_gru_is_pinned_per_sample():
+    """layout=1 (batch-first, as batch-1 pinning needs it): a batch-3 model pinned to batch 1,
+    each sample == onnx.reference's row (onnxruntime runs no batch-first RNN)."""
+    from onnx.reference import ReferenceEvaluator
+    model = _batch_model(1)
+    x = rand(3, 4, 3, seed=7)
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    g = load_onnx(model, input_shapes={"x": (1, 4, 3)})
+    for i in range(3):
+        assert_close(interpret(g, [x[i:i + 1]])[0], want[i:i + 1], 1e-4)
+
+
+def test_time_major_batch_refused_naming_the_axis():
+    with pytest.raises(TinycError, match="layout 0 .* batch on dim 1"):
+        load_onnx(_batch_model(0), input_shapes={"x": (1, 3, 3)})   # dim 0 is T here
