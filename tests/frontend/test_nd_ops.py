@@ -224,3 +224,36 @@ def test_maxpool_indices_refused_as_a_type_limit():
         load_onnx(model)
     model.graph.output.pop()                    # Y only: compiles
     assert [n.op for n in load_onnx(model).nodes if n.op == "max_pool2d"] == ["max_pool2d"]
+
+
+def test_qdq_conv3d_and_counted_avgpool3d(tmp_path):
+    """int8 x -> DQ -> Conv 3-D (DQ int8 weights per output channel) -> Q/DQ -> AveragePool 3-D
+    (count_include_pad) -> Q, as ONNX Runtime writes it: no calibration, the file's weight
+    bytes kept, within 1 LSB of onnxruntime's int8 run, host C == interpret()."""
+    from onnx import TensorProto
+    rng = np.random.default_rng(3)
+    w = rng.integers(-127, 128, (4, 2, 3, 3, 3)).astype(np.int8)
+    nodes = [h.make_node("DequantizeLinear", ["x", "xs", "xz"], ["x_dq"]),
+             h.make_node("DequantizeLinear", ["w", "ws", "wz"], ["w_dq"], axis=0),
+             h.make_node("Conv", ["x_dq", "w_dq"], ["c"], pads=[1] * 6),
+             h.make_node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
+             h.make_node("DequantizeLinear", ["cq", "ys", "yz"], ["cd"]),
+             h.make_node("AveragePool", ["cd"], ["p"], kernel_shape=[2, 2, 2],
+                         pads=[1, 1, 1, 0, 0, 0], count_include_pad=1),
+             h.make_node("QuantizeLinear", ["p", "ys", "yz"], ["y"])]
+    inits = {"xs": np.float32(0.03), "xz": np.int8(2), "w": w,
+             "ws": rng.uniform(0.002, 0.01, 4).astype(np.float32), "wz": np.zeros(4, np.int8),
+             "ys": np.float32(0.05), "yz": np.int8(-3)}
+    model = make_model(nodes, {"x": [1, 2, 4, 5, 5]}, {"y": None}, inits,
+                       itype=TensorProto.INT8)
+    path = tmp_path / "qdq3d.onnx"
+    path.write_bytes(model.SerializeToString())
+    m = tinyc.compile(path, progress=None)
+    conv = next(n for n in m.graph.nodes if n.op == "conv3d")
+    np.testing.assert_array_equal(conv.inputs[1].data, w.transpose(0, 2, 3, 4, 1))
+    x = rng.integers(-128, 128, (3, 1, 2, 4, 5, 5)).astype(np.int8)
+    got = np.asarray(m.interpret(x, batch=True))
+    np.testing.assert_array_equal(np.asarray(m.run_host(x, batch=True)), got)
+    sess = session(model)
+    want = np.stack([sess.run(None, {"x": s})[0] for s in x])
+    assert np.abs(got.reshape(want.shape).astype(int) - want.astype(int)).max() <= 1
