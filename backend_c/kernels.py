@@ -107,6 +107,39 @@ def transpose_conv2d_args(node: Node, ctx) -> dict:
             "padding": tuple(node.attrs["padding"])}
 
 
+def _dims5(shape) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) != 5:
+        raise IRError(f"backend_c: shape {shape} is not 5-D")
+    return shape
+
+
+def conv3d_args(node: Node, ctx) -> dict:
+    x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
+    channels = w.shape[0]
+    a = node.attrs
+    return {"act": _act(node), "input_offset": _int_attr(node, "in_offset", -255, 255),
+            "output_offset": _int_attr(node, "out_offset", -255, 255),
+            "stride": tuple(a["stride"]), "padding": tuple(a["pads"][:3]),
+            "dilation": tuple(a["dilation"]), **_quant(node, ctx, channels),
+            "input_dims": _dims5(x.shape), "input": ctx.ptr(x),
+            "filter_dims": _dims5(w.shape), "filter": ctx.ptr(w),
+            "bias": "NULL" if b is None else ctx.ptr(b),
+            "output_dims": _dims5(y.shape), "output": ctx.ptr(y)}
+
+
+def pool3d_args(node: Node, ctx) -> dict:
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    cp = tuple(a.get("count_pads") or (0,) * 6)
+    return {"kernel": tuple(a["kernel"]), "stride": tuple(a["stride"]),
+            "padding": tuple(a["pads"][:3]), "dilation": tuple(a["dilation"]),
+            "count_begin": cp[:3], "count_end": cp[3:],
+            "pad_value": _int_attr(node, "pad_value", -128, 127) if node.op == "avg_pool3d"
+            else 0, "act": _act(node), "function": f"tinyc_{node.op}_s8",
+            "input_dims": _dims5(x.shape), "input": ctx.ptr(x),
+            "output_dims": _dims5(y.shape), "output": ctx.ptr(y)}
+
+
 def batch_matmul_args(node: Node, ctx) -> dict:
     from ..ir.ops.matmul import matmul_dims
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
@@ -478,6 +511,42 @@ def lstm_args(node: Node, ctx) -> dict:
             "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16),
             "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {off})",
             "input": _ptr16(ctx, x), "output": _ptr16(ctx, y)}
+
+
+def gru_scratch(node: Node) -> int:
+    """runtime/tinyc_gru.h: hidden state, z, r, r * h, candidate (int16 each)."""
+    return 10 * node.inputs[1].shape[0]
+
+
+def gru_args(node: Node, ctx) -> dict:
+    from ..ir.ops.lstm import SIGMOID_TABLE_U16
+    x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    if x.dtype is not DType.INT8 or y.dtype is not DType.INT8:
+        _fail(node, "activations", "int8 input and output", (x.dtype, y.dtype))
+    if any(node.input(k) is None or node.input(k).dtype is not DType.INT32
+           for k in range(7, 10)):
+        _fail(node, "gate biases", "3 int32 biases", "other")
+    off = ctx.scratch_offset(node)
+    if off is None:
+        _fail(node, "arena scratch", f"{gru_scratch(node)} B", "none planned")
+    tm = bool(a["time_major"])
+    steps, batches = (x.shape[0], x.shape[1]) if tm else (x.shape[1], x.shape[0])
+    hid = y.shape[2]
+    rbh = _per_channel(node, "rbh_q", hid, -(1 << 30), 1 << 30)
+    return {"batches": batches, "steps": steps, "features": x.shape[2], "hidden": hid,
+            "time_major": int(tm), "linear_before_reset": int(bool(a["linear_before_reset"])),
+            "in_offset": _int_attr(node, "in_offset", -255, 255),
+            **{k: tuple(int(v) for v in a[k]) for k in ("in_mult", "in_shift", "rec_mult",
+                                                         "rec_shift")},
+            "y_mult": _int_attr(node, "y_mult", 0), "y_shift": _int_attr(node, "y_shift", -31, 30),
+            "y_zp": _int_attr(node, "y_zp", -128, 127),
+            "in_weights": [ctx.ptr(node.inputs[k]) for k in range(1, 4)],
+            "rec_weights": [ctx.ptr(node.inputs[k]) for k in range(4, 7)],
+            "biases": [ctx.ptr(node.inputs[k]) for k in range(7, 10)],
+            "rbh": ctx.array(f"{node.name}_rbh", "int32_t", rbh),
+            "table": ctx.array("lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE_U16),
+            "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {off})",
+            "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
 # -- 16x8: int16 activations, int8 weights, int64 bias (runtime/tinyc_nn_s16.h) ---------------
@@ -859,6 +928,12 @@ KERNELS: dict[str, Kernel] = {
                         ("tinyc_nn_move.h", "tinyc_round_even.h", "tinyc_round_even_s8.c"),
                         lambda node, ctx: {**reduce_args(node, ctx),
                                            "function": "tinyc_reduce_mean_even_s8"}),
+    "conv3d": Kernel("call_conv3d.c.j2", ("tinyc_nd.h", "tinyc_conv3d_s8.c", "tinyc_dot.h",
+                                          "tinyc_dsp.h"), conv3d_args),
+    **{op: Kernel("call_pool3d.c.j2", ("tinyc_nd.h", "tinyc_pool3d_s8.c") + _WIN, pool3d_args)
+       for op in ("max_pool3d", "avg_pool3d")},
+    "gru": Kernel("call_gru.c.j2", ("tinyc_lstm.h", "tinyc_gru.h", "tinyc_gru_s8.c"), gru_args,
+                  gru_scratch),
 }
 
 

@@ -439,3 +439,15 @@ def _check_batch_1(ctx: _Ctx, model: onnx.ModelProto, path: str) -> None:
                     f"{_where(node, path, ctx.opset)}: at batch 1 its output '{o}' has shape "
                     f"{list(got.get(o) or ())}, expected {list(want)} (one sample of "
                     f"{list(ctx.shapes[o])}), so tinyc cannot pin the batch; {HINT}")
+
+
+def _recurrent(ctx: _Ctx, i: int, node: onnx.NodeProto):
+    """LSTM / GRU: batch-first (layout=1) sequences are per sample (X [B, T, F], outputs
+    [B, ...]); time-major ones (layout 0) carry the batch on dim 1."""
+    if int(_attr(node, "layout", 0)) != 1:
+        return "layout 0 (time-major) keeps the batch on dim 1, not dim 0"
+    late = [k for k, x in enumerate(node.input) if k and ctx.batch(x)]
+    return f"input {late[0]} carries the batch (expected a constant)" if late else None
+
+
+RULES["GRU"] = RULES["LSTM"] = _recurrent

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
+from . import onnx_nd
 from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
@@ -156,7 +157,11 @@ def Conv(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1
     if not X.is_const and X.rank == 3:
         return _conv1d(b, X, W, B, group, kernel_shape=kernel_shape, strides=strides,
                        pads=pads, dilations=dilations, auto_pad=auto_pad)
-    _need_rank(b, X, 4, "only 2-D convolution is supported")
+    if not X.is_const and X.rank == 5:
+        return onnx_nd.conv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                              kernel_shape=kernel_shape, pads=pads, strides=strides,
+                              dense_groups=_dense_groups)
+    _need_rank(b, X, 4, "only 1-D, 2-D and 3-D convolution is supported")
     w = b.const_input(W, "W")
     c_in, c_out = X.shape[1], w.shape[0]
     if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
@@ -260,9 +265,18 @@ def _pool(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, d
 
 def MaxPool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None,
             kernel_shape=None, pads=None, storage_order=0, strides=None):
+    indices = list(b.node.output)[1:2]
+    if indices and indices[0] and b.uses.get(indices[0], 0):
+        raise b.error(f"output Indices ('{indices[0]}') is used: int64, a type limit (tinyc's "
+                      "model inputs and outputs are int8 / uint8 / int16)", "use MaxPool's "
+                      "output Y only (argmax positions: compute them in the application).")
     if not X.is_const and X.rank == 3:
         return _pool1d(b, MaxPool, X, kernel_shape, strides, pads, dilations, auto_pad,
                        ceil_mode=ceil_mode)
+    nd = _pool_nd(b, "max_pool3d", X, kernel_shape, strides, pads, auto_pad, ceil_mode,
+                  dilations)
+    if nd is not None:
+        return nd
     return _pool(b, "max_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
 
 
@@ -271,11 +285,26 @@ def AveragePool(b: Builder, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_
     if not X.is_const and X.rank == 3:
         return _pool1d(b, AveragePool, X, kernel_shape, strides, pads, dilations, auto_pad,
                        ceil_mode=ceil_mode, count_include_pad=count_include_pad)
-    y = _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
-    if count_include_pad and any(y.value.producer.attrs["pads"]):
-        raise b.error("count_include_pad=1 with padding",
-                      "only count_include_pad=0 (padding not counted) is supported.")
-    return y
+    nd = _pool_nd(b, "avg_pool3d", X, kernel_shape, strides, pads, auto_pad, ceil_mode,
+                  dilations, count_include_pad)
+    if nd is not None:
+        return nd
+    # here count_include_pad has no explicit padding to count (ceil_mode's extra end padding
+    # never counts, as onnxruntime computes it)
+    return _pool(b, "avg_pool2d", X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations)
+
+
+def _pool_nd(b: Builder, op, X, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations,
+             count_include_pad=0) -> Tensor | None:
+    """3-D pooling, and the 2-D variants TFLite has none of (onnx_nd), or None."""
+    kw = dict(kernel_shape=kernel_shape, strides=strides, pads=pads, auto_pad=auto_pad,
+              ceil_mode=ceil_mode, dilations=dilations, count_include_pad=count_include_pad)
+    if not X.is_const and X.rank == 5:
+        return onnx_nd.pool3d(b, op, X, **kw)
+    if onnx_nd.needs_pool3d(b, X, kernel_shape, strides, pads, auto_pad, dilations,
+                            count_include_pad):
+        return onnx_nd.pool2d_as_3d(b, op, X, **kw)
+    return None
 
 
 def GlobalAveragePool(b: Builder, X):
@@ -780,16 +809,20 @@ def _transpose_pads(in_size: int, stride: int, kernel: int, adj: int, auto_pad: 
 def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1,
                   kernel_shape=None, output_padding=None, output_shape=None, pads=None,
                   strides=None):
-    """2-D, group 1, dilation 1: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI); output
-    size stride (in - 1) + output_padding + k - pad_begin - pad_end (the ONNX formula), pads
-    from output_shape or SAME auto_pad when given."""
-    _need_rank(b, X, 4, "only 2-D ConvTranspose is supported")
+    """2-D: IR transpose_conv2d (weights [C, O, KH, KW] -> OHWI; grouped or dilated: one dense
+    undilated kernel, onnx_nd.tconv_dense_weights); output size stride (in - 1) +
+    output_padding + (k - 1) dilation + 1 - pad_begin - pad_end (the ONNX formula), pads from
+    output_shape or SAME auto_pad when given. 1-D: as 2-D with H = 1."""
+    if not X.is_const and X.rank == 3:
+        return _tconv1d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                        kernel_shape=kernel_shape, output_padding=output_padding,
+                        output_shape=output_shape, pads=pads, strides=strides)
+    if not X.is_const and X.rank == 5:
+        return onnx_nd.tconv3d(b, X, W, B, auto_pad=auto_pad, dilations=dilations, group=group,
+                               kernel_shape=kernel_shape, output_padding=output_padding,
+                               output_shape=output_shape, pads=pads, strides=strides)
+    _need_rank(b, X, 4, "only 1-D, 2-D and 3-D ConvTranspose is supported")
     w = b.const_input(W, "W")
-    if group != 1:
-        raise b.error(f"ConvTranspose group={group}", "only group=1 is supported.")
-    if _pair(dilations) != (1, 1):
-        raise b.error(f"ConvTranspose dilations {list(dilations)}",
-                      "only dilation 1 is supported.")
     if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         raise b.error(f"auto_pad '{auto_pad}' is not an ONNX value")
     if w.ndim != 4 or w.shape[0] != X.shape[1]:
@@ -798,6 +831,9 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
     if kernel_shape is not None and tuple(kernel_shape) != w.shape[2:]:
         raise b.error(f"kernel_shape {list(kernel_shape)} but weights {list(w.shape)}",
                       "kernel_shape must equal the weights' spatial dims.")
+    if group != 1 or _pair(dilations) != (1, 1):
+        W = onnx_nd.tconv_dense_weights(b, W, w, group, _pair(dilations))
+        w = W.data
     stride, out_pad = _pair(strides), _pair(output_padding, 0)
     if min(out_pad) < 0:
         raise b.error(f"ConvTranspose output_padding {list(out_pad)}",
@@ -832,6 +868,33 @@ def ConvTranspose(b: Builder, X, W, B=None, *, auto_pad="NOTSET", dilations=None
                                     b.bias(B, w.shape[1])],
                {"stride": stride, "padding": (p[0], p[1]), "out_size": size})
     return b.act(y, NCHW_TO_NHWC)
+
+
+def _tconv1d(b: Builder, X, W, B, *, auto_pad, dilations, group, kernel_shape, output_padding,
+             output_shape, pads, strides):
+    """A 1-D ConvTranspose [N, C, L] as 2-D with H = 1 (weights [C, O, 1, K])."""
+    w = b.const_input(W, "W")
+    if w.ndim != 3:
+        raise b.error(f"1-D ConvTranspose weights of shape {list(w.shape)}",
+                      "expected [C, O / group, K].", cls=ModelError)
+    qd = W.qdata
+    if qd is not None:
+        qd = QConst(qd.data[:, :, None, :], qd.scale, qd.zero_point, qd.axis)
+    W4 = Tensor(name=W.name, data=w[:, :, None, :], qdata=qd)
+    a = _attrs_2d(b, kernel_shape, strides, pads, dilations, auto_pad)
+    del a["auto_pad"]
+    if output_padding is not None and len(output_padding) != 1:
+        raise b.error(f"output_padding {list(output_padding)} for a 1-D ConvTranspose",
+                      "expected one value.", cls=ModelError)
+    if output_shape is not None and len(output_shape) not in (1, 3):
+        raise b.error(f"output_shape {list(output_shape)} for a 1-D ConvTranspose",
+                      "expected [L] (or [N, C, L]).", cls=ModelError)
+    y = ConvTranspose(b, _lift_1d(b, X), W4, B, auto_pad=auto_pad, group=group,
+                      output_padding=None if output_padding is None
+                      else [0, int(output_padding[0])],
+                      output_shape=None if output_shape is None else [1, int(output_shape[-1])],
+                      **a)
+    return _drop_1d(b, y)
 
 
 def _batch_matmul(b: Builder, A: Tensor, B: Tensor) -> Tensor:
@@ -1074,3 +1137,63 @@ def LayerNormalization(b: Builder, X, Scale, B=None, *, axis=-1, epsilon=1e-5, s
     var = b.emit("mean", [sq], {"axes": last, "keep_dims": True}, name=f"{name}_var")
     inv = b.emit("rsqrt", [var], {"epsilon": float(epsilon)}, name=f"{name}_rsqrt")
     return y, b.act(mean, perm), b.act(inv, perm)      # Y, Mean, InvStdDev
+
+
+# -- GRU (issue 15) ---------------------------------------------------------------------------
+
+def GRU(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, *,
+        activation_alpha=None, activation_beta=None, activations=None, clip=None,
+        direction="forward", hidden_size=None, layout=0, linear_before_reset=0):
+    """One forward GRU with the default activations (Sigmoid, Tanh) and zero initial state onto
+    the IR gru (ir/ops/gru.py: int16 hidden state, the int8 LSTM's integer pieces): outputs Y
+    and Y_h (the last step of Y). ONNX's blocks z, r, h are the IR's gate order."""
+    if direction != "forward":
+        raise b.error(f"direction '{direction}'", "tinyc supports forward GRUs only.")
+    acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
+    if acts and [a.lower() for a in acts] != ["sigmoid", "tanh"]:
+        raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh only.")
+    if clip is not None:
+        raise b.error("clip", "tinyc's GRU has no cell clip.")
+    if initial_h is not None and (not initial_h.is_const or np.any(initial_h.data)):
+        raise b.error("a nonzero initial_h", "tinyc's GRU starts from zero state.")
+    _need_rank(b, X, 3, "GRU")
+    if X.is_const or W.qdata is not None or R.qdata is not None:
+        raise b.error("a constant input or quantized (DequantizeLinear) weights",
+                      "tinyc imports float GRU weights and quantizes them itself.")
+    w, r = b.const_input(W, "W"), b.const_input(R, "R")
+    hid = int(hidden_size or r.shape[-1])
+    steps, batch, feat = X.shape if layout == 0 else (X.shape[1], X.shape[0], X.shape[2])
+    if sequence_lens is not None and (not sequence_lens.is_const or
+                                      np.any(sequence_lens.data != steps)):
+        raise b.error("sequence_lens shorter than the sequence", "pad to full length.")
+    if w.shape != (1, 3 * hid, feat) or r.shape != (1, 3 * hid, hid):
+        raise b.error(f"W {w.shape}, R {r.shape}", f"expected [1, {3 * hid}, {feat}] and "
+                      f"[1, {3 * hid}, {hid}].", ModelError)
+    bias = (np.zeros(6 * hid, np.float32) if B is None
+            else b.const_input(B, "B").astype(np.float32).reshape(-1))
+    if bias.size != 6 * hid:
+        raise b.error(f"B of {bias.size} values", f"expected [1, {6 * hid}].", ModelError)
+    name = b.node.name or b.out_name
+    blocks = [slice(k * hid, (k + 1) * hid) for k in range(3)]
+    wb, rb = bias[:3 * hid], bias[3 * hid:]
+    ws = [b.g.const(f"{name}_w{g}", w[0, s].astype(np.float32)) for g, s in zip("zrh", blocks)]
+    rs = [b.g.const(f"{name}_r{g}", r[0, s].astype(np.float32)) for g, s in zip("zrh", blocks)]
+    lbr = bool(linear_before_reset)
+    bs = [wb[s] + (0.0 if (g == "h" and lbr) else rb[s]) for g, s in zip("zrh", blocks)]
+    bs = [b.g.const(f"{name}_b{g}", v.astype(np.float32)) for g, v in zip("zrh", bs)]
+    attrs = {"time_major": layout == 0, "linear_before_reset": lbr,
+             "rbh": tuple(float(v) for v in (rb[blocks[2]] if lbr else np.zeros(hid)))}
+    outputs = list(b.node.output) + ["", ""]
+    y_name = outputs[0] or f"{name}_y"
+    y = b.emit("gru", [b.layout(X, (0, 1, 2)), *ws, *rs, *bs], attrs, name=f"{y_name}_gru")
+    shape = (steps, 1, batch, hid) if layout == 0 else (batch, steps, 1, hid)
+    y4 = b.act(b.reshape(y, shape, y_name))
+    if not outputs[1]:
+        return y4
+    t_axis = 0 if layout == 0 else 1           # Y_h = Y at the last step: [1, B, H] / [B, 1, H]
+    index = [slice(None)] * 4
+    index[t_axis] = slice(steps - 1, steps)
+    last = _slice_onnx(b, y4, index, f"{outputs[1]}_last")
+    y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
+                    outputs[1])
+    return y4, b.act(y_h)

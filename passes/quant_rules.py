@@ -341,3 +341,41 @@ def rsqrt16_rule(node: Node) -> dict:
     s_in, s_out = f32(node.inputs[0].q.s), f32(node.outputs[0].q.s)
     mult, shift = quantize_multiplier(1.0 / float(f32(np.sqrt(s_in) * s_out)))
     return {"out_mult": mult, "out_shift": shift}
+@rule("avg_pool3d", "max_pool3d")
+def pool3d_rule(node: Node) -> dict:
+    """As avg_pool2d / max_pool2d, plus the input zero point that a counted padding tap
+    (ONNX count_include_pad=1) adds to an average's sum."""
+    return {**activation_range(node, node.outputs[0].q), "pad_value": int(node.inputs[0].q.zp)}
+
+
+@rule("gru")
+def gru_rule(node: Node) -> dict:
+    """ir/ops/gru.py's integer form (the int8 LSTM's pieces): each gate's input FC and
+    recurrent FC to int16 at 2^-12, multipliers from the float32 products of the scales (as
+    lstm_rule); the hidden state int16 at 2^-15, so rbh (linear_before_reset's recurrent
+    candidate bias) in 2^-15 s_Rh units and the output multiplier 2^-15 / s_y."""
+    x, y = node.inputs[0], node.outputs[0]
+    for k in range(1, 7):
+        w = node.inputs[k]
+        if w.q is None or len(w.q.scale) != 1 or any(w.q.zero_point):
+            raise QuantizationError(f"node '{node.name}' (gru): weights '{w.name}' must be "
+                                    f"int8 symmetric per tensor (one multiplier per gate), "
+                                    f"got {w.q}")
+    if y.dtype is not DType.INT8:
+        raise QuantizationError(f"node '{node.name}' (gru): int8 output only, got {y.dtype}")
+    gate_s, h_s = 2.0 ** -12, 2.0 ** -15
+    f32 = np.float32
+    mults = [quantize_multiplier(float(f32(f32(src) * f32(node.inputs[k].q.s))) / gate_s)
+             for src, ks in ((x.q.s, range(1, 4)), (h_s, range(4, 7))) for k in ks]
+    rbh_unit = h_s * f64(node.inputs[6].q.s)
+    rbh = [round_half_away(float(v) / rbh_unit) for v in (node.attrs.get("rbh") or ())]
+    if any(abs(v) > (1 << 30) for v in rbh):
+        raise QuantizationError(f"node '{node.name}' (gru): recurrent candidate bias too large"
+                                f" for int32 sums ({max(abs(v) for v in rbh)} units)")
+    y_m, y_s = quantize_multiplier(h_s / f64(y.q.s))
+    hid = node.inputs[1].shape[0]
+    return {"in_offset": -x.q.zp, "in_mult": tuple(m for m, _ in mults[:3]),
+            "in_shift": tuple(s for _, s in mults[:3]),
+            "rec_mult": tuple(m for m, _ in mults[3:]), "rec_shift": tuple(s for _, s in mults[3:]),
+            "rbh_q": tuple(int(v) for v in rbh) or (0,) * hid, "y_mult": y_m, "y_shift": y_s,
+            "y_zp": y.q.zp}

@@ -95,13 +95,6 @@ def test_grouped_conv_that_does_not_divide():
         load_onnx(m)
 
 
-def test_average_pool_counting_padding():
-    m = make_model([node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                         count_include_pad=1)], {"x": [1, 2, 5, 5]}, ["y"])
-    with pytest.raises(UnsupportedOpError, match="count_include_pad=1"):
-        load_onnx(m)
-
-
 def test_matmul_of_rank6_operands():
     """(MatMul with a 1-D operand is supported now: numpy's promotion,
     tests/frontend/test_onnx_small_ops.py.)"""

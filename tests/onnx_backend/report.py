@@ -46,6 +46,8 @@ REASONS = [  # (pattern in tinyc's message, short reason)
     (r"differ in dimension", "ONNX shape inference at opset 21 disagrees with the case"),
     (r"a dim of size 0", "zero-sized input"),
     (r"op on a quantized \(integer\) tensor", "float op on integer input"),
+    (r"3-D ConvTranspose strides", "3-D ConvTranspose stride > 1"),
+    (r"output Indices \('[^']*'\) is used: int64", "output type INT64 (MaxPool Indices)"),
 ]
 
 
