@@ -96,6 +96,18 @@ class Net:
         elif update:
             self.ranges[id(v)] = (EMA * old[0] + (1 - EMA) * lo, EMA * old[1] + (1 - EMA) * hi)
 
+    def calib_ranges(self, data: dict[str, np.ndarray], batch: int = 256) -> None:
+        """Set every activation range to its min/max over data with the current parameters and
+        float activations: what the compiler's (min/max) calibration of the stored graph will
+        see, so that training quantizes as the compiled model will."""
+        quant, self.quant, self.ranges = self.quant, False, {}
+        try:
+            n = len(next(iter(data.values())))
+            for i in range(0, n, batch):
+                self.forward({k: a[i:i + batch] for k, a in data.items()}, update="minmax")
+        finally:
+            self.quant = quant
+
     # -- forward / backward ----------------------------------------------------------------
     def forward(self, feeds: dict[str, np.ndarray], update=False, keep: bool = False):
         """Run a batch. update: False (ranges fixed), True (moving averages) or "minmax"
