@@ -176,3 +176,27 @@ def test_mixup_with_labels_and_bad_ranges_are_refused(digits):
     with pytest.raises(TinycError, match="ranges"):
         tinyc.compile(model, calib=calib, finetune=1, progress=None,
                       finetune_options={"ranges": "lsq"})
+
+
+@pytest.mark.parametrize("kw", [{"activations": "int16"},
+                                {"activations": "int16", "cluster": 2}],
+                         ids=["int16", "int16_cluster2"])
+def test_int16_activations_are_fake_quantized_as_compiled(digits, kw):
+    """Layers with int16 activations (activations=, 16x8): the training forward pass
+    quantizes them symmetric int16 with one rounding (the 16x8 requantization) and requantizes
+    to int8 where quantize inserts a requantize; the prediction meets the issue's bounds
+    (top-1 >= 99.5 %, within 1 LSB >= 99 %); plain int16 within 1 LSB everywhere (with
+    2-entry palettes a few values differ by up to 3 LSB: the 16x8 kernels' 16-bit reduced
+    multiplier)."""
+    model, calib, _, x, _ = digits
+    m = tinyc.compile(model, calib=calib, finetune=2, progress=None, **kw)
+    assert set(m.report["activations"].values()) == {"int16"}
+    g = m.finetuned_graph
+    name = g.inputs[0].name
+    cal = np.load(calib)["input"]
+    fq = fake_quant_predict(g, [{name: cal[i:i + 1]} for i in range(len(cal))], {name: x})
+    q = m.interpret(x, batch=True).reshape(len(x), -1)
+    lsb = np.abs(fq.reshape(q.shape) - q) / m.outputs[0].scale
+    assert np.mean(fq.reshape(q.shape).argmax(1) == q.argmax(1)) >= 0.995
+    assert np.mean(lsb <= 1 + 1e-4) >= 0.99
+    assert lsb.max() <= (1 if "cluster" not in kw else 3) + 1e-4
