@@ -144,3 +144,26 @@ def test_a_failing_setting_is_reported_and_the_others_kept(example_dir, tmp_path
     assert "no_such_layer" in (out / "sweep.md").read_text()
     root = ET.parse(out / "sweep.svg").getroot()
     assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]) == 2
+
+
+def test_sweep_with_finetune_has_the_fine_tuned_column(example_dir, tmp_path):
+    """--finetune: the accuracy column is the setting's PTQ model, the fine-tuned column the
+    same setting fine-tuned; each equals its own tinyc.compile scored here (golden == C)."""
+    import tinyc
+    out = tmp_path / "sweep"
+    r = sweep(example_dir, out, "--grid", "cluster=2", "--no-measure", "--finetune", "2",
+              "--train", example_dir / "train.npz")
+    assert r.returncode == 0, r.stderr
+    row = read_csv(out)[0]
+    test = np.load(example_dir / "test.npz")
+    kw = {"calib": example_dir / "calib.npz", "cluster": 2, "progress": None}
+    want = {}
+    for key, extra in (("accuracy", {}), ("fine_tuned", {"finetune": 2,
+                                                       "train": example_dir / "train.npz"})):
+        m = tinyc.compile(example_dir / "digits.onnx", **kw, **extra)
+        pred = np.asarray(m.interpret(test["input"], batch=True)).reshape(len(test["label"]), -1)
+        want[key] = (pred.argmax(1) == test["label"]).mean() * 100
+        assert float(row[key]) == pytest.approx(want[key], abs=1e-3), key
+    assert want["fine_tuned"] > want["accuracy"]
+    md = (out / "sweep.md").read_text()
+    assert "| fine-tuned |" in md and f"{want['fine_tuned']:.2f}%" in md

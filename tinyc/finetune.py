@@ -76,8 +76,11 @@ def run_finetune(g, float_graph, samples, epochs, train, teacher, teacher_graph,
     t = check_teacher(teacher, teacher_graph, g) if teacher is not None else float_graph
     opts = FinetuneOptions(epochs=int(epochs), **(options or {}))
     layers = (compression or {}).get("layers", {})
+    calib = {v.name: np.concatenate([s[v.name] for s in samples]).astype(np.float32)
+             for v in g.inputs} if samples else None
     with blas_threads(1):
-        report = finetune(g, data, labels, t, opts, layers, progress, original=float_graph)
+        report = finetune(g, data, labels, t, opts, layers, progress, original=float_graph,
+                          calib=calib)
     report["teacher"] = str(teacher) if teacher is not None else "float model"
     return g, report
 

@@ -43,7 +43,7 @@ examples:
 """
 
 COLUMNS = ("configuration", "weights_bytes", "flash_bytes", "macs", "instructions", "accuracy",
-           "latency_ms", "formats", "error")
+           "latency_ms", "formats", "error", "fine_tuned")
 SHOWN = COLUMNS[1:7]        # the table's and the progress line's numbers
 
 
@@ -114,14 +114,26 @@ class _Data:
         self.n = len(xs[0])
 
 
-def measure(m, data: _Data, work: Path, flash: bool, qemu: bool) -> dict:
+def _without_finetune(options: dict) -> dict:
+    """The setting's options without --finetune/--train/--teacher: its PTQ model."""
+    from .commands import FINETUNE_OPTIONS
+    return {k: v for k, v in options.items() if k not in FINETUNE_OPTIONS}
+
+
+def measure(m, data: _Data, work: Path, flash: bool, qemu: bool, ptq=None) -> dict:
     """One setting's row: sizes from the report, accuracy of the host C, flash and
-    instructions when asked."""
+    instructions when asked. ptq: with --finetune, the setting compiled without it — the
+    accuracy column is its, the fine-tuned column m's (sizes, flash and instructions are m's:
+    fine-tuning keeps the compressed formats)."""
     from .commands import scores
     from .firmware import model_size
+    acc = scores(m.run_host(data.x, batch=True), data.ref, data.labels)["accuracy"]
     row = {"weights_bytes": m.report["weights_bytes"], "macs": m.report["macs"],
-           "formats": _formats(m),
-           "accuracy": scores(m.run_host(data.x, batch=True), data.ref, data.labels)["accuracy"]}
+           "formats": _formats(m), "accuracy": acc}
+    if ptq is not None:
+        row["accuracy"] = scores(ptq.run_host(data.x, batch=True), data.ref,
+                                 data.labels)["accuracy"]
+        row["fine_tuned"] = acc
     if flash:
         row["flash_bytes"] = model_size(m.c_dir(), m.board, work / "size", name=m.name)["flash"]
     if qemu:
@@ -169,12 +181,14 @@ def cmd_sweep(args, shapes) -> int:
             print(f"[{i}/{len(grid)}] {label}: {step}…", file=sys.stderr, flush=True)
             try:
                 m = _compile(ns, shapes, options)
+                ptq = _compile(ns, shapes, _without_finetune(options)) \
+                    if options.get("finetune") else None
             except TinycError as e:
                 row["error"] = str(e)
             else:
                 data, board = data or _Data(m, args.data), m.board.name  # bad data: stop
                 try:
-                    row.update(measure(m, data, Path(tmp) / str(i), flash, qemu))
+                    row.update(measure(m, data, Path(tmp) / str(i), flash, qemu, ptq))
                 except TinycError as e:
                     row["error"] = str(e)
             rows.append(row)
@@ -212,7 +226,7 @@ def _float_accuracy(data: _Data) -> float | None:
 def _progress(row: dict) -> str:
     if "error" in row:
         return f"error: {row['error']}"
-    return ", ".join(f"{k.replace('_', ' ')} {_cell(row, k)}" for k in SHOWN
+    return ", ".join(f"{k.replace('_', ' ')} {_cell(row, k)}" for k in SHOWN + ("fine_tuned",)
                      if row.get(k) is not None)
 
 
@@ -222,7 +236,9 @@ def _cell(row: dict, key: str) -> str:
         return "-"
     if key == "latency_ms":
         return f"{v:.3f}"
-    return f"{v:.2f}%" if key == "accuracy" else (f"{v:,}" if isinstance(v, int) else str(v))
+    if key in ("accuracy", "fine_tuned"):
+        return f"{v:.2f}%"
+    return f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -230,13 +246,14 @@ def to_csv(rows: list[dict]) -> str:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else (f"{r[k]:.4f}" if k == "accuracy" else r[k])
-                    for k in COLUMNS])
+        w.writerow(["" if r.get(k) is None else f"{r[k]:.4f}" if k in ("accuracy", "fine_tuned")
+                    else r[k] for k in COLUMNS])
     return f.getvalue()
 
 
 def to_markdown(rows: list[dict], info: dict, title: bool = True) -> str:
     metric = "top-1 accuracy" if info["labelled"] else "top-1 agreement with the float model"
+    ft = any("fine_tuned" in r for r in rows)     # --finetune: accuracy = PTQ, + fine-tuned
     head = [f"# tinyc sweep: {info['model']} on {info['board']}", "",
             f"Accuracy: {metric} on {info['n']} samples of {info['data']}, computed with the "
             "generated C on the host" + (f" (float model: {info['float']:.2f}%)."
@@ -247,13 +264,18 @@ def to_markdown(rows: list[dict], info: dict, title: bool = True) -> str:
             + (info.get("count", "") + "; latency: its estimated cycles at the board's clock "
                "(tinyc/cycles.py)." if info["qemu"] else
                ", not measured (-: install arm-none-eabi-gcc and qemu-system-arm, or pass "
-               "--qemu; so is the latency)."), ""] if title else []
+               "--qemu; so is the latency).")
+            + (" Accuracy: the setting without fine-tuning (PTQ); fine-tuned: with --finetune "
+               "(sizes, flash and instructions are the fine-tuned model's)." if ft else ""),
+            ""] if title else []
     table = ["| configuration | weights B | flash B | MACs | instructions | accuracy | "
-             "latency ms | formats |", "|---|---|---|---|---|---|---|---|"]
+             "latency ms | formats |" + (" fine-tuned |" if ft else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|" if ft else "")]
     for r in rows:
         tail = f"error: {r['error']}" if "error" in r else r.get("formats", "")
         table.append(f"| {r['configuration']} | " + " | ".join(
-            _cell(r, k) for k in SHOWN) + f" | {tail} |")
+            _cell(r, k) for k in SHOWN) + f" | {tail} |"
+            + (f" {_cell(r, 'fine_tuned')} |" if ft else ""))
     return "\n".join(head + table) + "\n"
 
 

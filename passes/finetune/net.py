@@ -7,7 +7,7 @@ import numpy as np
 from ...errors import TinycError
 from ...ir import OPS, Graph, QParams
 from ...ir.interpret import float_data
-from ..calibrate import fixed_output_q, qparams_from_range
+from ..calibrate import fixed_output_q, qparams_from_range, symmetric_int16
 from .fakequant import fq_act, fq_bias, fq_requant, weights_for
 from .ops import RAW_ROUNDING, grad_fns
 
@@ -96,12 +96,25 @@ class Net:
         elif update:
             self.ranges[id(v)] = (EMA * old[0] + (1 - EMA) * lo, EMA * old[1] + (1 - EMA) * hi)
 
+    def calib_ranges(self, data: dict[str, np.ndarray], batch: int = 256) -> None:
+        """Set every activation range to its min/max over data with the current parameters and
+        float activations: what the compiler's (min/max) calibration of the stored graph will
+        see, so that training quantizes as the compiled model will."""
+        quant, self.quant, self.ranges = self.quant, False, {}
+        try:
+            n = len(next(iter(data.values())))
+            for i in range(0, n, batch):
+                self.forward({k: a[i:i + batch] for k, a in data.items()}, update="minmax")
+        finally:
+            self.quant = quant
+
     # -- forward / backward ----------------------------------------------------------------
     def forward(self, feeds: dict[str, np.ndarray], update=False, keep: bool = False):
         """Run a batch. update: False (ranges fixed), True (moving averages) or "minmax"
         (the union of the batches' ranges, as calibration). Returns env {id(value): array}
         and the tape for backward."""
         env, tape, qmap = {}, [], {}
+        self.q16 = {}       # int16 activations (quantize.use_int16): id(value) -> its int16 q
         for v in self.g.inputs:
             x = np.asarray(feeds[v.name], self.dtype).reshape((-1,) + tuple(v.shape[1:]))
             if self.quant or update:
@@ -113,7 +126,8 @@ class Net:
             env[id(v)] = x
             tape.append((None, v, mask))
         for n in self.g.nodes:
-            args = self._args(n, env, qmap)
+            wide = self.quant and self._wide(n)
+            args = self._args(n, env, qmap, wide)
             fwd, _ = grad_fns(n)
             y, cache = fwd(n, *args)
             y = np.asarray(y, self.dtype)
@@ -129,7 +143,17 @@ class Net:
                     self._observe(out, y, update)
                     q = self._q(out)
                 qmap[id(out)] = q
-                if n.name in self.weights:
+                if wide:       # int16 output: symmetric, one rounding (16x8 requantization)
+                    x0 = n.inputs[0]
+                    if not (n.attrs.get("activations") == "int16"):      # follows its input
+                        q16 = self._in_q(x0, True)
+                    else:
+                        if id(out) not in self.ranges:
+                            self._observe(out, y, update)
+                        q16 = symmetric_int16(*self.ranges[id(out)])
+                    self.q16[id(out)] = q16
+                    y, mask = fq_act(y, q16, -32768, 32767)
+                elif n.name in self.weights:
                     n_out = OPS[n.op].out_channels(n.inputs[1].shape)
                     mult = np.float64(np.float32(qmap[id(n.inputs[0])].s)) * \
                         self.weights[n.name].w_scale(n_out).astype(np.float32) / \
@@ -141,10 +165,34 @@ class Net:
                 self._observe(out, y, update)
             env[id(out)] = y
             tape.append((n, cache, mask))
+        for v in self.g.outputs:        # int16 outputs are requantized to int8
+            if id(v) in self.q16:
+                env[id(v)] = fq_act(env[id(v)], qmap[id(v)])[0]
         self.qmap = qmap
         return env, tape
 
-    def _args(self, n, env, qmap):
+    def _wide(self, n) -> bool:
+        """Will quantize give n int16 activations (quantize.use_int16)?"""
+        if n.attrs.get("activations") == "int16":
+            return True
+        x = n.input(0)
+        return bool(OPS[n.op].int16_follow and x is not None and not x.is_const and
+                    id(x) in self.q16)
+
+    def _in_q(self, v, wide: bool) -> QParams:
+        """The quantization of activation v as a consumer (int16 or not) reads it."""
+        if not wide:
+            return self.qmap_now[id(v)]
+        if id(v) in self.q16:
+            return self.q16[id(v)]
+        u = v               # a value without a range of its own (same_q): its input's
+        while id(u) not in self.ranges and u.producer is not None and \
+                OPS[u.producer.op].same_q:
+            u = u.producer.inputs[0]
+        return symmetric_int16(*self.ranges[id(u)])
+
+    def _args(self, n, env, qmap, wide: bool = False):
+        self.qmap_now = qmap
         args = []
         for i, v in enumerate(n.inputs):
             if v is None:
@@ -159,10 +207,13 @@ class Net:
                 if self.quant:
                     wq = self.weights[n.name]
                     n_out = OPS[n.op].out_channels(n.inputs[1].shape)
-                    b = fq_bias(b, qmap[id(n.inputs[0])].s, wq.w_scale(n_out))
+                    b = fq_bias(b, self._in_q(n.inputs[0], wide).s, wq.w_scale(n_out))
                 args.append(b)
             elif v.is_const:
                 args.append(self.consts[id(v)])
+            elif self.quant and wide != (id(v) in self.q16):     # a requantize between
+                lim = (-32768, 32767) if wide else (-128, 127)
+                args.append(fq_act(env[id(v)], self._in_q(v, wide), *lim)[0])
             else:
                 args.append(env[id(v)])
         while args and args[-1] is None:

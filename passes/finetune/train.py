@@ -29,7 +29,8 @@ class FinetuneOptions:
     scale_lr: float = 3e-3          # per-channel log-scales of palette layers
     latent_lr: float = 0.02        # palette layers' latent weights, likewise (a weight
     #                                 changes entry after ~1 / (2 latent_lr) steps one way)
-    temperature: float = 4.0
+    temperature: float | None = None   # None: 2 with labels (measured: +1 to +3 points on
+    #                                    the small students), 4 without
     kd_weight: float = 1.0
     ce_weight: float = 1.0
     features: tuple[str, ...] = ()  # value names to match (teacher: the float model)
@@ -42,6 +43,22 @@ class FinetuneOptions:
     #                                 (None: 3 without labels, 0 with labels or features)
     #                                 (NHWC inputs: every sample moved by -1..1 pixels, zeros
     #                                 shifted in), labelled by the teacher's logits on them
+    ranges: str = "ema"             # activation ranges in training: "ema" — moving averages
+    #                                 of the batches' min/max; "calib" — min/max over the
+    #                                 calibration data with the current weights, as the
+    #                                 compiler will calibrate, refreshed every range_steps
+    #                                 steps. Held-out evaluations use the latter either way
+    #                                 (when calibration data is given): they pick the epoch
+    #                                 by the compiled model's behaviour
+    range_steps: int = 50
+    mixup: float = 0.0              # the fraction of the shifted copies mixed with another
+    #                                 sample of the batch (x = l x + (1 - l) x', l uniform in
+    #                                 [0, 1]), labelled by the teacher; without labels only (a
+    #                                 mixed image has no label); 0.5 measured: no better
+    average: float = 0.0            # also keep a moving average of the parameters (this
+    #                                 decay per step, e.g. 0.99; 0: off); at each epoch's end
+    #                                 the held-out set picks between the trained and the
+    #                                 averaged ones (measured on digits: no better, off)
 
 
 class Adam:
@@ -89,12 +106,13 @@ def teacher_outputs(teacher: Graph, data: dict, features=(), batch: int = 256):
     return [np.concatenate(o) for o in outs]
 
 
-def shift_images(b: dict, rng) -> dict:
+def shift_images(b: dict, rng, shifts: np.ndarray | None = None) -> dict:
     """Each sample of every 4-D image input moved by dy, dx in -1..1 (one shift per sample,
-    the same for all inputs), zeros shifted in; other inputs unchanged. Layout: NCHW when
-    axis 1 is smaller than axis 3 (one or few channels first), else NHWC."""
+    the same for all inputs; drawn from rng, or shifts (n, 2)), zeros shifted in; other inputs
+    unchanged. Layout: NCHW when axis 1 is smaller than axis 3 (one or few channels first),
+    else NHWC."""
     n = len(next(iter(b.values())))
-    sh = rng.integers(-1, 2, size=(n, 2))
+    sh = rng.integers(-1, 2, size=(n, 2)) if shifts is None else shifts
     out = {}
     for k, a in b.items():
         ax = (2, 3) if a.ndim == 4 and a.shape[1] < a.shape[3] else (1, 2)
@@ -115,6 +133,21 @@ def shift_images(b: dict, rng) -> dict:
     return out
 
 
+def mix_samples(b: dict, fraction: float, rng) -> dict:
+    """A fraction of the samples replaced by l x + (1 - l) x' with x' another sample of b (the
+    same partner and l for every input), l uniform in [0, 1]."""
+    n = len(next(iter(b.values())))
+    pick = rng.random(n) < fraction
+    partner = rng.permutation(n)
+    lam = rng.random(n)
+    out = {}
+    for k, a in b.items():
+        lk = lam.reshape((-1,) + (1,) * (a.ndim - 1)).astype(a.dtype)
+        mixed = lk * a + (1 - lk) * a[partner]
+        out[k] = np.where(pick.reshape(lk.shape), mixed, a)
+    return out
+
+
 def _value(g: Graph, name: str):
     for v in g.activations():
         if v.name == name:
@@ -126,13 +159,14 @@ def _value(g: Graph, name: str):
 
 def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph | None = None,
              opts: FinetuneOptions | None = None, layers: dict | None = None,
-             progress=None, original: Graph | None = None) -> dict:
+             progress=None, original: Graph | None = None,
+             calib: dict[str, np.ndarray] | None = None) -> dict:
     """Fine-tune the float graph g in place (quantization-aware, distilled from teacher).
     data: {input name: (N, ...) float samples}; labels: (N,) ints or None; teacher: a float
     graph with the same inputs and outputs (default: a copy of g before training); layers:
     the compression report's per-layer entries; original: the float graph before compression
-    (palette layers' latent weights start at its weights; default: the teacher). Returns a
-    report."""
+    (palette layers' latent weights start at its weights; default: the teacher); calib: the
+    calibration samples {input name: (M, ...)} (opts.ranges == "calib"). Returns a report."""
     import copy
     opts = opts or FinetuneOptions()
     if opts.epochs < 1:
@@ -143,6 +177,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
         labels = np.asarray(labels).ravel()
         if len(labels) != n:
             raise TinycError(f"finetune: {len(labels)} labels for {n} training samples")
+    temperature = opts.temperature if opts.temperature is not None else \
+        2.0 if labels is not None else 4.0
     rng = np.random.default_rng(opts.seed)
     perm = rng.permutation(n)
     n_val = max(1, int(round(n * opts.val_fraction))) if n >= 10 else 0
@@ -157,9 +193,15 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
     if t_logits.reshape(n, -1).shape[1] != np.prod(net.logits.shape[1:]):
         raise TinycError(f"finetune: the teacher's output {t_logits.shape[1:]} differs from "
                          f"the student's {net.logits.shape[1:]}")
-    # initial activation ranges: min/max over the training samples (as calibration)
-    for _, b in _batches(data, np.arange(n), 256):
-        net.forward(b, update="minmax")
+    if opts.ranges not in ("calib", "ema"):
+        raise TinycError(f"finetune: ranges must be 'calib' or 'ema', got {opts.ranges!r}")
+    use_calib = opts.ranges == "calib" and calib is not None
+    if use_calib:
+        calib = dict(zip([v.name for v in g.inputs], calib.values()))
+        net.calib_ranges(calib)
+    else:   # initial activation ranges: min/max over the training samples (as calibration)
+        for _, b in _batches(data, np.arange(n), 256):
+            net.forward(b, update="minmax")
     params = net.params()
     def gap(k):
         book = np.unique(np.round(net.weights[k.rsplit("/", 1)[0]].params["book"]))
@@ -168,36 +210,59 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
            if k.endswith("/log_s") else opts.latent_lr * gap(k) if k.endswith("/u")
            else opts.lr for k in params}
     adam = Adam(params, lrs)
+    avg = {k: a.astype(np.float64) for k, a in params.items()} if opts.average else None
     macs = graph_macs(g)
     est = 3 * macs * len(tr_idx) * opts.epochs
     log.info("fine-tuning: %d epochs x %d samples x %.2f M MACs = %.1f G MACs (x3 with "
              "backward)", opts.epochs, len(tr_idx), macs / 1e6, est / 3e9)
 
-    def evaluate(idx):
-        if len(idx) == 0:
+    augment = opts.augment if opts.augment is not None else \
+        3 if labels is None and not opts.features else 0
+    # the held-out set: the held-out samples, and with augmentation each of them also moved
+    # by all 8 one-pixel shifts (labelled by the teacher): 9x the samples to pick an epoch by
+    v_data = {k: a[val_idx] for k, a in data.items()}
+    v_t = t_logits[val_idx]
+    v_lab = labels[val_idx] if labels is not None else None
+    if augment and not opts.features and len(val_idx):
+        moves = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+        copies = [shift_images(v_data, None, np.array([mv] * len(val_idx))) for mv in moves]
+        v_data = {k: np.concatenate([a] + [c[k] for c in copies]) for k, a in v_data.items()}
+        extra = teacher_outputs(teacher, {k: a[len(val_idx):] for k, a in v_data.items()})[0]
+        v_t = np.concatenate([v_t, extra.reshape((-1,) + v_t.shape[1:])])
+        v_lab = None if v_lab is None else np.tile(v_lab, 1 + len(moves))
+
+    def evaluate(_idx=None):
+        nv = len(v_t)
+        if nv == 0:
             return float("nan"), float("nan")
         tot, hit = 0.0, 0
-        for j, b in _batches(data, idx, 256):
+        for j, b in _batches(v_data, np.arange(nv), 256):
             env, _ = net.forward(b)
             s = env[id(net.logits)]
-            loss = kl_loss(s, t_logits[j], opts.temperature)[0] * opts.kd_weight
-            if labels is not None:
-                loss += ce_loss(s, labels[j])[0] * opts.ce_weight
-            ref = labels[j] if labels is not None else t_logits[j].reshape(len(j), -1).argmax(1)
+            loss = kl_loss(s, v_t[j], temperature)[0] * opts.kd_weight
+            if v_lab is not None:
+                loss += ce_loss(s, v_lab[j])[0] * opts.ce_weight
+            ref = v_lab[j] if v_lab is not None else v_t[j].reshape(len(j), -1).argmax(1)
             hit += int(np.sum(s.reshape(len(j), -1).argmax(1) == ref))
             tot += loss * len(j)
-        return tot / len(idx), hit / len(idx)
+        return tot / nv, hit / nv
 
     # early stopping on the held-out tenth: accuracy first, the loss breaking ties (labels);
     # the distillation loss alone (no labels: top-1 agreement on a tenth of a small
     # calibration set, e.g. 20 samples, is too coarse to pick an epoch by)
     def key(loss, acc):
         return (acc, -loss) if labels is not None else (-loss,)
+    start = net.state()
+    if calib is not None:           # held-out evaluations with the compiler's ranges
+        net.calib_ranges(calib)
     l0, a0 = evaluate(val_idx)
     best = (key(l0, a0), net.state(), 0)
+    net.load_state(start)
     history, bad, t0 = [], 0, time.perf_counter()
-    augment = opts.augment if opts.augment is not None else \
-        3 if labels is None and not opts.features else 0
+    mixup = opts.mixup
+    if mixup and labels is not None:
+        raise TinycError("finetune: mixup= needs training data without labels (a mixed image "
+                         "has no label) — drop the labels or set mixup=0")
     per_epoch = len(tr_idx) * (1 + augment)
     steps = opts.epochs * ((per_epoch + opts.batch - 1) // opts.batch)
     step = 0
@@ -217,6 +282,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
             t_j = t_logits[j]
             if sj.any():
                 moved = shift_images({k: a[sj] for k, a in b.items()}, rng)
+                if mixup:
+                    moved = mix_samples(moved, mixup, rng)
                 for k in b:
                     b[k] = b[k].copy()
                     b[k][sj] = moved[k]
@@ -224,9 +291,11 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
                 t_j = t_j.copy()
                 t_j[sj] = t_net.forward({k: a[sj] for k, a in tb.items()})[0][
                     id(t_net.logits)].reshape(t_j[sj].shape)
-            env, tape = net.forward(b, update=True)
+            if use_calib and step and step % max(opts.range_steps, 1) == 0:
+                net.calib_ranges(calib)
+            env, tape = net.forward(b, update=not use_calib)
             s = env[id(net.logits)]
-            loss, grad = kl_loss(s, t_j, opts.temperature)
+            loss, grad = kl_loss(s, t_j, temperature)
             loss, grad = loss * opts.kd_weight, grad * opts.kd_weight
             if labels is not None:
                 lc, gc = ce_loss(s, labels[j])
@@ -242,8 +311,27 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
                 factor *= (step + 1) / warm
             adam.step(net.backward(tape, grads), factor)
             step += 1
+            if avg is not None:
+                d = min(opts.average, (1 + step) / (10 + step))
+                for k, a in params.items():
+                    avg[k] *= d
+                    avg[k] += (1 - d) * a
             tr_loss += loss * len(j)
-        val_loss, val_acc = evaluate(val_idx)
+        current = net.state()
+        cands = [None] + ([avg] if avg is not None else [])
+        improved = False
+        for cand in cands:              # the trained parameters, then their moving average
+            if cand is not None:
+                net.load_state(({k: a.astype(params[k].dtype) for k, a in cand.items()},
+                                current[1]))
+            if calib is not None:
+                net.calib_ranges(calib)
+            vl, va = evaluate(val_idx)
+            if cand is None:
+                val_loss, val_acc = vl, va
+            if n_val == 0 or key(vl, va) > best[0]:
+                best, improved = (key(vl, va), net.state(), epoch), True
+        net.load_state(current)
         elapsed = time.perf_counter() - t0
         row = {"epoch": epoch, "loss": round(tr_loss / max(len(order), 1), 5),
                "val_loss": round(val_loss, 5), "val_acc": round(val_acc, 4),
@@ -251,8 +339,8 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
         history.append(row)
         if progress:
             progress(row, opts.epochs, elapsed / epoch * opts.epochs)
-        if n_val == 0 or key(val_loss, val_acc) > best[0]:
-            best, bad = (key(val_loss, val_acc), net.state(), epoch), 0
+        if improved:
+            bad = 0
         else:
             bad += 1
             if bad >= opts.patience:

@@ -125,3 +125,78 @@ def test_speed_budget(digits):
     r = m.report["finetune"]
     assert r["epochs"] == 10 and r["macs_per_sample"] * r["train_samples"] >= 0.3e6 * 1290
     assert r["seconds"] < 60
+
+
+def test_calib_ranges_are_the_compilers_calibration(digits):
+    """Net.calib_ranges (the held-out evaluations' ranges, and ranges='calib' in training)
+    gives the ranges the compiler's calibration (observe_ranges, one interpreter run per
+    sample) finds on the fine-tuned graph, to float32 rounding."""
+    from tinyc.passes.calibrate import observe_ranges
+    from tinyc.passes.finetune.net import Net
+    model, calib, _, _, _ = digits
+    m = tinyc.compile(model, calib=calib, finetune=1, prune_structured=0.75, progress=None)
+    g = m.finetuned_graph
+    name = g.inputs[0].name
+    cal = np.load(calib)["input"]
+    want = observe_ranges(g, [{name: cal[i:i + 1]} for i in range(len(cal))])
+    net = Net(g)
+    net.calib_ranges({name: cal})
+    assert len(want) > 5
+    for v, (lo, hi) in want.items():
+        got = net.ranges[id(v)]
+        assert got == pytest.approx((lo, hi), rel=1e-5, abs=1e-6), v.name
+
+
+@pytest.mark.parametrize("opts", [{"ranges": "calib", "range_steps": 7},
+                                  {"average": 0.99, "mixup": 0.5}],
+                         ids=["calib_ranges", "average_mixup"])
+def test_training_options_keep_the_prediction_exact(digits, opts):
+    """The non-default training options still give a graph whose fake-quantized forward
+    pass predicts the compiled model (<= 1 LSB everywhere), and runs repeat byte for byte."""
+    model, calib, _, x, _ = digits
+    kw = {"calib": calib, "finetune": 2, "cluster": 2, "progress": None,
+          "finetune_options": opts}
+    m = tinyc.compile(model, **kw)
+    g = m.finetuned_graph
+    name = g.inputs[0].name
+    cal = np.load(calib)["input"]
+    fq = fake_quant_predict(g, [{name: cal[i:i + 1]} for i in range(len(cal))], {name: x})
+    q = m.interpret(x, batch=True).reshape(len(x), -1)
+    assert (np.abs(fq.reshape(q.shape) - q) / m.outputs[0].scale).max() <= 1 + 1e-4
+    again = tinyc.compile(model, **kw)
+    for v, u in zip(m.graph.constants(), again.graph.constants()):
+        assert v.data.tobytes() == u.data.tobytes() and v.q == u.q
+
+
+def test_mixup_with_labels_and_bad_ranges_are_refused(digits):
+    model, calib, train, _, _ = digits
+    with pytest.raises(TinycError, match="mixup"):
+        tinyc.compile(model, calib=calib, finetune=1, train=train, progress=None,
+                      finetune_options={"mixup": 0.5})
+    with pytest.raises(TinycError, match="ranges"):
+        tinyc.compile(model, calib=calib, finetune=1, progress=None,
+                      finetune_options={"ranges": "lsq"})
+
+
+@pytest.mark.parametrize("kw", [{"activations": "int16"},
+                                {"activations": "int16", "cluster": 2}],
+                         ids=["int16", "int16_cluster2"])
+def test_int16_activations_are_fake_quantized_as_compiled(digits, kw):
+    """Layers with int16 activations (activations=, 16x8): the training forward pass
+    quantizes them symmetric int16 with one rounding (the 16x8 requantization) and requantizes
+    to int8 where quantize inserts a requantize; the prediction meets the issue's bounds
+    (top-1 >= 99.5 %, within 1 LSB >= 99 %); plain int16 within 1 LSB everywhere (with
+    2-entry palettes a few values differ by up to 3 LSB: the 16x8 kernels' 16-bit reduced
+    multiplier)."""
+    model, calib, _, x, _ = digits
+    m = tinyc.compile(model, calib=calib, finetune=2, progress=None, **kw)
+    assert set(m.report["activations"].values()) == {"int16"}
+    g = m.finetuned_graph
+    name = g.inputs[0].name
+    cal = np.load(calib)["input"]
+    fq = fake_quant_predict(g, [{name: cal[i:i + 1]} for i in range(len(cal))], {name: x})
+    q = m.interpret(x, batch=True).reshape(len(x), -1)
+    lsb = np.abs(fq.reshape(q.shape) - q) / m.outputs[0].scale
+    assert np.mean(fq.reshape(q.shape).argmax(1) == q.argmax(1)) >= 0.995
+    assert np.mean(lsb <= 1 + 1e-4) >= 0.99
+    assert lsb.max() <= (1 if "cluster" not in kw else 3) + 1e-4
