@@ -73,15 +73,29 @@ def imply_q_backwards(g: Graph) -> None:
     value takes that output's quantization (ONNX Runtime's QDQ propagation). Exact: those ops
     commute with quantization (a clamp's cut-off values become the quantized range's end).
     ORT writes `DQ -> BatchNormalization -> Relu -> Q` after a Gemm, and QOperator graphs
-    `input -> Pad -> Q`. Only run without calibration data (where the graph would be refused)."""
+    `input -> Pad -> Q`. Only run without calibration data (where the graph would be refused).
+    Before a table op with an implied input range (OpDef.input_range: sigmoid, hard_swish, ...)
+    the island takes that range: NNCF writes `Conv -> HardSwish -> Q` with the Conv output in
+    float; inputs outside it give the same int8 output."""
     for n in reversed(list(g.nodes)):
         d = OPS[n.op]
-        if not (d.same_q or d.clamp_range) or not n.inputs or len(n.outputs) != 1:
+        if not (d.same_q or d.clamp_range or d.input_range) or not n.inputs or len(n.outputs) != 1:
             continue
         x, y = n.inputs[0], n.outputs[0]
         if x is None or x.is_const or x.q is not None or y.q is None or len(x.uses) != 1:
             continue
-        x.type = x.type.with_(q=y.q)
+        if d.same_q or d.clamp_range:
+            x.type = x.type.with_(q=y.q)
+            continue
+        if y.q.per_channel:
+            continue
+        qmin, qmax = y.dtype.qrange if not y.dtype.is_float else (-128, 127)
+        lo, hi = d.input_range(n.attrs, (qmin - y.q.zp) * y.q.s, (qmax - y.q.zp) * y.q.s, y.q.s)
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            continue
+        x.type = x.type.with_(q=qparams_from_range(lo, hi))
+        log.info("'%s': quantized to [%.4g, %.4g], the range its only use '%s' (%s) can tell "
+                 "apart at its output's step (no calibration data)", x.name, lo, hi, n.name, n.op)
 
 
 def imply_q_forwards(g: Graph) -> None:
