@@ -98,3 +98,12 @@ def test_every_model_and_quantizer_is_there():
     assert models == {"cnn", "dwsep", "resnet", "mlp", "autoenc", "mixed"}
     for variant in VARIANTS:
         assert sum(f.endswith("_" + variant) for f in FILES) == 6, variant
+
+
+@pytest.mark.parametrize("name", ["mixed_nncf", "dwsep_nncf"])
+def test_nncf_qemu_equals_interpret(name):
+    """The int16 logits and the folded per-channel input on the target: QEMU == interpret()."""
+    x = np.load(HERE / "ref.npz")["input"][:8]
+    m = tinyc.compile(HERE / f"{name}.onnx")
+    want = np.asarray(m.interpret(x, batch=True))
+    assert np.array_equal(np.asarray(m.run_qemu(x, batch=True)).reshape(want.shape), want)
