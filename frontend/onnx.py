@@ -30,6 +30,7 @@ from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
 from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
                onnx_islands, onnx_patterns, onnx_table, qdq, qoperator, unsupported)
+from . import qdq_channels
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -49,6 +50,7 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
     guard_graph.check_structure(model, path)
     model = old_opset.upgrade(model, path)       # opsets 7..10 -> 11 (one note line)
     model = qoperator.to_qdq(model, path)        # ORT's QLinear* ops as the QDQ they stand for
+    model = qdq_channels.fold_channel_scales(model)   # a per-channel depthwise input (NNCF)
     opset = _opset(model, path)
     inits = {t.name for t in model.graph.initializer}
     for vi in model.graph.input:                 # types first: before any shape question

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..errors import QuantizationError
-from ..ir import OPS, Graph, QParams, Value, interpret
+from ..ir import OPS, DType, Graph, QParams, Value, interpret
 
 log = logging.getLogger("tinyc.calibrate")
 
@@ -73,15 +73,29 @@ def imply_q_backwards(g: Graph) -> None:
     value takes that output's quantization (ONNX Runtime's QDQ propagation). Exact: those ops
     commute with quantization (a clamp's cut-off values become the quantized range's end).
     ORT writes `DQ -> BatchNormalization -> Relu -> Q` after a Gemm, and QOperator graphs
-    `input -> Pad -> Q`. Only run without calibration data (where the graph would be refused)."""
+    `input -> Pad -> Q`. Only run without calibration data (where the graph would be refused).
+    Before a table op with an implied input range (OpDef.input_range: sigmoid, hard_swish, ...)
+    the island takes that range: NNCF writes `Conv -> HardSwish -> Q` with the Conv output in
+    float; inputs outside it give the same int8 output."""
     for n in reversed(list(g.nodes)):
         d = OPS[n.op]
-        if not (d.same_q or d.clamp_range) or not n.inputs or len(n.outputs) != 1:
+        if not (d.same_q or d.clamp_range or d.input_range) or not n.inputs or len(n.outputs) != 1:
             continue
         x, y = n.inputs[0], n.outputs[0]
         if x is None or x.is_const or x.q is not None or y.q is None or len(x.uses) != 1:
             continue
-        x.type = x.type.with_(q=y.q)
+        if d.same_q or d.clamp_range:
+            x.type = x.type.with_(q=y.q)
+            continue
+        if y.q.per_channel:
+            continue
+        qmin, qmax = y.dtype.qrange if not y.dtype.is_float else (-128, 127)
+        lo, hi = d.input_range(n.attrs, (qmin - y.q.zp) * y.q.s, (qmax - y.q.zp) * y.q.s, y.q.s)
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            continue
+        x.type = x.type.with_(q=qparams_from_range(lo, hi))
+        log.info("'%s': quantized to [%.4g, %.4g], the range its only use '%s' (%s) can tell "
+                 "apart at its output's step (no calibration data)", x.name, lo, hi, n.name, n.op)
 
 
 def imply_q_forwards(g: Graph) -> None:
@@ -116,7 +130,11 @@ def imply_q_layer_outputs(g: Graph) -> None:
     output takes the range the layer can reach on its input's quantized range (per output
     channel: bias + the sum over the fan-in of max / min of w * lo and w * hi), so it never
     saturates. Only without calibration data (where the graph would be refused); coarser than
-    a calibrated range (on NNCF's digits nets 1.6-6x the observed one)."""
+    a calibrated range (on NNCF's digits nets 1.6-16x the observed one), so where the layer
+    writes the output itself and has a 16x8 form (OpDef.int16_layer) it runs with an int16
+    output (its input requantized to int16; graph.io_dtype: int16 storage, float at the Python
+    API): a step 1/256 of the int8 one, as the file's float logits need (mixed_nncf: top-1
+    0.985 with int8 logits, 1.000 with int16)."""
     from ..ir.ops import layer_matrix
     from ..ir.interpret import float_data
     for out in g.outputs:
@@ -142,6 +160,9 @@ def imply_q_layer_outputs(g: Graph) -> None:
         q = qparams_from_range(float(bottom.min()), float(top.max()))
         for u in chain:
             u.type = u.type.with_(q=q)
+        if v is out and OPS[p.op].int16_layer and "activations" not in p.attrs:
+            p.attrs["activations"] = "int16"
+            g.io_dtype[out.name] = DType.INT16
         log.info("output '%s': quantized to the range its layer '%s' can reach [%.4g, %.4g] "
                  "(no calibration data)", out.name, p.name, bottom.min(), top.max())
 

@@ -29,10 +29,9 @@ Quantizers (file tests/qdq_models/<model>_<variant>.onnx):
                      convert_pt2e, torch.onnx.export (dynamo; torchao + onnxscript installed)
     nncf             NNCF post-training quantization of the float ONNX file (nncf.quantize,
                      nncf 3.4.0): it quantizes layer inputs only, so the logits stay float
-                     (tinyc: the range the last Gemm can reach); mixed (float Conv ->
-                     HardSwish / Sigmoid) and dwsep (per-channel quantization of the
-                     depthwise input) are refused so far (tests/test_quantizers.py
-                     NNCF_REFUSED)
+                     (tinyc: the range the last Gemm can reach, int16 logits); mixed's
+                     float Conv -> HardSwish / Sigmoid and dwsep's per-channel quantized
+                     depthwise input are implied / folded (docs/frontend.md)
 tests/qdq_models/ref.npz: input [200,1,8,8] (held-out digits), label [200], and per file
 "<model>_<variant>": ORT's output [200,10] of that file.
 """

@@ -196,6 +196,43 @@ def hard_sigmoid(x, alpha=0.2, beta=0.5):
     return np.clip(alpha * x + beta, 0.0, 1.0)
 
 
+# Implied input ranges (OpDef.input_range): an output quantized to [lo, hi] with step s takes
+# the same int8 value for every input below / above the returned interval (the value rounds to
+# the output's end, or f is constant there at the step's resolution), so a float input whose
+# only use is the op may be quantized to that interval (passes/calibrate.py imply_q_backwards).
+
+def _inside(lo: float, hi: float, f_lo: float, f_hi: float, s: float) -> tuple[float, float]:
+    """The output range [lo, hi] cut to f's open range (f_lo, f_hi) and moved a quarter step
+    in: an output beyond either end rounds to that end's int8 value (no half-way tie), and
+    f^-1 of both is finite."""
+    return max(lo, f_lo) + s / 4, min(hi, f_hi) - s / 4
+
+
+def sigmoid_input_range(lo: float, hi: float, s: float) -> tuple[float, float]:
+    a, b = _inside(lo, hi, 0.0, 1.0, s)
+    return math.log(a / (1.0 - a)), math.log(b / (1.0 - b))
+
+
+def tanh_input_range(lo: float, hi: float, s: float) -> tuple[float, float]:
+    a, b = _inside(lo, hi, -1.0, 1.0, s)
+    return math.atanh(a), math.atanh(b)
+
+
+def hard_sigmoid_input_range(a: dict, lo: float, hi: float, s: float) -> tuple[float, float]:
+    alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
+    if alpha <= 0:
+        return -math.inf, math.inf                  # not increasing: no implied range
+    y0, y1 = max(lo, 0.0), min(hi, 1.0)
+    return (y0 - beta) / alpha, (y1 - beta) / alpha
+
+
+def hard_swish_input_range(lo: float, hi: float, s: float) -> tuple[float, float]:
+    """x * relu6(x + 3) / 6: 0 below -3, its minimum -0.375 at -1.5, increasing above (x
+    itself from 3): [-3, f^-1(hi)] on the increasing branch."""
+    y = max(hi, 0.0)
+    return -3.0, (y if y >= 3.0 else (-3.0 + math.sqrt(9.0 + 24.0 * y)) / 2.0)
+
+
 def unary(name: str, fn, **kw) -> None:
     """Register a float-only elementwise op y = fn(x, attrs); quantize makes it a lookup
     table of fn (or, with fusable=True, a producer's fused activation range)."""
@@ -207,10 +244,13 @@ unary("relu", lambda x, a: np.maximum(x, 0.0), clamp_range=lambda a: (0.0, np.in
 unary("clip", lambda x, a: np.clip(x, a.get("min", -np.inf), a.get("max", np.inf)),
       clamp_range=lambda a: (a.get("min", -np.inf), a.get("max", np.inf)))
 unary("sigmoid", lambda x, a: 1.0 / (1.0 + np.exp(-x.astype(np.float64))),
-      fixed_q=(1.0 / 256.0, -128))
-unary("tanh", lambda x, a: np.tanh(x.astype(np.float64)), fixed_q=(1.0 / 128.0, 0))
-unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)))
-unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5))
+      fixed_q=(1.0 / 256.0, -128), input_range=lambda a, lo, hi, s: sigmoid_input_range(lo, hi, s))
+unary("tanh", lambda x, a: np.tanh(x.astype(np.float64)), fixed_q=(1.0 / 128.0, 0),
+      input_range=lambda a, lo, hi, s: tanh_input_range(lo, hi, s))
+unary("hard_sigmoid", lambda x, a: hard_sigmoid(x, a.get("alpha", 0.2), a.get("beta", 0.5)),
+      input_range=lambda a, lo, hi, s: hard_sigmoid_input_range(a, lo, hi, s))
+unary("hard_swish", lambda x, a: x * hard_sigmoid(x, 1.0 / 6.0, 0.5),
+      input_range=lambda a, lo, hi, s: hard_swish_input_range(lo, hi, s))
 unary("leaky_relu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 0.01) * x))
 unary("elu", lambda x, a: np.where(x >= 0, x, a.get("alpha", 1.0) * np.expm1(np.minimum(x, 0.0))))
 

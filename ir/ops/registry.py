@@ -93,6 +93,12 @@ class OpDef:
     #                                      patched stage with one operand from the chain and
     #                                      the other a whole tensor from before the stage (a
     #                                      residual branch), read at the band's rows
+    input_range: Callable[[dict, float, float, float], tuple[float, float]] | None = None
+    #                                      a table op's implied input range: fn(attrs, lo, hi,
+    #                                      step) -> the input interval outside which the output,
+    #                                      quantized to [lo, hi] with that step, no longer
+    #                                      changes (f^-1 of [lo, hi] where f is monotone,
+    #                                      cut where f saturates at the step's resolution)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""
