@@ -707,9 +707,12 @@ def minmax_s16_args(node: Node, ctx) -> dict:
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
-    if pair not in ((DType.INT8, DType.INT16), (DType.INT16, DType.INT8)):
-        _fail(node, "conversion", "int8 -> int16 or int16 -> int8", pair)
-    fn = "tinyc_requantize_s8_s16" if x.dtype is DType.INT8 else "tinyc_requantize_s16_s8"
+    fns = {(DType.INT8, DType.INT16): "tinyc_requantize_s8_s16",
+           (DType.INT16, DType.INT8): "tinyc_requantize_s16_s8",
+           (DType.INT16, DType.INT16): "tinyc_requantize_s16_s16"}
+    if pair not in fns:
+        _fail(node, "conversion", "int8 -> int16, int16 -> int8 or int16 -> int16", pair)
+    fn = fns[pair]
     return {"function": fn, "size": x.type.size, "input": _ptr16(ctx, x),
             "output": _ptr16(ctx, y),
             "input_offset": _int_attr(node, "in_offset", -255, 255),

@@ -229,3 +229,45 @@ def test_16x8_op_with_a_bad_activation_is_named(builder, tmp_path, op, out_q, ma
     path.write_bytes(b.build([x], [y]))
     with pytest.raises(ModelError, match=match):
         tinyc.compile(path, progress=None)
+
+
+@pytest.mark.parametrize("src,dst", [("INT8", "INT32"), ("INT16", "INT32"), ("INT32", "INT8"),
+                                     ("INT32", "INT16")])
+def test_quantize_int32_forms_are_refused(builder, src, dst):
+    """TFLM's QUANTIZE also converts to and from int32; tinyc has no int32 activations."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype=src, scale=0.01, zp=0)
+    y = b.tensor("y", (1, 8), dtype=dst, scale=0.02, zp=0)
+    b.op("QUANTIZE", [x], [y])
+    if src == "INT32":          # an int32 model input: refused before QUANTIZE
+        with pytest.raises(ModelError, match=r"input tensor 'x' \(int32\[1, 8\]\): expected "
+                           "int8"):
+            load_tflite(b.build([x], [y]))
+        return
+    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE \(output 'y'\).*"
+                       rf"{src.lower()}.*{dst.lower()}.*int32 activations"):
+        load_tflite(b.build([x], [y]))
+
+
+@pytest.mark.parametrize("src", ["INT8", "UINT8", "INT16"])
+def test_dequantize_inside_the_graph_is_refused(builder, src):
+    """int8 / uint8 / int16 -> float feeding a float op: a float computation tinyc does not
+    run (it runs integer graphs); refused naming the reading op."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype=src, scale=0.01, zp=128 if src == "UINT8" else 0)
+    f = b.tensor("f", (1, 8), dtype="FLOAT32")
+    y = b.tensor("y", (1, 8), dtype="FLOAT32")
+    b.op("DEQUANTIZE", [x], [f])
+    b.op("LOGISTIC", [f], [y])
+    with pytest.raises(ModelError, match=r"DEQUANTIZE \(output 'f'\).*inside the graph \(read "
+                       r"by operator #1 LOGISTIC\).*outputs only"):
+        load_tflite(b.build([x], [y]))
+
+
+def test_quantize_to_uint8_from_uint8_is_refused(builder):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype="UINT8", scale=0.01, zp=128)
+    y = b.tensor("y", (1, 8), dtype="UINT8", scale=0.02, zp=100)
+    b.op("QUANTIZE", [x], [y])
+    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*uint8 from int8 only"):
+        load_tflite(b.build([x], [y]))
