@@ -303,6 +303,10 @@ def softmax_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def softmax8_16_args(node: Node, ctx) -> dict:
+    return {**softmax_args(node, ctx), "output": _ptr16(ctx, node.outputs[0])}
+
+
 def log_softmax_args(node: Node, ctx) -> dict:
     return {**softmax_args(node, ctx),
             "reverse_multiplier": _int_attr(node, "reverse_multiplier", 0),
@@ -852,6 +856,8 @@ KERNELS_S16: dict[str, Kernel] = {
                             softmax16_args),
     "rsqrt16.s16": Kernel("call_rsqrt_s16.c.j2", _S16 + ("tinyc_rsqrt_s16.c",),
                           rsqrt16_args),
+    "softmax8_16.s16": Kernel("call_softmax_s8_s16.c.j2", ("tinyc_softmax_s8.c",),
+                              softmax8_16_args),
 }
 
 

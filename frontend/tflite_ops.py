@@ -343,6 +343,8 @@ def SOFTMAX(op: TflOp) -> Value:
             raise op.error(f"int16 input zero point {x.q.zero_point[0]}, TFLite Micro needs 0",
                            cls=ModelError)
         return op.emit("softmax16", [_q15_output(op)], {"beta": float(o.Beta()) if o else 1.0})
+    if op.out().dtype == "INT16":
+        return _softmax8_16(op, o)
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)
@@ -669,6 +671,31 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.dtype == "INT16":
         op.imp.dequantized16.add(op.out().index)       # a 16x8 model's float output
     return op.act(0)        # uint8: its int8 view, the same float values
+
+
+def _softmax8_16(op: TflOp, o) -> Value:
+    """int8 input, int16 output (TFLM Softmax<int8_t, int16_t>): IR softmax8_16, its output
+    scale 1/65536 and zero point -32768 as TFLM's Prepare requires. The asymmetric int16 value
+    may only be a model output (tinyc's other int16 values are symmetric)."""
+    out, src = op.out(), op.tensor(0)
+    q = out.q
+    if src.dtype != "INT8" or q is None or len(q.scale) != 1:
+        raise op.error(f"input {src.describe()}, output {out.describe()}", "tinyc's SOFTMAX "
+                       "with an int16 output takes int8 input (TFLite Micro's int8 -> int16 "
+                       "form).", ModelError)
+    if q.zero_point != (-32768,) or abs(q.scale[0] - 1 / 65536) > 0.001 / 65536:
+        raise op.error(f"int16 output quantization {q}, TFLite Micro needs scale 1/65536 and "
+                       "zero point -32768 for int8 input", cls=ModelError)
+    readers = [r for r in op.imp.model.operators if out.index in r.inputs]
+    if out.index not in op.imp.model.outputs or readers:
+        who = (f"operator #{readers[0].index} "
+               f"{op.imp.op_names.get(readers[0].opcode, readers[0].opcode)}" if readers
+               else "nothing")
+        raise op.error(f"int16 output {out.describe()} (zero point -32768) read by {who}",
+                       "tinyc supports the int8 -> int16 SOFTMAX as a model output only (its "
+                       "int16 values with zero point -32768 feed no other op); use an int8 "
+                       "output (scale 1/256, zero point -128) inside the graph.")
+    return op.emit("softmax8_16", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
 
 
 # -- transpose_conv, batch_matmul, l2_normalization (#16) ---------------------------------------

@@ -93,6 +93,9 @@ class OpDef:
     #                                      patched stage with one operand from the chain and
     #                                      the other a whole tensor from before the stage (a
     #                                      residual branch), read at the band's rows
+    int16_output_zp: int | None = None   # int8 input, int16 output at this fixed zero point
+    #                                      (softmax8_16: -32768, TFLM's int8 -> int16 softmax);
+    #                                      the one asymmetric int16 value (a model output)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

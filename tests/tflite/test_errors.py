@@ -271,3 +271,30 @@ def test_quantize_to_uint8_from_uint8_is_refused(builder):
     b.op("QUANTIZE", [x], [y])
     with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*uint8 from int8 only"):
         load_tflite(b.build([x], [y]))
+
+
+def _softmax8_16(builder, zp=-32768, scale=1 / 65536, reader=None):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 10), scale=0.05, zp=0)
+    y = b.tensor("y", (1, 10), dtype="INT16", scale=scale, zp=zp)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    if reader is None:
+        return b.build([x], [y])
+    z = b.tensor("z", (1, 10), scale=1 / 256, zp=-128)
+    b.op(reader, [y], [z])
+    return b.build([x], [z])
+
+
+@pytest.mark.parametrize("zp,scale", [(0, 1 / 65536), (-32768, 1 / 32768)])
+def test_softmax_int8_int16_output_q_as_tflm(builder, zp, scale):
+    with pytest.raises(ModelError, match=r"SOFTMAX.*TFLite Micro needs scale 1/65536 and zero "
+                                         r"point -32768"):
+        load_tflite(_softmax8_16(builder, zp, scale))
+
+
+@pytest.mark.parametrize("reader", ["QUANTIZE", "RELU"])
+def test_softmax_int8_int16_read_by_another_op_is_refused(builder, reader):
+    """The asymmetric int16 (zero point -32768) is a model output only."""
+    with pytest.raises(UnsupportedOpError, match=rf"SOFTMAX.*zero point -32768\) read by "
+                       rf"operator #1 {reader}.*model output only"):
+        load_tflite(_softmax8_16(builder, reader=reader))

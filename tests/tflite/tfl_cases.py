@@ -1462,3 +1462,21 @@ def dequantize_uint8(rng):
 CASES.update({f.__name__: f for f in (quantize_int16_io, quantize_int16_inside,
                                       quantize_uint8_inside, dequantize_uint8)})
 CASES["quantize_uint8_inside_xor"] = lambda rng: quantize_uint8_inside(rng, same_scale=True)
+
+
+# -- SOFTMAX int8 -> int16 (TFLM Softmax<int8_t, int16_t>: output 1/65536, zero point -32768) --
+
+def softmax_int8_int16(rng, shape=(1, 4, 10), beta=1.0, in_scale=None):
+    b = TflBuilder()
+    s, z = _q(rng, 0.02, 0.2) if in_scale is None else (in_scale, int(rng.integers(-20, 20)))
+    x = b.tensor("x", shape, scale=s, zp=z)
+    y = b.tensor("y", shape, dtype="INT16", scale=1 / 65536, zp=-32768)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=beta)
+    return b.build([x], [y])
+
+
+CASES["softmax_int8_int16"] = softmax_int8_int16
+CASES["softmax_int8_int16_beta"] = lambda rng: softmax_int8_int16(rng, (1, 3, 40), beta=0.4)
+CASES["softmax_int8_int16_rows"] = lambda rng: softmax_int8_int16(rng, (1, 256), in_scale=0.01)
+CASES["softmax_int8_int16_wide"] = lambda rng: softmax_int8_int16(rng, (1, 2, 5, 7),
+                                                                   in_scale=0.5)
