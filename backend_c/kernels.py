@@ -303,6 +303,10 @@ def softmax_args(node: Node, ctx) -> dict:
             "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
+def softmax8_16_args(node: Node, ctx) -> dict:
+    return {**softmax_args(node, ctx), "output": _ptr16(ctx, node.outputs[0])}
+
+
 def log_softmax_args(node: Node, ctx) -> dict:
     return {**softmax_args(node, ctx),
             "reverse_multiplier": _int_attr(node, "reverse_multiplier", 0),
@@ -707,9 +711,12 @@ def minmax_s16_args(node: Node, ctx) -> dict:
 def requantize_args(node: Node, ctx) -> dict:
     x, y = node.inputs[0], node.outputs[0]
     pair = (x.dtype, y.dtype)
-    if pair not in ((DType.INT8, DType.INT16), (DType.INT16, DType.INT8)):
-        _fail(node, "conversion", "int8 -> int16 or int16 -> int8", pair)
-    fn = "tinyc_requantize_s8_s16" if x.dtype is DType.INT8 else "tinyc_requantize_s16_s8"
+    fns = {(DType.INT8, DType.INT16): "tinyc_requantize_s8_s16",
+           (DType.INT16, DType.INT8): "tinyc_requantize_s16_s8",
+           (DType.INT16, DType.INT16): "tinyc_requantize_s16_s16"}
+    if pair not in fns:
+        _fail(node, "conversion", "int8 -> int16, int16 -> int8 or int16 -> int16", pair)
+    fn = fns[pair]
     return {"function": fn, "size": x.type.size, "input": _ptr16(ctx, x),
             "output": _ptr16(ctx, y),
             "input_offset": _int_attr(node, "in_offset", -255, 255),
@@ -849,6 +856,8 @@ KERNELS_S16: dict[str, Kernel] = {
                             softmax16_args),
     "rsqrt16.s16": Kernel("call_rsqrt_s16.c.j2", _S16 + ("tinyc_rsqrt_s16.c",),
                           rsqrt16_args),
+    "softmax8_16.s16": Kernel("call_softmax_s8_s16.c.j2", ("tinyc_softmax_s8.c",),
+                              softmax8_16_args),
 }
 
 

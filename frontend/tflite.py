@@ -138,7 +138,10 @@ class _Importer:
                              "spec): requantize the model's int16 I/O to zero point 0")
 
     def _add_output(self, t: TflTensor) -> None:
-        self._check_int16(t, f"{self.path}: output {t.describe()}")
+        v = self.values.get(t.index)
+        if not (v is not None and v.producer is not None and v.q is not None and
+                OPS[v.producer.op].int16_output_zp == v.q.zp != 0):   # softmax8_16's
+            self._check_int16(t, f"{self.path}: output {t.describe()}")
         if t.index not in self.values:
             raise ModelError(f"{self.path}: output {t.describe()} is not computed by any op")
         v = self.values[t.index]
@@ -240,6 +243,8 @@ class TflOp:
                                  f"quantization, got {t.q}", FLOAT_HINT + ".", ModelError)
             if t is None or t.is_const or t.dtype == "INT8" or self.name in OWN_TYPES_OPS:
                 continue
+            if t.dtype == "INT16" and self.name == "SOFTMAX" and t.index in self.outputs:
+                continue                     # int8 -> int16 softmax: SOFTMAX checks it
             if t.dtype == "INT16" and self.name in INT16_OPS:
                 # not is_int16: an int16 activation unquantized, asymmetric or beside int8 ones
                 acts = [a for a in (*self.in_tensors(), *map(self.imp.tensors.__getitem__,

@@ -343,6 +343,8 @@ def SOFTMAX(op: TflOp) -> Value:
             raise op.error(f"int16 input zero point {x.q.zero_point[0]}, TFLite Micro needs 0",
                            cls=ModelError)
         return op.emit("softmax16", [_q15_output(op)], {"beta": float(o.Beta()) if o else 1.0})
+    if op.out().dtype == "INT16":
+        return _softmax8_16(op, o)
     if q.zero_point != (-128,) or not np.isclose(q.scale[0], 1 / 256, rtol=0, atol=1e-6):
         raise op.error(f"output quantization {q}, TFLite Micro needs scale 1/256 and zero "
                        "point -128", cls=ModelError)
@@ -582,17 +584,23 @@ def RESIZE_BILINEAR(op: TflOp) -> Value:
 
 def QUANTIZE(op: TflOp) -> Value:
     """float32 model input -> int8: the input itself, quantized. int8 -> int8 and uint8 ->
-    int8 / int8 -> uint8 (a uint8 model input or output, seen as int8 bytes u ^ 0x80 with
-    zero point - 128: tflite.as_int8): TFLM's Requantize, as a lookup table."""
+    int8 / int8 -> uint8 (a uint8 model input or output, or a uint8 tensor inside the graph
+    read by QUANTIZE / DEQUANTIZE, seen as int8 bytes u ^ 0x80 with zero point - 128:
+    tflite.as_int8): TFLM's Requantize, as a lookup table."""
     src, out = op.tensor(0), op.out()
+    if "INT32" in (src.dtype, out.dtype):
+        raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}: int32 activations",
+                       "tinyc's activations are int8 or int16 (uint8 and float32 at the "
+                       "model's boundary); TFLite Micro's int32 QUANTIZE forms are not "
+                       "supported.")
     if "INT16" in (src.dtype, out.dtype):
         return _quantize_int16(op, src, out)
     if out.dtype not in ("INT8", "UINT8") or out.q is None or len(out.q.scale) != 1:
         raise op.error(f"QUANTIZE to {out.describe()}", "tinyc supports per-tensor int8 "
                        "(and uint8 at the model's output).")
-    if out.dtype == "UINT8" and out.index not in op.imp.model.outputs:
-        raise op.error(f"QUANTIZE to {out.describe()} inside the graph",
-                       "tinyc supports uint8 at the model's inputs and outputs only.")
+    if out.dtype == "UINT8" and src.dtype != "INT8":     # TFLM: int8 -> uint8 only
+        raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
+                       "TFLite Micro quantizes to uint8 from int8 only.")
     q_out = as_int8(out.q) if out.dtype == "UINT8" else out.q
     if src.dtype in ("INT8", "UINT8"):
         x = op.act(0)
@@ -625,17 +633,21 @@ def _quantize_int16(op: TflOp, src, out) -> Value:
         v.type = v.type.with_(q=out.q)
         op.g.io_dtype[v.name] = DType.INT16          # int16 inside; float at the Python API
         return v
-    if {src.dtype, out.dtype} != {"INT8", "INT16"} or src.is_const:
+    if {src.dtype, out.dtype} not in ({"INT8", "INT16"}, {"INT16"}) or src.is_const:
         raise op.error(f"QUANTIZE of {src.describe()} to {out.describe()}",
-                       "tinyc supports QUANTIZE between int8 and int16 activations, and "
-                       "float32 -> int16 at a model input (a 16x8 model with float I/O).")
+                       "tinyc supports QUANTIZE between int8 and int16 activations (and "
+                       "int16 -> int16), and float32 -> int16 at a model input (a 16x8 "
+                       "model with float I/O).")
     for t in (src, out):
         if t.q is None or len(t.q.scale) != 1:
             raise op.error(f"QUANTIZE {t.describe()} needs per-tensor quantization, got {t.q}")
     if out.dtype == "INT16" and any(out.q.zero_point):
         raise op.error(f"QUANTIZE to {out.describe()} with zero point {out.q.zp}",
                        "int16 activations are symmetric (zero point 0).", ModelError)
-    return op.emit("requantize", [op.act(0)], {"to": "i8" if out.dtype == "INT8" else "i16"})
+    x = op.act(0)
+    if src.dtype == out.dtype and x.q == out.q:        # int16 -> int16, the same q
+        return x
+    return op.emit("requantize", [x], {"to": "i8" if out.dtype == "INT8" else "i16"})
 
 
 def DEQUANTIZE(op: TflOp) -> Value:
@@ -645,13 +657,45 @@ def DEQUANTIZE(op: TflOp) -> Value:
     if src.is_const:
         raise op.error(f"DEQUANTIZE of the constant {src.describe()}: weights dequantized at "
                        "run time make this a float model", FLOAT_HINT + ".", ModelError)
-    if src.dtype == "INT16" and op.out().index in op.imp.model.outputs:
+    if src.dtype not in ("INT8", "UINT8", "INT16"):
+        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8, uint8 and "
+                       "int16 (as TFLite Micro) at the model's output.")
+    if op.out().index not in op.imp.model.outputs:
+        users = [o for o in op.imp.model.operators if op.out().index in o.inputs]
+        who = (f" (read by operator #{users[0].index} "
+               f"{op.imp.op_names.get(users[0].opcode, users[0].opcode)})" if users else "")
+        raise op.error(f"DEQUANTIZE of {src.describe()} inside the graph{who}: float "
+                       "computations between quantized ones", "tinyc runs integer graphs: "
+                       "DEQUANTIZE is supported at the model's outputs only (float output); "
+                       "convert the model fully quantized (int8 or 16x8).", ModelError)
+    if src.dtype == "INT16":
         op.imp.dequantized16.add(op.out().index)       # a 16x8 model's float output
-        return op.act(0)
-    if src.dtype != "INT8":
-        raise op.error(f"DEQUANTIZE of {src.describe()}", "tinyc supports int8, and int16 "
-                       "at the model's output.")
-    return op.act(0)
+    return op.act(0)        # uint8: its int8 view, the same float values
+
+
+def _softmax8_16(op: TflOp, o) -> Value:
+    """int8 input, int16 output (TFLM Softmax<int8_t, int16_t>): IR softmax8_16, its output
+    scale 1/65536 and zero point -32768 as TFLM's Prepare requires. The asymmetric int16 value
+    may only be a model output (tinyc's other int16 values are symmetric)."""
+    out, src = op.out(), op.tensor(0)
+    q = out.q
+    if src.dtype != "INT8" or q is None or len(q.scale) != 1:
+        raise op.error(f"input {src.describe()}, output {out.describe()}", "tinyc's SOFTMAX "
+                       "with an int16 output takes int8 input (TFLite Micro's int8 -> int16 "
+                       "form).", ModelError)
+    if q.zero_point != (-32768,) or abs(q.scale[0] - 1 / 65536) > 0.001 / 65536:
+        raise op.error(f"int16 output quantization {q}, TFLite Micro needs scale 1/65536 and "
+                       "zero point -32768 for int8 input", cls=ModelError)
+    readers = [r for r in op.imp.model.operators if out.index in r.inputs]
+    if out.index not in op.imp.model.outputs or readers:
+        who = (f"operator #{readers[0].index} "
+               f"{op.imp.op_names.get(readers[0].opcode, readers[0].opcode)}" if readers
+               else "nothing")
+        raise op.error(f"int16 output {out.describe()} (zero point -32768) read by {who}",
+                       "tinyc supports the int8 -> int16 SOFTMAX as a model output only (its "
+                       "int16 values with zero point -32768 feed no other op); use an int8 "
+                       "output (scale 1/256, zero point -128) inside the graph.")
+    return op.emit("softmax8_16", [op.act(0)], {"beta": float(o.Beta()) if o else 1.0})
 
 
 # -- transpose_conv, batch_matmul, l2_normalization (#16) ---------------------------------------

@@ -61,7 +61,8 @@ def _verify_integer(node: Node) -> None:
                   v.dtype.value)
         if v.q is None or len(v.q.scale) != 1:
             _fail(node, f"activation '{v.name}' has per-tensor quantization", "q", v.q)
-        if v.dtype is DType.INT16 and v.q.zp != 0:
+        if v.dtype is DType.INT16 and v.q.zp != 0 and not (
+                v is node.outputs[0] and v.q.zp == opdef.int16_output_zp):
             _fail(node, f"int16 activation '{v.name}' is symmetric", "zero point 0", v.q.zp)
     for c in node.inputs:
         if c is not None and c.is_const and c.dtype.is_float:
@@ -69,7 +70,7 @@ def _verify_integer(node: Node) -> None:
     missing = [a for a in opdef.int_attrs if a not in node.attrs]
     if missing:
         _fail(node, "integer attributes present", opdef.int_attrs, f"missing {missing}")
-    if any(v.dtype is DType.INT16 for v in acts):
+    if any(v.dtype is DType.INT16 for v in acts) and opdef.int16_output_zp is None:
         _verify_16x8(node, acts)
 
 

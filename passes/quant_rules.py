@@ -379,3 +379,9 @@ def gru_rule(node: Node) -> dict:
             "rec_mult": tuple(m for m, _ in mults[3:]), "rec_shift": tuple(s for _, s in mults[3:]),
             "rbh_q": tuple(int(v) for v in rbh) or (0,) * hid, "y_mult": y_m, "y_shift": y_s,
             "y_zp": y.q.zp}
+
+
+@rule("softmax8_16")
+def softmax8_16_rule(node: Node) -> dict:
+    """TFLM CalculateSoftmaxParams for int8 input (either output type): the int8 softmax's."""
+    return softmax_rule(node)

@@ -271,7 +271,8 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
     for node in list(g.nodes):
         if node.op == "requantize":
             continue
-        want = id(node.outputs[0]) in wide
+        # int8 inputs for an op whose int16 output is its own (OpDef.int16_output_zp)
+        want = id(node.outputs[0]) in wide and OPS[node.op].int16_output_zp is None
         for i, x in enumerate(node.inputs):
             if x is None or x.is_const or (id(x) in wide) == want:
                 continue

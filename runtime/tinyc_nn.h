@@ -175,6 +175,11 @@ typedef struct {
 void tinyc_softmax_s8(const tinyc_softmax_params *params, int32_t num_rows, int32_t row_size,
                       const int8_t *input, int8_t *output);
 
+/* int8 input, int16 output (TFLite Micro Softmax<int8_t, int16_t>): output scale 1/65536,
+ * zero point -32768; the same params. */
+void tinyc_softmax_s8_s16(const tinyc_softmax_params *params, int32_t num_rows,
+                          int32_t row_size, const int8_t *input, int16_t *output);
+
 /* ---- lookup table: output[i] = table[input[i] + 128] (may run in place) ------------------- */
 
 void tinyc_lut_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);

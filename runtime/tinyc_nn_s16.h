@@ -76,6 +76,10 @@ void tinyc_requantize_s8_s16(const tinyc_requantize_params *params, int32_t size
 void tinyc_requantize_s16_s8(const tinyc_requantize_params *params, int32_t size,
                              const int16_t *input, int8_t *output);
 
+/* int16 -> int16 with another scale (TFLite QUANTIZE int16 -> int16, zero points 0). */
+void tinyc_requantize_s16_s16(const tinyc_requantize_params *params, int32_t size,
+                              const int16_t *input, int16_t *output);
+
 /* ---- helpers shared by the 16x8 kernels (static inline) ------------------------------------ */
 
 /* floor(x / 2^n), n in [0, 63], defined for negative x. */

@@ -30,3 +30,13 @@ void tinyc_requantize_s16_s8(const tinyc_requantize_params *params, int32_t size
                                    params->output_offset, INT8_MIN, INT8_MAX);
     }
 }
+
+void tinyc_requantize_s16_s16(const tinyc_requantize_params *params, int32_t size,
+                              const int16_t *input, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        output[i] = tinyc_clamp_s16(tinyc_requantize_one(params, input[i]),
+                                    params->output_offset, INT16_MIN, INT16_MAX);
+    }
+}

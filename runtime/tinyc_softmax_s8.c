@@ -73,3 +73,44 @@ void tinyc_softmax_s8(const tinyc_softmax_params *params, int32_t num_rows, int3
         tinyc_softmax_row(params, input + r * row_size, output + r * row_size, row_size);
     }
 }
+
+/* The int8 -> int16 row: the same exps and reciprocal, the final shift 16 bits less (TFLite's
+ * exponent num_bits_over_unit + 31 - 16), offset -32768 and the int16 range. */
+static void tinyc_softmax_row_s16(const tinyc_softmax_params *p, const int8_t *in,
+                                  int16_t *out, int32_t n)
+{
+    int32_t max = INT8_MIN;
+    uint32_t sum = 0u;
+    int32_t scale;
+    int32_t bits_over_unit;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        max = (in[i] > max) ? in[i] : max;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t diff = (int32_t)in[i] - max;
+        if (diff >= p->diff_min) {
+            sum += (uint32_t)tinyc_rdbpot(tinyc_softmax_exp(p, diff), TINYC_SOFTMAX_ACC_BITS);
+        }
+    }
+    scale = tinyc_reciprocal(sum, &bits_over_unit);
+    for (i = 0; i < n; ++i) {
+        const int32_t diff = (int32_t)in[i] - max;
+        int32_t y = INT16_MIN;
+        if (diff >= p->diff_min) {
+            y = tinyc_rdbpot_wide(tinyc_srdhm(scale, tinyc_softmax_exp(p, diff)),
+                                  bits_over_unit + 31 - 16) + INT16_MIN;
+            y = (y < INT16_MIN) ? INT16_MIN : ((y > INT16_MAX) ? INT16_MAX : y);
+        }
+        out[i] = (int16_t)y;
+    }
+}
+
+void tinyc_softmax_s8_s16(const tinyc_softmax_params *params, int32_t num_rows,
+                          int32_t row_size, const int8_t *input, int16_t *output)
+{
+    int32_t r;
+    for (r = 0; r < num_rows; ++r) {
+        tinyc_softmax_row_s16(params, input + r * row_size, output + r * row_size, row_size);
+    }
+}

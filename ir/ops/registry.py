@@ -99,6 +99,9 @@ class OpDef:
     #                                      quantized to [lo, hi] with that step, no longer
     #                                      changes (f^-1 of [lo, hi] where f is monotone,
     #                                      cut where f saturates at the step's resolution)
+    int16_output_zp: int | None = None   # int8 input, int16 output at this fixed zero point
+    #                                      (softmax8_16: -32768, TFLM's int8 -> int16 softmax);
+    #                                      the one asymmetric int16 value (a model output)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""

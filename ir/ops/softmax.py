@@ -20,7 +20,12 @@ def softmax_float(node, x):
 
 
 def softmax_int(node, x):
-    a = node.attrs
+    return softmax_fixed_point(node.attrs, x, 8)
+
+
+def softmax_fixed_point(a, x, out_bits: int):
+    """TFLite reference_ops::Softmax<int8_t, OutputT> with an out_bits-bit signed output
+    (8: int8, zero point -128; 16: int16, zero point -32768)."""
     x = x.astype(np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
     valid = diff >= a["diff_min"]
@@ -30,9 +35,10 @@ def softmax_int(node, x):
     exp_acc = qmath.rdbpot(exp, ACCUMULATION_INTEGER_BITS)       # Rescale<12>
     sum_of_exps = np.where(valid, exp_acc, 0).sum(axis=-1, keepdims=True)
     scale, bits_over_unit = qmath.get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
-    unsat = qmath.rdbpot(qmath.srdhm(scale, exp), bits_over_unit + 31 - 8)
-    y = np.clip(unsat - 128, -128, 127)
-    return np.where(valid, y, -128).astype(np.int8)
+    unsat = qmath.rdbpot(qmath.srdhm(scale, exp), bits_over_unit + 31 - out_bits)
+    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    y = np.clip(unsat + lo, lo, hi)
+    return np.where(valid, y, lo).astype(np.int8 if out_bits == 8 else np.int16)
 
 
 @op("softmax", run_float=softmax_float, run_int=softmax_int,

@@ -37,6 +37,7 @@ NOTES = {
     "REDUCE_MAX": "TFLM: float32, int8", "GATHER": "TFLM: float32, int8",
     "RESIZE_BILINEAR": "TFLM: float32, int8", "L2_NORMALIZATION": "TFLM: float32, int8",
     "LOG_SOFTMAX": "TFLM: int8 only", "ELU": "TFLM: int8 only",
+    "SOFTMAX": "16x8 column: int16 -> int16 and int8 -> int16 (softmax_int8_int16*)",
 }
 
 

@@ -229,3 +229,72 @@ def test_16x8_op_with_a_bad_activation_is_named(builder, tmp_path, op, out_q, ma
     path.write_bytes(b.build([x], [y]))
     with pytest.raises(ModelError, match=match):
         tinyc.compile(path, progress=None)
+
+
+@pytest.mark.parametrize("src,dst", [("INT8", "INT32"), ("INT16", "INT32"), ("INT32", "INT8"),
+                                     ("INT32", "INT16")])
+def test_quantize_int32_forms_are_refused(builder, src, dst):
+    """TFLM's QUANTIZE also converts to and from int32; tinyc has no int32 activations."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype=src, scale=0.01, zp=0)
+    y = b.tensor("y", (1, 8), dtype=dst, scale=0.02, zp=0)
+    b.op("QUANTIZE", [x], [y])
+    if src == "INT32":          # an int32 model input: refused before QUANTIZE
+        with pytest.raises(ModelError, match=r"input tensor 'x' \(int32\[1, 8\]\): expected "
+                           "int8"):
+            load_tflite(b.build([x], [y]))
+        return
+    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE \(output 'y'\).*"
+                       rf"{src.lower()}.*{dst.lower()}.*int32 activations"):
+        load_tflite(b.build([x], [y]))
+
+
+@pytest.mark.parametrize("src", ["INT8", "UINT8", "INT16"])
+def test_dequantize_inside_the_graph_is_refused(builder, src):
+    """int8 / uint8 / int16 -> float feeding a float op: a float computation tinyc does not
+    run (it runs integer graphs); refused naming the reading op."""
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype=src, scale=0.01, zp=128 if src == "UINT8" else 0)
+    f = b.tensor("f", (1, 8), dtype="FLOAT32")
+    y = b.tensor("y", (1, 8), dtype="FLOAT32")
+    b.op("DEQUANTIZE", [x], [f])
+    b.op("LOGISTIC", [f], [y])
+    with pytest.raises(ModelError, match=r"DEQUANTIZE \(output 'f'\).*inside the graph \(read "
+                       r"by operator #1 LOGISTIC\).*outputs only"):
+        load_tflite(b.build([x], [y]))
+
+
+def test_quantize_to_uint8_from_uint8_is_refused(builder):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 8), dtype="UINT8", scale=0.01, zp=128)
+    y = b.tensor("y", (1, 8), dtype="UINT8", scale=0.02, zp=100)
+    b.op("QUANTIZE", [x], [y])
+    with pytest.raises(UnsupportedOpError, match=r"QUANTIZE.*uint8 from int8 only"):
+        load_tflite(b.build([x], [y]))
+
+
+def _softmax8_16(builder, zp=-32768, scale=1 / 65536, reader=None):
+    b = builder.TflBuilder()
+    x = b.tensor("x", (1, 10), scale=0.05, zp=0)
+    y = b.tensor("y", (1, 10), dtype="INT16", scale=scale, zp=zp)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=1.0)
+    if reader is None:
+        return b.build([x], [y])
+    z = b.tensor("z", (1, 10), scale=1 / 256, zp=-128)
+    b.op(reader, [y], [z])
+    return b.build([x], [z])
+
+
+@pytest.mark.parametrize("zp,scale", [(0, 1 / 65536), (-32768, 1 / 32768)])
+def test_softmax_int8_int16_output_q_as_tflm(builder, zp, scale):
+    with pytest.raises(ModelError, match=r"SOFTMAX.*TFLite Micro needs scale 1/65536 and zero "
+                                         r"point -32768"):
+        load_tflite(_softmax8_16(builder, zp, scale))
+
+
+@pytest.mark.parametrize("reader", ["QUANTIZE", "RELU"])
+def test_softmax_int8_int16_read_by_another_op_is_refused(builder, reader):
+    """The asymmetric int16 (zero point -32768) is a model output only."""
+    with pytest.raises(UnsupportedOpError, match=rf"SOFTMAX.*zero point -32768\) read by "
+                       rf"operator #1 {reader}.*model output only"):
+        load_tflite(_softmax8_16(builder, reader=reader))

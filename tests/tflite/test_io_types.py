@@ -30,7 +30,8 @@ def cases(tfl, caplog):
     ("uint8_io", "const uint8_t *in, uint8_t *out", ["uint8"], ["uint8"]),
     ("int16_io", "const int16_t *in, int16_t *out", ["int16"], ["int16"]),
     ("int16_in_uint8_out", "const int16_t *in, uint8_t *out", ["int16"], ["uint8"]),
-    ("conv", "const int8_t *in, int8_t *out", ["int8"], ["int8"])])
+    ("conv", "const int8_t *in, int8_t *out", ["int8"], ["int8"]),
+    ("softmax_int8_int16", "const int8_t *in, int16_t *out", ["int8"], ["int16"])])
 def test_c_api_takes_the_models_own_types(cases, tmp_path, name, sig, ins, outs):
     m = _compile(cases, name, tmp_path)
     assert [s.dtype for s in m.inputs] == ins and [s.dtype for s in m.outputs] == outs
@@ -131,3 +132,16 @@ def test_16x8_float_io_takes_float_and_int16_in_c(cases, tflm, tmp_path):
         it.set_input(xf[k], 0)
         it.invoke()
         assert np.array_equal(it.get_output(0), y[k])
+
+
+def test_softmax_int8_int16_output_zero_point(cases, tmp_path):
+    """The int8 -> int16 SOFTMAX output keeps TFLM's zero point -32768 (scale 1/65536) in
+    tinyc.Model and the header; its probabilities dequantize to rows summing to ~1."""
+    m = _compile(cases, "softmax_int8_int16", tmp_path)
+    out = m.outputs[0]
+    assert (out.dtype, out.zero_point, out.scale) == ("int16", -32768, 1 / 65536)
+    header = (m.write(tmp_path / "c", host=True) / "model.h").read_text()
+    assert "TINYC_MODEL_OUT0_ZERO_POINT (-32768)" in header
+    x = np.random.default_rng(2).integers(-128, 128, m.inputs[0].shape).astype(np.int8)
+    p = out.dequantize(m.run_host(x))
+    assert np.allclose(p.sum(axis=-1), 1.0, atol=2e-3)

@@ -32,6 +32,8 @@ QEMU_CASES += ["svdf_state8_batch2", "svdf_batch3"]
 QEMU_CASES += ["float_io_16x8_softmax"]
 # the op coverage audit (op_coverage.py): each issue-16 op on QEMU in int8 and 16x8
 QEMU_CASES += ["split", "split_v_16x8", "relu_16x8", "logistic", "tanh", "float_io"]
+QEMU_CASES += ["quantize_int16_io", "quantize_int16_inside", "quantize_uint8_inside", "dequantize_uint8"]
+QEMU_CASES += ["softmax_int8_int16", "softmax_int8_int16_beta"]
 
 
 @pytest.fixture(scope="module")

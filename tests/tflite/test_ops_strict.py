@@ -35,6 +35,7 @@ OP_CASES += ["softmax_16x8", "softmax_16x8_io_beta"]
 OP_CASES += ["rsqrt_16x8"]
 OP_CASES += ["svdf_state8_batch2"]
 OP_CASES += ["float_io_16x8"]
+OP_CASES += ["softmax_int8_int16", "quantize_int16_io", "quantize_uint8_inside"]
 
 
 @pytest.fixture(scope="module")

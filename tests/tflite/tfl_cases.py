@@ -1399,3 +1399,84 @@ def squared_difference_rank2(rng):
 
 
 CASES.update({f.__name__: f for f in (prelu_scalar_alpha, squared_difference_rank2)})
+
+
+# -- QUANTIZE / DEQUANTIZE: the type pairs of TFLM's quantize.cc / dequantize.cc (issue 16) ---
+# float32 -> int8: float_io; float32 -> int16: float_io_16x8; int8 -> int8: quantize;
+# int8 -> uint8, uint8 -> int8 at the boundary: uint8_io, uint8_same_scale; int16 -> int8,
+# int8 -> int16: int16_io, int8_16x8_int8; int8 -> float32: float_io; int16 -> float32:
+# float_io_16x8. The int32 forms are refused (tinyc has no int32 activations: test_errors.py).
+
+def quantize_int16_io(rng):
+    """int16 input -> QUANTIZE (int16, another scale) -> int16 output (TFLM
+    Requantize<int16_t, int16_t>; a scale ratio below 1 saturates)."""
+    b = TflBuilder()
+    s = float(rng.uniform(1e-4, 1e-3))
+    x = b.tensor("x", (1, 6, 20), dtype="INT16", scale=s, zp=0)
+    y = b.tensor("y", (1, 6, 20), dtype="INT16", scale=s * float(rng.uniform(0.4, 2.5)), zp=0)
+    b.op("QUANTIZE", [x], [y])
+    return b.build([x], [y])
+
+
+def quantize_int16_inside(rng):
+    """int8 -> int16 -> QUANTIZE int16 (another scale) -> QUANTIZE int16 -> int8: int16 ->
+    int16 requantization inside the graph."""
+    def body(b, x16, y16, s16):
+        mid = b.tensor("mid16", b.tensors[x16]["shape"], dtype="INT16",
+                       scale=s16 * float(rng.uniform(0.5, 3.0)), zp=0)
+        b.op("QUANTIZE", [x16], [mid])
+        b.op("QUANTIZE", [mid], [y16])
+    return _wrap16(rng, (1, 4, 4, 3), (1, 4, 4, 3), body)
+
+
+def quantize_uint8_inside(rng, same_scale=False):
+    """int8 input -> QUANTIZE (uint8) -> QUANTIZE (int8) output: a uint8 tensor inside the
+    graph (tinyc: its int8 view); same_scale: zero points 128 apart (TFLM's XOR 0x80 path)."""
+    b = TflBuilder()
+    s, z = _q(rng)
+    x = b.tensor("x", (1, 8, 32), scale=s, zp=z)
+    su = s if same_scale else s * float(rng.uniform(0.5, 2.0))
+    u = b.tensor("u", (1, 8, 32), dtype="UINT8", scale=su,
+                 zp=z + 128 if same_scale else int(rng.integers(20, 230)))
+    y = _act(b, rng, "y", (1, 8, 32), 0.01, 0.1)
+    b.op("QUANTIZE", [x], [u])
+    b.op("QUANTIZE", [u], [y])
+    return b.build([x], [y])
+
+
+def dequantize_uint8(rng):
+    """float input -> QUANTIZE (int8) -> QUANTIZE (uint8) -> DEQUANTIZE -> float output (TFLM
+    Dequantize<uint8_t>)."""
+    b = TflBuilder()
+    xf = b.tensor("x", (1, 6, 24), dtype="FLOAT32")
+    x = _act(b, rng, "x_q", (1, 6, 24))
+    u = b.tensor("u", (1, 6, 24), dtype="UINT8", scale=_scale_of(b, x) * float(
+        rng.uniform(0.6, 1.8)), zp=int(rng.integers(40, 220)))
+    yf = b.tensor("y", (1, 6, 24), dtype="FLOAT32")
+    b.op("QUANTIZE", [xf], [x])
+    b.op("QUANTIZE", [x], [u])
+    b.op("DEQUANTIZE", [u], [yf])
+    return b.build([xf], [yf])
+
+
+CASES.update({f.__name__: f for f in (quantize_int16_io, quantize_int16_inside,
+                                      quantize_uint8_inside, dequantize_uint8)})
+CASES["quantize_uint8_inside_xor"] = lambda rng: quantize_uint8_inside(rng, same_scale=True)
+
+
+# -- SOFTMAX int8 -> int16 (TFLM Softmax<int8_t, int16_t>: output 1/65536, zero point -32768) --
+
+def softmax_int8_int16(rng, shape=(1, 4, 10), beta=1.0, in_scale=None):
+    b = TflBuilder()
+    s, z = _q(rng, 0.02, 0.2) if in_scale is None else (in_scale, int(rng.integers(-20, 20)))
+    x = b.tensor("x", shape, scale=s, zp=z)
+    y = b.tensor("y", shape, dtype="INT16", scale=1 / 65536, zp=-32768)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=beta)
+    return b.build([x], [y])
+
+
+CASES["softmax_int8_int16"] = softmax_int8_int16
+CASES["softmax_int8_int16_beta"] = lambda rng: softmax_int8_int16(rng, (1, 3, 40), beta=0.4)
+CASES["softmax_int8_int16_rows"] = lambda rng: softmax_int8_int16(rng, (1, 256), in_scale=0.01)
+CASES["softmax_int8_int16_wide"] = lambda rng: softmax_int8_int16(rng, (1, 2, 5, 7),
+                                                                   in_scale=0.5)
