@@ -43,6 +43,8 @@ CASES = {   # ONNX's test_maxpool_2d_ceil_output_size_reduce_by_one / _last_wind
                                    ceil_mode=1)),
     "avgpool_1d": ("AveragePool", (1, 2, 8), (1, 2, 3),
                    dict(kernel_shape=[2], strides=[3], pads=[1, 1], ceil_mode=1)),
+    "maxpool_3d": ("MaxPool", (1, 1, 2, 6, 6), (1, 1, 1, 3, 3),
+                   dict(kernel_shape=[1, 2, 2], strides=[2, 2, 2], ceil_mode=1)),
 }
 
 
@@ -85,3 +87,17 @@ def test_rule_kept_where_no_window_drops():
     g = load_onnx(model)
     assert tuple(g.outputs[0].shape) in ((1, 3, 3, 1), (1, 1, 3, 3))
     check_float(model)
+
+
+def test_static_batch_pinned():
+    """A static batch N = 2 pinned to 1 (batch.pin_batch infers shapes the same way): each
+    sample's float output == onnxruntime's."""
+    model = _model("MaxPool", (2, 1, 2, 2), (2, 1, 1, 1), 19, kernel_shape=[1, 1],
+                   strides=[2, 2], ceil_mode=1)
+    g = load_onnx(model, input_shapes={"x": (1, 1, 2, 2)})
+    x = rand(2, 1, 2, 2, seed=3)
+    want = session(model).run(None, {"x": x})[0]
+    from tinyc.ir import interpret
+    got = np.concatenate([np.asarray(interpret(g, [x[i:i + 1]])[0]).reshape(1, 1, 1, 1)
+                          for i in range(2)])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
