@@ -61,37 +61,42 @@ def needs_rewrite(model: onnx.ModelProto, opset: int) -> bool:
         for n in model.graph.node)
 
 
+def _known(model: onnx.ModelProto, infer) -> dict:
+    inferred = infer(model)
+    known = {}
+    for vi in list(inferred.graph.input) + list(inferred.graph.value_info):
+        tt = vi.type.tensor_type
+        if tt.HasField("shape"):
+            known[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                   for d in tt.shape.dim)
+    return known
+
+
 def for_inference(model: onnx.ModelProto, infer) -> tuple[onnx.ModelProto, dict]:
     """(model copy with the ceil_mode pools rewritten, {node index: original node}).
-    `infer(model)` is ONNX's non-strict inference, used to learn each pool's input shape."""
+    `infer(model)` is ONNX's non-strict inference, used to learn each pool's input shape; the
+    pools are settled in graph order, inferring again after each rewrite (a later pool's input
+    shape depends on an earlier pool's rule)."""
     shadow = onnx.ModelProto()
     shadow.CopyFrom(model)
     originals = {}
-    for _ in range(len(shadow.graph.node)):      # each pass settles at least one more pool
-        known = {}
-        inferred = infer(shadow)
-        for vi in (list(inferred.graph.input) + list(inferred.graph.value_info)):
-            tt = vi.type.tensor_type
-            if tt.HasField("shape"):
-                known[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
-                                       for d in tt.shape.dim)
-        progress = False
-        for i, node in enumerate(shadow.graph.node):
-            if i in originals or node.op_type not in CEIL_POOLS or node.domain not in ("",
-                                                                                       "ai.onnx"):
-                continue
-            pads = _end_pads(node, known)
-            if pads is None:
-                continue
-            orig = onnx.NodeProto()
-            orig.CopyFrom(node)
-            originals[i] = orig
-            keep = [x for x in node.attribute if x.name not in ("ceil_mode", "pads", "auto_pad")]
-            del node.attribute[:]
-            node.attribute.extend(keep + [helper.make_attribute("pads", pads)])
-            progress = True
-        if not progress:
-            break
+    known = None
+    for i, node in enumerate(shadow.graph.node):
+        if node.op_type not in CEIL_POOLS or node.domain not in ("", "ai.onnx") \
+                or not _attrs(node).get("ceil_mode"):
+            continue
+        if known is None:
+            known = _known(shadow, infer)
+        pads = _end_pads(node, known)
+        if pads is None:
+            continue
+        orig = onnx.NodeProto()
+        orig.CopyFrom(node)
+        originals[i] = orig
+        keep = [x for x in node.attribute if x.name not in ("ceil_mode", "pads", "auto_pad")]
+        del node.attribute[:]
+        node.attribute.extend(keep + [helper.make_attribute("pads", pads)])
+        known = None                             # shapes after this pool change
     return shadow, originals
 
 

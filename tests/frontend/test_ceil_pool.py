@@ -101,3 +101,20 @@ def test_static_batch_pinned():
     got = np.concatenate([np.asarray(interpret(g, [x[i:i + 1]])[0]).reshape(1, 1, 1, 1)
                           for i in range(2)])
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_two_dropping_pools_in_a_row():
+    """The second pool's input shape follows the first pool's dropping rule (no declared
+    intermediate shapes): float == onnxruntime, output shape as onnxruntime's."""
+    nodes = [h.make_node("MaxPool", ["x"], ["p"], kernel_shape=[1, 1], strides=[2, 2],
+                         ceil_mode=1),
+             h.make_node("AveragePool", ["p"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                         pads=[0, 0, 1, 1], ceil_mode=1)]
+    g = h.make_graph(nodes, "t", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT,
+                                                           (1, 1, 6, 6))],
+                     [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 1, 2, 2))])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 19)])
+    model.ir_version = 8
+    want = session(model).run(None, {"x": rand(1, 1, 6, 6)})[0]
+    assert want.shape == (1, 1, 2, 2)
+    check_float(model)
