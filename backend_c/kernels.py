@@ -484,9 +484,12 @@ def lstm_scratch(node: Node) -> int:
     return (5 * 2 + node.outputs[0].dtype.itemsize) * node.inputs[1].shape[0]
 
 
-def lstm_args(node: Node, ctx) -> dict:
+def lstm_args(node: Node, ctx, peephole: bool = False) -> dict:
     from ..ir.ops.lstm import SIGMOID_TABLE_U16
     x, y, a = node.inputs[0], node.outputs[0], node.attrs
+    if not peephole and a.get("peep_w") is not None:
+        _fail(node, "peephole weights", "none (the int8 kernel lstm.peephole has them)",
+              "peep_w")
     wide = y.dtype is DType.INT16
     if x.dtype is not y.dtype or y.dtype not in (DType.INT8, DType.INT16):
         _fail(node, "activations", "int8 or int16 (16x8) input and output", (x.dtype, y.dtype))
@@ -943,7 +946,26 @@ KERNELS: dict[str, Kernel] = {
        for op in ("max_pool3d", "avg_pool3d")},
     "gru": Kernel("call_gru.c.j2", ("tinyc_lstm.h", "tinyc_gru.h", "tinyc_gru_s8.c"), gru_args,
                   gru_scratch),
+    # an ONNX LSTM with peephole weights P (attrs["peep_w"]; select.py)
+    "lstm.peephole": Kernel("call_lstm_peep.c.j2", ("tinyc_lstm.h", "tinyc_lstm_peep.h",
+                                                    "tinyc_lstm_peep_s8.c"),
+                            lambda node, ctx: lstm_peep_args(node, ctx), lstm_scratch),
 }
+
+
+def lstm_peep_args(node: Node, ctx) -> dict:
+    """lstm_args and the int16 cell-to-gate weights (runtime/tinyc_lstm_peep.h)."""
+    args = lstm_args(node, ctx, peephole=True)
+    if node.outputs[0].dtype is not DType.INT8:
+        _fail(node, "activations", "int8 (the peephole LSTM has no 16x8 kernel)",
+              node.outputs[0].dtype)
+    a = node.attrs
+    args["peep_w"] = [ctx.array(f"{node.name}_peep_{g}", "int16_t",
+                                np.asarray(a["peep_w"][k], np.int64))
+                      for k, g in enumerate("ifo")]
+    args["peep_mult"] = tuple(int(v) for v in a["peep_mult"])
+    args["peep_shift"] = tuple(int(v) for v in a["peep_shift"])
+    return args
 
 
 def _int_zero_point(node: Node) -> int:

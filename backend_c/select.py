@@ -60,6 +60,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: the "
                             "16x8 kernel" + (f" ({kept:,} B int8 scratch kept, unused)"
                                              if kept else ""), weights=weights)
+    if node.attrs.get("peep_w") is not None:
+        entry = (KERNELS if kernels is None else kernels).get(f"{node.op}.peephole")
+        if entry is not None:
+            need = entry.scratch(node) if entry.scratch is not None else 0
+            return KernelChoice(node.name, node.op, f"{node.op}.peephole", fmt, need,
+                                why=f"peephole weights ({need:,} B scratch)", weights=weights)
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")

@@ -28,9 +28,9 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import IRError, ModelError, UnsupportedOpError
 from ..ir import DType, Graph, TensorType
-from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ops,
-               onnx_islands, onnx_patterns, onnx_table, qdq, qoperator, unsupported)
-from . import qdq_channels
+from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ceil,
+               onnx_ops, onnx_islands, onnx_patterns, onnx_table, qdq, qdq_channels, qoperator,
+               unsupported)
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -138,6 +138,15 @@ def _static_dim(name: str, i: int, size: int, shape, rank: int, path: str) -> No
 
 
 def _infer_shapes(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
+    opset = next((o.version for o in model.opset_import if o.domain in DOMAINS), 0)
+    if not onnx_ceil.needs_rewrite(model, opset):
+        return _infer_strict(model, path)
+    # ceil_mode pools by the dropping rule, as opset 22 / onnxruntime (onnx_ceil.py)
+    shadow, originals = onnx_ceil.for_inference(model, onnx.shape_inference.infer_shapes)
+    return onnx_ceil.restore(_infer_strict(shadow, path), originals)
+
+
+def _infer_strict(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
     # memory-safe: shape inference propagates constant data only for small constants
     data_prop = guard_graph.constant_size_bound(model) <= guard_graph.DATA_PROP_LIMIT
     try:

@@ -954,9 +954,8 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
     acts = [a.decode() if isinstance(a, bytes) else str(a) for a in (activations or [])]
     if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"] * dirs:
         raise b.error(f"activations {acts}", "tinyc supports Sigmoid, Tanh, Tanh only.")
-    if clip is not None or input_forget or P is not None:
-        raise b.error("clip, input_forget or peephole weights P",
-                      "TFLite Micro's integer LSTM has none of them.")
+    if clip is not None or input_forget:
+        raise b.error("clip or input_forget", "TFLite Micro's integer LSTM has neither.")
     for t, what in ((initial_h, "initial_h"), (initial_c, "initial_c")):
         if t is not None and (not t.is_const or np.any(t.data)):
             raise b.error(f"a nonzero {what}", "tinyc's LSTM starts from zero state.")
@@ -979,6 +978,12 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
                       f"[{dirs}, {4 * hid}, {hid}].", ModelError)
     bias = (np.zeros((dirs, 8 * hid), np.float32) if B is None
             else b.const_input(B, "B").astype(np.float32).reshape(dirs, 8 * hid))
+    peep = None                      # P: [dirs, 3 * hid] in ONNX's order i, o, f
+    if P is not None:
+        peep = b.const_input(P, "P").astype(np.float32)
+        if peep.size != dirs * 3 * hid:
+            raise b.error(f"P {peep.shape}", f"expected [{dirs}, {3 * hid}].", ModelError)
+        peep = peep.reshape(dirs, 3, hid)
     name = b.node.name or b.out_name
     y_name = outputs[0] or f"{name}_y"
     t_axis = 0 if layout == 0 else 1
@@ -997,6 +1002,8 @@ def LSTM(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, initia
               for g, s in zip("ifco", blocks)]
         attrs = {"time_major": layout == 0, "cell_clip": 0.0,
                  "cell_scale": 2.0 ** int(np.ceil(np.log2(max(steps, 1)))) / 32768}
+        if peep is not None and np.any(peep[d]):     # TFLite's cell-to-gate order i, f, o
+            attrs["peephole"] = tuple(tuple(float(v) for v in peep[d, k]) for k in (0, 2, 1))
         xd = b.emit("gather", [x], rev, name=f"{y_name}{tag}_x_rev") if reverse else x
         y = b.emit("lstm", [xd, *ws, *rs, *bs], attrs, name=f"{y_name}{tag}_lstm")
         if reverse:

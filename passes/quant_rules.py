@@ -219,12 +219,30 @@ def lstm_rule(node: Node) -> dict:
     clip = f64(node.attrs.get("cell_clip", 0.0))
     clip_q = int(min(max(clip / cell_s, -32768.0), 32767.0)) if clip > 0 else -1
     tanh_m, tanh_s = tanh16_params(power)
-    return {"in_offset": -x.q.zp, "h_offset": -hq.zp, "h_zp": hq.zp,
+    peep = _lstm_peephole(node.attrs.get("peephole"), power)
+    return {**peep, "in_offset": -x.q.zp, "h_offset": -hq.zp, "h_zp": hq.zp,
             "in_mult": tuple(m for m, _ in mults[:4]), "in_shift": tuple(s for _, s in mults[:4]),
             "rec_mult": tuple(m for m, _ in mults[4:]), "rec_shift": tuple(s for _, s in mults[4:]),
             "fc_mult": fc_m, "fc_shift": fc_s, "ic_mult": ic_m, "ic_shift": ic_s,
             "h_mult": h_m, "h_shift": h_s, "tanh_mult": tanh_m, "tanh_shift": tanh_s,
             "cell_clip_q": clip_q, "cell_power": power}
+def _lstm_peephole(peephole, power: int) -> dict:
+    """TFLite's integer LSTM (lstm.cc PopulateQuantizedLstmParams8x8_16): cell-to-gate weights
+    int16 symmetric per tensor (max |w| / 32767), multiplier 2^cell_power * s_w / 2^-12."""
+    if peephole is None:
+        return {}
+    ws, mults, shifts = [], [], []
+    for p in peephole:
+        p = np.asarray(p, np.float64)
+        m = float(np.max(np.abs(p))) if p.size else 0.0
+        s_w = m / 32767.0 if m > 0 else 1.0
+        ws.append(tuple(int(v) for v in np.clip(np.round(p / s_w), -32767, 32767)))
+        mm, sh = quantize_multiplier(2.0 ** power * s_w / 2.0 ** -12)
+        mults.append(mm)
+        shifts.append(sh)
+    return {"peep_w": tuple(ws), "peep_mult": tuple(mults), "peep_shift": tuple(shifts)}
+
+
 @rule("layer_norm")
 def layer_norm_rule(node: Node) -> dict:
     """ir/ops/norm.py's fixed-point form: epsilon in input units (n^2 eps / s_in^2), one

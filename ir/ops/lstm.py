@@ -1,6 +1,7 @@
 """lstm: a unidirectional LSTM over a sequence (TFLite UNIDIRECTIONAL_SEQUENCE_LSTM, ONNX LSTM
-forward), gates in TFLite's order input, forget, cell, output; no peephole, projection,
-layer norm or CIFG.
+forward), gates in TFLite's order input, forget, cell, output; optional peephole weights
+(attrs["peephole"], ONNX LSTM's P: TFLite's cell-to-gate weights); no projection, layer norm
+or CIFG.
 
 Inputs: x [B, T, F] (attrs time_major: [T, B, F]), the input weights W_i, W_f, W_c, W_o [H, F],
 the recurrent weights R_i, R_f, R_c, R_o [H, H], the gate biases b_i, b_f, b_c, b_o [H].
@@ -10,6 +11,8 @@ state start at zero in every run (TFLite Micro's fresh variable tensors).
     gate_g = act_g(W_g x_t + b_g + R_g h_{t-1})      (sigmoid; the cell gate: tanh)
     c_t = f * c_{t-1} + i * g    (clipped to +-cell_clip when cell_clip > 0)
     h_t = o * tanh(c_t)
+With attrs["peephole"] = (p_i, p_f, p_o) (each [H]): the input and forget gates add
+p_g * c_{t-1}, the output gate p_o * c_t before their sigmoid.
 
 Integer form: TFLite Micro's lstm_eval (EvalLstm<int8, int8, int16, int32>): int8 x and h,
 int8 weights (per tensor, symmetric), int32 bias added to the input FC; each gate's input FC
@@ -19,6 +22,11 @@ added with int16 saturation; sigmoid/tanh on int16 by TFLite's interpolated tabl
 (a power of two); c = sat16(rq(f * c)) + sat16(rq(i * g)) saturated, then clipped; the
 hidden state h = sat8(rq(tanh(c) * o) + h_zp). The 16x8 form (int16 x and h, int64 bias) is
 the same with 64-bit accumulators (EvalLstm<int16, int8, int16, int64>).
+Peephole (TFLite's lstm_eval.cc integer path, CalculateLstmGateInteger8x8_16; TFLite Micro's
+LSTM has none, so TFLite imports never set it): int16 symmetric cell-to-gate weights
+(attrs peep_w), added to the gate's int16 pre-activation after both FCs as
+sat16(pre + rq(w * c)) with multiplier 2^cell_power * s_w / 2^-12 (peep_mult, peep_shift);
+the output gate's after the cell update.
 """
 from __future__ import annotations
 
@@ -123,13 +131,15 @@ def lstm_float(node, x, *params):
     out = np.zeros((n_b, n_t, hid))
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))          # noqa: E731
     clip = float(a.get("cell_clip", 0.0))
+    peep = [np.asarray(p, np.float64) for p in a.get("peephole") or ((0.0,) * hid,) * 3]
     for t in range(n_t):
         pre = [xs[:, t] @ np.asarray(w[k], np.float64).T + h @ np.asarray(r[k], np.float64).T
                + (np.asarray(b[k], np.float64) if b[k] is not None else 0.0) for k in range(4)]
-        i, f, g, o = sig(pre[0]), sig(pre[1]), np.tanh(pre[2]), sig(pre[3])
+        i, f, g = sig(pre[0] + peep[0] * c), sig(pre[1] + peep[1] * c), np.tanh(pre[2])
         c = f * c + i * g
         if clip > 0:
             c = np.clip(c, -clip, clip)
+        o = sig(pre[3] + peep[2] * c)
         h = o * np.tanh(c)
         out[:, t] = h
     return _batch_major(out, a.get("time_major", False)).astype(np.float32)
@@ -157,18 +167,27 @@ def lstm_int(node, x, *params):
     c = np.zeros((n_b, hid), np.int64)
     out = np.zeros((n_b, n_t, hid), np.int64)
     gate_tanh = tanh16_params(GATE_SCALE_POWER)
+    peep = a.get("peep_w")
+
+    def peephole(pre, k, cell):                  # gate k of 0 input, 1 forget, 2 output
+        if peep is None:
+            return pre
+        prod = np.asarray(peep[k], np.int64) * cell
+        return _sat16(pre + qmath.requantize(prod, a["peep_mult"][k], a["peep_shift"][k]))
+
     for t in range(n_t):
         pre = [_sat16(_fc(xs[:, t], a["in_offset"], w[k], b[k], a["in_mult"][k],
                           a["in_shift"][k], wide)
                       + _fc(h, a["h_offset"], r[k], None, a["rec_mult"][k], a["rec_shift"][k],
                             wide)) for k in range(4)]
-        i, f, o = (sigmoid16(pre[k]).astype(np.int64) for k in (0, 1, 3))
+        i, f = (sigmoid16(peephole(pre[k], k, c)).astype(np.int64) for k in (0, 1))
         g = tanh16(pre[2], *gate_tanh).astype(np.int64)
         c = _sat16(qmath.requantize(f * c, a["fc_mult"], a["fc_shift"]))
         ig = _sat16(qmath.requantize(i * g, a["ic_mult"], a["ic_shift"]))
         c = _sat16(c + ig)
         if a["cell_clip_q"] >= 0:
             c = np.clip(c, -a["cell_clip_q"], a["cell_clip_q"])
+        o = sigmoid16(peephole(pre[3], 2, c)).astype(np.int64)
         tc = tanh16(c, a["tanh_mult"], a["tanh_shift"]).astype(np.int64)
         h = np.clip(qmath.requantize(tc * o, a["h_mult"], a["h_shift"]) + a["h_zp"], lo, hi)
         out[:, t] = h
@@ -187,7 +206,7 @@ def lstm_macs(node) -> int:
     trainable_note="recurrent state: no backward through time")
 def lstm(inputs, attrs):
     """lstm(x, W_i, W_f, W_c, W_o, R_i, R_f, R_c, R_o, b_i, b_f, b_c, b_o) {time_major,
-    cell_clip, cell_scale} — one direction, zero initial state"""
+    cell_clip, cell_scale, peephole?} — one direction, zero initial state"""
     require(len(inputs) == 13, "lstm", "inputs", "x, 4 input weights, 4 recurrent weights, "
             "4 biases", len(inputs))
     x = inputs[0]
@@ -202,4 +221,7 @@ def lstm(inputs, attrs):
     for k in range(9, 13):
         require(inputs[k] is None or inputs[k].shape == (hid,), "lstm", f"bias {k}", (hid,),
                 None if inputs[k] is None else inputs[k].shape)
+    peep = attrs.get("peephole")
+    require(peep is None or (len(peep) == 3 and all(len(p) == hid for p in peep)), "lstm",
+            "peephole", f"3 x [{hid}] (input, forget, output)", peep and [len(p) for p in peep])
     return [TensorType(x.dtype, (x.shape[0], x.shape[1], hid))]

@@ -64,7 +64,7 @@ REASON_CLASSES = [  # (pattern in the short reason, class)
     (r"^batch > 1", "graph mixes the samples of a batch"),
     (r"^training mode", "training mode"),
     (r"^input type |^float op on integer input|^integer I/O without|^(u?int16) activations"
-     r"|^no ONNX version-converter path|^(sequence|optional) input",
+     r"|^no ONNX version-converter path|^(sequence|optional) input|^output type INT64",
      "input type other than float or int8 (quantized)"),
 ]
 OTHER = "other"
