@@ -84,3 +84,17 @@ def test_qemu_equals_host_c(name, digits):
     host = m.run_host(xq, batch=True)
     np.testing.assert_array_equal(host, m.interpret(xq, batch=True))
     np.testing.assert_array_equal(m.run_qemu(xq, batch=True), host)
+
+
+def test_mish_node_matches_onnxruntime():
+    """ONNX Mish (opset 18, as the dynamo exporter writes it) imports as x tanh(softplus(x))."""
+    from onnx import helper as h
+
+    from .util import check_float
+    g = h.make_graph([h.make_node("Mish", ["x"], ["y"])], "mish",
+                     [h.make_tensor_value_info("x", 1, [1, 4, 16])],
+                     [h.make_tensor_value_info("y", 1, [1, 4, 16])])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    model.ir_version = 9
+    graph = check_float(model, rtol=1e-5)
+    assert [n.op for n in graph.nodes if n.op != "reshape"] == ["elementwise_fn"]
