@@ -1204,3 +1204,14 @@ def GRU(b: Builder, X, W, R, B=None, sequence_lens=None, initial_h=None, *,
     y_h = b.reshape(last.value, (1, batch, hid) if layout == 0 else (batch, 1, hid),
                     outputs[1])
     return y4, b.act(y_h)
+
+
+# -- Mish (opset 18): x tanh(softplus(x)), the program of the Softplus -> Tanh -> Mul island that
+# the TorchScript exporter writes for it: one lookup table once quantized --------------------------
+
+MISH_PROGRAM = (("softplus", "x"), ("tanh", 0), ("mul", "x", 1))
+
+
+@elementwise("elementwise_fn")
+def Mish(b: Builder, X):
+    return _unary(b, "elementwise_fn", X, {"program": MISH_PROGRAM})
