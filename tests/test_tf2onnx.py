@@ -52,3 +52,54 @@ def test_onnx_equals_tflite_equals_tflm(model):
     assert ops[0] == ops[1]
     host = np.asarray(onnx_m.run_host(x[:16], batch=True)).reshape(want[:16].shape)
     assert np.array_equal(host, want[:16])
+
+
+def _int_concat_model(s2: float, z2: int):
+    """tf2onnx's form of TFLite's int8 CONCATENATION: Q(a), Q(b) -> Concat (int8) -> DQ."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [numpy_helper.from_array(np.array(v, t), n) for n, v, t in
+             (("s1", 0.05, np.float32), ("z1", 3, np.int8), ("s2", s2, np.float32),
+              ("z2", z2, np.int8))]
+    nodes = [helper.make_node("QuantizeLinear", ["a", "s1", "z1"], ["aq"]),
+             helper.make_node("QuantizeLinear", ["b", "s2", "z2"], ["bq"]),
+             helper.make_node("Concat", ["aq", "bq"], ["c"], axis=3, name="cat"),
+             helper.make_node("DequantizeLinear", ["c", "s1", "z1"], ["y"])]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 4, 4, c])
+          for n, c in (("a", 2), ("b", 3), ("y", 5))]
+    g = helper.make_graph(nodes, "int_concat", io[:2], io[2:], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)],
+                          producer_name="tf2onnx")
+    onnx.checker.check_model(m)
+    return m
+
+
+def test_integer_concat_moves_bytes(tmp_path):
+    """Concat of int8 tensors with one quantization is exact: tinyc == ONNX Runtime."""
+    import onnx
+    import onnxruntime as ort
+    path = tmp_path / "m.onnx"
+    onnx.save(_int_concat_model(0.05, 3), path)
+    rng = np.random.default_rng(15)
+    a = rng.uniform(-6, 6, (8, 1, 4, 4, 2)).astype(np.float32)
+    b = rng.uniform(-6, 6, (8, 1, 4, 4, 3)).astype(np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = np.stack([sess.run(None, {"a": a[i], "b": b[i]})[0] for i in range(8)])
+    m = tinyc.compile(path, progress=None)
+    assert np.array_equal(np.asarray(m.interpret([a, b], batch=True)).reshape(want.shape), want)
+
+
+def test_integer_concat_of_different_quantization_is_refused(tmp_path):
+    import onnx
+    path = tmp_path / "m.onnx"
+    onnx.save(_int_concat_model(0.1, 0), path)
+    with pytest.raises(tinyc.errors.ModelError, match=r"(?s)'cat'.*Concat.*different quantization"):
+        tinyc.compile(path, progress=None)
+
+
+def test_mixed_qemu_equals_tflm():
+    """Integer Concat, HardSwish / Sigmoid tables, the sigmoid gate's Mul on the target."""
+    x = np.load(HERE / "ref.npz")["input"][:8]
+    m = tinyc.compile(HERE / "mixed_tf2onnx.onnx", progress=None)
+    want = _tflm(HERE / "mixed_tf2onnx.tflite", x)
+    assert np.array_equal(np.asarray(m.run_qemu(x, batch=True)).reshape(want.shape), want)
