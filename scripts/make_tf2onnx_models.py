@@ -12,7 +12,12 @@ TensorFlow lives in its own venv (it pins its own numpy / protobuf):
     python3 -m venv /work/venv-tf
     /work/venv-tf/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0 tf2onnx==1.17.0 \\
         scikit-learn onnx onnxruntime
-    /work/venv-tf/bin/python scripts/make_tf2onnx_models.py [model ...]
+    TF_ENABLE_ONEDNN_OPTS=0 /work/venv-tf/bin/python scripts/make_tf2onnx_models.py [model ...]
+
+(the set that installed and ran together: tensorflow-cpu 2.21.0, keras 3.15.1, tf-keras 2.21.0,
+tf2onnx 1.17.0, numpy 2.4.6, protobuf 7.36.2, onnx 1.23.2, onnxruntime 1.32.0, scikit-learn
+1.9.1; tf2onnx converts the .tflite, so Keras 3 is no obstacle. tf2onnx of the Keras model
+itself writes a float ONNX file: a QDQ one needs quantization-aware training, not done here.)
 
 Models (Keras, NHWC input "input" [1,8,8,1] float32 in [0,1]; C == 1, so the values are those of
 ref.npz's NCHW [200,1,8,8] "input"; output [1,10] logits):
