@@ -227,8 +227,8 @@ class _Importer:
         # a TFLite model converted by tf2onnx keeps TFLite Micro's rounding (its int8 QDQ form
         # is bit-exact with TFLM), and so does tinyc's own QDQ export (`tinyc finetune`: it
         # compiles back to the same bits); other QDQ producers round averages as ONNX Runtime
-        self.ort_rounding = not (model.producer_name == "tf2onnx"
-                                 or model.producer_name.startswith("tinyc"))
+        self.tf2onnx = model.producer_name == "tf2onnx"
+        self.ort_rounding = not (self.tf2onnx or model.producer_name.startswith("tinyc"))
         self.path = path
         self.g = Graph(model.graph.name or "model")
         self.g.io_quant, self.g.io_dtype = {}, {}
@@ -278,6 +278,8 @@ class _Importer:
             qdq.requantizing_global_pool(self.g)
             qdq.round_averages_half_even(self.g)
             qdq.ort_requantize(self.g)
+        elif self.tf2onnx:                       # TFLite's MEAN, as the .tflite compiles
+            qdq.requantizing_global_pool(self.g, half_even=False)
         guard_graph.check_imported(self.g, self.origin, self.path)
         return self.g
 

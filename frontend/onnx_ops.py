@@ -19,7 +19,7 @@ from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
 INTEGER_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity",
-               "MaxPool", "GlobalMaxPool", "DequantizeLinear"}
+               "MaxPool", "GlobalMaxPool", "DequantizeLinear", "Concat"}
 
 
 # ONNX op -> the elementwise IR op it becomes (@elementwise): batch pinning derives the op's
@@ -755,9 +755,19 @@ def Concat(b: Builder, *inputs, axis):
     r = acts[0].rank
     axis %= r
     perm = next((t.perm for t in acts if t.perm != identity(r)), identity(r))
+    ints = [t for t in inputs if t.itype is not None]
+    if ints and (len(ints) != len(inputs) or any(
+            (t.itype, t.q) != (ints[0].itype, ints[0].q) for t in ints)):
+        # tf2onnx: TFLite's CONCATENATION on int8 (Q -> Transpose -> Concat -> DQ) moves bytes
+        # only when every input has the output's quantization, as TFLite Micro requires
+        raise b.error("Concat of quantized (integer) tensors with different quantization: "
+                      + ", ".join(f"{t.name or t.value.name} {t.q}" for t in inputs),
+                      "DequantizeLinear the inputs before the Concat (or quantize them alike).",
+                      cls=ModelError)
     vals = [b.g.const(t.name or "c", t.data.astype(np.float32).transpose(perm))
             if t.is_const else b.layout(t, perm) for t in inputs]
-    return b.act(b.emit("concat", vals, {"axis": perm.index(axis)}), perm)
+    return b.act(b.emit("concat", vals, {"axis": perm.index(axis)}), perm,
+                 like=ints[0] if ints else None)
 
 
 def Pad(b: Builder, data, pads, constant_value=None, axes=None, *, mode="constant", value=0.0):

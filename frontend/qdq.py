@@ -122,7 +122,7 @@ def hoist_requantize(g) -> None:
         u.type = u.type.with_(q=v.q)
 
 
-def requantizing_global_pool(g) -> None:
+def requantizing_global_pool(g, half_even: bool = True) -> None:
     """A global average pool whose QDQ output quantization differs from its input's becomes the
     IR `mean` over H and W: one requantization of the sum by s_in / (s_out * count), as ONNX
     Runtime's QLinearGlobalAveragePool requantizes the sum once. avg_pool2d keeps its input's
@@ -130,7 +130,9 @@ def requantizing_global_pool(g) -> None:
     (two roundings: up to 2-3 output steps from ORT when s_out < s_in). Only QDQ imports set an
     output quantization other than the input's here; calibrated models and TFLite files keep
     avg_pool2d and its bits. The mean rounds once, half to even (attrs["round_half_even"],
-    ir/ops/reduce.py), as ORT's float rescale."""
+    ir/ops/reduce.py), as ORT's float rescale. tf2onnx writes TFLite's MEAN over H and W as
+    this GlobalAveragePool -> Q: with half_even=False it is the IR `mean` with TFLite Micro's
+    rounding, as the .tflite file compiles (tests/test_tf2onnx.py)."""
     for node in g.nodes:
         if node.op != "avg_pool2d":
             continue
@@ -140,7 +142,9 @@ def requantizing_global_pool(g) -> None:
                 or any(a["pads"]) or y.shape[1:3] != (1, 1)):
             continue
         node.op = "mean"
-        node.attrs = {"axes": (1, 2), "keep_dims": True, "round_half_even": True}
+        node.attrs = {"axes": (1, 2), "keep_dims": True}
+        if half_even:
+            node.attrs["round_half_even"] = True
 
 
 def round_averages_half_even(g) -> None:
