@@ -7,7 +7,8 @@ instead of several int8 ops):
 - GELU, tanh: 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))), x^3 as Mul(x, Mul(x, x)) or
   Pow(x, 3), the same tails -> Gelu(approximate='tanh');
 - SiLU / Swish: Mul(x, Sigmoid(x)) -> Swish (alpha 1);
-- HardSwish: Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)) -> HardSwish.
+- HardSwish: Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)) -> HardSwish;
+- Mish: Mul(x, Tanh(Softplus(x))) (TorchScript's nn.Mish, ONNX's Mish function body) -> Mish.
 
     found = find(graph)      # {index of the pattern's last node: Match}
 
@@ -178,6 +179,16 @@ def _x_times(G: _Graph, i: int, n: onnx.NodeProto, ok) -> Match | None:
     return {i, mul[0]}
 
 
+def _mish(G: _Graph, i: int, sp: onnx.NodeProto) -> Match | None:
+    """Softplus(x) -> Tanh -> Mul(x, .)."""
+    x = sp.input[0] if sp.input else ""
+    t = G.only_user(sp.output[0], "Tanh") if x in G.acts else None
+    mul = t and G.only_user(t[1].output[0], "Mul")
+    if not mul or G.other(mul[1], t[1].output[0]) != x:
+        return None
+    return Match("Mish", x, {i, t[0], mul[0]})
+
+
 def _hard_sigmoid_is_hard_swish(n: onnx.NodeProto) -> bool:
     a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
     return abs(a.get("alpha", 0.2) - 1 / 6) < 1e-6 and abs(a.get("beta", 0.5) - 0.5) < 1e-6
@@ -201,6 +212,8 @@ def find(g: onnx.GraphProto) -> dict[int, Match]:
         elif n.op_type == "HardSigmoid":
             nodes = _x_times(G, i, n, _hard_sigmoid_is_hard_swish)
             m = nodes and Match("HardSwish", n.input[0], nodes)
+        elif n.op_type == "Softplus" and n.input:
+            m = _mish(G, i, n)
         elif n.op_type == "Where":
             m = _prelu(G, i, n)
         elif n.op_type == "Exp" and n.input:
