@@ -72,4 +72,18 @@ static inline int8_t *tinyc_dw3_next(int8_t *o, int32_t d)
     return o + d;
 }
 
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s15(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    tinyc_dw3_row_sn(a, x, w, 1);
+    return tinyc_dw3_dot3(a4, x + 4, w);
+}
+
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s25(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    tinyc_dw3_row_sn(a, x, w, 2);
+    return tinyc_dw3_dot3(a4, x + 8, w);
+}
+
 #endif /* TINYC_DEPTHWISE_CONV2D_FAST_C_H */

@@ -172,4 +172,32 @@ static inline int8_t *tinyc_dw3_next(int8_t *o, int32_t d)
     return o;
 }
 
+/* tinyc_dw3_row_s1 / _s2 and a fifth output pixel after the four: returns a4 + its row. */
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s15(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x01 = tinyc_ldw(x);
+    const int32_t x23 = tinyc_ldw(x + 2);
+    const int32_t x45 = tinyc_ldw(x + 4);
+    const int32_t x6 = x[6];
+    a->a0 = __smlabt(x23, w12, __smlad(x01, w01, a->a0));
+    a->a1 = __smlad(x23, w12, __smlatb(x01, w01, a->a1));
+    a->a2 = __smlabt(x45, w12, __smlad(x23, w01, a->a2));
+    a->a3 = __smlad(x45, w12, __smlatb(x23, w01, a->a3));
+    return __smlabt(x6, w12, __smlad(x45, w01, a4));
+}
+
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s25(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x89 = tinyc_ldw(x + 8);
+    const int32_t x10 = x[10];
+    tinyc_dw3_row_s2(a, x, w);
+    return __smlabt(x10, w12, __smlad(x89, w01, a4));
+}
+
 #endif /* TINYC_DEPTHWISE_CONV2D_FAST_DSP_H */

@@ -265,7 +265,9 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
 }
 
 /* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
- * _s2, S the stride), then the pixels after them one at a time. */
+ * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
+ * three (tail 2, 3) as four of which the last ones are not stored (the planes are wide
+ * enough: tinyc_dw3_width). */
 #define TINYC_DW3_LOOP(fn, ROW, S)                                                         \
     static TINYC_NOINLINE void fn(const tinyc_dw3_job *j)                                  \
     {                                                                                      \
@@ -277,7 +279,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         int8_t *og = j->out;                                                               \
         int32_t n;                                                                         \
         int32_t c;                                                                         \
-        for (n = j->full; n > 0; --n, xg += 4 * (S), og += 4 * ch) {                       \
+        for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
             const int16_t *x = xg;                                                         \
             const int16_t *w = j->w;                                                       \
             const int32_t *bias = j->bias;                                                 \
@@ -294,7 +296,46 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
         }                                                                                  \
-        for (n = j->tail; n > 0; --n, xg += (S), og += ch) {                               \
+        if (j->tail == 1 && j->full > 0) {          /* the last five pixels */               \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            int8_t *o = og;                                                                \
+            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+                tinyc_acc4 a;                                                              \
+                int32_t a4;                                                                \
+                tinyc_rq q;                                                                \
+                a.a0 = a.a1 = a.a2 = a.a3 = a4 = *bias++;                                  \
+                a4 = ROW##5(&a, a4, x, w);                                                 \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), w + 4);                           \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), w + 8);                           \
+                q = tinyc_rq_next(&rq);                                                    \
+                o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
+                tinyc_dw3_out4(&a, q, o, ch);                                              \
+            }                                                                              \
+        } else if (j->tail > 1) {                   /* two or three: four, not all stored */ \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            const int32_t last = j->tail;                                                  \
+            int8_t *o = og;                                                                \
+            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+                tinyc_acc4 a;                                                              \
+                tinyc_rq q;                                                                \
+                a.a0 = a.a1 = a.a2 = a.a3 = *bias++;                                       \
+                ROW(&a, x, w);                                                             \
+                ROW(&a, tinyc_dw3_at(x, d1), w + 4);                                       \
+                ROW(&a, tinyc_dw3_at(x, d2), w + 8);                                       \
+                q = tinyc_rq_next(&rq);                                                    \
+                o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                           \
+                o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                          \
+                if (last == 3) {                                                           \
+                    o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                  \
+                }                                                                          \
+            }                                                                              \
+        } else if (j->tail == 1) {                  /* one output pixel in all */          \
             const int16_t *x = xg;                                                         \
             const int16_t *w = j->w;                                                       \
             const int32_t *bias = j->bias;                                                 \
