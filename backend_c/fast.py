@@ -136,8 +136,10 @@ def dw3_applies(node: Node) -> bool:
 
 
 def dw3_width(node: Node) -> int:
-    """tinyc_dw3_width: int16 per channel plane row (4 output pixels per pass)."""
-    return node.attrs["stride"][1] * 4 * ((node.outputs[0].shape[2] + 3) // 4) + 2
+    """tinyc_dw3_width: int16 per channel plane row (4 output pixels per pass; a single last
+    pixel joins the last four)."""
+    sw, ow = node.attrs["stride"][1], node.outputs[0].shape[2]
+    return sw * 4 * (ow // 4) + 4 if ow % 4 == 1 and ow > 4 else sw * 4 * ((ow + 3) // 4) + 2
 
 
 def depthwise_scratch(node: Node) -> int:

@@ -267,10 +267,13 @@ void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const ti
                                     const int16_t *filter3, int16_t *scratch, int8_t *output);
 
 /* The row width (int16) of one channel's plane in the 3x3 path's scratch: four output pixels
- * per pass, stride * 4 * ceil(out_w / 4) + 2 (backend_c/fast.py dw3_width). */
+ * per pass, stride * 4 * ceil(out_w / 4) + 2; a single last pixel joins the last four: then
+ * stride * 4 * (out_w / 4) + 4 (backend_c/fast.py dw3_width). */
 static inline int32_t tinyc_dw3_width(const tinyc_dw_fast_params *p)
 {
-    return p->stride.w * 4 * ((p->output.w + 3) / 4) + 2;
+    const int32_t full = p->output.w >> 2;
+    return (p->output.w & 3) == 1 && full > 0 ? p->stride.w * 4 * full + 4
+                                               : p->stride.w * 4 * ((p->output.w + 3) >> 2) + 2;
 }
 
 /* Fully connected: weights interleaved at compile time in blocks of 4 output channels,
