@@ -128,6 +128,27 @@ def conv2d_scratch(node: Node) -> int:
     return 0 if spec is None else 12 * _conv_k4(node)[0] + _ceil4(6 * spec[0].shape[0])
 
 
+def dw3_applies(node: Node) -> bool:
+    """The depthwise kernel's 3x3 path: 3x3 filter, stride 1 or 2, dilation 1."""
+    a = node.attrs
+    return (tuple(node.inputs[1].shape[1:3]) == (3, 3) and tuple(a["dilation"]) == (1, 1)
+            and all(s in (1, 2) for s in a["stride"]))
+
+
+def dw3_width(node: Node) -> int:
+    """tinyc_dw3_width: int16 per channel plane row (4 output pixels per pass; a single last
+    pixel joins the last four)."""
+    sw, ow = node.attrs["stride"][1], node.outputs[0].shape[2]
+    return sw * 4 * (ow // 4) + 4 if ow % 4 == 1 and ow > 4 else sw * 4 * ((ow + 3) // 4) + 2
+
+
+def depthwise_scratch(node: Node) -> int:
+    """The 3x3 path's ring of three widened input rows: 3 * channels * dw3_width int16."""
+    if _dw_spec(node) is None or not dw3_applies(node):
+        return 0
+    return 2 * 3 * node.inputs[0].shape[3] * dw3_width(node)
+
+
 def fc_scratch(node: Node, wide: bool = False) -> int:
     return 0 if _fc_spec(node) is None else 2 * _fc_k(node, wide)
 
@@ -195,15 +216,24 @@ def depthwise(node: Node, ctx) -> dict | None:
     groups = w2d.reshape(c // 4, 4, -1).transpose(0, 2, 1)  # [group][tap][j]
     w16 = np.empty_like(groups)
     w16[:, :, _LANES] = groups
-    filt = _words(ctx, f"{node.name}_filter", w16.reshape(-1), "int16_t",
-                  f"{node.name}: 2 * filter, int16 [group of 4][tap][lanes c0 c2 c1 c3]")
     b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
                   comment=f"{node.name}: 2 * bias (0 for constant channels)")
+    scratch = _scratch_ptr(node, ctx)
+    if dw3_applies(node) and scratch is not None:          # the 3x3 path: rows widened once
+        rows = w2d.reshape(c, 3, 3)
+        f3 = np.stack([rows[:, :, 0], rows[:, :, 1], rows[:, :, 1], rows[:, :, 2]], axis=2)
+        filt3 = _words(ctx, f"{node.name}_filter3", f3.reshape(-1), "int16_t",
+                       f"{node.name}: 2 * filter, int16 [channel][row][w0 w1 w1 w2]")
+        return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": "NULL", "bias": b,
+                "bias_full": "NULL", "filter3": filt3, "scratch": scratch,
+                "kernel": tuple(node.inputs[1].shape[1:3])}
+    filt = _words(ctx, f"{node.name}_filter", w16.reshape(-1), "int16_t",
+                  f"{node.name}: 2 * filter, int16 [group of 4][tap][lanes c0 c2 c1 c3]")
     full = bias + w2d.sum(axis=1) * int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
     b_full = ctx.array(f"{node.name}_bias_full", "int32_t", full,
                        comment=f"{node.name}: 2 * (bias + input_offset * sum w), whole windows")
     return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": filt, "bias": b,
-            "bias_full": b_full,
+            "bias_full": b_full, "filter3": "NULL", "scratch": "NULL",
             "kernel": tuple(node.inputs[1].shape[1:3])}
 
 
@@ -336,7 +366,8 @@ APPLIES = {
     FULLY_CONNECTED: lambda node: _fc_spec(node) is not None,
     "add": lambda node: _add_tables(node)[1] is not None,
 }
-SCRATCH = {CONV2D: conv2d_scratch, FULLY_CONNECTED: fc_scratch}
+SCRATCH = {CONV2D: conv2d_scratch, FULLY_CONNECTED: fc_scratch,
+           DEPTHWISE_CONV2D: depthwise_scratch}
 
 
 def applies(node: Node) -> bool:

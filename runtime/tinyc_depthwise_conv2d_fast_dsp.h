@@ -49,4 +49,155 @@ static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
     return p;
 }
 
+
+/* ---- the 3x3 path (stride 1 or 2): rows widened once into int16 planes ----------------------
+ * TINYC_DW3 pieces: tinyc_dw3_row_s1 / _s2(a, x, w): a.a0..a3 += one filter row times the inputs
+ * of four output pixels next to each other, x at the first pixel's first tap in a plane of one
+ * channel (int16, 4-byte aligned), w the row's {w0, w1, w1, w2}; SMLAD over tap pairs.
+ * tinyc_dw3_widen2(x, xc, off, d, pw): two columns (x, x + xc) of four channels, + offset, to
+ * the planes d, d + pw, d + 2 pw, d + 3 pw (a word each, d 4-byte aligned). */
+
+/* {lo(a), lo(b)}: PKHBT a, b, LSL #16. */
+static inline int32_t tinyc_pkhbt16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* {hi(b), hi(a)}: PKHTB a, b, ASR #16. */
+static inline int32_t tinyc_pkhtb16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t tinyc_ldw(const int16_t *p)
+{
+    return tinyc_s32(*(const tinyc_u32a *)(const void *)p);
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_row_s1(tinyc_acc4 *a, const int16_t *x,
+                                                 const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x01 = tinyc_ldw(x);
+    const int32_t x23 = tinyc_ldw(x + 2);
+    const int32_t x45 = tinyc_ldw(x + 4);
+    a->a0 = __smlabt(x23, w12, __smlad(x01, w01, a->a0));
+    a->a1 = __smlad(x23, w12, __smlatb(x01, w01, a->a1));
+    a->a2 = __smlabt(x45, w12, __smlad(x23, w01, a->a2));
+    a->a3 = __smlad(x45, w12, __smlatb(x23, w01, a->a3));
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_row_s2(tinyc_acc4 *a, const int16_t *x,
+                                                 const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x01 = tinyc_ldw(x);
+    const int32_t x23 = tinyc_ldw(x + 2);
+    const int32_t x45 = tinyc_ldw(x + 4);
+    const int32_t x67 = tinyc_ldw(x + 6);
+    const int32_t x89 = tinyc_ldw(x + 8);
+    a->a0 = __smlabt(x23, w12, __smlad(x01, w01, a->a0));
+    a->a1 = __smlabt(x45, w12, __smlad(x23, w01, a->a1));
+    a->a2 = __smlabt(x67, w12, __smlad(x45, w01, a->a2));
+    a->a3 = __smlabt(x89, w12, __smlad(x67, w01, a->a3));
+}
+
+/* q + d bytes, opaque to the optimiser (one store pointer instead of four). */
+static inline tinyc_u32a *tinyc_dw3_step(tinyc_u32a *q, int32_t d)
+{
+    __asm__("add %0, %0, %1" : "+r"(q) : "r"(d));
+    return q;
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen2(const int8_t *x, int32_t xc, int32_t off,
+                                                 int16_t *d, int32_t pw)
+{
+    const uint32_t v0 = tinyc_ld4(x);
+    const uint32_t v1 = tinyc_ld4(x + xc);
+    const int32_t e0 = __sxtab16(off, tinyc_s32(v0));
+    const int32_t e1 = __sxtab16(off, tinyc_s32(v1));
+    const int32_t o0 = tinyc_sxtab16_ror8(off, v0);
+    const int32_t o1 = tinyc_sxtab16_ror8(off, v1);
+    const int32_t pwb = 2 * pw;
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    *q = (uint32_t)tinyc_pkhbt16(e0, e1);
+    q = tinyc_dw3_step(q, pwb);
+    *q = (uint32_t)tinyc_pkhbt16(o0, o1);
+    q = tinyc_dw3_step(q, pwb);
+    *q = (uint32_t)tinyc_pkhtb16(e1, e0);
+    q = tinyc_dw3_step(q, pwb);
+    *q = (uint32_t)tinyc_pkhtb16(o1, o0);
+}
+
+/* a + x[0] w[0] + x[1] w[1] + x[2] w[3] (x at any int16 position: unaligned word loads). */
+typedef uint32_t tinyc_u32h __attribute__((may_alias, aligned(2)));
+
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_dot3(int32_t a, const int16_t *x, const int16_t *w)
+{
+    const int32_t x01 = tinyc_s32(*(const tinyc_u32h *)(const void *)x);
+    const int32_t x2 = x[2];
+    return __smlabt(x2, tinyc_ldw(w + 2), __smlad(x01, tinyc_ldw(w), a));
+}
+
+/* x + d bytes, opaque to the optimiser (one register per row instead of three pointers). */
+static inline const int16_t *tinyc_dw3_at(const int16_t *x, int32_t d)
+{
+    __asm__("add %0, %0, %1" : "+r"(x) : "r"(d));
+    return x;
+}
+
+/* One column x of four channels, + offset, to d, d + pw, d + 2 pw, d + 3 pw. */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen1(const int8_t *x, int32_t off, int16_t *d,
+                                                 int32_t pw)
+{
+    const uint32_t v = tinyc_ld4(x);
+    const int32_t e = __sxtab16(off, tinyc_s32(v));
+    const int32_t o = tinyc_sxtab16_ror8(off, v);
+    d[0] = (int16_t)e;
+    d[pw] = (int16_t)o;
+    d[2 * pw] = (int16_t)(e >> 16);
+    d[3 * pw] = (int16_t)(o >> 16);
+}
+
+/* o + d, opaque to the optimiser (one output pointer instead of four). */
+static inline int8_t *tinyc_dw3_next(int8_t *o, int32_t d)
+{
+    __asm__("add %0, %0, %1" : "+r"(o) : "r"(d));
+    return o;
+}
+
+/* tinyc_dw3_row_s1 / _s2 and a fifth output pixel after the four: returns a4 + its row. */
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s15(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x01 = tinyc_ldw(x);
+    const int32_t x23 = tinyc_ldw(x + 2);
+    const int32_t x45 = tinyc_ldw(x + 4);
+    const int32_t x6 = x[6];
+    a->a0 = __smlabt(x23, w12, __smlad(x01, w01, a->a0));
+    a->a1 = __smlad(x23, w12, __smlatb(x01, w01, a->a1));
+    a->a2 = __smlabt(x45, w12, __smlad(x23, w01, a->a2));
+    a->a3 = __smlad(x45, w12, __smlatb(x23, w01, a->a3));
+    return __smlabt(x6, w12, __smlad(x45, w01, a4));
+}
+
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s25(tinyc_acc4 *a, int32_t a4,
+                                                     const int16_t *x, const int16_t *w)
+{
+    const int32_t w01 = tinyc_ldw(w);
+    const int32_t w12 = tinyc_ldw(w + 2);
+    const int32_t x89 = tinyc_ldw(x + 8);
+    const int32_t x10 = x[10];
+    tinyc_dw3_row_s2(a, x, w);
+    return __smlabt(x10, w12, __smlad(x89, w01, a4));
+}
+
 #endif /* TINYC_DEPTHWISE_CONV2D_FAST_DSP_H */

@@ -12,6 +12,8 @@
  * one-instruction asm (a few operands each, so every register allocator can place them); the
  * portable tap has the same interface.
  */
+#include <stddef.h>
+
 #include "tinyc_fast.h"
 #include "tinyc_window.h"
 
@@ -163,10 +165,256 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
     }
 }
 
+
+/* ---- 3x3, stride 1 or 2, dilation 1: each input row is widened once (+ offset, padding 0) into
+ * int16 planes, one per channel, in a ring of three row slots (scratch: 3 * channels * pw int16,
+ * pw = tinyc_dw3_width); per channel and four output pixels of a row, each filter row is SMLAD
+ * over tap pairs: filter3[c][row] = {2 w0, 2 w1, 2 w1, 2 w2}; bias = 2 b. */
+
+/* A word of the int16 scratch. */
+typedef uint32_t tinyc_u32w __attribute__((may_alias, aligned(4)));
+
+/* Input row `row` (NULL: a padding row, zeros) to the planes at slot: the columns that hold
+ * input, [pad, pad + in_w) within pw; the others were zeroed once (tinyc_dw3) and stay 0. */
+static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row,
+                                int16_t *slot, int32_t pw)
+{
+    const int32_t ch = p->input.c;
+    const int32_t pad = p->padding.w;
+    const int32_t off = tinyc_widen_offset(p->input_offset);
+    const int32_t end = p->input.w + pad < pw ? p->input.w + pad : pw;  /* columns [pad, end) */
+    const int32_t j0 = (pad + 1) & ~1;                  /* word-aligned pairs [j0, j1) */
+    const int32_t j1 = end > j0 ? j0 + ((end - j0) & ~1) : j0;
+    int32_t g;
+    int32_t j;
+    if (row == NULL) {
+        for (j = 0; j < ch * pw; j += 2) {
+            *(tinyc_u32w *)(void *)(slot + j) = 0;
+        }
+        return;
+    }
+    for (j = pad; j < end; j = j == pad && j1 > j ? j1 : j + 1) {  /* an odd column at */
+        if (j < j0 || j >= j1) {                                    /* either edge */
+            const int8_t *x = row + (j - pad) * ch;
+            int16_t *d = slot + j;
+            for (g = ch >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                tinyc_dw3_widen1(x, off, d, pw);
+            }
+        }
+    }
+    if (j1 - j0 > (ch >> 1)) {               /* two columns, four channels a step: the */
+        for (g = 0; g < ch; g += 4) {       /* longer loop inside */
+            const int8_t *x = row + (j0 - pad) * ch + g;
+            int16_t *d = slot + g * pw + j0;
+            for (j = (j1 - j0) >> 1; j > 0; --j, x += 2 * ch, d += 2) {
+                tinyc_dw3_widen2(x, ch, off, d, pw);
+            }
+        }
+    } else {
+        for (j = j0; j < j1; j += 2) {
+            const int8_t *x = row + (j - pad) * ch;
+            int16_t *d = slot + j;
+            for (g = ch >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                tinyc_dw3_widen2(x, ch, off, d, pw);
+            }
+        }
+    }
+}
+
+#if defined(__GNUC__)
+#define TINYC_NOINLINE __attribute__((noinline))
+#else
+#define TINYC_NOINLINE
+#endif
+
+/* What a row's loop over channels needs. */
+typedef struct {
+    const int16_t *x;           /* channel 0's plane in the first row's slot */
+    const int16_t *w;           /* filter3 */
+    const int32_t *bias;
+    const tinyc_rq *rq;
+    int8_t *out;                /* the output row, channel 0 */
+    int32_t d1;                 /* bytes from the first row's slot to the second's */
+    int32_t d2;                 /* ... and to the third's */
+    int32_t ch;
+    int32_t pw;
+    int32_t full;               /* passes of four output pixels */
+    int32_t tail;               /* output pixels after them (0..3) */
+} tinyc_dw3_job;
+
+/* The four outputs of a pass to o, o + ch, o + 2 ch, o + 3 ch. */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_out4(const tinyc_acc4 *a, tinyc_rq q, int8_t *o,
+                                               int32_t ch)
+{
+    *o = (int8_t)tinyc_rq_x2(a->a0, q.m, q.h, q.e);
+    o = tinyc_dw3_next(o, ch);
+    *o = (int8_t)tinyc_rq_x2(a->a1, q.m, q.h, q.e);
+    o = tinyc_dw3_next(o, ch);
+    *o = (int8_t)tinyc_rq_x2(a->a2, q.m, q.h, q.e);
+    o = tinyc_dw3_next(o, ch);
+    *o = (int8_t)tinyc_rq_x2(a->a3, q.m, q.h, q.e);
+}
+
+/* One output pixel: a += the window at x (int16 at any even or odd position). */
+static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, int32_t d1,
+                                                 int32_t d2, const int16_t *w)
+{
+    a = tinyc_dw3_dot3(a, x, w);
+    a = tinyc_dw3_dot3(a, tinyc_dw3_at(x, d1), w + 4);
+    return tinyc_dw3_dot3(a, tinyc_dw3_at(x, d2), w + 8);
+}
+
+/* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
+ * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
+ * three (tail 2, 3) as four of which the last ones are not stored (the planes are wide
+ * enough: tinyc_dw3_width). */
+#define TINYC_DW3_LOOP(fn, ROW, S)                                                         \
+    static TINYC_NOINLINE void fn(const tinyc_dw3_job *j)                                  \
+    {                                                                                      \
+        const int32_t ch = j->ch;                                                          \
+        const int32_t d1 = j->d1;                                                          \
+        const int32_t d2 = j->d2;                                                          \
+        const int32_t pw = j->pw;                                                          \
+        const int16_t *xg = j->x;                                                          \
+        int8_t *og = j->out;                                                               \
+        int32_t n;                                                                         \
+        int32_t c;                                                                         \
+        for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            int8_t *o = og;                                                                \
+            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+                tinyc_acc4 a;                                                              \
+                tinyc_rq q;                                                                \
+                a.a0 = a.a1 = a.a2 = a.a3 = *bias++;                                       \
+                ROW(&a, x, w);                                                             \
+                ROW(&a, tinyc_dw3_at(x, d1), w + 4);                                       \
+                ROW(&a, tinyc_dw3_at(x, d2), w + 8);                                       \
+                q = tinyc_rq_next(&rq);                                                    \
+                tinyc_dw3_out4(&a, q, o, ch);                                              \
+            }                                                                              \
+        }                                                                                  \
+        if (j->tail == 1 && j->full > 0) {          /* the last five pixels */               \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            int8_t *o = og;                                                                \
+            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+                tinyc_acc4 a;                                                              \
+                int32_t a4;                                                                \
+                tinyc_rq q;                                                                \
+                a.a0 = a.a1 = a.a2 = a.a3 = a4 = *bias++;                                  \
+                a4 = ROW##5(&a, a4, x, w);                                                 \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), w + 4);                           \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), w + 8);                           \
+                q = tinyc_rq_next(&rq);                                                    \
+                o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
+                tinyc_dw3_out4(&a, q, o, ch);                                              \
+            }                                                                              \
+        } else if (j->tail > 1) {                   /* two or three: four, not all stored */ \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            const int32_t last = j->tail;                                                  \
+            int8_t *o = og;                                                                \
+            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+                tinyc_acc4 a;                                                              \
+                tinyc_rq q;                                                                \
+                a.a0 = a.a1 = a.a2 = a.a3 = *bias++;                                       \
+                ROW(&a, x, w);                                                             \
+                ROW(&a, tinyc_dw3_at(x, d1), w + 4);                                       \
+                ROW(&a, tinyc_dw3_at(x, d2), w + 8);                                       \
+                q = tinyc_rq_next(&rq);                                                    \
+                o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                           \
+                o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                          \
+                if (last == 3) {                                                           \
+                    o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                  \
+                }                                                                          \
+            }                                                                              \
+        } else if (j->tail == 1) {                  /* one output pixel in all */          \
+            const int16_t *x = xg;                                                         \
+            const int16_t *w = j->w;                                                       \
+            const int32_t *bias = j->bias;                                                 \
+            const tinyc_rq *rq = j->rq;                                                    \
+            for (c = 0; c < ch; ++c, x += pw, w += 12) {                                   \
+                const tinyc_rq q = tinyc_rq_next(&rq);                                     \
+                og[c] = (int8_t)tinyc_rq_x2(tinyc_dw3_one(*bias++, x, d1, d2, w),          \
+                                            q.m, q.h, q.e);                                \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+TINYC_DW3_LOOP(tinyc_dw3_s1, tinyc_dw3_row_s1, 1)
+TINYC_DW3_LOOP(tinyc_dw3_s2, tinyc_dw3_row_s2, 2)
+
+static void tinyc_dw3(const tinyc_dw_fast_params *p, const tinyc_rq *rq, const int8_t *input,
+                      const int16_t *filter3, const int32_t *bias, int16_t *scratch,
+                      int8_t *output)
+{
+    const int32_t ch = p->input.c;
+    const int32_t sh = p->stride.h;
+    const int32_t sw = p->stride.w;
+    const int32_t ow = p->output.w;
+    const int32_t pw = tinyc_dw3_width(p);
+    const int32_t image_size = p->input.h * p->input.w * ch;
+    int16_t *slots[3];
+    int32_t have[3];
+    int32_t b;
+    int32_t oy;
+    int32_t k;
+    int8_t *out = output;
+    tinyc_dw3_job j;
+    j.w = filter3;
+    j.bias = bias;
+    j.rq = rq;
+    j.ch = ch;
+    j.pw = pw;
+    j.full = ow >> 2;
+    j.tail = ow & 3;
+    slots[0] = scratch;
+    slots[1] = scratch + ch * pw;
+    slots[2] = scratch + 2 * ch * pw;
+    for (k = 0; k < 3 * ch * pw; k += 2) {        /* pw is even: whole words */
+        *(tinyc_u32w *)(void *)(scratch + k) = 0;
+    }
+    for (b = 0; b < p->output.n; ++b) {
+        const int8_t *image = input + b * image_size;
+        have[0] = have[1] = have[2] = INT32_MIN;
+        for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
+            const int16_t *rows[3];
+            for (k = 0; k < 3; ++k) {
+                const int32_t iy = oy * sh - p->padding.h + k;
+                const int32_t sl = ((iy % 3) + 3) % 3;
+                if (have[sl] != iy) {
+                    tinyc_dw3_widen_row(p, iy >= 0 && iy < p->input.h
+                                           ? image + iy * p->input.w * ch : NULL,
+                                        slots[sl], pw);
+                    have[sl] = iy;
+                }
+                rows[k] = slots[sl];
+            }
+            j.x = rows[0];
+            j.d1 = 2 * (int32_t)(rows[1] - rows[0]);
+            j.d2 = 2 * (int32_t)(rows[2] - rows[0]);
+            j.out = out;
+            if (sw == 1) {
+                tinyc_dw3_s1(&j);
+            } else {
+                tinyc_dw3_s2(&j);
+            }
+        }
+    }
+    tinyc_fast_activation(&p->activation, output, p->output.n * p->output.h * ow * ch);
+}
+
 void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
                                     const int8_t *input, const int16_t *filter,
                                     const int32_t *bias, const int32_t *bias_full,
-                                    int8_t *output)
+                                    const int16_t *filter3, int16_t *scratch, int8_t *output)
 {
     const tinyc_dw_fast_params p = *params;
     const int32_t ch = p.input.c;
@@ -176,6 +424,10 @@ void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const ti
     int32_t ox;
     tinyc_window win;
     int8_t *out = output;
+    if (filter3 != NULL) {
+        tinyc_dw3(&p, rq, input, filter3, bias, scratch, output);
+        return;
+    }
     for (b = 0; b < p.output.n; ++b) {
         const int8_t *image = input + b * image_size;
         for (oy = 0; oy < p.output.h; ++oy) {

@@ -263,10 +263,23 @@ typedef struct {
 
 /* bias and filter are scaled by 2 (2 b, 2 w); bias_full = 2 (b + input_offset * sum of the channel's
  * weights), for windows that lie inside the input. */
+/* filter3 (not NULL: 3x3, stride 1 or 2, dilation 1; filter and bias_full unused, may be NULL):
+ * per channel and filter row {2 w0, 2 w1, 2 w1, 2 w2}; scratch: 3 * input.c * tinyc_dw3_width
+ * int16. */
 void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
                                     const int8_t *input, const int16_t *filter,
                                     const int32_t *bias, const int32_t *bias_full,
-                                    int8_t *output);
+                                    const int16_t *filter3, int16_t *scratch, int8_t *output);
+
+/* The row width (int16) of one channel's plane in the 3x3 path's scratch: four output pixels
+ * per pass, stride * 4 * ceil(out_w / 4) + 2; a single last pixel joins the last four: then
+ * stride * 4 * (out_w / 4) + 4 (backend_c/fast.py dw3_width). */
+static inline int32_t tinyc_dw3_width(const tinyc_dw_fast_params *p)
+{
+    const int32_t full = p->output.w >> 2;
+    return (p->output.w & 3) == 1 && full > 0 ? p->stride.w * 4 * full + 4
+                                               : p->stride.w * 4 * ((p->output.w + 3) >> 2) + 2;
+}
 
 /* Fully connected: weights interleaved at compile time in blocks of 4 output channels,
  * [out4 / 4][k4 / 4][4 channels][4 bytes] (zero padded); scratch: 2 * k4 bytes. */

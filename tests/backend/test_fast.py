@@ -89,6 +89,16 @@ FAST_DW = {
                              zp_out=-128), True),
     "relu_narrow": (Conv((1, 5, 5, 8), 1, (3, 3), pads=(1, 1, 1, 1), act=(-20, 60)), True),
     "c6_generic": (Conv((1, 5, 5, 6), 1, (3, 3), pads=(1, 1, 1, 1)), False),
+    # the 3x3 path: rows of 4k + 1 (the 5-wide last pass), 4k + 2 / 4k + 3 (partial 4-pass),
+    # fewer than 4 pixels, stride 2 with a single last pixel, batches (the ring restarts)
+    "3x3_w5_kws": (Conv((1, 9, 5, 8), 1, (3, 3), pads=(1, 1, 1, 1), zp_in=-128, zp_out=-20),
+                   True),
+    "3x3_w7": (Conv((2, 6, 7, 12), 1, (3, 3), pads=(2, 1, 0, 1), zp_in=17, zp_out=3), True),
+    "3x3_w3": (Conv((1, 4, 3, 8), 1, (3, 3), pads=(1, 1, 1, 1), zp_in=-1, zp_out=0), True),
+    "3x3_w1": (Conv((2, 5, 3, 4), 1, (3, 3), zp_in=127, zp_out=-128), True),
+    "3x3_s2_w9": (Conv((2, 9, 18, 4), 1, (3, 3), (2, 2), (1, 1, 1, 1), zp_in=-7, zp_out=9), True),
+    "3x3_s2_w6_valid": (Conv((1, 7, 14, 16), 1, (3, 3), (2, 2), (0, 0, 0, 0), zp_in=90,
+                             zp_out=-90), True),
     "m2_generic": (Conv((1, 5, 5, 4), 2, (3, 3), pads=(1, 1, 1, 1)), False),
 }
 
@@ -114,6 +124,26 @@ def test_fast_depthwise(name, rng, tmp_path, host_cache):
     g = _conv_graph("depthwise_conv2d", rng, case)
     assert _kernel_of(g, tmp_path) == ("fast" if want_fast else "generic")
     check_graph(g, tmp_path / "c", host_cache, rng)
+
+
+@pytest.mark.parametrize("name", [n for n, (_, fast_) in FAST_DW.items() if fast_])
+def test_depthwise_3x3_path(name, rng, tmp_path):
+    """3x3, stride 1 or 2, dilation 1 takes the 3x3 path (filter3 weights, a planned ring of
+    widened rows: 3 * C * pw int16); other windows keep the per-tap filter."""
+    from tinyc.backend_c.emit import emit_c
+    from tinyc.backend_c.select import select_kernels
+    case, _ = FAST_DW[name]
+    g = _conv_graph("depthwise_conv2d", rng, case)
+    emit_c(g, sequential_plan(g), tmp_path / "m")
+    text = (tmp_path / "m" / "model.c").read_text()
+    node = g.nodes[0]
+    want = case.kernel == (3, 3) and max(case.stride) <= 2 and case.dil == (1, 1)
+    assert ("_filter3" in text) == want
+    assert ("_bias_full" in text) == (not want)
+    ow = node.outputs[0].shape[2]
+    pw = case.stride[1] * 4 * (ow // 4) + 4 if ow % 4 == 1 and ow > 4 else \
+        case.stride[1] * 4 * ((ow + 3) // 4) + 2
+    assert select_kernels(g)[node.name].scratch == (6 * case.shape[3] * pw if want else 0)
 
 
 def constant_channels_graph(rng) -> Graph:
