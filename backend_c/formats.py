@@ -41,6 +41,7 @@ from ..ir import OPS, DType, Graph, Node
 from ..ir.ops import layer_ops
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..runtime import RUNTIME_DIR
+from . import packed_fast
 from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel, bias16_fits
 
@@ -187,7 +188,10 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
     def args(node: Node, ctx) -> dict:
         w, b = node.inputs[1], node.input(2)
         short = bias16_fits(node)
-        out = base(node, ctx)           # filter (and an int16-stored bias) "NULL": packed below
+        fast_path = ctx.choice(node).fast           # packed_fast: decode into the dense layout
+        out = {} if fast_path else base(node, ctx)  # filter (and an int16 bias) "NULL": below
+        if fast_path:
+            out["bias"] = "NULL" if b is None or short else ctx.ptr(b)
         out["bias16"] = ctx.array(f"{b.name}_b16", "int16_t", b.data.astype(np.int16),
                                   comment=f"{b.name}: {b.type} stored int16") \
             if short else "NULL"
@@ -201,6 +205,8 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
                 val = ctx.array(f"{w.name}_{key}", ctype, arr,
                                 comment=f"{w.name}: {w.type} stored {fmt.name} ({key})")
             out[key] = val
+        if fast_path:
+            return packed_fast.args(node, ctx, fmt.name, out)
         return {**out, "fmt": fmt.name}
     return args
 
@@ -210,6 +216,9 @@ def _register() -> dict[str, Kernel]:
     for fmt in FORMATS.values():
         for op in fmt.ops:
             extra = ("tinyc_depthwise_conv2d_s8.c",) if op == DEPTHWISE_CONV2D else ()
+            if fmt.name in packed_fast.FORMATS and op in packed_fast.OPS:
+                extra += (f"tinyc_{op}_packed_fast.c", f"tinyc_{op}_fast_s8.c",
+                          "tinyc_fast.h", "tinyc_clamp_s8.c")
             out[f"{op}.{fmt.name}"] = Kernel(
                 f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.c",
                                            "tinyc_packed.h", "tinyc_dot.h", "tinyc_dsp.h",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast
+from . import fast, packed_fast
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -59,6 +59,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: the "
                             "16x8 kernel" + (f" ({kept:,} B int8 scratch kept, unused)"
                                              if kept else ""), weights=weights)
+    if packed_fast.applies(node, fmt):
+        need = packed_fast.scratch(node)
+        if room is None or room >= need:
+            return KernelChoice(node.name, node.op, f"{node.op}.{fmt}", fmt, need, True,
+                                f"{fmt} weights, fast: decoded into the dense fast layout "
+                                f"({need:,} B scratch)", weights)
     if fmt not in ("", "dense", "wide"):
         scratch = packed_scratch(node, fmt)
         if room is not None and room < scratch:

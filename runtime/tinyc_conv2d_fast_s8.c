@@ -295,3 +295,57 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
     }
     tinyc_fast_activation(&p.activation, output, p.output.n * npix * p.output.c);
 }
+
+/* Output channels [c0, c0 + n) of every pixel (for the packed-weight kernels, which decode one
+ * block of channels at a time, tinyc_packed_fast.c): filter holds those n channels in the
+ * layout above (pairs from c0, c0 even), rq and bias are the layer's (indexed from c0);
+ * scratch: 12 * k4 bytes of im2col block + 6 * n of tail.  The activation clamp is left to the
+ * caller (once, after the last block). */
+void tinyc_conv2d_fast_s8_chans(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
+                                const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                int16_t *scratch, int8_t *output, int32_t c0, int32_t n)
+{
+    tinyc_conv_fast_params p = *params;
+    const int32_t oc = p.output.c;
+    const int32_t npix = p.output.h * p.output.w;
+    const int32_t image_size = p.input.h * p.input.w * p.input.c;
+    int8_t *tail = (int8_t *)(void *)(scratch + TINYC_COLS * p.k4);
+    const int32_t pointwise = p.kernel.h == 1 && p.kernel.w == 1 && p.stride.h == 1
+                              && p.stride.w == 1 && p.padding.h == 0 && p.padding.w == 0
+                              && (p.input.c & 3) == 0 && p.input.h == p.output.h
+                              && p.input.w == p.output.w;
+    const int32_t off = tinyc_widen_offset(p.input_offset);
+    int32_t b;
+    int32_t pix;
+    int32_t col;
+    p.output.c = n;
+    tinyc_zero_row_pads(&p, scratch);
+    for (b = 0; b < p.output.n; ++b) {
+        const int8_t *image = input + b * image_size;
+        int8_t *out = output + b * npix * oc + c0;
+        for (pix = 0; pix < npix; pix += TINYC_COLS) {
+            const int32_t m = npix - pix < TINYC_COLS ? npix - pix : TINYC_COLS;
+            for (col = 0; col < TINYC_COLS; ++col) {
+                const int32_t q = pix + (col < m ? col : m - 1);
+                if (pointwise) {
+                    tinyc_col_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                    off);
+                    continue;
+                }
+                tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
+            }
+            if (m == TINYC_COLS) {
+                tinyc_conv_block(&p, rq + c0, filter, bias + c0, scratch, out + pix * oc, oc);
+            } else {    /* a last, partial block through the scratch (its last pixel repeated) */
+                int32_t i;
+                int32_t c;
+                tinyc_conv_block(&p, rq + c0, filter, bias + c0, scratch, tail, n);
+                for (i = 0; i < m; ++i) {
+                    for (c = 0; c < n; ++c) {
+                        out[(pix + i) * oc + c] = tail[i * n + c];
+                    }
+                }
+            }
+        }
+    }
+}
