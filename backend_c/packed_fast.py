@@ -24,7 +24,8 @@ from . import fast
 
 FORMATS = ("s4", "cb", "mask")
 OPS = (CONV2D, DEPTHWISE_CONV2D)
-BLOCK_BYTES = 4096           # decoded conv2d filter bytes per channel block (at least 2 ch)
+BLOCK_BYTES = 2048           # decoded conv2d filter bytes per channel block (at least 2 ch)
+MIN_WINDOWED = 16            # channels per block at least, windowed convs (im2col per block)
 _CODE = {"s4": "TINYC_PK_S4", "cb": "TINYC_PK_CB", "mask": "TINYC_PK_MASK"}
 
 
@@ -34,11 +35,12 @@ def applies(node: Node, fmt: str) -> bool:
 
 
 def block(node: Node) -> int:
-    """Output channels decoded at a time (conv2d)."""
+    """Output channels decoded at a time (conv2d): BLOCK_BYTES of decoded filter, but at
+    least MIN_WINDOWED channels where a block repeats a windowed im2col (not a 1x1 copy)."""
     k4, oc = fast._conv_k4(node)[0], node.inputs[1].shape[0]
-    if oc * k4 <= BLOCK_BYTES:
-        return oc
-    return max(2, BLOCK_BYTES // k4 & ~1)
+    least = 2 if tuple(node.inputs[1].shape[1:3]) == (1, 1) else MIN_WINDOWED
+    n = max(least, BLOCK_BYTES // k4 & ~1)
+    return oc if n >= oc else n
 
 
 def _ceil4(n: int) -> int:
