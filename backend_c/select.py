@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast, packed_fast
+from . import fast, fast_s16, packed_fast
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -52,6 +52,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         # use it): the plans, hence the C, stay as they were. To drop in a separate change.
         kept = fast.dense_scratch(node) if room is None or room else 0
         entry = (KERNELS if kernels is None else kernels).get(s16)
+        if fast_s16.applies(node):      # the 16x8 fast kernel; the plan keeps at least `kept`
+            need = fast_s16.scratch(node)
+            if room is None or room >= need:
+                return KernelChoice(node.name, node.op, s16, fmt, max(kept, need), True,
+                                    f"int16 activations: the 16x8 fast kernel ({need:,} B "
+                                    "scratch)", weights)
         if entry is not None and entry.scratch is not None:      # the kernel's own (lstm)
             kept = entry.scratch(node)
             return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: "
