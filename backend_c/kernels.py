@@ -487,7 +487,8 @@ def _dense16(node: Node, ctx, channels: int, filter: bool = True) -> dict:
 
 def conv2d_s16_args(node: Node, ctx) -> dict:
     fast16 = ctx.choice(node).fast                  # fast_s16: its own filter layout
-    args = {**_window(node), **_dense16(node, ctx, node.inputs[1].shape[0], not fast16)}
+    args = {**_window(node), **_dense16(node, ctx, node.inputs[1].shape[0], not fast16),
+            "fast": False}
     return fast_s16.args(node, ctx, args) if fast16 else args
 
 
@@ -497,7 +498,7 @@ def depthwise_s16_args(node: Node, ctx) -> dict:
         _fail(node, "depthwise channels", f"a multiple of {x.shape[3]}", w.shape[3])
     fast16 = ctx.choice(node).fast
     args = {**_window(node), **_dense16(node, ctx, w.shape[3], not fast16),
-            "ch_mult": w.shape[3] // x.shape[3]}
+            "ch_mult": w.shape[3] // x.shape[3], "fast": False}
     return fast_s16.args(node, ctx, args) if fast16 else args
 
 

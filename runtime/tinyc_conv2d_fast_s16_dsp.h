@@ -9,11 +9,14 @@
 
 #include "tinyc_dsp.h"
 
-static inline int32_t tinyc_ld2_s16(const int16_t *p)
+/* Two words of int16 pairs {x0, x1}, {x2, x3}: the columns and the pointwise pixels start on
+ * 4-byte boundaries, so the copy is one LDRD. */
+static inline void tinyc_ld4_s16(const int16_t *p, int32_t *x01, int32_t *x23)
 {
-    int32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return v;
+    int32_t v[2];
+    __builtin_memcpy(v, __builtin_assume_aligned(p, 4), 8);
+    *x01 = v[0];
+    *x23 = v[1];
 }
 
 static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *x0,
@@ -23,24 +26,26 @@ static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *x
     int32_t a1 = a->a1;
     int32_t a2 = a->a2;
     int32_t a3 = a->a3;
-    int32_t g;
-    for (g = k4 >> 2; g > 0; --g) {
+    const int8_t *end = w + k4;
+    while (w < end) {
         const uint32_t ww = tinyc_load4(w);
         const int32_t lo = __sxtb16(tinyc_s32(ww));
         const int32_t hi = tinyc_sxtb16_ror8(ww);
+        int32_t p;
+        int32_t q;
         w += 4;
-        a0 = __smlad(tinyc_ld2_s16(x0), lo, a0);
-        a0 = __smlad(tinyc_ld2_s16(x0 + 2), hi, a0);
+        tinyc_ld4_s16(x0, &p, &q);
         x0 += 4;
-        a1 = __smlad(tinyc_ld2_s16(x1), lo, a1);
-        a1 = __smlad(tinyc_ld2_s16(x1 + 2), hi, a1);
+        a0 = __smlad(q, hi, __smlad(p, lo, a0));
+        tinyc_ld4_s16(x1, &p, &q);
         x1 += 4;
-        a2 = __smlad(tinyc_ld2_s16(x2), lo, a2);
-        a2 = __smlad(tinyc_ld2_s16(x2 + 2), hi, a2);
+        a1 = __smlad(q, hi, __smlad(p, lo, a1));
+        tinyc_ld4_s16(x2, &p, &q);
         x2 += 4;
-        a3 = __smlad(tinyc_ld2_s16(x3), lo, a3);
-        a3 = __smlad(tinyc_ld2_s16(x3 + 2), hi, a3);
+        a2 = __smlad(q, hi, __smlad(p, lo, a2));
+        tinyc_ld4_s16(x3, &p, &q);
         x3 += 4;
+        a3 = __smlad(q, hi, __smlad(p, lo, a3));
     }
     a->a0 = a0;
     a->a1 = a1;
