@@ -4,13 +4,14 @@
  * int64 bias + sum, tinyc_requantize_s64), with the sum taken in int32, exact because the
  * generator checked sum |w| * 2^15 < 2^31 for every channel (backend_c/fast_s16.py).
  *
- * Four output pixels at a time: their windows are copied (int16, padded taps 0) into four
- * columns of k4 values in the arena scratch; a 1x1 stride-1 convolution over channels % 4 == 0
- * reads its pixels in place.  Per output channel one pass over its filter row: the row's int8
- * weights were stored per group of four k as {w0, w2, w1, w3}, so that on the DSP path SXTB16
- * gives the int16 pairs {w0, w1} and {w2, w3} that SMLAD multiplies with the input pairs
- * {x0, x1}, {x2, x3} as they lie in memory.  The inner loop comes from
- * tinyc_conv2d_fast_s16_dsp.h or tinyc_conv2d_fast_s16_c.h (same interface, same bits).
+ * Four output pixels at a time: their windows (int16, padded taps 0) are copied into the
+ * arena scratch interleaved per group of four k, blk[(k / 4) * 16 + pixel * 4 + k % 4], so one
+ * pointer walks the four pixels' words; a 1x1 stride-1 convolution over channels % 4 == 0
+ * copies each pixel's channels.  Per output channel one pass over its filter row: the row's
+ * int8 weights were stored per group of four k as {w0, w2, w1, w3}, so that on the DSP path
+ * SXTB16 gives the int16 pairs {w0, w1} and {w2, w3} that SMLAD multiplies with the input
+ * pairs {x0, x1}, {x2, x3}.  The inner loop comes from tinyc_conv2d_fast_s16_dsp.h or
+ * tinyc_conv2d_fast_s16_c.h (same interface, same bits).
  */
 #include "tinyc_fast_s16.h"
 #include "tinyc_window.h"
@@ -31,10 +32,12 @@ typedef struct {
 #include "tinyc_conv2d_fast_s16_c.h"
 #endif
 
-/* The window of output pixel (oy, ox) into col (k4 values: rows of row4, taps outside the
- * input and the row padding 0). */
+#define TINYC_AT16(k, col) (((k) >> 2) * 16 + (col) * 4 + ((k) & 3))
+
+/* The window of output pixel (oy, ox) into column col of blk (k4 values: rows of row4, taps
+ * outside the input and the row padding 0). */
 static void tinyc_im2col_s16(const tinyc_conv_fast_params *p, const int16_t *image,
-                             int16_t *col, int32_t oy, int32_t ox)
+                             int16_t *blk, int32_t col, int32_t oy, int32_t ox)
 {
     const int32_t c = p->input.c;
     const int32_t y0 = oy * p->stride.h - p->padding.h;
@@ -44,28 +47,55 @@ static void tinyc_im2col_s16(const tinyc_conv_fast_params *p, const int16_t *ima
     int32_t i;
     for (ky = 0; ky < p->kernel.h; ++ky) {
         const int32_t y = y0 + ky * p->dilation.h;
-        int16_t *dst = col + ky * p->row4;
-        for (kx = 0; kx < p->kernel.w; ++kx, dst += c) {
+        int32_t k = ky * p->row4;
+        for (kx = 0; kx < p->kernel.w; ++kx, k += c) {
             const int32_t x = x0 + kx * p->dilation.w;
-            if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
-                for (i = 0; i < c; ++i) {
-                    dst[i] = 0;
+            const int32_t inside = y >= 0 && y < p->input.h && x >= 0 && x < p->input.w;
+            const int16_t *src = inside ? image + (y * p->input.w + x) * c : image;
+            if ((c & 3) == 0) {         /* k % 4 == 0 too (row4 = kw * c): whole groups */
+                int16_t *dst = blk + TINYC_AT16(k, col);
+                if (inside) {
+                    for (i = 0; i < c; i += 4, dst += 16) {
+                        dst[0] = src[i];
+                        dst[1] = src[i + 1];
+                        dst[2] = src[i + 2];
+                        dst[3] = src[i + 3];
+                    }
+                } else {
+                    for (i = 0; i < c; i += 4, dst += 16) {
+                        dst[0] = 0;
+                        dst[1] = 0;
+                        dst[2] = 0;
+                        dst[3] = 0;
+                    }
                 }
-            } else {
-                const int16_t *src = image + (y * p->input.w + x) * c;
-                for (i = 0; i < c; ++i) {
-                    dst[i] = src[i];
-                }
+                continue;
+            }
+            for (i = 0; i < c; ++i) {
+                blk[TINYC_AT16(k + i, col)] = inside ? src[i] : 0;
             }
         }
-        for (i = p->kernel.w * c; i < p->row4; ++i) {
-            col[ky * p->row4 + i] = 0;
+        for (i = ky * p->row4 + p->kernel.w * c; i < (ky + 1) * p->row4; ++i) {
+            blk[TINYC_AT16(i, col)] = 0;
         }
     }
 }
 
-/* scratch: 4 * k4 int16 (the columns; unused by a 1x1 stride-1 convolution over channels % 4
- * == 0), then 20 * out_c bytes (the channels' tinyc_rq16 rows, acc32). */
+/* The c channels (c % 4 == 0) of one pixel into column col of blk. */
+static void tinyc_copy_s16(const int16_t *src, int16_t *blk, int32_t col, int32_t c)
+{
+    int16_t *dst = blk + col * 4;
+    int32_t g;
+    for (g = 0; g < c; g += 4, dst += 16) {
+        dst[0] = src[g];
+        dst[1] = src[g + 1];
+        dst[2] = src[g + 2];
+        dst[3] = src[g + 3];
+    }
+}
+
+/* scratch: 4 * k4 int16 (the block), then 20 * out_c bytes (the channels' tinyc_rq16 rows,
+ * acc32). */
 void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                            const tinyc_per_channel_quant_params *quant,
                            const int16_t *input, const int8_t *filter, const int64_t *bias,
@@ -94,16 +124,13 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
         int16_t *out = output + b * npix * oc_n;
         for (pix = 0; pix < npix; pix += TINYC_COLS16) {
             const int32_t n = npix - pix < TINYC_COLS16 ? npix - pix : TINYC_COLS16;
-            const int16_t *xs[TINYC_COLS16];
             int16_t *o = out + pix * oc_n;
             for (col = 0; col < TINYC_COLS16; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
                 if (pointwise) {
-                    xs[col] = image + q * p.input.c;
+                    tinyc_copy_s16(image + q * p.input.c, scratch, col, p.input.c);
                 } else {
-                    tinyc_im2col_s16(&p, image, scratch + col * p.k4, q / p.output.w,
-                                     q % p.output.w);
-                    xs[col] = scratch + col * p.k4;
+                    tinyc_im2col_s16(&p, image, scratch, col, q / p.output.w, q % p.output.w);
                 }
             }
             for (oc = 0; oc < oc_n; ++oc) {
@@ -112,16 +139,22 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                 a.a1 = 0;
                 a.a2 = 0;
                 a.a3 = 0;
-                tinyc_gemm4_s16(&a, filter + oc * p.k4, xs[0], xs[1], xs[2], xs[3], p.k4);
+                tinyc_gemm4_s16(&a, filter + oc * p.k4, scratch, p.k4);
                 if (acc32) {
-                    const tinyc_rq16 *r = rqt + oc;
-                    o[oc] = tinyc_rq16_apply(a.a0, r, lo, hi);
-                    o[oc_n + oc] = n > 1 ? tinyc_rq16_apply(a.a1, r, lo, hi) : o[oc_n + oc];
-                    if (n > 2) {
-                        o[2 * oc_n + oc] = tinyc_rq16_apply(a.a2, r, lo, hi);
+                    const tinyc_rq16 r = rqt[oc];
+                    int16_t *po = o + oc;
+                    *po = tinyc_rq16_apply(a.a0, &r, lo, hi);
+                    if (n == TINYC_COLS16) {
+                        po[oc_n] = tinyc_rq16_apply(a.a1, &r, lo, hi);
+                        po[2 * oc_n] = tinyc_rq16_apply(a.a2, &r, lo, hi);
+                        po[3 * oc_n] = tinyc_rq16_apply(a.a3, &r, lo, hi);
+                        continue;
                     }
-                    if (n > 3) {
-                        o[3 * oc_n + oc] = tinyc_rq16_apply(a.a3, r, lo, hi);
+                    if (n > 1) {
+                        po[oc_n] = tinyc_rq16_apply(a.a1, &r, lo, hi);
+                    }
+                    if (n > 2) {
+                        po[2 * oc_n] = tinyc_rq16_apply(a.a2, &r, lo, hi);
                     }
                     continue;
                 }

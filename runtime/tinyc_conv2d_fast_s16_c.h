@@ -12,16 +12,16 @@ static inline int32_t tinyc_dot4_s16(const int16_t *x, const int8_t *w)
            + (int32_t)x[3] * w[3];
 }
 
-/* a.ai += sum over k < k4 of xi[k] * w[k] (four pixels, one filter row). */
-static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *x0,
-                            const int16_t *x1, const int16_t *x2, const int16_t *x3, int32_t k4)
+/* a.ai += sum over k < k4 of x[i][k] * w[k]: four pixels interleaved per group of four k
+ * (blk[(k / 4) * 16 + i * 4 + k % 4]), one filter row. */
+static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *blk, int32_t k4)
 {
     int32_t k;
-    for (k = 0; k < k4; k += 4) {
-        a->a0 += tinyc_dot4_s16(x0 + k, w + k);
-        a->a1 += tinyc_dot4_s16(x1 + k, w + k);
-        a->a2 += tinyc_dot4_s16(x2 + k, w + k);
-        a->a3 += tinyc_dot4_s16(x3 + k, w + k);
+    for (k = 0; k < k4; k += 4, blk += 16) {
+        a->a0 += tinyc_dot4_s16(blk, w + k);
+        a->a1 += tinyc_dot4_s16(blk + 4, w + k);
+        a->a2 += tinyc_dot4_s16(blk + 8, w + k);
+        a->a3 += tinyc_dot4_s16(blk + 12, w + k);
     }
 }
 

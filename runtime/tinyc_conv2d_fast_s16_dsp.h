@@ -9,43 +9,27 @@
 
 #include "tinyc_dsp.h"
 
-/* Two words of int16 pairs {x0, x1}, {x2, x3}: the columns and the pointwise pixels start on
- * 4-byte boundaries, so the copy is one LDRD. */
-static inline void tinyc_ld4_s16(const int16_t *p, int32_t *x01, int32_t *x23)
-{
-    int32_t v[2];
-    __builtin_memcpy(v, __builtin_assume_aligned(p, 4), 8);
-    *x01 = v[0];
-    *x23 = v[1];
-}
+/* Words of int16 pairs in the (4-byte aligned) arena block, which may alias its int16. */
+typedef int32_t tinyc_s16x2 __attribute__((may_alias, aligned(4)));
 
-static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *x0,
-                            const int16_t *x1, const int16_t *x2, const int16_t *x3, int32_t k4)
+static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *blk, int32_t k4)
 {
+    const tinyc_s16x2 *x = (const tinyc_s16x2 *)(const void *)blk;
+    const int8_t *end = w + k4;
     int32_t a0 = a->a0;
     int32_t a1 = a->a1;
     int32_t a2 = a->a2;
     int32_t a3 = a->a3;
-    const int8_t *end = w + k4;
     while (w < end) {
         const uint32_t ww = tinyc_load4(w);
         const int32_t lo = __sxtb16(tinyc_s32(ww));
         const int32_t hi = tinyc_sxtb16_ror8(ww);
-        int32_t p;
-        int32_t q;
         w += 4;
-        tinyc_ld4_s16(x0, &p, &q);
-        x0 += 4;
-        a0 = __smlad(q, hi, __smlad(p, lo, a0));
-        tinyc_ld4_s16(x1, &p, &q);
-        x1 += 4;
-        a1 = __smlad(q, hi, __smlad(p, lo, a1));
-        tinyc_ld4_s16(x2, &p, &q);
-        x2 += 4;
-        a2 = __smlad(q, hi, __smlad(p, lo, a2));
-        tinyc_ld4_s16(x3, &p, &q);
-        x3 += 4;
-        a3 = __smlad(q, hi, __smlad(p, lo, a3));
+        a0 = __smlad(x[1], hi, __smlad(x[0], lo, a0));
+        a1 = __smlad(x[3], hi, __smlad(x[2], lo, a1));
+        a2 = __smlad(x[5], hi, __smlad(x[4], lo, a2));
+        a3 = __smlad(x[7], hi, __smlad(x[6], lo, a3));
+        x += 8;
     }
     a->a0 = a0;
     a->a1 = a1;
