@@ -17,7 +17,9 @@ Every packed kernel also takes the bias as int16 where each of the layer's int32
 choose_format(node, storage) (select_kernels runs it for every layer after quantize) sizes each
 format that fits the values and has a kernel for the op (KERNELS["<op>.<format>"]: a runtime
 file tinyc_<op>_<source>.c exists), picks the smallest when it saves at least AUTO_MIN_SAVING
-of the dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and
+of the dense bytes (compact kernels decode, into scratch or as they go: a small saving is not
+worth it; conv2d / depthwise in s4, cb, mask run the dense DSP loops on decoded blocks,
+backend_c/packed_fast.py, at ~1.1x the dense cycles; s4 and
 cb fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
 skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays), "mask"
 only in layers that compression pruned (attrs["prune_sparsity"]: the user asked for the zeros;
@@ -217,8 +219,8 @@ def _register() -> dict[str, Kernel]:
         for op in fmt.ops:
             extra = ("tinyc_depthwise_conv2d_s8.c",) if op == DEPTHWISE_CONV2D else ()
             if fmt.name in packed_fast.FORMATS and op in packed_fast.OPS:
-                extra += (f"tinyc_{op}_packed_fast.c", f"tinyc_{op}_fast_s8.c",
-                          "tinyc_fast.h", "tinyc_clamp_s8.c")
+                extra += (f"tinyc_{op}_packed_fast.c", "tinyc_fast.h", "tinyc_clamp_s8.c")
+                extra += ("tinyc_depthwise_conv2d_fast_s8.c",) if op == DEPTHWISE_CONV2D else ()
             out[f"{op}.{fmt.name}"] = Kernel(
                 f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.c",
                                            "tinyc_packed.h", "tinyc_dot.h", "tinyc_dsp.h",

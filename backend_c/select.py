@@ -6,10 +6,11 @@ the kernel works in, whether the fast (DSP) kernel runs, and why.
     plan = plan_memory(g, scratch=scratch_sizes(choices))      # plain {node: bytes}
     emit_c(g, plan, out, options={"selection": choices})       # renders, decides nothing
 
-The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16");
-a layer with constant int8 weights takes its weight format's kernel ("<op>.<format>",
-formats.choose_format); the fast kernel runs where its preconditions hold (fast.applies) on
-dense or "wide" weights; everything else takes the op's kernel.
+The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16"; its
+fast form where fast_s16.applies); a layer with constant int8 weights takes its weight format's
+kernel ("<op>.<format>", formats.choose_format; the fast, decoding form for s4 / cb / mask
+conv2d and depthwise where packed_fast.applies); the fast kernel runs where its preconditions
+hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
 """
 from __future__ import annotations
 
