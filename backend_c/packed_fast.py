@@ -26,12 +26,22 @@ FORMATS = ("s4", "cb", "mask")
 OPS = (CONV2D, DEPTHWISE_CONV2D)
 BLOCK_BYTES = 2048           # decoded conv2d filter bytes per channel block (at least 2 ch)
 MIN_WINDOWED = 16            # channels per block at least, windowed convs (im2col per block)
+MIN_MACS = 50_000            # smaller layers keep the compact kernels (flash, see applies)
 _CODE = {"s4": "TINYC_PK_S4", "cb": "TINYC_PK_CB", "mask": "TINYC_PK_MASK"}
 
 
+def macs(node: Node) -> int:
+    w = node.inputs[1]
+    per_out = w.type.size // w.shape[0] if node.op == CONV2D else w.shape[1] * w.shape[2]
+    return node.outputs[0].type.size * per_out
+
+
 def applies(node: Node, fmt: str) -> bool:
-    """Whether the layer, stored in `fmt`, can take the fast packed kernel."""
-    return fmt in FORMATS and node.op in OPS and fast.applies(node)
+    """Whether the layer, stored in `fmt`, takes the fast packed kernel: its preconditions hold
+    and the layer has at least MIN_MACS (the fast path links ~4 KiB of code: in a small model
+    it would eat the flash the format saves)."""
+    return (fmt in FORMATS and node.op in OPS and macs(node) >= MIN_MACS
+            and fast.applies(node))
 
 
 def block(node: Node) -> int:

@@ -21,6 +21,14 @@ from .test_formats import _plan
 from .test_packed_dsp import _build, _check, _run
 
 SAME = (1, 1, 1, 1)
+
+
+@pytest.fixture(autouse=True)
+def _small_layers_too(monkeypatch):
+    """These layers are small (packed_fast.MIN_MACS keeps small layers on the compact
+    kernels for flash): take the fast path at any size here."""
+    monkeypatch.setattr(packed_fast, "MIN_MACS", 0)
+
 CONV = {
     "pw_2_blocks_odd": Conv((1, 5, 7, 64), 67, (1, 1), zp_in=-128, zp_out=5, spread=30),
     "3x3_c3_rows_padded": Conv((1, 9, 8, 3), 9, (3, 3), pads=SAME, zp_in=3, zp_out=-2),
