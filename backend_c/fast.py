@@ -368,6 +368,9 @@ APPLIES = {
 }
 SCRATCH = {CONV2D: conv2d_scratch, FULLY_CONNECTED: fc_scratch,
            DEPTHWISE_CONV2D: depthwise_scratch}
+# The scratch a fast kernel still runs with when a plan has less than SCRATCH gives (a RAM
+# limit): the depthwise kernel's per-tap path needs none (the 3x3 path's ring is a speed-up).
+LEAN_SCRATCH = {DEPTHWISE_CONV2D: 0}
 
 
 def applies(node: Node) -> bool:
@@ -381,3 +384,9 @@ def dense_scratch(node: Node) -> int:
     apply."""
     size = SCRATCH.get(node.op)
     return 0 if size is None else size(node)
+
+
+def lean_scratch(node: Node) -> int | None:
+    """The least arena scratch the op's fast kernel runs with (LEAN_SCRATCH), None if it needs
+    all of dense_scratch."""
+    return LEAN_SCRATCH.get(node.op)

@@ -17,7 +17,9 @@ Every packed kernel also takes the bias as int16 where each of the layer's int32
 choose_format(node, storage) (select_kernels runs it for every layer after quantize) sizes each
 format that fits the values and has a kernel for the op (KERNELS["<op>.<format>"]: a runtime
 file tinyc_<op>_<source>.c exists), picks the smallest when it saves at least AUTO_MIN_SAVING
-of the dense bytes (compact kernels decode as they go: a small saving is not worth it; s4 and
+of the dense bytes (compact kernels decode, into scratch or as they go: a small saving is not
+worth it; conv2d / depthwise in s4, cb, mask run the dense DSP loops on decoded blocks,
+backend_c/packed_fast.py, at ~1.1x the dense cycles; s4 and
 cb fit where int4 or clustering was asked for, and then save 50% and more), "sparse" only where
 skipping the zeros is estimated not slower than the dense DSP kernels (sparse_pays), "mask"
 only in layers that compression pruned (attrs["prune_sparsity"]: the user asked for the zeros;
@@ -41,6 +43,7 @@ from ..ir import OPS, DType, Graph, Node
 from ..ir.ops import layer_ops
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..runtime import RUNTIME_DIR
+from . import packed_fast
 from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel, bias16_fits
 
@@ -187,7 +190,10 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
     def args(node: Node, ctx) -> dict:
         w, b = node.inputs[1], node.input(2)
         short = bias16_fits(node)
-        out = base(node, ctx)           # filter (and an int16-stored bias) "NULL": packed below
+        fast_path = ctx.choice(node).fast           # packed_fast: decode into the dense layout
+        out = {} if fast_path else base(node, ctx)  # filter (and an int16 bias) "NULL": below
+        if fast_path:
+            out["bias"] = "NULL" if b is None or short else ctx.ptr(b)
         out["bias16"] = ctx.array(f"{b.name}_b16", "int16_t", b.data.astype(np.int16),
                                   comment=f"{b.name}: {b.type} stored int16") \
             if short else "NULL"
@@ -201,6 +207,8 @@ def _variant_args(op: str, fmt: WeightFormat) -> Callable:
                 val = ctx.array(f"{w.name}_{key}", ctype, arr,
                                 comment=f"{w.name}: {w.type} stored {fmt.name} ({key})")
             out[key] = val
+        if fast_path:
+            return packed_fast.args(node, ctx, fmt.name, out)
         return {**out, "fmt": fmt.name}
     return args
 
@@ -210,6 +218,9 @@ def _register() -> dict[str, Kernel]:
     for fmt in FORMATS.values():
         for op in fmt.ops:
             extra = ("tinyc_depthwise_conv2d_s8.c",) if op == DEPTHWISE_CONV2D else ()
+            if fmt.name in packed_fast.FORMATS and op in packed_fast.OPS:
+                extra += (f"tinyc_{op}_packed_fast.c", "tinyc_fast.h", "tinyc_clamp_s8.c")
+                extra += ("tinyc_depthwise_conv2d_fast_s8.c",) if op == DEPTHWISE_CONV2D else ()
             out[f"{op}.{fmt.name}"] = Kernel(
                 f"call_{op}_packed.c.j2", (f"tinyc_{op}_{fmt.stem}.c", "tinyc_packed.c",
                                            "tinyc_packed.h", "tinyc_dot.h", "tinyc_dsp.h",

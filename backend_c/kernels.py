@@ -18,7 +18,7 @@ from ..ir import OPS, DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
 from ..ir.ops.shape import bilinear_int_coords
-from . import fast
+from . import fast, fast_s16
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
 
@@ -582,14 +582,14 @@ def _act16(node: Node) -> tuple[int, int]:
     return lo, hi
 
 
-def _dense16(node: Node, ctx, channels: int) -> dict:
+def _dense16(node: Node, ctx, channels: int, filter: bool = True) -> dict:
     x, w, b, y = node.inputs[0], node.inputs[1], node.input(2), node.outputs[0]
     for key in ("in_offset", "out_offset"):
         _int_attr(node, key, 0, 0)
     mult = _per_channel(node, "multiplier", channels, 0, (1 << 31) - 1)
     shift = _per_channel(node, "shift", channels, -31, 7)
     return {"act": _act16(node), "input_dims": dims4(x.shape), "input": _ptr16(ctx, x),
-            "filter_dims": dims4(w.shape), "filter": ctx.ptr(w),
+            "filter_dims": dims4(w.shape), "filter": ctx.ptr(w) if filter else "NULL",
             "bias": ctx.ptr(b) if b is not None else "NULL",
             "output_dims": dims4(y.shape), "output": _ptr16(ctx, y),
             "multiplier": ctx.array(f"{node.name}_multiplier", "int32_t", mult),
@@ -597,15 +597,20 @@ def _dense16(node: Node, ctx, channels: int) -> dict:
 
 
 def conv2d_s16_args(node: Node, ctx) -> dict:
-    return {**_window(node), **_dense16(node, ctx, node.inputs[1].shape[0])}
+    fast16 = ctx.choice(node).fast                  # fast_s16: its own filter layout
+    args = {**_window(node), **_dense16(node, ctx, node.inputs[1].shape[0], not fast16),
+            "fast": False}
+    return fast_s16.args(node, ctx, args) if fast16 else args
 
 
 def depthwise_s16_args(node: Node, ctx) -> dict:
     x, w = node.inputs[0], node.inputs[1]
     if w.shape[3] % x.shape[3]:
         _fail(node, "depthwise channels", f"a multiple of {x.shape[3]}", w.shape[3])
-    return {**_window(node), **_dense16(node, ctx, w.shape[3]),
-            "ch_mult": w.shape[3] // x.shape[3]}
+    fast16 = ctx.choice(node).fast
+    args = {**_window(node), **_dense16(node, ctx, w.shape[3], not fast16),
+            "ch_mult": w.shape[3] // x.shape[3], "fast": False}
+    return fast_s16.args(node, ctx, args) if fast16 else args
 
 
 def fully_connected_s16_args(node: Node, ctx) -> dict:
@@ -808,10 +813,12 @@ def batch_matmul_s16_args(node: Node, ctx) -> dict:
 
 _S16 = ("tinyc_nn_s16.h",)
 KERNELS_S16: dict[str, Kernel] = {
-    f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h"),
+    f"{CONV2D}.s16": Kernel("call_conv2d_s16.c.j2", _S16 + ("tinyc_conv2d_s16.c", "tinyc_window.h",
+                                                         "tinyc_conv2d_fast_s16.c"),
                          conv2d_s16_args),
     f"{DEPTHWISE_CONV2D}.s16": Kernel("call_depthwise_conv2d_s16.c.j2",
-                                   _S16 + ("tinyc_depthwise_conv2d_s16.c", "tinyc_window.h"),
+                                   _S16 + ("tinyc_depthwise_conv2d_s16.c", "tinyc_window.h",
+                                           "tinyc_depthwise_conv2d_fast_s16.c"),
                                    depthwise_s16_args),
     f"{FULLY_CONNECTED}.s16": Kernel("call_fully_connected_s16.c.j2",
                                   _S16 + ("tinyc_fully_connected_s16.c",),

@@ -6,18 +6,19 @@ the kernel works in, whether the fast (DSP) kernel runs, and why.
     plan = plan_memory(g, scratch=scratch_sizes(choices))      # plain {node: bytes}
     emit_c(g, plan, out, options={"selection": choices})       # renders, decides nothing
 
-The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16");
-an average with attrs["round_half_even"] (an ONNX QDQ import) takes "<op>.even";
-a layer with constant int8 weights takes its weight format's kernel ("<op>.<format>",
-formats.choose_format); the fast kernel runs where its preconditions hold (fast.applies) on
-dense or "wide" weights; everything else takes the op's kernel.
+The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16"; its
+fast form where fast_s16.applies); an average with attrs["round_half_even"] (an ONNX QDQ
+import) takes "<op>.even"; a layer with constant int8 weights takes its weight format's
+kernel ("<op>.<format>", formats.choose_format; the fast, decoding form for s4 / cb / mask
+conv2d and depthwise where packed_fast.applies); the fast kernel runs where its preconditions
+hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast
+from . import fast, fast_s16, packed_fast
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -53,6 +54,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         # use it): the plans, hence the C, stay as they were. To drop in a separate change.
         kept = fast.dense_scratch(node) if room is None or room else 0
         entry = (KERNELS if kernels is None else kernels).get(s16)
+        if fast_s16.applies(node):      # the 16x8 fast kernel; the plan keeps at least `kept`
+            need = fast_s16.scratch(node)
+            if room is None or room >= need:
+                return KernelChoice(node.name, node.op, s16, fmt, max(kept, need), True,
+                                    f"int16 activations: the 16x8 fast kernel ({need:,} B "
+                                    "scratch)", weights)
         if entry is not None and entry.scratch is not None:      # the kernel's own (lstm)
             kept = entry.scratch(node)
             return KernelChoice(node.name, node.op, s16, fmt, kept, why="int16 activations: "
@@ -69,6 +76,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")
+    if packed_fast.applies(node, fmt):
+        need = packed_fast.scratch(node)
+        if room is None or room >= need:
+            return KernelChoice(node.name, node.op, f"{node.op}.{fmt}", fmt, need, True,
+                                f"{fmt} weights, fast: decoded into the dense fast layout "
+                                f"({need:,} B scratch)", weights)
     if fmt not in ("", "dense", "wide"):
         scratch = packed_scratch(node, fmt)
         if room is not None and room < scratch:
@@ -89,6 +102,11 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                             "< 2^29, layout) do not hold", weights=weights)
     scratch = packed_scratch(node, fmt) if fmt == "wide" else fast.dense_scratch(node)
     if room is not None and room < scratch:
+        lean = fast.lean_scratch(node)
+        if lean is not None and room >= lean:
+            return KernelChoice(node.name, node.op, kernel, fmt, lean, True, "fast kernel "
+                                f"without its {scratch:,} B speed-up scratch (RAM limit)",
+                                weights)
         return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the plan "
                             "reserves no scratch for the fast kernel", weights=weights)
     why = "fast kernel" + (f" ({scratch:,} B scratch)" if scratch else "")
@@ -101,6 +119,17 @@ def select_kernels(g: Graph, storage: str = "auto", kernels: dict | None = None,
     formats.choose_format's policy; kernels: the kernel table (default KERNELS)."""
     kernels = KERNELS if kernels is None else kernels
     return {n.name: choose_kernel(n, storage, kernels, planned) for n in g.nodes}
+
+
+def lean_scratch_sizes(g: Graph, choices: dict[str, KernelChoice]) -> dict[str, int] | None:
+    """scratch_sizes with every fast kernel that can run on less (fast.lean_scratch) cut to
+    that: a RAM limit's second try (pass it as choose_kernel's `planned`). None if no
+    kernel can."""
+    sizes = scratch_sizes(choices)
+    cut = {n.name: fast.lean_scratch(n) for n in g.nodes if choices[n.name].fast
+           and n.op in fast.LEAN_SCRATCH and choices[n.name].kernel == n.op
+           and sizes.get(n.name, 0) > fast.lean_scratch(n)}
+    return {**sizes, **cut} if cut else None
 
 
 def scratch_sizes(choices: dict[str, KernelChoice]) -> dict[str, int]:

@@ -195,5 +195,21 @@ void tinyc_softmax_s16(int32_t rows, int32_t depth, int32_t mult, int32_t shift,
 /* 16x8 RSQRT (TFLM RsqrtEvalQuantized<int16_t>): 1/sqrt per value, zero points 0. */
 void tinyc_rsqrt_s16(int32_t mult, int32_t shift, int32_t size, const int16_t *input,
                      int16_t *output);
+/* ---- 16x8 fast kernels (backend_c/fast_s16.py checks sum |w| * 2^15 < 2^31 per channel, so
+ * the sums are exact in int32; same bits as tinyc_conv2d_s16 / tinyc_depthwise_conv2d_s16) -- */
+
+/* filter [out_c][k4] int8 (rows of row4, zero padded), each group of four k stored
+ * {w0, w2, w1, w3}; scratch 8 * k4 bytes; input/output offsets 0. */
+void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
+                           const tinyc_per_channel_quant_params *quant,
+                           const int16_t *input, const int8_t *filter, const int64_t *bias,
+                           int32_t acc32, int16_t *scratch, int16_t *output);
+
+/* Channel multiplier 1, channels % 4 == 0; filter int16 [kh * kw][c]; scratch 8 * kh * kw + 20 * c B. */
+void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
+                                     const tinyc_per_channel_quant_params *quant,
+                                     const int16_t *input, const int16_t *filter,
+                                     const int64_t *bias, int32_t acc32, int32_t *scratch,
+                                     int16_t *output);
 
 #endif /* TINYC_NN_S16_H */

@@ -354,4 +354,38 @@ void tinyc_depthwise_conv2d_cb_unbuffered(const tinyc_dw_conv_params *params,
                                           const int32_t *bias, const int16_t *bias16,
                                           const tinyc_dims *output_dims, int8_t *output);
 
+/* ---- the fast path of s4 / cb / mask (tinyc_packed_fast.h): decode into the dense fast
+ * kernels' layout in arena scratch, then their loops ------------------------------------- */
+#define TINYC_PK_S4 0
+#define TINYC_PK_CB 1
+#define TINYC_PK_MASK 2
+
+/* A packed filter as a stream in its dense order: bits = s4 bytes, cb indices or the mask;
+ * values = the cb codebook or the mask's nonzero values (s4: NULL); index_bits: cb. */
+typedef struct {
+    int32_t format;
+    const uint8_t *bits;
+    const int8_t *values;
+    int32_t index_bits;
+} tinyc_pk_weights;
+
+typedef struct {
+    uint32_t pos;                /* element index */
+    const int8_t *value;         /* mask: the next nonzero value */
+} tinyc_pk_cursor;
+
+/* conv2d: blocks of `block` output channels (even, or all): scratch 12 * k4 + ceil4(6 block)
+ * (the dense kernel's) + ceil2(block) * k4 (a block's filter) + k4 (one row) + 4 * out_c + 4
+ * (the bias widened from bias16). */
+void tinyc_conv2d_packed_fast(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
+                              const int8_t *input, const tinyc_pk_weights *weights,
+                              const int32_t *bias, const int16_t *bias16, int32_t block,
+                              int16_t *scratch, int8_t *output);
+/* depthwise (channel multiplier 1, channels % 4 == 0): scratch 2 * taps * c (the filter,
+ * int16) + 8 * c (the two biases of the dense kernel) + c (one tap's weights). */
+void tinyc_depthwise_conv2d_packed_fast(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
+                                        const int8_t *input, const tinyc_pk_weights *weights,
+                                        const int32_t *bias, const int16_t *bias16,
+                                        int16_t *scratch, int8_t *output);
+
 #endif /* TINYC_PACKED_H */

@@ -101,17 +101,34 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
     r["weight_formats"] = formats
 
 
-def _fit_ram(g, plan, kernels, brd, ram_limit, where: str):
-    """passes.patch.fit_ram under ram_limit (default: the board's RAM); a limit the user gave
-    that cannot be met is a TinycError with the smallest RAM reachable and how."""
-    from .backend_c.select import in_place_kernels, scratch_sizes
+def _fit_ram(g, plan, kernels, brd, ram_limit, where: str, storage: str):
+    """passes.patch.fit_ram under ram_limit (default: the board's RAM), and the kernels it
+    is for: when the limit is not met with every fast kernel's scratch, or only by a patched
+    stage, a second try gives the kernels that can run on less (the depthwise 3x3 path's ring
+    of rows) only that, kept if it meets the limit with fewer recomputed MACs or less RAM. A
+    limit the user gave that cannot be met is a TinycError with the smallest RAM reachable
+    and how."""
+    from .backend_c.select import (in_place_kernels, lean_scratch_sizes, scratch_sizes,
+                                   select_kernels)
     from .passes.patch import fit_ram
     from .target import parse_size
     limit = brd.ram_size if ram_limit is None else parse_size(ram_limit, "ram_limit")
-    eligible = {n.name for n in g.nodes if kernels[n.name].kernel == n.op
-                and n.outputs[0].dtype.name == "INT8"}
-    fit = fit_ram(g, scratch_sizes(kernels), limit, eligible, plan,
-                  in_place_kernels(g, kernels))
+
+    def fit_for(kernels, plan):
+        eligible = {n.name for n in g.nodes if kernels[n.name].kernel == n.op
+                    and n.outputs[0].dtype.name == "INT8"}
+        return fit_ram(g, scratch_sizes(kernels), limit, eligible, plan,
+                       in_place_kernels(g, kernels))
+    def cost(f):        # not met, then recomputed MACs of a patched stage, then RAM
+        return (not f.met, f.info.get("extra_macs", 0) if f.stage is not None else 0, f.ram)
+    fit = fit_for(kernels, plan)
+    lean = None if fit.met and fit.stage is None else lean_scratch_sizes(g, kernels)
+    if lean is not None:
+        lean_kernels = select_kernels(g, storage, planned=lean)
+        lean_fit = fit_for(lean_kernels, plan_memory(schedule(g),
+                                                     scratch=scratch_sizes(lean_kernels)))
+        if cost(lean_fit) < cost(fit):
+            fit, kernels = lean_fit, lean_kernels
     if not fit.met and ram_limit is not None:
         io = fit.ram - fit.plan.arena_bytes
         how = (f"patching {len(fit.stage.nodes)} layers ({fit.stage.nodes[0]} .. "
@@ -122,7 +139,7 @@ def _fit_ram(g, plan, kernels, brd, ram_limit, where: str):
                          f"buffers outside it {io:,}), {how} ({fit.how}). Raise --ram-limit "
                          f"to at least {fit.ram:,}, or shrink the model's early layers "
                          "(input size, channels)")
-    return fit
+    return fit, kernels
 
 
 def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
@@ -195,7 +212,7 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows
     kernels = select_kernels(g, storage)
     plan = plan_memory(schedule(g), scratch=scratch_sizes(kernels))
-    ram = _fit_ram(g, plan, kernels, brd, ram_limit, str(path))
+    ram, kernels = _fit_ram(g, plan, kernels, brd, ram_limit, str(path), storage)
     plan = ram.plan
     if ram.in_place:
         from .backend_c.select import use_in_place

@@ -1,0 +1,89 @@
+/*
+ * tinyc_depthwise_conv2d_fast_s16.c - 16x8 depthwise convolution, channel multiplier 1,
+ * channels % 4 == 0: the same sums and requantization as tinyc_depthwise_conv2d_s16 (int64
+ * bias + sum, tinyc_requantize_s64), the sum taken in int32 (exact: |x| <= 2^15, |w| <= 2^7,
+ * the generator checked sum |w| * 2^15 < 2^31).  Per output pixel the window's valid taps are
+ * listed once (input and weight offsets); then per group of four channels each tap is two
+ * words of int16 input and two of int16 weights (widened at compile time, [tap][channel]),
+ * four 16x16 MACs (SMLABB / SMLATT on the DSP path, tinyc_depthwise_conv2d_fast_s16_dsp.h;
+ * tinyc_depthwise_conv2d_fast_s16_c.h otherwise, same bits).
+ */
+#include "tinyc_fast_s16.h"
+
+typedef struct {
+    int32_t a0;
+    int32_t a1;
+    int32_t a2;
+    int32_t a3;
+} tinyc_dw_acc4_s16;
+
+#if defined(TINYC_DSP)
+#include "tinyc_depthwise_conv2d_fast_s16_dsp.h"
+#else
+#include "tinyc_depthwise_conv2d_fast_s16_c.h"
+#endif
+
+/* scratch: 2 * kh * kw int32 (the tap list), then 20 * c bytes (tinyc_rq16 rows, acc32). */
+void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
+                                     const tinyc_per_channel_quant_params *quant,
+                                     const int16_t *input, const int16_t *filter,
+                                     const int64_t *bias, int32_t acc32, int32_t *scratch,
+                                     int16_t *output)
+{
+    const tinyc_dw_fast_params p = *params;
+    const int32_t ch = p.input.c;
+    const int32_t image_size = p.input.h * p.input.w * ch;
+    int32_t *taps = scratch;
+    tinyc_rq16 *rqt = (tinyc_rq16 *)(void *)(scratch + 2 * p.kernel.h * p.kernel.w);
+    const int32_t lo = p.activation.min;
+    const int32_t hi = p.activation.max;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t ky;
+    int32_t kx;
+    int32_t c;
+    if (acc32) {
+        tinyc_rq16_table(rqt, bias, quant, ch);
+    }
+    for (b = 0; b < p.output.n; ++b) {
+        const int16_t *image = input + b * image_size;
+        int16_t *o = output + b * p.output.h * p.output.w * ch;
+        for (oy = 0; oy < p.output.h; ++oy) {
+            const int32_t y0 = oy * p.stride.h - p.padding.h;
+            for (ox = 0; ox < p.output.w; ++ox, o += ch) {
+                const int32_t x0 = ox * p.stride.w - p.padding.w;
+                int32_t n = 0;
+                for (ky = 0; ky < p.kernel.h; ++ky) {
+                    const int32_t y = y0 + ky * p.dilation.h;
+                    if (y < 0 || y >= p.input.h) {
+                        continue;
+                    }
+                    for (kx = 0; kx < p.kernel.w; ++kx) {
+                        const int32_t x = x0 + kx * p.dilation.w;
+                        if (x >= 0 && x < p.input.w) {
+                            taps[2 * n] = (y * p.input.w + x) * ch;
+                            taps[2 * n + 1] = (ky * p.kernel.w + kx) * ch;
+                            ++n;
+                        }
+                    }
+                }
+                for (c = 0; c < ch; c += 4) {
+                    tinyc_dw_acc4_s16 a;
+                    tinyc_dw_taps4_s16(&a, image + c, filter + c, taps, n);
+                    if (acc32) {
+                        o[c] = tinyc_rq16_apply(a.a0, rqt + c, lo, hi);
+                        o[c + 1] = tinyc_rq16_apply(a.a1, rqt + c + 1, lo, hi);
+                        o[c + 2] = tinyc_rq16_apply(a.a2, rqt + c + 2, lo, hi);
+                        o[c + 3] = tinyc_rq16_apply(a.a3, rqt + c + 3, lo, hi);
+                        continue;
+                    }
+                    o[c] = tinyc_requant_out_s16(a.a0, bias, quant, c, &p.activation);
+                    o[c + 1] = tinyc_requant_out_s16(a.a1, bias, quant, c + 1, &p.activation);
+                    o[c + 2] = tinyc_requant_out_s16(a.a2, bias, quant, c + 2, &p.activation);
+                    o[c + 3] = tinyc_requant_out_s16(a.a3, bias, quant, c + 3, &p.activation);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * tinyc_fast_s16.h - the requantization of the 16x8 fast kernels (tinyc_conv2d_fast_s16.c,
+ * tinyc_depthwise_conv2d_fast_s16.c): tinyc_requant_out_s16's bits, cheaper where the
+ * generator proved that bias + sum fits int32.
+ */
+#ifndef TINYC_FAST_S16_H
+#define TINYC_FAST_S16_H
+
+#include <stdint.h>
+
+#include "tinyc_nn_s16.h"
+#include "tinyc_requant.h"
+
+/* One channel's requantization, prepared once per call (acc32 layers): the bias as int32,
+ * the Q15 multiplier, the total shift and the rounding 2^(total - 1) by halves. */
+typedef struct {
+    int32_t bias;
+    int32_t reduced;
+    int32_t total;
+    uint32_t round_lo;
+    uint32_t round_hi;
+} tinyc_rq16;
+
+static inline void tinyc_rq16_table(tinyc_rq16 *t, const int64_t *bias,
+                                    const tinyc_per_channel_quant_params *q, int32_t n)
+{
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        const int32_t m = q->multiplier[c];
+        const uint64_t round = (uint64_t)1 << (14 - q->shift[c]);
+        t[c].bias = bias != 0 ? (int32_t)bias[c] : 0;
+        t[c].reduced = (m < 0x7FFF0000) ? ((m >> 1) + 16384) >> 15 : 0x7FFF;
+        t[c].total = 15 - q->shift[c];
+        t[c].round_lo = (uint32_t)(round & 0xFFFFFFFFu);
+        t[c].round_hi = (uint32_t)(round >> 32);
+    }
+}
+
+/* tinyc_requantize_s64_32(sum + bias, ...) clamped to [lo, hi], from the channel's row. */
+static inline int16_t tinyc_rq16_apply(int32_t sum, const tinyc_rq16 *r, int32_t lo, int32_t hi)
+{
+    const uint64_t round = ((uint64_t)r->round_hi << 32) | r->round_lo;
+    const uint64_t u = (uint64_t)((int64_t)round + (int64_t)(sum + r->bias) * r->reduced);
+    const uint32_t ul = (uint32_t)(u & 0xFFFFFFFFu);
+    const uint32_t uh = (uint32_t)(u >> 32);
+    int32_t y;
+    if (r->total < 32) {
+        y = tinyc_s32((ul >> r->total) | (uh << (32 - r->total)));
+    } else {
+        y = tinyc_asr(tinyc_s32(uh), r->total - 32);
+    }
+    y = y < lo ? lo : y;
+    return (int16_t)(y > hi ? hi : y);
+}
+
+#endif /* TINYC_FAST_S16_H */

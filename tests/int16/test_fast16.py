@@ -1,0 +1,65 @@
+"""The 16x8 fast conv2d / depthwise kernels (backend_c/fast_s16.py, runtime/
+tinyc_conv2d_fast_s16.c, tinyc_depthwise_conv2d_fast_s16.c): chosen where their bound holds,
+and bit for bit interpret() (the generic 16x8 semantics, TFLite Micro's reference) on the host
+(portable path, every int16 activation read back from the arena) and in QEMU on the Cortex-M4
+(DSP path: SMLAD / SMLABB / SMLATT) and M3 (portable): windows with padding, strides and
+dilation, 1x1 convs read in place, pixel counts that leave a partial block, an int64 bias too
+large for int32 (the generic requantization tail) and one that fits (the SMLAL one)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyc.backend_c import fast_s16
+from tinyc.backend_c.select import select_kernels
+from tinyc.ir import Graph
+
+from .test_ops import _feeds, conv_graph
+from .util import ArenaRun, assert_bit_exact
+
+INF = np.inf
+CASES = {  # op, hw, cin, cout, kernel, stride, pads, dilation, act, big bias
+    "conv_3x3_pad": ("conv2d", (6, 7), 3, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
+                     (-INF, INF), False),
+    "conv_stride_dil": ("conv2d", (9, 9), 8, 6, (3, 2), (2, 1), (1, 0, 1, 1), (2, 1),
+                        (0.0, INF), False),
+    "conv_pointwise": ("conv2d", (5, 3), 16, 7, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1),
+                       (-INF, INF), False),
+    "conv_pointwise_big_bias": ("conv2d", (3, 3), 8, 4, (1, 1), (1, 1), (0, 0, 0, 0),
+                                (1, 1), (0.0, 6.0), True),
+    "dw_3x3": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
+               (-INF, INF), False),
+    "dw_stride_dil_big_bias": ("depthwise_conv2d", (9, 8), 4, 4, (3, 3), (2, 2),
+                               (2, 2, 2, 2), (2, 2), (0.0, INF), True),
+}
+
+
+def _graph(name: str) -> Graph:
+    rng = np.random.default_rng(300 + list(CASES).index(name))
+    g = conv_graph(rng, *CASES[name])
+    node = next(n for n in g.nodes if n.op in fast_s16.OPS)
+    choice = select_kernels(g, "dense")[node.name]
+    assert choice.fast and choice.kernel == f"{node.op}.s16", choice
+    assert fast_s16.acc32(node) != CASES[name][-1]      # big bias: the int64 tail
+    g.storage = "dense"
+    return g
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_host(name, tmp_path, host_cache):
+    g = _graph(name)
+    run = ArenaRun(g, tmp_path / "c", host_cache)
+    for feed in _feeds(g, np.random.default_rng(1)):
+        assert_bit_exact(run, feed)
+
+
+@pytest.mark.parametrize("machine", ["netduinoplus2", "lm3s6965evb"])
+@pytest.mark.parametrize("name", CASES)
+def test_qemu(name, machine, tmp_path):
+    from ..backend.test_qemu import _need_toolchain
+    from ..compression.test_packed_dsp import _build, _check, _run
+    _need_toolchain()
+    g = _graph(name)
+    feed = [np.random.default_rng(2).integers(-128, 128, v.shape).astype(np.int8)
+            for v in g.inputs]
+    _check(g, feed, _run(_build(g, feed, tmp_path, machine), machine))
