@@ -3,6 +3,8 @@
  * dense fast kernel: the whole filter decoded into arena scratch as the dense kernel's doubled
  * int16 lanes, with its two biases (tinyc_packed_fast.h).
  */
+#include <stddef.h>
+
 #include "tinyc_packed_fast.h"
 
 void tinyc_depthwise_conv2d_packed_fast(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
@@ -35,5 +37,6 @@ void tinyc_depthwise_conv2d_packed_fast(const tinyc_dw_fast_params *params, cons
             bias_full[c] += w2 * params->input_offset;
         }
     }
-    tinyc_depthwise_conv2d_fast_s8(params, rq, input, filt, bias_x2, bias_full, output);
+    tinyc_depthwise_conv2d_fast_s8(params, rq, input, filt, bias_x2, bias_full, NULL, NULL,
+                                   output);   /* the per-tap path: no 3x3 ring here */
 }

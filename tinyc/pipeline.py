@@ -101,6 +101,24 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
     r["weight_formats"] = formats
 
 
+def _free_speedups(g, storage: str, kernels):
+    """Kernels whose scratch is only a speed-up (fast.LEAN_SCRATCH: the depthwise 3x3 path's
+    ring of rows) keep it only where it does not raise the arena: tinyc's RAM stays at the
+    layer-by-layer bound, the speed-up takes the room under the peak (graph order)."""
+    from .backend_c.select import lean_scratch_sizes, scratch_sizes, select_kernels
+    lean = lean_scratch_sizes(g, kernels)
+    if lean is None:
+        return kernels
+    full = scratch_sizes(kernels)
+    peak = plan_memory(schedule(g), scratch=lean).arena_bytes
+    keep = dict(lean)
+    for name in (n.name for n in g.nodes if lean.get(n.name, 0) != full.get(n.name, 0)):
+        trial = {**keep, name: full[name]}
+        if plan_memory(schedule(g), scratch=trial).arena_bytes <= peak:
+            keep = trial
+    return select_kernels(g, storage, planned=keep)
+
+
 def _fit_ram(g, plan, kernels, brd, ram_limit, where: str, storage: str):
     """passes.patch.fit_ram under ram_limit (default: the board's RAM), and the kernels it
     is for: when the limit is not met with every fast kernel's scratch, or only by a patched
@@ -210,7 +228,7 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     g = quantize(g, samples, progress=progress, calib_method=calib_method,
                  per_tensor=per_tensor)
     from .backend_c.select import scratch_sizes, select_kernels, weight_rows
-    kernels = select_kernels(g, storage)
+    kernels = _free_speedups(g, storage, select_kernels(g, storage))
     plan = plan_memory(schedule(g), scratch=scratch_sizes(kernels))
     ram, kernels = _fit_ram(g, plan, kernels, brd, ram_limit, str(path), storage)
     plan = ram.plan
