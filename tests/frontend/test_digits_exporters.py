@@ -19,6 +19,9 @@ import tinyc
 
 from .util import session
 
+# slow: ten PyTorch exports compiled and run on all 360 test digits (~1.5 min): run by hand with `python -m pytest -m slow tests/frontend/test_digits_exporters.py` (CI stays under 30 minutes)
+pytestmark = pytest.mark.slow
+
 MODELS = pathlib.Path(__file__).resolve().parent / "digits_models"
 NETS = ("conv1d", "conv2d", "attention", "recurrent", "mlp")
 FILES = [f"{n}_{t}" for n in NETS for t in ("ts17", "dynamo18")]

@@ -12,6 +12,9 @@ import pytest
 from .cases import KNOWN_FAILURES, run_all, supported_ops
 from .report import REPO, statuses
 
+# slow: the ONNX backend conformance run (603 cases through tinyc and host C, ~5 min): run by hand with `python -m pytest -m slow tests/onnx_backend` or `python -m tests.onnx_backend.report` (CI stays under 30 minutes)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def results():
