@@ -9,6 +9,7 @@ from ...ir import OPS, Graph, QParams
 from ...ir.interpret import float_data
 from ..calibrate import fixed_output_q, qparams_from_range, symmetric_int16
 from .fakequant import fq_act, fq_bias, fq_requant, weights_for
+from .lsq import lsq_grad
 from .ops import RAW_ROUNDING, grad_fns
 
 EMA = 0.9          # moving average of the batch min / max of each activation
@@ -54,6 +55,35 @@ class Net:
                     self.consts[id(v)] = d
         self.ranges: dict[int, tuple[float, float]] = {}
         self.logits = logits_value(g)
+        self.lsq: dict[int, np.ndarray] = {}     # learned ranges (ranges="lsq"): [lo, hi]
+        self.lsq_values: dict[int, object] = {}
+        self.lsq_cache: dict[int, tuple] = {}
+
+    def enable_lsq(self) -> None:
+        """Make the range of every activation quantized with a range of its own (not a fixed
+        or a passed-through quantization, not around an op whose inputs share the output's
+        quantization) a trained parameter, starting from the current ranges."""
+        shared = set()
+        for n in self.g.nodes:
+            if n.attrs.get("activations") == "int16":
+                raise TinycError(f"fine-tuning: node '{n.name}' ({n.op}) has int16 "
+                                 "activations — learned ranges (ranges='lsq') are int8 only; "
+                                 "use ranges='ema' with activations='int16'")
+            if OPS[n.op].inputs_as_output_q:
+                shared.update(id(v) for v in (*n.inputs, *n.outputs) if v is not None)
+        for n in self.g.nodes:
+            d, out = OPS[n.op], n.outputs[0]
+            if d.fixed_q is not None or d.same_q or id(out) in shared or \
+                    id(out) not in self.ranges:
+                continue
+            self.lsq[id(out)] = np.array(self.ranges[id(out)], np.float32)
+            self.lsq_values[id(out)] = out
+
+    def project_lsq(self) -> None:
+        """Keep every learned range around 0 (the compiler's range rule includes 0)."""
+        for a in self.lsq.values():
+            a[0] = min(a[0], 0.0)
+            a[1] = max(a[1], a[0] + 1e-6, 0.0)
 
     # -- parameters ----------------------------------------------------------------------
     def params(self) -> dict[str, np.ndarray]:
@@ -63,6 +93,8 @@ class Net:
                 out[f"{name}/{k}"] = a
         for name, b in self.bias.items():
             out[f"{name}/bias"] = b
+        for vid, a in self.lsq.items():
+            out[f"{self.lsq_values[vid].name}/range"] = a
         return out
 
     def state(self):
@@ -82,9 +114,15 @@ class Net:
                 if n.name in self.bias:
                     b = n.inputs[2]
                     n.replace_input(2, g.const(b.name, self.bias[n.name].astype(np.float32)))
+        for vid, v in self.lsq_values.items():      # learned ranges: quantize uses these
+            v.type = v.type.with_(q=qparams_from_range(*self.lsq[vid]))
 
     # -- activation quantization ----------------------------------------------------------
     def _q(self, v) -> QParams | None:
+        if id(v) in self.lsq:
+            return qparams_from_range(*self.lsq[id(v)])
+        if v.q is not None and v.dtype.is_float:        # a learned range stored in the graph
+            return v.q
         r = self.ranges.get(id(v))
         return None if r is None else qparams_from_range(*r)
 
@@ -114,6 +152,7 @@ class Net:
         (the union of the batches' ranges, as calibration). Returns env {id(value): array}
         and the tape for backward."""
         env, tape, qmap = {}, [], {}
+        self.lsq_cache = {}
         self.q16 = {}       # int16 activations (quantize.use_int16): id(value) -> its int16 q
         for v in self.g.inputs:
             x = np.asarray(feeds[v.name], self.dtype).reshape((-1,) + tuple(v.shape[1:]))
@@ -158,9 +197,13 @@ class Net:
                     mult = np.float64(np.float32(qmap[id(n.inputs[0])].s)) * \
                         self.weights[n.name].w_scale(n_out).astype(np.float32) / \
                         np.float64(np.float32(q.s))
+                    y0 = y
                     y, mask = fq_requant(y, q, mult)
                 else:
+                    y0 = y
                     y, mask = fq_act(y, q, raw=n.op in RAW_ROUNDING)
+                if id(out) in self.lsq:
+                    self.lsq_cache[id(out)] = (y0, y, mask, q.s)
             elif update:
                 self._observe(out, y, update)
             env[id(out)] = y
@@ -231,6 +274,11 @@ class Net:
             dy = grads.pop(id(y), None)
             if dy is None:
                 continue
+            if id(y) in self.lsq_cache:
+                x0, yq, inside, s = self.lsq_cache[id(y)]
+                lo, hi = (float(r) for r in self.lsq[id(y)])
+                out[f"{y.name}/range"] = lsq_grad(dy, x0, yq, inside, min(lo, 0.0),
+                                                  max(hi, 0.0), s).astype(np.float32)
             if mask is not None:
                 dy = dy * mask
             _, bwd = grad_fns(n)

@@ -50,7 +50,13 @@ class FinetuneOptions:
     #                                 steps. Held-out evaluations use the latter either way
     #                                 (when calibration data is given): they pick the epoch
     #                                 by the compiled model's behaviour
+    #                                 "lsq" — learned: each activation's range (lo, hi) is a
+    #                                 trained parameter (LSQ's straight-through gradients and
+    #                                 gradient scale, passes/finetune/lsq.py), starting at the
+    #                                 calibration ranges; the compiled model uses the learned
+    #                                 ranges (stored on the graph's activations)
     range_steps: int = 50
+    range_lr: float = 1e-3          # ranges="lsq": Adam step, a fraction of the starting width
     mixup: float = 0.0              # the fraction of the shifted copies mixed with another
     #                                 sample of the batch (x = l x + (1 - l) x', l uniform in
     #                                 [0, 1]), labelled by the teacher; without labels only (a
@@ -193,21 +199,26 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
     if t_logits.reshape(n, -1).shape[1] != np.prod(net.logits.shape[1:]):
         raise TinycError(f"finetune: the teacher's output {t_logits.shape[1:]} differs from "
                          f"the student's {net.logits.shape[1:]}")
-    if opts.ranges not in ("calib", "ema"):
-        raise TinycError(f"finetune: ranges must be 'calib' or 'ema', got {opts.ranges!r}")
+    if opts.ranges not in ("calib", "ema", "lsq"):
+        raise TinycError(f"finetune: ranges must be 'calib', 'ema' or 'lsq', got "
+                         f"{opts.ranges!r}")
     use_calib = opts.ranges == "calib" and calib is not None
-    if use_calib:
+    if calib is not None:
         calib = dict(zip([v.name for v in g.inputs], calib.values()))
+    if use_calib or (opts.ranges == "lsq" and calib is not None):
         net.calib_ranges(calib)
     else:   # initial activation ranges: min/max over the training samples (as calibration)
         for _, b in _batches(data, np.arange(n), 256):
             net.forward(b, update="minmax")
+    if opts.ranges == "lsq":
+        net.enable_lsq()
     params = net.params()
     def gap(k):
         book = np.unique(np.round(net.weights[k.rsplit("/", 1)[0]].params["book"]))
         return float(np.diff(book).min()) if book.size > 1 else 1.0
     lrs = {k: opts.book_lr * gap(k) if k.endswith("/book") else opts.scale_lr
            if k.endswith("/log_s") else opts.latent_lr * gap(k) if k.endswith("/u")
+           else opts.range_lr * float(params[k][1] - params[k][0]) if k.endswith("/range")
            else opts.lr for k in params}
     adam = Adam(params, lrs)
     avg = {k: a.astype(np.float64) for k, a in params.items()} if opts.average else None
@@ -310,6 +321,7 @@ def finetune(g: Graph, data: dict[str, np.ndarray], labels=None, teacher: Graph 
             if step < warm:
                 factor *= (step + 1) / warm
             adam.step(net.backward(tape, grads), factor)
+            net.project_lsq()
             step += 1
             if avg is not None:
                 d = min(opts.average, (1 + step) / (10 + step))

@@ -175,7 +175,7 @@ def test_mixup_with_labels_and_bad_ranges_are_refused(digits):
                       finetune_options={"mixup": 0.5})
     with pytest.raises(TinycError, match="ranges"):
         tinyc.compile(model, calib=calib, finetune=1, progress=None,
-                      finetune_options={"ranges": "lsq"})
+                      finetune_options={"ranges": "minmax"})
 
 
 @pytest.mark.parametrize("kw", [{"activations": "int16"},
