@@ -957,6 +957,10 @@ KERNELS: dict[str, Kernel] = {
     "lstm.peephole": Kernel("call_lstm_peep.c.j2", ("tinyc_lstm.h", "tinyc_lstm_peep.h",
                                                     "tinyc_lstm_peep_s8.c"),
                             lambda node, ctx: lstm_peep_args(node, ctx), lstm_scratch),
+    # a value with no elements (ir/ops/empty.py): no code, no memory
+    **{key: Kernel("call_empty.c.j2", (), lambda node, ctx: {
+        "output": node.outputs[0].name.replace("*/", "* /"),
+        "shape": list(node.outputs[0].shape)}) for key in ("empty", "empty.s16")},
 }
 
 

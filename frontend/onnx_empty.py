@@ -1,0 +1,48 @@
+"""Zero-sized tensors in an ONNX graph (a dim of size 0: Slice(x, 1000, 1000), Split into
+empty parts, a model input of shape (0, 3, 4)).
+
+A node whose every output has no elements is not computed: each output becomes an IR `empty`
+value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
+output of size 0 stays in the C API as a parameter of 0 elements (docs/guide.md). A node that
+reads a zero-sized activation yet has an output with elements (a reduction over an empty set:
+ReduceSum's 0, ReduceMax's -inf) is refused, naming the node: its output is a constant.
+"""
+from __future__ import annotations
+
+import math
+
+from .builder import Builder, Tensor, identity
+
+# ONNX's value of a reduction over an empty set (the op's identity), for the error message
+EMPTY_REDUCTION = {"ReduceSum": "0", "ReduceSumSquare": "0", "ReduceL1": "0", "ReduceL2": "0",
+                   "ReduceLogSumExp": "-inf", "ReduceLogSum": "-inf", "ReduceProd": "1",
+                   "ReduceMax": "-inf", "ReduceMin": "+inf", "ReduceMean": "NaN"}
+
+
+def convert(b: Builder, ins: list, shapes: dict) -> list | None:
+    """The node's outputs when zero-sized tensors are involved (see the module doc); None
+    when none is: the node converts as usual."""
+    node = b.node
+    outs = [tuple(shapes[o]) if o and o in shapes and None not in shapes[o] else None
+            for o in node.output]
+    empty_out = [s is not None and math.prod(s) == 0 for s in outs]
+    acts = [t for t in ins if t is not None and not t.is_const and t.value is not None]
+    empty_in = [t for t in acts if t.value.type.size == 0]
+    if not any(empty_out) and not empty_in:
+        return None
+    named = [o for o in node.output if o]
+    if acts and all(e for o, e in zip(node.output, empty_out) if o) and named:
+        x = acts[0]
+        return [b.act(b.emit("empty", [x.value], {"shape": s}, name=o), identity(len(s)),
+                      like=x) if o else None for o, s in zip(node.output, outs)]
+    if empty_in:
+        t = empty_in[0]
+        full = next(o for o, e in zip(node.output, empty_out) if o and not e)
+        what = (f"a reduction over an empty set: output '{full}' is the constant "
+                f"{EMPTY_REDUCTION[node.op_type]} (ONNX's value for no elements)"
+                if node.op_type in EMPTY_REDUCTION else
+                f"output '{full}' has elements although input '{t.name or t.value.name}' "
+                f"has none (shape {list(t.shape)})")
+        raise b.error(what, "tinyc compiles outputs computed from the inputs: remove the node "
+                      "(use the constant) or give the input elements.")
+    return None

@@ -1,0 +1,88 @@
+"""Zero-sized tensors (a dim of size 0; frontend/onnx_empty.py, ir/ops/empty.py): a node whose
+outputs have no elements is not computed, a model input or output of size 0 stays in the C API
+as a pointer the code never reads or writes (model.h documents it), and the rest of the model
+runs as usual — checked against onnxruntime and, bit for bit, host C == interpret()."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper as h
+
+import tinyc
+from tinyc.errors import UnsupportedOpError
+
+from .util import make_model, rand, session
+
+
+def _i64(*v):
+    return np.array(v, np.int64)
+
+
+def _mixed():
+    """x (1,4,5) -> Relu -> y; x -> Slice(axis 1, 10:10) -> e (1,0,5); z (1,0,3) -> Relu
+    -> w (1,0,3): one output with elements, two without, one input without."""
+    nodes = [h.make_node("Relu", ["x"], ["y"]),
+             h.make_node("Slice", ["x", "st", "en", "ax"], ["e"]),
+             h.make_node("Relu", ["z"], ["w"])]
+    return make_model(nodes, {"x": [1, 4, 5], "z": [1, 0, 3]}, ["y", "e", "w"],
+                      {"st": _i64(10), "en": _i64(10), "ax": _i64(1)})
+
+
+def _compile(model, tmp_path, calib):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    return tinyc.compile(path, calib=calib, progress=None, name="zs")
+
+
+def test_empty_outputs_and_input_match_onnxruntime_and_host_c(tmp_path):
+    model = _mixed()
+    calib = {"x": np.stack([rand(1, 4, 5, seed=s) for s in range(8)]),
+             "z": np.zeros((8, 1, 0, 3), np.float32)}
+    m = _compile(model, tmp_path, calib)
+    assert [s.shape for s in m.inputs] == [(1, 4, 5), (1, 0, 3)]
+    assert [s.shape for s in m.outputs] == [(1, 4, 5), (1, 0, 5), (1, 0, 3)]
+    assert sorted(n.op for n in m.graph.nodes if n.op == "empty") == ["empty", "empty"]
+    z = np.zeros((1, 0, 3), np.float32)
+    for seed in (20, 21, 22):
+        x = rand(1, 4, 5, seed=seed)
+        want = session(model).run(None, {"x": x, "z": z})
+        got = m.interpret([x, z])
+        assert [g.shape for g in got] == [w.shape for w in want]
+        # int8 Relu: the input's rounding (half an input step) plus one output step
+        assert np.abs(got[0] - want[0]).max() <= m.inputs[0].scale / 2 + m.outputs[0].scale
+        xq = [s.quantize(a) for s, a in zip(m.inputs, (x, z))]
+        gold = m.interpret(xq)
+        host = m.run_host(xq)
+        for g, c in zip(gold, host):
+            assert g.shape == c.shape and np.array_equal(g, c)
+
+
+def test_header_documents_size_0_and_c_never_touches_it(tmp_path):
+    m = _compile(_mixed(), tmp_path, {"x": np.stack([rand(1, 4, 5, seed=s) for s in range(4)]),
+                                      "z": np.zeros((4, 1, 0, 3), np.float32)})
+    d = m.write(tmp_path / "c")
+    header = (d / "zs.h").read_text()
+    assert "#define ZS_IN1_SIZE 0" in header and "#define ZS_OUT1_SIZE 0" in header
+    assert header.count("no elements, the pointer is never read or written") == 3
+    assert "[ZS_IN1_SIZE]" not in header and "[ZS_OUT2_SIZE]" not in header  # no 0-length arrays
+    body = (d / "zs.c").read_text()
+    assert "(void)in1;" in body and "(void)out1;" in body and "(void)out2;" in body
+    assert "memcpy(out1" not in body and "in1)" not in body.replace("(void)in1", "")
+    # the C API: NULL for the size-0 buffers (cffi), the other output as interpret()
+    from tinyc.backend_c.host import build_host
+    hm = build_host(d)
+    ffi, fn = hm.module.ffi, hm._fn
+    x = m.inputs[0].quantize(rand(1, 4, 5, seed=5))
+    y = np.zeros(20, np.int8)
+    fn(ffi.from_buffer("int8_t[]", x), ffi.NULL, ffi.from_buffer("int8_t[]", y), ffi.NULL,
+       ffi.NULL)
+    assert np.array_equal(y, m.interpret([x, np.zeros((1, 0, 3), np.int8)])[0].reshape(-1))
+
+
+@pytest.mark.parametrize("op,const", [("ReduceSum", "0"), ("ReduceMax", "-inf")])
+def test_reduction_over_an_empty_set_is_refused_naming_the_node(tmp_path, op, const):
+    model = make_model([h.make_node(op, ["z", "ax"], ["r"], name="red")], {"z": [1, 0, 4]},
+                       ["r"], {"ax": _i64(1)}, opset=18)
+    with pytest.raises(UnsupportedOpError, match=rf"node 'red' \({op}.*empty set.*constant "
+                                                 rf"{const}"):
+        _compile(model, tmp_path, {"z": np.zeros((2, 1, 0, 4), np.float32)})
