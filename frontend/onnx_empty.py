@@ -19,6 +19,14 @@ EMPTY_REDUCTION = {"ReduceSum": "0", "ReduceSumSquare": "0", "ReduceL1": "0", "R
                    "ReduceMax": "-inf", "ReduceMin": "+inf", "ReduceMean": "NaN"}
 
 
+def empty(b: Builder, x: Tensor, shape, name: str) -> Tensor:
+    """An activation of `shape` (ONNX order, some dim 0) with no elements, from x (its
+    quantization and dtype)."""
+    shape = tuple(int(d) for d in shape)
+    return b.act(b.emit("empty", [x.value], {"shape": shape}, name=name), identity(len(shape)),
+                 like=x)
+
+
 def convert(b: Builder, ins: list, shapes: dict) -> list | None:
     """The node's outputs when zero-sized tensors are involved (see the module doc); None
     when none is: the node converts as usual."""
@@ -32,9 +40,7 @@ def convert(b: Builder, ins: list, shapes: dict) -> list | None:
         return None
     named = [o for o in node.output if o]
     if acts and all(e for o, e in zip(node.output, empty_out) if o) and named:
-        x = acts[0]
-        return [b.act(b.emit("empty", [x.value], {"shape": s}, name=o), identity(len(s)),
-                      like=x) if o else None for o, s in zip(node.output, outs)]
+        return [empty(b, acts[0], s, o) if o else None for o, s in zip(node.output, outs)]
     if empty_in:
         t = empty_in[0]
         full = next(o for o, e in zip(node.output, empty_out) if o and not e)

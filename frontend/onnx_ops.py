@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
-from . import onnx_nd
+from . import onnx_empty, onnx_nd
 from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
@@ -551,11 +551,16 @@ def Split(b: Builder, input, split=None, *, axis=0, num_outputs=None):
     else:
         step = -(-d // (num_outputs or n_out))
         sizes = [min(step, d - k * step) for k in range(num_outputs or n_out)]
-    if sum(sizes) != d or min(sizes) < 1:
+    if sum(sizes) != d or min(sizes) < 0:
         raise b.error(f"Split sizes {sizes} along axis {axis} of {list(input.shape)}",
                       cls=ModelError)
     outs, at = [], 0
     for k, n in enumerate(sizes):
+        if n == 0:                               # a part with no elements (onnx_empty.py)
+            shape = list(input.shape)
+            shape[axis] = 0
+            outs.append(onnx_empty.empty(b, input, shape, b.node.output[k] or f"{b.out_name}_{k}"))
+            continue
         index = [slice(None)] * input.rank
         index[axis] = slice(at, at + n)
         outs.append(_slice_onnx(b, input, index, b.node.output[k] or None))

@@ -86,3 +86,20 @@ def test_reduction_over_an_empty_set_is_refused_naming_the_node(tmp_path, op, co
     with pytest.raises(UnsupportedOpError, match=rf"node 'red' \({op}.*empty set.*constant "
                                                  rf"{const}"):
         _compile(model, tmp_path, {"z": np.zeros((2, 1, 0, 4), np.float32)})
+
+
+def test_split_with_an_empty_part_matches_onnxruntime_and_host_c(tmp_path):
+    model = make_model([h.make_node("Split", ["x", "sp"], ["a", "b", "c"], axis=1)],
+                       {"x": [1, 5, 3]}, ["a", "b", "c"], {"sp": _i64(2, 0, 3)})
+    m = _compile(model, tmp_path, {"x": np.stack([rand(1, 5, 3, seed=s) for s in range(8)])})
+    assert [s.shape for s in m.outputs] == [(1, 2, 3), (1, 0, 3), (1, 3, 3)]
+    for seed in (30, 31):
+        x = rand(1, 5, 3, seed=seed)
+        want = session(model).run(None, {"x": x})
+        got = m.interpret(x)
+        assert [g.shape for g in got] == [w.shape for w in want]
+        for g, w in ((got[0], want[0]), (got[2], want[2])):   # bytes moved: the input's step
+            assert np.abs(g - w).max() <= m.inputs[0].scale / 2 + 1e-6
+        xq = m.inputs[0].quantize(x)
+        for g, c in zip(m.interpret(xq), m.run_host(xq)):
+            assert g.shape == c.shape and np.array_equal(g, c)
