@@ -961,7 +961,15 @@ KERNELS: dict[str, Kernel] = {
     **{key: Kernel("call_empty.c.j2", (), lambda node, ctx: {
         "output": node.outputs[0].name.replace("*/", "* /"),
         "shape": list(node.outputs[0].shape)}) for key in ("empty", "empty.s16")},
+    "fill": Kernel("call_fill.c.j2", (), lambda node, ctx: {
+        "output": ctx.ptr(node.outputs[0]), "size": node.outputs[0].type.nbytes,
+        "value": int(_fill_value(node))}),
 }
+
+
+def _fill_value(node: Node) -> int:
+    """fill's int8 element (its integer semantics, one element)."""
+    return int(OPS["fill"].run_int(node, None).reshape(-1)[0])
 
 
 def lstm_peep_args(node: Node, ctx) -> dict:

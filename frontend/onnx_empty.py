@@ -4,8 +4,10 @@ empty parts, a model input of shape (0, 3, 4)).
 A node whose every output has no elements is not computed: each output becomes an IR `empty`
 value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
 output of size 0 stays in the C API as a parameter of 0 elements (docs/guide.md). A node that
-reads a zero-sized activation yet has an output with elements (a reduction over an empty set:
-ReduceSum's 0, ReduceMax's -inf) is refused, naming the node: its output is a constant.
+reads a zero-sized activation yet has an output with elements is a reduction over an empty set:
+ReduceSum's 0 (ONNX's value for no elements) becomes the IR op `fill`, exact
+at int8 scale 1, zero point 0; where that value is no int8 number (ReduceMax's -inf,
+ReduceMean's NaN), or for any other op, the node is refused, naming it.
 """
 from __future__ import annotations
 
@@ -14,9 +16,7 @@ import math
 from .builder import Builder, Tensor, identity
 
 # ONNX's value of a reduction over an empty set (the op's identity), for the error message
-EMPTY_REDUCTION = {"ReduceSum": "0", "ReduceSumSquare": "0", "ReduceL1": "0", "ReduceL2": "0",
-                   "ReduceLogSumExp": "-inf", "ReduceLogSum": "-inf", "ReduceProd": "1",
-                   "ReduceMax": "-inf", "ReduceMin": "+inf", "ReduceMean": "NaN"}
+EMPTY_REDUCTION = {"ReduceSum": "0", "ReduceMax": "-inf", "ReduceMean": "NaN"}
 
 
 def empty(b: Builder, x: Tensor, shape, name: str) -> Tensor:
@@ -41,11 +41,16 @@ def convert(b: Builder, ins: list, shapes: dict) -> list | None:
     named = [o for o in node.output if o]
     if acts and all(e for o, e in zip(node.output, empty_out) if o) and named:
         return [empty(b, acts[0], s, o) if o else None for o, s in zip(node.output, outs)]
+    value = EMPTY_REDUCTION.get(node.op_type)
+    if empty_in and value == "0" and len(named) == 1 and outs[0] is not None:
+        return [b.act(b.emit("fill", [empty_in[0].value],
+                             {"shape": outs[0], "value": float(value)}, name=node.output[0]))]
     if empty_in:
         t = empty_in[0]
         full = next(o for o, e in zip(node.output, empty_out) if o and not e)
         what = (f"a reduction over an empty set: output '{full}' is the constant "
-                f"{EMPTY_REDUCTION[node.op_type]} (ONNX's value for no elements)"
+                f"{EMPTY_REDUCTION[node.op_type]} (ONNX's value for no elements), not an "
+                "int8 number"
                 if node.op_type in EMPTY_REDUCTION else
                 f"output '{full}' has elements although input '{t.name or t.value.name}' "
                 f"has none (shape {list(t.shape)})")

@@ -21,3 +21,28 @@ def empty(inputs, attrs):
     require(0 in shape and min(shape) >= 0, "empty", "shape", "sizes >= 0, one of them 0",
             shape)
     return [inputs[0].type.with_(shape=shape, q=None)]
+
+
+def _fill_float(node, x):
+    return np.full(node.attrs["shape"], node.attrs["value"], np.float32)
+
+
+def _fill_int(node, x):
+    q = node.outputs[0].q
+    info = np.iinfo(node.outputs[0].dtype.np)
+    v = int(np.clip(np.round(node.attrs["value"] / q.s) + q.zp, info.min, info.max))
+    return np.full(node.attrs["shape"], v, node.outputs[0].dtype.np)
+
+
+@op("fill", run_float=_fill_float, run_int=_fill_int, fixed_q=(1.0, 0), trainable=False,
+    trainable_note="a constant output (a reduction over an empty set)")
+def fill(inputs, attrs):
+    """fill(x) {shape, value} — every element `value` (an integer in [-128, 127]: exact at the
+    fixed scale 1, zero point 0), e.g. ONNX ReduceSum over an empty set (0); x, a value with no
+    elements, is what it comes from (ONNX's reduction identity)"""
+    shape = tuple(int(d) for d in attrs["shape"])
+    v = attrs["value"]
+    require(float(v).is_integer() and -128 <= v <= 127, "fill", "value",
+            "an integer in [-128, 127]", v)
+    require(min(shape, default=1) >= 1, "fill", "shape", "sizes >= 1", shape)
+    return [inputs[0].type.with_(shape=shape, q=None)]

@@ -79,7 +79,7 @@ def test_header_documents_size_0_and_c_never_touches_it(tmp_path):
     assert np.array_equal(y, m.interpret([x, np.zeros((1, 0, 3), np.int8)])[0].reshape(-1))
 
 
-@pytest.mark.parametrize("op,const", [("ReduceSum", "0"), ("ReduceMax", "-inf")])
+@pytest.mark.parametrize("op,const", [("ReduceMax", "-inf"), ("ReduceMean", "NaN")])
 def test_reduction_over_an_empty_set_is_refused_naming_the_node(tmp_path, op, const):
     model = make_model([h.make_node(op, ["z", "ax"], ["r"], name="red")], {"z": [1, 0, 4]},
                        ["r"], {"ax": _i64(1)}, opset=18)
@@ -103,3 +103,21 @@ def test_split_with_an_empty_part_matches_onnxruntime_and_host_c(tmp_path):
         xq = m.inputs[0].quantize(x)
         for g, c in zip(m.interpret(xq), m.run_host(xq)):
             assert g.shape == c.shape and np.array_equal(g, c)
+
+
+@pytest.mark.parametrize("op,value", [("ReduceSum", 0.0)])
+def test_reduction_over_an_empty_set_is_its_constant(tmp_path, op, value):
+    """ONNX's value for no elements (onnx.reference and onnxruntime agree), as int8 at scale
+    1, zero point 0: exact; the C writes it with memset."""
+    model = make_model([h.make_node(op, ["z", "ax"], ["r"], keepdims=1)], {"z": [1, 0, 4]},
+                       ["r"], {"ax": _i64(1)}, opset=18)
+    m = _compile(model, tmp_path, {"z": np.zeros((2, 1, 0, 4), np.float32)})
+    z = np.zeros((1, 0, 4), np.float32)
+    from onnx.reference import ReferenceEvaluator
+    want = session(model).run(None, {"z": z})[0]
+    assert np.array_equal(want, ReferenceEvaluator(model).run(None, {"z": z})[0])
+    assert want.shape == (1, 1, 4) and np.all(want == value)
+    assert np.array_equal(m.interpret(z), want)
+    zq = np.zeros((1, 0, 4), np.int8)
+    assert np.array_equal(m.run_host(zq), m.interpret(zq))
+    assert np.all(m.interpret(zq) == int(value))
