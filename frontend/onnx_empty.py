@@ -1,8 +1,8 @@
 """Zero-sized tensors in an ONNX graph (a dim of size 0: Slice(x, 1000, 1000), Split into
 empty parts, a model input of shape (0, 3, 4)).
 
-A node whose every output has no elements is not computed: each output becomes an IR `empty`
-value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
+A node on a zero-sized input whose every output has no elements, or a Slice / Split part that
+selects nothing, is not computed: each output becomes an IR `empty` value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
 output of size 0 stays in the C API as a parameter of 0 elements (docs/guide.md). A node that
 reads a zero-sized activation yet has an output with elements is a reduction over an empty set:
 ReduceSum's 0 (ONNX's value for no elements) becomes the IR op `fill`, exact
@@ -36,7 +36,7 @@ def convert(b: Builder, ins: list, shapes: dict) -> list | None:
     empty_out = [s is not None and math.prod(s) == 0 for s in outs]
     acts = [t for t in ins if t is not None and not t.is_const and t.value is not None]
     empty_in = [t for t in acts if t.value.type.size == 0]
-    if not any(empty_out) and not empty_in:
+    if not empty_in:                             # (an empty Slice: onnx_ops._slice_onnx)
         return None
     named = [o for o in node.output if o]
     if acts and all(e for o, e in zip(node.output, empty_out) if o) and named:

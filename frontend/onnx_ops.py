@@ -521,8 +521,10 @@ def _slice_onnx(b: Builder, data: Tensor, index: list, name: str | None = None) 
     ir_index = [index[p] for p in data.perm]
     try:
         attrs = slice_attrs(data.value.shape, ir_index)
-    except ValueError as e:
-        raise b.error(str(e), "empty outputs are not supported.") from None
+    except ValueError:                           # selects nothing: no elements (onnx_empty.py)
+        shape = [len(range(*ix.indices(d))) if isinstance(ix, slice) else 1
+                 for d, ix in zip(data.shape, index)]
+        return onnx_empty.empty(b, data, shape, name or b.out_name)
     return b.act(b.emit("slice", [data.value], attrs, name=name), data.perm)
 
 
@@ -556,11 +558,6 @@ def Split(b: Builder, input, split=None, *, axis=0, num_outputs=None):
                       cls=ModelError)
     outs, at = [], 0
     for k, n in enumerate(sizes):
-        if n == 0:                               # a part with no elements (onnx_empty.py)
-            shape = list(input.shape)
-            shape[axis] = 0
-            outs.append(onnx_empty.empty(b, input, shape, b.node.output[k] or f"{b.out_name}_{k}"))
-            continue
         index = [slice(None)] * input.rank
         index[axis] = slice(at, at + n)
         outs.append(_slice_onnx(b, input, index, b.node.output[k] or None))
