@@ -2,11 +2,12 @@
 empty parts, a model input of shape (0, 3, 4)).
 
 A node on a zero-sized input whose every output has no elements, or a Slice / Split part that
-selects nothing, is not computed: each output becomes an IR `empty` value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
-output of size 0 stays in the C API as a parameter of 0 elements (docs/guide.md). A node that
-reads a zero-sized activation yet has an output with elements is a reduction over an empty set:
-ReduceSum's 0 (ONNX's value for no elements) becomes the IR op `fill`, exact
-at int8 scale 1, zero point 0; where that value is no int8 number (ReduceMax's -inf,
+selects nothing (onnx_ops._slice_onnx), is not computed: each output becomes an IR `empty`
+value of its ONNX shape (ir/ops/empty.py), which no kernel reads or writes. A model input or
+output of size 0 stays in the C API as a parameter of 0 elements (docs/firmware.md). A node
+that reads a zero-sized activation yet has an output with elements is a reduction over an
+empty set: ReduceSum's 0 (ONNX's value for no elements) becomes the IR op `fill`, exact at
+int8 scale 1, zero point 0; where that value is no int8 number (ReduceMax's -inf,
 ReduceMean's NaN), or for any other op, the node is refused, naming it.
 """
 from __future__ import annotations
