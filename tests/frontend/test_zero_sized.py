@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onnx import TensorProto
 from onnx import helper as h
 
 import tinyc
@@ -121,3 +122,19 @@ def test_reduction_over_an_empty_set_is_its_constant(tmp_path, op, value):
     zq = np.zeros((1, 0, 4), np.int8)
     assert np.array_equal(m.run_host(zq), m.interpret(zq))
     assert np.all(m.interpret(zq) == int(value))
+
+
+@pytest.mark.parametrize("kw,how", [({}, r"per axis, 3 scales along axis 1"),
+                                    ({"block_size": 2}, r"blocked, 6 scales in blocks of 2")])
+def test_per_axis_or_blocked_quantized_io_is_refused_with_the_fix(tmp_path, kw, how):
+    """(Not zero-sized, the other ONNX backend refusals of issue 15 acceptance 4.) A model
+    input quantized per axis / in blocks: the C API describes an I/O by one scale."""
+    shape, s_shape = ([1, 3, 2, 2], [3]) if not kw else ([1, 4, 3], [1, 2, 3])
+    model = make_model([h.make_node("DequantizeLinear", ["x", "s", "zp"], ["y"], axis=1, **kw)],
+                       {"x": shape}, ["y"],
+                       {"s": np.full(s_shape, 0.5, np.float32),
+                        "zp": np.zeros(s_shape, np.uint8)},
+                       opset=21, itype=TensorProto.UINT8)
+    with pytest.raises(UnsupportedOpError, match=rf"per-channel quantization of an activation "
+                                                 rf"\({how}.*quantize this tensor with one"):
+        _compile(model, tmp_path, None)
