@@ -138,3 +138,15 @@ def test_per_axis_or_blocked_quantized_io_is_refused_with_the_fix(tmp_path, kw, 
     with pytest.raises(UnsupportedOpError, match=rf"per-channel quantization of an activation "
                                                  rf"\({how}.*quantize this tensor with one"):
         _compile(model, tmp_path, None)
+
+
+def test_qemu_equals_host_c_with_size_0_io(tmp_path):
+    """The board build (QEMU, mps2-an386): the same bits as host C and interpret(), the size-0
+    output buffers untouched."""
+    m = _compile(_mixed(), tmp_path, {"x": np.stack([rand(1, 4, 5, seed=s) for s in range(4)]),
+                                      "z": np.zeros((4, 1, 0, 3), np.float32)})
+    xq = [m.inputs[0].quantize(rand(1, 4, 5, seed=3)), np.zeros((1, 0, 3), np.int8)]
+    gold = m.interpret(xq)
+    for got in (m.run_host(xq), m.run_qemu(xq)):
+        assert [g.shape for g in got] == [(1, 4, 5), (1, 0, 5), (1, 0, 3)]
+        assert all(np.array_equal(g, w) for g, w in zip(got, gold))
