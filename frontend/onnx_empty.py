@@ -8,7 +8,8 @@ output of size 0 stays in the C API as a parameter of 0 elements (docs/firmware.
 that reads a zero-sized activation yet has an output with elements is a reduction over an
 empty set: ReduceSum's 0 (ONNX's value for no elements) becomes the IR op `fill`, exact at
 int8 scale 1, zero point 0; where that value is no int8 number (ReduceMax's -inf,
-ReduceMean's NaN), or for any other op, the node is refused, naming it.
+ReduceMean's NaN), or for any other op, the node is refused, naming it — but a Concat drops
+its operands with no elements.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from .builder import Builder, Tensor, identity
 
 # ONNX's value of a reduction over an empty set (the op's identity), for the error message
 EMPTY_REDUCTION = {"ReduceSum": "0", "ReduceMax": "-inf", "ReduceMean": "NaN"}
+# ops to which an operand with no elements adds nothing: they drop it (onnx_ops.Concat)
+JOINS = {"Concat"}
 
 
 def empty(b: Builder, x: Tensor, shape, name: str) -> Tensor:
@@ -42,6 +45,8 @@ def convert(b: Builder, ins: list, shapes: dict) -> list | None:
     named = [o for o in node.output if o]
     if acts and all(e for o, e in zip(node.output, empty_out) if o) and named:
         return [empty(b, acts[0], s, o) if o else None for o, s in zip(node.output, outs)]
+    if node.op_type in JOINS:                    # the operands with elements, joined
+        return None
     value = EMPTY_REDUCTION.get(node.op_type)
     if empty_in and value == "0" and len(named) == 1 and outs[0] is not None:
         return [b.act(b.emit("fill", [empty_in[0].value],

@@ -753,6 +753,14 @@ def Unsqueeze(b: Builder, data, axes=None):
 
 
 def Concat(b: Builder, *inputs, axis):
+    kept = [t for t in inputs if math.prod(t.shape)]   # no elements: adds nothing (onnx_empty)
+    if len(kept) < len(inputs):
+        if all(t.is_const for t in kept):
+            raise b.error("Concat of zero-sized activations and constants only",
+                          "its output is a constant: use it instead of the Concat.")
+        if len(kept) == 1:
+            return kept[0]
+        inputs = tuple(kept)
     acts = [t for t in inputs if not t.is_const]
     r = acts[0].rank
     axis %= r

@@ -150,3 +150,24 @@ def test_qemu_equals_host_c_with_size_0_io(tmp_path):
     for got in (m.run_host(xq), m.run_qemu(xq)):
         assert [g.shape for g in got] == [(1, 4, 5), (1, 0, 5), (1, 0, 3)]
         assert all(np.array_equal(g, w) for g, w in zip(got, gold))
+
+
+def test_concat_drops_a_zero_sized_operand(tmp_path):
+    """Concat(z (1,0,4), x (1,3,4), w (1,2,4)) on axis 1 is the Concat of x and w."""
+    model = make_model([h.make_node("Concat", ["z", "x", "w"], ["c"], axis=1),
+                        h.make_node("Relu", ["c"], ["y"])],
+                       {"z": [1, 0, 4], "x": [1, 3, 4], "w": [1, 2, 4]}, ["y"])
+    calib = {"z": np.zeros((8, 1, 0, 4), np.float32),
+             "x": np.stack([rand(1, 3, 4, seed=s) for s in range(8)]),
+             "w": np.stack([rand(1, 2, 4, seed=s + 50) for s in range(8)])}
+    m = _compile(model, tmp_path, calib)
+    assert [n.op for n in m.graph.nodes if n.op == "concat"] == ["concat"]
+    for seed in (40, 41):
+        feeds = {"z": np.zeros((1, 0, 4), np.float32), "x": rand(1, 3, 4, seed=seed),
+                 "w": rand(1, 2, 4, seed=seed + 9)}
+        want = session(model).run(None, feeds)[0]
+        got = m.interpret(list(feeds.values()))
+        steps = max(s.scale for s in m.inputs[1:]) / 2 + m.outputs[0].scale
+        assert got.shape == want.shape == (1, 5, 4) and np.abs(got - want).max() <= steps
+        xq = [s.quantize(a) for s, a in zip(m.inputs, feeds.values())]
+        assert np.array_equal(m.run_host(xq), m.interpret(xq))
