@@ -60,6 +60,6 @@ def convert(b: Builder, ins: list, shapes: dict) -> list | None:
                 if node.op_type in EMPTY_REDUCTION else
                 f"output '{full}' has elements although input '{t.name or t.value.name}' "
                 f"has none (shape {list(t.shape)})")
-        raise b.error(what, "tinyc compiles outputs computed from the inputs: remove the node "
-                      "(use the constant) or give the input elements.")
+        raise b.error(what, "outputs must be computed from the inputs: remove the node (use the "
+                      "constant) or give the input elements.")
     return None

@@ -40,10 +40,10 @@ def act_qparams(b: Builder, scale: Tensor, zero_point: Tensor | None, dtype, axi
         how = (f"blocked, {s.size} scales in blocks of {block_size} along axis {axis}"
                if block_size else f"per axis, {s.size} scales along axis {axis}")
         raise b.error(f"per-channel quantization of an activation ({how})",
-                      "tinyc quantizes activations, model inputs and outputs included, per "
+                      "activations, model inputs and outputs included, are quantized per "
                       "tensor (the C API gives each input and output one scale and zero "
-                      "point): quantize this tensor with one scale, or keep its per-channel "
-                      "Q/DQ on constants (weights).")
+                      "point): quantize this tensor with one scale, or keep per-channel Q/DQ "
+                      "on constants (weights).")
     if np.dtype(dtype) not in ACT_DTYPES:
         raise b.error(f"activation quantized to {np.dtype(dtype)}",
                       "only int8 and uint8 activations are supported.")
