@@ -167,6 +167,11 @@ class HostModel:
             if a.dtype != spec.np_dtype:
                 raise TinycError(f"HostModel: input '{spec.name}' — expected {spec.np_dtype}, "
                                  f"got {a.dtype}")
+            if spec.size == 0:                  # a zero-sized input: no elements, never read
+                if a.size:
+                    raise TinycError(f"HostModel: input '{spec.name}' has size 0 {spec.shape}"
+                                     f" — expected no elements, got shape {a.shape}")
+                continue
             if a.size == 0 or a.size % spec.size:
                 raise TinycError(f"HostModel: input '{spec.name}' — expected a multiple of "
                                  f"{spec.size} elements {spec.shape}, got shape {a.shape}")

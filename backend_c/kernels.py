@@ -957,7 +957,19 @@ KERNELS: dict[str, Kernel] = {
     "lstm.peephole": Kernel("call_lstm_peep.c.j2", ("tinyc_lstm.h", "tinyc_lstm_peep.h",
                                                     "tinyc_lstm_peep_s8.c"),
                             lambda node, ctx: lstm_peep_args(node, ctx), lstm_scratch),
+    # a value with no elements (ir/ops/empty.py): no code, no memory
+    **{key: Kernel("call_empty.c.j2", (), lambda node, ctx: {
+        "output": node.outputs[0].name.replace("*/", "* /"),
+        "shape": list(node.outputs[0].shape)}) for key in ("empty", "empty.s16")},
+    "fill": Kernel("call_fill.c.j2", (), lambda node, ctx: {
+        "output": ctx.ptr(node.outputs[0]), "size": node.outputs[0].type.nbytes,
+        "value": int(_fill_value(node))}),
 }
+
+
+def _fill_value(node: Node) -> int:
+    """fill's int8 element (its integer semantics, one element)."""
+    return int(OPS["fill"].run_int(node, None).reshape(-1)[0])
 
 
 def lstm_peep_args(node: Node, ctx) -> dict:

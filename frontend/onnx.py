@@ -31,6 +31,7 @@ from ..ir import DType, Graph, TensorType
 from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opset, onnx_ceil,
                onnx_ops, onnx_islands, onnx_patterns, onnx_table, qdq, qdq_channels, qoperator,
                unsupported)
+from . import onnx_empty
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 
@@ -115,6 +116,8 @@ def _pin_shapes(model: onnx.ModelProto, input_shapes: dict, path: str) -> dict[s
             raise ModelError(f"{path}: input '{name}' has rank {len(dims)}, but the given "
                              f"shape {tuple(shape)} has rank {len(shape)}")
         for i, (d, n) in enumerate(zip(dims, shape)):
+            if int(n) == 0 and d.HasField("dim_value") and d.dim_value == 0:
+                continue                          # a static size 0 (onnx_empty.py)
             if int(n) <= 0:
                 raise ModelError(f"{path}: --input-shape {name}={','.join(map(str, shape))} "
                                  f"has size {n} — expected sizes >= 1")
@@ -191,23 +194,25 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
         raise ModelError(f"{path}: input '{vi.name}' has no shape — tinyc needs static shapes."
                          f" Give one: --input-shape {vi.name}=1,...")
     dims = vi.type.tensor_type.shape.dim
-    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value <= 0
+    bad = [d.dim_value for d in dims if d.HasField("dim_value") and d.dim_value < 0
            and d.dim_value != -1]                # -1: dynamic, as a dim_param
     if bad:
         raise ModelError(f"{path}: input '{vi.name}' has a dim of size {bad[0]} — expected "
-                         "sizes >= 1")
-    shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims)
-    if any(n <= 0 for n in shape):
-        shown = ",".join(str(n) if n > 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
-        example = ",".join(str(n) if n > 0 else ("1" if i == 0 else "N")
+                         "sizes >= 0")
+    # a static 0: a zero-sized input, no elements (onnx_empty.py); -1: dynamic
+    shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else -1
+                  for d in dims)
+    if any(n < 0 for n in shape):
+        shown = ",".join(str(n) if n >= 0 else (d.dim_param or "?") for n, d in zip(shape, dims))
+        example = ",".join(str(n) if n >= 0 else ("1" if i == 0 else "N")
                            for i, n in enumerate(shape))
         named = ", ".join(f"dim {i}" + (f" ('{d.dim_param}')" if d.dim_param else "")
-                          for i, (n, d) in enumerate(zip(shape, dims)) if n <= 0)
+                          for i, (n, d) in enumerate(zip(shape, dims)) if n < 0)
         raise ModelError(f"{path}: input '{vi.name}' has dynamic shape [{shown}] ({named} "
                          f"dynamic) — tinyc needs static shapes. Pin it: --input-shape "
                          f"{vi.name}={example} "
                          f"(load_onnx(..., input_shapes={{'{vi.name}': (...)}}))")
-    if len(shape) >= 2 and shape[0] != 1:
+    if len(shape) >= 2 and shape[0] != 1 and math.prod(shape):   # (size 0: no samples)
         raise ModelError(f"{path}: input '{vi.name}' has batch size {shape[0]} — expected 1 "
                          "(tinyc compiles batch-1 models). Pin it with --input-shape "
                          f"{vi.name}=1,{','.join(map(str, shape[1:]))} (input_shapes=...) "
@@ -377,6 +382,9 @@ class _Importer:
             return self._shape_of(node, first)
         if all(t is None or t.is_const for t in ins):
             return self._fold(node, ins)
+        empty = onnx_empty.convert(self.b, ins, self.shapes)   # zero-sized tensors
+        if empty is not None:
+            return empty
         if node.op_type in onnx_islands.CASTS:   # float -> float: the activation itself
             return onnx_islands.cast(self.b, node.op_type, ins, _attrs(node))
         return self._call(node, ins)

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import OPS, Value
 from ..ir.ops.shape import slice_attrs
-from . import onnx_nd
+from . import onnx_empty, onnx_nd
 from .builder import NCHW_TO_NHWC, Builder, QConst, Tensor, argsort, identity
 
 # Ops that may run on an integer (QuantizeLinear'd) tensor: they only move data.
@@ -521,8 +521,10 @@ def _slice_onnx(b: Builder, data: Tensor, index: list, name: str | None = None) 
     ir_index = [index[p] for p in data.perm]
     try:
         attrs = slice_attrs(data.value.shape, ir_index)
-    except ValueError as e:
-        raise b.error(str(e), "empty outputs are not supported.") from None
+    except ValueError:                           # selects nothing: no elements (onnx_empty.py)
+        shape = [len(range(*ix.indices(d))) if isinstance(ix, slice) else 1
+                 for d, ix in zip(data.shape, index)]
+        return onnx_empty.empty(b, data, shape, name or b.out_name)
     return b.act(b.emit("slice", [data.value], attrs, name=name), data.perm)
 
 
@@ -551,7 +553,7 @@ def Split(b: Builder, input, split=None, *, axis=0, num_outputs=None):
     else:
         step = -(-d // (num_outputs or n_out))
         sizes = [min(step, d - k * step) for k in range(num_outputs or n_out)]
-    if sum(sizes) != d or min(sizes) < 1:
+    if sum(sizes) != d or min(sizes) < 0:
         raise b.error(f"Split sizes {sizes} along axis {axis} of {list(input.shape)}",
                       cls=ModelError)
     outs, at = [], 0
@@ -751,6 +753,14 @@ def Unsqueeze(b: Builder, data, axes=None):
 
 
 def Concat(b: Builder, *inputs, axis):
+    kept = [t for t in inputs if math.prod(t.shape)]   # no elements: adds nothing (onnx_empty)
+    if len(kept) < len(inputs):
+        if all(t.is_const for t in kept):
+            raise b.error("Concat of zero-sized activations and constants only",
+                          "its output is a constant: use it instead of the Concat.")
+        if len(kept) == 1:
+            return kept[0]
+        inputs = tuple(kept)
     acts = [t for t in inputs if not t.is_const]
     r = acts[0].rank
     axis %= r

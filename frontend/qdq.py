@@ -30,14 +30,20 @@ def _dtype_of(b: Builder, zero_point: Tensor | None, output_dtype: int, default)
     return np.dtype(default)
 
 
-def act_qparams(b: Builder, scale: Tensor, zero_point: Tensor | None, dtype) -> QParams:
+def act_qparams(b: Builder, scale: Tensor, zero_point: Tensor | None, dtype, axis: int = 1,
+                block_size: int = 0) -> QParams:
     """Per-tensor activation QParams in int8 terms."""
     s = b.const_input(scale, "scale").reshape(-1)
     zp = b.const_input(zero_point, "zero_point").reshape(-1) if zero_point is not None \
         else np.zeros(1, dtype)
     if s.size != 1 or zp.size != 1:
-        raise b.error("per-channel quantization of an activation",
-                      "activations must be quantized per tensor.")
+        how = (f"blocked, {s.size} scales in blocks of {block_size} along axis {axis}"
+               if block_size else f"per axis, {s.size} scales along axis {axis}")
+        raise b.error(f"per-channel quantization of an activation ({how})",
+                      "activations, model inputs and outputs included, are quantized per "
+                      "tensor (the C API gives each input and output one scale and zero "
+                      "point): quantize this tensor with one scale, or keep per-channel Q/DQ "
+                      "on constants (weights).")
     if np.dtype(dtype) not in ACT_DTYPES:
         raise b.error(f"activation quantized to {np.dtype(dtype)}",
                       "only int8 and uint8 activations are supported.")
@@ -58,7 +64,7 @@ def QuantizeLinear(b: Builder, x, y_scale, y_zero_point=None, *, axis=1, saturat
     if x.itype is not None:
         raise b.error("QuantizeLinear of an integer tensor", "expected a float input.")
     dtype = _dtype_of(b, y_zero_point, output_dtype, np.uint8)
-    q = act_qparams(b, y_scale, y_zero_point, dtype)
+    q = act_qparams(b, y_scale, y_zero_point, dtype, axis, block_size)
     v = x.value
     if v.q is not None and v.q != q and id(v) not in b.inherited:
         # the tensor quantized a second time for another consumer (pt2e): an int8 -> int8
@@ -81,7 +87,7 @@ def DequantizeLinear(b: Builder, x, x_scale, x_zero_point=None, *, axis=1, block
         raise b.error(f"zero point of type {x_zero_point.data.dtype} for a {x.itype} input",
                       "the zero point must have the input's type (ONNX type constraint).",
                       cls=ModelError)
-    q = act_qparams(b, x_scale, x_zero_point, x.itype)
+    q = act_qparams(b, x_scale, x_zero_point, x.itype, axis, block_size)
     if x.q is None:                      # an integer graph input: learn its parameters here
         _set_q_back(b, x.value, q)
     elif x.q != q:

@@ -19,8 +19,8 @@ def verify(g: Graph, integer_only: bool = False) -> Graph:
     known = {id(v) for v in g.inputs}
     names: set[str] = set()
     for v in g.inputs:
-        if any(d <= 0 for d in v.shape):
-            _fail(None, f"input '{v.name}' shape must be static and positive", ">0", v.shape)
+        if any(d < 0 for d in v.shape):        # 0: a zero-sized input (no elements)
+            _fail(None, f"input '{v.name}' shape must be static", ">=0", v.shape)
     for node in g.nodes:
         if node.op not in OPS:
             _fail(node, "op is registered", sorted(OPS), node.op)

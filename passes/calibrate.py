@@ -51,6 +51,8 @@ def observe_ranges(g: Graph, samples: list[dict[str, np.ndarray]],
                 raise QuantizationError(
                     f"calibration sample {i}: value '{v.name}' is not finite (NaN/Inf) — "
                     "check the calibration data and the model's weights")
+            if a.size == 0:                     # no elements, no range (empty_q)
+                continue
             lo[v] = min(lo.get(v, np.inf), float(a.min()))
             hi[v] = max(hi.get(v, -np.inf), float(a.max()))
         if progress:
@@ -261,11 +263,26 @@ def assign_qparams(g: Graph, samples: list[dict[str, np.ndarray]] | None,
             f"model '{g.name}' is a float model (no quantization for {len(missing)} tensors, "
             f"e.g. {names}) — calibration data is needed: pass --calib calib.npz "
             "(one array per model input, N samples), or a quantized (QDQ) model")
-    ranges = estimate_ranges(g, samples, missing, method, progress)
+    empty = [v for v in missing if v.type.size == 0]
+    missing = [v for v in missing if v.type.size]
+    ranges = estimate_ranges(g, samples, missing, method, progress) if missing else {}
     for v in missing:
         v.type = v.type.with_(q=qparams_from_range(*ranges[v]))
+    for v in empty:
+        v.type = v.type.with_(q=empty_q(v))
     log.info("calibrated %d tensors on %d samples (%s)", len(missing), len(samples), method)
     return {v: ranges[v] for v in missing}
+
+
+def empty_q(v: Value) -> QParams:
+    """A value with no elements has no range: it keeps its source's quantization (OpDef.same_q:
+    the empty op), else scale 1, zero point 0 (a zero-sized model input; no value is ever
+    quantized with it)."""
+    p = v.producer
+    if p is not None and OPS[p.op].same_q and p.inputs[0] is not None \
+            and p.inputs[0].q is not None:
+        return p.inputs[0].q
+    return QParams((1.0,), (0,))
 
 
 def symmetric_int16(lo: float, hi: float) -> QParams:

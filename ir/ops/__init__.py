@@ -26,6 +26,7 @@ from . import rsqrt16  # noqa: F401,E402  (registration: rsqrt16, 16x8)
 from . import nd  # noqa: F401,E402  (registration: conv3d, max_pool3d, avg_pool3d)
 from . import gru  # noqa: F401,E402  (registration: gru)
 from . import softmax8_16  # noqa: F401,E402  (registration: softmax8_16, int8 -> int16)
+from . import empty  # noqa: F401,E402  (registration: empty, zero-sized values)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]

@@ -48,6 +48,8 @@ REASONS = [  # (pattern in tinyc's message, short reason)
     (r"op on a quantized \(integer\) tensor", "float op on integer input"),
     (r"3-D ConvTranspose strides", "3-D ConvTranspose stride > 1"),
     (r"output Indices \('[^']*'\) is used: int64", "output type INT64 (MaxPool Indices)"),
+    (r"reduction over an empty set: output '[^']*' is the constant (\S+)",
+     "reduction over an empty set: the constant {0} is no int8 value"),
 ]
 
 
