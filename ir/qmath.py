@@ -299,7 +299,8 @@ def ort_requantize(acc, mult, exp) -> np.ndarray:
     IEEE single precision: int -> float32 and the product round to nearest even), saturated to
     int32. acc int (int32 range), mult/exp per channel (broadcast on the last axis)."""
     scale = np.ldexp(np.asarray(mult, np.float64), np.asarray(exp, np.int64)).astype(np.float32)
-    v = np.asarray(acc, np.int64).astype(np.float32) * scale
+    with np.errstate(over="ignore"):             # a float32 overflow is inf, then saturated
+        v = np.asarray(acc, np.int64).astype(np.float32) * scale
     v = np.clip(np.rint(v.astype(np.float64)), -2.0 ** 31, 2.0 ** 31 - 1)
     return v.astype(np.int64)
 

@@ -75,6 +75,9 @@ static inline int32_t tinyc_ort_requantize(int32_t acc, int32_t mult, int32_t ex
     int32_t k = tinyc_ort_bits(a0) - 24;
     int32_t d, s;
     uint64_t a, p, r;
+    if (a0 == 0u) {
+        return 0;
+    }
     if (k < 0) {
         k = 0;
     }
