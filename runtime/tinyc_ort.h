@@ -24,35 +24,25 @@
 extern "C" {
 #endif
 
-/* The number of significant bits of x (0 for 0). */
-static inline int32_t tinyc_ort_bits(uint64_t x)
+/* The number of significant bits of x (0 for 0); CLZ where the compiler has it. */
+static inline int32_t tinyc_ort_bits32(uint32_t x)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    return (x == 0u) ? 0 : 32 - (int32_t)__builtin_clz(x);
+#else
     int32_t n = 0;
-    if (x >> 32) {
-        x >>= 32;
-        n += 32;
-    }
-    if (x >> 16) {
-        x >>= 16;
-        n += 16;
-    }
-    if (x >> 8) {
-        x >>= 8;
-        n += 8;
-    }
-    if (x >> 4) {
-        x >>= 4;
-        n += 4;
-    }
-    if (x >> 2) {
-        x >>= 2;
-        n += 2;
-    }
-    if (x >> 1) {
+    while (x != 0u) {
         x >>= 1;
         n += 1;
     }
-    return n + (int32_t)x;
+    return n;
+#endif
+}
+
+static inline int32_t tinyc_ort_bits(uint64_t x)
+{
+    const uint32_t hi = (uint32_t)(x >> 32);
+    return (hi != 0u) ? 32 + tinyc_ort_bits32(hi) : tinyc_ort_bits32((uint32_t)x);
 }
 
 /* x / 2^n rounded half to even, n in [0, 63]. */
