@@ -7,12 +7,12 @@ the kernel works in, whether the fast (DSP) kernel runs, and why.
     emit_c(g, plan, out, options={"selection": choices})       # renders, decides nothing
 
 The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16"; its
-fast form where fast_s16.applies); an average with attrs["round_half_even"] (an ONNX QDQ
-import) takes "<op>.even"; a layer with attrs["ort_mult"] (ONNX Runtime's requantization,
-an ORT-family QDQ import) takes the generic "<op>.ort"; a layer with constant int8 weights takes its weight format's
-kernel ("<op>.<format>", formats.choose_format; the fast, decoding form for s4 / cb / mask
-conv2d and depthwise where packed_fast.applies); the fast kernel runs where its preconditions
-hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
+fast form where fast_s16.applies); a layer with attrs["ort_mult"] (ONNX Runtime's
+requantization, an ORT-family QDQ import) takes the generic "<op>.ort"; an average with
+attrs["round_half_even"] (an ONNX QDQ import) takes "<op>.even"; a layer with constant int8
+weights takes its weight format's kernel ("<op>.<format>", formats.choose_format; the fast,
+decoding form for s4 / cb / mask conv2d and depthwise where packed_fast.applies); the fast
+kernel runs where its preconditions hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
 """
 from __future__ import annotations
 
