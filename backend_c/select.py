@@ -12,7 +12,8 @@ requantization, an ORT-family QDQ import) takes the generic "<op>.ort"; an avera
 attrs["round_half_even"] (an ONNX QDQ import) takes "<op>.even"; a layer with constant int8
 weights takes its weight format's kernel ("<op>.<format>", formats.choose_format; the fast,
 decoding form for s4 / cb / mask conv2d and depthwise where packed_fast.applies); the fast
-kernel runs where its preconditions hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
+kernel runs where its preconditions hold (fast.applies) on dense or "wide" weights; everything
+else takes the op's kernel.
 """
 from __future__ import annotations
 
