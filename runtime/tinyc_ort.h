@@ -27,7 +27,7 @@ extern "C" {
 /* The number of significant bits of x (0 for 0); CLZ where the compiler has it. */
 static inline int32_t tinyc_ort_bits32(uint32_t x)
 {
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYC_ORT_NO_CLZ)
     return (x == 0u) ? 0 : 32 - (int32_t)__builtin_clz(x);
 #else
     int32_t n = 0;

@@ -98,6 +98,14 @@ def test_c_equals_float32(rng, host_cache):
         assert bad.size == 0, f"{bad.size} differ, first {ops[bad[0]]}: C {got[bad[0]]} vs {want[bad[0]]}"
 
 
+def test_c_without_clz_equals_float32(rng, host_cache):
+    """The portable bit count (no __builtin_clz: TINYC_ORT_NO_CLZ) gives the same bits."""
+    mod = _module(host_cache / "noclz", ("-DTINYC_ORT_NO_CLZ",))
+    ops = _pairs(rng, 200_000)
+    assert np.array_equal(_call(mod, ops[:, 0], ops[:, 1], ops[:, 2]),
+                          qmath.ort_requantize(ops[:, 0], ops[:, 1], ops[:, 2]))
+
+
 def test_edge_values():
     m, e = qmath.f32_parts(np.float32(0.5))
     assert (m, e) == (1 << 23, -24)
