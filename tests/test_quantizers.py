@@ -31,11 +31,10 @@ FILES = sorted(p.stem for p in HERE.glob("*.onnx") if p.stem.endswith(VARIANTS))
 # (MLAS: rint(float32(acc) * float32(x_s * w_s / y_s))); tinyc does the same in integers for
 # these imports (IR attrs ort_mult / ort_exp, runtime/tinyc_ort.h): every cnn, mlp and dwsep
 # file of ORT's quantizer and pt2e equals ORT bit for bit (before: 1-2 steps). What is left
-# (docs/frontend.md, "Agreement with ONNX Runtime"): the residual Add (ORT's QLinearAdd adds in
-# float32 with FMA, tinyc in TFLM's fixed point: resnet 2-3), BatchNorm after Gemm run in
-# float by ORT and folded by tinyc (autoenc 1-2), the HardSwish / sigmoid-gating tables and
-# Mul (mixed 1-2), pt2e's dwsep (4: its depthwise output is quantized twice, the second time
-# by ORT in float after a float island tinyc folds).
+# (docs/frontend.md, "Agreement with ONNX Runtime"): ops ORT runs in float (int8 files: its
+# s8 -> u8 conversion leaves some Conv / Add with mixed types, run as DQ -> op -> Q), its
+# float32 QLinearAveragePool (resnet 2-3), BatchNorm after Gemm run in float by ORT (autoenc
+# 1-2), the gating Mul / Sigmoid (mixed 1-2), pt2e's dwsep (4).
 MAX_LSB: dict[str, int] = {f: 0 for f in FILES if f.startswith(("cnn_", "mlp_", "dwsep_"))
                            and not f.endswith(("_tf2onnx", "_nncf"))}
 MAX_LSB.update(dwsep_pt2e=4, autoenc_pt2e=0, resnet_ort_qdq_sym=0, autoenc_ort_qop_u8=1,
