@@ -62,8 +62,11 @@ def layer_rule(node: Node) -> dict:
     ort = {}
     if node.attrs.get("requant") == "ort" and OPS[node.op].ort_requant and \
             x.dtype is DType.INT8:       # an ORT-family QDQ import: ONNX Runtime's float32 scale
-        parts = [f32_parts(ort_output_scale(x.q.s, ws, y.q.s)) for ws in w_scales]
-        ort = {"ort_mult": tuple(m for m, _ in parts), "ort_exp": tuple(e for _, e in parts)}
+        try:
+            parts = [f32_parts(ort_output_scale(x.q.s, ws, y.q.s)) for ws in w_scales]
+            ort = {"ort_mult": tuple(m for m, _ in parts), "ort_exp": tuple(e for _, e in parts)}
+        except ValueError:               # a scale that is no normal float32: TFLM's as before
+            ort = {}
     return {"in_offset": -x.q.zp, "out_offset": y.q.zp, "multiplier": tuple(mults),
             "shift": tuple(shifts), **activation_range(node, y.q), **ort}
 
