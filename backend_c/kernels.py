@@ -92,12 +92,24 @@ def _dense(node: Node, ctx, channels: int, fast_args=None) -> dict:
             "output_offset": _int_attr(node, "out_offset", -255, 255),
             "input_dims": dims4(x.shape), "input": ctx.ptr(x),
             "filter_dims": dims4(w.shape), "output_dims": dims4(y.shape), "output": ctx.ptr(y)}
+    if "ort_mult" in node.attrs:      # ONNX Runtime's requantization: the generic kernel
+        fast_args = {"fast": False, **_ort_quant(node, ctx, channels), "filter": ctx.ptr(w),
+                     "bias": "NULL" if b is None else ctx.ptr(b)}
     if fast_args is None:
         fast_args = {"fast": False, **_quant(node, ctx, channels),
                      "filter": "NULL" if packed else ctx.ptr(w),
                      "bias": "NULL" if b is None or (packed and bias16_fits(node))
                      else ctx.ptr(b)}
-    return {**args, **fast_args}
+    return {**args, "ort": "_ort" if "ort_mult" in node.attrs else "", **fast_args}
+
+
+def _ort_quant(node: Node, ctx, channels: int) -> dict:
+    """ONNX Runtime's float32 output scale ort_mult * 2^ort_exp per channel (runtime/tinyc_ort.h:
+    the quant params' multiplier[] and shift[] arrays hold them)."""
+    mult = _per_channel(node, "ort_mult", channels, 1 << 23, (1 << 24) - 1)
+    exp = _per_channel(node, "ort_exp", channels, -149 - 23, 127 - 23)
+    return {"multiplier": ctx.array(f"{node.name}_ort_mult", "int32_t", mult),
+            "shift": ctx.array(f"{node.name}_ort_exp", "int32_t", exp)}
 
 
 def transpose_conv2d_args(node: Node, ctx) -> dict:
@@ -953,6 +965,14 @@ KERNELS: dict[str, Kernel] = {
        for op in ("max_pool3d", "avg_pool3d")},
     "gru": Kernel("call_gru.c.j2", ("tinyc_lstm.h", "tinyc_gru.h", "tinyc_gru_s8.c"), gru_args,
                   gru_scratch),
+    # ONNX Runtime's float32 requantization in integers (ORT-family QDQ imports, attrs ort_mult;
+    # select.py): the generic loops compiled with tinyc_ort.h
+    **{f"{op}.ort": Kernel(f"call_{op}.c.j2", ("tinyc_ort.h", f"tinyc_{op}_ort_s8.c",
+                                               f"tinyc_{op}_s8.c", "tinyc_dot.h", "tinyc_dsp.h")
+                           + _WIN, args)
+       for op, args in ((CONV2D, lambda node, ctx: conv2d_args(node, ctx)),
+                        (DEPTHWISE_CONV2D, lambda node, ctx: depthwise_args(node, ctx)),
+                        (FULLY_CONNECTED, lambda node, ctx: fully_connected_args(node, ctx)))},
     # an ONNX LSTM with peephole weights P (attrs["peep_w"]; select.py)
     "lstm.peephole": Kernel("call_lstm_peep.c.j2", ("tinyc_lstm.h", "tinyc_lstm_peep.h",
                                                     "tinyc_lstm_peep_s8.c"),
@@ -997,6 +1017,7 @@ def depthwise_inplace_fits(node: Node) -> bool:
     doc)."""
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     return (node.op == DEPTHWISE_CONV2D and x.dtype.name == "INT8" and y.dtype.name == "INT8"
+            and "ort_mult" not in node.attrs
             and x.shape[0] == 1 and w.shape[3] == x.shape[3] == y.shape[3]
             and y.type.nbytes <= x.type.nbytes)
 

@@ -7,11 +7,13 @@ the kernel works in, whether the fast (DSP) kernel runs, and why.
     emit_c(g, plan, out, options={"selection": choices})       # renders, decides nothing
 
 The graph is not changed. Precedence: int16 activations take the 16x8 kernel ("<op>.s16"; its
-fast form where fast_s16.applies); an average with attrs["round_half_even"] (an ONNX QDQ
-import) takes "<op>.even"; a layer with constant int8 weights takes its weight format's
-kernel ("<op>.<format>", formats.choose_format; the fast, decoding form for s4 / cb / mask
-conv2d and depthwise where packed_fast.applies); the fast kernel runs where its preconditions
-hold (fast.applies) on dense or "wide" weights; everything else takes the op's kernel.
+fast form where fast_s16.applies); a layer with attrs["ort_mult"] (ONNX Runtime's
+requantization, an ORT-family QDQ import) takes the generic "<op>.ort"; an average with
+attrs["round_half_even"] (an ONNX QDQ import) takes "<op>.even"; a layer with constant int8
+weights takes its weight format's kernel ("<op>.<format>", formats.choose_format; the fast,
+decoding form for s4 / cb / mask conv2d and depthwise where packed_fast.applies); the fast
+kernel runs where its preconditions hold (fast.applies) on dense or "wide" weights; everything
+else takes the op's kernel.
 """
 from __future__ import annotations
 
@@ -73,6 +75,11 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
             need = entry.scratch(node) if entry.scratch is not None else 0
             return KernelChoice(node.name, node.op, f"{node.op}.peephole", fmt, need,
                                 why=f"peephole weights ({need:,} B scratch)", weights=weights)
+    if "ort_mult" in node.attrs and node.outputs[0].dtype.name == "INT8":
+        dense = choose_format(node, "dense", kernels) if weights is not None else None
+        return KernelChoice(node.name, node.op, f"{node.op}.ort", "dense" if dense else "",
+                            why="ONNX Runtime's float32 requantization in integers (an "
+                            "ORT-family QDQ import): the generic kernel", weights=dense)
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")

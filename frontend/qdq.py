@@ -184,9 +184,17 @@ def ort_requantize(g) -> None:
     QuantizeLinear made here) and, through attrs["requant"] = "ort", the tables quantize
     inserts for a Concat's differently quantized inputs or a byte-moving op whose output
     quantization differs (passes/quantize.py). TFLite's Requantize differs from ORT's on up
-    to a quarter of the values (0.95 on average over random scales)."""
+    to a quarter of the values (0.95 on average over random scales). A layer ORT runs as
+    QLinearConv / QGemm / QLinearMatMul (OpDef ort_requant) with QDQ-quantized input and weights
+    gets attrs["requant"] = "ort" too: quantize gives it ORT's float32 output scale
+    (quant_rules.layer_rule: attrs ort_mult, ort_exp), requantized as MLAS does (ir/ops/conv.py)."""
     for node in g.nodes:
         d = OPS[node.op]
+        if d.ort_requant:
+            x, w = node.inputs[0], node.inputs[1]
+            if x.q is not None and w.q is not None:     # output: its Q (after a relu too)
+                node.attrs["requant"] = "ort"
+            continue
         if node.op == "lut" and node.attrs.get("fn") == "tflm_requantize":
             x, y = node.inputs[0], node.outputs[0]
             node.attrs["table"] = float_requant_table(x.q, y.q)

@@ -270,3 +270,74 @@ def float_requant_table(q_in, q_out) -> tuple[int, ...]:
     y = np.rint(x / np.float32(q_out.s)).astype(np.int64) + q_out.zp
     return tuple(int(v) for v in np.clip(y, -128, 127))
 
+
+
+# -- ONNX Runtime's float32 requantization (QLinearConv, QGemm, QLinearMatMul) ---------------
+# MLAS MlasRequantizeOutput: y = clamp(rint(float32(acc + bias) * scale) + zero point), in IEEE
+# float32, rounding half to even; scale = float32(float32(x_scale * w_scale[c]) / y_scale)
+# (QLinearConv::ComputeOutputScale; QGemm's alpha * a_scale * b_scale / y_scale with alpha 1).
+# The IR keeps the scale as integers: scale == ort_mult * 2^ort_exp, ort_mult the 24-bit
+# significand (2^23 <= ort_mult < 2^24) of a normal float32.
+
+def ort_output_scale(x_scale: float, w_scale: float, y_scale: float) -> np.float32:
+    """ORT's float32 output scale of a QLinearConv / QGemm / QLinearMatMul channel."""
+    f = np.float32
+    return f(f(f(x_scale) * f(w_scale)) / f(y_scale))
+
+
+def f32_parts(scale) -> tuple[int, int]:
+    """(m, e) with float32 scale == m * 2^e exactly, 2^23 <= m < 2^24 (a normal float32 > 0)."""
+    s = np.float32(scale)
+    if not (np.isfinite(s) and s >= np.finfo(np.float32).tiny):
+        raise ValueError(f"ORT output scale {s!r} is not a positive normal float32")
+    fr, e = math.frexp(float(s))                 # s = fr * 2^e, 0.5 <= fr < 1 (exact)
+    return int(fr * (1 << 24)), int(e) - 24
+
+
+def ort_requantize(acc, mult, exp) -> np.ndarray:
+    """rint(float32(acc) * float32(mult * 2^exp)) as ONNX Runtime computes it (numpy float32 is
+    IEEE single precision: int -> float32 and the product round to nearest even), saturated to
+    int32. acc int (int32 range), mult/exp per channel (broadcast on the last axis)."""
+    scale = np.ldexp(np.asarray(mult, np.float64), np.asarray(exp, np.int64)).astype(np.float32)
+    with np.errstate(over="ignore"):             # a float32 overflow is inf, then saturated
+        v = np.asarray(acc, np.int64).astype(np.float32) * scale
+    v = np.clip(np.rint(v.astype(np.float64)), -2.0 ** 31, 2.0 ** 31 - 1)
+    return v.astype(np.int64)
+
+
+def _bit_length(x: np.ndarray) -> np.ndarray:
+    """Bits of each non-negative int64 x < 2^53 (0 for 0)."""
+    return np.frexp(x.astype(np.float64))[1].astype(np.int64)
+
+
+def _shift_half_even(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """round(x / 2^n) half to even, x >= 0, n >= 0 (n > 62: 0)."""
+    n = np.broadcast_to(n, x.shape)
+    big = n > 62
+    n = np.where(big, 1, n)
+    q = x >> n
+    r = x - (q << n)
+    half = np.where(n > 0, np.int64(1) << np.maximum(n - 1, 0), 1)
+    up = (n > 0) & ((r > half) | ((r == half) & (q & 1 == 1)))
+    return np.where(big, 0, q + up)
+
+
+def ort_requantize_int(acc, mult, exp) -> np.ndarray:
+    """ort_requantize in integer arithmetic only, as runtime/tinyc_ort.h computes it: |acc|
+    rounded to a 24-bit significand (float32(acc)), times the scale's 24-bit significand (a
+    48-bit product), rounded to 24 bits (the float32 product), rounded half to even to an
+    integer by the sum of the exponents; the sign put back; saturated to int32."""
+    acc = np.asarray(acc, np.int64)
+    mult = np.broadcast_to(np.asarray(mult, np.int64), acc.shape)
+    exp = np.broadcast_to(np.asarray(exp, np.int64), acc.shape)
+    a = np.abs(acc)
+    k = np.maximum(_bit_length(a) - 24, 0)
+    a = _shift_half_even(a, k)                   # float32(|acc|) = a * 2^k
+    p = a * mult                                 # < 2^48
+    d = np.maximum(_bit_length(p) - 24, 0)
+    p = _shift_half_even(p, d)                   # the float32 product = p * 2^(d + k + exp)
+    s = d + k + exp
+    left = np.minimum(p << np.clip(s, 0, 31), 2 ** 31)          # p <= 2^24
+    r = np.where(s >= 0, left, _shift_half_even(p, np.maximum(-s, 0)))
+    r = np.where(acc < 0, -r, r)
+    return np.clip(r, -2 ** 31, 2 ** 31 - 1)

@@ -15,8 +15,8 @@ import numpy as np
 from ..errors import QuantizationError
 from ..ir import OPS, DType, Node, QParams
 from ..ir.qmath import f64  # noqa: F401  (the passes' name for it)
-from ..ir.qmath import (calculate_input_radius, preprocess_softmax_scaling,
-                        quantize_multiplier, round_half_away)
+from ..ir.qmath import (calculate_input_radius, f32_parts, ort_output_scale,
+                        preprocess_softmax_scaling, quantize_multiplier, round_half_away)
 
 QUANT_RULES = {}
 
@@ -59,8 +59,16 @@ def layer_rule(node: Node) -> dict:
         raise QuantizationError(f"node '{node.name}' ({node.op}): 16x8 requantization needs "
                                 f"shift < 8 (input scale * weight scale / output scale < 128)"
                                 f" — got shift {max(shifts)}")
+    ort = {}
+    if node.attrs.get("requant") == "ort" and OPS[node.op].ort_requant and \
+            x.dtype is DType.INT8:       # an ORT-family QDQ import: ONNX Runtime's float32 scale
+        try:
+            parts = [f32_parts(ort_output_scale(x.q.s, ws, y.q.s)) for ws in w_scales]
+            ort = {"ort_mult": tuple(m for m, _ in parts), "ort_exp": tuple(e for _, e in parts)}
+        except ValueError:               # a scale that is no normal float32: TFLM's as before
+            ort = {}
     return {"in_offset": -x.q.zp, "out_offset": y.q.zp, "multiplier": tuple(mults),
-            "shift": tuple(shifts), **activation_range(node, y.q)}
+            "shift": tuple(shifts), **activation_range(node, y.q), **ort}
 
 
 @rule("add", "sub")

@@ -10,6 +10,11 @@
 #include "tinyc_requant.h"
 #include "tinyc_window.h"
 
+/* tinyc_conv2d_ort_s8.c compiles these loops with ONNX Runtime's requantization */
+#ifndef TINYC_LAYER_REQUANT
+#define TINYC_LAYER_REQUANT tinyc_requant_out_s8
+#endif
+
 /* All output channels of one output pixel. */
 static void tinyc_conv_pixel(const tinyc_conv_params *p, const tinyc_per_channel_quant_params *q,
                              const tinyc_dims *in_dims, const int8_t *image,
@@ -21,7 +26,7 @@ static void tinyc_conv_pixel(const tinyc_conv_params *p, const tinyc_per_channel
     for (oc = 0; oc < out_c; ++oc) {
         const int32_t acc = tinyc_conv_window(p, in_dims, image, f_dims,
                                               filter + oc * filter_size, win);
-        out[oc] = tinyc_requant_out_s8(acc, bias != 0 ? bias[oc] : 0, q, oc, p->output_offset,
+        out[oc] = TINYC_LAYER_REQUANT(acc, bias != 0 ? bias[oc] : 0, q, oc, p->output_offset,
                                        &p->activation);
     }
 }

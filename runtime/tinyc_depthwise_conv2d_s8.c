@@ -8,6 +8,11 @@
 #include "tinyc_requant.h"
 #include "tinyc_window.h"
 
+/* tinyc_depthwise_conv2d_ort_s8.c compiles these loops with ONNX Runtime's requantization */
+#ifndef TINYC_LAYER_REQUANT
+#define TINYC_LAYER_REQUANT tinyc_requant_out_s8
+#endif
+
 /* The accumulator of output channel oc (input channel ic) over the window. */
 static int32_t tinyc_dw_acc(const tinyc_dw_conv_params *p, const tinyc_dims *in_dims,
                             const int8_t *image, const tinyc_dims *f_dims, const int8_t *filter,
@@ -34,7 +39,7 @@ static inline int8_t tinyc_dw_finish(const tinyc_dw_conv_params *p,
                                      const tinyc_per_channel_quant_params *q,
                                      const int32_t *bias, int32_t oc, int32_t acc)
 {
-    return tinyc_requant_out_s8(acc, bias != 0 ? bias[oc] : 0, q, oc, p->output_offset,
+    return TINYC_LAYER_REQUANT(acc, bias != 0 ? bias[oc] : 0, q, oc, p->output_offset,
                                 &p->activation);
 }
 

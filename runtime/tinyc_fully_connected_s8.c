@@ -7,6 +7,11 @@
 #include "tinyc_dot.h"
 #include "tinyc_requant.h"
 
+/* tinyc_fully_connected_ort_s8.c compiles these loops with ONNX Runtime's requantization */
+#ifndef TINYC_LAYER_REQUANT
+#define TINYC_LAYER_REQUANT tinyc_requant_out_s8
+#endif
+
 void tinyc_fully_connected_s8(const tinyc_fc_params *params,
                               const tinyc_per_channel_quant_params *quant,
                               const tinyc_dims *input_dims, const int8_t *input,
@@ -22,7 +27,7 @@ void tinyc_fully_connected_s8(const tinyc_fc_params *params,
         for (oc = 0; oc < out_c; ++oc) {
             const int32_t acc = tinyc_dot_s8(input, filter + oc * depth, depth,
                                              params->input_offset);
-            output[oc] = tinyc_requant_out_s8(acc, bias != 0 ? bias[oc] : 0, quant, oc,
+            output[oc] = TINYC_LAYER_REQUANT(acc, bias != 0 ? bias[oc] : 0, quant, oc,
                                               params->output_offset, &params->activation);
         }
         input += depth;

@@ -8,6 +8,11 @@ Padded input positions contribute nothing (TFLM skips them; padding with -in_off
 16x8 form (int16 activations, symmetric, offsets 0; int8 weights; int64 bias): the same sum in
 int64, requantized by the 64-bit MultiplyByQuantizedMultiplier (qmath.requantize_s64), as
 TFLite Micro's reference_integer_ops 16x8 kernels and CMSIS-NN's *_s16 kernels.
+
+ONNX Runtime form (attrs ort_mult, ort_exp; set for ORT-family QDQ imports, OpDef ort_requant):
+  y = clamp(rint(float32(acc) * float32(ort_mult[c] * 2^ort_exp[c])) + out_offset, ...), in IEEE
+float32 with rounding half to even, as MLAS MlasRequantizeOutput after QLinearConv / QGemm /
+QLinearMatMul (qmath.ort_requantize; the C computes the same bits in integers, tinyc_ort.h).
 """
 from __future__ import annotations
 
@@ -74,6 +79,10 @@ def _finish_int(acc: np.ndarray, node) -> np.ndarray:
     shift = np.asarray(a["shift"], np.int64)
     if node.inputs[0].dtype is DType.INT16:
         return clamp_int(qmath.requantize_s64(acc, mult, shift), node)
+    if "ort_mult" in a:                  # ONNX Runtime's float32 requantization (ort_requant)
+        y = qmath.ort_requantize(qmath.wrap_int32(acc), np.asarray(a["ort_mult"], np.int64),
+                                 np.asarray(a["ort_exp"], np.int64)) + a["out_offset"]
+        return clamp_int(y, node)
     y = qmath.requantize(acc, mult, shift) + a["out_offset"]
     return clamp_int(y, node)
 
@@ -115,7 +124,8 @@ def conv2d_macs(node) -> int:
 
 
 @op("conv2d", run_float=float_semantics(conv_acc), run_int=int_semantics(conv_acc),
-    macs=conv2d_macs, layer=Layer(weight_axis=0, window=True), patchable=True, **LAYER)
+    macs=conv2d_macs, layer=Layer(weight_axis=0, window=True), patchable=True, **LAYER,
+    ort_requant=True)
 def conv2d(inputs, attrs):
     """conv2d(x[N,H,W,C], w[O,KH,KW,C], b[O]?) {stride, pads=(t,l,b,r), dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[0])
@@ -138,7 +148,7 @@ def depthwise_macs(node) -> int:
 @op("depthwise_conv2d", run_float=float_semantics(depthwise_acc),
     run_int=int_semantics(depthwise_acc), macs=depthwise_macs,
     layer=Layer(weight_axis=3, window=True, per_channel=True, prunable=False), patchable=True,
-    **LAYER)
+    **LAYER, ort_requant=True)
 def depthwise_conv2d(inputs, attrs):
     """depthwise_conv2d(x[N,H,W,C], w[1,KH,KW,C*M], b[C*M]?) {stride, pads, dilation, act}"""
     return _conv_type(inputs, attrs, inputs[1].shape[3], "depthwise_conv2d")
@@ -151,7 +161,7 @@ def fc_acc(node, x, w, pad_value, dtype):
 
 
 @op("fully_connected", run_float=float_semantics(fc_acc), run_int=int_semantics(fc_acc),
-    layer=Layer(weight_axis=0), **LAYER,
+    layer=Layer(weight_axis=0), **LAYER, ort_requant=True,
     macs=lambda node: int(np.prod(node.outputs[0].shape)) * node.inputs[1].shape[1])
 def fully_connected(inputs, attrs):
     """fully_connected(x[N,K], w[O,K], b[O]?) {act}"""

@@ -102,6 +102,10 @@ class OpDef:
     int16_output_zp: int | None = None   # int8 input, int16 output at this fixed zero point
     #                                      (softmax8_16: -32768, TFLM's int8 -> int16 softmax);
     #                                      the one asymmetric int16 value (a model output)
+    ort_requant: bool = False            # int8 layer that ONNX Runtime runs as QLinearConv /
+    #                                      QGemm / QLinearMatMul: an ORT-family QDQ import
+    #                                      requantizes it in float32 as ORT (attrs ort_mult,
+    #                                      ort_exp: conv.py; quant_rules.layer_rule)
 
     def out_channels(self, w_shape) -> int:
         """The number of output channels of a layer with weights of this shape."""
