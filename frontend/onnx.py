@@ -45,8 +45,12 @@ QDATA_OPS = ("Identity", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueez
 OPS = onnx_table.OPS
 
 
-def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Graph:
-    """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph."""
+def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None,
+              ort_exact: bool = False) -> Graph:
+    """Read an ONNX model (path or ModelProto) into a float (or QDQ-annotated) NHWC ir.Graph.
+    ort_exact: an ORT-family QDQ model's conv / depthwise / fully connected layers requantize
+    as ONNX Runtime does (float32, half to even; emulated in integers on the generic kernels,
+    docs/frontend.md) instead of TFLite's fixed point on the fast kernels."""
     model, path = _read(path_or_model)
     guard_graph.check_structure(model, path)
     model = old_opset.upgrade(model, path)       # opsets 7..10 -> 11 (one note line)
@@ -71,7 +75,7 @@ def load_onnx(path_or_model, input_shapes: dict[str, tuple] | None = None) -> Gr
         model = batch.pin_batch(model, pins, path, _infer_shapes)
     else:
         model = _infer_shapes(model, path)
-    return _Importer(model, path, opset).run()
+    return _Importer(model, path, opset, ort_exact).run()
 
 
 # -- reading and checking --------------------------------------------------------------------
@@ -227,13 +231,14 @@ def _input_shape(vi: onnx.ValueInfoProto, path: str) -> tuple[int, ...]:
 # -- conversion ------------------------------------------------------------------------------
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, path: str, opset: int):
+    def __init__(self, model: onnx.ModelProto, path: str, opset: int, ort_exact: bool = False):
         self.onnx = model.graph
         # a TFLite model converted by tf2onnx keeps TFLite Micro's rounding (its int8 QDQ form
         # is bit-exact with TFLM), and so does tinyc's own QDQ export (`tinyc finetune`: it
         # compiles back to the same bits); other QDQ producers round averages as ONNX Runtime
         self.tf2onnx = model.producer_name == "tf2onnx"
         self.ort_rounding = not (self.tf2onnx or model.producer_name.startswith("tinyc"))
+        self.ort_exact = ort_exact
         self.path = path
         self.g = Graph(model.graph.name or "model")
         self.g.io_quant, self.g.io_dtype = {}, {}
@@ -282,7 +287,7 @@ class _Importer:
         if self.ort_rounding:
             qdq.requantizing_global_pool(self.g)
             qdq.round_averages_half_even(self.g)
-            qdq.ort_requantize(self.g)
+            qdq.ort_requantize(self.g, layers=self.ort_exact)
         elif self.tf2onnx:                       # TFLite's MEAN, as the .tflite compiles
             qdq.requantizing_global_pool(self.g, half_even=False)
         guard_graph.check_imported(self.g, self.origin, self.path)

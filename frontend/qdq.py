@@ -178,7 +178,7 @@ def round_averages_half_even(g) -> None:
                 a["even_zero_point"] = x.q.zp if is_global else 0
 
 
-def ort_requantize(g) -> None:
+def ort_requantize(g, layers: bool = False) -> None:
     """Requantizing tables as ONNX Runtime computes Q(DQ(x)) (float32, half to even; qmath
     float_requant_table): the tensor quantized twice (pt2e's double quantization, the tables
     QuantizeLinear made here) and, through attrs["requant"] = "ort", the tables quantize
@@ -186,13 +186,14 @@ def ort_requantize(g) -> None:
     quantization differs (passes/quantize.py). TFLite's Requantize differs from ORT's on up
     to a quarter of the values (0.95 on average over random scales). A layer ORT runs as
     QLinearConv / QGemm / QLinearMatMul (OpDef ort_requant) with QDQ-quantized input and weights
-    gets attrs["requant"] = "ort" too: quantize gives it ORT's float32 output scale
-    (quant_rules.layer_rule: attrs ort_mult, ort_exp), requantized as MLAS does (ir/ops/conv.py)."""
+    gets attrs["requant"] = "ort" too when `layers` (compile's ort_exact): quantize gives it
+    ORT's float32 output scale (quant_rules.layer_rule: attrs ort_mult, ort_exp), requantized
+    as MLAS does (ir/ops/conv.py) on the generic kernels."""
     for node in g.nodes:
         d = OPS[node.op]
         if d.ort_requant:
             x, w = node.inputs[0], node.inputs[1]
-            if x.q is not None and w.q is not None:     # output: its Q (after a relu too)
+            if layers and x.q is not None and w.q is not None:   # output: its Q (after a relu too)
                 node.attrs["requant"] = "ort"
             continue
         if node.op == "lut" and node.attrs.get("fn") == "tflm_requantize":

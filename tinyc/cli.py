@@ -100,6 +100,11 @@ def _common(p: argparse.ArgumentParser, calib: bool = True, compression: bool = 
     p.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...",
                    help="pin a dynamic input shape, e.g. input=1,3,32,32 (repeatable); also pins a "
                         "static batch N to 1 when the graph keeps the samples apart")
+    p.add_argument("--ort-exact", action="store_true", default=None,
+                   help="a QDQ model from ONNX Runtime's quantizer, PyTorch or NNCF: requantize "
+                        "conv / depthwise / fully connected layers bit for bit as ONNX Runtime "
+                        "(float32 math emulated in integers, generic kernels: slower; default: "
+                        "the fast kernels, within 1 step of ORT per layer)")
     p.add_argument("--name", default="tinyc_model", type=_c_prefix,
                    help="C symbol prefix of the generated API (default: tinyc_model)")
     if compression:

@@ -10,7 +10,7 @@ from .errors import TinycError
 
 # The tinyc.compile keywords that only change calibration or the memory plan (plain int8);
 # the others compress.
-CALIBRATION_OPTIONS = ("calib_method", "per_tensor", "ram_limit")
+CALIBRATION_OPTIONS = ("calib_method", "per_tensor", "ram_limit", "ort_exact")
 
 
 # -- compression and calibration flags ------------------------------------------------------
@@ -153,7 +153,7 @@ def compile_options(args) -> dict:
     out = {}
     for key in ("calib_method", "per_tensor", "prune_method", "prune_scope", "prune_structured",
                 "compensate", "bias_correction", "max_accuracy_drop", "val", "storage",
-                "ram_limit", "finetune", "train", "teacher"):
+                "ram_limit", "finetune", "train", "teacher", "ort_exact"):
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
     for key in ("prune", "cluster", "weights", "activations"):

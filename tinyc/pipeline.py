@@ -26,13 +26,13 @@ log = logging.getLogger("tinyc")
 FLOAT_PASSES = [fold_batchnorm, canonicalize, fuse_activation]
 
 
-def load_model(path, input_shapes: dict | None = None):
+def load_model(path, input_shapes: dict | None = None, ort_exact: bool = False):
     p = Path(path)
     if not p.exists():
         raise TinycError(f"{p}: no such file")
     if p.suffix.lower() == ".onnx":
         from .frontend.onnx import load_onnx
-        return load_onnx(p, input_shapes=input_shapes)
+        return load_onnx(p, input_shapes=input_shapes, ort_exact=ort_exact)
     if p.suffix.lower() == ".tflite":
         from .frontend.tflite import load_tflite
         return load_tflite(p, input_shapes=input_shapes)
@@ -168,7 +168,7 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
             max_accuracy_drop=None, val=None, storage: str = "auto",
             activations=None, precision: dict | None = None,
             ram_limit: int | None = None, finetune=None, train=None, teacher=None,
-            finetune_options: dict | None = None) -> Model:
+            finetune_options: dict | None = None, ort_exact: bool = False) -> Model:
     """Compile an ONNX model for a board. board: a name (`tinyc boards`), a .toml board file,
     a dict in the board-file schema (docs/boards.md) or a Board. calib: .npz path,
     {input: array}, or array.
@@ -191,12 +191,17 @@ def compile(path, board="stm32", calib=None, input_shapes: dict | None = None,
     finetune (epochs): quantization-aware fine-tuning with distillation after compression
     (docs/finetune.md); train (.npz path, dict or array like calib, plus an optional "label"
     array; default: the calibration data); teacher (an ONNX/TFLite path; default: the float
-    model itself); finetune_options (passes.finetune.FinetuneOptions fields)."""
+    model itself); finetune_options (passes.finetune.FinetuneOptions fields).
+    ort_exact: a QDQ model from ONNX Runtime's quantizer, PyTorch or NNCF requantizes its conv,
+    depthwise and fully connected layers exactly as ONNX Runtime does (float32 scale, half to
+    even; integer C on the generic kernels: several times the cycles of the default fast
+    kernels, whose TFLite-style fixed point differs from ORT by 1 step on ~1 % of a layer's
+    outputs; docs/frontend.md)."""
     from .passes.compress import Compression
     from .passes.search import compress_model
     from .target import load_board
     brd = load_board(board)
-    g = load_model(path, input_shapes)
+    g = load_model(path, input_shapes, ort_exact)
     g = run_passes(g, FLOAT_PASSES, check=verify)
     if any(isinstance(v, dict) for v in (prune, cluster, weights, activations)):
         from .names import onnx_aliases, resolve
