@@ -87,6 +87,7 @@ def test_unmet_budget_names_it_and_the_best(monkeypatch):
         _run(monkeypatch, TABLE, {"latency_ms": 0.5})
 
 
+@pytest.mark.slow      # ~2 min of QEMU runs; the search itself: the tests above
 def test_latency_budget_cli(tmp_path):
     """The real thing: examples/digits, a latency budget between plain int8's (~0.8 ms at
     168 MHz) and the most compressed model's (~2 ms); the model built meets it, as its own

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from ci import ci_subset
 from needs import need_tools
 
 from tinyc import bench, cli
@@ -45,7 +47,12 @@ def tools():
     need_tools("arm-none-eabi-gcc", "qemu-system-arm")
 
 
-@pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
+# CI runs an M4F (the default board), an M0 without FPU and an M33 with TrustZone; every other
+# board by hand (python -m pytest -m slow tests/test_cli_boards.py): ~1 min each
+CI_BOARDS = ("stm32f405", "microbit", "mps2-an505")
+
+
+@pytest.mark.parametrize("board", ci_subset(list_boards(), CI_BOARDS, lambda b: b.name))
 def test_run_data_and_input_on_every_board(board, capsys, tmp_path):
     rc, out, err = _run(capsys, board, "run", *MODEL, "--data", DIGITS / "test.npz")
     assert rc == 0, out + err
@@ -60,7 +67,7 @@ def test_run_data_and_input_on_every_board(board, capsys, tmp_path):
     _counts_line(out2, board)
 
 
-@pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
+@pytest.mark.parametrize("board", ci_subset(list_boards(), CI_BOARDS, lambda b: b.name))
 def test_check_and_sweep_qemu_on_every_board(board, capsys, tmp_path):
     rc, out, err = _run(capsys, board, "check", *MODEL, "--data", DIGITS / "test.npz")
     assert rc == 0 and "host C == golden model" in out, out + err

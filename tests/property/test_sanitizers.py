@@ -17,6 +17,7 @@ import pytest
 
 import models
 import tinyc
+from ci import ci_subset
 
 from .graphs import graphs
 from .sanitize import SanitizerReport, run_sanitized
@@ -65,7 +66,8 @@ def _check(m, x, work):
     return got
 
 
-@pytest.mark.parametrize("name", sorted(models.BUILDERS))
+# CI: a subset of each parametrization (kernels each covers: below); all by hand with -m slow
+@pytest.mark.parametrize("name", ci_subset(sorted(models.BUILDERS), ("cnn_gap", "resnet")))
 def test_test_models_under_sanitizers(name, test_models, tmp_path):
     t = test_models[name]
     m = tinyc.compile(t.path, calib=t.calib, progress=None)
@@ -108,7 +110,7 @@ def test_compressed_formats_under_sanitizers(fmt, example_dir, tmp_path):
 MLPERF = [f"{m}_{kind}" for m in ("kws", "vww", "ic", "ad") for kind in ("qdq", "tflite")]
 
 
-@pytest.mark.parametrize("model", MLPERF)
+@pytest.mark.parametrize("model", ci_subset(MLPERF, [m for m in MLPERF if m.endswith("_tflite")]))
 def test_mlperf_models_under_sanitizers(model, models_dir, tmp_path):
     name, kind = model.split("_")
     folder = models_dir / "mlperf-tiny"
@@ -124,7 +126,7 @@ QDQ_TOOL_MODELS = Path(__file__).resolve().parents[1] / "frontend" / "models"   
 ORT_QDQ = sorted(p.name for p in QDQ_TOOL_MODELS.glob("*_ort_qdq_*.onnx"))    # test_qdq_tools
 
 
-@pytest.mark.parametrize("name", ORT_QDQ + ["pt2e"])
+@pytest.mark.parametrize("name", ci_subset(ORT_QDQ + ["pt2e"], ("convnet_ort_qdq_uint8.onnx", "pt2e")))
 def test_qdq_tool_models_under_sanitizers(name, tmp_path):
     """The QDQ models of tests/test_qdq_tools.py (ONNX Runtime quantize_static, pt2e-style)."""
     path = QDQ_TOOL_MODELS / name
@@ -192,7 +194,7 @@ def test_backend_mini_net_under_sanitizers(tmp_path):
             assert np.array_equal(y.reshape(-1), np.asarray(w).reshape(-1))
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", ci_subset(range(3), ("0",)))
 def test_random_graphs_under_sanitizers(index, tmp_path):
     data = _examples(graphs(), 6)[2 * index + 1]
     path = tmp_path / "g.onnx"
