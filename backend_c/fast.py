@@ -233,18 +233,22 @@ def depthwise(node: Node, ctx) -> dict | None:
     groups = w2d.reshape(c // 4, 4, -1).transpose(0, 2, 1)  # [group][tap][j]
     w16 = np.empty_like(groups)
     w16[:, :, _LANES] = groups
-    b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
-                  comment=f"{node.name}: 2 * bias (0 for constant channels)")
     scratch = _scratch_ptr(node, ctx)
     if dw3_applies(node) and scratch is not None:          # the 3x3 path: rows widened once
         rows = w2d.reshape(c, 3, 3)
         f3 = np.stack([rows[:, :, 0], rows[:, :, 1], rows[:, :, 1], rows[:, :, 2]], axis=2)
-        filt3 = _words(ctx, f"{node.name}_filter3", f3.reshape(-1), "int16_t",
-                       f"{node.name}: 2 * filter, int16 [channel][row][w0 w1 w1 w2]")
-        return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": "NULL", "bias": b,
+        pairs = np.frombuffer(f3.astype("<i2").tobytes(), "<i4").reshape(c, 6)
+        rec = np.concatenate([np.asarray(bias, np.int64).reshape(c, 1),
+                              np.asarray(rq, np.int64).reshape(c, 3), pairs], axis=1)
+        filt3 = ctx.array(f"{node.name}_filter3", "int32_t", rec.reshape(-1),
+                          comment=f"{node.name}: per channel {{2 * bias, m, h, e, 2 * filter "
+                          "rows as int16 [w0 w1 w1 w2] x 3}")
+        return {"fast": True, "rq": "NULL", "filter16": "NULL", "bias": "NULL",
                 "bias_full": "NULL", "filter3": filt3, "scratch": scratch,
                 "kernel": tuple(node.inputs[1].shape[1:3]),
                 "ring_c": dw3_ring_channels(node, ctx.choice(node).scratch)}
+    b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
+                  comment=f"{node.name}: 2 * bias (0 for constant channels)")
     filt = _words(ctx, f"{node.name}_filter", w16.reshape(-1), "int16_t",
                   f"{node.name}: 2 * filter, int16 [group of 4][tap][lanes c0 c2 c1 c3]")
     full = bias + w2d.sum(axis=1) * int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
