@@ -149,6 +149,23 @@ def depthwise_scratch(node: Node) -> int:
     return 2 * 3 * node.inputs[0].shape[3] * dw3_width(node)
 
 
+def depthwise_ring_steps(node: Node) -> list[int]:
+    """Smaller rings of the 3x3 path, largest first: the ring over a block of channels (a
+    multiple of 4; every input row is still widened once per block, the same work)."""
+    if _dw_spec(node) is None or not dw3_applies(node):
+        return []
+    groups = node.inputs[0].shape[3] // 4
+    blocks = sorted({4 * -(-groups // n) for n in range(2, groups + 1)}, reverse=True)
+    return [2 * 3 * cb * dw3_width(node) for cb in blocks]
+
+
+def dw3_ring_channels(node: Node, scratch: int) -> int:
+    """The channels per block of a ring of `scratch` bytes (0: all; tinyc_dw_fast_params
+    ring_c)."""
+    cb = scratch // (2 * 3 * dw3_width(node)) // 4 * 4
+    return 0 if cb >= node.inputs[0].shape[3] else cb
+
+
 def fc_scratch(node: Node, wide: bool = False) -> int:
     return 0 if _fc_spec(node) is None else 2 * _fc_k(node, wide)
 
@@ -216,17 +233,22 @@ def depthwise(node: Node, ctx) -> dict | None:
     groups = w2d.reshape(c // 4, 4, -1).transpose(0, 2, 1)  # [group][tap][j]
     w16 = np.empty_like(groups)
     w16[:, :, _LANES] = groups
-    b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
-                  comment=f"{node.name}: 2 * bias (0 for constant channels)")
     scratch = _scratch_ptr(node, ctx)
     if dw3_applies(node) and scratch is not None:          # the 3x3 path: rows widened once
         rows = w2d.reshape(c, 3, 3)
         f3 = np.stack([rows[:, :, 0], rows[:, :, 1], rows[:, :, 1], rows[:, :, 2]], axis=2)
-        filt3 = _words(ctx, f"{node.name}_filter3", f3.reshape(-1), "int16_t",
-                       f"{node.name}: 2 * filter, int16 [channel][row][w0 w1 w1 w2]")
-        return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": "NULL", "bias": b,
+        pairs = np.frombuffer(f3.astype("<i2").tobytes(), "<i4").reshape(c, 6)
+        rec = np.concatenate([np.asarray(bias, np.int64).reshape(c, 1),
+                              np.asarray(rq, np.int64).reshape(c, 3), pairs], axis=1)
+        filt3 = ctx.array(f"{node.name}_filter3", "int32_t", rec.reshape(-1),
+                          comment=f"{node.name}: per channel {{2 * bias, m, h, e, 2 * filter "
+                          "rows as int16 [w0 w1 w1 w2] x 3}")
+        return {"fast": True, "rq": "NULL", "filter16": "NULL", "bias": "NULL",
                 "bias_full": "NULL", "filter3": filt3, "scratch": scratch,
-                "kernel": tuple(node.inputs[1].shape[1:3])}
+                "kernel": tuple(node.inputs[1].shape[1:3]),
+                "ring_c": dw3_ring_channels(node, ctx.choice(node).scratch)}
+    b = ctx.array(f"{node.name}_bias_x2", "int32_t", bias,
+                  comment=f"{node.name}: 2 * bias (0 for constant channels)")
     filt = _words(ctx, f"{node.name}_filter", w16.reshape(-1), "int16_t",
                   f"{node.name}: 2 * filter, int16 [group of 4][tap][lanes c0 c2 c1 c3]")
     full = bias + w2d.sum(axis=1) * int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
@@ -234,7 +256,7 @@ def depthwise(node: Node, ctx) -> dict | None:
                        comment=f"{node.name}: 2 * (bias + input_offset * sum w), whole windows")
     return {"fast": True, "rq": _rq_ptr(node, ctx, rq), "filter16": filt, "bias": b,
             "bias_full": b_full, "filter3": "NULL", "scratch": "NULL",
-            "kernel": tuple(node.inputs[1].shape[1:3])}
+            "kernel": tuple(node.inputs[1].shape[1:3]), "ring_c": 0}
 
 
 PK_LIMIT = 1 << 23          # |S1| bound of the pair-packed kernel: 256 * S1 fits int32
@@ -371,6 +393,9 @@ SCRATCH = {CONV2D: conv2d_scratch, FULLY_CONNECTED: fc_scratch,
 # The scratch a fast kernel still runs with when a plan has less than SCRATCH gives (a RAM
 # limit): the depthwise kernel's per-tap path needs none (the 3x3 path's ring is a speed-up).
 LEAN_SCRATCH = {DEPTHWISE_CONV2D: 0}
+# Smaller scratch sizes the fast kernel also runs faster with than with LEAN_SCRATCH, largest
+# first (the depthwise 3x3 path's ring over blocks of channels): what fits under a plan's peak.
+SCRATCH_STEPS = {DEPTHWISE_CONV2D: depthwise_ring_steps}
 
 
 def applies(node: Node) -> bool:
@@ -390,3 +415,9 @@ def lean_scratch(node: Node) -> int | None:
     """The least arena scratch the op's fast kernel runs with (LEAN_SCRATCH), None if it needs
     all of dense_scratch."""
     return LEAN_SCRATCH.get(node.op)
+
+
+def scratch_steps(node: Node) -> list[int]:
+    """SCRATCH_STEPS of the op's fast kernel (dense weights), largest first; [] if none."""
+    steps = SCRATCH_STEPS.get(node.op)
+    return [] if steps is None else steps(node)

@@ -109,6 +109,11 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                             "< 2^29, layout) do not hold", weights=weights)
     scratch = packed_scratch(node, fmt) if fmt == "wide" else fast.dense_scratch(node)
     if room is not None and room < scratch:
+        step = next((s for s in fast.scratch_steps(node) if s <= room), None)
+        if step is not None and fmt != "wide":
+            return KernelChoice(node.name, node.op, kernel, fmt, step, True, "fast kernel "
+                                f"with {step:,} of its {scratch:,} B speed-up scratch",
+                                weights)
         lean = fast.lean_scratch(node)
         if lean is not None and room >= lean:
             return KernelChoice(node.name, node.op, kernel, fmt, lean, True, "fast kernel "

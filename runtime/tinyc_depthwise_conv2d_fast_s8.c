@@ -169,7 +169,9 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
 /* ---- 3x3, stride 1 or 2, dilation 1: each input row is widened once (+ offset, padding 0) into
  * int16 planes, one per channel, in a ring of three row slots (scratch: 3 * channels * pw int16,
  * pw = tinyc_dw3_width); per channel and four output pixels of a row, each filter row is SMLAD
- * over tap pairs: filter3[c][row] = {2 w0, 2 w1, 2 w1, 2 w2}; bias = 2 b. */
+ * over tap pairs.  A channel's constants are one record of TINYC_DW3_K words (one pointer):
+ * {2 b, m, h, e, then per filter row the int16 {2 w0, 2 w1, 2 w1, 2 w2}}. */
+#define TINYC_DW3_K 10
 
 /* A word of the int16 scratch. */
 typedef uint32_t tinyc_u32w __attribute__((may_alias, aligned(4)));
@@ -177,7 +179,7 @@ typedef uint32_t tinyc_u32w __attribute__((may_alias, aligned(4)));
 /* Input row `row` (NULL: a padding row, zeros) to the planes at slot: the columns that hold
  * input, [pad, pad + in_w) within pw; the others were zeroed once (tinyc_dw3) and stay 0. */
 static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row,
-                                int16_t *slot, int32_t pw)
+                                int16_t *slot, int32_t pw, int32_t cb)
 {
     const int32_t ch = p->input.c;
     const int32_t pad = p->padding.w;
@@ -188,7 +190,7 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
     int32_t g;
     int32_t j;
     if (row == NULL) {
-        for (j = 0; j < ch * pw; j += 2) {
+        for (j = 0; j < cb * pw; j += 2) {
             *(tinyc_u32w *)(void *)(slot + j) = 0;
         }
         return;
@@ -197,13 +199,13 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
         if (j < j0 || j >= j1) {                                    /* either edge */
             const int8_t *x = row + (j - pad) * ch;
             int16_t *d = slot + j;
-            for (g = ch >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
                 tinyc_dw3_widen1(x, off, d, pw);
             }
         }
     }
-    if (j1 - j0 > (ch >> 1)) {               /* two columns, four channels a step: the */
-        for (g = 0; g < ch; g += 4) {       /* longer loop inside */
+    if (j1 - j0 > (cb >> 1)) {               /* two columns, four channels a step: the */
+        for (g = 0; g < cb; g += 4) {       /* longer loop inside */
             const int8_t *x = row + (j0 - pad) * ch + g;
             int16_t *d = slot + g * pw + j0;
             for (j = (j1 - j0) >> 1; j > 0; --j, x += 2 * ch, d += 2) {
@@ -214,7 +216,7 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
         for (j = j0; j < j1; j += 2) {
             const int8_t *x = row + (j - pad) * ch;
             int16_t *d = slot + j;
-            for (g = ch >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
                 tinyc_dw3_widen2(x, ch, off, d, pw);
             }
         }
@@ -230,13 +232,12 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
 /* What a row's loop over channels needs. */
 typedef struct {
     const int16_t *x;           /* channel 0's plane in the first row's slot */
-    const int16_t *w;           /* filter3 */
-    const int32_t *bias;
-    const tinyc_rq *rq;
+    const int32_t *k;           /* channel 0's record */
     int8_t *out;                /* the output row, channel 0 */
     int32_t d1;                 /* bytes from the first row's slot to the second's */
     int32_t d2;                 /* ... and to the third's */
-    int32_t ch;
+    int32_t ch;                 /* bytes between output pixels */
+    int32_t cb;                 /* channels of the block (the ring's planes) */
     int32_t pw;
     int32_t full;               /* passes of four output pixels */
     int32_t tail;               /* output pixels after them (0..3) */
@@ -253,6 +254,19 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_out4(const tinyc_acc4 *a, tinyc_rq q, 
     *o = (int8_t)tinyc_rq_x2(a->a2, q.m, q.h, q.e);
     o = tinyc_dw3_next(o, ch);
     *o = (int8_t)tinyc_rq_x2(a->a3, q.m, q.h, q.e);
+}
+
+/* Row r's int16 filter {2 w0, 2 w1, 2 w1, 2 w2} of the record k. */
+#define TINYC_DW3_W(k, r) ((const int16_t *)(const void *)((k) + 4 + 2 * (r)))
+
+/* The requantization {m, h, e} of the record k. */
+static TINYC_ALWAYS_INLINE tinyc_rq tinyc_dw3_rq(const int32_t *k)
+{
+    tinyc_rq q;
+    q.m = k[1];
+    q.h = k[2];
+    q.e = k[3];
+    return q;
 }
 
 /* One output pixel: a += the window at x (int16 at any even or odd position). */
@@ -272,6 +286,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
     static TINYC_NOINLINE void fn(const tinyc_dw3_job *j)                                  \
     {                                                                                      \
         const int32_t ch = j->ch;                                                          \
+        const int32_t cb = j->cb;                                                          \
         const int32_t d1 = j->d1;                                                          \
         const int32_t d2 = j->d2;                                                          \
         const int32_t pw = j->pw;                                                          \
@@ -281,54 +296,48 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         int32_t c;                                                                         \
         for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
             const int16_t *x = xg;                                                         \
-            const int16_t *w = j->w;                                                       \
-            const int32_t *bias = j->bias;                                                 \
-            const tinyc_rq *rq = j->rq;                                                    \
+            const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
-            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
                 tinyc_acc4 a;                                                              \
                 tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = *bias++;                                       \
-                ROW(&a, x, w);                                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), w + 4);                                       \
-                ROW(&a, tinyc_dw3_at(x, d2), w + 8);                                       \
-                q = tinyc_rq_next(&rq);                                                    \
+                a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
+                ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
+                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
+                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
+                q = tinyc_dw3_rq(k);                                                       \
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
         }                                                                                  \
         if (j->tail == 1 && j->full > 0) {          /* the last five pixels */               \
             const int16_t *x = xg;                                                         \
-            const int16_t *w = j->w;                                                       \
-            const int32_t *bias = j->bias;                                                 \
-            const tinyc_rq *rq = j->rq;                                                    \
+            const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
-            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
                 tinyc_acc4 a;                                                              \
                 int32_t a4;                                                                \
                 tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = a4 = *bias++;                                  \
-                a4 = ROW##5(&a, a4, x, w);                                                 \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), w + 4);                           \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), w + 8);                           \
-                q = tinyc_rq_next(&rq);                                                    \
+                a.a0 = a.a1 = a.a2 = a.a3 = a4 = k[0];                                     \
+                a4 = ROW##5(&a, a4, x, TINYC_DW3_W(k, 0));                                 \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));               \
+                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));               \
+                q = tinyc_dw3_rq(k);                                                       \
                 o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
         } else if (j->tail > 1) {                   /* two or three: four, not all stored */ \
             const int16_t *x = xg;                                                         \
-            const int16_t *w = j->w;                                                       \
-            const int32_t *bias = j->bias;                                                 \
-            const tinyc_rq *rq = j->rq;                                                    \
+            const int32_t *k = j->k;                                                       \
             const int32_t last = j->tail;                                                  \
             int8_t *o = og;                                                                \
-            for (c = ch; c > 0; --c, x += pw, w += 12, ++o) {                              \
+            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
                 tinyc_acc4 a;                                                              \
                 tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = *bias++;                                       \
-                ROW(&a, x, w);                                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), w + 4);                                       \
-                ROW(&a, tinyc_dw3_at(x, d2), w + 8);                                       \
-                q = tinyc_rq_next(&rq);                                                    \
+                a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
+                ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
+                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
+                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
+                q = tinyc_dw3_rq(k);                                                       \
                 o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                           \
                 o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                          \
                 if (last == 3) {                                                           \
@@ -337,12 +346,11 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
             }                                                                              \
         } else if (j->tail == 1) {                  /* one output pixel in all */          \
             const int16_t *x = xg;                                                         \
-            const int16_t *w = j->w;                                                       \
-            const int32_t *bias = j->bias;                                                 \
-            const tinyc_rq *rq = j->rq;                                                    \
-            for (c = 0; c < ch; ++c, x += pw, w += 12) {                                   \
-                const tinyc_rq q = tinyc_rq_next(&rq);                                     \
-                og[c] = (int8_t)tinyc_rq_x2(tinyc_dw3_one(*bias++, x, d1, d2, w),          \
+            const int32_t *k = j->k;                                                       \
+            for (c = 0; c < cb; ++c, x += pw, k += TINYC_DW3_K) {                          \
+                const tinyc_rq q = tinyc_dw3_rq(k);                                        \
+                og[c] = (int8_t)tinyc_rq_x2(tinyc_dw3_one(k[0], x, d1, d2,                 \
+                                                          TINYC_DW3_W(k, 0)),              \
                                             q.m, q.h, q.e);                                \
             }                                                                              \
         }                                                                                  \
@@ -351,9 +359,10 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
 TINYC_DW3_LOOP(tinyc_dw3_s1, tinyc_dw3_row_s1, 1)
 TINYC_DW3_LOOP(tinyc_dw3_s2, tinyc_dw3_row_s2, 2)
 
-static void tinyc_dw3(const tinyc_dw_fast_params *p, const tinyc_rq *rq, const int8_t *input,
-                      const int16_t *filter3, const int32_t *bias, int16_t *scratch,
-                      int8_t *output)
+/* The ring holds the planes of a block of cb channels (p->ring_c; 0: all of them): per block
+ * every output row, its input rows widened once per block (the same work as one block). */
+static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
+                      const int32_t *filter3, int16_t *scratch, int8_t *output)
 {
     const int32_t ch = p->input.c;
     const int32_t sh = p->stride.h;
@@ -361,50 +370,54 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const tinyc_rq *rq, const i
     const int32_t ow = p->output.w;
     const int32_t pw = tinyc_dw3_width(p);
     const int32_t image_size = p->input.h * p->input.w * ch;
+    const int32_t ring_c = p->ring_c > 0 && p->ring_c < ch ? p->ring_c : ch;
     int16_t *slots[3];
     int32_t have[3];
     int32_t b;
+    int32_t c0;
     int32_t oy;
     int32_t k;
-    int8_t *out = output;
     tinyc_dw3_job j;
-    j.w = filter3;
-    j.bias = bias;
-    j.rq = rq;
     j.ch = ch;
     j.pw = pw;
     j.full = ow >> 2;
     j.tail = ow & 3;
     slots[0] = scratch;
-    slots[1] = scratch + ch * pw;
-    slots[2] = scratch + 2 * ch * pw;
-    for (k = 0; k < 3 * ch * pw; k += 2) {        /* pw is even: whole words */
+    slots[1] = scratch + ring_c * pw;
+    slots[2] = scratch + 2 * ring_c * pw;
+    for (k = 0; k < 3 * ring_c * pw; k += 2) {    /* pw is even: whole words */
         *(tinyc_u32w *)(void *)(scratch + k) = 0;
     }
-    for (b = 0; b < p->output.n; ++b) {
-        const int8_t *image = input + b * image_size;
-        have[0] = have[1] = have[2] = INT32_MIN;
-        for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
-            const int16_t *rows[3];
-            for (k = 0; k < 3; ++k) {
-                const int32_t iy = oy * sh - p->padding.h + k;
-                const int32_t sl = ((iy % 3) + 3) % 3;
-                if (have[sl] != iy) {
-                    tinyc_dw3_widen_row(p, iy >= 0 && iy < p->input.h
-                                           ? image + iy * p->input.w * ch : NULL,
-                                        slots[sl], pw);
-                    have[sl] = iy;
+    for (c0 = 0; c0 < ch; c0 += ring_c) {
+        const int32_t cb = ch - c0 < ring_c ? ch - c0 : ring_c;
+        int8_t *out = output + c0;
+        j.cb = cb;
+        j.k = filter3 + TINYC_DW3_K * c0;
+        for (b = 0; b < p->output.n; ++b) {
+            const int8_t *image = input + b * image_size + c0;
+            have[0] = have[1] = have[2] = INT32_MIN;
+            for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
+                const int16_t *rows[3];
+                for (k = 0; k < 3; ++k) {
+                    const int32_t iy = oy * sh - p->padding.h + k;
+                    const int32_t sl = ((iy % 3) + 3) % 3;
+                    if (have[sl] != iy) {
+                        tinyc_dw3_widen_row(p, iy >= 0 && iy < p->input.h
+                                               ? image + iy * p->input.w * ch : NULL,
+                                            slots[sl], pw, cb);
+                        have[sl] = iy;
+                    }
+                    rows[k] = slots[sl];
                 }
-                rows[k] = slots[sl];
-            }
-            j.x = rows[0];
-            j.d1 = 2 * (int32_t)(rows[1] - rows[0]);
-            j.d2 = 2 * (int32_t)(rows[2] - rows[0]);
-            j.out = out;
-            if (sw == 1) {
-                tinyc_dw3_s1(&j);
-            } else {
-                tinyc_dw3_s2(&j);
+                j.x = rows[0];
+                j.d1 = 2 * (int32_t)(rows[1] - rows[0]);
+                j.d2 = 2 * (int32_t)(rows[2] - rows[0]);
+                j.out = out;
+                if (sw == 1) {
+                    tinyc_dw3_s1(&j);
+                } else {
+                    tinyc_dw3_s2(&j);
+                }
             }
         }
     }
@@ -414,7 +427,7 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const tinyc_rq *rq, const i
 void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
                                     const int8_t *input, const int16_t *filter,
                                     const int32_t *bias, const int32_t *bias_full,
-                                    const int16_t *filter3, int16_t *scratch, int8_t *output)
+                                    const int32_t *filter3, int16_t *scratch, int8_t *output)
 {
     const tinyc_dw_fast_params p = *params;
     const int32_t ch = p.input.c;
@@ -425,7 +438,7 @@ void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const ti
     tinyc_window win;
     int8_t *out = output;
     if (filter3 != NULL) {
-        tinyc_dw3(&p, rq, input, filter3, bias, scratch, output);
+        tinyc_dw3(&p, input, filter3, scratch, output);
         return;
     }
     for (b = 0; b < p.output.n; ++b) {

@@ -259,17 +259,19 @@ typedef struct {
     int32_t input_offset;
     int32_t output_offset;
     tinyc_activation activation;
+    int32_t ring_c;             /* 3x3 path: channels per block of the ring (0: all) */
 } tinyc_dw_fast_params;
 
 /* bias and filter are scaled by 2 (2 b, 2 w); bias_full = 2 (b + input_offset * sum of the channel's
  * weights), for windows that lie inside the input. */
-/* filter3 (not NULL: 3x3, stride 1 or 2, dilation 1; filter and bias_full unused, may be NULL):
- * per channel and filter row {2 w0, 2 w1, 2 w1, 2 w2}; scratch: 3 * input.c * tinyc_dw3_width
- * int16. */
+/* filter3 (not NULL: 3x3, stride 1 or 2, dilation 1; rq, filter, bias and bias_full unused,
+ * may be NULL): per channel a record of 10 words {2 b, m, h, e, then per filter row the int16
+ * {2 w0, 2 w1, 2 w1, 2 w2}}; scratch: 3 * C * tinyc_dw3_width
+ * int16, C = ring_c (a multiple of 4; 0: input.c): the ring holds a block of C channels. */
 void tinyc_depthwise_conv2d_fast_s8(const tinyc_dw_fast_params *params, const tinyc_rq *rq,
                                     const int8_t *input, const int16_t *filter,
                                     const int32_t *bias, const int32_t *bias_full,
-                                    const int16_t *filter3, int16_t *scratch, int8_t *output);
+                                    const int32_t *filter3, int16_t *scratch, int8_t *output);
 
 /* The row width (int16) of one channel's plane in the 3x3 path's scratch: four output pixels
  * per pass, stride * 4 * ceil(out_w / 4) + 2; a single last pixel joins the last four: then

@@ -104,7 +104,10 @@ def _compression_report(model: Model, compression: dict | None, formats: list[di
 def _free_speedups(g, storage: str, kernels):
     """Kernels whose scratch is only a speed-up (fast.LEAN_SCRATCH: the depthwise 3x3 path's
     ring of rows) keep it only where it does not raise the arena: tinyc's RAM stays at the
-    layer-by-layer bound, the speed-up takes the room under the peak (graph order)."""
+    layer-by-layer bound, the speed-up takes the room under the peak (graph order); where the
+    whole does not fit, the largest smaller speed-up that does (fast.SCRATCH_STEPS: a ring
+    over a block of channels)."""
+    from .backend_c.fast import scratch_steps
     from .backend_c.select import lean_scratch_sizes, scratch_sizes, select_kernels
     lean = lean_scratch_sizes(g, kernels)
     if lean is None:
@@ -112,10 +115,14 @@ def _free_speedups(g, storage: str, kernels):
     full = scratch_sizes(kernels)
     peak = plan_memory(schedule(g), scratch=lean).arena_bytes
     keep = dict(lean)
-    for name in (n.name for n in g.nodes if lean.get(n.name, 0) != full.get(n.name, 0)):
-        trial = {**keep, name: full[name]}
-        if plan_memory(schedule(g), scratch=trial).arena_bytes <= peak:
-            keep = trial
+    for n in g.nodes:
+        if lean.get(n.name, 0) == full.get(n.name, 0):
+            continue
+        for size in [full[n.name]] + [s for s in scratch_steps(n) if s > lean.get(n.name, 0)]:
+            trial = {**keep, n.name: size}          # the whole speed-up, else a smaller one
+            if plan_memory(schedule(g), scratch=trial).arena_bytes <= peak:
+                keep = trial
+                break
     return select_kernels(g, storage, planned=keep)
 
 
