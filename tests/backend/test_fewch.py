@@ -15,6 +15,23 @@ from .harness import check_graph
 from .test_conv import SAME, Conv, _conv_graph
 from .test_qemu import MACHINES, _build, _need_toolchain, _run
 
+
+
+@pytest.fixture(autouse=True)
+def _enabled(monkeypatch):
+    """The kernel is off by default (fewch.ENABLED: not yet faster); these tests turn it on."""
+    monkeypatch.setattr(fewch, "ENABLED", True)
+
+
+def test_off_by_default(rng, tmp_path, monkeypatch):
+    """Off (the default), a 3-channel first conv keeps the GEMM fast kernel."""
+    monkeypatch.setattr(fewch, "ENABLED", False)
+    g = _conv_graph("conv2d", rng, CASES["vww_like_c3_s2"])
+    assert not fewch.applies(g.nodes[0])
+    text = _model_c(g, tmp_path)
+    assert "tinyc_conv2d_fewch_s8(" not in text and "tinyc_conv2d_fast_s8(" in text
+
+
 CASES = {
     "vww_like_c3_s2": Conv((1, 17, 17, 3), 8, (3, 3), (2, 2), (0, 0, 1, 1), zp_in=-128,
                            zp_out=-128),
