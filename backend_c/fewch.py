@@ -8,7 +8,9 @@ k = kw * kh * in_c taps; the filter is reordered to that tap order and widened t
 [out_c / 4][k4 / 4][4 channels][4 taps] (zero taps up to k4 = k rounded up to 4).
 
 It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
-accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, and it takes no
+accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
+multiple of 4 (else the GEMM kernel's filter rows have no zero taps and it is as fast: kws's
+10x4 first conv measured 697,514 GEMM vs 715,814 here, est. M4 cycles), and it takes no
 more arena than that kernel's scratch (fast.conv2d_scratch, which the plan reserves): the chunk
 is the most pixels whose columns fit in it. select.py names it in the choice's `why`.
 """
@@ -20,13 +22,10 @@ from ..ir import Node
 from ..ir.ops.conv import CONV2D
 from . import fast
 
-# Off by default: measured slower than the GEMM fast kernel on the MLPerf first convs
-# (est. M4 cycles, layer 0: kws 927,854 vs 697,514, vww 1,993,775 vs 1,880,860, ic 1,431,942
-# vs 1,389,079): the inner loop spills one accumulator and its loop end (14 registers for
-# 8 sums, 2 inputs, 1 weight and 3 pointers), the requantization goes through the stack, and
-# an odd output width (kws: 5) wastes a pass of two pixels. Bit-exact (tests/backend/
-# test_fewch.py turns it on); to be turned on once it is faster.
-ENABLED = False
+# On (tests/backend/test_fewch.py turns it off to check the GEMM fallback). Est. M4 cycles of
+# the MLPerf first convs (tinyc bench --no-ptq --no-cores), GEMM -> this kernel: vww 1,880,860
+# -> 1,527,027, ic 1,389,079 -> 1,173,310 (kws: rows of 4 taps, the GEMM kernel keeps it).
+ENABLED = True
 MAX_IN_CHANNELS = 3
 MIN_CHUNK = 2           # two pixels per pass: a chunk of one would waste half of each pass
 
@@ -64,6 +63,8 @@ def applies(node: Node, room: int | None = None) -> bool:
     if len(w.shape) != 4 or w.shape[3] != x.shape[3] or not 1 <= x.shape[3] <= MAX_IN_CHANNELS:
         return False
     if w.shape[0] % 4 or tuple(node.attrs["dilation"]) != (1, 1) or not fast.applies(node):
+        return False
+    if (w.shape[2] * w.shape[3]) % 4 == 0:      # the GEMM kernel's rows need no zero taps
         return False
     room = fast.conv2d_scratch(node) if room is None else room
     return chunk(node, room) >= min(MIN_CHUNK, node.outputs[0].shape[2])

@@ -24,4 +24,20 @@ static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const i
     }
 }
 
+/* acc[c] += sum over k < 4 nq of x0[k] * w[q][c][k % 4]: one pixel. */
+static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t nq,
+                                    int32_t acc[4])
+{
+    int32_t q;
+    int32_t c;
+    int32_t k;
+    for (q = 0; q < nq; ++q) {
+        for (c = 0; c < 4; ++c) {
+            for (k = 0; k < 4; ++k) {
+                acc[c] += (int32_t)x0[4 * q + k] * w[16 * q + 4 * c + k];
+            }
+        }
+    }
+}
+
 #endif /* TINYC_CONV2D_FEWCH_C_H */

@@ -60,4 +60,29 @@ static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const i
     acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7;
 }
 
+/* acc[c] += sum over k < 4 nq of x0[k] * w[q][c][k % 4]: one pixel (the last of an odd run). */
+static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t nq,
+                                    int32_t acc[4])
+{
+    const tinyc_fewch_u32 *p0 = (const tinyc_fewch_u32 *)(const void *)x0;
+    const uint32_t *wp = (const uint32_t *)(const void *)w;
+    const uint32_t *end = wp + 8 * nq;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    do {
+        const uint32_t x = p0[0];
+        const uint32_t y = p0[1];
+        a0 = __smlad(x, wp[0], a0);
+        a1 = __smlad(x, wp[2], a1);
+        a2 = __smlad(x, wp[4], a2);
+        a3 = __smlad(x, wp[6], a3);
+        a0 = __smlad(y, wp[1], a0);
+        a1 = __smlad(y, wp[3], a1);
+        a2 = __smlad(y, wp[5], a2);
+        a3 = __smlad(y, wp[7], a3);
+        p0 += 2;
+        wp += 8;
+    } while (wp != end);
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
 #endif /* TINYC_CONV2D_FEWCH_DSP_H */

@@ -36,8 +36,8 @@ CASES = {
     "vww_like_c3_s2": Conv((1, 17, 17, 3), 8, (3, 3), (2, 2), (0, 0, 1, 1), zp_in=-128,
                            zp_out=-128),
     "ic_like_c3_s1_same": Conv((1, 9, 11, 3), 16, (3, 3), pads=SAME, zp_in=7, zp_out=-3),
-    "kws_like_c1_10x4_s2": Conv((1, 13, 10, 1), 8, (10, 4), (2, 2), (4, 1, 5, 1), zp_in=-83,
-                                zp_out=-128),
+    "c1_10x3_s2": Conv((1, 13, 10, 1), 8, (10, 3), (2, 2), (4, 1, 5, 1), zp_in=-83,
+                       zp_out=-128),
     "c2_5x5_odd_w": Conv((2, 7, 9, 2), 4, (5, 5), (1, 2), (2, 2, 2, 2), zp_in=127,
                          zp_out=5),
     "c1_3x3_w1": Conv((1, 5, 1, 1), 4, (3, 3), pads=SAME, zp_in=0, zp_out=0),
@@ -75,7 +75,9 @@ def test_fewch_chunk_splits_rows(rng):
 
 @pytest.mark.parametrize("case", [Conv((1, 6, 6, 4), 8, (3, 3), pads=SAME),      # 4 channels
                                   Conv((1, 6, 6, 3), 6, (3, 3), pads=SAME),      # out % 4
-                                  Conv((1, 9, 9, 3), 4, (3, 3), pads=SAME, dil=(2, 2))])
+                                  Conv((1, 9, 9, 3), 4, (3, 3), pads=SAME, dil=(2, 2)),
+                                  Conv((1, 13, 10, 1), 8, (10, 4), (2, 2)),    # rows of 4k
+                                  Conv((1, 6, 6, 2), 4, (3, 2), pads=SAME)])
 def test_fewch_not_taken(case, rng, tmp_path):
     g = _conv_graph("conv2d", rng, case)
     assert not fewch.applies(g.nodes[0])
@@ -83,7 +85,7 @@ def test_fewch_not_taken(case, rng, tmp_path):
 
 
 @pytest.mark.parametrize("machine", MACHINES)
-@pytest.mark.parametrize("name", ["vww_like_c3_s2", "ic_like_c3_s1_same", "kws_like_c1_10x4_s2",
+@pytest.mark.parametrize("name", ["vww_like_c3_s2", "ic_like_c3_s1_same", "c1_10x3_s2",
                                   "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked"])
 def test_fewch_qemu(name, machine, rng, tmp_path):
     _need_toolchain()
