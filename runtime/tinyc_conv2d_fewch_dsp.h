@@ -11,22 +11,22 @@
 
 #include "tinyc_fast.h"
 
-typedef uint32_t tinyc_fewch_u32 __attribute__((may_alias, aligned(2)));
+typedef int32_t tinyc_fewch_s32 __attribute__((may_alias, aligned(2)));
 
 /* acc[c][p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4] (w: [nq][4 channels][4] int16). */
 static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const int16_t *w,
                                    int32_t nq, int32_t acc[8])
 {
-    const tinyc_fewch_u32 *p0 = (const tinyc_fewch_u32 *)(const void *)x0;
-    const tinyc_fewch_u32 *p1 = (const tinyc_fewch_u32 *)(const void *)x1;
-    const uint32_t *wp = (const uint32_t *)(const void *)w;
-    const uint32_t *end = wp + 8 * nq;
+    const tinyc_fewch_s32 *p0 = (const tinyc_fewch_s32 *)(const void *)x0;
+    const tinyc_fewch_s32 *p1 = (const tinyc_fewch_s32 *)(const void *)x1;
+    const int32_t *wp = (const int32_t *)(const void *)w;
+    const int32_t *end = wp + 8 * nq;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
     do {
-        uint32_t x = p0[0];
-        uint32_t y = p1[0];
-        uint32_t v = wp[0];
+        int32_t x = p0[0];
+        int32_t y = p1[0];
+        int32_t v = wp[0];
         a0 = __smlad(x, v, a0);
         a1 = __smlad(y, v, a1);
         v = wp[2];
@@ -64,13 +64,13 @@ static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const i
 static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t nq,
                                     int32_t acc[4])
 {
-    const tinyc_fewch_u32 *p0 = (const tinyc_fewch_u32 *)(const void *)x0;
-    const uint32_t *wp = (const uint32_t *)(const void *)w;
-    const uint32_t *end = wp + 8 * nq;
+    const tinyc_fewch_s32 *p0 = (const tinyc_fewch_s32 *)(const void *)x0;
+    const int32_t *wp = (const int32_t *)(const void *)w;
+    const int32_t *end = wp + 8 * nq;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     do {
-        const uint32_t x = p0[0];
-        const uint32_t y = p0[1];
+        const int32_t x = p0[0];
+        const int32_t y = p0[1];
         a0 = __smlad(x, wp[0], a0);
         a1 = __smlad(x, wp[2], a1);
         a2 = __smlad(x, wp[4], a2);
