@@ -24,7 +24,7 @@ from . import fast
 
 # On (tests/backend/test_fewch.py turns it off to check the GEMM fallback). Est. M4 cycles of
 # the MLPerf first convs (tinyc bench --no-ptq --no-cores), GEMM -> this kernel: vww 1,880,860
-# -> 1,527,027, ic 1,389,079 -> 1,173,310 (kws: rows of 4 taps, the GEMM kernel keeps it).
+# -> 1,541,436, ic 1,389,079 -> 1,167,858 (kws: rows of 4 taps, the GEMM kernel keeps it).
 ENABLED = True
 MAX_IN_CHANNELS = 3
 MIN_CHUNK = 2           # two pixels per pass: a chunk of one would waste half of each pass
