@@ -18,7 +18,7 @@ from ..ir import OPS, DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
 from ..ir.ops.shape import bilinear_int_coords
-from . import fast, fast_s16
+from . import fast, fast_s16, fewch
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
 
@@ -209,7 +209,8 @@ def bias16_fits(node: Node) -> bool:
 def conv2d_args(node: Node, ctx) -> dict:
     channels = node.inputs[1].shape[0]
     _quant_check(node, channels)
-    return {**_window(node), **_dense(node, ctx, channels, fast.conv2d(node, ctx))}
+    fast_args = fewch.conv2d(node, ctx) or fast.conv2d(node, ctx)
+    return {"fewch": False, **_window(node), **_dense(node, ctx, channels, fast_args)}
 
 
 def depthwise_args(node: Node, ctx) -> dict:
@@ -888,7 +889,9 @@ _FAST = ("tinyc_fast.h", "tinyc_clamp_s8.c")
 
 KERNELS: dict[str, Kernel] = {
     CONV2D: Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
-                                        "tinyc_conv2d_fast_s8.c") + _WIN + _FAST, conv2d_args),
+                                        "tinyc_conv2d_fast_s8.c") + _WIN + _FAST
+                    + ("tinyc_conv2d_fewch_s8.c", "tinyc_conv2d_fewch_dsp.h",
+                       "tinyc_conv2d_fewch_c.h"), conv2d_args),
     DEPTHWISE_CONV2D: Kernel("call_depthwise_conv2d.c.j2",
                                ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                                 "tinyc_depthwise_conv2d_fast_s8.c") + _WIN + _FAST,

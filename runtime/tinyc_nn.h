@@ -328,6 +328,29 @@ void tinyc_add_lut_s8(const tinyc_add_lut_params *params,
 /* Clamp n int8 values to [min, max] in place (the activation after an int8-saturating kernel). */
 void tinyc_clamp_s8_inplace(const tinyc_activation *act, int8_t *data, int32_t n);
 
+/* Convolution with few input channels (backend_c/fewch.py): per output row, `chunk` pixels'
+ * input columns are widened to int16 with the input offset (padding 0) into scratch as
+ * [column][kh][in_c], so that each window is one contiguous run of k = kw * kh * in_c int16;
+ * two pixels x four channels per pass, SMLAD over tap pairs.  filter: int16, per group of four
+ * output channels [k4 / 4][4 channels][4 taps] (taps ordered [kw][kh][in_c], zero padded to
+ * k4); out_c % 4 == 0; scratch: 2 * (((chunk - 1) * stride.w + kw) * kh * in_c + k4 - k) B. */
+typedef struct {
+    tinyc_dims input;
+    tinyc_dims output;
+    tinyc_tile kernel;
+    tinyc_tile stride;
+    tinyc_tile padding;         /* top, left */
+    int32_t k4;
+    int32_t chunk;
+    int32_t input_offset;
+    int32_t output_offset;
+    tinyc_activation activation;
+} tinyc_conv_fewch_params;
+
+void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
+                           const int8_t *input, const int16_t *filter, const int32_t *bias,
+                           int16_t *scratch, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

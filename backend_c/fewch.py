@@ -1,0 +1,93 @@
+"""The compile-time half of runtime/tinyc_conv2d_fewch_s8.c: int8 conv2d with 1-3 input
+channels (a network's first layer), where the GEMM kernel's im2col per pixel and its filter
+rows padded to four taps cost more than the MACs.
+
+The kernel widens the input columns of up to `chunk` output pixels of an output row once into
+the scratch as [column][kh][in_c] int16, so each window is one contiguous run of
+k = kw * kh * in_c taps; the filter is reordered to that tap order and widened to int16 here,
+[out_c / 4][k4 / 4][4 channels][4 taps] (zero taps up to k4 = k rounded up to 4).
+
+It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
+accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
+multiple of 4 (else the GEMM kernel's filter rows have no zero taps and it is as fast: kws's
+10x4 first conv measured 697,514 GEMM vs 715,814 here, est. M4 cycles), and it takes no
+more arena than that kernel's scratch (fast.conv2d_scratch, which the plan reserves): the chunk
+is the most pixels whose columns fit in it. select.py names it in the choice's `why`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Node
+from ..ir.ops.conv import CONV2D
+from . import fast
+
+# On (tests/backend/test_fewch.py turns it off to check the GEMM fallback). Est. M4 cycles of
+# the MLPerf first convs (tinyc bench --no-ptq --no-cores), GEMM -> this kernel: vww 1,880,860
+# -> 1,541,436, ic 1,389,079 -> 1,167,858 (kws: rows of 4 taps, the GEMM kernel keeps it).
+ENABLED = True
+MAX_IN_CHANNELS = 3
+MIN_CHUNK = 2           # two pixels per pass: a chunk of one would waste half of each pass
+
+
+def _k(node: Node) -> tuple[int, int]:
+    """(k, k4): taps per window, and rounded up to 4."""
+    _, kh, kw, cin = node.inputs[1].shape
+    k = kh * kw * cin
+    return k, (k + 3) // 4 * 4
+
+
+def scratch_bytes(node: Node, chunk: int) -> int:
+    """The widened columns of `chunk` pixels plus the zero taps after the last window."""
+    _, kh, kw, cin = node.inputs[1].shape
+    k, k4 = _k(node)
+    cols = (chunk - 1) * node.attrs["stride"][1] + kw
+    return (2 * (cols * kh * cin + k4 - k) + 3) // 4 * 4
+
+
+def chunk(node: Node, room: int) -> int:
+    """The most output pixels (<= the output width) whose columns fit in `room` bytes."""
+    ow = node.outputs[0].shape[2]
+    n = 0
+    while n < ow and scratch_bytes(node, n + 1) <= room:
+        n += 1
+    return n
+
+
+def applies(node: Node, room: int | None = None) -> bool:
+    """Whether the few-channel kernel runs this conv2d, given the scratch the plan reserves for
+    the fast kernel (default: fast.conv2d_scratch)."""
+    if not ENABLED or node.op != CONV2D or node.inputs[0].dtype.name != "INT8":
+        return False
+    x, w = node.inputs[0], node.inputs[1]
+    if len(w.shape) != 4 or w.shape[3] != x.shape[3] or not 1 <= x.shape[3] <= MAX_IN_CHANNELS:
+        return False
+    if w.shape[0] % 4 or tuple(node.attrs["dilation"]) != (1, 1) or not fast.applies(node):
+        return False
+    if (w.shape[2] * w.shape[3]) % 4 == 0:      # the GEMM kernel's rows need no zero taps
+        return False
+    room = fast.conv2d_scratch(node) if room is None else room
+    return chunk(node, room) >= min(MIN_CHUNK, node.outputs[0].shape[2])
+
+
+def conv2d(node: Node, ctx) -> dict | None:
+    """The template variables of the few-channel kernel, None where it does not run."""
+    c = ctx.choice(node)
+    if not c.fast or c.kernel != node.op or c.weight_format not in ("", "dense") \
+            or not applies(node, c.scratch):
+        return None
+    w2d, bias, rq = fast._conv_spec(node)
+    out, kh, kw, cin = node.inputs[1].shape
+    k, k4 = _k(node)
+    taps = w2d.reshape(out, kh, kw, cin).transpose(0, 2, 1, 3).reshape(out, k)
+    padded = np.zeros((out, k4), np.int64)
+    padded[:, :k] = taps
+    order = padded.reshape(out // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    filt = fast._words(ctx, f"{node.name}_filter16", order, "int16_t",
+                       f"{node.name}: filter int16 [{out // 4}][{k4 // 4}][4 channels][4 taps],"
+                       f" taps [kw {kw}][kh {kh}][in_c {cin}] + {k4 - k} zero")
+    b = ctx.array(f"{node.name}_bias0", "int32_t", np.zeros(out, np.int64)) if bias is None \
+        else ctx.ptr(node.input(2))
+    return {"fast": True, "fewch": True, "k4": k4, "chunk": chunk(node, c.scratch),
+            "rq": fast._rq_ptr(node, ctx, rq), "filter": filt, "bias": b,
+            "scratch": fast._scratch_ptr(node, ctx), "kernel": (kh, kw)}

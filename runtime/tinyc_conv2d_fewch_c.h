@@ -1,0 +1,43 @@
+/*
+ * tinyc_conv2d_fewch_c.h - the portable inner loop of tinyc_conv2d_fewch_s8 (the interface
+ * and the sums of tinyc_conv2d_fewch_dsp.h).
+ */
+#ifndef TINYC_CONV2D_FEWCH_C_H
+#define TINYC_CONV2D_FEWCH_C_H
+
+#include "tinyc_fast.h"
+
+/* acc[2 c + p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4] (w: [nq][4 channels][4]). */
+static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const int16_t *w,
+                                   int32_t nq, int32_t acc[8])
+{
+    int32_t q;
+    int32_t c;
+    int32_t k;
+    for (q = 0; q < nq; ++q) {
+        for (c = 0; c < 4; ++c) {
+            for (k = 0; k < 4; ++k) {
+                acc[2 * c] += (int32_t)x0[4 * q + k] * w[16 * q + 4 * c + k];
+                acc[2 * c + 1] += (int32_t)x1[4 * q + k] * w[16 * q + 4 * c + k];
+            }
+        }
+    }
+}
+
+/* acc[c] += sum over k < 4 nq of x0[k] * w[q][c][k % 4]: one pixel. */
+static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t nq,
+                                    int32_t acc[4])
+{
+    int32_t q;
+    int32_t c;
+    int32_t k;
+    for (q = 0; q < nq; ++q) {
+        for (c = 0; c < 4; ++c) {
+            for (k = 0; k < 4; ++k) {
+                acc[c] += (int32_t)x0[4 * q + k] * w[16 * q + 4 * c + k];
+            }
+        }
+    }
+}
+
+#endif /* TINYC_CONV2D_FEWCH_C_H */

@@ -1,0 +1,189 @@
+/*
+ * tinyc_conv2d_fewch_s8.c - int8 convolution for layers with few input channels (a network's
+ * first conv: 1-3 channels), where im2col per pixel and rows padded to four taps dominate the
+ * GEMM kernel.
+ *
+ * Per output row, the input columns of up to `chunk` output pixels are widened once to int16
+ * with the input offset added (padded taps 0) into the scratch as [column][kh][in_c]: the
+ * window of a pixel is then one contiguous run of k = kw * kh * in_c values, and the window of
+ * the next pixel starts stride.w columns later.  The filter is widened and reordered to the
+ * same tap order at compile time (padded with zero taps to k4).  Each pass feeds two pixels x
+ * four output channels (one loaded input word serves four channels, one weight word two
+ * pixels) and requantizes the eight sums with tinyc_rq.  Same sums as tinyc_conv2d_s8 (exact
+ * int32: backend_c/fast.py's accumulator bound), same requantization.
+ *
+ * One loop structure for both paths; the dot product of a pass comes from
+ * tinyc_conv2d_fewch_dsp.h (SMLAD) or tinyc_conv2d_fewch_c.h (portable).
+ */
+#include "tinyc_fast.h"
+
+#if defined(TINYC_DSP)
+#include "tinyc_conv2d_fewch_dsp.h"
+#else
+#include "tinyc_conv2d_fewch_c.h"
+#endif
+
+/* Columns [lo, hi) of one input row (src: its column lo) plus off into d (column lo), the
+ * columns `col` int16 apart; n = in_c (1..3, a constant after inlining). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_row(const int8_t *src, int16_t *d, int32_t count,
+                                                int32_t col, int32_t n, int32_t off)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        d[0] = (int16_t)(src[0] + off);
+        if (n > 1) {
+            d[1] = (int16_t)(src[1] + off);
+        }
+        if (n > 2) {
+            d[2] = (int16_t)(src[2] + off);
+        }
+        src += n;
+        d += col;
+    }
+}
+
+/* count columns of zeros (n = in_c int16 each, `col` int16 apart) from d. */
+static void tinyc_fewch_zero(int16_t *d, int32_t count, int32_t col, int32_t n)
+{
+    int32_t i;
+    int32_t c;
+    for (i = 0; i < count; ++i) {
+        for (c = 0; c < n; ++c) {
+            d[c] = 0;
+        }
+        d += col;
+    }
+}
+
+/* The input columns x_start .. x_start + ncols - 1 of rows iy0 .. iy0 + kh - 1 (image of
+ * h x w x c), plus offset, into s[column][kh][c]; outside the image 0. */
+static void tinyc_fewch_fill(const tinyc_conv_fewch_params *p, const int8_t *image,
+                             int32_t iy0, int32_t x_start, int32_t ncols, int16_t *s)
+{
+    const int32_t cin = p->input.c;
+    const int32_t kh = p->kernel.h;
+    const int32_t col = kh * cin;
+    const int32_t off = p->input_offset;
+    int32_t lo = x_start < 0 ? -x_start : 0;                    /* first column inside */
+    int32_t hi = p->input.w - x_start < ncols ? p->input.w - x_start : ncols;
+    int32_t r;
+    if (hi < lo) {
+        hi = lo;
+    }
+    if (lo > ncols) {
+        lo = hi = ncols;
+    }
+    for (r = 0; r < kh; ++r) {
+        const int32_t iy = iy0 + r;
+        int16_t *d = s + r * cin;
+        const int8_t *src = image + (iy * p->input.w + x_start + lo) * cin;
+        if (iy < 0 || iy >= p->input.h) {
+            tinyc_fewch_zero(d, ncols, col, cin);
+            continue;
+        }
+        tinyc_fewch_zero(d, lo, col, cin);
+        tinyc_fewch_zero(d + hi * col, ncols - hi, col, cin);
+        if (cin == 1) {
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 1, off);
+        } else if (cin == 2) {
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 2, off);
+        } else {
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 3, off);
+        }
+    }
+}
+
+/* The eight sums of a pass (acc[2 c + pixel]) requantized to o[c] and o[oc + c]. */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_out2(const int32_t acc[8], const tinyc_rq *r,
+                                                 int8_t *o, int32_t oc, int32_t offset)
+{
+    tinyc_rq q = tinyc_rq_next(&r);
+    o[0] = (int8_t)tinyc_rq_apply3(acc[0], q.m, q.h, q.e, offset);
+    o[oc] = (int8_t)tinyc_rq_apply3(acc[1], q.m, q.h, q.e, offset);
+    q = tinyc_rq_next(&r);
+    o[1] = (int8_t)tinyc_rq_apply3(acc[2], q.m, q.h, q.e, offset);
+    o[oc + 1] = (int8_t)tinyc_rq_apply3(acc[3], q.m, q.h, q.e, offset);
+    q = tinyc_rq_next(&r);
+    o[2] = (int8_t)tinyc_rq_apply3(acc[4], q.m, q.h, q.e, offset);
+    o[oc + 2] = (int8_t)tinyc_rq_apply3(acc[5], q.m, q.h, q.e, offset);
+    q = tinyc_rq_next(&r);
+    o[3] = (int8_t)tinyc_rq_apply3(acc[6], q.m, q.h, q.e, offset);
+    o[oc + 3] = (int8_t)tinyc_rq_apply3(acc[7], q.m, q.h, q.e, offset);
+}
+
+void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
+                           const int8_t *input, const int16_t *filter, const int32_t *bias,
+                           int16_t *scratch, int8_t *output)
+{
+    const tinyc_conv_fewch_params p = *params;
+    const int32_t col = p.kernel.h * p.input.c;          /* int16 per scratch column */
+    const int32_t k = p.kernel.w * col;
+    const int32_t step = p.stride.w * col;               /* window of the next pixel */
+    const int32_t nq = p.k4 >> 2;
+    const int32_t oc = p.output.c;
+    const int32_t image_size = p.input.h * p.input.w * p.input.c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox0;
+    int32_t i;
+    int32_t g;
+    for (b = 0; b < p.output.n; ++b) {
+        const int8_t *image = input + b * image_size;
+        for (oy = 0; oy < p.output.h; ++oy) {
+            const int32_t iy0 = oy * p.stride.h - p.padding.h;
+            for (ox0 = 0; ox0 < p.output.w; ox0 += p.chunk) {
+                const int32_t n = p.output.w - ox0 < p.chunk ? p.output.w - ox0 : p.chunk;
+                const int32_t ncols = (n - 1) * p.stride.w + p.kernel.w;
+                int8_t *o = output + ((b * p.output.h + oy) * p.output.w + ox0) * oc;
+                tinyc_fewch_fill(&p, image, iy0, ox0 * p.stride.w - p.padding.w, ncols,
+                                 scratch);
+                for (i = ncols * col; i < ncols * col + p.k4 - k; ++i) {
+                    scratch[i] = 0;             /* the zero taps of the last window */
+                }
+                for (i = 0; i + 1 < n; i += 2) {            /* two pixels per pass */
+                    const int16_t *x0 = scratch + i * step;
+                    const int16_t *w = filter;
+                    for (g = 0; g < oc; g += 4) {
+                        const int32_t b0 = bias[g];
+                        const int32_t b1 = bias[g + 1];
+                        const int32_t b2 = bias[g + 2];
+                        const int32_t b3 = bias[g + 3];
+                        int32_t acc[8];
+                        acc[0] = b0; acc[1] = b0; acc[2] = b1; acc[3] = b1;
+                        acc[4] = b2; acc[5] = b2; acc[6] = b3; acc[7] = b3;
+                        tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
+                        tinyc_fewch_out2(acc, rq + g, o + g, oc, p.output_offset);
+                        w += 16 * nq;
+                    }
+                    o += 2 * oc;
+                }
+                if (i < n) {                                /* a last single pixel */
+                    const int16_t *x0 = scratch + i * step;
+                    const int16_t *w = filter;
+                    for (g = 0; g < oc; g += 4) {
+                        const tinyc_rq *r = rq + g;
+                        int32_t acc[4];
+                        tinyc_rq q;
+                        acc[0] = bias[g]; acc[1] = bias[g + 1];
+                        acc[2] = bias[g + 2]; acc[3] = bias[g + 3];
+                        tinyc_fewch_dot1(x0, w, nq, acc);
+                        q = tinyc_rq_next(&r);
+                        o[g] = (int8_t)tinyc_rq_apply3(acc[0], q.m, q.h, q.e, p.output_offset);
+                        q = tinyc_rq_next(&r);
+                        o[g + 1] = (int8_t)tinyc_rq_apply3(acc[1], q.m, q.h, q.e,
+                                                           p.output_offset);
+                        q = tinyc_rq_next(&r);
+                        o[g + 2] = (int8_t)tinyc_rq_apply3(acc[2], q.m, q.h, q.e,
+                                                           p.output_offset);
+                        q = tinyc_rq_next(&r);
+                        o[g + 3] = (int8_t)tinyc_rq_apply3(acc[3], q.m, q.h, q.e,
+                                                           p.output_offset);
+                        w += 16 * nq;
+                    }
+                }
+            }
+        }
+    }
+    tinyc_fast_activation(&p.activation, output,
+                          p.output.n * p.output.h * p.output.w * p.output.c);
+}

@@ -1,0 +1,96 @@
+"""The few-input-channel conv kernel (runtime/tinyc_conv2d_fewch_s8.c, backend_c/fewch.py):
+which layers take it, that it never needs more arena than the GEMM fast kernel, and host C ==
+interpret (portable path) and QEMU == interpret (DSP path on the M4 / M33, portable on the M3)
+on its corners: 1/2/3 input channels, stride 1/2, padding on every side, odd output widths (a
+last single pixel), chunks that split a row, batches, a narrow activation, no bias."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyc.backend_c import fast, fewch
+from tinyc.ir import interpret
+
+from .harness import check_graph
+from .test_conv import SAME, Conv, _conv_graph
+from .test_qemu import MACHINES, _build, _need_toolchain, _run
+
+
+
+@pytest.fixture(autouse=True)
+def _enabled(monkeypatch):
+    """The kernel is off by default (fewch.ENABLED: not yet faster); these tests turn it on."""
+    monkeypatch.setattr(fewch, "ENABLED", True)
+
+
+def test_off_by_default(rng, tmp_path, monkeypatch):
+    """Off (the default), a 3-channel first conv keeps the GEMM fast kernel."""
+    monkeypatch.setattr(fewch, "ENABLED", False)
+    g = _conv_graph("conv2d", rng, CASES["vww_like_c3_s2"])
+    assert not fewch.applies(g.nodes[0])
+    text = _model_c(g, tmp_path)
+    assert "tinyc_conv2d_fewch_s8(" not in text and "tinyc_conv2d_fast_s8(" in text
+
+
+CASES = {
+    "vww_like_c3_s2": Conv((1, 17, 17, 3), 8, (3, 3), (2, 2), (0, 0, 1, 1), zp_in=-128,
+                           zp_out=-128),
+    "ic_like_c3_s1_same": Conv((1, 9, 11, 3), 16, (3, 3), pads=SAME, zp_in=7, zp_out=-3),
+    "c1_10x3_s2": Conv((1, 13, 10, 1), 8, (10, 3), (2, 2), (4, 1, 5, 1), zp_in=-83,
+                       zp_out=-128),
+    "c2_5x5_odd_w": Conv((2, 7, 9, 2), 4, (5, 5), (1, 2), (2, 2, 2, 2), zp_in=127,
+                         zp_out=5),
+    "c1_3x3_w1": Conv((1, 5, 1, 1), 4, (3, 3), pads=SAME, zp_in=0, zp_out=0),
+    "c3_1x1": Conv((1, 4, 5, 3), 12, (1, 1), zp_in=-5, zp_out=9, bias=False),
+    "c3_relu_narrow": Conv((1, 8, 7, 3), 8, (3, 3), (2, 1), (1, 0, 1, 2), zp_in=-3,
+                           zp_out=-30, act="relu", spread=80),
+    "c3_wide_chunked": Conv((1, 5, 70, 3), 4, (3, 3), (1, 1), SAME, zp_in=20, zp_out=-1),
+}
+
+
+def _model_c(g, tmp_path) -> str:
+    from tinyc.backend_c import emit_c
+
+    from .harness import sequential_plan
+    emit_c(g, sequential_plan(g), tmp_path / "probe")
+    return (tmp_path / "probe" / "model.c").read_text()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fewch_host(name, rng, tmp_path, host_cache):
+    g = _conv_graph("conv2d", rng, CASES[name])
+    node = g.nodes[0]
+    assert fewch.applies(node)
+    assert fewch.scratch_bytes(node, fewch.chunk(node, fast.conv2d_scratch(node))) \
+        <= fast.conv2d_scratch(node)
+    assert "tinyc_conv2d_fewch_s8(" in _model_c(g, tmp_path)
+    check_graph(g, tmp_path / "c", host_cache, rng)
+
+
+def test_fewch_chunk_splits_rows(rng):
+    """The wide case's row does not fit the GEMM kernel's scratch in one chunk."""
+    node = _conv_graph("conv2d", rng, CASES["c3_wide_chunked"]).nodes[0]
+    assert 2 <= fewch.chunk(node, fast.conv2d_scratch(node)) < 70
+
+
+@pytest.mark.parametrize("case", [Conv((1, 6, 6, 4), 8, (3, 3), pads=SAME),      # 4 channels
+                                  Conv((1, 6, 6, 3), 6, (3, 3), pads=SAME),      # out % 4
+                                  Conv((1, 9, 9, 3), 4, (3, 3), pads=SAME, dil=(2, 2)),
+                                  Conv((1, 13, 10, 1), 8, (10, 4), (2, 2)),    # rows of 4k
+                                  Conv((1, 6, 6, 2), 4, (3, 2), pads=SAME)])
+def test_fewch_not_taken(case, rng, tmp_path):
+    g = _conv_graph("conv2d", rng, case)
+    assert not fewch.applies(g.nodes[0])
+    assert "tinyc_conv2d_fewch_s8(" not in _model_c(g, tmp_path)
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("name", ["vww_like_c3_s2", "ic_like_c3_s1_same", "c1_10x3_s2",
+                                  "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked"])
+def test_fewch_qemu(name, machine, rng, tmp_path):
+    _need_toolchain()
+    g = _conv_graph("conv2d", rng, CASES[name])
+    feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+    got = _run(_build(g, feed, tmp_path, machine), machine)
+    assert "tinyc_conv2d_fewch_s8(" in (tmp_path / "model" / "model.c").read_text()
+    assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
