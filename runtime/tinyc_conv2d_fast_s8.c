@@ -45,8 +45,8 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
                 if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
-                    tinyc_col_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
-                                    off);
+                    tinyc_col_copy16(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                     off);
                     continue;
                 }
                 tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
