@@ -213,8 +213,8 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
     const int8_t *w = filter;
     int32_t c;
     if (k4 < TINYC_PAIR_K4) {       /* short rows: one channel x six pixels per pass */
-        for (c = 0; c < oc; ++c) {
-            const int32_t b = bias[c];
+        for (c = 0; c < oc; c += 2, w += 2 * k4) {     /* a channel pair per step */
+            int32_t b = bias[c];
             tinyc_acc6 a;
             a.a0 = b;
             a.a1 = b;
@@ -222,7 +222,19 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
             a.a3 = b;
             a.a4 = b;
             a.a5 = b;
-            tinyc_gemm6(&a, w + (c >> 1) * 2 * k4 + (c & 1) * 4, blk, k4);
+            tinyc_gemm6(&a, w, blk, k4);
+            tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
+            if (c + 1 == oc) {
+                break;
+            }
+            b = bias[c + 1];
+            a.a0 = b;
+            a.a1 = b;
+            a.a2 = b;
+            a.a3 = b;
+            a.a4 = b;
+            a.a5 = b;
+            tinyc_gemm6(&a, w + 4, blk, k4);
             tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
         }
         return;
