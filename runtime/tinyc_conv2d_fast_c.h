@@ -25,6 +25,11 @@ static inline void tinyc_col_copy4(int16_t *dst, const int8_t *src, int32_t n4, 
     }
 }
 
+static inline void tinyc_col_copy16(int16_t *dst, const int8_t *src, int32_t n4, int32_t off)
+{
+    tinyc_col_copy4(dst, src, n4, off);
+}
+
 static inline void tinyc_gemm2x3(tinyc_acc2x3 *acc, const int8_t *w, const int16_t *x,
                                  int32_t k4)
 {

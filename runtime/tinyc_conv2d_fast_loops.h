@@ -103,7 +103,11 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
                     tinyc_run_copy(blk, col, ky * p->row4, row, row_len, p->input_offset);
                     continue;
                 }
-                tinyc_col_copy4(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off);
+                if (n4 >= 4) {
+                    tinyc_col_copy16(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off);
+                } else {
+                    tinyc_col_copy4(dst + (ky * p->row4 >> 2) * TINYC_GROUP, row, n4, off);
+                }
             }
             return;
         }
@@ -130,7 +134,11 @@ static void tinyc_im2col(const tinyc_conv_fast_params *p, const int8_t *image, i
             const int32_t n4 = (n + 3) & ~3;
             if ((k0 & 3) == 0 && (n4 == n || (win.kx0 == 0 && n4 <= p->row4
                                               && row + n4 <= image_end))) {
-                tinyc_col_copy4(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off);
+                if (n4 >= 16) {
+                    tinyc_col_copy16(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off);
+                } else {
+                    tinyc_col_copy4(blk + (k0 >> 2) * TINYC_GROUP + col * 4, row, n4 >> 2, off);
+                }
             } else {
                 tinyc_run_copy(blk, col, k0, row, n, p->input_offset);
             }
@@ -156,6 +164,24 @@ static inline void tinyc_rq6_cols(const tinyc_acc6 *a, const tinyc_rq **rq, int8
                    tinyc_rq_apply3(a->a3, r.m, r.h, r.e, offset),
                    tinyc_rq_apply3(a->a4, r.m, r.h, r.e, offset),
                    tinyc_rq_apply3(a->a5, r.m, r.h, r.e, offset), o, oc);
+}
+
+/* The three pixels' sums of channels a and b (rq[0], rq[1]) to o + i * oc and, when has_b,
+ * o + 1 + i * oc. */
+static inline void tinyc_rq2x3_cols(const tinyc_acc2x3 *h, const tinyc_rq *rq, int8_t *o,
+                                    int32_t oc, int32_t has_b, int32_t offset)
+{
+    const tinyc_rq *r = rq;
+    tinyc_rq c = tinyc_rq_next(&r);
+    o[0] = (int8_t)tinyc_rq_apply3(h->a0, c.m, c.h, c.e, offset);
+    o[oc] = (int8_t)tinyc_rq_apply3(h->a1, c.m, c.h, c.e, offset);
+    o[2 * oc] = (int8_t)tinyc_rq_apply3(h->a2, c.m, c.h, c.e, offset);
+    if (has_b) {
+        c = tinyc_rq_next(&r);
+        o[1] = (int8_t)tinyc_rq_apply3(h->b0, c.m, c.h, c.e, offset);
+        o[1 + oc] = (int8_t)tinyc_rq_apply3(h->b1, c.m, c.h, c.e, offset);
+        o[1 + 2 * oc] = (int8_t)tinyc_rq_apply3(h->b2, c.m, c.h, c.e, offset);
+    }
 }
 
 /* Channels c and c + 1 (bias ba, bb) over the three pixels of x: w at the pair's weights. */
@@ -187,8 +213,8 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
     const int8_t *w = filter;
     int32_t c;
     if (k4 < TINYC_PAIR_K4) {       /* short rows: one channel x six pixels per pass */
-        for (c = 0; c < oc; ++c) {
-            const int32_t b = bias[c];
+        for (c = 0; c < oc; c += 2, w += 2 * k4) {     /* a channel pair per step */
+            int32_t b = bias[c];
             tinyc_acc6 a;
             a.a0 = b;
             a.a1 = b;
@@ -196,7 +222,19 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
             a.a3 = b;
             a.a4 = b;
             a.a5 = b;
-            tinyc_gemm6(&a, w + (c >> 1) * 2 * k4 + (c & 1) * 4, blk, k4);
+            tinyc_gemm6(&a, w, blk, k4);
+            tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
+            if (c + 1 == oc) {
+                break;
+            }
+            b = bias[c + 1];
+            a.a0 = b;
+            a.a1 = b;
+            a.a2 = b;
+            a.a3 = b;
+            a.a4 = b;
+            a.a5 = b;
+            tinyc_gemm6(&a, w + 4, blk, k4);
             tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
         }
         return;
@@ -205,26 +243,13 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
         const int32_t ba = bias[c];
         const int32_t bb = c + 1 < oc ? bias[c + 1] : 0;
         tinyc_acc2x3 h;
-        tinyc_acc6 a;
-        tinyc_acc6 b;
-        tinyc_pass2x3(&h, ba, bb, w, blk, k4);                 /* pixels 0..2 */
-        a.a0 = h.a0;
-        a.a1 = h.a1;
-        a.a2 = h.a2;
-        b.a0 = h.b0;
-        b.a1 = h.b1;
-        b.a2 = h.b2;
-        tinyc_pass2x3(&h, ba, bb, w, blk + 12, k4);            /* pixels 3..5 */
-        a.a3 = h.a0;
-        a.a4 = h.a1;
-        a.a5 = h.a2;
-        b.a3 = h.b0;
-        b.a4 = h.b1;
-        b.a5 = h.b2;
-        tinyc_rq6_cols(&a, &rq, &o, oc_stride, p->output_offset);
-        if (c + 1 < oc) {
-            tinyc_rq6_cols(&b, &rq, &o, oc_stride, p->output_offset);
-        }
+        /* pixels 0..2, then 3..5: each pass's six sums are requantized and stored at once
+         * (no accumulators kept over the other pass) */
+        tinyc_pass2x3(&h, ba, bb, w, blk, k4);
+        tinyc_rq2x3_cols(&h, rq + c, o + c, oc_stride, c + 1 < oc, p->output_offset);
+        tinyc_pass2x3(&h, ba, bb, w, blk + 12, k4);
+        tinyc_rq2x3_cols(&h, rq + c, o + c + 3 * oc_stride, oc_stride, c + 1 < oc,
+                         p->output_offset);
     }
 }
 

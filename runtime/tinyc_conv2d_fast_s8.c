@@ -5,8 +5,8 @@
  * added (padded taps are 0) into the scratch block, interleaved per group of four k:
  * block[(k / 4) * 24 + pixel * 4 + lane(k % 4)].  Then for each pair of output channels two
  * passes over their filter rows (interleaved per group of four k at compile time), each
- * feeding 2 channels x 3 pixels (one input load serves both channels), and the six outputs of
- * each channel are requantized with the channel's constants loaded once.  Same sums as
+ * feeding 2 channels x 3 pixels (one input load serves both channels), whose six sums are
+ * requantized and stored right after the pass.  Same sums as
  * tinyc_conv2d_s8 (exact int32), same requantization (see tinyc_rq).
  *
  * One loop structure for both paths; the inner loops (column runs, the GEMM of one channel,
@@ -45,8 +45,8 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < n ? col : n - 1);
                 if (pointwise) {    /* 1x1, stride 1, no padding: the pixel's channels */
-                    tinyc_col_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
-                                    off);
+                    tinyc_col_copy16(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                     off);
                     continue;
                 }
                 tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);

@@ -43,8 +43,8 @@ static void tinyc_conv2d_fast_s8_chans(const tinyc_conv_fast_params *params,
             for (col = 0; col < TINYC_COLS; ++col) {
                 const int32_t q = pix + (col < m ? col : m - 1);
                 if (pointwise) {
-                    tinyc_col_copy4(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
-                                    off);
+                    tinyc_col_copy16(scratch + col * 4, image + q * p.input.c, p.input.c >> 2,
+                                     off);
                     continue;
                 }
                 tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
