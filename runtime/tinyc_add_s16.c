@@ -46,6 +46,16 @@ static int tinyc_add16_rq_of(int32_t m, int32_t shift, int32_t m_max, tinyc_add1
     return 1;
 }
 
+/* Specialised at each call (its int flags are constants there). */
+#define TINYC_ADD16_INLINE inline __attribute__((always_inline))
+
+/* Whether strides s walk an input of the output's shape d element by element. */
+static int tinyc_add16_dense(const tinyc_dims *s, const tinyc_dims *d)
+{
+    return s->c == 1 && s->w == d->c && s->h == d->w * d->c
+           && (d->n == 1 || s->n == d->h * d->w * d->c);
+}
+
 /* RoundingDivideByPOT(SRDHM(a, m), e) from a2 = 2a. */
 static inline int32_t tinyc_add16_rescale(int32_t a2, int32_t m, int32_t h, int32_t k,
                                           int32_t e)
@@ -56,10 +66,32 @@ static inline int32_t tinyc_add16_rescale(int32_t a2, int32_t m, int32_t h, int3
     return tinyc_asr(r, e);
 }
 
-static void tinyc_add16_dsp(const tinyc_add_params *p, const tinyc_add16_rq *q,
-                            const tinyc_dims *s1, const int16_t *in1,
-                            const tinyc_dims *s2, const int16_t *in2,
-                            const tinyc_dims *d, int16_t *output)
+/* One element: k1 / k2 (constants at each call) say whether input 1 / 2 rounds (e >= 1); an
+ * input with e = 0 is one SMMULR (h = 0, no sign term, no shift); the output has e >= 1. */
+static TINYC_ADD16_INLINE int16_t tinyc_add16_elem(int32_t x1, int32_t x2,
+                                                   const tinyc_add16_rq *q1,
+                                                   const tinyc_add16_rq *q2,
+                                                   const tinyc_add16_rq *qo, int32_t lo,
+                                                   int32_t hi, int k1, int k2)
+{
+    const int32_t a1 = tinyc_shl_wrap(x1, 16);
+    const int32_t a2 = tinyc_shl_wrap(x2, 16);
+    const int32_t r1 = k1 ? tinyc_add16_rescale(a1, q1->m, q1->h, -1, q1->e)
+                          : tinyc_add16_rescale(a1, q1->m, 0, 0, 0);
+    const int32_t r2 = k2 ? tinyc_add16_rescale(a2, q2->m, q2->h, -1, q2->e)
+                          : tinyc_add16_rescale(a2, q2->m, 0, 0, 0);
+    int32_t y = tinyc_add16_rescale(tinyc_shl_wrap(r1 + r2, 1), qo->m, qo->h, -1, qo->e);
+    y = (y < lo) ? lo : y;
+    y = (y > hi) ? hi : y;
+    return (int16_t)y;
+}
+
+static TINYC_ADD16_INLINE void tinyc_add16_loops(const tinyc_add_params *p,
+                                                 const tinyc_add16_rq *q,
+                                                 const tinyc_dims *s1, const int16_t *in1,
+                                                 const tinyc_dims *s2, const int16_t *in2,
+                                                 const tinyc_dims *d, int16_t *output,
+                                                 int k1, int k2)
 {
     const tinyc_add16_rq q1 = q[0];
     const tinyc_add16_rq q2 = q[1];
@@ -72,25 +104,57 @@ static void tinyc_add16_dsp(const tinyc_add_params *p, const tinyc_add16_rq *q,
     int32_t h;
     int32_t w;
     int32_t c;
+    if (tinyc_add16_dense(s1, d) && tinyc_add16_dense(s2, d)) {
+        /* both inputs have the output's shape: one run over every element */
+        const int16_t *end = in1 + d->n * d->h * d->w * d->c;
+        while (in1 != end) {
+            *output++ = tinyc_add16_elem(*in1++, *in2++, &q1, &q2, &qo, lo, hi, k1, k2);
+        }
+        return;
+    }
     for (n = 0; n < d->n; ++n) {
         for (h = 0; h < d->h; ++h) {
             for (w = 0; w < d->w; ++w) {
                 const int16_t *a = in1 + n * s1->n + h * s1->h + w * s1->w;
                 const int16_t *b = in2 + n * s2->n + h * s2->h + w * s2->w;
                 for (c = 0; c < d->c; ++c) {
-                    const int32_t r1 = tinyc_add16_rescale(tinyc_shl_wrap(a[c * c1], 16),
-                                                           q1.m, q1.h, q1.k, q1.e);
-                    const int32_t r2 = tinyc_add16_rescale(tinyc_shl_wrap(b[c * c2], 16),
-                                                           q2.m, q2.h, q2.k, q2.e);
-                    int32_t y = tinyc_add16_rescale(tinyc_shl_wrap(r1 + r2, 1),
-                                                    qo.m, qo.h, qo.k, qo.e);
-                    y = (y < lo) ? lo : y;
-                    y = (y > hi) ? hi : y;
-                    output[c] = (int16_t)y;
+                    output[c] = tinyc_add16_elem(a[c * c1], b[c * c2], &q1, &q2, &qo, lo, hi,
+                                                 k1, k2);
                 }
                 output += d->c;
             }
         }
+    }
+}
+
+/* One function per rounding pattern, each allocated on its own (not inlined together). */
+#define TINYC_ADD16_VARIANT(name, k1, k2) \
+    static __attribute__((noinline)) void name(const tinyc_add_params *p, \
+                                               const tinyc_add16_rq *q, \
+                                               const tinyc_dims *s1, const int16_t *in1, \
+                                               const tinyc_dims *s2, const int16_t *in2, \
+                                               const tinyc_dims *d, int16_t *output) \
+    { \
+        tinyc_add16_loops(p, q, s1, in1, s2, in2, d, output, k1, k2); \
+    }
+TINYC_ADD16_VARIANT(tinyc_add16_dsp11, 1, 1)
+TINYC_ADD16_VARIANT(tinyc_add16_dsp10, 1, 0)
+TINYC_ADD16_VARIANT(tinyc_add16_dsp01, 0, 1)
+TINYC_ADD16_VARIANT(tinyc_add16_dsp00, 0, 0)
+
+static void tinyc_add16_dsp(const tinyc_add_params *p, const tinyc_add16_rq *q,
+                            const tinyc_dims *s1, const int16_t *in1,
+                            const tinyc_dims *s2, const int16_t *in2,
+                            const tinyc_dims *d, int16_t *output)
+{
+    if (q[0].e > 0 && q[1].e > 0) {
+        tinyc_add16_dsp11(p, q, s1, in1, s2, in2, d, output);
+    } else if (q[0].e > 0) {
+        tinyc_add16_dsp10(p, q, s1, in1, s2, in2, d, output);
+    } else if (q[1].e > 0) {
+        tinyc_add16_dsp01(p, q, s1, in1, s2, in2, d, output);
+    } else {
+        tinyc_add16_dsp00(p, q, s1, in1, s2, in2, d, output);
     }
 }
 #endif
@@ -109,7 +173,8 @@ void tinyc_add_s16(const tinyc_add_params *params,
                              (params->in1_shift == 0) ? (INT32_C(1) << 30) : INT32_MAX, &q[0])
         && tinyc_add16_rq_of(params->in2_multiplier, params->in2_shift,
                              (params->in2_shift == 0) ? (INT32_C(1) << 30) : INT32_MAX, &q[1])
-        && tinyc_add16_rq_of(params->out_multiplier, params->out_shift, INT32_MAX, &q[2])) {
+        && tinyc_add16_rq_of(params->out_multiplier, params->out_shift, INT32_MAX, &q[2])
+        && q[2].e > 0) {
         tinyc_add16_dsp(params, q, in1_strides, in1, in2_strides, in2, output_dims, output);
         return;
     }

@@ -67,8 +67,9 @@ def test_qemu(name, machine, tmp_path):
 
 # int16 add (TFLM's general-scale AddElementwise<int16_t>): on DSP cores one SMMLAR + ASR per
 # rescale (runtime/tinyc_add_s16.c); same shapes and activations as test_ops.test_add_s16
+# (equal input scales: both rescales are exact, the no-rounding variant of the kernel)
 ADD16 = {"same": ((1, 4, 5, 6), (-INF, INF)), "bcast_c_relu": ((1, 1, 1, 6), (0.0, INF)),
-         "bcast_w_clip": ((1, 4, 1, 6), (-1.0, 1.0))}
+         "bcast_w_clip": ((1, 4, 1, 6), (-1.0, 1.0)), "equal_scales": ((1, 4, 5, 6), (0.0, INF))}
 
 
 def _add16_graph(name: str) -> Graph:
@@ -77,7 +78,8 @@ def _add16_graph(name: str) -> Graph:
     rng = np.random.default_rng(len(shape_b) + shape_b[2])
     g = Graph("add")
     _, a16 = int8_in(g, "a", (1, 4, 5, 6), rng)
-    _, b16 = int8_in(g, "b", shape_b, rng, s16=float(rng.uniform(1e-5, 2e-4)))
+    s16 = a16.q.s if name == "equal_scales" else float(rng.uniform(1e-5, 2e-4))
+    _, b16 = int8_in(g, "b", shape_b, rng, s16=s16)
     s_out = max(a16.q.s, b16.q.s) * rng.uniform(1.2, 2.0)
     g = finish(g, emit16(g, "add", [a16, b16], {"act": act}, s_out), rng)
     g.outputs = [g.nodes[2].outputs[0]]         # the int16 sums themselves, every bit
