@@ -369,14 +369,49 @@ def _add_tables(node: Node):
                             int(a["out_offset"]))
 
 
+SUM_K = 16     # tinyc_add_sum_s8: table1[x] + table2[y] is the output in 16.16 fixed point
+
+
+def add_sum_tables(node: Node):
+    """(table1, table2) int64 [256] of tinyc_add_sum_s8, or None: table_i[x + 128] = the
+    input's rescaled value times the output multiplier in 16.16 fixed point (rounded down),
+    table1 with the output offset and rounding. Kept only when the saturated output
+    (table1[x] + table2[y]) >> 16 equals TFLite's arithmetic (the IR add) for all 65,536
+    input pairs; a few constant corrections of the rounding are tried."""
+    a = node.attrs
+    tables, _ = _add_tables(node)
+    om, os_, oo = int(a["out_mult"]), int(a["out_shift"]), int(a["out_offset"])
+    d = 31 - SUM_K - os_
+    if d < 1 or d > 62:
+        return None
+    want = np.clip(qmath.requantize(tables[0][:, None] + tables[1][None, :], om, os_) + oo,
+                   -128, 127)
+    u2 = (tables[1] * om) >> d
+    for c in (0, 1, -1, 2, -2):
+        u1 = ((tables[0] * om) >> d) + (oo << SUM_K) + (1 << (SUM_K - 1)) + c
+        if np.abs(u1).max() + np.abs(u2).max() >= (1 << 31) - 1:
+            return None
+        got = np.clip((u1[:, None] + u2[None, :]) >> SUM_K, -128, 127)
+        if np.array_equal(got, want):
+            return u1, u2
+    return None
+
+
 def add(node: Node, ctx) -> dict:
     if not ctx.choice(node).fast:
-        return {"fast": False}
+        return {"fast": False, "sum": False}
+    sums = add_sum_tables(node)
+    if sums is not None:
+        syms = [ctx.array(f"{node.name}_sum{i}", "int32_t", t,
+                          comment=f"{node.name}: input {i}'s share of the output in 16.16 "
+                                  "fixed point, by value + 128")
+                for i, t in zip((1, 2), sums)]
+        return {"fast": True, "sum": True, "table1": syms[0], "table2": syms[1]}
     tables, rq = _add_tables(node)
     syms = [ctx.array(f"{node.name}_table{i}", "int32_t", 2 * t,
                       comment=f"{node.name}: input {i} rescaled, times 2, by value + 128")
             for i, t in zip((1, 2), tables)]
-    return {"fast": True, "table1": syms[0], "table2": syms[1],
+    return {"fast": True, "sum": False, "table1": syms[0], "table2": syms[1],
             "out_rq": tuple(int(x) for x in rq[0])}
 
 

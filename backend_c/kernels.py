@@ -903,7 +903,9 @@ KERNELS: dict[str, Kernel] = {
     "avg_pool2d": Kernel("call_avg_pool2d.c.j2", ("tinyc_avg_pool2d_s8.c",) + _WIN + _FAST,
                          pool_args),
     "max_pool2d": Kernel("call_max_pool2d.c.j2", ("tinyc_max_pool2d_s8.c",) + _WIN, pool_args),
-    "add": Kernel("call_add.c.j2", ("tinyc_add_s8.c", "tinyc_add_lut_s8.c") + _FAST, add_args),
+    "add": Kernel("call_add.c.j2",
+                  ("tinyc_add_s8.c", "tinyc_add_lut_s8.c", "tinyc_add_sum_s8.c") + _FAST,
+                  add_args),
     "mul": Kernel("call_mul.c.j2", ("tinyc_mul_s8.c",), _binary),
     **{op: Kernel("call_binary.c.j2", ("tinyc_binary.h", "tinyc_binary_s8.c"), binary_args)
        for op in ("sub", "squared_difference", "prelu", "minimum", "maximum")},

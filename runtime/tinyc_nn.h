@@ -325,6 +325,14 @@ void tinyc_add_lut_s8(const tinyc_add_lut_params *params,
                       const tinyc_dims *in2_strides, const int8_t *in2, const int32_t *table2,
                       const tinyc_dims *output_dims, int8_t *output);
 
+/* Elementwise add as the sum of two per-input tables (table1[x + 128] + table2[y + 128] = the
+ * output in 16.16 fixed point, offset and rounding included; built and checked against every
+ * input pair at compile time, backend_c/fast.py add_sum_tables), then the activation. */
+void tinyc_add_sum_s8(const tinyc_activation *activation,
+                      const tinyc_dims *in1_strides, const int8_t *in1, const int32_t *table1,
+                      const tinyc_dims *in2_strides, const int8_t *in2, const int32_t *table2,
+                      const tinyc_dims *output_dims, int8_t *output);
+
 /* Clamp n int8 values to [min, max] in place (the activation after an int8-saturating kernel). */
 void tinyc_clamp_s8_inplace(const tinyc_activation *act, int8_t *data, int32_t n);
 

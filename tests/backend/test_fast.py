@@ -107,6 +107,8 @@ def _kernel_of(g: Graph, tmp_path) -> str:
     from tinyc.backend_c import emit_c
     emit_c(g, sequential_plan(g), tmp_path / "probe")
     text = (tmp_path / "probe" / "model.c").read_text()
+    if "add_sum_s8(" in text:
+        return "sum"
     return "fast" if ("_fast_s8(" in text or "add_lut_s8(" in text) else "generic"
 
 
@@ -193,22 +195,64 @@ def test_fast_fully_connected(shape, rng, tmp_path, host_cache):
     check_graph(g, tmp_path / "c", host_cache, rng)
 
 
-def add_graph(rng, shape_a=(1, 4, 5, 16), shape_b=(1, 4, 5, 16)) -> Graph:
+# (in1, in2, out) (scale, zero point) of an add whose two-table sum form misses TFLite's
+# arithmetic on some input pair (found by a scan): it keeps the rescale-table kernel.
+NO_SUM_Q = ((0.1, 74), (0.5, -106), (0.2, 26))
+
+
+def add_graph(rng, shape_a=(1, 4, 5, 16), shape_b=(1, 4, 5, 16),
+              q=((0.05, 3), (0.04, -4), (0.07, -128)), act=None) -> Graph:
     from .test_eltwise import add_attrs
     g = Graph("add")
-    a = int8_input(g, "a", shape_a, 3)
-    b = int8_input(g, "b", shape_b, -4)
-    y = g.emit("add", [a, b], add_attrs((0.05, 3), (0.04, -4), (0.07, -128), None))
-    g.outputs = [set_q(y, -128, 0.07)]
+    a = int8_input(g, "a", shape_a, q[0][1], q[0][0])
+    b = int8_input(g, "b", shape_b, q[1][1], q[1][0])
+    y = g.emit("add", [a, b], add_attrs(*q, act))
+    g.outputs = [set_q(y, q[2][1], q[2][0])]
     return g
 
 
 @pytest.mark.parametrize("shapes", [((1, 4, 5, 16), (1, 4, 5, 16)),
                                     ((1, 3, 3, 8), (1, 1, 1, 8))], ids=["same", "broadcast"])
 def test_add_lut(shapes, rng, tmp_path, host_cache):
-    g = add_graph(rng, *shapes)
+    g = add_graph(rng, *shapes, q=NO_SUM_Q)
     assert _kernel_of(g, tmp_path) == "fast"
     check_graph(g, tmp_path / "c", host_cache, rng)
+
+
+# the two-table sum kernel: contiguous runs of 4 with 0-3 left over, one element, broadcast
+# forms (per-channel vector, scalar, rows) on its strided path, a fused ReLU clamp
+@pytest.mark.parametrize("shapes,act", [
+    (((1, 4, 5, 16), (1, 4, 5, 16)), None),
+    (((1, 3, 5, 7), (1, 3, 5, 7)), None),
+    (((2, 1, 1, 6), (2, 1, 1, 6)), "relu"),
+    (((1, 1, 1, 1), (1, 1, 1, 1)), None),
+    (((1, 1, 1, 3), (1, 1, 1, 3)), None),
+    (((1, 3, 3, 8), (1, 1, 1, 8)), None),
+    (((1, 1, 1, 1), (1, 3, 2, 5)), "relu"),
+    (((1, 2, 3, 5), (1, 2, 1, 5)), None)],
+    ids=["same", "tail3", "relu_tail2", "one", "three", "broadcast_c", "scalar", "rows"])
+def test_add_sum(shapes, act, rng, tmp_path, host_cache):
+    g = add_graph(rng, *shapes, act=act)
+    assert _kernel_of(g, tmp_path) == "sum"
+    check_graph(g, tmp_path / "c", host_cache, rng)
+
+
+def test_add_sum_tables_checked():
+    """The sum tables are kept only when every input pair gives the IR add's output: for the
+    default quantization they do (and the bits follow), for NO_SUM_Q some pair does not."""
+    from tinyc.backend_c.fast import SUM_K, add_sum_tables
+    from tinyc.ir.ops.eltwise import add_int
+    rng = np.random.default_rng(0)
+    for q, kept in (((0.05, 3), (0.04, -4), (0.07, -128)), True), (NO_SUM_Q, False):
+        node = add_graph(rng, (1, 1, 1, 256), (1, 1, 1, 256), q=q).nodes[0]
+        sums = add_sum_tables(node)
+        assert (sums is not None) == kept
+        if kept:
+            x = np.arange(-128, 128, dtype=np.int64)
+            a, b = np.meshgrid(x, x, indexing="ij")
+            want = add_int(node, a.astype(np.int8), b.astype(np.int8))
+            got = np.clip((sums[0][a + 128] + sums[1][b + 128]) >> SUM_K, -128, 127)
+            assert np.array_equal(got, want)
 
 
 def test_scratch_is_planned():

@@ -19,7 +19,8 @@ from tinyc.ir import interpret
 from .graphs import mini_net
 from .harness import reuse_plan
 from .test_conv import CONV_CASES, DW_CASES, Conv, _conv_graph
-from .test_fast import FAST_CONV, FAST_DW, add_graph, constant_channels_graph, fc_graph
+from .test_fast import (FAST_CONV, FAST_DW, NO_SUM_Q, add_graph, constant_channels_graph,
+                        fc_graph)
 
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_DIR = REPO / "boards"                    # startup.c, semihost.[ch], cost.h
@@ -143,6 +144,10 @@ GRAPHS = {
     "fast_fc_640": lambda rng: fc_graph(rng, 1, 640, 128),
     "fast_fc_tails": lambda rng: fc_graph(rng, 3, 33, 10, act=(-5, 127)),
     "fast_add_bcast": lambda rng: add_graph(rng, (1, 3, 3, 8), (1, 1, 1, 8)),
+    "fast_add_sum_4k": lambda rng: add_graph(rng, (1, 16, 16, 16), (1, 16, 16, 16)),
+    "fast_add_sum_tail3": lambda rng: add_graph(rng, (1, 3, 5, 7), (1, 3, 5, 7)),
+    "fast_add_sum_relu": lambda rng: add_graph(rng, (2, 1, 1, 6), (2, 1, 1, 6), act="relu"),
+    "fast_add_lut": lambda rng: add_graph(rng, (1, 3, 5, 7), (1, 3, 5, 7), q=NO_SUM_Q),
 }
 
 
