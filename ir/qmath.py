@@ -271,7 +271,6 @@ def float_requant_table(q_in, q_out) -> tuple[int, ...]:
     return tuple(int(v) for v in np.clip(y, -128, 127))
 
 
-
 # -- ONNX Runtime's float32 requantization (QLinearConv, QGemm, QLinearMatMul) ---------------
 # MLAS MlasRequantizeOutput: y = clamp(rint(float32(acc + bias) * scale) + zero point), in IEEE
 # float32, rounding half to even; scale = float32(float32(x_scale * w_scale[c]) / y_scale)
@@ -304,40 +303,3 @@ def ort_requantize(acc, mult, exp) -> np.ndarray:
     v = np.clip(np.rint(v.astype(np.float64)), -2.0 ** 31, 2.0 ** 31 - 1)
     return v.astype(np.int64)
 
-
-def _bit_length(x: np.ndarray) -> np.ndarray:
-    """Bits of each non-negative int64 x < 2^53 (0 for 0)."""
-    return np.frexp(x.astype(np.float64))[1].astype(np.int64)
-
-
-def _shift_half_even(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """round(x / 2^n) half to even, x >= 0, n >= 0 (n > 62: 0)."""
-    n = np.broadcast_to(n, x.shape)
-    big = n > 62
-    n = np.where(big, 1, n)
-    q = x >> n
-    r = x - (q << n)
-    half = np.where(n > 0, np.int64(1) << np.maximum(n - 1, 0), 1)
-    up = (n > 0) & ((r > half) | ((r == half) & (q & 1 == 1)))
-    return np.where(big, 0, q + up)
-
-
-def ort_requantize_int(acc, mult, exp) -> np.ndarray:
-    """ort_requantize in integer arithmetic only, as runtime/tinyc_ort.h computes it: |acc|
-    rounded to a 24-bit significand (float32(acc)), times the scale's 24-bit significand (a
-    48-bit product), rounded to 24 bits (the float32 product), rounded half to even to an
-    integer by the sum of the exponents; the sign put back; saturated to int32."""
-    acc = np.asarray(acc, np.int64)
-    mult = np.broadcast_to(np.asarray(mult, np.int64), acc.shape)
-    exp = np.broadcast_to(np.asarray(exp, np.int64), acc.shape)
-    a = np.abs(acc)
-    k = np.maximum(_bit_length(a) - 24, 0)
-    a = _shift_half_even(a, k)                   # float32(|acc|) = a * 2^k
-    p = a * mult                                 # < 2^48
-    d = np.maximum(_bit_length(p) - 24, 0)
-    p = _shift_half_even(p, d)                   # the float32 product = p * 2^(d + k + exp)
-    s = d + k + exp
-    left = np.minimum(p << np.clip(s, 0, 31), 2 ** 31)          # p <= 2^24
-    r = np.where(s >= 0, left, _shift_half_even(p, np.maximum(-s, 0)))
-    r = np.where(acc < 0, -r, r)
-    return np.clip(r, -2 ** 31, 2 ** 31 - 1)
