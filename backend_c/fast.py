@@ -372,14 +372,15 @@ def _add_tables(node: Node):
 SUM_K = 16     # tinyc_add_sum_s8: table1[x] + table2[y] is the output in 16.16 fixed point
 
 
-def add_sum_tables(node: Node):
+def add_sum_tables(node: Node, tables=None):
     """(table1, table2) int64 [256] of tinyc_add_sum_s8, or None: table_i[x + 128] = the
     input's rescaled value times the output multiplier in 16.16 fixed point (rounded down),
     table1 with the output offset and rounding. Kept only when the saturated output
     (table1[x] + table2[y]) >> 16 equals TFLite's arithmetic (the IR add) for all 65,536
     input pairs; a few constant corrections of the rounding are tried."""
     a = node.attrs
-    tables, _ = _add_tables(node)
+    if tables is None:
+        tables, _ = _add_tables(node)
     om, os_, oo = int(a["out_mult"]), int(a["out_shift"]), int(a["out_offset"])
     d = 31 - SUM_K - os_
     if d < 1 or d > 62:
@@ -400,14 +401,14 @@ def add_sum_tables(node: Node):
 def add(node: Node, ctx) -> dict:
     if not ctx.choice(node).fast:
         return {"fast": False, "sum": False}
-    sums = add_sum_tables(node)
+    tables, rq = _add_tables(node)
+    sums = add_sum_tables(node, tables)
     if sums is not None:
         syms = [ctx.array(f"{node.name}_sum{i}", "int32_t", t,
                           comment=f"{node.name}: input {i}'s share of the output in 16.16 "
                                   "fixed point, by value + 128")
                 for i, t in zip((1, 2), sums)]
         return {"fast": True, "sum": True, "table1": syms[0], "table2": syms[1]}
-    tables, rq = _add_tables(node)
     syms = [ctx.array(f"{node.name}_table{i}", "int32_t", 2 * t,
                       comment=f"{node.name}: input {i} rescaled, times 2, by value + 128")
             for i, t in zip((1, 2), tables)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast, fast_s16, packed_fast
+from . import fast, fast_s16, fewch, packed_fast
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -122,6 +122,8 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, kernel, fmt, why="generic kernel: the plan "
                             "reserves no scratch for the fast kernel", weights=weights)
     why = "fast kernel" + (f" ({scratch:,} B scratch)" if scratch else "")
+    if fewch.applies(node, scratch):
+        why += ": few input channels (tinyc_conv2d_fewch_s8, windows widened once per row)"
     return KernelChoice(node.name, node.op, kernel, fmt, scratch, True, why, weights)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tinyc.backend_c import fast, fewch
+from tinyc.backend_c.select import select_kernels
 from tinyc.ir import interpret
 
 from .harness import check_graph
@@ -19,12 +20,12 @@ from .test_qemu import MACHINES, _build, _need_toolchain, _run
 
 @pytest.fixture(autouse=True)
 def _enabled(monkeypatch):
-    """The kernel is off by default (fewch.ENABLED: not yet faster); these tests turn it on."""
+    """fewch.ENABLED is on by default; test_off checks the GEMM fallback with it off."""
     monkeypatch.setattr(fewch, "ENABLED", True)
 
 
-def test_off_by_default(rng, tmp_path, monkeypatch):
-    """Off (the default), a 3-channel first conv keeps the GEMM fast kernel."""
+def test_off(rng, tmp_path, monkeypatch):
+    """Turned off, a 3-channel first conv keeps the GEMM fast kernel."""
     monkeypatch.setattr(fewch, "ENABLED", False)
     g = _conv_graph("conv2d", rng, CASES["vww_like_c3_s2"])
     assert not fewch.applies(g.nodes[0])
@@ -64,6 +65,7 @@ def test_fewch_host(name, rng, tmp_path, host_cache):
     assert fewch.scratch_bytes(node, fewch.chunk(node, fast.conv2d_scratch(node))) \
         <= fast.conv2d_scratch(node)
     assert "tinyc_conv2d_fewch_s8(" in _model_c(g, tmp_path)
+    assert "few input channels" in select_kernels(g, "dense")[node.name].why   # the report's
     check_graph(g, tmp_path / "c", host_cache, rng)
 
 
@@ -81,6 +83,7 @@ def test_fewch_chunk_splits_rows(rng):
 def test_fewch_not_taken(case, rng, tmp_path):
     g = _conv_graph("conv2d", rng, case)
     assert not fewch.applies(g.nodes[0])
+    assert "few input channels" not in select_kernels(g, "dense")[g.nodes[0].name].why
     assert "tinyc_conv2d_fewch_s8(" not in _model_c(g, tmp_path)
 
 
