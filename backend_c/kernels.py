@@ -18,6 +18,7 @@ from ..ir import OPS, DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
 from ..ir.ops.shape import bilinear_int_coords
+from ..ir import qmath
 from . import fast, fast_s16, fewch
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -989,7 +990,20 @@ KERNELS: dict[str, Kernel] = {
     "fill": Kernel("call_fill.c.j2", (), lambda node, ctx: {
         "output": ctx.ptr(node.outputs[0]), "size": node.outputs[0].type.nbytes,
         "value": int(_fill_value(node))}),
+    # ONNX Runtime's float32 averages in integers (attrs["ort_float"], ort_exact; select.py)
+    "avg_pool2d.ortf": Kernel("call_avg_pool2d_ortf.c.j2",
+                              ("tinyc_ort.h", "tinyc_ort_float.h", "tinyc_avg_pool_ortf_s8.c")
+                              + _WIN, lambda node, ctx: ortf_pool_args(node, ctx)),
 }
+
+
+def ortf_pool_args(node: Node, ctx) -> dict:
+    """pool_args and ORT's float32 average (ir/ort_float.py): mode, zero point, the float32
+    scale as its 24-bit significand and exponent (runtime/tinyc_ort_float.h)."""
+    a = node.attrs
+    m, e = qmath.f32_parts(a["ort_scale"])
+    return {**pool_args(node, ctx), "mode": int(a["ort_float"]),
+            "zero_point": _int_attr(node, "ort_zp", -128, 127), "scale_m": m, "scale_e": e}
 
 
 def _fill_value(node: Node) -> int:

@@ -80,6 +80,9 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, f"{node.op}.ort", "dense" if dense else "",
                             why="ONNX Runtime's float32 requantization in integers (an "
                             "ORT-family QDQ import): the generic kernel", weights=dense)
+    if node.attrs.get("ort_float") and node.outputs[0].dtype.name == "INT8":
+        return KernelChoice(node.name, node.op, f"{node.op}.ortf", fmt, why="ONNX Runtime's "
+                            "float32 average in integers (ort_exact, a QDQ import)")
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")
