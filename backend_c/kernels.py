@@ -998,12 +998,16 @@ KERNELS: dict[str, Kernel] = {
 
 
 def ortf_pool_args(node: Node, ctx) -> dict:
-    """pool_args and ORT's float32 average (ir/ort_float.py): mode, zero point, the float32
-    scale as its 24-bit significand and exponent (runtime/tinyc_ort_float.h)."""
+    """pool_args and ORT's float32 average (ir/ort_float.py): mode, the input's and the output's
+    zero point and float32 scale as its 24-bit significand and exponent
+    (runtime/tinyc_ort_float.h)."""
     a = node.attrs
     m, e = qmath.f32_parts(a["ort_scale"])
+    om, oe = qmath.f32_parts(a["ort_out_scale"])
     return {**pool_args(node, ctx), "mode": int(a["ort_float"]),
-            "zero_point": _int_attr(node, "ort_zp", -128, 127), "scale_m": m, "scale_e": e}
+            "zero_point": _int_attr(node, "ort_zp", -128, 127), "scale_m": m, "scale_e": e,
+            "out_zero_point": _int_attr(node, "ort_out_zp", -128, 127), "out_scale_m": om,
+            "out_scale_e": oe}
 
 
 def _fill_value(node: Node) -> int:

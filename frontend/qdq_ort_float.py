@@ -6,8 +6,10 @@ integers), with the input's zero point and float32 scale (ort_zp, ort_scale):
   float (DQ -> ReduceMean -> Q), an Eigen vectorized sum / count (ORT_FLOAT_REDUCE_MEAN);
 - AveragePool (QDQ) or QLinearAveragePool (QOperator): ORT runs QLinearAveragePool, a float32
   sum in window order / count, then nearbyint(y / s + zp) (ORT_FLOAT_QLINEAR_AVG).
-Only where the average keeps its input's quantization (avg_pool2d, same_q); GlobalAveragePool
-(QLinearGlobalAveragePool: MLAS integer sums, already exact) keeps round_half_even."""
+QLinearAveragePool may rescale (QOperator files give it its own output scale): the node then
+writes the output's quantization itself (ort_out_zp, ort_out_scale; passes/quantize.py adds no
+requantizing table after it). GlobalAveragePool (QLinearGlobalAveragePool: MLAS integer sums,
+already exact) keeps round_half_even."""
 from __future__ import annotations
 
 from ..ir.ort_float import ORT_FLOAT_QLINEAR_AVG, ORT_FLOAT_REDUCE_MEAN
@@ -22,19 +24,19 @@ SCALE_RANGE = (2.0 ** -90, 2.0 ** 90)
 def ort_float_averages(g, origin: dict) -> None:
     """Mark the averages ORT computes in float32 (above). origin: id(node) -> where it came from."""
     for node in g.nodes:
-        if node.op != "avg_pool2d" or not node.attrs.get("round_half_even"):
+        if node.op != "avg_pool2d":
             continue
         x, y = node.inputs[0], node.outputs[0]
         where = origin.get(id(node), "")
         op = next((k for k in _MODE if f"({k}," in where), None)
-        if op is None or x.q is None or x.q != y.q or x.q.per_channel:
+        if op is None or x.q is None or y.q is None or x.q.per_channel or y.q.per_channel:
             continue
         a = node.attrs
-        if op == "ReduceMean" and (tuple(a["kernel"]) != x.shape[1:3] or any(a["pads"])):
+        if op == "ReduceMean" and (tuple(a["kernel"]) != x.shape[1:3] or any(a["pads"])
+                                   or x.q != y.q):
             continue
-        scale = float(x.q.scale[0])
-        if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        if not all(SCALE_RANGE[0] <= float(q.scale[0]) <= SCALE_RANGE[1] for q in (x.q, y.q)):
             continue
         a["ort_float"] = _MODE[op]
-        a["ort_zp"] = int(x.q.zp)
-        a["ort_scale"] = scale
+        a["ort_zp"], a["ort_scale"] = int(x.q.zp), float(x.q.scale[0])
+        a["ort_out_zp"], a["ort_out_scale"] = int(y.q.zp), float(y.q.scale[0])

@@ -48,10 +48,12 @@ def _eigen_sum(d: np.ndarray, start: int) -> np.ndarray:
 
 
 def ort_float_average(mode: int, windows: np.ndarray, count: np.ndarray, zp: int, scale: float,
-                      channels: int) -> np.ndarray:
+                      out_zp: int, out_scale: float) -> np.ndarray:
     """int8 windows [N, OH, OW, KH, KW, C] (padding: zp) -> the rounded averages [N, OH, OW, C]
-    as int64 in the int8 view, before the output clamp; count [N, OH, OW, 1] the unpadded taps."""
-    s = F32(scale)
+    as int64 in the int8 view, before the output clamp; count [N, OH, OW, 1] the unpadded taps;
+    (zp, scale) the input's quantization, (out_zp, out_scale) the output's (QLinearAveragePool
+    may rescale)."""
+    s, so = F32(scale), F32(out_scale)
     d = F32(F32(windows.astype(np.int64) - zp) * s)          # int - zp is exact in float32
     n, oh, ow, kh, kw, c = d.shape
     d = np.moveaxis(d.reshape(n, oh, ow, kh * kw, c), 3, -1)  # [N, OH, OW, C, taps]
@@ -62,11 +64,11 @@ def ort_float_average(mode: int, windows: np.ndarray, count: np.ndarray, zp: int
         for start in np.unique(rows % 4):
             sel = np.broadcast_to(rows % 4 == start, total.shape)
             total[sel] = _eigen_sum(d[sel], int(start))
-        v = F32(F32(total / cnt) / s)
-        return np.rint(v).astype(np.int64) + zp
+        v = F32(F32(total / cnt) / so)
+        return np.rint(v).astype(np.int64) + out_zp
     total = np.zeros(d.shape[:-1], np.float32)
     for i in range(kh * kw):                                  # padded taps add +0.0: exact
         total = F32(total + d[..., i])
-    zp_u8 = F32(zp + 128)
-    v = F32(F32(F32(total / cnt) / s) + zp_u8)
+    zp_u8 = F32(out_zp + 128)
+    v = F32(F32(F32(total / cnt) / so) + zp_u8)
     return np.clip(np.rint(v), 0, 255).astype(np.int64) - 128

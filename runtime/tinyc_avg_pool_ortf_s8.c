@@ -66,15 +66,19 @@ static tinyc_sf tinyc_ortf_eigen_sum(const int8_t *image, int32_t stride, int32_
 
 void tinyc_avg_pool2d_ortf_s8(const tinyc_pool_params *params, int32_t mode,
                               int32_t zero_point, int32_t scale_m, int32_t scale_e,
+                              int32_t out_zero_point, int32_t out_scale_m, int32_t out_scale_e,
                               const tinyc_dims *input_dims, const int8_t *input,
                               const tinyc_dims *filter_dims,
                               const tinyc_dims *output_dims, int8_t *output)
 {
     const int32_t taps_all = input_dims->h * input_dims->w;
     tinyc_sf s;
+    tinyc_sf so;
     tinyc_pixels px;
     s.m = scale_m;
     s.e = scale_e;
+    so.m = out_scale_m;
+    so.e = out_scale_e;
     tinyc_pixels_init(&px, &params->stride, &params->padding, 0, input_dims, filter_dims,
                       output_dims);
     while (tinyc_pixels_next(&px)) {
@@ -104,11 +108,11 @@ void tinyc_avg_pool2d_ortf_s8(const tinyc_pool_params *params, int32_t mode,
                         }
                     }
                 }
-                v = tinyc_sf_div(tinyc_sf_div(sum, tinyc_sf_from_int(count)), s);
+                v = tinyc_sf_div(tinyc_sf_div(sum, tinyc_sf_from_int(count)), so);
                 if (mode == TINYC_ORT_FLOAT_REDUCE_MEAN) {
-                    r = tinyc_sf_rint(v) + zero_point;
+                    r = tinyc_sf_rint(v) + out_zero_point;
                 } else {
-                    r = tinyc_sf_rint(tinyc_sf_add(v, tinyc_sf_from_int(zero_point + 128)));
+                    r = tinyc_sf_rint(tinyc_sf_add(v, tinyc_sf_from_int(out_zero_point + 128)));
                     r = (r < 0 ? 0 : (r > 255 ? 255 : r)) - 128;
                 }
             }

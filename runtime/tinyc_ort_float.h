@@ -135,12 +135,14 @@ static inline int32_t tinyc_sf_rint(tinyc_sf a)
 #define TINYC_ORT_FLOAT_REDUCE_MEAN 1
 #define TINYC_ORT_FLOAT_QLINEAR_AVG 2
 
-/* avg_pool2d as ORT computes it in float32 (ir/ort_float.py): input and output quantization
- * (zero_point, scale = scale_m * 2^scale_e) equal; mode REDUCE_MEAN: a global window (no
- * padding), summed in Eigen's order, nearbyint(sum / count / s) + zp; mode QLINEAR_AVG:
- * summed in window order, nearbyint(sum / count / s + (zp + 128)) in [0, 255], - 128. */
+/* avg_pool2d as ORT computes it in float32 (ir/ort_float.py): each value (x - zero_point) * s
+ * (s = scale_m * 2^scale_e), the output's quantization out_zero_point, so = out_scale_m *
+ * 2^out_scale_e; mode REDUCE_MEAN: a global window (no padding), summed in Eigen's order,
+ * nearbyint(sum / count / so) + out_zero_point; mode QLINEAR_AVG: summed in window order,
+ * nearbyint(sum / count / so + (out_zero_point + 128)) in [0, 255], - 128. */
 void tinyc_avg_pool2d_ortf_s8(const tinyc_pool_params *params, int32_t mode,
                               int32_t zero_point, int32_t scale_m, int32_t scale_e,
+                              int32_t out_zero_point, int32_t out_scale_m, int32_t out_scale_e,
                               const tinyc_dims *input_dims, const int8_t *input,
                               const tinyc_dims *filter_dims,
                               const tinyc_dims *output_dims, int8_t *output);
