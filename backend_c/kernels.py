@@ -994,7 +994,21 @@ KERNELS: dict[str, Kernel] = {
     "avg_pool2d.ortf": Kernel("call_avg_pool2d_ortf.c.j2",
                               ("tinyc_ort.h", "tinyc_ort_float.h", "tinyc_avg_pool_ortf_s8.c")
                               + _WIN, lambda node, ctx: ortf_pool_args(node, ctx)),
+    # a table per channel (ONNX Runtime's float BatchNormalization, ort_exact)
+    "lut_channels": Kernel("call_lut_channels.c.j2", ("tinyc_lut_channels.h",
+                                                      "tinyc_lut_channels_s8.c"),
+                           lambda node, ctx: lut_channels_args(node, ctx)),
 }
+
+
+def lut_channels_args(node: Node, ctx) -> dict:
+    table = np.asarray(node.attrs["table"])
+    x, y = node.inputs[0], node.outputs[0]
+    c = x.shape[-1]
+    if table.shape != (c, 256) or table.min() < -128 or table.max() > 127:
+        _fail(node, "lut_channels table", f"[{c}, 256] int8 values", table.shape)
+    return {"table": ctx.array(f"{node.name}_table", "int8_t", table.reshape(-1)),
+            "channels": c, "size": x.type.size, "input": ctx.ptr(x), "output": ctx.ptr(y)}
 
 
 def ortf_pool_args(node: Node, ctx) -> dict:
