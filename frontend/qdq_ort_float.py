@@ -40,3 +40,17 @@ def ort_float_averages(g, origin: dict) -> None:
         a["ort_float"] = _MODE[op]
         a["ort_zp"], a["ort_scale"] = int(x.q.zp), float(x.q.scale[0])
         a["ort_out_zp"], a["ort_out_scale"] = int(y.q.zp), float(y.q.scale[0])
+
+
+def ort_float_muls(g) -> None:
+    """A Mul of two QDQ-quantized tensors is ORT's QLinearMul (MLAS: rint(float32((a - za) *
+    (b - zb)) * float32(float32(sa * sb) / sc)) + zc, half to even; equal to its float DQ -> Mul
+    -> Q on every input pair of the scales tried, tests/test_ort_float_avg.py): attrs["ort_mul"]
+    makes quantize give it that float32 ratio (quant_rules mul_rule: ort_mult, ort_exp),
+    requantized as ORT (ir/ops/eltwise.py mul_int; kernel mul.ort, runtime/tinyc_ort.h)."""
+    for node in g.nodes:
+        if node.op != "mul" or node.attrs.get("act") is not None:
+            continue
+        qs = [v.q for v in (*node.inputs[:2], node.outputs[0])]
+        if all(q is not None and not q.per_channel for q in qs):
+            node.attrs["ort_mul"] = True
