@@ -18,6 +18,7 @@ from ..ir import OPS, DType, Node
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..ir.ops.reduce import REDUCE_INT_ATTRS, reduce_axes
 from ..ir.ops.shape import bilinear_int_coords
+from ..ir import qmath
 from . import fast, fast_s16, fewch
 from .cgen import collapse, contiguous_strides, dims4, pad4
 
@@ -989,7 +990,44 @@ KERNELS: dict[str, Kernel] = {
     "fill": Kernel("call_fill.c.j2", (), lambda node, ctx: {
         "output": ctx.ptr(node.outputs[0]), "size": node.outputs[0].type.nbytes,
         "value": int(_fill_value(node))}),
+    # ONNX Runtime's float32 averages in integers (attrs["ort_float"], ort_exact; select.py)
+    "avg_pool2d.ortf": Kernel("call_avg_pool2d_ortf.c.j2",
+                              ("tinyc_ort.h", "tinyc_ort_float.h", "tinyc_avg_pool_ortf_s8.c")
+                              + _WIN, lambda node, ctx: ortf_pool_args(node, ctx)),
+    # a table per channel (ONNX Runtime's float BatchNormalization, ort_exact)
+    "lut_channels": Kernel("call_lut_channels.c.j2", ("tinyc_lut_channels.h",
+                                                      "tinyc_lut_channels_s8.c"),
+                           lambda node, ctx: lut_channels_args(node, ctx)),
+    # ONNX Runtime's QLinearMul (attrs ort_mult / ort_exp, ort_exact; select.py)
+    "mul.ort": Kernel("call_mul.c.j2", ("tinyc_ort.h", "tinyc_mul_ort_s8.c"),
+                      lambda node, ctx: {**_binary(node, ctx), "function": "tinyc_mul_ort_s8",
+                                         "out_multiplier": _int_attr(node, "ort_mult", 1 << 23,
+                                                                     (1 << 24) - 1),
+                                         "out_shift": _int_attr(node, "ort_exp", -200, 100)}),
 }
+
+
+def lut_channels_args(node: Node, ctx) -> dict:
+    table = np.asarray(node.attrs["table"])
+    x, y = node.inputs[0], node.outputs[0]
+    c = x.shape[-1]
+    if table.shape != (c, 256) or table.min() < -128 or table.max() > 127:
+        _fail(node, "lut_channels table", f"[{c}, 256] int8 values", table.shape)
+    return {"table": ctx.array(f"{node.name}_table", "int8_t", table.reshape(-1)),
+            "channels": c, "size": x.type.size, "input": ctx.ptr(x), "output": ctx.ptr(y)}
+
+
+def ortf_pool_args(node: Node, ctx) -> dict:
+    """pool_args and ORT's float32 average (ir/ort_float.py): mode, the input's and the output's
+    zero point and float32 scale as its 24-bit significand and exponent
+    (runtime/tinyc_ort_float.h)."""
+    a = node.attrs
+    m, e = qmath.f32_parts(a["ort_scale"])
+    om, oe = qmath.f32_parts(a["ort_out_scale"])
+    return {**pool_args(node, ctx), "mode": int(a["ort_float"]),
+            "zero_point": _int_attr(node, "ort_zp", -128, 127), "scale_m": m, "scale_e": e,
+            "out_zero_point": _int_attr(node, "ort_out_zp", -128, 127), "out_scale_m": om,
+            "out_scale_e": oe}
 
 
 def _fill_value(node: Node) -> int:

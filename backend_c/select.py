@@ -80,6 +80,12 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
         return KernelChoice(node.name, node.op, f"{node.op}.ort", "dense" if dense else "",
                             why="ONNX Runtime's float32 requantization in integers (an "
                             "ORT-family QDQ import): the generic kernel", weights=dense)
+    if node.op == "mul" and "ort_mult" in node.attrs and node.outputs[0].dtype.name == "INT8":
+        return KernelChoice(node.name, node.op, "mul.ort", fmt, why="ONNX Runtime's QLinearMul "
+                            "(float32 requantization in integers, ort_exact)")
+    if node.attrs.get("ort_float") and node.outputs[0].dtype.name == "INT8":
+        return KernelChoice(node.name, node.op, f"{node.op}.ortf", fmt, why="ONNX Runtime's "
+                            "float32 average in integers (ort_exact, a QDQ import)")
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")

@@ -34,6 +34,8 @@ from . import (batch, dynamic_batch, dynamic_quant, guard, guard_graph, old_opse
 from . import onnx_empty
 from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
+from .qdq_ort_bn import ort_float_batchnorms
+from .qdq_ort_float import ort_float_averages, ort_float_muls
 
 OPSETS = range(11, 22)
 DOMAINS = ("", "ai.onnx")
@@ -288,6 +290,10 @@ class _Importer:
             qdq.requantizing_global_pool(self.g)
             qdq.round_averages_half_even(self.g)
             qdq.ort_requantize(self.g, layers=self.ort_exact)
+            if self.ort_exact:
+                ort_float_averages(self.g, self.origin)
+                ort_float_batchnorms(self.g)
+                ort_float_muls(self.g)
         elif self.tf2onnx:                       # TFLite's MEAN, as the .tflite compiles
             qdq.requantizing_global_pool(self.g, half_even=False)
         guard_graph.check_imported(self.g, self.origin, self.path)

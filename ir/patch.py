@@ -144,6 +144,8 @@ def can_band(node) -> bool:
     """node is patchable (OpDef) and, for an op with patch_window (pad), this node's
     geometry runs in row bands (pad: H and W only)."""
     d = OPS[node.op]
+    if node.attrs.get("ort_float"):         # ORT's float32 average: its own whole-tensor kernel
+        return False
     return d.patchable and (d.patch_window is None or d.patch_window(node, 0) is not None)
 
 

@@ -119,8 +119,11 @@ def prelu_rule(node: Node) -> dict:
 def mul_rule(node: Node) -> dict:
     q1, q2, qo = node.inputs[0].q, node.inputs[1].q, node.outputs[0].q
     m, s = quantize_multiplier(f64(q1.s) * f64(q2.s) / f64(qo.s))
+    ort = {}
+    if node.attrs.get("ort_mul") and node.outputs[0].dtype is DType.INT8:   # ORT's QLinearMul
+        ort = dict(zip(("ort_mult", "ort_exp"), f32_parts(ort_output_scale(q1.s, q2.s, qo.s))))
     return {"in1_offset": -q1.zp, "in2_offset": -q2.zp, "out_mult": m, "out_shift": s,
-            "out_offset": qo.zp, **activation_range(node, qo)}
+            "out_offset": qo.zp, **activation_range(node, qo), **ort}
 
 
 @rule("requantize")

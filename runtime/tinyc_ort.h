@@ -127,6 +127,14 @@ void tinyc_fully_connected_ort_s8(const tinyc_fc_params *params,
                                   const int32_t *bias,
                                   const tinyc_dims *output_dims, int8_t *output);
 
+/* tinyc_mul_s8 with ONNX Runtime's QLinearMul requantization (tinyc_mul_ort_s8.c): the
+ * params' out_multiplier / out_shift hold the float32 ratio sa * sb / sc as ort_mult /
+ * ort_exp. */
+void tinyc_mul_ort_s8(const tinyc_mul_params *params,
+                      const tinyc_dims *in1_strides, const int8_t *in1,
+                      const tinyc_dims *in2_strides, const int8_t *in2,
+                      const tinyc_dims *output_dims, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,3 +30,4 @@ from . import empty  # noqa: F401,E402  (registration: empty, zero-sized values)
 
 __all__ = ["OPS", "OpDef", "Layer", "op", "layer_matrix", "from_layer_matrix",
            "layer_ops", "act_range", "clamp_float", "clamp_int", "require"]
+from . import lut_channels  # noqa: F401,E402  (registration: lut_channels, ORT's float BatchNorm)

@@ -149,6 +149,9 @@ def prelu(inputs, attrs):
 def mul_int(node, x1, x2):
     a = node.attrs
     prod = (x1.astype(np.int64) + a["in1_offset"]) * (x2.astype(np.int64) + a["in2_offset"])
+    if "ort_mult" in a:             # ONNX Runtime's QLinearMul (ort_exact): float32, half to even
+        return clamp_int(qmath.ort_requantize(prod, a["ort_mult"], a["ort_exp"]) +
+                         a["out_offset"], node)
     y = qmath.requantize(prod, a["out_mult"], a["out_shift"]) + a["out_offset"]
     return clamp_int(y, node)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ort_float import ort_float_average
 from ..qmath import div_round_half_even
 from ..types import TensorType
 from .registry import clamp_float, clamp_int, op
@@ -42,9 +43,21 @@ def avg_float(node, x):
     return clamp_float(s / _count(node, x), node.attrs)
 
 
+def ort_float_q(node) -> tuple[int, float, int, float]:
+    """The input's and the output's int8 zero point and float32 scale (attrs ort_zp, ort_scale,
+    ort_out_zp, ort_out_scale: the QDQ file's)."""
+    a = node.attrs
+    return (int(a["ort_zp"]), float(np.float32(a["ort_scale"])), int(a["ort_out_zp"]),
+            float(np.float32(a["ort_out_scale"])))
+
+
 def avg_int(node, x):
     s = _windows(node, x.astype(np.int64), 0).sum(axis=(3, 4))
     n = _count(node, x)
+    if node.attrs.get("ort_float") and x.dtype == np.int8:      # ORT's float32 average
+        zp, scale, out_zp, out_scale = ort_float_q(node)
+        return clamp_int(ort_float_average(int(node.attrs["ort_float"]), _windows(node, x, zp),
+                                           n, zp, scale, out_zp, out_scale), node)
     if node.attrs.get("round_half_even") and x.dtype == np.int8:
         zp = int(node.attrs.get("even_zero_point", 0))
         return clamp_int(div_round_half_even(s - n * zp, n) + zp, node)

@@ -112,6 +112,10 @@ def test_standalone_asan_ubsan(make, rng, tmp_path):
 # -- every test model's C under the strict flags, per compiler and per owner of the files --------
 
 MLPERF = ["kws", "vww", "ic", "ad"]
+# ort_exact builds (ONNX Runtime's arithmetic in integers): tinyc_ort.h requantization, the
+# float32 averages (tinyc_ort_float.h, both modes), the per-channel tables (lut_channels) and
+# QLinearMul (tinyc_mul_ort_s8.c)
+ORT_EXACT = ("resnet_ort_qop_u8", "dwsep_pt2e", "autoenc_ort_qdq_s8", "mixed_ort_qop_u8")
 COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
               "sparse": {"prune": 0.9, "storage": "sparse"},
               "mask": {"prune": 0.5, "prune_scope": "global", "storage": "mask"},
@@ -170,6 +174,9 @@ def strict_corpus(tmp_path_factory, test_models, example_dir, request) -> Path:
         for m in MLPERF:
             write(f"{m}_qdq", folder / f"{m}_int8_qdq.onnx")
             write(f"{m}_tflite", folder / f"{m}_int8.tflite")
+    qdq = Path(__file__).parents[1] / "qdq_models"
+    for name in ORT_EXACT:
+        write(f"{name}_ort", qdq / f"{name}.onnx", ort_exact=True)
     return root
 
 

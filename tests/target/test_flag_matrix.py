@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from needs import missing, need_tools
 
-from ..backend.test_compile import COMPRESSED, MLPERF, _mlperf_folder, _strict_sources
+from ..backend.test_compile import COMPRESSED, MLPERF, ORT_EXACT, _mlperf_folder, _strict_sources
 
 FPU = {"cortex-m0plus": None, "cortex-m3": None, "cortex-m4": "fpv4-sp-d16",
        "cortex-m7": "fpv5-d16", "cortex-m33": "fpv5-sp-d16", "cortex-m55": "auto"}
@@ -90,6 +90,10 @@ def corpus(tmp_path_factory, example_dir, request) -> Path:
         missing("MLPerf Tiny models not found (set TINYC_MODELS)")
     for m in MLPERF:
         tinyc.compile(folder / f"{m}_int8.tflite", progress=None).write(root / m)
+    qdq = Path(__file__).parents[1] / "qdq_models"
+    for name in ORT_EXACT:          # ONNX Runtime's arithmetic in integers (ort_exact)
+        tinyc.compile(qdq / f"{name}.onnx", progress=None, ort_exact=True).write(
+            root / f"{name}_ort")
     return root
 
 
