@@ -74,7 +74,8 @@ def unify_passthrough_q(g: Graph, calibrated: set[int]) -> None:
                 y.type = y.type.with_(q=x.q)
             else:
                 _insert_requant_after(g, node, x.q)
-        elif OPS[node.op].inputs_as_output_q and node.attrs.get("activations") != "int16":
+        elif OPS[node.op].inputs_as_output_q and not node.attrs.get("int16_q"):
+            # (an int16 concat with its own q, frontend/qdq_ort_matmul.py: use_int16 converts)
             for i, x in enumerate(node.inputs):
                 if x.is_const and x.dtype.is_float:        # quantized as the output directly
                     data = np.clip(np.round(x.data / f64(y.q.s)) + y.q.zp, -128, 127)
@@ -281,7 +282,8 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
             if x is None or x.is_const or (id(x) in wide) == want:
                 continue
             # an int16 concat's inputs go to its own quantization (not requantized in int8)
-            q16 = node.outputs[0].q if OPS[node.op].inputs_as_output_q else _int16_q(x, ranges)
+            q16 = node.outputs[0].q if OPS[node.op].inputs_as_output_q and \
+                node.attrs.get("int16_q") else _int16_q(x, ranges)
             r = convert(x, DType.INT16, q16, node) if want else \
                 convert(x, DType.INT8, int8_q[id(x)], node)
             node.replace_input(i, r)
