@@ -110,6 +110,7 @@ class Builder:
         self.node = None                  # the ONNX NodeProto being converted
         self._layouts: dict = {}          # (id(value), ir_perm) -> (value, result)
         self.inherited: set[int] = set()  # values whose q was copied from a data-movement source
+        self.product_q: dict = {}         # id(layer) -> the q of its product before a folded Add
 
     # -- errors ---------------------------------------------------------------------------
     def where(self) -> str:

@@ -36,6 +36,7 @@ from .builder import Builder, Tensor, identity
 from .qcheck import check_dq_const
 from .qdq_ort_bn import ort_float_batchnorms
 from .qdq_ort_float import ort_float_averages, ort_float_muls
+from .qdq_ort_matmul import ort_float_matmuls
 
 OPSETS = range(11, 22)
 DOMAINS = ("", "ai.onnx")
@@ -294,6 +295,7 @@ class _Importer:
                 ort_float_averages(self.g, self.origin)
                 ort_float_batchnorms(self.g)
                 ort_float_muls(self.g)
+                ort_float_matmuls(self.g, self.b.product_q)
         elif self.tf2onnx:                       # TFLite's MEAN, as the .tflite compiles
             qdq.requantizing_global_pool(self.g, half_even=False)
         guard_graph.check_imported(self.g, self.origin, self.path)

@@ -138,6 +138,8 @@ def _fold_bias(b: Builder, A: Tensor, B: Tensor) -> Tensor | None:
     if B.rank > A.rank or B.data.size != n or shape[A.perm[-1]] != n:
         return None                              # not one value per output channel
     fc.replace_input(2, b.bias(B, n))
+    if v.q is not None:                          # kept for ort_exact (frontend/qdq_ort_matmul.py)
+        b.product_q[id(fc)] = v.q
     for x in {v, fc.outputs[0]}:
         x.type = x.type.with_(q=None)
     v.name = b.g.unique(b.out_name)

@@ -74,7 +74,8 @@ def unify_passthrough_q(g: Graph, calibrated: set[int]) -> None:
                 y.type = y.type.with_(q=x.q)
             else:
                 _insert_requant_after(g, node, x.q)
-        elif OPS[node.op].inputs_as_output_q:
+        elif OPS[node.op].inputs_as_output_q and not node.attrs.get("int16_q"):
+            # (an int16 concat with its own q, frontend/qdq_ort_matmul.py: use_int16 converts)
             for i, x in enumerate(node.inputs):
                 if x.is_const and x.dtype.is_float:        # quantized as the output directly
                     data = np.clip(np.round(x.data / f64(y.q.s)) + y.q.zp, -128, 127)
@@ -256,7 +257,9 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
         follow = OPS[node.op].int16_follow and x is not None and not x.is_const
         if node.attrs.get("activations") == "int16" or (follow and id(x) in wide):
             int8_q[id(y)] = y.q
-            q = (wide.get(id(x)) or _int16_q(x, ranges)) if follow else \
+            # a Concat with its own int16 q (frontend/qdq_ort_matmul.py) keeps it
+            own = OPS[node.op].inputs_as_output_q and node.attrs.get("int16_q")
+            q = y.q if own else (wide.get(id(x)) or _int16_q(x, ranges)) if follow else \
                 y.q if node.attrs.get("int16_q") else _int16_q(y, ranges)
             y.type = y.type.with_(dtype=DType.INT16, q=q)
             wide[id(y)] = q
@@ -278,7 +281,10 @@ def use_int16(g: Graph, ranges: dict) -> set[int]:
         for i, x in enumerate(node.inputs):
             if x is None or x.is_const or (id(x) in wide) == want:
                 continue
-            r = convert(x, DType.INT16, _int16_q(x, ranges), node) if want else \
+            # an int16 concat's inputs go to its own quantization (not requantized in int8)
+            q16 = node.outputs[0].q if OPS[node.op].inputs_as_output_q and \
+                node.attrs.get("int16_q") else _int16_q(x, ranges)
+            r = convert(x, DType.INT16, q16, node) if want else \
                 convert(x, DType.INT8, int8_q[id(x)], node)
             node.replace_input(i, r)
     g.outputs = [convert(v, DType.INT8, int8_q[id(v)], None)

@@ -51,10 +51,12 @@ MAX_LSB.update(dwsep_pt2e=4, resnet_pt2e=2)
 # pt2e equals ORT bit for bit except resnet_pt2e (1), and the uint8 mixed files too. What is
 # left (docs/frontend.md): ops ORT runs in float (int8 files: its s8 -> u8 conversion leaves
 # some Conv / HardSigmoid / Mul / Add with mixed types, run as DQ -> float op -> Q: mixed 1,
-# resnet_pt2e 1; mixed_pt2e: HardSwish, Concat, MaxPool and MatMul in float, 2).
+# resnet_pt2e 1; mixed_pt2e: its float island Concat -> MaxPool -> MatMul(float weights) -> Q
+# -> DQ -> Add -> Q in int16 with ORT's two roundings, frontend/qdq_ort_matmul.py: 2 -> 1, 8 of
+# 2,000 logits one step off, tests/test_ort_float_island.py).
 MAX_LSB_EXACT: dict[str, int] = {f: 0 for f in FILES if f.startswith(
     ("cnn_", "mlp_", "dwsep_", "resnet_", "autoenc_")) and not f.endswith(("_tf2onnx", "_nncf"))}
-MAX_LSB_EXACT.update(resnet_pt2e=1, mixed_pt2e=2, mixed_ort_qdq_u8_pc=0, mixed_ort_qop_u8=0)
+MAX_LSB_EXACT.update(resnet_pt2e=1, mixed_pt2e=1, mixed_ort_qdq_u8_pc=0, mixed_ort_qop_u8=0)
 MAX_LSB_EXACT.update({f: 1 for f in FILES if f.startswith("mixed_ort") and f not in MAX_LSB_EXACT})
 # tf2onnx files are TFLite models: tinyc equals TFLite Micro on them bit for bit
 # (tests/test_tf2onnx.py); ORT's own run of the ONNX file rounds in float (measured max 1 step,
