@@ -242,6 +242,11 @@ class _Importer:
         self.tf2onnx = model.producer_name == "tf2onnx"
         self.ort_rounding = not (self.tf2onnx or model.producer_name.startswith("tinyc"))
         self.ort_exact = ort_exact
+        if ort_exact and not self.ort_rounding:
+            old_opset.log.warning(
+                "%s: note: ort_exact (--ort-exact) does not apply: the file was written by %s, "
+                "whose int8 arithmetic is TFLite Micro's; it is kept", os.path.basename(path),
+                "tf2onnx (a TFLite model)" if self.tf2onnx else model.producer_name)
         self.path = path
         self.g = Graph(model.graph.name or "model")
         self.g.io_quant, self.g.io_dtype = {}, {}

@@ -158,10 +158,13 @@ def test_ort_requantization_qemu_equals_interpret_and_ort(name):
     assert np.array_equal(np.asarray(m.run_qemu(x, batch=True)).reshape(want.shape), got)
 
 
-def test_ort_requantization_only_for_ort_family():
-    """tf2onnx files (TFLite models) and NNCF's float layers keep TFLM's requantization."""
-    m = tinyc.compile(HERE / "cnn_tf2onnx.onnx", ort_exact=True)
+def test_ort_requantization_only_for_ort_family(caplog):
+    """tf2onnx files (TFLite models) and NNCF's float layers keep TFLM's requantization; a note
+    line says that ort_exact does not apply."""
+    with caplog.at_level("WARNING", logger="tinyc.frontend"):
+        m = tinyc.compile(HERE / "cnn_tf2onnx.onnx", ort_exact=True)
     assert not any("ort_mult" in n.attrs for n in m.graph.nodes)
+    assert "cnn_tf2onnx.onnx: note: ort_exact (--ort-exact) does not apply" in caplog.text
 
 
 def test_cli_ort_exact_flag(tmp_path):
