@@ -203,10 +203,12 @@ static TINYC_ALWAYS_INLINE void tinyc_pass2x3(tinyc_acc2x3 *h, int32_t ba, int32
 
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride.
  * Channels in pairs (an odd last channel's partner has zero weights and is not stored); rows
- * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels. */
-static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
-                             const int8_t *filter, const int32_t *bias, const int16_t *blk,
-                             int8_t *o, int32_t oc_stride)
+ * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels.  (Unused in
+ * tinyc_conv2d_k8_fast_s8.c, which has its own.) */
+static __attribute__((unused)) void tinyc_conv_block(const tinyc_conv_fast_params *p,
+                                                     const tinyc_rq *rq, const int8_t *filter,
+                                                     const int32_t *bias, const int16_t *blk,
+                                                     int8_t *o, int32_t oc_stride)
 {
     const int32_t oc = p->output.c;
     const int32_t k4 = p->k4;
