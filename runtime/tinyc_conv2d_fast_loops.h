@@ -255,6 +255,26 @@ static __attribute__((unused)) void tinyc_conv_block(const tinyc_conv_fast_param
     }
 }
 
+/* tinyc_conv_block for a last block of at most three pixels (0..2): the channel pairs' first
+ * pass only (pixels 3..5 repeat pixel n - 1 and are never copied out). */
+static __attribute__((noinline, unused)) void tinyc_conv_block3(const tinyc_conv_fast_params *p,
+                                                                const tinyc_rq *rq,
+                                                                const int8_t *filter,
+                                                                const int32_t *bias,
+                                                                const int16_t *blk, int8_t *o,
+                                                                int32_t oc_stride)
+{
+    const int32_t oc = p->output.c;
+    const int32_t k4 = p->k4;
+    const int8_t *w = filter;
+    int32_t c;
+    for (c = 0; c < oc; c += 2, w += 2 * k4) {
+        tinyc_acc2x3 h;
+        tinyc_pass2x3(&h, bias[c], c + 1 < oc ? bias[c + 1] : 0, w, blk, k4);
+        tinyc_rq2x3_cols(&h, rq + c, o + c, oc_stride, c + 1 < oc, p->output_offset);
+    }
+}
+
 /* The k between a filter row's taps and the next row (row4 > kw * in_c) and past the last row
  * hold zero weights; im2col never writes them, so they are zeroed once per call. */
 static void tinyc_zero_row_pads(const tinyc_conv_fast_params *p, int16_t *blk)
