@@ -151,6 +151,9 @@ GRAPHS = {
     # rows of eight k (tinyc_k8_chan): a partial block and an odd channel count
     "fast_conv_k8_tail": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["pix_tail_1"][0]),
     "fast_conv_k8_odd": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["pix_exact_6"][0]),
+    # a last block of <= 3 pixels (tinyc_conv_block3): short and long rows
+    "fast_conv_tail3_k16": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["tail3_k16"][0]),
+    "fast_conv_tail3_k64": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["tail3_k64"][0]),
 }
 
 
