@@ -892,7 +892,7 @@ KERNELS: dict[str, Kernel] = {
     CONV2D: Kernel("call_conv2d.c.j2", ("tinyc_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                                         "tinyc_conv2d_fast_s8.c") + _WIN + _FAST
                     + ("tinyc_conv2d_fewch_s8.c", "tinyc_conv2d_fewch_dsp.h",
-                       "tinyc_conv2d_fewch_c.h"), conv2d_args),
+                       "tinyc_conv2d_fewch_c.h", "tinyc_conv2d_k8_fast_s8.c"), conv2d_args),
     DEPTHWISE_CONV2D: Kernel("call_depthwise_conv2d.c.j2",
                                ("tinyc_depthwise_conv2d_s8.c", "tinyc_dot.h", "tinyc_dsp.h",
                                 "tinyc_depthwise_conv2d_fast_s8.c") + _WIN + _FAST,

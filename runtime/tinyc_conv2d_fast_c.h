@@ -67,6 +67,21 @@ static inline void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w, const int16_t *
     }
 }
 
+static inline void tinyc_k8_chan(const int8_t *w, int32_t b, const tinyc_rq **rq,
+                                 const int16_t *x, int8_t *o, int32_t oc)
+{
+    const tinyc_rq r = tinyc_rq_next(rq);
+    int32_t i;
+    int32_t j;
+    for (i = 0; i < TINYC_COLS; ++i, o += oc) {
+        int32_t a = b;
+        for (j = 0; j < 4; ++j) {
+            a += w[j] * x[i * 4 + j] + w[8 + j] * x[TINYC_GROUP + i * 4 + j];
+        }
+        *o = (int8_t)tinyc_rq_apply3(a, r.m, r.h, r.e, 0);
+    }
+}
+
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,
                                   int32_t a5, int8_t **o, int32_t oc)
 {

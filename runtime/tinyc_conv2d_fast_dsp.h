@@ -104,9 +104,27 @@ static inline void tinyc_col_copy16(int16_t *dst, const int8_t *src, int32_t n4,
             : [a] "+r"(A), [b] "+r"(B), [x0] "=&r"(x0), [x1] "=&r"(x1), [x] "+r"(x)       \
             : [we0] "r"(we0), [wo0] "r"(wo0), [we1] "r"(we1), [wo1] "r"(wo1),             \
               "m"(*(const int16_t(*)[TINYC_GROUP])x))
+/* The pair's weights and the first pixel in one asm: four LDR in a row (pipelined: 5 cycles,
+ * where two LDRD take 6), the four SXTB16, then the pixel's 4 SMLAD. */
+#define TINYC_G23_W_COL0(A, B)                                                             \
+    __asm__("ldr %[wo0], [%[w]], #8\n\t"                                                    \
+            "ldr %[wo1], [%[w], #-4]\n\t"                                                   \
+            "ldr %[x0], [%[x]], #48\n\t"                                                    \
+            "ldr %[x1], [%[x], #-44]\n\t"                                                   \
+            "sxtb16 %[we0], %[wo0]\n\t"                                                    \
+            "sxtb16 %[wo0], %[wo0], ror #8\n\t"                                            \
+            "sxtb16 %[we1], %[wo1]\n\t"                                                    \
+            "sxtb16 %[wo1], %[wo1], ror #8\n\t"                                            \
+            "smlad %[a], %[we0], %[x0], %[a]\n\t"                                          \
+            "smlad %[a], %[wo0], %[x1], %[a]\n\t"                                          \
+            "smlad %[b], %[we1], %[x0], %[b]\n\t"                                          \
+            "smlad %[b], %[wo1], %[x1], %[b]"                                              \
+            : [a] "+r"(A), [b] "+r"(B), [w] "+r"(w), [x] "+r"(x), [we0] "=&r"(we0),       \
+              [wo0] "=&r"(wo0), [we1] "=&r"(we1), [wo1] "=&r"(wo1), [x0] "=&r"(x0),        \
+              [x1] "=&r"(x1)                                                               \
+            : "m"(*(const int8_t(*)[8])w), "m"(*(const int16_t(*)[TINYC_GROUP])x))
 #define TINYC_G23_GROUP                                                                    \
-    TINYC_G23_W;                                                                           \
-    TINYC_G23_COL0(a0, b0);                                                                \
+    TINYC_G23_W_COL0(a0, b0);                                                              \
     TINYC_G23_COL_AT("#-40", a1, b1);                                                      \
     TINYC_G23_COL_AT("#-32", a2, b2)
 #define TINYC_G23_COL_AT(OFS, A, B)                                                         \
@@ -223,6 +241,60 @@ static TINYC_ALWAYS_INLINE void tinyc_gemm6(tinyc_acc6 *acc, const int8_t *w,
     acc->a3 = a3;
     acc->a4 = a4;
     acc->a5 = a5;
+}
+
+/* Rows of eight k (k4 == 8: vww's 8 -> 16 1x1 conv): one channel over the six columns with its
+ * weights ({w0, w2}, {w1, w3} of both groups), bias and requantization constants kept in
+ * registers.  Per column two LDRD + 4 SMLAD, the requantization (LSL, ADD, SMMLAR, ASR, SSAT)
+ * and one STRB; three asm pieces of at most seven operands (every register allocator, -Os
+ * included, can place them). */
+#define TINYC_K8_SUM(OFS0, OFS1)                                                           \
+    __asm__("ldrd %[x0], %[x1], [%[x], #" OFS0 "]\n\t"                                     \
+            "smlad %[a], %[we], %[x0], %[b]\n\t"                                           \
+            "smlad %[a], %[wo], %[x1], %[a]"                                               \
+            : [a] "=&r"(a), [x0] "=&r"(x0), [x1] "=&r"(x1)                                 \
+            : [x] "r"(x), [we] "r"(we0), [wo] "r"(wo0), [b] "r"(b),                       \
+              "m"(*(const int16_t(*)[2 * TINYC_GROUP])x));                                 \
+    __asm__("ldrd %[x0], %[x1], [%[x], #" OFS1 "]\n\t"                                     \
+            "smlad %[a], %[we], %[x0], %[a]\n\t"                                           \
+            "smlad %[a], %[wo], %[x1], %[a]"                                               \
+            : [a] "+r"(a), [x0] "=&r"(x0), [x1] "=&r"(x1)                                  \
+            : [x] "r"(x), [we] "r"(we1), [wo] "r"(wo1),                                    \
+              "m"(*(const int16_t(*)[2 * TINYC_GROUP])x));                                 \
+    __asm__("lsl %[a], %[a], #1\n\t"                                                       \
+            "add %[t], %[h], %[a], asr #31\n\t"                                            \
+            "smmlar %[a], %[a], %[m], %[t]\n\t"                                            \
+            "asr %[a], %[a], %[e]\n\t"                                                     \
+            "ssat %[a], #8, %[a]"                                                          \
+            : [a] "+r"(a), [t] "=&r"(x1)                                                   \
+            : [m] "r"(r.m), [h] "r"(r.h), [e] "r"(r.e))
+/* Two columns: STRB at o and o + oc, then o steps by 2 oc. */
+#define TINYC_K8_COLS(OFS0, OFS1, OFS2, OFS3)                                              \
+    TINYC_K8_SUM(OFS0, OFS1);                                                              \
+    o[0] = (int8_t)a;                                                                      \
+    TINYC_K8_SUM(OFS2, OFS3);                                                              \
+    o[oc] = (int8_t)a;                                                                     \
+    o += 2 * oc
+
+/* Channel (weights at w: k 0..3, then k 4..7 at w + 8; bias b; constants *rq, then rq
+ * advances) over the six columns of x: outputs to o + i * oc. */
+static TINYC_ALWAYS_INLINE void tinyc_k8_chan(const int8_t *w, int32_t b, const tinyc_rq **rq,
+                                              const int16_t *x, int8_t *o, int32_t oc)
+{
+    const tinyc_rq r = tinyc_rq_next(rq);
+    const uint32_t v0 = tinyc_load4(w);
+    const uint32_t v1 = tinyc_load4(w + 8);
+    const int32_t we0 = __sxtb16(tinyc_s32(v0));
+    const int32_t wo0 = tinyc_sxtb16_ror8(v0);
+    const int32_t we1 = __sxtb16(tinyc_s32(v1));
+    const int32_t wo1 = tinyc_sxtb16_ror8(v1);
+    int32_t a;
+    int32_t x0;
+    int32_t x1;
+    __asm__("" : "+r"(o));      /* one pointer stepped here, not one per column over the loop */
+    TINYC_K8_COLS("0", "48", "8", "56");
+    TINYC_K8_COLS("16", "64", "24", "72");
+    TINYC_K8_COLS("32", "80", "40", "88");
 }
 
 static inline void tinyc_st6_cols(int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t a4,

@@ -203,10 +203,12 @@ static TINYC_ALWAYS_INLINE void tinyc_pass2x3(tinyc_acc2x3 *h, int32_t ba, int32
 
 /* All output channels of the block's six pixels: pixel i's outputs at o + i * oc_stride.
  * Channels in pairs (an odd last channel's partner has zero weights and is not stored); rows
- * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels. */
-static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq,
-                             const int8_t *filter, const int32_t *bias, const int16_t *blk,
-                             int8_t *o, int32_t oc_stride)
+ * shorter than TINYC_PAIR_K4 one channel at a time over all six pixels.  (Unused in
+ * tinyc_conv2d_k8_fast_s8.c, which has its own.) */
+static __attribute__((unused)) void tinyc_conv_block(const tinyc_conv_fast_params *p,
+                                                     const tinyc_rq *rq, const int8_t *filter,
+                                                     const int32_t *bias, const int16_t *blk,
+                                                     int8_t *o, int32_t oc_stride)
 {
     const int32_t oc = p->output.c;
     const int32_t k4 = p->k4;
@@ -250,6 +252,26 @@ static void tinyc_conv_block(const tinyc_conv_fast_params *p, const tinyc_rq *rq
         tinyc_pass2x3(&h, ba, bb, w, blk + 12, k4);
         tinyc_rq2x3_cols(&h, rq + c, o + c + 3 * oc_stride, oc_stride, c + 1 < oc,
                          p->output_offset);
+    }
+}
+
+/* tinyc_conv_block for a last block of at most three pixels (0..2): the channel pairs' first
+ * pass only (pixels 3..5 repeat pixel n - 1 and are never copied out). */
+static __attribute__((noinline, unused)) void tinyc_conv_block3(const tinyc_conv_fast_params *p,
+                                                                const tinyc_rq *rq,
+                                                                const int8_t *filter,
+                                                                const int32_t *bias,
+                                                                const int16_t *blk, int8_t *o,
+                                                                int32_t oc_stride)
+{
+    const int32_t oc = p->output.c;
+    const int32_t k4 = p->k4;
+    const int8_t *w = filter;
+    int32_t c;
+    for (c = 0; c < oc; c += 2, w += 2 * k4) {
+        tinyc_acc2x3 h;
+        tinyc_pass2x3(&h, bias[c], c + 1 < oc ? bias[c + 1] : 0, w, blk, k4);
+        tinyc_rq2x3_cols(&h, rq + c, o + c, oc_stride, c + 1 < oc, p->output_offset);
     }
 }
 

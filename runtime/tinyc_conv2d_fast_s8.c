@@ -51,7 +51,11 @@ void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *
                 }
                 tinyc_im2col(&p, image, scratch, col, q / p.output.w, q % p.output.w);
             }
-            tinyc_conv_block(&p, rq, filter, bias, scratch, o, p.output.c);
+            if (n <= 3) {       /* the pairs' second pass would have no pixels */
+                tinyc_conv_block3(&p, rq, filter, bias, scratch, o, p.output.c);
+            } else {
+                tinyc_conv_block(&p, rq, filter, bias, scratch, o, p.output.c);
+            }
             if (n < TINYC_COLS) {
                 int32_t i;
                 for (i = 0; i < n * p.output.c; ++i) {

@@ -246,6 +246,10 @@ typedef struct {
 void tinyc_conv2d_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
                           const int8_t *input, const int8_t *filter, const int32_t *bias,
                           int16_t *scratch, int8_t *output);
+/* The same for k4 == 8 (weights and constants of a channel in registers over six pixels). */
+void tinyc_conv2d_k8_fast_s8(const tinyc_conv_fast_params *params, const tinyc_rq *rq,
+                             const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             int16_t *scratch, int8_t *output);
 
 /* Depthwise, channel multiplier 1, channels % 4 == 0; filter widened to int16 at compile time,
  * per tap and group of 4 channels in the lane order {c0, c2, c1, c3}. */

@@ -79,6 +79,9 @@ FAST_CONV = {
     "relu_narrow": (Conv((1, 6, 6, 8), 4, (3, 3), pads=(1, 1, 1, 1), zp_in=-3, zp_out=-30,
                          act="relu", spread=80), True),
     "left_shift": (Conv((1, 4, 4, 4), 3, (1, 1), spread=20000), False),
+    # 9 pixels: a last block of 3 (one pass per pair), short rows (k4 16), odd channel count
+    "tail3_k16": (Conv((1, 3, 3, 16), 5, (1, 1), zp_in=-20, zp_out=7), True),
+    "tail3_k64": (Conv((1, 3, 3, 64), 7, (1, 1), zp_in=11, zp_out=-9), True),
 }
 FAST_DW = {
     "3x3_c8_interior": (Conv((1, 7, 6, 8), 1, (3, 3), pads=(1, 1, 1, 1), zp_in=-128,

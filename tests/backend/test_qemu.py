@@ -148,6 +148,12 @@ GRAPHS = {
     "fast_add_sum_tail3": lambda rng: add_graph(rng, (1, 3, 5, 7), (1, 3, 5, 7)),
     "fast_add_sum_relu": lambda rng: add_graph(rng, (2, 1, 1, 6), (2, 1, 1, 6), act="relu"),
     "fast_add_lut": lambda rng: add_graph(rng, (1, 3, 5, 7), (1, 3, 5, 7), q=NO_SUM_Q),
+    # rows of eight k (tinyc_k8_chan): a partial block and an odd channel count
+    "fast_conv_k8_tail": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["pix_tail_1"][0]),
+    "fast_conv_k8_odd": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["pix_exact_6"][0]),
+    # a last block of <= 3 pixels (tinyc_conv_block3): short and long rows
+    "fast_conv_tail3_k16": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["tail3_k16"][0]),
+    "fast_conv_tail3_k64": lambda rng: _conv_graph("conv2d", rng, FAST_CONV["tail3_k64"][0]),
 }
 
 

@@ -34,7 +34,8 @@ FAST = {"tinyc_conv2d_fast_s8": {"smlad", "sxtab16", "smmlar"},
         "tinyc_fully_connected_wide": {"smlad"},
         "tinyc_add_lut_s8": {"smmlar"},
         "tinyc_conv2d_s8": {"smlad", "sxtab16"},
-        "tinyc_conv2d_fewch_s8": {"smlad", "smmlar"}}
+        "tinyc_conv2d_fewch_s8": {"smlad", "smmlar"},
+        "tinyc_conv2d_k8_fast_s8": {"smlad", "sxtab16", "sxtb16", "smmlar"}}
 DSP_INSNS = {"smlad", "smlabb", "smlatt", "sxtab16", "sxtb16", "smmlar", "pkhbt", "pkhtb"}
 
 
