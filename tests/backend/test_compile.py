@@ -139,7 +139,7 @@ STRICT_CONFIGS = {
 # Who owns which runtime file (a warning is routed to its owner); the rest, and the generated
 # model*.c/.h (backend templates), are the backend's.
 OWNERS = {
-    "speed": re.compile(r"tinyc_(fully_connected|conv2d|depthwise_conv2d)_fast_s8\.c$|"
+    "speed": re.compile(r"tinyc_(fully_connected|conv2d|conv2d_k8|depthwise_conv2d)_fast_s8\.c$|"
                         r"tinyc_(fast|dot)\.h$"),
     "compression": re.compile(r"_(s4|cb|sparse)\.c$|tinyc_packed\.[ch]$"),
 }
