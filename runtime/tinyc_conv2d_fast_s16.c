@@ -116,8 +116,9 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
     int32_t pix;
     int32_t col;
     int32_t oc;
+    int32_t high = 0;
     if (acc32) {
-        tinyc_rq16_table(rqt, bias, quant, oc_n);
+        high = tinyc_rq16_table(rqt, bias, quant, oc_n);
     }
     for (b = 0; b < p.output.n; ++b) {
         const int16_t *image = input + b * image_size;
@@ -140,6 +141,25 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                 a.a2 = 0;
                 a.a3 = 0;
                 tinyc_gemm4_s16(&a, filter + oc * p.k4, scratch, p.k4);
+                if (high) {
+                    const int32_t bo = rqt[oc].bias;
+                    const int32_t rm = rqt[oc].reduced;
+                    int16_t *po = o + oc;
+                    *po = tinyc_rq16_high(a.a0, bo, rm, lo, hi);
+                    if (n == TINYC_COLS16) {
+                        po[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
+                        po[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
+                        po[3 * oc_n] = tinyc_rq16_high(a.a3, bo, rm, lo, hi);
+                        continue;
+                    }
+                    if (n > 1) {
+                        po[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
+                    }
+                    if (n > 2) {
+                        po[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
+                    }
+                    continue;
+                }
                 if (acc32) {
                     const tinyc_rq16 r = rqt[oc];
                     int16_t *po = o + oc;

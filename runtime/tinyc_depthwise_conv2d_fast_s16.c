@@ -43,8 +43,9 @@ void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
     int32_t ky;
     int32_t kx;
     int32_t c;
+    int32_t high = 0;
     if (acc32) {
-        tinyc_rq16_table(rqt, bias, quant, ch);
+        high = tinyc_rq16_table(rqt, bias, quant, ch);
     }
     for (b = 0; b < p.output.n; ++b) {
         const int16_t *image = input + b * image_size;
@@ -71,6 +72,14 @@ void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
                 for (c = 0; c < ch; c += 4) {
                     tinyc_dw_acc4_s16 a;
                     tinyc_dw_taps4_s16(&a, image + c, filter + c, taps, n);
+                    if (high) {
+                        const tinyc_rq16 *r = rqt + c;
+                        o[c] = tinyc_rq16_high(a.a0, r[0].bias, r[0].reduced, lo, hi);
+                        o[c + 1] = tinyc_rq16_high(a.a1, r[1].bias, r[1].reduced, lo, hi);
+                        o[c + 2] = tinyc_rq16_high(a.a2, r[2].bias, r[2].reduced, lo, hi);
+                        o[c + 3] = tinyc_rq16_high(a.a3, r[3].bias, r[3].reduced, lo, hi);
+                        continue;
+                    }
                     if (acc32) {
                         o[c] = tinyc_rq16_apply(a.a0, rqt + c, lo, hi);
                         o[c + 1] = tinyc_rq16_apply(a.a1, rqt + c + 1, lo, hi);
