@@ -3,10 +3,11 @@
  * channels % 4 == 0: the same sums and requantization as tinyc_depthwise_conv2d_s16 (int64
  * bias + sum, tinyc_requantize_s64), the sum taken in int32 (exact: |x| <= 2^15, |w| <= 2^7,
  * the generator checked sum |w| * 2^15 < 2^31).  Per output pixel the window's valid taps are
- * listed once (input and weight offsets); then per group of four channels each tap is two
- * words of int16 input and two of int16 weights (widened at compile time, [tap][channel]),
- * four 16x16 MACs (SMLABB / SMLATT on the DSP path, tinyc_depthwise_conv2d_fast_s16_dsp.h;
- * tinyc_depthwise_conv2d_fast_s16_c.h otherwise, same bits).
+ * listed once (input and weight offsets; on the DSP path their addresses); then per group of
+ * four channels each tap is two words of int16 input and two of int16 weights (widened at
+ * compile time, [tap][channel]), four 16x16 MACs (SMLABB / SMLATT on the DSP path,
+ * tinyc_depthwise_conv2d_fast_s16_dsp.h; tinyc_depthwise_conv2d_fast_s16_c.h otherwise, same
+ * bits).
  */
 #include "tinyc_fast_s16.h"
 
@@ -63,15 +64,20 @@ void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
                     for (kx = 0; kx < p.kernel.w; ++kx) {
                         const int32_t x = x0 + kx * p.dilation.w;
                         if (x >= 0 && x < p.input.w) {
-                            taps[2 * n] = (y * p.input.w + x) * ch;
-                            taps[2 * n + 1] = (ky * p.kernel.w + kx) * ch;
+#if defined(TINYC_DW16_ADDRESSES)
+                            tinyc_dw16_tap(taps + 2 * n, image + (y * p.input.w + x) * ch,
+                                           filter + (ky * p.kernel.w + kx) * ch);
+#else
+                            tinyc_dw16_tap(taps + 2 * n, (y * p.input.w + x) * ch,
+                                           (ky * p.kernel.w + kx) * ch);
+#endif
                             ++n;
                         }
                     }
                 }
                 for (c = 0; c < ch; c += 4) {
                     tinyc_dw_acc4_s16 a;
-                    tinyc_dw_taps4_s16(&a, image + c, filter + c, taps, n);
+                    tinyc_dw_taps4_s16(&a, image, filter, c, taps, n);
                     if (high) {
                         const tinyc_rq16 *r = rqt + c;
                         o[c] = tinyc_rq16_high(a.a0, r[0].bias, r[0].reduced, lo, hi);
