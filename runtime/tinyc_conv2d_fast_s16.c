@@ -94,9 +94,33 @@ static void tinyc_copy_s16(const int16_t *src, int16_t *blk, int32_t col, int32_
     }
 }
 
+/* A full block of four pixels, every channel, SMMULR requantization (tinyc_rq16_table gave
+ * 1): one output pointer steps over the channels, the other three pixels at fixed strides. */
+static void tinyc_block_high_s16(const int8_t *filter, const int16_t *blk, const tinyc_rq16 *r,
+                                 int16_t *o, int32_t oc_n, int32_t k4, int32_t lo, int32_t hi)
+{
+    int16_t *const end = o + oc_n;
+    for (; o != end; ++o, ++r, filter += k4) {
+        tinyc_acc4_s16 a;
+        a.a0 = 0;
+        a.a1 = 0;
+        a.a2 = 0;
+        a.a3 = 0;
+        tinyc_gemm4_s16(&a, filter, blk, k4);
+        {
+            const int32_t bo = r->bias;
+            const int32_t rm = r->reduced;
+            o[0] = tinyc_rq16_high(a.a0, bo, rm, lo, hi);
+            o[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
+            o[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
+            o[3 * oc_n] = tinyc_rq16_high(a.a3, bo, rm, lo, hi);
+        }
+    }
+}
+
 /* scratch: 4 * k4 int16 (the block), then 20 * out_c bytes (the channels' tinyc_rq16 rows,
  * acc32). */
-void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
+TINYC_S16_ALIGN void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                            const tinyc_per_channel_quant_params *quant,
                            const int16_t *input, const int8_t *filter, const int64_t *bias,
                            int32_t acc32, int16_t *scratch, int16_t *output)
@@ -133,6 +157,10 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                 } else {
                     tinyc_im2col_s16(&p, image, scratch, col, q / p.output.w, q % p.output.w);
                 }
+            }
+            if (high && n == TINYC_COLS16) {
+                tinyc_block_high_s16(filter, scratch, rqt, o, oc_n, p.k4, lo, hi);
+                continue;
             }
             for (oc = 0; oc < oc_n; ++oc) {
                 tinyc_acc4_s16 a;

@@ -52,7 +52,8 @@
         TINYC_S16_SMLAD(a3, v3, wv);                                                      \
     } while (0)
 
-static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *blk, int32_t k4)
+static TINYC_S16_INLINE void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w,
+                                             const int16_t *blk, int32_t k4)
 {
     const int16_t *x = blk;
     const int8_t *end2 = w + (k4 & ~7);

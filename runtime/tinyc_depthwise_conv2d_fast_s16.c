@@ -25,7 +25,7 @@ typedef struct {
 #endif
 
 /* scratch: 2 * kh * kw int32 (the tap list), then 20 * c bytes (tinyc_rq16 rows, acc32). */
-void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
+TINYC_S16_ALIGN void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
                                      const tinyc_per_channel_quant_params *quant,
                                      const int16_t *input, const int16_t *filter,
                                      const int64_t *bias, int32_t acc32, int32_t *scratch,

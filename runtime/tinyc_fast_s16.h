@@ -11,6 +11,12 @@
 #include "tinyc_nn_s16.h"
 #include "tinyc_requant.h"
 
+/* Inner loops inlined into each of their callers (two per kernel). */
+#define TINYC_S16_INLINE inline __attribute__((always_inline))
+/* Kernel entry points 16-byte aligned: their loops' branch targets keep the same alignment
+ * whatever code the link puts before them (a 32-bit target at 2 mod 4 costs a cycle). */
+#define TINYC_S16_ALIGN __attribute__((aligned(16)))
+
 /* One channel's requantization, prepared once per call (acc32 layers): the bias as int32,
  * the Q15 multiplier, the total shift and the rounding 2^(total - 1) by halves.  When every
  * channel has 1 <= total <= 32 and R = reduced * 2^(32 - total) < 2^31 (tinyc_rq16_table's
