@@ -95,27 +95,58 @@ static void tinyc_copy_s16(const int16_t *src, int16_t *blk, int32_t col, int32_
 }
 
 /* A full block of four pixels, every channel, SMMULR requantization (tinyc_rq16_table gave
- * 1): one output pointer steps over the channels, the other three pixels at fixed strides. */
-static void tinyc_block_high_s16(const int8_t *filter, const int16_t *blk, const tinyc_rq16 *r,
-                                 int16_t *o, int32_t oc_n, int32_t k4, int32_t lo, int32_t hi)
+ * 1), clamped as tinyc_rq16_clamp's `mode` says: one output pointer steps over the channels,
+ * each pixel oc_n further. */
+static TINYC_S16_INLINE void tinyc_block_high_body(const int8_t *filter, const int16_t *blk,
+                                                   const tinyc_rq16 *r, int16_t *o,
+                                                   int32_t oc_n, int32_t k4, int32_t lo,
+                                                   int32_t hi, int32_t mode)
 {
     int16_t *const end = o + oc_n;
     for (; o != end; ++o, ++r, filter += k4) {
         tinyc_acc4_s16 a;
+        int16_t *q = o;
+        int32_t bo;
+        int32_t rm;
         a.a0 = 0;
         a.a1 = 0;
         a.a2 = 0;
         a.a3 = 0;
         tinyc_gemm4_s16(&a, filter, blk, k4);
-        {
-            const int32_t bo = r->bias;
-            const int32_t rm = r->reduced;
-            o[0] = tinyc_rq16_high(a.a0, bo, rm, lo, hi);
-            o[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
-            o[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
-            o[3 * oc_n] = tinyc_rq16_high(a.a3, bo, rm, lo, hi);
-        }
+        bo = r->bias;
+        rm = r->reduced;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a0 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a1 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a2 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a3 + bo, rm), lo, hi, mode);
     }
+}
+
+/* One function per clamp (its own register allocation, lo / hi folded where known). */
+#define TINYC_S16_BLOCK __attribute__((noinline, aligned(16)))
+
+static TINYC_S16_BLOCK void tinyc_block_relu_s16(const int8_t *filter, const int16_t *blk,
+                                                 const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                 int32_t k4)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, 0, 32767, TINYC_RQ16_RELU);
+}
+
+static TINYC_S16_BLOCK void tinyc_block_full_s16(const int8_t *filter, const int16_t *blk,
+                                                 const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                 int32_t k4)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, -32768, 32767, TINYC_RQ16_FULL);
+}
+
+static TINYC_S16_BLOCK void tinyc_block_any_s16(const int8_t *filter, const int16_t *blk,
+                                                const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                int32_t k4, int32_t lo, int32_t hi)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, lo, hi, TINYC_RQ16_ANY);
 }
 
 /* scratch: 4 * k4 int16 (the block), then 20 * out_c bytes (the channels' tinyc_rq16 rows,
@@ -159,7 +190,13 @@ TINYC_S16_ALIGN void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                 }
             }
             if (high && n == TINYC_COLS16) {
-                tinyc_block_high_s16(filter, scratch, rqt, o, oc_n, p.k4, lo, hi);
+                if (lo == 0 && hi == 32767) {
+                    tinyc_block_relu_s16(filter, scratch, rqt, o, oc_n, p.k4);
+                } else if (lo == -32768 && hi == 32767) {
+                    tinyc_block_full_s16(filter, scratch, rqt, o, oc_n, p.k4);
+                } else {
+                    tinyc_block_any_s16(filter, scratch, rqt, o, oc_n, p.k4, lo, hi);
+                }
                 continue;
             }
             for (oc = 0; oc < oc_n; ++oc) {

@@ -86,6 +86,32 @@ static inline int32_t tinyc_rq16_smmulr(int32_t acc, int32_t rm)
 #endif
 }
 
+/* y (the requantized int32) clamped to [lo, hi]: mode TINYC_RQ16_RELU (lo 0, hi 32767: one
+ * USAT #15 on DSP cores), TINYC_RQ16_FULL (the int16 range: one SSAT #16), TINYC_RQ16_ANY. */
+#define TINYC_RQ16_ANY 0
+#define TINYC_RQ16_RELU 1
+#define TINYC_RQ16_FULL 2
+
+static TINYC_S16_INLINE int16_t tinyc_rq16_clamp(int32_t y, int32_t lo, int32_t hi,
+                                                 int32_t mode)
+{
+#if defined(TINYC_DSP)
+    int32_t r;
+    if (mode == TINYC_RQ16_RELU) {
+        __asm__("usat %0, #15, %1" : "=r"(r) : "r"(y));
+        return (int16_t)r;
+    }
+    if (mode == TINYC_RQ16_FULL) {
+        __asm__("ssat %0, #16, %1" : "=r"(r) : "r"(y));
+        return (int16_t)r;
+    }
+#else
+    (void)mode;
+#endif
+    y = y < lo ? lo : y;
+    return (int16_t)(y > hi ? hi : y);
+}
+
 /* tinyc_rq16_apply's result from a row with R (tinyc_rq16_table returned 1). */
 static inline int16_t tinyc_rq16_high(int32_t sum, int32_t bias, int32_t rm, int32_t lo,
                                       int32_t hi)

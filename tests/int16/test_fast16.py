@@ -33,6 +33,8 @@ CASES = {  # op, hw, cin, cout, kernel, stride, pads, dilation, act, big bias
                                (2, 2, 2, 2), (2, 2), (0.0, INF), True),
     "conv_pointwise_low_shift": ("conv2d", (5, 3), 16, 7, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1),
                                  (-INF, INF), False),
+    "conv_3x3_clip": ("conv2d", (6, 5), 4, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
+                      (-0.05, 0.05), False),
     "dw_3x3_low_shift": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (1, 1, 1, 1),
                          (1, 1), (-INF, INF), False),
 }
