@@ -24,6 +24,58 @@ typedef struct {
 #include "tinyc_depthwise_conv2d_fast_s16_c.h"
 #endif
 
+/* One output pixel, every channel, SMMULR requantization (tinyc_rq16_table gave 1), clamped
+ * as tinyc_rq16_clamp's `mode` says. */
+static TINYC_S16_INLINE void tinyc_dw_pixel_body(const int16_t *image, const int16_t *filter,
+                                                 const int32_t *taps, int32_t n,
+                                                 const tinyc_rq16 *r, int16_t *o, int32_t ch,
+                                                 int32_t lo, int32_t hi, int32_t mode)
+{
+    int32_t c;
+    for (c = 0; c < ch; c += 4, r += 4) {
+        tinyc_dw_acc4_s16 a;
+        tinyc_dw_taps4_s16(&a, image, filter, c, taps, n);
+        o[c] = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a0 + r[0].bias, r[0].reduced), lo, hi,
+                                mode);
+        o[c + 1] = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a1 + r[1].bias, r[1].reduced), lo, hi,
+                                    mode);
+        o[c + 2] = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a2 + r[2].bias, r[2].reduced), lo, hi,
+                                    mode);
+        o[c + 3] = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a3 + r[3].bias, r[3].reduced), lo, hi,
+                                    mode);
+    }
+}
+
+/* One function per clamp (its own register allocation, lo / hi folded where known). */
+#define TINYC_DW16_PIXEL __attribute__((noinline, aligned(16)))
+
+static TINYC_DW16_PIXEL void tinyc_dw_pixel_relu_s16(const int16_t *image,
+                                                     const int16_t *filter,
+                                                     const int32_t *taps, int32_t n,
+                                                     const tinyc_rq16 *r, int16_t *o,
+                                                     int32_t ch)
+{
+    tinyc_dw_pixel_body(image, filter, taps, n, r, o, ch, 0, 32767, TINYC_RQ16_RELU);
+}
+
+static TINYC_DW16_PIXEL void tinyc_dw_pixel_full_s16(const int16_t *image,
+                                                     const int16_t *filter,
+                                                     const int32_t *taps, int32_t n,
+                                                     const tinyc_rq16 *r, int16_t *o,
+                                                     int32_t ch)
+{
+    tinyc_dw_pixel_body(image, filter, taps, n, r, o, ch, -32768, 32767, TINYC_RQ16_FULL);
+}
+
+static TINYC_DW16_PIXEL void tinyc_dw_pixel_any_s16(const int16_t *image,
+                                                    const int16_t *filter,
+                                                    const int32_t *taps, int32_t n,
+                                                    const tinyc_rq16 *r, int16_t *o,
+                                                    int32_t ch, int32_t lo, int32_t hi)
+{
+    tinyc_dw_pixel_body(image, filter, taps, n, r, o, ch, lo, hi, TINYC_RQ16_ANY);
+}
+
 /* scratch: 2 * kh * kw int32 (the tap list), then 20 * c bytes (tinyc_rq16 rows, acc32). */
 TINYC_S16_ALIGN void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params *params,
                                      const tinyc_per_channel_quant_params *quant,
@@ -74,6 +126,16 @@ TINYC_S16_ALIGN void tinyc_depthwise_conv2d_fast_s16(const tinyc_dw_fast_params 
                             ++n;
                         }
                     }
+                }
+                if (high) {
+                    if (lo == 0 && hi == 32767) {
+                        tinyc_dw_pixel_relu_s16(image, filter, taps, n, rqt, o, ch);
+                    } else if (lo == -32768 && hi == 32767) {
+                        tinyc_dw_pixel_full_s16(image, filter, taps, n, rqt, o, ch);
+                    } else {
+                        tinyc_dw_pixel_any_s16(image, filter, taps, n, rqt, o, ch, lo, hi);
+                    }
+                    continue;
                 }
                 for (c = 0; c < ch; c += 4) {
                     tinyc_dw_acc4_s16 a;

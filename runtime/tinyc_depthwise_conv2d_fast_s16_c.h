@@ -14,9 +14,9 @@ static inline void tinyc_dw16_tap(int32_t *t, int32_t x, int32_t w)
 
 /* Four channels' sums (channels c .. c + 3) over the n taps {input offset, weight offset} of
  * the list. */
-static inline void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *image,
-                                      const int16_t *filter, int32_t c, const int32_t *taps,
-                                      int32_t n)
+static TINYC_S16_INLINE void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *image,
+                                                const int16_t *filter, int32_t c,
+                                                const int32_t *taps, int32_t n)
 {
     const int16_t *x = image + c;
     const int16_t *w = filter + c;

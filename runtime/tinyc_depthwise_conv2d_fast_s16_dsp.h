@@ -48,9 +48,9 @@ static inline void tinyc_dw16_tap(int32_t *t, const int16_t *x, const int16_t *w
     } while (0)
 
 /* Four channels' sums (channels c .. c + 3) over the n taps of the address list. */
-static inline void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *x,
-                                      const int16_t *w, int32_t c, const int32_t *taps,
-                                      int32_t n)
+static TINYC_S16_INLINE void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *x,
+                                                const int16_t *w, int32_t c,
+                                                const int32_t *taps, int32_t n)
 {
     const int32_t *t = taps;
     const int32_t *end2 = taps + 2 * (n & ~1);

@@ -35,6 +35,10 @@ CASES = {  # op, hw, cin, cout, kernel, stride, pads, dilation, act, big bias
                                  (-INF, INF), False),
     "conv_3x3_clip": ("conv2d", (6, 5), 4, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
                       (-0.05, 0.05), False),
+    "dw_3x3_relu": ("depthwise_conv2d", (5, 6), 8, 8, (3, 3), (2, 1), (1, 1, 1, 1), (1, 1),
+                    (0.0, INF), False),
+    "dw_3x3_clip": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (0, 1, 1, 0), (1, 1),
+                    (-0.05, 0.05), False),
     "dw_3x3_low_shift": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (1, 1, 1, 1),
                          (1, 1), (-INF, INF), False),
 }
