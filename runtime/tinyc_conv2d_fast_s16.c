@@ -48,6 +48,25 @@ static void tinyc_im2col_s16(const tinyc_conv_fast_params *p, const int16_t *ima
     for (ky = 0; ky < p->kernel.h; ++ky) {
         const int32_t y = y0 + ky * p->dilation.h;
         int32_t k = ky * p->row4;
+        if (y < 0 || y >= p->input.h) {             /* the whole row is padding */
+            int16_t *dst = blk + TINYC_AT16(k, col);
+            for (i = 0; i < p->row4; i += 4, dst += 16) {
+                dst[0] = 0;
+                dst[1] = 0;
+                dst[2] = 0;
+                dst[3] = 0;
+            }
+            continue;
+        }
+        if (((p->kernel.w * c) & 3) == 0 && p->dilation.w == 1 && x0 >= 0
+            && x0 + p->kernel.w <= p->input.w) {    /* one run of kw * c values, whole groups */
+            const int16_t *src = image + (y * p->input.w + x0) * c;
+            int16_t *dst = blk + TINYC_AT16(k, col);
+            for (i = 0; i < p->kernel.w * c; i += 4, dst += 16) {
+                __builtin_memcpy(dst, src + i, 8);
+            }
+            continue;
+        }
         for (kx = 0; kx < p->kernel.w; ++kx, k += c) {
             const int32_t x = x0 + kx * p->dilation.w;
             const int32_t inside = y >= 0 && y < p->input.h && x >= 0 && x < p->input.w;
