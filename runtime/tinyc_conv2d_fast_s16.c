@@ -48,6 +48,25 @@ static void tinyc_im2col_s16(const tinyc_conv_fast_params *p, const int16_t *ima
     for (ky = 0; ky < p->kernel.h; ++ky) {
         const int32_t y = y0 + ky * p->dilation.h;
         int32_t k = ky * p->row4;
+        if (y < 0 || y >= p->input.h) {             /* the whole row is padding */
+            int16_t *dst = blk + TINYC_AT16(k, col);
+            for (i = 0; i < p->row4; i += 4, dst += 16) {
+                dst[0] = 0;
+                dst[1] = 0;
+                dst[2] = 0;
+                dst[3] = 0;
+            }
+            continue;
+        }
+        if (((p->kernel.w * c) & 3) == 0 && p->dilation.w == 1 && x0 >= 0
+            && x0 + p->kernel.w <= p->input.w) {    /* one run of kw * c values, whole groups */
+            const int16_t *src = image + (y * p->input.w + x0) * c;
+            int16_t *dst = blk + TINYC_AT16(k, col);
+            for (i = 0; i < p->kernel.w * c; i += 4, dst += 16) {
+                __builtin_memcpy(dst, src + i, 8);
+            }
+            continue;
+        }
         for (kx = 0; kx < p->kernel.w; ++kx, k += c) {
             const int32_t x = x0 + kx * p->dilation.w;
             const int32_t inside = y >= 0 && y < p->input.h && x >= 0 && x < p->input.w;
@@ -94,9 +113,64 @@ static void tinyc_copy_s16(const int16_t *src, int16_t *blk, int32_t col, int32_
     }
 }
 
+/* A full block of four pixels, every channel, SMMULR requantization (tinyc_rq16_table gave
+ * 1), clamped as tinyc_rq16_clamp's `mode` says: one output pointer steps over the channels,
+ * each pixel oc_n further. */
+static TINYC_S16_INLINE void tinyc_block_high_body(const int8_t *filter, const int16_t *blk,
+                                                   const tinyc_rq16 *r, int16_t *o,
+                                                   int32_t oc_n, int32_t k4, int32_t lo,
+                                                   int32_t hi, int32_t mode)
+{
+    int16_t *const end = o + oc_n;
+    for (; o != end; ++o, ++r, filter += k4) {
+        tinyc_acc4_s16 a;
+        int16_t *q = o;
+        int32_t bo;
+        int32_t rm;
+        a.a0 = 0;
+        a.a1 = 0;
+        a.a2 = 0;
+        a.a3 = 0;
+        tinyc_gemm4_s16(&a, filter, blk, k4);
+        bo = r->bias;
+        rm = r->reduced;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a0 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a1 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a2 + bo, rm), lo, hi, mode);
+        q += oc_n;
+        *q = tinyc_rq16_clamp(tinyc_rq16_smmulr(a.a3 + bo, rm), lo, hi, mode);
+    }
+}
+
+/* One function per clamp (its own register allocation, lo / hi folded where known). */
+#define TINYC_S16_BLOCK __attribute__((noinline, aligned(16)))
+
+static TINYC_S16_BLOCK void tinyc_block_relu_s16(const int8_t *filter, const int16_t *blk,
+                                                 const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                 int32_t k4)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, 0, 32767, TINYC_RQ16_RELU);
+}
+
+static TINYC_S16_BLOCK void tinyc_block_full_s16(const int8_t *filter, const int16_t *blk,
+                                                 const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                 int32_t k4)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, -32768, 32767, TINYC_RQ16_FULL);
+}
+
+static TINYC_S16_BLOCK void tinyc_block_any_s16(const int8_t *filter, const int16_t *blk,
+                                                const tinyc_rq16 *r, int16_t *o, int32_t oc_n,
+                                                int32_t k4, int32_t lo, int32_t hi)
+{
+    tinyc_block_high_body(filter, blk, r, o, oc_n, k4, lo, hi, TINYC_RQ16_ANY);
+}
+
 /* scratch: 4 * k4 int16 (the block), then 20 * out_c bytes (the channels' tinyc_rq16 rows,
  * acc32). */
-void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
+TINYC_S16_ALIGN void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                            const tinyc_per_channel_quant_params *quant,
                            const int16_t *input, const int8_t *filter, const int64_t *bias,
                            int32_t acc32, int16_t *scratch, int16_t *output)
@@ -116,8 +190,9 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
     int32_t pix;
     int32_t col;
     int32_t oc;
+    int32_t high = 0;
     if (acc32) {
-        tinyc_rq16_table(rqt, bias, quant, oc_n);
+        high = tinyc_rq16_table(rqt, bias, quant, oc_n);
     }
     for (b = 0; b < p.output.n; ++b) {
         const int16_t *image = input + b * image_size;
@@ -133,6 +208,16 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                     tinyc_im2col_s16(&p, image, scratch, col, q / p.output.w, q % p.output.w);
                 }
             }
+            if (high && n == TINYC_COLS16) {
+                if (lo == 0 && hi == 32767) {
+                    tinyc_block_relu_s16(filter, scratch, rqt, o, oc_n, p.k4);
+                } else if (lo == -32768 && hi == 32767) {
+                    tinyc_block_full_s16(filter, scratch, rqt, o, oc_n, p.k4);
+                } else {
+                    tinyc_block_any_s16(filter, scratch, rqt, o, oc_n, p.k4, lo, hi);
+                }
+                continue;
+            }
             for (oc = 0; oc < oc_n; ++oc) {
                 tinyc_acc4_s16 a;
                 a.a0 = 0;
@@ -140,6 +225,25 @@ void tinyc_conv2d_fast_s16(const tinyc_conv_fast_params *params,
                 a.a2 = 0;
                 a.a3 = 0;
                 tinyc_gemm4_s16(&a, filter + oc * p.k4, scratch, p.k4);
+                if (high) {
+                    const int32_t bo = rqt[oc].bias;
+                    const int32_t rm = rqt[oc].reduced;
+                    int16_t *po = o + oc;
+                    *po = tinyc_rq16_high(a.a0, bo, rm, lo, hi);
+                    if (n == TINYC_COLS16) {
+                        po[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
+                        po[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
+                        po[3 * oc_n] = tinyc_rq16_high(a.a3, bo, rm, lo, hi);
+                        continue;
+                    }
+                    if (n > 1) {
+                        po[oc_n] = tinyc_rq16_high(a.a1, bo, rm, lo, hi);
+                    }
+                    if (n > 2) {
+                        po[2 * oc_n] = tinyc_rq16_high(a.a2, bo, rm, lo, hi);
+                    }
+                    continue;
+                }
                 if (acc32) {
                     const tinyc_rq16 r = rqt[oc];
                     int16_t *po = o + oc;

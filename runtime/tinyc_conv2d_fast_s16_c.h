@@ -14,7 +14,8 @@ static inline int32_t tinyc_dot4_s16(const int16_t *x, const int8_t *w)
 
 /* a.ai += sum over k < k4 of x[i][k] * w[k]: four pixels interleaved per group of four k
  * (blk[(k / 4) * 16 + i * 4 + k % 4]), one filter row. */
-static void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w, const int16_t *blk, int32_t k4)
+static TINYC_S16_INLINE void tinyc_gemm4_s16(tinyc_acc4_s16 *a, const int8_t *w,
+                                             const int16_t *blk, int32_t k4)
 {
     int32_t k;
     for (k = 0; k < k4; k += 4, blk += 16) {

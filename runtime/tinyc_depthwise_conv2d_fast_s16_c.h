@@ -5,10 +5,21 @@
 #ifndef TINYC_DEPTHWISE_CONV2D_FAST_S16_C_H
 #define TINYC_DEPTHWISE_CONV2D_FAST_S16_C_H
 
-/* Four channels' sums over the n taps {input offset, weight offset} of the list. */
-static inline void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *x,
-                                      const int16_t *w, const int32_t *taps, int32_t n)
+/* One tap's list entry: the offsets of its input pixel in x and of its weight row in w. */
+static inline void tinyc_dw16_tap(int32_t *t, int32_t x, int32_t w)
 {
+    t[0] = x;
+    t[1] = w;
+}
+
+/* Four channels' sums (channels c .. c + 3) over the n taps {input offset, weight offset} of
+ * the list. */
+static TINYC_S16_INLINE void tinyc_dw_taps4_s16(tinyc_dw_acc4_s16 *a, const int16_t *image,
+                                                const int16_t *filter, int32_t c,
+                                                const int32_t *taps, int32_t n)
+{
+    const int16_t *x = image + c;
+    const int16_t *w = filter + c;
     int32_t a0 = 0;
     int32_t a1 = 0;
     int32_t a2 = 0;

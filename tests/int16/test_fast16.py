@@ -31,12 +31,25 @@ CASES = {  # op, hw, cin, cout, kernel, stride, pads, dilation, act, big bias
                (-INF, INF), False),
     "dw_stride_dil_big_bias": ("depthwise_conv2d", (9, 8), 4, 4, (3, 3), (2, 2),
                                (2, 2, 2, 2), (2, 2), (0.0, INF), True),
+    "conv_pointwise_low_shift": ("conv2d", (5, 3), 16, 7, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1),
+                                 (-INF, INF), False),
+    "conv_3x3_clip": ("conv2d", (6, 5), 4, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
+                      (-0.05, 0.05), False),
+    "dw_3x3_relu": ("depthwise_conv2d", (5, 6), 8, 8, (3, 3), (2, 1), (1, 1, 1, 1), (1, 1),
+                    (0.0, INF), False),
+    "dw_3x3_clip": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (0, 1, 1, 0), (1, 1),
+                    (-0.05, 0.05), False),
+    "dw_3x3_low_shift": ("depthwise_conv2d", (6, 5), 8, 8, (3, 3), (1, 1), (1, 1, 1, 1),
+                         (1, 1), (-INF, INF), False),
 }
+# output scales this small make multipliers >= 1 (shift >= 0): the acc32 layers whose
+# R = reduced * 2^(32 - total) does not fit int32 keep the SMLAL requantization
+SPREAD = {"conv_pointwise_low_shift": 1 / 400, "dw_3x3_low_shift": 1 / 200}
 
 
 def _graph(name: str) -> Graph:
     rng = np.random.default_rng(300 + list(CASES).index(name))
-    g = conv_graph(rng, *CASES[name])
+    g = conv_graph(rng, *CASES[name], spread=SPREAD.get(name))
     node = next(n for n in g.nodes if n.op in fast_s16.OPS)
     choice = select_kernels(g, "dense")[node.name]
     assert choice.fast and choice.kernel == f"{node.op}.s16", choice

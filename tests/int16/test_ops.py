@@ -31,7 +31,7 @@ def _out_scale(x16, w, k: int, spread: float) -> float:
 
 
 def conv_graph(rng, op: str, hw, cin: int, cout: int, k, stride, pads, dilation, act,
-               big_bias: bool) -> Graph:
+               big_bias: bool, spread: float | None = None) -> Graph:
     g = Graph(op)
     _, x16 = int8_in(g, "x", (1, *hw, cin), rng)
     if op == "conv2d":
@@ -39,7 +39,7 @@ def conv_graph(rng, op: str, hw, cin: int, cout: int, k, stride, pads, dilation,
     else:
         w, kk = weights(g, rng, (1, *k, cout), 3), k[0] * k[1]
     b = bias64(g, rng, cout, 1 << 36 if big_bias else 1 << 18)
-    s_out = _out_scale(x16, w, kk, float(rng.uniform(1.0, 4.0)))
+    s_out = _out_scale(x16, w, kk, float(rng.uniform(1.0, 4.0)) if spread is None else spread)
     y = emit16(g, op, [x16, w, b], {"stride": stride, "pads": pads, "dilation": dilation,
                                     "act": act}, s_out)
     return finish(g, y, rng)
