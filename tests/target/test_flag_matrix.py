@@ -35,8 +35,11 @@ FAST = {"tinyc_conv2d_fast_s8": {"smlad", "sxtab16", "smmlar"},
         "tinyc_add_lut_s8": {"smmlar"},
         "tinyc_conv2d_s8": {"smlad", "sxtab16"},
         "tinyc_conv2d_fewch_s8": {"smlad", "smmlar"},
-        "tinyc_conv2d_k8_fast_s8": {"smlad", "sxtab16", "sxtb16", "smmlar"}}
-DSP_INSNS = {"smlad", "smlabb", "smlatt", "sxtab16", "sxtb16", "smmlar", "pkhbt", "pkhtb"}
+        "tinyc_conv2d_k8_fast_s8": {"smlad", "sxtab16", "sxtb16", "smmlar"},
+        "tinyc_conv2d_fast_s16": {"smlad", "sxtb16", "smmulr"},
+        "tinyc_depthwise_conv2d_fast_s16": {"smlabb", "smlatt", "smmulr"}}
+DSP_INSNS = {"smlad", "smlabb", "smlatt", "sxtab16", "sxtb16", "smmlar", "smmulr", "pkhbt",
+             "pkhtb"}
 
 
 def flags(cc: str, cpu: str, abi: str, opt: str) -> list[str]:
