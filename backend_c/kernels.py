@@ -999,7 +999,7 @@ KERNELS: dict[str, Kernel] = {
                                                       "tinyc_lut_channels_s8.c"),
                            lambda node, ctx: lut_channels_args(node, ctx)),
     # ONNX Runtime's QLinearMul (attrs ort_mult / ort_exp, ort_exact; select.py)
-    "mul.ort": Kernel("call_mul.c.j2", ("tinyc_ort.h", "tinyc_mul_ort_s8.c"),
+    "mul.ort": Kernel("call_mul.c.j2", ("tinyc_ort.h", "tinyc_mul_s8.c", "tinyc_mul_ort_s8.c"),
                       lambda node, ctx: {**_binary(node, ctx), "function": "tinyc_mul_ort_s8",
                                          "out_multiplier": _int_attr(node, "ort_mult", 1 << 23,
                                                                      (1 << 24) - 1),

@@ -3,41 +3,12 @@
  * QLinearMul computes it (tinyc_ort.h; ORT-family QDQ imports compiled with ort_exact):
  * out = clamp(rint(float32((x1 + in1_offset) * (x2 + in2_offset)) * ratio) + out_offset),
  * ratio = float32(float32(sa * sb) / sc) = out_multiplier * 2^out_shift, half to even.
+ * tinyc_mul_s8's loops compiled once more under another name (a model's symbol prefix,
+ * model_names.h, applies to that name too).
  */
-#include "tinyc_nn.h"
 #include "tinyc_ort.h"
 
-static void tinyc_mul_ort_row(const tinyc_mul_params *p, const int8_t *a, int32_t a_step,
-                              const int8_t *b, int32_t b_step, int8_t *out, int32_t n)
-{
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t x1 = (int32_t)a[i * a_step] + p->in1_offset;
-        const int32_t x2 = (int32_t)b[i * b_step] + p->in2_offset;
-        const int32_t y = tinyc_ort_requantize(x1 * x2, p->out_multiplier, p->out_shift);
-        out[i] = tinyc_clamp_s8(y, p->out_offset, p->activation.min, p->activation.max);
-    }
-}
-
-void tinyc_mul_ort_s8(const tinyc_mul_params *params,
-                      const tinyc_dims *in1_strides, const int8_t *in1,
-                      const tinyc_dims *in2_strides, const int8_t *in2,
-                      const tinyc_dims *output_dims, int8_t *output)
-{
-    const tinyc_dims *s1 = in1_strides;
-    const tinyc_dims *s2 = in2_strides;
-    int32_t n;
-    int32_t h;
-    int32_t w;
-    for (n = 0; n < output_dims->n; ++n) {
-        for (h = 0; h < output_dims->h; ++h) {
-            for (w = 0; w < output_dims->w; ++w) {
-                const int32_t i1 = n * s1->n + h * s1->h + w * s1->w;
-                const int32_t i2 = n * s2->n + h * s2->h + w * s2->w;
-                tinyc_mul_ort_row(params, in1 + i1, s1->c, in2 + i2, s2->c, output,
-                                  output_dims->c);
-                output += output_dims->c;
-            }
-        }
-    }
-}
+#define TINYC_MUL_REQUANT tinyc_ort_requantize
+#undef tinyc_mul_s8
+#define tinyc_mul_s8 tinyc_mul_ort_s8
+#include "tinyc_mul_s8.c"

@@ -6,6 +6,10 @@
 #include "tinyc_nn.h"
 #include "tinyc_requant.h"
 
+#ifndef TINYC_MUL_REQUANT       /* tinyc_mul_ort_s8.c compiles these loops with ORT's */
+#define TINYC_MUL_REQUANT tinyc_requantize
+#endif
+
 /* One innermost row: n elements, input strides a_step / b_step (0 = broadcast). */
 static void tinyc_mul_row(const tinyc_mul_params *p, const int8_t *a, int32_t a_step,
                           const int8_t *b, int32_t b_step, int8_t *out, int32_t n)
@@ -15,7 +19,7 @@ static void tinyc_mul_row(const tinyc_mul_params *p, const int8_t *a, int32_t a_
         const int32_t x1 = (int32_t)a[i * a_step] + p->in1_offset;
         const int32_t x2 = (int32_t)b[i * b_step] + p->in2_offset;
         const int32_t prod = x1 * x2;
-        const int32_t y = tinyc_requantize(prod, p->out_multiplier, p->out_shift);
+        const int32_t y = TINYC_MUL_REQUANT(prod, p->out_multiplier, p->out_shift);
         out[i] = tinyc_clamp_s8(y, p->out_offset, p->activation.min, p->activation.max);
     }
 }
