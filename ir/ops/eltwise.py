@@ -174,15 +174,20 @@ def lut_int(node, x):
     return table[x.astype(np.int16) + 128]
 
 
-def lut_float(node, x):
-    """Real-valued view of a table between quantized tensors: dequant(table[quant(x)])."""
+def table_float(node, x, run_int, needs: str = "lookup table needs"):
+    """Real-valued view of a table op between quantized tensors: dequant(run_int(quant(x)))."""
     qi, qo = node.inputs[0].q, node.outputs[0].q
     if qi is None or qo is None:
-        raise IRError(f"node '{node.name}' (lut): a float graph's lookup table needs the "
+        raise IRError(f"node '{node.name}' ({node.op}): a float graph's {needs} the "
                       f"quantization of its input and output — got {qi} and {qo}")
     xq = np.clip(np.sign(x) * np.floor(np.abs(x / qi.s) + 0.5) + qi.zp, -128, 127)
-    y = lut_int(node, xq.astype(np.int8)).astype(np.float64)
+    y = run_int(node, xq.astype(np.int8)).astype(np.float64)
     return ((y - qo.zp) * qo.s).astype(np.float32)
+
+
+def lut_float(node, x):
+    """Real-valued view of a table between quantized tensors: dequant(table[quant(x)])."""
+    return table_float(node, x, lut_int)
 
 
 @op("lut", run_float=lut_float, run_int=lut_int, int_attrs=("table",), inplace=(0,),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import IRError
+from .eltwise import table_float
 from .registry import op, require
 
 
@@ -19,13 +19,7 @@ def lut_channels_int(node, x):
 
 def lut_channels_float(node, x):
     """Real-valued view between quantized tensors: dequant(table[c][quant(x)])."""
-    qi, qo = node.inputs[0].q, node.outputs[0].q
-    if qi is None or qo is None:
-        raise IRError(f"node '{node.name}' (lut_channels): a float graph's lookup tables need "
-                      f"the quantization of its input and output — got {qi} and {qo}")
-    xq = np.clip(np.sign(x) * np.floor(np.abs(x / qi.s) + 0.5) + qi.zp, -128, 127)
-    y = lut_channels_int(node, xq.astype(np.int8)).astype(np.float64)
-    return ((y - qo.zp) * qo.s).astype(np.float32)
+    return table_float(node, x, lut_channels_int, "lookup tables need")
 
 
 @op("lut_channels", run_float=lut_channels_float, run_int=lut_channels_int,
