@@ -15,6 +15,12 @@ import tinyc
 from tinyc.bench import TFLM, layer_instructions
 
 BUDGET = {"kws": 0.5, "vww": 0.5, "ic": 0.5, "ad": 0.5}     # x TFLM + CMSIS-NN instructions
+# Issue 17 made estimated Cortex-M4 cycles the metric (tinyc/cycles.py over the exact QEMU
+# trace). TFLM + CMSIS-NN's own estimate with the same model, as issue 17 states it: kws 8.76 M,
+# vww 27.80 M, ic 35.14 M, ad 0.73 M cycles. The budget is a regression guard (tinyc is at
+# 0.51-0.55x), not the issue's goal (0.75x the best published latency: BENCHMARKS.md).
+TFLM_CYCLES = {"kws": 8.76e6, "vww": 27.80e6, "ic": 35.14e6, "ad": 0.73e6}
+CYCLE_BUDGET = 0.6                                          # x TFLM + CMSIS-NN est. cycles
 
 
 @pytest.fixture(scope="module", params=sorted(BUDGET))
@@ -33,6 +39,15 @@ def test_instructions_within_budget(measured):
     budget = BUDGET[name] * TFLM[name]["insns"]
     assert insns <= budget, (f"{name}: {insns:,} instructions, budget {budget:,.0f} "
                              f"({BUDGET[name]} x TFLM+CMSIS-NN {TFLM[name]['insns']:,})")
+
+
+def test_estimated_cycles_within_budget(measured):
+    from tinyc.cycles import firmware_cycles
+    name, m, _, _ = measured
+    cycles = firmware_cycles(m.last_qemu.elfs[:1], m.board, m.name).cycles[0]
+    budget = CYCLE_BUDGET * TFLM_CYCLES[name]
+    assert 0 < cycles <= budget, (f"{name}: {cycles:,} est. M4 cycles, budget {budget:,.0f} "
+                                  f"({CYCLE_BUDGET} x TFLM+CMSIS-NN {TFLM_CYCLES[name]:,.0f})")
 
 
 def test_layer_profile_adds_up(measured):
