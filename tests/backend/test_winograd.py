@@ -1,0 +1,73 @@
+"""The Winograd F(2x2, 3x3) conv kernel (weight format "wino", storage="speed";
+backend_c/wino.py, runtime/tinyc_conv2d_wino_s8.c): the transformed weights give exactly the
+direct convolution's sums (numpy, against a plain int64 convolution), which layers take it and
+why not, host C == interpret() bit for bit on random 3x3 stride-1 convs (portable path); the
+DSP (Cortex-M4) and portable (Cortex-M3) paths in QEMU == interpret()."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyc.backend_c import wino
+from tinyc.backend_c.select import select_kernels
+
+from .harness import check_graph
+from .test_conv import Conv, _conv_graph
+
+BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.int64)
+AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.int64)
+
+
+def _direct(d: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[out_c, 2, 2] sums of the 3x3 filters w [out_c, 3, 3, in_c] over the 4x4 patch d."""
+    out = np.zeros((w.shape[0], 2, 2), np.int64)
+    for i in range(2):
+        for j in range(2):
+            out[:, i, j] = np.einsum("ohwi,hwi->o", w, d[i:i + 3, j:j + 3])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_transform_is_exact(seed):
+    """A^T [U . (B^T d B)] A == 4 x the direct sums, for extreme and random values."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, (5, 3, 3, 7)).astype(np.int64)
+    if seed == 0:
+        w[:] = -128
+    d = rng.integers(-255, 256, (4, 4, 7)).astype(np.int64)
+    u = wino.transform(w).reshape(5, 4, 4, 7)
+    v = np.einsum("rh,hwi,cw->rci", BT, d, BT)
+    m = np.einsum("orci,rci->orc", u, v)
+    y = np.einsum("ir,orc,jc->oij", AT, m, AT)
+    assert np.array_equal(y, 4 * _direct(d, w))
+    assert np.abs(u).max() <= 9 * 128 and np.abs(v).max() <= 4 * 255
+
+
+CASES = {
+    "ic_like_16": Conv((1, 8, 8, 16), 16, (3, 3), pads=(1, 1, 1, 1), zp_in=-128, zp_out=-128,
+                       act="relu"),
+    "odd_hw": Conv((1, 7, 5, 8), 6, (3, 3), pads=(1, 1, 1, 1), zp_in=5, zp_out=-3),
+    "valid": Conv((1, 9, 6, 4), 5, (3, 3), zp_in=-1, zp_out=2),
+    "cin1_cout1": Conv((1, 5, 6, 1), 1, (3, 3), pads=(1, 1, 1, 1), zp_in=127, zp_out=-128),
+    "cin3_odd": Conv((2, 6, 7, 3), 7, (3, 3), pads=(1, 1, 1, 1), zp_in=-20, zp_out=30),
+    "cin6_asym": Conv((1, 6, 6, 6), 9, (3, 3), pads=(2, 1, 0, 1), zp_in=-128, zp_out=5,
+                      act=(-100, 90)),
+    "cin64": Conv((1, 4, 4, 64), 64, (3, 3), pads=(1, 1, 1, 1), zp_in=-128, zp_out=-128,
+                  act="relu", bias=False),
+    "tiny": Conv((1, 3, 3, 4), 2, (3, 3), pads=(1, 1, 1, 1), zp_in=3, zp_out=3),
+}
+
+
+def _speed_graph(rng, case: Conv):
+    g = _conv_graph("conv2d", rng, case)
+    g.storage = "speed"
+    return g
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_wino_host(name, tmp_path, host_cache):
+    rng = np.random.default_rng(list(CASES).index(name) + 4100)
+    g = _speed_graph(rng, CASES[name])
+    choice = select_kernels(g, "speed")[g.nodes[0].name]
+    assert choice.kernel == "conv2d.wino" and choice.weight_format == "wino", choice.why
+    check_graph(g, tmp_path / "c", host_cache, rng)
