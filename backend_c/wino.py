@@ -20,6 +20,7 @@ from . import fast
 T = 3                                    # tiles per block (TINYC_WINO_T)
 G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], np.int64)   # 2 G
 INT32 = 1 << 31
+MIN_CIN = 8                              # wins(): fewer input channels stay on the fast kernel
 
 
 def _cin4(node: Node) -> int:
@@ -78,6 +79,8 @@ def why_not(node: Node) -> str | None:
     spec = fast._conv_spec(node)
     if spec is None:
         return "the fast kernels' requantization does not apply"
+    if not -128 <= -int(np.asarray(a["in_offset"]).reshape(-1)[0]) <= 127:
+        return "input zero point outside int8"
     x_max = fast._x_max(node)
     if 4 * x_max >= (1 << 15):
         return "input transform exceeds int16"
@@ -93,8 +96,9 @@ def applies(node: Node) -> bool:
 
 
 def scratch(node: Node) -> int:
-    """V of a block of T tiles (16 x cin4 x T int16) and its M (16 x 2 x T int32)."""
-    return 32 * _cin4(node) * T + 128 * T
+    """V of a block of T tiles (16 x cin4 x T int16), M of half the positions (8 x 2 x T
+    int32) and the 2 x T output tiles' sums (4 int32 each)."""
+    return 32 * _cin4(node) * T + 64 * T + 32 * T
 
 
 def args(node: Node, ctx) -> dict:
@@ -106,7 +110,10 @@ def args(node: Node, ctx) -> dict:
     return {"input_dims": dims4(node.inputs[0].shape), "output_dims": dims4(node.outputs[0].shape),
             "padding": (int(node.attrs["pads"][0]), int(node.attrs["pads"][1])),
             "cin4": _cin4(node), "input_offset": _int_attr(node, "in_offset", -255, 255),
-            "act": _act(node), "input": ctx.ptr(node.inputs[0]), "output": ctx.ptr(node.outputs[0]),
+            "act": _act(node), "zeros": ctx.array(
+                f"{node.name}_wino_zp", "int8_t",
+                np.full(_cin4(node), -int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])),
+                comment=f"{node.name}: the input zero point per channel (padding pixels)"), "input": ctx.ptr(node.inputs[0]), "output": ctx.ptr(node.outputs[0]),
             "rq": fast._rq_ptr(node, ctx, rq),
             "filter": fast._words(ctx, f"{node.name}_wino", pack(node.inputs[1].data), "int16_t",
                                   f"{node.name}: Winograd U = 4 G g G^T, int16 [{(co + 1) // 2}]"
@@ -118,5 +125,8 @@ def args(node: Node, ctx) -> dict:
 
 def wins(node: Node) -> bool:
     """Whether storage="speed" takes the Winograd kernel for the layer: where it applies and
-    is estimated faster than the fast im2col kernel (measured in Cortex-M4 est. cycles)."""
-    return applies(node)
+    is estimated faster than the fast im2col kernel (measured in Cortex-M4 est. cycles): at
+    least 8 input channels, a multiple of 4 (ic's first conv, 3 input channels, takes 1.59x the
+    fast kernel's cycles: the transforms of few channels cost more than the products saved)."""
+    cin = node.inputs[1].shape[3]
+    return cin >= MIN_CIN and cin % 4 == 0 and applies(node)

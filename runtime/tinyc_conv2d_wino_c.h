@@ -13,12 +13,12 @@ static inline void tinyc_wino_in4(const int8_t *const px[16], int32_t c, int32_t
 {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-        tinyc_wino_in1(px, c + j, off, v, k2, j);
+        tinyc_wino_in1(px, c + j, 1, off, v, k2, j);
     }
 }
 
 static inline void tinyc_wino_gemm(const int32_t *u, const int32_t *v, int32_t k2,
-                                   int32_t *m)
+                                   int32_t *m, int32_t np)
 {
     const int16_t *uh = (const int16_t *)(const void *)u;
     const int16_t *vh = (const int16_t *)(const void *)v;
@@ -26,7 +26,7 @@ static inline void tinyc_wino_gemm(const int32_t *u, const int32_t *v, int32_t k
     int32_t k;
     int32_t j;
     int32_t t;
-    for (p = 0; p < 16; ++p) {
+    for (p = 0; p < np; ++p) {
         for (j = 0; j < 2; ++j) {
             for (t = 0; t < TINYC_WINO_T; ++t) {
                 int32_t acc = 0;
@@ -42,5 +42,13 @@ static inline void tinyc_wino_gemm(const int32_t *u, const int32_t *v, int32_t k
         vh += 2 * TINYC_WINO_T * k2;
     }
 }
+
+/* The int8 output of the sums y = 4 acc: acc = bias + y / 4 (exact), requantized. */
+static inline int32_t tinyc_wino_rq(int32_t y, int32_t bias, const tinyc_rq *r)
+{
+    return tinyc_rq_apply3(bias + tinyc_asr(y, 2), r->m, r->h, r->e, 0);
+}
+
+#define TINYC_WINO_BIAS_SCALE 1
 
 #endif /* TINYC_CONV2D_WINO_C_H */

@@ -26,9 +26,9 @@
 #define TINYC_WINO_T 3
 
 /* Channel ch (j = ch % 4 within its group) of the patch to V, as tinyc_wino_in4; a channel
- * at or past cin (the padding to four) is zero. */
-static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_t off,
-                                  int32_t *v, int32_t k2, int32_t j)
+ * at or past cin (the padding to four: valid 0) is zero. off: the input offset. */
+static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_t valid,
+                                  int32_t off, int32_t *v, int32_t k2, int32_t j)
 {
     int16_t *vh = (int16_t *)(void *)(v + (j & 1) * TINYC_WINO_T) + (j >> 1);
     const int32_t step = 2 * k2 * TINYC_WINO_T;          /* int16 per position p */
@@ -36,7 +36,7 @@ static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_
     int32_t e[16];
     int32_t r;
     for (r = 0; r < 16; ++r) {
-        d[r] = px[r] != NULL ? px[r][ch] + off : 0;
+        d[r] = valid ? px[r][ch] + off : 0;
     }
     for (r = 0; r < 4; ++r) {
         const int32_t *x = d + 4 * r;
@@ -59,27 +59,44 @@ static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_
 #include "tinyc_conv2d_wino_c.h"
 #endif
 
-/* Y = A^T M A of one channel and tile (m[p * step], p = 4 r + c): the four sums y[i][j]. */
-static inline void tinyc_wino_out(const int32_t *m, int32_t step, int32_t y[4])
+/* Y = A^T M A of one channel and tile in two halves (m[p * 2 T], p = 4 r + c, for the rows r
+ * 2 h, 2 h + 1 of the half h): s0[r] = m[r][0] + m[r][1] + m[r][2], s1[r] = m[r][1] - m[r][2]
+ * - m[r][3]; y[0] = s0[0] + s0[1] + s0[2], y[1] = s1[0] + s1[1] + s1[2], y[2] = s0[1] - s0[2]
+ * - s0[3], y[3] = s1[1] - s1[2] - s1[3]. */
+static inline void tinyc_wino_row(const int32_t *x, int32_t *s0, int32_t *s1)
 {
-    int32_t s0[4];
-    int32_t s1[4];
-    int32_t r;
-    for (r = 0; r < 4; ++r) {
-        const int32_t *x = m + 4 * r * step;
-        s0[r] = x[0] + x[step] + x[2 * step];
-        s1[r] = x[step] - x[2 * step] - x[3 * step];
-    }
-    y[0] = s0[0] + s0[1] + s0[2];
-    y[1] = s1[0] + s1[1] + s1[2];
-    y[2] = s0[1] - s0[2] - s0[3];
-    y[3] = s1[1] - s1[2] - s1[3];
+    const int32_t s = 2 * TINYC_WINO_T;
+    *s0 = x[0] + x[s] + x[2 * s];
+    *s1 = x[s] - x[2 * s] - x[3 * s];
+}
+
+static inline void tinyc_wino_out0(const int32_t *m, int32_t y[4])
+{
+    int32_t a0, a1, b0, b1;
+    tinyc_wino_row(m, &a0, &a1);
+    tinyc_wino_row(m + 8 * TINYC_WINO_T, &b0, &b1);
+    y[0] = a0 + b0;
+    y[1] = a1 + b1;
+    y[2] = b0;
+    y[3] = b1;
+}
+
+static inline void tinyc_wino_out1(const int32_t *m, int32_t y[4])
+{
+    int32_t a0, a1, b0, b1;
+    tinyc_wino_row(m, &a0, &a1);
+    tinyc_wino_row(m + 8 * TINYC_WINO_T, &b0, &b1);
+    y[0] += a0;
+    y[1] += a1;
+    y[2] -= a0 + b0;
+    y[3] -= a1 + b1;
 }
 
 void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *rq,
                           const int8_t *input, const int32_t *filter, const int32_t *bias,
                           int16_t *scratch, int8_t *output)
 {
+    /* scratch: V [16][k2][T] words, M of half the positions [8][2][T], Y [2][T][4] */
     const tinyc_conv_wino_params p = *params;
     const int32_t cin = p.input.c;
     const int32_t cout = p.output.c;
@@ -87,59 +104,78 @@ void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *
     const int32_t tw = (p.output.w + 1) >> 1;
     const int32_t ntiles = ((p.output.h + 1) >> 1) * tw;
     const int32_t off = tinyc_widen_offset(p.input_offset);
+    const int32_t row = p.output.w * cout;
     int32_t *v = (int32_t *)(void *)scratch;
     int32_t *m = v + 16 * k2 * TINYC_WINO_T;
+    int32_t *ys = m + 16 * TINYC_WINO_T;
+    const int8_t *zeros = p.zeros;          /* cin4 input zero points: the padding's pixels */
     int32_t b;
     int32_t tile0;
     for (b = 0; b < p.output.n; ++b) {
         const int8_t *image = input + b * p.input.h * p.input.w * cin;
-        int8_t *out = output + b * p.output.h * p.output.w * cout;
+        int8_t *out = output + b * p.output.h * row;
         for (tile0 = 0; tile0 < ntiles; tile0 += TINYC_WINO_T) {
             const int32_t *u = filter;
+            const int32_t nt = ntiles - tile0 < TINYC_WINO_T ? ntiles - tile0 : TINYC_WINO_T;
+            int8_t *o_at[TINYC_WINO_T];
+            int32_t edge[TINYC_WINO_T];     /* bit 0: no right column, bit 1: no bottom row */
             int32_t t;
             int32_t cp;
             for (t = 0; t < TINYC_WINO_T; ++t) {
-                const int32_t tile = tile0 + t < ntiles ? tile0 + t : ntiles - 1;
-                const int32_t y0 = 2 * (tile / tw) - p.padding.h;
-                const int32_t x0 = 2 * (tile % tw) - p.padding.w;
+                const int32_t tile = t < nt ? tile0 + t : ntiles - 1;
+                const int32_t ty = tile / tw;
+                const int32_t tx = tile - ty * tw;
+                const int32_t y0 = 2 * ty - p.padding.h;
+                const int32_t x0 = 2 * tx - p.padding.w;
                 const int8_t *px[16];
                 int32_t q;
                 int32_t g;
+                o_at[t] = out + (2 * ty * p.output.w + 2 * tx) * cout;
+                edge[t] = (2 * tx + 1 >= p.output.w) | ((2 * ty + 1 >= p.output.h) << 1);
                 for (q = 0; q < 16; ++q) {
                     const int32_t iy = y0 + (q >> 2);
                     const int32_t ix = x0 + (q & 3);
                     px[q] = iy >= 0 && iy < p.input.h && ix >= 0 && ix < p.input.w
-                            ? image + (iy * p.input.w + ix) * cin : NULL;
+                            ? image + (iy * p.input.w + ix) * cin : zeros;
                 }
                 for (g = 0; 4 * g + 4 <= cin; ++g) {
                     tinyc_wino_in4(px, 4 * g, off, v + 2 * g * TINYC_WINO_T + t, k2);
                 }
                 for (q = 4 * g; q < p.cin4; ++q) {
-                    const int8_t *const none[16] = {NULL};
-                    tinyc_wino_in1(q < cin ? px : none, q, p.input_offset,
+                    tinyc_wino_in1(px, q, q < cin, p.input_offset,
                                    v + 2 * g * TINYC_WINO_T + t, k2, q & 3);
                 }
             }
             for (cp = 0; 2 * cp < cout; ++cp) {
+                const int32_t nc = 2 * cp + 1 < cout ? 2 : 1;
                 int32_t j;
-                tinyc_wino_gemm(u, v, k2, m);
+                tinyc_wino_gemm(u, v, k2, m, 8);
+                for (j = 0; j < nc; ++j) {
+                    for (t = 0; t < nt; ++t) {
+                        tinyc_wino_out0(m + j * TINYC_WINO_T + t, ys + 4 * (j * TINYC_WINO_T + t));
+                    }
+                }
+                tinyc_wino_gemm(u + 16 * k2, v + 8 * k2 * TINYC_WINO_T, k2, m, 8);
                 u += 32 * k2;
-                for (j = 0; j < 2 && 2 * cp + j < cout; ++j) {
+                for (j = 0; j < nc; ++j) {
                     const int32_t co = 2 * cp + j;
-                    const tinyc_rq r = rq[co];
-                    for (t = 0; t < TINYC_WINO_T && tile0 + t < ntiles; ++t) {
-                        const int32_t oy = 2 * ((tile0 + t) / tw);
-                        const int32_t ox = 2 * ((tile0 + t) % tw);
-                        int32_t y[4];
-                        int32_t i;
-                        tinyc_wino_out(m + j * TINYC_WINO_T + t, 2 * TINYC_WINO_T, y);
-                        for (i = 0; i < 4; ++i) {
-                            const int32_t yy = oy + (i >> 1);
-                            const int32_t xx = ox + (i & 1);
-                            if (yy < p.output.h && xx < p.output.w) {
-                                const int32_t acc = bias[co] + tinyc_asr(y[i], 2);
-                                out[(yy * p.output.w + xx) * cout + co] =
-                                    (int8_t)tinyc_rq_apply3(acc, r.m, r.h, r.e, 0);
+                    const tinyc_rq *r = rq + co;
+                    const int32_t bs = bias[co] * TINYC_WINO_BIAS_SCALE;
+                    for (t = 0; t < nt; ++t) {
+                        int8_t *o = o_at[t] + co;
+                        int32_t *y = ys + 4 * (j * TINYC_WINO_T + t);
+                        tinyc_wino_out1(m + j * TINYC_WINO_T + t, y);
+                        o[0] = (int8_t)tinyc_wino_rq(y[0], bs, r);
+                        if (edge[t] == 0) {
+                            o[cout] = (int8_t)tinyc_wino_rq(y[1], bs, r);
+                            o[row] = (int8_t)tinyc_wino_rq(y[2], bs, r);
+                            o[row + cout] = (int8_t)tinyc_wino_rq(y[3], bs, r);
+                        } else {
+                            if ((edge[t] & 1) == 0) {
+                                o[cout] = (int8_t)tinyc_wino_rq(y[1], bs, r);
+                            }
+                            if ((edge[t] & 2) == 0) {
+                                o[row] = (int8_t)tinyc_wino_rq(y[2], bs, r);
                             }
                         }
                     }
@@ -147,5 +183,5 @@ void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *
             }
         }
     }
-    tinyc_fast_activation(&p.activation, output, p.output.n * p.output.h * p.output.w * cout);
+    tinyc_fast_activation(&p.activation, output, p.output.n * p.output.h * row);
 }

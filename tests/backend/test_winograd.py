@@ -58,16 +58,42 @@ CASES = {
 }
 
 
-def _speed_graph(rng, case: Conv):
+def _wino_graph(rng, case: Conv):
+    """The case with storage="wino" (the format wherever it applies; storage="speed" takes it
+    only where wino.wins)."""
     g = _conv_graph("conv2d", rng, case)
-    g.storage = "speed"
+    g.storage = "wino"
+    choice = select_kernels(g, "wino")[g.nodes[0].name]
+    assert choice.kernel == "conv2d.wino" and choice.weight_format == "wino", choice.why
     return g
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_wino_host(name, tmp_path, host_cache):
     rng = np.random.default_rng(list(CASES).index(name) + 4100)
-    g = _speed_graph(rng, CASES[name])
-    choice = select_kernels(g, "speed")[g.nodes[0].name]
-    assert choice.kernel == "conv2d.wino" and choice.weight_format == "wino", choice.why
-    check_graph(g, tmp_path / "c", host_cache, rng)
+    check_graph(_wino_graph(rng, CASES[name]), tmp_path / "c", host_cache, rng)
+
+
+def test_speed_takes_wino_where_it_wins(rng):
+    """storage="speed": 3x3 stride-1 convs with >= 8 input channels (a multiple of 4); other
+    layers keep their kernels; storage="dense" / "auto" never take it."""
+    for case, want in ((CASES["ic_like_16"], True), (CASES["cin64"], True),
+                       (CASES["cin3_odd"], False), (CASES["cin6_asym"], False),
+                       (Conv((1, 8, 8, 16), 8, (3, 3), (2, 2), (1, 1, 1, 1)), False),
+                       (Conv((1, 8, 8, 16), 8, (3, 3), pads=(2, 2, 2, 2), dil=(2, 2)), False),
+                       (Conv((1, 8, 8, 16), 8, (1, 1)), False)):
+        g = _conv_graph("conv2d", rng, case)
+        name = g.nodes[0].name
+        assert (select_kernels(g, "speed")[name].kernel == "conv2d.wino") == want, case
+        for storage in ("dense", "auto"):
+            assert select_kernels(g, storage)[name].weight_format != "wino"
+
+
+def test_wino_refuses(rng):
+    """Where it cannot run: a clear reason, and storage="wino" falls back to dense."""
+    g = _conv_graph("conv2d", rng, Conv((1, 6, 6, 8), 4, (3, 3), (2, 2), (1, 1, 1, 1)))
+    assert wino.why_not(g.nodes[0]) == "stride or dilation is not 1"
+    choice = select_kernels(g, "wino")[g.nodes[0].name]
+    assert choice.weight_format == "dense" and choice.kernel == "conv2d"
+    g = _conv_graph("conv2d", rng, Conv((1, 6, 6, 8), 4, (1, 3), pads=(0, 1, 0, 1)))
+    assert wino.why_not(g.nodes[0]) == "not a 3x3 filter"
