@@ -107,13 +107,15 @@ def args(node: Node, ctx) -> dict:
     co = w2d.shape[0]
     b = np.zeros(co, np.int64) if bias is None else bias
     off = ctx.scratch_offset(node)
-    return {"input_dims": dims4(node.inputs[0].shape), "output_dims": dims4(node.outputs[0].shape),
+    return {"input_dims": dims4(node.inputs[0].shape),
+            "output_dims": dims4(node.outputs[0].shape),
             "padding": (int(node.attrs["pads"][0]), int(node.attrs["pads"][1])),
             "cin4": _cin4(node), "input_offset": _int_attr(node, "in_offset", -255, 255),
             "act": _act(node), "zeros": ctx.array(
                 f"{node.name}_wino_zp", "int8_t",
                 np.full(_cin4(node), -int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])),
-                comment=f"{node.name}: the input zero point per channel (padding pixels)"), "input": ctx.ptr(node.inputs[0]), "output": ctx.ptr(node.outputs[0]),
+                comment=f"{node.name}: the input zero point per channel (padding pixels)"),
+            "input": ctx.ptr(node.inputs[0]), "output": ctx.ptr(node.outputs[0]),
             "rq": fast._rq_ptr(node, ctx, rq),
             "filter": fast._words(ctx, f"{node.name}_wino", pack(node.inputs[1].data), "int16_t",
                                   f"{node.name}: Winograd U = 4 G g G^T, int16 [{(co + 1) // 2}]"

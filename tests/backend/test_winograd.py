@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tinyc.backend_c import wino
+from tinyc.ir import interpret
 from tinyc.backend_c.select import select_kernels
 
 from .harness import check_graph
@@ -97,3 +98,45 @@ def test_wino_refuses(rng):
     assert choice.weight_format == "dense" and choice.kernel == "conv2d"
     g = _conv_graph("conv2d", rng, Conv((1, 6, 6, 8), 4, (1, 3), pads=(0, 1, 0, 1)))
     assert wino.why_not(g.nodes[0]) == "not a 3x3 filter"
+
+
+def _random_case(rng) -> Conv:
+    """A random 3x3 stride-1 conv: in/out channels 1..64, odd or even H and W, SAME, valid or
+    uneven padding, zero points, relu or a narrow clamp or none, with or without bias."""
+    cin, cout = (int(c) for c in rng.integers(1, 65, 2))
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), tuple(int(p) for p in rng.integers(0, 3, 4)))[
+        int(rng.integers(3))]
+    h = int(rng.integers(max(1, 3 - pads[0] - pads[2]), 11))
+    w = int(rng.integers(max(1, 3 - pads[1] - pads[3]), 11))
+    act = (None, "relu", (-60, 70))[int(rng.integers(3))]
+    zp_in, zp_out = (int(z) for z in rng.integers(-128, 128, 2))
+    return Conv((int(rng.integers(1, 3)), h, w, cin), cout, (3, 3), pads=pads, zp_in=zp_in,
+                zp_out=zp_out, act=act, bias=bool(rng.integers(4)))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_wino_random_host(seed, tmp_path, host_cache):
+    """Host C (portable path) == interpret() on random layers, per-channel scales."""
+    rng = np.random.default_rng(8800 + seed)
+    check_graph(_wino_graph(rng, _random_case(rng)), tmp_path / "c", host_cache, rng)
+
+
+QEMU_CASES = {"ic_like_16": lambda rng: CASES["ic_like_16"],
+              "cin6_asym": lambda rng: CASES["cin6_asym"],
+              "cin3_odd": lambda rng: CASES["cin3_odd"],
+              "random": _random_case}
+
+
+@pytest.mark.parametrize("machine", ["netduinoplus2", "lm3s6965evb"])
+@pytest.mark.parametrize("name", QEMU_CASES)
+def test_wino_qemu(name, machine, tmp_path):
+    """The DSP path (Cortex-M4: SXTAB16 / SADD16 / SMLAD asm) and the portable path
+    (Cortex-M3) in QEMU == interpret()."""
+    from .test_qemu import _build, _need_toolchain, _run
+    _need_toolchain()
+    rng = np.random.default_rng(9900 + list(QEMU_CASES).index(name))
+    g = _wino_graph(rng, QEMU_CASES[name](rng))
+    feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
+    got = _run(_build(g, feed, tmp_path, machine), machine)
+    assert "tinyc_conv2d_wino_s8(" in (tmp_path / "model" / "model.c").read_text()
+    assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
