@@ -140,3 +140,34 @@ def test_wino_qemu(name, machine, tmp_path):
     got = _run(_build(g, feed, tmp_path, machine), machine)
     assert "tinyc_conv2d_wino_s8(" in (tmp_path / "model" / "model.c").read_text()
     assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
+
+
+@pytest.fixture(scope="module")
+def ic_speed(models_dir):
+    import tinyc
+    folder = models_dir / "mlperf-tiny"
+    ref = np.load(folder / "ic_ref.npz")
+    return tinyc.compile(folder / "ic_int8_qdq.onnx", board="stm32", storage="speed"), ref
+
+
+def test_ic_speed_takes_wino(ic_speed):
+    m, _ = ic_speed
+    wino_layers = [c for c in m.kernels.values() if c.kernel == "conv2d.wino"]
+    assert len(wino_layers) == 4           # its four 3x3 stride-1 convs with 16..64 channels
+
+
+def test_ic_speed_host_equals_tflm(ic_speed):
+    m, ref = ic_speed
+    got = m.run_host(ref["inputs"], batch=True)
+    want = ref["outputs_tflm"]
+    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("board", ["stm32", "lm3s6965"])
+def test_ic_speed_qemu_equals_tflm(ic_speed, board):
+    """Cortex-M4 (DSP path) and Cortex-M3 (portable path) run the Winograd kernel with TFLite
+    Micro's bits."""
+    m, ref = ic_speed
+    got = m.run_qemu(ref["inputs"], batch=True, board=board)
+    want = ref["outputs_tflm"]
+    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
