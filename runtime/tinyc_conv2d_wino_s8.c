@@ -60,7 +60,7 @@ static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_
 #endif
 
 /* Y = A^T M A of one channel and tile in two halves (m[p * 2 T], p = 4 r + c, for the rows r
- * 2 h, 2 h + 1 of the half h): s0[r] = m[r][0] + m[r][1] + m[r][2], s1[r] = m[r][1] - m[r][2]
+ * 2 h, 2 h + 1 of the half h; the second half in the kernel's loop): s0[r] = m[r][0] + m[r][1] + m[r][2], s1[r] = m[r][1] - m[r][2]
  * - m[r][3]; y[0] = s0[0] + s0[1] + s0[2], y[1] = s1[0] + s1[1] + s1[2], y[2] = s0[1] - s0[2]
  * - s0[3], y[3] = s1[1] - s1[2] - s1[3]. */
 static inline void tinyc_wino_row(const int32_t *x, int32_t *s0, int32_t *s1)
@@ -79,17 +79,6 @@ static inline void tinyc_wino_out0(const int32_t *m, int32_t y[4])
     y[1] = a1 + b1;
     y[2] = b0;
     y[3] = b1;
-}
-
-static inline void tinyc_wino_out1(const int32_t *m, int32_t y[4])
-{
-    int32_t a0, a1, b0, b1;
-    tinyc_wino_row(m, &a0, &a1);
-    tinyc_wino_row(m + 8 * TINYC_WINO_T, &b0, &b1);
-    y[0] += a0;
-    y[1] += a1;
-    y[2] -= a0 + b0;
-    y[3] -= a1 + b1;
 }
 
 void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *rq,
@@ -159,23 +148,32 @@ void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *
                 u += 32 * k2;
                 for (j = 0; j < nc; ++j) {
                     const int32_t co = 2 * cp + j;
-                    const tinyc_rq *r = rq + co;
+                    const tinyc_rq r = rq[co];
                     const int32_t bs = bias[co] * TINYC_WINO_BIAS_SCALE;
                     for (t = 0; t < nt; ++t) {
                         int8_t *o = o_at[t] + co;
-                        int32_t *y = ys + 4 * (j * TINYC_WINO_T + t);
-                        tinyc_wino_out1(m + j * TINYC_WINO_T + t, y);
-                        o[0] = (int8_t)tinyc_wino_rq(y[0], bs, r);
+                        const int32_t *y = ys + 4 * (j * TINYC_WINO_T + t);
+                        const int32_t *x = m + j * TINYC_WINO_T + t;
+                        int32_t a0, a1, b0, b1;
+                        tinyc_wino_row(x, &a0, &a1);
+                        tinyc_wino_row(x + 8 * TINYC_WINO_T, &b0, &b1);
+                        b0 += a0;
+                        b1 += a1;
+                        a0 += y[0];
+                        a1 += y[1];
+                        b0 = y[2] - b0;
+                        b1 = y[3] - b1;
+                        o[0] = (int8_t)tinyc_wino_rq(a0, bs, &r);
                         if (edge[t] == 0) {
-                            o[cout] = (int8_t)tinyc_wino_rq(y[1], bs, r);
-                            o[row] = (int8_t)tinyc_wino_rq(y[2], bs, r);
-                            o[row + cout] = (int8_t)tinyc_wino_rq(y[3], bs, r);
+                            o[cout] = (int8_t)tinyc_wino_rq(a1, bs, &r);
+                            o[row] = (int8_t)tinyc_wino_rq(b0, bs, &r);
+                            o[row + cout] = (int8_t)tinyc_wino_rq(b1, bs, &r);
                         } else {
                             if ((edge[t] & 1) == 0) {
-                                o[cout] = (int8_t)tinyc_wino_rq(y[1], bs, r);
+                                o[cout] = (int8_t)tinyc_wino_rq(a1, bs, &r);
                             }
                             if ((edge[t] & 2) == 0) {
-                                o[row] = (int8_t)tinyc_wino_rq(y[2], bs, r);
+                                o[row] = (int8_t)tinyc_wino_rq(b0, bs, &r);
                             }
                         }
                     }
