@@ -26,24 +26,26 @@
 #define TINYC_WINO_T 3
 
 /* Channel ch (j = ch % 4 within its group) of the patch to V, as tinyc_wino_in4; a channel
- * at or past cin (the padding to four: valid 0) is zero. off: the input offset. */
-static inline void tinyc_wino_in1(const int8_t *const px[16], int32_t ch, int32_t valid,
+ * at or past cin (the padding to four: valid 0) is zero. off: the input offset. Not inlined:
+ * the DSP path calls it only for the last, partial group of four channels (its frame stays out
+ * of the kernel's). */
+static __attribute__((noinline)) void tinyc_wino_in1(const int8_t *const px[16], int32_t ch,
+                                                      int32_t valid,
                                   int32_t off, int32_t *v, int32_t k2, int32_t j)
 {
     int16_t *vh = (int16_t *)(void *)(v + (j & 1) * TINYC_WINO_T) + (j >> 1);
     const int32_t step = 2 * k2 * TINYC_WINO_T;          /* int16 per position p */
-    int32_t d[16];
     int32_t e[16];
     int32_t r;
-    for (r = 0; r < 16; ++r) {
-        d[r] = valid ? px[r][ch] + off : 0;
-    }
     for (r = 0; r < 4; ++r) {
-        const int32_t *x = d + 4 * r;
-        e[4 * r + 0] = x[0] - x[2];
-        e[4 * r + 1] = x[1] + x[2];
-        e[4 * r + 2] = x[2] - x[1];
-        e[4 * r + 3] = x[1] - x[3];
+        const int32_t x0 = valid ? px[4 * r + 0][ch] + off : 0;
+        const int32_t x1 = valid ? px[4 * r + 1][ch] + off : 0;
+        const int32_t x2 = valid ? px[4 * r + 2][ch] + off : 0;
+        const int32_t x3 = valid ? px[4 * r + 3][ch] + off : 0;
+        e[4 * r + 0] = x0 - x2;
+        e[4 * r + 1] = x1 + x2;
+        e[4 * r + 2] = x2 - x1;
+        e[4 * r + 3] = x1 - x3;
     }
     for (r = 0; r < 4; ++r) {
         vh[(0 + r) * step] = (int16_t)(e[r] - e[8 + r]);
