@@ -272,6 +272,9 @@ def sparse_pays(node: Node, density: float) -> bool:
 def _choose(node: Node, storage: str, kernels: dict) -> dict:
     dense = node.inputs[1].type.nbytes
     sizes, why_not = _candidates(node, kernels)
+    if storage not in ("speed", "wino"):    # Winograd weights: only asked for (never smaller)
+        sizes.pop("wino", None)
+        why_not.pop("wino", None)
     density = float(np.count_nonzero(node.inputs[1].data)) / max(node.inputs[1].data.size, 1)
     if storage in ("auto", "small"):
         if storage == "auto" and "sparse" in sizes and not sparse_pays(node, density):
