@@ -75,35 +75,64 @@ static inline void tinyc_wino_in4(const int8_t *const px[16], int32_t c, int32_t
     b1 = __smlad(u1, v1, b1);                                                              \
     b2 = __smlad(u1, v2, b2)
 
+#define TINYC_WINO_MUL                                                                     \
+    a0 = __smuad(u0, v0);                                                                  \
+    a1 = __smuad(u0, v1);                                                                  \
+    a2 = __smuad(u0, v2);                                                                  \
+    b0 = __smuad(u1, v0);                                                                  \
+    b1 = __smuad(u1, v1);                                                                  \
+    b2 = __smuad(u1, v2)
+#define TINYC_WINO_STEPS4                                                                  \
+    TINYC_WINO_LOAD;                                                                       \
+    TINYC_WINO_MAC;                                                                        \
+    TINYC_WINO_LOAD;                                                                       \
+    TINYC_WINO_MAC;                                                                        \
+    TINYC_WINO_LOAD;                                                                       \
+    TINYC_WINO_MAC;                                                                        \
+    TINYC_WINO_LOAD;                                                                       \
+    TINYC_WINO_MAC
+
 /* m[p][j][t] = sum over k < k2 of u[p][k][j] . v[p][k][t] (SMLAD: two int16 products per
  * word) for the first np positions p of u and v, the channel pair j and the three tiles t;
- * k2 is even (four steps per loop pass where k2 % 4 == 0, two else). */
+ * k2 is even.  Where k2 % 8 == 0 the first eight steps are straight code (the first one
+ * SMUAD: no zeroing), then eight steps per loop pass; else four (k2 % 4 == 0) or two steps
+ * per loop pass. */
 static TINYC_ALWAYS_INLINE void tinyc_wino_gemm(const int32_t *u, const int32_t *v, int32_t k2,
                                                 int32_t *m, int32_t np)
 {
     int32_t p;
     for (p = 0; p < np; ++p) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
+        int32_t a0, a1, a2, b0, b1, b2;
         int32_t u0, u1, v0, v1, v2;
         const int32_t *end = u + 2 * k2;
-        if ((k2 & 3) == 0) {
-            do {
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-            } while (u != end);
+        if ((k2 & 7) == 0) {
+            TINYC_WINO_LOAD;
+            TINYC_WINO_MUL;
+            TINYC_WINO_LOAD;
+            TINYC_WINO_MAC;
+            TINYC_WINO_LOAD;
+            TINYC_WINO_MAC;
+            TINYC_WINO_LOAD;
+            TINYC_WINO_MAC;
+            TINYC_WINO_STEPS4;
+            while (u != end) {
+                TINYC_WINO_STEPS4;
+                TINYC_WINO_STEPS4;
+            }
         } else {
-            do {
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-                TINYC_WINO_LOAD;
-                TINYC_WINO_MAC;
-            } while (u != end);
+            a0 = a1 = a2 = b0 = b1 = b2 = 0;
+            if ((k2 & 3) == 0) {
+                do {
+                    TINYC_WINO_STEPS4;
+                } while (u != end);
+            } else {
+                do {
+                    TINYC_WINO_LOAD;
+                    TINYC_WINO_MAC;
+                    TINYC_WINO_LOAD;
+                    TINYC_WINO_MAC;
+                } while (u != end);
+            }
         }
         m[0] = a0; m[1] = a1; m[2] = a2;
         m[3] = b0; m[4] = b1; m[5] = b2;
