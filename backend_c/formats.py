@@ -10,6 +10,8 @@ IR, interpret() and the bits of every output) do not change:
     mask    a bitmask of the nonzeros + the nonzero values: N/8 + nnz bytes (pruning, 15-85%)
     wide    fully connected: the int8 values stored as int16, twice the bytes, for speed (no
             widening in the DSP kernel; storage="speed"; layout and kernel in fast.py)
+    wino    conv2d 3x3 stride 1: Winograd-transformed weights U = 4 G g G^T as int16, 16 per
+            filter (3.6x the bytes), for speed (storage="speed" where wino.wins; wino.py)
 
 Every packed kernel also takes the bias as int16 where each of the layer's int32 values fits
 (bias16_fits): a property of the packed kernels, so the dense layers keep the int32 bias.
@@ -43,7 +45,7 @@ from ..ir import OPS, DType, Graph, Node
 from ..ir.ops import layer_ops
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..runtime import RUNTIME_DIR
-from . import packed_fast
+from . import packed_fast, wino
 from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel, bias16_fits
 
@@ -144,6 +146,8 @@ FORMATS: dict[str, WeightFormat] = {
     "mask": WeightFormat("mask", lambda w: None, pack_mask, source="sparse"),
     "wide": WeightFormat("wide", lambda w: None,
                          lambda w: {"filter": ("int16_t", fc_wide(w).reshape(-1))}),
+    "wino": WeightFormat("wino", wino._fits, lambda w: {"filter": ("int16_t", wino.pack(w))},
+                         source="wino_s8"),
 }
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2, "int16_t": 2}
 BUFFERED = ("s4", "cb", "mask")          # conv2d kernels that unpack a filter row to scratch
@@ -233,6 +237,10 @@ FORMAT_KERNELS = _register()
 _FC = KERNELS[FULLY_CONNECTED]       # wide: the fast fully-connected call (fast.py), own .c
 FORMAT_KERNELS[f"{FULLY_CONNECTED}.wide"] = Kernel(
     _FC.template, _FC.sources + ("tinyc_fully_connected_wide.c",), _FC.args)
+FORMAT_KERNELS[f"{CONV2D}.wino"] = Kernel(     # Winograd F(2x2, 3x3): its own call (wino.py)
+    "call_conv2d_wino.c.j2", ("tinyc_conv2d_wino_s8.c", "tinyc_conv2d_wino_dsp.h",
+                              "tinyc_conv2d_wino_c.h", "tinyc_dsp.h", "tinyc_fast.h",
+                              "tinyc_clamp_s8.c"), wino.args)
 KERNELS.update(FORMAT_KERNELS)
 
 
@@ -264,6 +272,9 @@ def sparse_pays(node: Node, density: float) -> bool:
 def _choose(node: Node, storage: str, kernels: dict) -> dict:
     dense = node.inputs[1].type.nbytes
     sizes, why_not = _candidates(node, kernels)
+    if storage not in ("speed", "wino"):    # Winograd weights: only asked for (never smaller)
+        sizes.pop("wino", None)
+        why_not.pop("wino", None)
     density = float(np.count_nonzero(node.inputs[1].data)) / max(node.inputs[1].data.size, 1)
     if storage in ("auto", "small"):
         if storage == "auto" and "sparse" in sizes and not sparse_pays(node, density):
@@ -277,8 +288,13 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
         chosen = best if best is not None and sizes[best] <= limit else "dense"
     elif storage in ("speed", "wide"):      # int16 fc weights where the wide kernel applies
         chosen = "wide" if "wide" in sizes and wide_applies(node) else "dense"
+        if storage == "speed" and "wino" in sizes and wino.wins(node):
+            chosen = "wino"
     else:
         chosen = storage if storage in sizes else "dense"
+    if chosen == "wino" and not wino.applies(node):
+        why_not["wino"] = wino.why_not(node)
+        chosen = "dense"
     listed = ", ".join(f"{f} {b:,} B" for f, b in sorted(sizes.items(), key=lambda t: t[1]))
     why = f"dense {dense:,} B" + (f"; {listed}" if listed else "")
     why += "".join(f"; no {f}: {r}" for f, r in sorted(why_not.items()))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast, fast_s16, fewch, packed_fast
+from . import fast, fast_s16, fewch, packed_fast, wino
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -89,6 +89,13 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
     if node.attrs.get("round_half_even") and node.outputs[0].dtype.name == "INT8":
         return KernelChoice(node.name, node.op, f"{node.op}.even", fmt, why="average rounded "
                             "half to even (ONNX Runtime's rounding, a QDQ import)")
+    if fmt == "wino":               # Winograd F(2x2, 3x3) (storage="speed", wino.py)
+        need = wino.scratch(node)
+        if room is None or room >= need:
+            return KernelChoice(node.name, node.op, f"{node.op}.wino", fmt, need, True,
+                                f"Winograd F(2x2, 3x3), int16 transformed weights ({need:,} B "
+                                "scratch)", weights)
+        return choose_kernel(node, "dense", kernels, planned)
     if packed_fast.applies(node, fmt):
         need = packed_fast.scratch(node)
         if room is None or room >= need:

@@ -251,6 +251,23 @@ void tinyc_conv2d_k8_fast_s8(const tinyc_conv_fast_params *params, const tinyc_r
                              const int8_t *input, const int8_t *filter, const int32_t *bias,
                              int16_t *scratch, int8_t *output);
 
+/* 3x3, stride 1, dilation 1 as exact integer Winograd F(2x2, 3x3) (weight format "wino",
+ * backend_c/wino.py): filter int16 U = 4 G g G^T as words [out_c / 2][16][cin4 / 2][2];
+ * scratch: 96 * cin4 + 288 B (V of a block of three tiles, M of half the positions, Y). */
+typedef struct {
+    tinyc_dims input;
+    tinyc_dims output;
+    tinyc_tile padding;         /* top, left */
+    int32_t cin4;               /* in_c rounded up to 4 */
+    int32_t input_offset;
+    const int8_t *zeros;        /* cin4 input zero points (the padding's pixels) */
+    tinyc_activation activation;
+} tinyc_conv_wino_params;
+
+void tinyc_conv2d_wino_s8(const tinyc_conv_wino_params *params, const tinyc_rq *rq,
+                          const int8_t *input, const int32_t *filter, const int32_t *bias,
+                          int16_t *scratch, int8_t *output);
+
 /* Depthwise, channel multiplier 1, channels % 4 == 0; filter widened to int16 at compile time,
  * per tap and group of 4 channels in the lane order {c0, c2, c1, c3}. */
 typedef struct {
