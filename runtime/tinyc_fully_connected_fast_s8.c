@@ -70,8 +70,9 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_pk_block(const int16_t *w, const int16_
                                                   const tinyc_rq **rq, int8_t *o, int32_t offset)
 {
     int32_t acc[4];
+    (void)offset;           /* folded into the requantization constants (tinyc_rq_x2) */
     tinyc_fc_pk_sums(w, xs, groups, b, acc);
-    tinyc_rq4_chans(acc[0], acc[1], acc[2], acc[3], rq, o, offset);
+    tinyc_fc_rq4(acc[0], acc[1], acc[2], acc[3], rq, o);
 }
 
 void tinyc_fully_connected_paired_fast_s8(const tinyc_fc_fast_params *params,
