@@ -48,10 +48,4 @@ static inline void tinyc_fc_pk_sums(const int16_t *w, const int16_t *xs, int32_t
     }
 }
 
-static inline void tinyc_fc_rq4(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                const tinyc_rq **rq, int8_t *o)
-{
-    tinyc_rq4_chans(a0, a1, a2, a3, rq, o, 0);
-}
-
 #endif /* TINYC_FULLY_CONNECTED_FAST_C_H */

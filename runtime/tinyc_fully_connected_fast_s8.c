@@ -17,6 +17,7 @@
  * channels: a run of six LDR + 4 x (SMLAD + SXTB16 + SMLAD): 18 instructions, 19 est. cycles.
  */
 #include "tinyc_fast.h"
+#include "tinyc_fully_connected_rq.h"
 
 /* Halfword position, within a group of four k, of the pair-packed weights of k offset j: the
  * lane of the DSP widening ({x0, x2}, {x1, x3}), on every path (the array is the same). */
