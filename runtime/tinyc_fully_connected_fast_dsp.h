@@ -109,21 +109,24 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_pk_sums(const int16_t *w, const int16_t
     int32_t bp = ap;
     int32_t aq = b[2];
     int32_t bq = aq;
-    int32_t n = groups >> 4;
-    if (n > 0) {            /* 16 groups a pass: the loop's SUBS + BNE (4 cycles) per 304 */
-        TINYC_PK_ASM("1:\n\t" TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                     TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                     TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                     TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b");
-    }
-    n = groups & 15;
-    if (n > 0) {
-        TINYC_PK_ASM("1:\n\t" TINYC_PK_GROUP
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b");
-    }
+    int32_t n = groups;
+    /* 16 groups a pass (the loop's SUBS + BGE: 4 cycles per 304), then the rest one at a
+     * time; one asm statement, so the accumulators stay where they are between the loops */
+    TINYC_PK_ASM("subs %[n], %[n], #16\n\t"
+                 "blt 2f\n"
+                 "1:\n\t" TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
+                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
+                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
+                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
+                 "subs %[n], %[n], #16\n\t"
+                 "bge 1b\n"
+                 "2:\n\t"
+                 "adds %[n], %[n], #16\n\t"
+                 "beq 4f\n"
+                 "3:\n\t" TINYC_PK_GROUP
+                 "subs %[n], %[n], #1\n\t"
+                 "bne 3b\n"
+                 "4:");
     /* S1 = (A - S0) / 256, exact while |S1| < 2^23 (checked at compile time) */
     acc[0] = bp;
     acc[1] = b[1] + ((int32_t)((uint32_t)ap - (uint32_t)bp) >> 8);
