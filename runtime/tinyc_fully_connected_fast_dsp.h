@@ -11,6 +11,7 @@
 #define TINYC_FULLY_CONNECTED_FAST_DSP_H
 
 #include "tinyc_fast.h"
+#include "tinyc_fully_connected_rq.h"
 
 #define TINYC_FC_MAC(a, wv)                                                                \
     "sxtb16 %[t], " wv "\n\t"                                                              \
@@ -114,10 +115,8 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_pk_sums(const int16_t *w, const int16_t
      * time; one asm statement, so the accumulators stay where they are between the loops */
     TINYC_PK_ASM("subs %[n], %[n], #16\n\t"
                  "blt 2f\n"
-                 "1:\n\t" TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
-                 TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP TINYC_PK_GROUP
+                 "1:\n\t"
+                 ".rept 16\n\t" TINYC_PK_GROUP ".endr" TINYC_FC_REPT15_LINES "\n\t"
                  "subs %[n], %[n], #16\n\t"
                  "bge 1b\n"
                  "2:\n\t"

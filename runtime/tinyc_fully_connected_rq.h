@@ -10,6 +10,17 @@
 #include "tinyc_fast.h"
 
 #if defined(TINYC_DSP)
+/* ".rept 16" keeps the 16-group loops' asm strings under C99's 4095 characters
+ * (-Woverlength-strings); GCC sizes an asm statement by its lines (for branch ranges such as
+ * CBZ over it), so the template adds the 15 x 18 lines the repetition hides, as empty ones. */
+#define TINYC_FC_LINES10 "\n\n\n\n\n\n\n\n\n\n"
+#define TINYC_FC_REPT15_LINES                                                              \
+    TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
+    TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
+    TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
+    TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
+    TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
+    TINYC_FC_LINES10 TINYC_FC_LINES10
 /* Six words of requantization constants (two channels' m, h, e) from r: one run of single
  * loads, 7 est. Cortex-M4 cycles (two LDRD + LDR: 10). */
 #define TINYC_FC_RQ2(r, off, m0, h0, e0, m1, h1, e1)                                       \

@@ -8,6 +8,7 @@
 #define TINYC_FULLY_CONNECTED_WIDE_DSP_H
 
 #include "tinyc_fast.h"
+#include "tinyc_fully_connected_rq.h"
 
 /* One group of four k of four channels: the two input words and the first two channels' four
  * weight words in one run of single loads (7 est. Cortex-M4 cycles), four SMLAD, the other
@@ -61,11 +62,8 @@ static TINYC_ALWAYS_INLINE void tinyc_fc_wide_sums(const int16_t *w, const int16
     int32_t a3 = b[3];
     int32_t n = groups >> 4;
     if (n > 0) {            /* 16 groups a pass: the loop's SUBS + BNE (4 cycles) per 320 */
-        TINYC_WIDE_ASM("1:\n\t" TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP
-                       TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP
-                       TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP
-                       TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP TINYC_WIDE_GROUP
-                       TINYC_WIDE_GROUP
+        TINYC_WIDE_ASM("1:\n\t"
+                       ".rept 16\n\t" TINYC_WIDE_GROUP ".endr" TINYC_FC_REPT15_LINES "\n\t"
                        "subs %[n], %[n], #1\n\t"
                        "bne 1b");
     }
