@@ -302,12 +302,11 @@ def _rq_rows(rq: np.ndarray, rows: int) -> np.ndarray:
 
 
 def fc_wide(w2d: np.ndarray) -> np.ndarray:
-    """The weights of the "wide" format (tinyc_fully_connected_wide): int16 [out4 / 2][k8 / 8]
-    [2 channels][8], each group of four k in the lanes of the widened input (_LANES)."""
+    """The weights of the "wide" format (tinyc_fully_connected_wide): int16 [out4 / 4][k8 / 4]
+    [4 channels][4], each group of four k in the lanes of the widened input (_LANES)."""
     out, k = w2d.shape
     w = _padded(w2d, _ceil4(out), _ceil8(k))
-    w = w.reshape(-1, 2, w.shape[1] // 4, 4)[..., _LANES].reshape(-1, 2, w.shape[1] // 8, 8)
-    return w.transpose(0, 2, 1, 3)
+    return w.reshape(-1, 4, w.shape[1] // 4, 4)[..., _LANES].transpose(0, 2, 1, 3)
 
 
 def wide_applies(node: Node) -> bool:
@@ -330,8 +329,8 @@ def fully_connected(node: Node, ctx) -> dict | None:
         return {"fast": True, "fn": "tinyc_fully_connected_wide", "k4": _fc_k(node, True),
                 "rq": _rq_ptr(node, ctx, _rq_rows(rq, out4)), "scratch": scratch,
                 "filter": _words(ctx, f"{node.name}_filter", fc_wide(w2d).reshape(-1),
-                                 "int16_t", f"{node.name}: weights stored int16 (wide), pairs "
-                                 "of channels, 8 k at a time"),
+                                 "int16_t", f"{node.name}: weights stored int16 (wide), four "
+                                 "channels, 4 k at a time"),
                 "bias": ctx.array(f"{node.name}_bias_folded", "int32_t", folded,
                                   comment=f"{node.name}: bias + input offset * sum w")}
     pairs = fc_pairs(w2d)

@@ -7,22 +7,22 @@
 
 #include "tinyc_fast.h"
 
-static inline void tinyc_fc_wide_pair(const int16_t *w, const int16_t *xs, int32_t chunks,
-                                      int32_t *a0, int32_t *a1)
+static inline void tinyc_fc_wide_sums(const int16_t *w, const int16_t *xs, int32_t groups,
+                                      const int32_t *b, int32_t acc[4])
 {
-    int32_t acc0 = *a0;
-    int32_t acc1 = *a1;
+    int32_t g;
+    int32_t c;
     int32_t j;
-    for (; chunks > 0; --chunks, w += 16, xs += 8) {
-        for (j = 0; j < 8; ++j) {
-            const int32_t xj = xs[(j & 4) + TINYC_LANE(j & 3)];
-            const int32_t pos = (j & 4) + TINYC_WIDE_POS(j & 3);
-            acc0 += w[pos] * xj;
-            acc1 += w[8 + pos] * xj;
+    for (c = 0; c < 4; ++c) {
+        acc[c] = b[c];
+    }
+    for (g = 0; g < groups; ++g, w += 16, xs += 4) {
+        for (c = 0; c < 4; ++c) {
+            for (j = 0; j < 4; ++j) {
+                acc[c] += w[4 * c + TINYC_WIDE_POS(j)] * xs[TINYC_LANE(j)];
+            }
         }
     }
-    *a0 = acc0;
-    *a1 = acc1;
 }
 
 #endif /* TINYC_FULLY_CONNECTED_WIDE_C_H */
