@@ -8,8 +8,9 @@ IR, interpret() and the bits of every output) do not change:
     cb      a codebook of the layer's K distinct values + ceil(log2 K)-bit indices (clustering)
     sparse  per output channel, (zeros skipped, value) byte pairs of the nonzeros (pruning)
     mask    a bitmask of the nonzeros + the nonzero values: N/8 + nnz bytes (pruning, 15-85%)
-    wide    fully connected: the int8 values stored as int16, twice the bytes, for speed (no
-            widening in the DSP kernel; storage="speed"; layout and kernel in fast.py)
+    wide    fully connected: the int8 values stored as int16, twice the bytes (no widening in
+            the DSP kernel; fewer instructions, but more est. M4 cycles than the pair-packed
+            dense kernel: only when asked for, storage="wide"; layout and kernel in fast.py)
     wino    conv2d 3x3 stride 1: Winograd-transformed weights U = 4 G g G^T as int16, 16 per
             filter (3.6x the bytes), for speed (storage="speed" where wino.wins; wino.py)
 
@@ -286,10 +287,10 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
         best = min(sizes, key=lambda f: (sizes[f], f), default=None)
         limit = dense - 1 if storage == "small" else dense * (1 - AUTO_MIN_SAVING)
         chosen = best if best is not None and sizes[best] <= limit else "dense"
-    elif storage in ("speed", "wide"):      # int16 fc weights where the wide kernel applies
+    elif storage == "wide":                 # int16 fc weights where the wide kernel applies
         chosen = "wide" if "wide" in sizes and wide_applies(node) else "dense"
-        if storage == "speed" and "wino" in sizes and wino.wins(node):
-            chosen = "wino"
+    elif storage == "speed":                # flash for est. cycles: Winograd where it wins
+        chosen = "wino" if "wino" in sizes and wino.wins(node) else "dense"
     else:
         chosen = storage if storage in sizes else "dense"
     if chosen == "wino" and not wino.applies(node):

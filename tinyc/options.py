@@ -117,7 +117,9 @@ def add_compression_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--storage", type=_choice(storage_choices()),
                    metavar="|".join(storage_choices()),
                    help="weight storage: auto (a compact format where it saves >= 1/8, sparse "
-                   "only where not slower; default), small (the smallest), dense, or one format")
+                   "only where not slower; default), small (the smallest), dense, speed (more "
+                   "flash for fewer cycles: 3x3 convs as Winograd with int16 weights), or one "
+                   "format")
     g.add_argument("--finetune", metavar="EPOCHS", type=_number(int, 1, 10**6, False, False,
                                                                 "10"),
                    help="quantization-aware fine-tuning with distillation for EPOCHS epochs "

@@ -120,7 +120,7 @@ ORT_EXACT = ("resnet_ort_qop_u8", "dwsep_pt2e", "autoenc_ort_qdq_s8", "mixed_ort
 COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
               "sparse": {"prune": 0.9, "storage": "sparse"},
               "mask": {"prune": 0.5, "prune_scope": "global", "storage": "mask"},
-              "wide": {"storage": "speed"}, "int16": {"activations": "int16"},
+              "wide": {"storage": "wide"}, "int16": {"activations": "int16"},
               "wino": {"storage": "wino"}}
 STRICT_CONFIGS = {
     "gcc": ["gcc", "-O2"],

@@ -87,8 +87,9 @@ COMPRESSED = {   # name: (tinyc.compile options, a kernel file the build must us
     "cb": ({"cluster": 16}, "*_cb.c"),
     "sparse": ({"prune": 0.9, "storage": "sparse"}, "*_sparse.c"),
     "mask": ({"prune": 0.5, "prune_scope": "global", "storage": "mask"}, "*_sparse.c"),
-    "wide": ({"storage": "speed"}, "*_wide.c"),
+    "wide": ({"storage": "wide"}, "*_wide.c"),
     "int16": ({"activations": "int16"}, "*_s16.c"),
+    "wino": ({"storage": "wino"}, "*_wino_s8.c"),
 }
 
 

@@ -14,7 +14,9 @@ from needs import need_tools
 import tinyc
 from tinyc.bench import TFLM, layer_instructions
 
-BUDGET = {"kws": 0.5, "vww": 0.5, "ic": 0.5, "ad": 0.5}     # x TFLM + CMSIS-NN instructions
+# x TFLM + CMSIS-NN instructions; ad 0.6: its fully-connected kernel loads in runs of single
+# LDRs (more instructions, fewer est. cycles: issue 17, BENCHMARKS_NOTES.md fully connected)
+BUDGET = {"kws": 0.5, "vww": 0.5, "ic": 0.5, "ad": 0.6}
 # Issue 17 made estimated Cortex-M4 cycles the metric (tinyc/cycles.py over the exact QEMU
 # trace). TFLM + CMSIS-NN's own estimate with the same model, as issue 17 states it: kws 8.76 M,
 # vww 27.80 M, ic 35.14 M, ad 0.73 M cycles. The budget is a regression guard (tinyc is at
