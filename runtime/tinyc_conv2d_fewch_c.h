@@ -40,4 +40,11 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
     }
 }
 
+/* A pass of two pixels `step` int16 apart (the DSP twin unrolls k4 = 28). */
+static inline void tinyc_fewch_dot2(const int16_t *x0, int32_t step, const int16_t *w,
+                                    int32_t nq, int32_t acc[8])
+{
+    tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
+}
+
 #endif /* TINYC_CONV2D_FEWCH_C_H */

@@ -151,7 +151,7 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                         int32_t acc[8];
                         acc[0] = b0; acc[1] = b0; acc[2] = b1; acc[3] = b1;
                         acc[4] = b2; acc[5] = b2; acc[6] = b3; acc[7] = b3;
-                        tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
+                        tinyc_fewch_dot2(x0, step, w, nq, acc);
                         tinyc_fewch_out2(acc, rq + g, o + g, oc, p.output_offset);
                         w += 16 * nq;
                     }
