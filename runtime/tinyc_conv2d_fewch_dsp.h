@@ -13,6 +13,10 @@
 
 typedef int32_t tinyc_fewch_s32 __attribute__((may_alias, aligned(2)));
 
+/* The six values are in registers here (an empty asm): the loads before it stay together. */
+#define TINYC_FEWCH_HOLD(a, b, c, d, e, f)                                                 \
+    __asm__("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d), "+r"(e), "+r"(f))
+
 /* acc[c][p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4] (w: [nq][4 channels][4] int16). */
 static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const int16_t *w,
                                    int32_t nq, int32_t acc[8])
