@@ -43,10 +43,19 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
     }
 }
 
-/* A pass of two pixels `step` int16 apart (the DSP twin unrolls k4 = 28). */
-static inline void tinyc_fewch_dot2(const int16_t *x0, int32_t step, const int16_t *w,
-                                    int32_t nq, int32_t acc[8])
+/* No unrolled passes here (the DSP twin's tinyc_fewch_mode). */
+static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
+    (void)nq;
+    (void)step;
+    return 0;
+}
+
+/* A pass of two pixels `step` int16 apart (mode: the DSP twin's unrolled pass; 0 here). */
+static inline void tinyc_fewch_dot2(const int16_t *x0, int32_t step, const int16_t *w,
+                                    int32_t nq, int32_t acc[8], int32_t mode)
+{
+    (void)mode;
     tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
 }
 

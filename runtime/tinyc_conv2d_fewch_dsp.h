@@ -139,13 +139,20 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
 TINYC_FEWCH_DOT28(tinyc_fewch_dot28_s18, 18)    /* stride 1: windows 9 int16 apart */
 TINYC_FEWCH_DOT28(tinyc_fewch_dot28_s36, 36)    /* stride 2 */
 
-/* A pass of two pixels `step` int16 apart: the unrolled k4 = 28 passes where they apply. */
-static TINYC_ALWAYS_INLINE void tinyc_fewch_dot2(const int16_t *x0, int32_t step,
-                                                 const int16_t *w, int32_t nq, int32_t acc[8])
+/* The unrolled pass of (nq, step): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 0 none. */
+static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
-    if (nq == 7 && step == 9) {
+    return nq != 7 ? 0 : step == 9 ? 1 : step == 18 ? 2 : 0;
+}
+
+/* A pass of two pixels `step` int16 apart, by mode (tinyc_fewch_mode; a constant). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_dot2(const int16_t *x0, int32_t step,
+                                                 const int16_t *w, int32_t nq, int32_t acc[8],
+                                                 int32_t mode)
+{
+    if (mode == 1) {
         tinyc_fewch_dot28_s18(x0, w, acc);
-    } else if (nq == 7 && step == 18) {
+    } else if (mode == 2) {
         tinyc_fewch_dot28_s36(x0, w, acc);
     } else {
         tinyc_fewch_dot(x0, x0 + step, w, nq, acc);

@@ -132,6 +132,37 @@ static TINYC_ALWAYS_INLINE void tinyc_fewch_out2(const int32_t acc[8], const tin
     o[oc + 3] = (int8_t)tinyc_rq_apply3(acc[7], q.m, q.h, q.e, offset);
 }
 
+/* The two-pixel passes of the first n & ~1 pixels of a chunk (scratch: their widened
+ * columns), o: their outputs; returns o past them.  mode: tinyc_fewch_mode's pass (a constant
+ * at each call: the dispatch is made once per call of the kernel, not per pass). */
+static TINYC_ALWAYS_INLINE int8_t *tinyc_fewch_pairs(const int16_t *scratch, int32_t n,
+                                                     int32_t step, const int16_t *filter,
+                                                     const int32_t *bias, const tinyc_rq *rq,
+                                                     int32_t nq, int32_t oc, int32_t offset,
+                                                     int8_t *o, int32_t mode)
+{
+    int32_t i;
+    int32_t g;
+    for (i = 0; i + 1 < n; i += 2) {
+        const int16_t *x0 = scratch + i * step;
+        const int16_t *w = filter;
+        for (g = 0; g < oc; g += 4) {
+            const int32_t b0 = bias[g];
+            const int32_t b1 = bias[g + 1];
+            const int32_t b2 = bias[g + 2];
+            const int32_t b3 = bias[g + 3];
+            int32_t acc[8];
+            acc[0] = b0; acc[1] = b0; acc[2] = b1; acc[3] = b1;
+            acc[4] = b2; acc[5] = b2; acc[6] = b3; acc[7] = b3;
+            tinyc_fewch_dot2(x0, step, w, nq, acc, mode);
+            tinyc_fewch_out2(acc, rq + g, o + g, oc, offset);
+            w += 16 * nq;
+        }
+        o += 2 * oc;
+    }
+    return o;
+}
+
 void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
                            const int8_t *input, const int16_t *filter, const int32_t *bias,
                            int16_t *scratch, int8_t *output)
@@ -143,6 +174,7 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
     const int32_t nq = p.k4 >> 2;
     const int32_t oc = p.output.c;
     const int32_t image_size = p.input.h * p.input.w * p.input.c;
+    const int32_t mode = tinyc_fewch_mode(nq, step);
     int32_t b;
     int32_t oy;
     int32_t ox0;
@@ -161,23 +193,17 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                 for (i = ncols * col; i < ncols * col + p.k4 - k; ++i) {
                     scratch[i] = 0;             /* the zero taps of the last window */
                 }
-                for (i = 0; i + 1 < n; i += 2) {            /* two pixels per pass */
-                    const int16_t *x0 = scratch + i * step;
-                    const int16_t *w = filter;
-                    for (g = 0; g < oc; g += 4) {
-                        const int32_t b0 = bias[g];
-                        const int32_t b1 = bias[g + 1];
-                        const int32_t b2 = bias[g + 2];
-                        const int32_t b3 = bias[g + 3];
-                        int32_t acc[8];
-                        acc[0] = b0; acc[1] = b0; acc[2] = b1; acc[3] = b1;
-                        acc[4] = b2; acc[5] = b2; acc[6] = b3; acc[7] = b3;
-                        tinyc_fewch_dot2(x0, step, w, nq, acc);
-                        tinyc_fewch_out2(acc, rq + g, o + g, oc, p.output_offset);
-                        w += 16 * nq;
-                    }
-                    o += 2 * oc;
+                if (mode == 1) {            /* the pass loop once per unrolled pass */
+                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
+                                          p.output_offset, o, 1);
+                } else if (mode == 2) {
+                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
+                                          p.output_offset, o, 2);
+                } else {
+                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
+                                          p.output_offset, o, 0);
                 }
+                i = n & ~1;
                 if (i < n) {                                /* a last single pixel */
                     const int16_t *x0 = scratch + i * step;
                     const int16_t *w = filter;
