@@ -114,22 +114,24 @@ static void tinyc_fewch_fill(const tinyc_conv_fewch_params *p, const int8_t *ima
     }
 }
 
-/* The eight sums of a pass (acc[2 c + pixel]) requantized to o[c] and o[oc + c]. */
+/* The eight sums of a pass (acc[2 c + pixel], doubled: the filter and bias are) requantized
+ * to o[c] and o[oc + c]. */
 static TINYC_ALWAYS_INLINE void tinyc_fewch_out2(const int32_t acc[8], const tinyc_rq *r,
                                                  int8_t *o, int32_t oc, int32_t offset)
 {
     tinyc_rq q = tinyc_rq_next(&r);
-    o[0] = (int8_t)tinyc_rq_apply3(acc[0], q.m, q.h, q.e, offset);
-    o[oc] = (int8_t)tinyc_rq_apply3(acc[1], q.m, q.h, q.e, offset);
+    (void)offset;               /* folded into h (tinyc_rq_x2) */
+    o[0] = (int8_t)tinyc_rq_x2(acc[0], q.m, q.h, q.e);
+    o[oc] = (int8_t)tinyc_rq_x2(acc[1], q.m, q.h, q.e);
     q = tinyc_rq_next(&r);
-    o[1] = (int8_t)tinyc_rq_apply3(acc[2], q.m, q.h, q.e, offset);
-    o[oc + 1] = (int8_t)tinyc_rq_apply3(acc[3], q.m, q.h, q.e, offset);
+    o[1] = (int8_t)tinyc_rq_x2(acc[2], q.m, q.h, q.e);
+    o[oc + 1] = (int8_t)tinyc_rq_x2(acc[3], q.m, q.h, q.e);
     q = tinyc_rq_next(&r);
-    o[2] = (int8_t)tinyc_rq_apply3(acc[4], q.m, q.h, q.e, offset);
-    o[oc + 2] = (int8_t)tinyc_rq_apply3(acc[5], q.m, q.h, q.e, offset);
+    o[2] = (int8_t)tinyc_rq_x2(acc[4], q.m, q.h, q.e);
+    o[oc + 2] = (int8_t)tinyc_rq_x2(acc[5], q.m, q.h, q.e);
     q = tinyc_rq_next(&r);
-    o[3] = (int8_t)tinyc_rq_apply3(acc[6], q.m, q.h, q.e, offset);
-    o[oc + 3] = (int8_t)tinyc_rq_apply3(acc[7], q.m, q.h, q.e, offset);
+    o[3] = (int8_t)tinyc_rq_x2(acc[6], q.m, q.h, q.e);
+    o[oc + 3] = (int8_t)tinyc_rq_x2(acc[7], q.m, q.h, q.e);
 }
 
 /* The two-pixel passes of the first n & ~1 pixels of a chunk (scratch: their widened
@@ -215,16 +217,13 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                         acc[2] = bias[g + 2]; acc[3] = bias[g + 3];
                         tinyc_fewch_dot1(x0, w, nq, acc);
                         q = tinyc_rq_next(&r);
-                        o[g] = (int8_t)tinyc_rq_apply3(acc[0], q.m, q.h, q.e, p.output_offset);
+                        o[g] = (int8_t)tinyc_rq_x2(acc[0], q.m, q.h, q.e);
                         q = tinyc_rq_next(&r);
-                        o[g + 1] = (int8_t)tinyc_rq_apply3(acc[1], q.m, q.h, q.e,
-                                                           p.output_offset);
+                        o[g + 1] = (int8_t)tinyc_rq_x2(acc[1], q.m, q.h, q.e);
                         q = tinyc_rq_next(&r);
-                        o[g + 2] = (int8_t)tinyc_rq_apply3(acc[2], q.m, q.h, q.e,
-                                                           p.output_offset);
+                        o[g + 2] = (int8_t)tinyc_rq_x2(acc[2], q.m, q.h, q.e);
                         q = tinyc_rq_next(&r);
-                        o[g + 3] = (int8_t)tinyc_rq_apply3(acc[3], q.m, q.h, q.e,
-                                                           p.output_offset);
+                        o[g + 3] = (int8_t)tinyc_rq_x2(acc[3], q.m, q.h, q.e);
                         w += 16 * nq;
                     }
                 }
