@@ -6,7 +6,9 @@ The kernel widens the input columns of up to `chunk` output pixels of an output 
 the scratch as [column][kh][in_c] int16, so each window is one contiguous run of
 k = kw * kh * in_c taps; the filter is reordered to that tap order and widened to int16 here,
 [out_c / 4][k4 / 4][4 channels][4 taps] (zero taps up to k4 = k rounded up to 4),
-doubled, and the bias doubled: the sums are the 2 acc of the requantization.
+doubled, and the bias doubled: the sums are the 2 acc of the requantization.  The input is
+widened as it is (the padding: its zero point) and the bias takes the input offset times the
+filter's sum per channel (exact in int32: |offset| <= 255, the same bound).
 
 It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
 accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
@@ -89,8 +91,13 @@ def conv2d(node: Node, ctx) -> dict | None:
     filt = fast._words(ctx, f"{node.name}_filter16", 2 * order, "int16_t",
                        f"{node.name}: 2 * filter int16 [{out // 4}][{k4 // 4}][4 channels]"
                        f"[4 taps], taps [kw {kw}][kh {kh}][in_c {cin}] + {k4 - k} zero")
-    b2 = 2 * (np.zeros(out, np.int64) if bias is None else np.asarray(bias, np.int64))
-    b = ctx.array(f"{node.name}_bias2", "int32_t", b2, comment=f"{node.name}: 2 * bias")
+    # The kernel widens the input without its offset (padding: the zero point), so the bias
+    # takes the offset times each channel's filter sum: the same sums, no add per value.
+    off = int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
+    b2 = 2 * ((np.zeros(out, np.int64) if bias is None else np.asarray(bias, np.int64))
+              + off * taps.astype(np.int64).sum(axis=1))
+    b = ctx.array(f"{node.name}_bias2", "int32_t", b2,
+                  comment=f"{node.name}: 2 * (bias + input offset * filter sum)")
     return {"fast": True, "fewch": True, "k4": k4, "chunk": chunk(node, c.scratch),
             "rq": fast._rq_ptr(node, ctx, rq), "filter": filt, "bias": b,
             "scratch": fast._scratch_ptr(node, ctx), "kernel": (kh, kw)}

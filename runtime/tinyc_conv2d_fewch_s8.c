@@ -4,7 +4,8 @@
  * GEMM kernel.
  *
  * Per output row, the input columns of up to `chunk` output pixels are widened once to int16
- * with the input offset added (padded taps 0) into the scratch as [column][kh][in_c]: the
+ * (padded taps: -input_offset, the zero point; the input offset times the filter's sum is in
+ * the bias, backend_c/fewch.py) into the scratch as [column][kh][in_c]: the
  * window of a pixel is then one contiguous run of k = kw * kh * in_c values, and the window of
  * the next pixel starts stride.w columns later.  The filter is widened and reordered to the
  * same tap order at compile time (padded with zero taps to k4).  Each pass feeds two pixels x
@@ -23,12 +24,12 @@
 #include "tinyc_conv2d_fewch_c.h"
 #endif
 
-/* Columns [lo, hi) of one input row (src: its column lo) plus off into d (column lo), the
+/* Columns [lo, hi) of one input row (src: its column lo) widened into d (column lo), the
  * columns `col` int16 apart; n = in_c (1..3, a constant after inlining).  Two columns a step:
  * their 2 n bytes are loaded first (TINYC_FEWCH_HOLD keeps the loads together: on the M4 they
  * pipeline, one cycle each after the first), then widened and stored. */
 static TINYC_ALWAYS_INLINE void tinyc_fewch_row(const int8_t *src, int16_t *d, int32_t count,
-                                                int32_t col, int32_t n, int32_t off)
+                                                int32_t col, int32_t n)
 {
     int32_t i;
     for (i = 0; i + 1 < count; i += 2) {
@@ -39,52 +40,52 @@ static TINYC_ALWAYS_INLINE void tinyc_fewch_row(const int8_t *src, int16_t *d, i
         int32_t t1 = n > 1 ? src[n + 1] : 0;
         int32_t t2 = n > 2 ? src[n + 2] : 0;
         TINYC_FEWCH_HOLD(s0, s1, s2, t0, t1, t2);
-        d[0] = (int16_t)(s0 + off);
-        d[col] = (int16_t)(t0 + off);
+        d[0] = (int16_t)s0;
+        d[col] = (int16_t)t0;
         if (n > 1) {
-            d[1] = (int16_t)(s1 + off);
-            d[col + 1] = (int16_t)(t1 + off);
+            d[1] = (int16_t)s1;
+            d[col + 1] = (int16_t)t1;
         }
         if (n > 2) {
-            d[2] = (int16_t)(s2 + off);
-            d[col + 2] = (int16_t)(t2 + off);
+            d[2] = (int16_t)s2;
+            d[col + 2] = (int16_t)t2;
         }
         src += 2 * n;
         d += 2 * col;
     }
     if (i < count) {
-        d[0] = (int16_t)(src[0] + off);
+        d[0] = (int16_t)src[0];
         if (n > 1) {
-            d[1] = (int16_t)(src[1] + off);
+            d[1] = (int16_t)src[1];
         }
         if (n > 2) {
-            d[2] = (int16_t)(src[2] + off);
+            d[2] = (int16_t)src[2];
         }
     }
 }
 
-/* count columns of zeros (n = in_c int16 each, `col` int16 apart) from d. */
-static void tinyc_fewch_zero(int16_t *d, int32_t count, int32_t col, int32_t n)
+/* count columns of pad (n = in_c int16 each, `col` int16 apart) from d. */
+static void tinyc_fewch_zero(int16_t *d, int32_t count, int32_t col, int32_t n, int16_t pad)
 {
     int32_t i;
     int32_t c;
     for (i = 0; i < count; ++i) {
         for (c = 0; c < n; ++c) {
-            d[c] = 0;
+            d[c] = pad;
         }
         d += col;
     }
 }
 
 /* The input columns x_start .. x_start + ncols - 1 of rows iy0 .. iy0 + kh - 1 (image of
- * h x w x c), plus offset, into s[column][kh][c]; outside the image 0. */
+ * h x w x c) widened into s[column][kh][c]; outside the image the zero point (-offset). */
 static void tinyc_fewch_fill(const tinyc_conv_fewch_params *p, const int8_t *image,
                              int32_t iy0, int32_t x_start, int32_t ncols, int16_t *s)
 {
     const int32_t cin = p->input.c;
     const int32_t kh = p->kernel.h;
     const int32_t col = kh * cin;
-    const int32_t off = p->input_offset;
+    const int16_t pad = (int16_t)-p->input_offset;
     int32_t lo = x_start < 0 ? -x_start : 0;                    /* first column inside */
     int32_t hi = p->input.w - x_start < ncols ? p->input.w - x_start : ncols;
     int32_t r;
@@ -99,17 +100,17 @@ static void tinyc_fewch_fill(const tinyc_conv_fewch_params *p, const int8_t *ima
         int16_t *d = s + r * cin;
         const int8_t *src = image + (iy * p->input.w + x_start + lo) * cin;
         if (iy < 0 || iy >= p->input.h) {
-            tinyc_fewch_zero(d, ncols, col, cin);
+            tinyc_fewch_zero(d, ncols, col, cin, pad);
             continue;
         }
-        tinyc_fewch_zero(d, lo, col, cin);
-        tinyc_fewch_zero(d + hi * col, ncols - hi, col, cin);
+        tinyc_fewch_zero(d, lo, col, cin, pad);
+        tinyc_fewch_zero(d + hi * col, ncols - hi, col, cin, pad);
         if (cin == 1) {
-            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 1, off);
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 1);
         } else if (cin == 2) {
-            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 2, off);
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 2);
         } else {
-            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 3, off);
+            tinyc_fewch_row(src, d + lo * col, hi - lo, col, 3);
         }
     }
 }
