@@ -89,74 +89,68 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
 }
 
-/* One tap pair J of a 28-tap pass (p: pixel 0's window, pixel 1's S bytes on; w: the pass's
- * [7][4 channels][4 taps] int16 weights): the two pixels' words and channel 0's weights are
- * three LDR in a row (4 cycles), then per channel 2 SMLAD and the next channel's LDR (2): 18
- * cycles for 16 MACs (the loop of tinyc_fewch_dot: ~26).  All offsets are immediates, so a
- * pass needs only the two pointers, the eight sums and three operands: 13 registers (clang
- * keeps r7 for the frame), no loop counter. */
-#define TINYC_FEWCH_PAIR(J, S)                                                             \
+/* One tap pair J of a 3-pixel x 2-channel pass (p: pixel 0's window, pixels 1 and 2 S and
+ * 2 S bytes on; w: the first channel's weights in the [7][4 channels][4 taps] layout, the
+ * second 8 bytes on): the three pixels' words and both channels' weights are five LDR in a
+ * row (6 cycles), then 6 SMLAD: 12 cycles for 12 MACs.  6 sums, 2 pointers, 5 operands. */
+#define TINYC_FEWCH_PAIR3(J, S)                                                            \
     __asm__("ldr %[x], [%[p], #%c[xo]]\n\t"                                                \
-            "ldr %[y], [%[p], #%c[yo]]\n\t"                                                \
+            "ldr %[y], [%[p], #%c[xo] + %c[s]]\n\t"                                        \
+            "ldr %[z], [%[p], #%c[xo] + 2 * %c[s]]\n\t"                                    \
             "ldr %[v], [%[w], #%c[wo]]\n\t"                                                \
+            "ldr %[u], [%[w], #%c[wo] + 8]\n\t"                                            \
             "smlad %[a0], %[x], %[v], %[a0]\n\t"                                           \
             "smlad %[a1], %[y], %[v], %[a1]\n\t"                                           \
-            "ldr %[v], [%[w], #%c[wo] + 8]\n\t"                                            \
-            "smlad %[a2], %[x], %[v], %[a2]\n\t"                                           \
-            "smlad %[a3], %[y], %[v], %[a3]"                                               \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x),    \
-              [y] "=&r"(y), [v] "=&r"(v)                                                   \
-            : [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)), [yo] "i"(4 * (J) + (S)),          \
+            "smlad %[a2], %[z], %[v], %[a2]"                                               \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [x] "=&r"(x), [y] "=&r"(y),     \
+              [z] "=&r"(z), [v] "=&r"(v), [u] "=&r"(u)                                     \
+            : [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)), [s] "i"(S),                       \
               [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
             : "memory");                                                                   \
-    __asm__("ldr %[v], [%[w], #%c[wo] + 16]\n\t"                                           \
-            "smlad %[a4], %[x], %[v], %[a4]\n\t"                                           \
-            "smlad %[a5], %[y], %[v], %[a5]\n\t"                                           \
-            "ldr %[v], [%[w], #%c[wo] + 24]\n\t"                                           \
-            "smlad %[a6], %[x], %[v], %[a6]\n\t"                                           \
-            "smlad %[a7], %[y], %[v], %[a7]"                                               \
-            : [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [v] "=&r"(v)     \
-            : [x] "r"(x), [y] "r"(y), [w] "r"(w),                                          \
-              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
-            : "memory")
+    __asm__("smlad %[a3], %[x], %[u], %[a3]\n\t"                                           \
+            "smlad %[a4], %[y], %[u], %[a4]\n\t"                                           \
+            "smlad %[a5], %[z], %[u], %[a5]"                                               \
+            : [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5)                                  \
+            : [x] "r"(x), [y] "r"(y), [z] "r"(z), [u] "r"(u))
 
-/* tinyc_fewch_dot for k4 = 28 (3x3 kernels on 3 channels: vww's and ic's first convs) and the
- * second window S bytes after the first (a constant: immediates in the loads). */
-#define TINYC_FEWCH_DOT28(NAME, S)                                                         \
-    static TINYC_ALWAYS_INLINE void NAME(const int16_t *p, const int16_t *w, int32_t acc[8]) \
+#define TINYC_FEWCH_PAIRS3_28(S)                                                           \
+    TINYC_FEWCH_PAIR3(0, S); TINYC_FEWCH_PAIR3(1, S); TINYC_FEWCH_PAIR3(2, S);             \
+    TINYC_FEWCH_PAIR3(3, S); TINYC_FEWCH_PAIR3(4, S); TINYC_FEWCH_PAIR3(5, S);             \
+    TINYC_FEWCH_PAIR3(6, S); TINYC_FEWCH_PAIR3(7, S); TINYC_FEWCH_PAIR3(8, S);             \
+    TINYC_FEWCH_PAIR3(9, S); TINYC_FEWCH_PAIR3(10, S); TINYC_FEWCH_PAIR3(11, S);           \
+    TINYC_FEWCH_PAIR3(12, S); TINYC_FEWCH_PAIR3(13, S)
+
+/* The 3-pixel x 2-channel pass of k4 = 28 (acc[3 c + pixel]), the pixels S bytes apart. */
+#define TINYC_FEWCH_DOT3U(NAME, S)                                                         \
+    static TINYC_ALWAYS_INLINE void NAME(const int16_t *p, const int16_t *w, int32_t acc[6]) \
     {                                                                                      \
-        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                        \
-        int32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];                        \
-        int32_t x, y, v;                                                                   \
-        TINYC_FEWCH_PAIR(0, S); TINYC_FEWCH_PAIR(1, S); TINYC_FEWCH_PAIR(2, S);            \
-        TINYC_FEWCH_PAIR(3, S); TINYC_FEWCH_PAIR(4, S); TINYC_FEWCH_PAIR(5, S);            \
-        TINYC_FEWCH_PAIR(6, S); TINYC_FEWCH_PAIR(7, S); TINYC_FEWCH_PAIR(8, S);            \
-        TINYC_FEWCH_PAIR(9, S); TINYC_FEWCH_PAIR(10, S); TINYC_FEWCH_PAIR(11, S);          \
-        TINYC_FEWCH_PAIR(12, S); TINYC_FEWCH_PAIR(13, S);                                  \
-        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;                                \
-        acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7;                                \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4];           \
+        int32_t a5 = acc[5];                                                               \
+        int32_t x, y, z, v, u;                                                             \
+        TINYC_FEWCH_PAIRS3_28(S);                                                          \
+        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5;      \
     }
-TINYC_FEWCH_DOT28(tinyc_fewch_dot28_s18, 18)    /* stride 1: windows 9 int16 apart */
-TINYC_FEWCH_DOT28(tinyc_fewch_dot28_s36, 36)    /* stride 2 */
+TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s18, 18)
+TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s36, 36)
+
+/* A 3-pixel x 2-channel pass by mode (1 or 2; tinyc_fewch_mode). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step,
+                                                 const int16_t *w, int32_t nq, int32_t acc[6],
+                                                 int32_t mode)
+{
+    (void)step;
+    (void)nq;
+    if (mode == 1) {
+        tinyc_fewch_dot3_28_s18(x0, w, acc);
+    } else {
+        tinyc_fewch_dot3_28_s36(x0, w, acc);
+    }
+}
 
 /* The unrolled pass of (nq, step): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 0 none. */
 static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
     return nq != 7 ? 0 : step == 9 ? 1 : step == 18 ? 2 : 0;
-}
-
-/* A pass of two pixels `step` int16 apart, by mode (tinyc_fewch_mode; a constant). */
-static TINYC_ALWAYS_INLINE void tinyc_fewch_dot2(const int16_t *x0, int32_t step,
-                                                 const int16_t *w, int32_t nq, int32_t acc[8],
-                                                 int32_t mode)
-{
-    if (mode == 1) {
-        tinyc_fewch_dot28_s18(x0, w, acc);
-    } else if (mode == 2) {
-        tinyc_fewch_dot28_s36(x0, w, acc);
-    } else {
-        tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
-    }
 }
 
 #endif /* TINYC_CONV2D_FEWCH_DSP_H */

@@ -10,7 +10,10 @@
  * the next pixel starts stride.w columns later.  The filter is widened and reordered to the
  * same tap order at compile time (padded with zero taps to k4).  Each pass feeds two pixels x
  * four output channels (one loaded input word serves four channels, one weight word two
- * pixels) and requantizes the eight sums with tinyc_rq.  Same sums as tinyc_conv2d_s8 (exact
+ * pixels) and requantizes the eight sums with tinyc_rq; on DSP cores a 3x3x3 filter (k4 = 28,
+ * stride 1 or 2: tinyc_fewch_mode) takes unrolled passes of three pixels x two channels
+ * instead (tinyc_fewch_triples; the two-pixel passes only where fewer than three pixels are
+ * left).  Same sums as tinyc_conv2d_s8 (exact
  * int32: backend_c/fast.py's accumulator bound), same requantization.
  *
  * One loop structure for both paths; the dot product of a pass comes from
@@ -136,13 +139,12 @@ static TINYC_ALWAYS_INLINE void tinyc_fewch_out2(const int32_t acc[8], const tin
 }
 
 /* The two-pixel passes of the first n & ~1 pixels of a chunk (scratch: their widened
- * columns), o: their outputs; returns o past them.  mode: tinyc_fewch_mode's pass (a constant
- * at each call: the dispatch is made once per call of the kernel, not per pass). */
+ * columns), o: their outputs; returns o past them. */
 static TINYC_ALWAYS_INLINE int8_t *tinyc_fewch_pairs(const int16_t *scratch, int32_t n,
                                                      int32_t step, const int16_t *filter,
                                                      const int32_t *bias, const tinyc_rq *rq,
                                                      int32_t nq, int32_t oc, int32_t offset,
-                                                     int8_t *o, int32_t mode)
+                                                     int8_t *o)
 {
     int32_t i;
     int32_t g;
@@ -157,13 +159,52 @@ static TINYC_ALWAYS_INLINE int8_t *tinyc_fewch_pairs(const int16_t *scratch, int
             int32_t acc[8];
             acc[0] = b0; acc[1] = b0; acc[2] = b1; acc[3] = b1;
             acc[4] = b2; acc[5] = b2; acc[6] = b3; acc[7] = b3;
-            tinyc_fewch_dot2(x0, step, w, nq, acc, mode);
+            tinyc_fewch_dot(x0, x0 + step, w, nq, acc);
             tinyc_fewch_out2(acc, rq + g, o + g, oc, offset);
             w += 16 * nq;
         }
         o += 2 * oc;
     }
     return o;
+}
+
+/* The 3-pixel x 2-channel passes of an unrolled mode (1, 2) over the first n / 3 * 3 pixels
+ * of a chunk (scratch: their widened columns, o: their outputs); returns the pixels done.
+ * (A last pass over pixels n - 3 .. n - 1 where two are left, recomputing one, measured
+ * slower than the two-pixel pass: more spills in this loop.) */
+static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_triples(const int16_t *scratch, int32_t n,
+                                                       int32_t step, const int16_t *filter,
+                                                       const int32_t *bias,
+                                                       const tinyc_rq *rq, int32_t nq,
+                                                       int32_t oc, int8_t *o, int32_t mode)
+{
+    int32_t i;
+    int32_t g;
+    for (i = 0; i + 2 < n; i += 3) {
+        const int16_t *x0 = scratch + i * step;
+        int8_t *op = o + i * oc;
+        const int16_t *w = filter;
+        const tinyc_rq *r = rq;
+        for (g = 0; g < oc; g += 2) {
+            tinyc_rq q;
+            int32_t acc[6];
+            acc[0] = bias[g]; acc[1] = acc[0]; acc[2] = acc[0];
+            acc[3] = bias[g + 1]; acc[4] = acc[3]; acc[5] = acc[3];
+            tinyc_fewch_dot3(x0, step, w + (g & 2) * 4, nq, acc, mode);
+            q = tinyc_rq_next(&r);
+            op[g] = (int8_t)tinyc_rq_x2(acc[0], q.m, q.h, q.e);
+            op[oc + g] = (int8_t)tinyc_rq_x2(acc[1], q.m, q.h, q.e);
+            op[2 * oc + g] = (int8_t)tinyc_rq_x2(acc[2], q.m, q.h, q.e);
+            q = tinyc_rq_next(&r);
+            op[g + 1] = (int8_t)tinyc_rq_x2(acc[3], q.m, q.h, q.e);
+            op[oc + g + 1] = (int8_t)tinyc_rq_x2(acc[4], q.m, q.h, q.e);
+            op[2 * oc + g + 1] = (int8_t)tinyc_rq_x2(acc[5], q.m, q.h, q.e);
+            if (g & 2) {
+                w += 16 * nq;
+            }
+        }
+    }
+    return i;
 }
 
 void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
@@ -196,17 +237,17 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                 for (i = ncols * col; i < ncols * col + p.k4 - k; ++i) {
                     scratch[i] = 0;             /* the zero taps of the last window */
                 }
-                if (mode == 1) {            /* the pass loop once per unrolled pass */
-                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
-                                          p.output_offset, o, 1);
+                i = 0;
+                if (mode == 1) {            /* the pass loop once per unrolled pass, chosen
+                                             * once per call */
+                    i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 1);
                 } else if (mode == 2) {
-                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
-                                          p.output_offset, o, 2);
-                } else {
-                    o = tinyc_fewch_pairs(scratch, n, step, filter, bias, rq, nq, oc,
-                                          p.output_offset, o, 0);
+                    i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 2);
                 }
-                i = n & ~1;
+                o += i * oc;                /* the rest: two-pixel passes, a single pixel */
+                o = tinyc_fewch_pairs(scratch + i * step, n - i, step, filter, bias, rq, nq,
+                                      oc, p.output_offset, o);
+                i = n - ((n - i) & 1);
                 if (i < n) {                                /* a last single pixel */
                     const int16_t *x0 = scratch + i * step;
                     const int16_t *w = filter;
