@@ -5,7 +5,10 @@ rows padded to four taps cost more than the MACs.
 The kernel widens the input columns of up to `chunk` output pixels of an output row once into
 the scratch as [column][kh][in_c] int16, so each window is one contiguous run of
 k = kw * kh * in_c taps; the filter is reordered to that tap order and widened to int16 here,
-[out_c / 4][k4 / 4][4 channels][4 taps] (zero taps up to k4 = k rounded up to 4).
+[out_c / 4][k4 / 4][4 channels][4 taps] (zero taps up to k4 = k rounded up to 4),
+doubled, and the bias doubled: the sums are the 2 acc of the requantization.  The input is
+widened as it is (the padding: its zero point) and the bias takes the input offset times the
+filter's sum per channel (exact in int32: |offset| <= 255, the same bound).
 
 It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
 accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
@@ -83,11 +86,18 @@ def conv2d(node: Node, ctx) -> dict | None:
     padded = np.zeros((out, k4), np.int64)
     padded[:, :k] = taps
     order = padded.reshape(out // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-    filt = fast._words(ctx, f"{node.name}_filter16", order, "int16_t",
-                       f"{node.name}: filter int16 [{out // 4}][{k4 // 4}][4 channels][4 taps],"
-                       f" taps [kw {kw}][kh {kh}][in_c {cin}] + {k4 - k} zero")
-    b = ctx.array(f"{node.name}_bias0", "int32_t", np.zeros(out, np.int64)) if bias is None \
-        else ctx.ptr(node.input(2))
+    # Filter and bias doubled: the sums come out as the 2 acc that the requantization
+    # (tinyc_rq_x2) takes, with no shift per output (|2 w| <= 256 fits int16).
+    filt = fast._words(ctx, f"{node.name}_filter16", 2 * order, "int16_t",
+                       f"{node.name}: 2 * filter int16 [{out // 4}][{k4 // 4}][4 channels]"
+                       f"[4 taps], taps [kw {kw}][kh {kh}][in_c {cin}] + {k4 - k} zero")
+    # The kernel widens the input without its offset (padding: the zero point), so the bias
+    # takes the offset times each channel's filter sum: the same sums, no add per value.
+    off = int(np.asarray(node.attrs["in_offset"]).reshape(-1)[0])
+    b2 = 2 * ((np.zeros(out, np.int64) if bias is None else np.asarray(bias, np.int64))
+              + off * taps.astype(np.int64).sum(axis=1))
+    b = ctx.array(f"{node.name}_bias2", "int32_t", b2,
+                  comment=f"{node.name}: 2 * (bias + input offset * filter sum)")
     return {"fast": True, "fewch": True, "k4": k4, "chunk": chunk(node, c.scratch),
             "rq": fast._rq_ptr(node, ctx, rq), "filter": filt, "bias": b,
             "scratch": fast._scratch_ptr(node, ctx), "kernel": (kh, kw)}

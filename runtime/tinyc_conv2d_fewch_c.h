@@ -7,6 +7,9 @@
 
 #include "tinyc_fast.h"
 
+/* The DSP twin groups the loads of tinyc_fewch_row with an empty asm; nothing here. */
+#define TINYC_FEWCH_HOLD(a, b, c, d, e, f) ((void)0)
+
 /* acc[2 c + p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4] (w: [nq][4 channels][4]). */
 static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const int16_t *w,
                                    int32_t nq, int32_t acc[8])
@@ -38,6 +41,36 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
             }
         }
     }
+}
+
+/* acc[3 c + p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4], x_p = x0 + p step, c < 2
+ * (the DSP twin's 3-pixel pass; mode is never nonzero here). */
+static inline void tinyc_fewch_dot3(const int16_t *x0, int32_t step, const int16_t *w,
+                                    int32_t nq, int32_t acc[6], int32_t mode)
+{
+    int32_t q;
+    int32_t c;
+    int32_t k;
+    int32_t px;
+    (void)mode;
+    for (q = 0; q < nq; ++q) {
+        for (c = 0; c < 2; ++c) {
+            for (px = 0; px < 3; ++px) {
+                for (k = 0; k < 4; ++k) {
+                    acc[3 * c + px] += (int32_t)x0[px * step + 4 * q + k]
+                                       * w[16 * q + 4 * c + k];
+                }
+            }
+        }
+    }
+}
+
+/* No unrolled passes here (the DSP twin's tinyc_fewch_mode). */
+static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
+{
+    (void)nq;
+    (void)step;
+    return 0;
 }
 
 #endif /* TINYC_CONV2D_FEWCH_C_H */

@@ -13,6 +13,10 @@
 
 typedef int32_t tinyc_fewch_s32 __attribute__((may_alias, aligned(2)));
 
+/* The six values are in registers here (an empty asm): the loads before it stay together. */
+#define TINYC_FEWCH_HOLD(a, b, c, d, e, f)                                                 \
+    __asm__("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d), "+r"(e), "+r"(f))
+
 /* acc[c][p] += sum over k < 4 nq of x_p[k] * w[q][c][k % 4] (w: [nq][4 channels][4] int16). */
 static inline void tinyc_fewch_dot(const int16_t *x0, const int16_t *x1, const int16_t *w,
                                    int32_t nq, int32_t acc[8])
@@ -83,6 +87,70 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
         wp += 8;
     } while (wp != end);
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+/* One tap pair J of a 3-pixel x 2-channel pass (p: pixel 0's window, pixels 1 and 2 S and
+ * 2 S bytes on; w: the first channel's weights in the [7][4 channels][4 taps] layout, the
+ * second 8 bytes on): the three pixels' words and both channels' weights are five LDR in a
+ * row (6 cycles), then 6 SMLAD: 12 cycles for 12 MACs.  6 sums, 2 pointers, 5 operands. */
+#define TINYC_FEWCH_PAIR3(J, S)                                                            \
+    __asm__("ldr %[x], [%[p], #%c[xo]]\n\t"                                                \
+            "ldr %[y], [%[p], #%c[xo] + %c[s]]\n\t"                                        \
+            "ldr %[z], [%[p], #%c[xo] + 2 * %c[s]]\n\t"                                    \
+            "ldr %[v], [%[w], #%c[wo]]\n\t"                                                \
+            "ldr %[u], [%[w], #%c[wo] + 8]\n\t"                                            \
+            "smlad %[a0], %[x], %[v], %[a0]\n\t"                                           \
+            "smlad %[a1], %[y], %[v], %[a1]\n\t"                                           \
+            "smlad %[a2], %[z], %[v], %[a2]"                                               \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [x] "=&r"(x), [y] "=&r"(y),     \
+              [z] "=&r"(z), [v] "=&r"(v), [u] "=&r"(u)                                     \
+            : [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)), [s] "i"(S),                       \
+              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
+            : "memory");                                                                   \
+    __asm__("smlad %[a3], %[x], %[u], %[a3]\n\t"                                           \
+            "smlad %[a4], %[y], %[u], %[a4]\n\t"                                           \
+            "smlad %[a5], %[z], %[u], %[a5]"                                               \
+            : [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5)                                  \
+            : [x] "r"(x), [y] "r"(y), [z] "r"(z), [u] "r"(u))
+
+#define TINYC_FEWCH_PAIRS3_28(S)                                                           \
+    TINYC_FEWCH_PAIR3(0, S); TINYC_FEWCH_PAIR3(1, S); TINYC_FEWCH_PAIR3(2, S);             \
+    TINYC_FEWCH_PAIR3(3, S); TINYC_FEWCH_PAIR3(4, S); TINYC_FEWCH_PAIR3(5, S);             \
+    TINYC_FEWCH_PAIR3(6, S); TINYC_FEWCH_PAIR3(7, S); TINYC_FEWCH_PAIR3(8, S);             \
+    TINYC_FEWCH_PAIR3(9, S); TINYC_FEWCH_PAIR3(10, S); TINYC_FEWCH_PAIR3(11, S);           \
+    TINYC_FEWCH_PAIR3(12, S); TINYC_FEWCH_PAIR3(13, S)
+
+/* The 3-pixel x 2-channel pass of k4 = 28 (acc[3 c + pixel]), the pixels S bytes apart. */
+#define TINYC_FEWCH_DOT3U(NAME, S)                                                         \
+    static TINYC_ALWAYS_INLINE void NAME(const int16_t *p, const int16_t *w, int32_t acc[6]) \
+    {                                                                                      \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4];           \
+        int32_t a5 = acc[5];                                                               \
+        int32_t x, y, z, v, u;                                                             \
+        TINYC_FEWCH_PAIRS3_28(S);                                                          \
+        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5;      \
+    }
+TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s18, 18)
+TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s36, 36)
+
+/* A 3-pixel x 2-channel pass by mode (1 or 2; tinyc_fewch_mode). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step,
+                                                 const int16_t *w, int32_t nq, int32_t acc[6],
+                                                 int32_t mode)
+{
+    (void)step;
+    (void)nq;
+    if (mode == 1) {
+        tinyc_fewch_dot3_28_s18(x0, w, acc);
+    } else {
+        tinyc_fewch_dot3_28_s36(x0, w, acc);
+    }
+}
+
+/* The unrolled pass of (nq, step): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 0 none. */
+static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
+{
+    return nq != 7 ? 0 : step == 9 ? 1 : step == 18 ? 2 : 0;
 }
 
 #endif /* TINYC_CONV2D_FEWCH_DSP_H */
