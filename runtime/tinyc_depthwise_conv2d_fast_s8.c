@@ -204,20 +204,29 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
             }
         }
     }
-    if (j1 - j0 > (cb >> 1)) {               /* two columns, four channels a step: the */
-        for (g = 0; g < cb; g += 4) {       /* longer loop inside */
+    if (j1 - j0 > (cb >> 1)) {               /* four (two) columns, four channels a step: */
+        for (g = 0; g < cb; g += 4) {       /* the longer loop inside */
             const int8_t *x = row + (j0 - pad) * ch + g;
             int16_t *d = slot + g * pw + j0;
-            for (j = (j1 - j0) >> 1; j > 0; --j, x += 2 * ch, d += 2) {
+            for (j = (j1 - j0) >> 2; j > 0; --j, x += 4 * ch, d += 4) {
+                tinyc_dw3_widen4(x, ch, off, d, pw);
+            }
+            if ((j1 - j0) & 2) {
                 tinyc_dw3_widen2(x, ch, off, d, pw);
             }
         }
     } else {
-        for (j = j0; j < j1; j += 2) {
+        for (j = j0; j < j1; j += 4) {
             const int8_t *x = row + (j - pad) * ch;
             int16_t *d = slot + j;
-            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                tinyc_dw3_widen2(x, ch, off, d, pw);
+            if (j + 4 <= j1) {
+                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                    tinyc_dw3_widen4(x, ch, off, d, pw);
+                }
+            } else {
+                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                    tinyc_dw3_widen2(x, ch, off, d, pw);
+                }
             }
         }
     }
