@@ -305,15 +305,17 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         int32_t c;                                                                         \
         for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
             const int16_t *x = xg;                                                         \
+            const int16_t *x1 = tinyc_dw3_at(xg, d1);                                      \
+            const int16_t *x2 = tinyc_dw3_at(xg, d2);                                      \
             const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
-            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
+            for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) { \
                 tinyc_acc4 a;                                                              \
                 tinyc_rq q;                                                                \
                 a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
                 ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
-                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
+                ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));           \
+                ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));           \
                 q = tinyc_dw3_rq(k);                                                       \
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
@@ -336,16 +338,18 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
             }                                                                              \
         } else if (j->tail > 1) {                   /* two or three: four, not all stored */ \
             const int16_t *x = xg;                                                         \
+            const int16_t *x1 = tinyc_dw3_at(xg, d1);                                      \
+            const int16_t *x2 = tinyc_dw3_at(xg, d2);                                      \
             const int32_t *k = j->k;                                                       \
             const int32_t last = j->tail;                                                  \
             int8_t *o = og;                                                                \
-            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
+            for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) { \
                 tinyc_acc4 a;                                                              \
                 tinyc_rq q;                                                                \
                 a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
                 ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
-                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
+                ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));           \
+                ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));           \
                 q = tinyc_dw3_rq(k);                                                       \
                 o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                           \
                 o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                          \
