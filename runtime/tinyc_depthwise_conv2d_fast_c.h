@@ -48,6 +48,13 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen2(const int8_t *x, int32_t xc, in
     }
 }
 
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, int32_t off,
+                                                 int16_t *d, int32_t pw)
+{
+    tinyc_dw3_widen2(x, xc, off, d, pw);
+    tinyc_dw3_widen2(x + 2 * xc, xc, off, d + 2, pw);
+}
+
 static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_dot3(int32_t a, const int16_t *x, const int16_t *w)
 {
     return a + x[0] * w[0] + x[1] * w[1] + x[2] * w[3];

@@ -13,7 +13,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 /* GCC's scheduling before register allocation hoists the 9 taps' loads and spills them (this
  * header is included by the depthwise kernel only). */
-#pragma GCC optimize("no-schedule-insns")
+#pragma GCC optimize("no-schedule-insns", "align-loops=4")
 #endif
 
 /* x lanes {x0, x2} (xe) and {x1, x3} (xo) times the filter's {w0, w2}, {w1, w3} at byte
@@ -55,7 +55,8 @@ static inline const int8_t *tinyc_dw_step(const int8_t *p, int32_t d)
  * of four output pixels next to each other, x at the first pixel's first tap in a plane of one
  * channel (int16, 4-byte aligned), w the row's {w0, w1, w1, w2}; SMLAD over tap pairs.
  * tinyc_dw3_widen2(x, xc, off, d, pw): two columns (x, x + xc) of four channels, + offset, to
- * the planes d, d + pw, d + 2 pw, d + 3 pw (a word each, d 4-byte aligned). */
+ * the planes d, d + pw, d + 2 pw, d + 3 pw (a word each, d 4-byte aligned); tinyc_dw3_widen4(x,
+ * xc, off, d, pw): four columns, two words a plane. */
 
 /* {lo(a), lo(b)}: PKHBT a, b, LSL #16. */
 static inline int32_t tinyc_pkhbt16(int32_t a, int32_t b)
@@ -133,6 +134,45 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen2(const int8_t *x, int32_t xc, in
     *q = (uint32_t)tinyc_pkhtb16(e1, e0);
     q = tinyc_dw3_step(q, pwb);
     *q = (uint32_t)tinyc_pkhtb16(o1, o0);
+}
+
+/* Four columns (x, x + xc, x + 2 xc, x + 3 xc) of four channels, + offset, to the planes d,
+ * d + pw, d + 2 pw, d + 3 pw (two words each, d 4-byte aligned): tinyc_dw3_widen2 twice with
+ * one walk over the planes. */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, int32_t off,
+                                                 int16_t *d, int32_t pw)
+{
+    const int8_t *x2 = x;
+    uint32_t v0;
+    uint32_t v1;
+    uint32_t v2;
+    uint32_t v3;
+    __asm__("add %0, %0, %1, lsl #1" : "+r"(x2) : "r"(xc));  /* x + 2 xc: xc alone held */
+    v0 = tinyc_ld4(x);
+    v1 = tinyc_ld4(x + xc);
+    v2 = tinyc_ld4(x2);
+    v3 = tinyc_ld4(x2 + xc);
+    const int32_t e0 = __sxtab16(off, tinyc_s32(v0));
+    const int32_t e1 = __sxtab16(off, tinyc_s32(v1));
+    const int32_t e2 = __sxtab16(off, tinyc_s32(v2));
+    const int32_t e3 = __sxtab16(off, tinyc_s32(v3));
+    const int32_t o0 = tinyc_sxtab16_ror8(off, v0);
+    const int32_t o1 = tinyc_sxtab16_ror8(off, v1);
+    const int32_t o2 = tinyc_sxtab16_ror8(off, v2);
+    const int32_t o3 = tinyc_sxtab16_ror8(off, v3);
+    const int32_t pwb = 2 * pw;
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    q[0] = (uint32_t)tinyc_pkhbt16(e0, e1);
+    q[1] = (uint32_t)tinyc_pkhbt16(e2, e3);
+    q = tinyc_dw3_step(q, pwb);
+    q[0] = (uint32_t)tinyc_pkhbt16(o0, o1);
+    q[1] = (uint32_t)tinyc_pkhbt16(o2, o3);
+    q = tinyc_dw3_step(q, pwb);
+    q[0] = (uint32_t)tinyc_pkhtb16(e1, e0);
+    q[1] = (uint32_t)tinyc_pkhtb16(e3, e2);
+    q = tinyc_dw3_step(q, pwb);
+    q[0] = (uint32_t)tinyc_pkhtb16(o1, o0);
+    q[1] = (uint32_t)tinyc_pkhtb16(o3, o2);
 }
 
 /* a + x[0] w[0] + x[1] w[1] + x[2] w[3] (x at any int16 position: unaligned word loads). */

@@ -204,20 +204,29 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
             }
         }
     }
-    if (j1 - j0 > (cb >> 1)) {               /* two columns, four channels a step: the */
-        for (g = 0; g < cb; g += 4) {       /* longer loop inside */
+    if (j1 - j0 > (cb >> 1)) {               /* four (two) columns, four channels a step: */
+        for (g = 0; g < cb; g += 4) {       /* the longer loop inside */
             const int8_t *x = row + (j0 - pad) * ch + g;
             int16_t *d = slot + g * pw + j0;
-            for (j = (j1 - j0) >> 1; j > 0; --j, x += 2 * ch, d += 2) {
+            for (j = (j1 - j0) >> 2; j > 0; --j, x += 4 * ch, d += 4) {
+                tinyc_dw3_widen4(x, ch, off, d, pw);
+            }
+            if ((j1 - j0) & 2) {
                 tinyc_dw3_widen2(x, ch, off, d, pw);
             }
         }
     } else {
-        for (j = j0; j < j1; j += 2) {
+        for (j = j0; j < j1; j += 4) {
             const int8_t *x = row + (j - pad) * ch;
             int16_t *d = slot + j;
-            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                tinyc_dw3_widen2(x, ch, off, d, pw);
+            if (j + 4 <= j1) {
+                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                    tinyc_dw3_widen4(x, ch, off, d, pw);
+                }
+            } else {
+                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                    tinyc_dw3_widen2(x, ch, off, d, pw);
+                }
             }
         }
     }
@@ -278,6 +287,32 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
     return tinyc_dw3_dot3(a, tinyc_dw3_at(x, d2), w + 8);
 }
 
+/* The last two or three output pixels (LAST, a constant: the unused accumulators and their
+ * inputs drop out) as four of which the others are not stored. */
+#define TINYC_DW3_TAIL(ROW, S, LAST)                                                       \
+    do {                                                                                   \
+        const int16_t *x = xg;                                                             \
+        const int16_t *x1 = tinyc_dw3_at(xg, d1);                                          \
+        const int16_t *x2 = tinyc_dw3_at(xg, d2);                                          \
+        const int32_t *k = j->k;                                                           \
+        const int32_t last = (LAST);                                                       \
+        int8_t *o = og;                                                                    \
+        for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) {     \
+            tinyc_acc4 a;                                                                  \
+            tinyc_rq q;                                                                    \
+            a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                              \
+            ROW(&a, x, TINYC_DW3_W(k, 0));                                                 \
+            ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));               \
+            ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));               \
+            q = tinyc_dw3_rq(k);                                                           \
+            o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                               \
+            o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                              \
+            if (last == 3) {                                                               \
+                o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                      \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
 /* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
  * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
  * three (tail 2, 3) as four of which the last ones are not stored (the planes are wide
@@ -296,15 +331,17 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         int32_t c;                                                                         \
         for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
             const int16_t *x = xg;                                                         \
+            const int16_t *x1 = tinyc_dw3_at(xg, d1);                                      \
+            const int16_t *x2 = tinyc_dw3_at(xg, d2);                                      \
             const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
-            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
+            for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) { \
                 tinyc_acc4 a;                                                              \
                 tinyc_rq q;                                                                \
                 a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
                 ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
-                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
+                ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));           \
+                ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));           \
                 q = tinyc_dw3_rq(k);                                                       \
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
@@ -325,25 +362,10 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
                 o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
                 tinyc_dw3_out4(&a, q, o, ch);                                              \
             }                                                                              \
-        } else if (j->tail > 1) {                   /* two or three: four, not all stored */ \
-            const int16_t *x = xg;                                                         \
-            const int32_t *k = j->k;                                                       \
-            const int32_t last = j->tail;                                                  \
-            int8_t *o = og;                                                                \
-            for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
-                tinyc_acc4 a;                                                              \
-                tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
-                ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
-                ROW(&a, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));                           \
-                ROW(&a, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));                           \
-                q = tinyc_dw3_rq(k);                                                       \
-                o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                           \
-                o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                          \
-                if (last == 3) {                                                           \
-                    o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                  \
-                }                                                                          \
-            }                                                                              \
+        } else if (j->tail == 2) {                  /* two or three: four, not all stored */ \
+            TINYC_DW3_TAIL(ROW, S, 2);                                                     \
+        } else if (j->tail == 3) {                                                         \
+            TINYC_DW3_TAIL(ROW, S, 3);                                                     \
         } else if (j->tail == 1) {                  /* one output pixel in all */          \
             const int16_t *x = xg;                                                         \
             const int32_t *k = j->k;                                                       \
