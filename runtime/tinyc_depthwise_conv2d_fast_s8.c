@@ -287,15 +287,14 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
     return tinyc_dw3_dot3(a, tinyc_dw3_at(x, d2), w + 8);
 }
 
-/* The last two or three output pixels (LAST, a constant: the unused accumulators and their
- * inputs drop out) as four of which the others are not stored. */
-#define TINYC_DW3_TAIL(ROW, S, LAST)                                                       \
+/* Four output pixels from xg for each of the block's channels: STORE writes the sums a,
+ * requantized with the channel's q, to o. */
+#define TINYC_DW3_CHANNELS(ROW, S, STORE)                                                  \
     do {                                                                                   \
         const int16_t *x = xg;                                                             \
         const int16_t *x1 = tinyc_dw3_at(xg, d1);                                          \
         const int16_t *x2 = tinyc_dw3_at(xg, d2);                                          \
         const int32_t *k = j->k;                                                           \
-        const int32_t last = (LAST);                                                       \
         int8_t *o = og;                                                                    \
         for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) {     \
             tinyc_acc4 a;                                                                  \
@@ -305,13 +304,20 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
             ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));               \
             ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));               \
             q = tinyc_dw3_rq(k);                                                           \
-            o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                               \
-            o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                              \
-            if (last == 3) {                                                               \
-                o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                      \
-            }                                                                              \
+            STORE;                                                                         \
         }                                                                                  \
     } while (0)
+
+/* The last two or three output pixels (LAST, a constant: the unused accumulators and their
+ * inputs drop out) as four of which the others are not stored. */
+#define TINYC_DW3_TAIL(ROW, S, LAST)                                                       \
+    TINYC_DW3_CHANNELS(ROW, S, {                                                           \
+        o[0] = (int8_t)tinyc_rq_x2(a.a0, q.m, q.h, q.e);                                   \
+        o[ch] = (int8_t)tinyc_rq_x2(a.a1, q.m, q.h, q.e);                                  \
+        if ((LAST) == 3) {                                                                 \
+            o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, q.m, q.h, q.e);                          \
+        }                                                                                  \
+    })
 
 /* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
  * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
@@ -330,21 +336,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         int32_t n;                                                                         \
         int32_t c;                                                                         \
         for (n = j->full - (j->tail == 1); n > 0; --n, xg += 4 * (S), og += 4 * ch) {      \
-            const int16_t *x = xg;                                                         \
-            const int16_t *x1 = tinyc_dw3_at(xg, d1);                                      \
-            const int16_t *x2 = tinyc_dw3_at(xg, d2);                                      \
-            const int32_t *k = j->k;                                                       \
-            int8_t *o = og;                                                                \
-            for (c = cb; c > 0; --c, x += pw, x1 += pw, x2 += pw, k += TINYC_DW3_K, ++o) { \
-                tinyc_acc4 a;                                                              \
-                tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = k[0];                                          \
-                ROW(&a, x, TINYC_DW3_W(k, 0));                                             \
-                ROW(&a, (S) == 1 ? x1 : tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));           \
-                ROW(&a, (S) == 1 ? x2 : tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));           \
-                q = tinyc_dw3_rq(k);                                                       \
-                tinyc_dw3_out4(&a, q, o, ch);                                              \
-            }                                                                              \
+            TINYC_DW3_CHANNELS(ROW, S, tinyc_dw3_out4(&a, q, o, ch));                      \
         }                                                                                  \
         if (j->tail == 1 && j->full > 0) {          /* the last five pixels */               \
             const int16_t *x = xg;                                                         \

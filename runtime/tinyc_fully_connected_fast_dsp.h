@@ -71,12 +71,7 @@ static inline void tinyc_fc_block(const int8_t *w, const int16_t *xs, int32_t k4
     "smlad " b ", " w ", " x ", " b "\n\t"
 
 #define TINYC_PK_GROUP                                                                     \
-    "ldr %[x1], [%[x], #4]\n\t"                                                            \
-    "ldr %[x0], [%[x]], #8\n\t"                                                            \
-    "ldr %[w1], [%[w], #4]\n\t"                                                            \
-    "ldr %[w2], [%[w], #8]\n\t"                                                            \
-    "ldr %[w3], [%[w], #12]\n\t"                                                           \
-    "ldr %[w0], [%[w]], #16\n\t"                                                           \
+    TINYC_FC_LOAD_X2_W4                                                                    \
     TINYC_PK_PAIR("%[ap]", "%[bp]", "%[w0]", "%[x0]")                                      \
     TINYC_PK_PAIR("%[ap]", "%[bp]", "%[w1]", "%[x1]")                                      \
     TINYC_PK_PAIR("%[aq]", "%[bq]", "%[w2]", "%[x0]")                                      \

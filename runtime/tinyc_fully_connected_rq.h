@@ -21,6 +21,15 @@
     TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
     TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10 TINYC_FC_LINES10   \
     TINYC_FC_LINES10 TINYC_FC_LINES10
+/* A group's two input words (x0, x1; x moves 8 bytes) and four weight words (w0..w3; w moves
+ * 16): one run of six single loads, 7 est. Cortex-M4 cycles (both kernels' group step). */
+#define TINYC_FC_LOAD_X2_W4                                                                \
+    "ldr %[x1], [%[x], #4]\n\t"                                                            \
+    "ldr %[x0], [%[x]], #8\n\t"                                                            \
+    "ldr %[w1], [%[w], #4]\n\t"                                                            \
+    "ldr %[w2], [%[w], #8]\n\t"                                                            \
+    "ldr %[w3], [%[w], #12]\n\t"                                                           \
+    "ldr %[w0], [%[w]], #16\n\t"
 /* Six words of requantization constants (two channels' m, h, e) from r: one run of single
  * loads, 7 est. Cortex-M4 cycles (two LDRD + LDR: 10). */
 #define TINYC_FC_RQ2(r, off, m0, h0, e0, m1, h1, e1)                                       \

@@ -21,12 +21,7 @@
     "smlad " a ", %[w0], %[x0], " a "\n\t"
 
 #define TINYC_WIDE_GROUP                                                                   \
-    "ldr %[x1], [%[x], #4]\n\t"                                                            \
-    "ldr %[x0], [%[x]], #8\n\t"                                                            \
-    "ldr %[w1], [%[w], #4]\n\t"                                                            \
-    "ldr %[w2], [%[w], #8]\n\t"                                                            \
-    "ldr %[w3], [%[w], #12]\n\t"                                                           \
-    "ldr %[w0], [%[w]], #16\n\t"                                                           \
+    TINYC_FC_LOAD_X2_W4                                                                    \
     TINYC_WIDE_HALF("%[a0]", "%[a1]")                                                      \
     "ldr %[w1], [%[w], #4]\n\t"                                                            \
     "ldr %[w2], [%[w], #8]\n\t"                                                            \
