@@ -298,6 +298,7 @@ def test_vww_within_40000_acceptance(vww, tmp_path):
     assert static_ram(m, c_dir, tmp_path / "ram") <= 40_000
 
 
+@pytest.mark.slow      # ~25 s of arm builds; CI keeps test_vww_within_40000_acceptance
 def test_vww_patched_flash_is_rolled_and_strict_c(vww, tmp_path):
     """The band calls of a patched stage are C loops, not unrolled: vww at ram_limit=40000
     needs at most 1.10x the unpatched model's flash (was 1.47x unrolled; measured with
