@@ -62,8 +62,7 @@ def why_not(node: Node) -> str | None:
     """None where the Winograd kernel applies to the layer, else why not."""
     if node.op != CONV2D or not node.inputs[1].is_const:
         return "not a conv2d with constant weights"
-    acts = [v for v in (node.inputs[0], node.outputs[0])]
-    if any(v.dtype is not DType.INT8 for v in acts):
+    if any(v.dtype is not DType.INT8 for v in (node.inputs[0], node.outputs[0])):
         return "not int8 activations"
     reason = _fits(np.asarray(node.inputs[1].data))
     if reason:
