@@ -2,13 +2,19 @@
 """Train the two extra digits models of the fine-tuning measurements with tinyc's own numpy
 training code (passes/finetune: forward/backward over the IR, Adam; no torch):
 
-    ds_net.onnx   depthwise-separable: conv 3x3 1->16, [depthwise 3x3, pointwise 1x1] x2
-                  (16->32, 32->32, the second depthwise with stride 2), GAP, FC 32->10
-    res_net.onnx  residual: conv 3x3 1->16, two residual blocks (conv 3x3, conv 3x3, + skip,
-                  relu), conv 3x3 16->32 stride 2, GAP, FC 32->10
+    ds_net.onnx   depthwise-separable: conv 3x3 1->32, [depthwise 3x3, pointwise 1x1] x3
+                  (32->64, 64->64 with the depthwise at stride 2, 64->64), GAP, FC 64->10;
+                  0.32 M MACs per sample (the issue's speed example, tests/finetune)
+    res_net.onnx  residual: conv 3x3 1->32, two residual blocks (conv 3x3, conv 3x3, + skip,
+                  relu), conv 3x3 32->64 stride 2, GAP, FC 64->10; 2.7 M MACs per sample
+
+Widths (ARCH): wide enough that their 75 %-pruned architectures (8 / 16 channels) keep the
+capacity to come near the float model (python -m tests.finetune.ceiling); the first students
+(16 / 32 channels, 4 / 8 after pruning) could not (docs/finetune.md).
 
 Input "input" [1,1,8,8] float NCHW as digits.onnx, output "logits" [1,10]. Trained on
-train.npz (cross-entropy, 40 epochs, seed 0, float32); deterministic on one machine.
+train.npz only (cross-entropy, 40 epochs, seed 0, float32, one BLAS thread); two runs give
+identical bytes.
 
     python examples/digits/make_students.py
 """
@@ -20,9 +26,10 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 SEED, EPOCHS, BATCH, LR = 0, 40, 32, 3e-3
+ARCH = {"ds": {"width": (32, 64), "extra": 1}, "res": {"width": (32, 64), "blocks": 2}}
 
 
-def _onnx(kind: str, rng):
+def _onnx(kind: str, rng, arch: dict):
     from onnx import TensorProto, helper, numpy_helper
     nodes, inits = [], []
 
@@ -42,22 +49,26 @@ def _onnx(kind: str, rng):
             nodes.append(helper.make_node("Relu", [y], [f"{name}_r"]))
             return f"{name}_r"
         return y
-    x = conv("input", 1, 16, name="c0")
+    a, b = arch["width"]
+    x = conv("input", 1, a, name="c0")
     if kind == "ds":
-        x = conv(x, 16, 16, group=16, name="dw1")
-        x = conv(x, 16, 32, k=1, name="pw1")
-        x = conv(x, 32, 32, stride=2, group=32, name="dw2")
-        x = conv(x, 32, 32, k=1, name="pw2")
-        c = 32
+        x = conv(x, a, a, group=a, name="dw1")
+        x = conv(x, a, b, k=1, name="pw1")
+        x = conv(x, b, b, stride=2, group=b, name="dw2")
+        x = conv(x, b, b, k=1, name="pw2")
+        for i in range(3, 3 + arch.get("extra", 0)):
+            x = conv(x, b, b, group=b, name=f"dw{i}")
+            x = conv(x, b, b, k=1, name=f"pw{i}")
+        c = b
     else:
-        for i in (1, 2):
-            h = conv(x, 16, 16, name=f"r{i}a")
-            h = conv(h, 16, 16, relu=False, name=f"r{i}b")
+        for i in range(1, 1 + arch.get("blocks", 2)):
+            h = conv(x, a, a, name=f"r{i}a")
+            h = conv(h, a, a, relu=False, name=f"r{i}b")
             nodes.append(helper.make_node("Add", [x, h], [f"r{i}_sum"]))
             nodes.append(helper.make_node("Relu", [f"r{i}_sum"], [f"r{i}_out"]))
             x = f"r{i}_out"
-        x = conv(x, 16, 32, stride=2, name="c3")
-        c = 32
+        x = conv(x, a, b, stride=2, name="c3")
+        c = b
     nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"]))
     nodes.append(helper.make_node("Flatten", ["gap"], ["flat"]))
     w = init("fc_w", (10, c), c)
@@ -70,7 +81,7 @@ def _onnx(kind: str, rng):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
-def train(kind: str) -> pathlib.Path:
+def train(kind: str, arch: dict | None = None, out_dir: pathlib.Path = HERE) -> pathlib.Path:
     import tempfile
 
     import onnx
@@ -84,7 +95,7 @@ def train(kind: str) -> pathlib.Path:
     rng = np.random.default_rng(SEED)
     with tempfile.TemporaryDirectory() as d:
         p = pathlib.Path(d) / "init.onnx"
-        onnx.save(_onnx(kind, rng), str(p))
+        onnx.save(_onnx(kind, rng, arch or ARCH[kind]), str(p))
         g = run_passes(load_model(p), FLOAT_PASSES)
     tr = np.load(HERE / "train.npz")
     x, y = tr["input"], tr["label"]
@@ -102,16 +113,18 @@ def train(kind: str) -> pathlib.Path:
                       0.5 * (1 + np.cos(np.pi * step / steps)))
             step += 1
     net.store(g)
-    out = HERE / f"{kind}_net.onnx"
+    out = out_dir / f"{kind}_net.onnx"
     export_float(g, out)
     return out
 
 
 def main() -> None:
     import onnxruntime as ort
+    from tinyc.finetune import blas_threads
     t = np.load(HERE / "test.npz")
     for kind in ("ds", "res"):
-        path = train(kind)
+        with blas_threads(1):           # float32 sums in one order: identical bytes
+            path = train(kind)
         s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         pred = np.array([s.run(None, {"input": t["input"][i:i + 1]})[0].argmax()
                          for i in range(len(t["input"]))])

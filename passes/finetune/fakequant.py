@@ -35,7 +35,11 @@ def fq_act(x: np.ndarray, q: QParams, qmin: int = -128, qmax: int = 127,
 
 def _half_away(r):
     r = np.asarray(r, np.float64)
-    return np.sign(r) * np.floor(np.abs(r) + 0.5 + 1e-9)
+    a = np.abs(r)                   # sign(r) * floor(|r| + 0.5 + 1e-9), in place
+    a += 0.5
+    a += 1e-9
+    np.floor(a, out=a)
+    return np.copysign(a, r, out=a)
 
 
 def fq_requant(y: np.ndarray, q: QParams, multiplier: np.ndarray, qmin: int = -128,
