@@ -1,0 +1,150 @@
+/*
+ * tinyc_conv2d_pw_dsp.h - the pieces of tinyc_conv2d_pw_s8 on cores with the DSP extension
+ * (TINYC_DSP): the widening of three pixels (SXTAB16 with the input offset) and the channel
+ * pair passes: per k-pair five LDR in a row (the pair's two weight words, the three pixels'
+ * words; pipelined: 6 estimated M4 cycles) and six SMLAD, 12 cycles for 12 MACs, with no
+ * widening of weights and no loop control where in_c / 2 is a multiple of 32 (32 k-pairs per
+ * straight run); the requantization (ADD, SMMLAR, ASR, SSAT) and the stores of a channel in one
+ * asm with its constants loaded from the stream.  tinyc_conv2d_pw_c.h is the portable twin
+ * (same interface, same sums).  Every asm has at most 13 register operands (r7 may be the
+ * frame pointer; clang rejects 14).
+ */
+#ifndef TINYC_CONV2D_PW_DSP_H
+#define TINYC_CONV2D_PW_DSP_H
+
+#include <arm_acle.h>
+
+#include "tinyc_fast.h"
+
+/* The asm below steps over TINYC_PW_PIX = 3 pixel words per k-pair. */
+typedef char tinyc_pw_pix_is_3[TINYC_PW_PIX == 3 ? 1 : -1];
+
+static inline void tinyc_pw_widen(const int8_t *x0, const int8_t *x1, const int8_t *x2,
+                                  int32_t g4, int32_t off, int32_t *x)
+{
+    for (; g4 > 0; --g4) {
+        const uint32_t v0 = tinyc_ld4(x0);
+        const uint32_t v1 = tinyc_ld4(x1);
+        const uint32_t v2 = tinyc_ld4(x2);
+        x0 += 4;
+        x1 += 4;
+        x2 += 4;
+        x[0] = __sxtab16(off, (int32_t)v0);
+        x[1] = __sxtab16(off, (int32_t)v1);
+        x[2] = __sxtab16(off, (int32_t)v2);
+        x[3] = tinyc_sxtab16_ror8(off, v0);
+        x[4] = tinyc_sxtab16_ror8(off, v1);
+        x[5] = tinyc_sxtab16_ror8(off, v2);
+        x += 6;
+    }
+}
+
+/* The first k-pair of a pass: the pair's two doubled biases, its two weight words and the
+ * three pixel words as seven LDR in a row, then six SMLAD starting from the biases. */
+#define TINYC_PW_FIRST                                                                     \
+    __asm__("ldr %[a0], [%[w]], #16\n\t"                                                   \
+            "ldr %[b0], [%[w], #-12]\n\t"                                                  \
+            "ldr %[u0], [%[w], #-8]\n\t"                                                   \
+            "ldr %[u1], [%[w], #-4]\n\t"                                                   \
+            "ldr %[v0], [%[x]], #12\n\t"                                                   \
+            "ldr %[v1], [%[x], #-8]\n\t"                                                   \
+            "ldr %[v2], [%[x], #-4]\n\t"                                                   \
+            "smlad %[a1], %[u0], %[v1], %[a0]\n\t"                                         \
+            "smlad %[a2], %[u0], %[v2], %[a0]\n\t"                                         \
+            "smlad %[a0], %[u0], %[v0], %[a0]\n\t"                                         \
+            "smlad %[b1], %[u1], %[v1], %[b0]\n\t"                                         \
+            "smlad %[b2], %[u1], %[v2], %[b0]\n\t"                                         \
+            "smlad %[b0], %[u1], %[v0], %[b0]"                                             \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0),             \
+              [b1] "=&r"(b1), [b2] "=&r"(b2), [u0] "=&r"(u0), [u1] "=&r"(u1),             \
+              [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [w] "+r"(w), [x] "+r"(xp)   \
+            : "m"(*(const int32_t(*)[4])w), "m"(*(const int32_t(*)[3])xp))
+
+/* One k-pair: five LDR in a row, six SMLAD. */
+#define TINYC_PW_STEP                                                                      \
+    __asm__("ldr %[u0], [%[w]], #8\n\t"                                                    \
+            "ldr %[u1], [%[w], #-4]\n\t"                                                   \
+            "ldr %[v0], [%[x]], #12\n\t"                                                   \
+            "ldr %[v1], [%[x], #-8]\n\t"                                                   \
+            "ldr %[v2], [%[x], #-4]\n\t"                                                   \
+            "smlad %[a0], %[u0], %[v0], %[a0]\n\t"                                         \
+            "smlad %[a1], %[u0], %[v1], %[a1]\n\t"                                         \
+            "smlad %[a2], %[u0], %[v2], %[a2]\n\t"                                         \
+            "smlad %[b0], %[u1], %[v0], %[b0]\n\t"                                         \
+            "smlad %[b1], %[u1], %[v1], %[b1]\n\t"                                         \
+            "smlad %[b2], %[u1], %[v2], %[b2]"                                             \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "+r"(b0), [b1] "+r"(b1),  \
+              [b2] "+r"(b2), [u0] "=&r"(u0), [u1] "=&r"(u1), [v0] "=&r"(v0),              \
+              [v1] "=&r"(v1), [v2] "=&r"(v2), [w] "+r"(w), [x] "+r"(xp)                   \
+            : "m"(*(const int32_t(*)[2])w), "m"(*(const int32_t(*)[3])xp))
+#define TINYC_PW_STEP2 TINYC_PW_STEP; TINYC_PW_STEP
+#define TINYC_PW_STEP4 TINYC_PW_STEP2; TINYC_PW_STEP2
+#define TINYC_PW_STEP8 TINYC_PW_STEP4; TINYC_PW_STEP4
+#define TINYC_PW_STEP16 TINYC_PW_STEP8; TINYC_PW_STEP8
+#define TINYC_PW_STEP7 TINYC_PW_STEP4; TINYC_PW_STEP2; TINYC_PW_STEP
+#define TINYC_PW_STEP31 TINYC_PW_STEP16; TINYC_PW_STEP8; TINYC_PW_STEP7
+
+/* One channel's three sums (2 acc) requantized with its {m, h, e} (the next three stream
+ * words) and stored to o, o + os, o + 2 os; o steps to the next channel. */
+#define TINYC_PW_RQ(A0, A1, A2)                                                            \
+    __asm__ volatile("ldr %[m], [%[w]], #12\n\t"                                           \
+                     "ldr %[h], [%[w], #-8]\n\t"                                           \
+                     "ldr %[e], [%[w], #-4]\n\t"                                           \
+                     "add %[t], %[h], %[a0], asr #31\n\t"                                  \
+                     "smmlar %[a0], %[a0], %[m], %[t]\n\t"                                 \
+                     "add %[t], %[h], %[a1], asr #31\n\t"                                  \
+                     "smmlar %[a1], %[a1], %[m], %[t]\n\t"                                 \
+                     "add %[t], %[h], %[a2], asr #31\n\t"                                  \
+                     "smmlar %[a2], %[a2], %[m], %[t]\n\t"                                 \
+                     "asr %[a0], %[a0], %[e]\n\t"                                          \
+                     "asr %[a1], %[a1], %[e]\n\t"                                          \
+                     "asr %[a2], %[a2], %[e]\n\t"                                          \
+                     "ssat %[a0], #8, %[a0]\n\t"                                           \
+                     "ssat %[a1], #8, %[a1]\n\t"                                           \
+                     "ssat %[a2], #8, %[a2]\n\t"                                           \
+                     "strb %[a1], [%[o], %[os]]\n\t"                                       \
+                     "strb %[a2], [%[o], %[os], lsl #1]\n\t"                               \
+                     "strb %[a0], [%[o]], #1"                                              \
+                     : [a0] "+r"(A0), [a1] "+r"(A1), [a2] "+r"(A2), [m] "=&r"(u0),         \
+                       [h] "=&r"(u1), [e] "=&r"(v0), [t] "=&r"(v1), [w] "+r"(w),          \
+                       [o] "+r"(o)                                                         \
+                     : [os] "r"(os), "m"(*(const int32_t(*)[3])w)                          \
+                     : "memory")
+
+/* A pass of one channel pair over the block, its MACs as STEPS (x back at the block), then
+ * the two channels' requantization. */
+#define TINYC_PW_PASS(MACS)                                                                \
+    do {                                                                                   \
+        int32_t a0, a1, a2, b0, b1, b2, u0, u1, v0, v1, v2;                                \
+        const int32_t *xp = x;                                                             \
+        MACS;                                                                              \
+        TINYC_PW_RQ(a0, a1, a2);                                                           \
+        TINYC_PW_RQ(b0, b1, b2);                                                           \
+    } while (0)
+
+/* All channel pairs of the block (w: the first pair's record, tinyc_conv2d_pw.h): pixel t's
+ * output channel c to o[t * os + c]. */
+static __attribute__((noinline)) void tinyc_pw_block(const int32_t *w, const int32_t *x,
+                                                     int32_t k2, int32_t pairs, int8_t *o,
+                                                     int32_t os)
+{
+    const int32_t *xend = x + TINYC_PW_PIX * k2;
+    if ((k2 & 31) == 0) {           /* 32 k-pairs a straight run */
+        for (; pairs > 0; --pairs) {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31;
+                          while (xp != xend) { TINYC_PW_STEP16; TINYC_PW_STEP16; });
+        }
+    } else if ((k2 & 7) == 0) {     /* 8 k-pairs a loop pass */
+        for (; pairs > 0; --pairs) {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP7;
+                          while (xp != xend) { TINYC_PW_STEP8; });
+        }
+    } else {                        /* in_c % 4 == 0: k2 is even */
+        for (; pairs > 0; --pairs) {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP;
+                          while (xp != xend) { TINYC_PW_STEP2; });
+        }
+    }
+}
+
+#endif /* TINYC_CONV2D_PW_DSP_H */
