@@ -84,42 +84,49 @@ static inline void tinyc_pw_widen(const int8_t *x0, const int8_t *x1, const int8
 #define TINYC_PW_STEP7 TINYC_PW_STEP4; TINYC_PW_STEP2; TINYC_PW_STEP
 #define TINYC_PW_STEP31 TINYC_PW_STEP16; TINYC_PW_STEP8; TINYC_PW_STEP7
 
-/* One channel's three sums (2 acc) requantized with its {m, h, e} (the next three stream
- * words) and stored to o, o + os, o + 2 os; o steps to the next channel. */
-#define TINYC_PW_RQ(A0, A1, A2)                                                            \
-    __asm__ volatile("ldr %[m], [%[w]], #12\n\t"                                           \
-                     "ldr %[h], [%[w], #-8]\n\t"                                           \
-                     "ldr %[e], [%[w], #-4]\n\t"                                           \
-                     "add %[t], %[h], %[a0], asr #31\n\t"                                  \
-                     "smmlar %[a0], %[a0], %[m], %[t]\n\t"                                 \
-                     "add %[t], %[h], %[a1], asr #31\n\t"                                  \
-                     "smmlar %[a1], %[a1], %[m], %[t]\n\t"                                 \
-                     "add %[t], %[h], %[a2], asr #31\n\t"                                  \
-                     "smmlar %[a2], %[a2], %[m], %[t]\n\t"                                 \
-                     "asr %[a0], %[a0], %[e]\n\t"                                          \
-                     "asr %[a1], %[a1], %[e]\n\t"                                          \
-                     "asr %[a2], %[a2], %[e]\n\t"                                          \
-                     "ssat %[a0], #8, %[a0]\n\t"                                           \
-                     "ssat %[a1], #8, %[a1]\n\t"                                           \
-                     "ssat %[a2], #8, %[a2]\n\t"                                           \
+/* One channel's three sums (2 acc: A0, A1, A2) requantized with its {m, h, e} (the next
+ * three stream words): ADD (TFLite's rounding of negative sums), SMMLAR, ASR, SSAT. */
+#define TINYC_PW_RQ3(A0, A1, A2)                                                           \
+    "ldr %[m], [%[w]], #12\n\t"                                                            \
+    "ldr %[h], [%[w], #-8]\n\t"                                                            \
+    "ldr %[e], [%[w], #-4]\n\t"                                                            \
+    "add %[t], %[h], %[" A0 "], asr #31\n\t"                                               \
+    "smmlar %[" A0 "], %[" A0 "], %[m], %[t]\n\t"                                          \
+    "add %[t], %[h], %[" A1 "], asr #31\n\t"                                               \
+    "smmlar %[" A1 "], %[" A1 "], %[m], %[t]\n\t"                                          \
+    "add %[t], %[h], %[" A2 "], asr #31\n\t"                                               \
+    "smmlar %[" A2 "], %[" A2 "], %[m], %[t]\n\t"                                          \
+    "asr %[" A0 "], %[" A0 "], %[e]\n\t"                                                   \
+    "asr %[" A1 "], %[" A1 "], %[e]\n\t"                                                   \
+    "asr %[" A2 "], %[" A2 "], %[e]\n\t"                                                   \
+    "ssat %[" A0 "], #8, %[" A0 "]\n\t"                                                    \
+    "ssat %[" A1 "], #8, %[" A1 "]\n\t"                                                    \
+    "ssat %[" A2 "], #8, %[" A2 "]\n\t"
+/* Both channels of the pass requantized and stored: pixel t's at o + t * os (channel a) and
+ * o + 1 + t * os (b); o steps to the next pair. 13 operands. */
+#define TINYC_PW_RQ                                                                        \
+    __asm__ volatile(TINYC_PW_RQ3("a0", "a1", "a2")                                        \
                      "strb %[a1], [%[o], %[os]]\n\t"                                       \
                      "strb %[a2], [%[o], %[os], lsl #1]\n\t"                               \
-                     "strb %[a0], [%[o]], #1"                                              \
-                     : [a0] "+r"(A0), [a1] "+r"(A1), [a2] "+r"(A2), [m] "=&r"(u0),         \
-                       [h] "=&r"(u1), [e] "=&r"(v0), [t] "=&r"(v1), [w] "+r"(w),          \
-                       [o] "+r"(o)                                                         \
-                     : [os] "r"(os), "m"(*(const int32_t(*)[3])w)                          \
+                     "strb %[a0], [%[o]], #1\n\t"                                          \
+                     TINYC_PW_RQ3("b0", "b1", "b2")                                        \
+                     "strb %[b1], [%[o], %[os]]\n\t"                                       \
+                     "strb %[b2], [%[o], %[os], lsl #1]\n\t"                               \
+                     "strb %[b0], [%[o]], #1"                                              \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "+r"(b0),        \
+                       [b1] "+r"(b1), [b2] "+r"(b2), [m] "=&r"(u0), [h] "=&r"(u1),        \
+                       [e] "=&r"(v0), [t] "=&r"(v1), [w] "+r"(w), [o] "+r"(o)             \
+                     : [os] "r"(os), "m"(*(const int32_t(*)[6])w)                          \
                      : "memory")
 
-/* A pass of one channel pair over the block, its MACs as STEPS (x back at the block), then
- * the two channels' requantization. */
+/* A pass of one channel pair over the block, its MACs as MACS (from x), then the two
+ * channels' requantization. */
 #define TINYC_PW_PASS(MACS)                                                                \
     do {                                                                                   \
         int32_t a0, a1, a2, b0, b1, b2, u0, u1, v0, v1, v2;                                \
         const int32_t *xp = x;                                                             \
         MACS;                                                                              \
-        TINYC_PW_RQ(a0, a1, a2);                                                           \
-        TINYC_PW_RQ(b0, b1, b2);                                                           \
+        TINYC_PW_RQ;                                                                       \
     } while (0)
 
 /* All channel pairs of the block (w: the first pair's record, tinyc_conv2d_pw.h): pixel t's
@@ -129,21 +136,25 @@ static __attribute__((noinline)) void tinyc_pw_block(const int32_t *w, const int
                                                      int32_t os)
 {
     const int32_t *xend = x + TINYC_PW_PIX * k2;
-    if ((k2 & 31) == 0) {           /* 32 k-pairs a straight run */
-        for (; pairs > 0; --pairs) {
-            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31;
-                          while (xp != xend) { TINYC_PW_STEP16; TINYC_PW_STEP16; });
+    const int32_t *wend = w + pairs * (2 * k2 + 8);
+    if (k2 == 32) {                 /* 64 input channels: straight runs, two pairs a step */
+        if (pairs & 1) {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31);
+        }
+        while (w != wend) {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31);
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31);
         }
     } else if ((k2 & 7) == 0) {     /* 8 k-pairs a loop pass */
-        for (; pairs > 0; --pairs) {
+        do {
             TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP7;
                           while (xp != xend) { TINYC_PW_STEP8; });
-        }
+        } while (w != wend);
     } else {                        /* in_c % 4 == 0: k2 is even */
-        for (; pairs > 0; --pairs) {
+        do {
             TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP;
                           while (xp != xend) { TINYC_PW_STEP2; });
-        }
+        } while (w != wend);
     }
 }
 
