@@ -316,7 +316,7 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
     listed = ", ".join(f"{f} {b:,} B" for f, b in sorted(sizes.items(), key=lambda t: t[1]))
     why = f"dense {dense:,} B" + (f"; {listed}" if listed else "")
     why += "".join(f"; no {f}: {r}" for f, r in sorted(why_not.items()))
-    b32, b_kept = bias_bytes(node, False), bias_bytes(node, chosen not in ("dense", "wide"))
+    b32, b_kept = bias_bytes(node, False), bias_bytes(node, chosen not in ("dense", "wide", "pw"))
     if b_kept < b32:
         why += f"; bias int16 {b_kept:,} B (int32 {b32:,} B)"
     return {"layer": node.name, "op": node.op, "format": chosen, "dense_bytes": dense + b32,
