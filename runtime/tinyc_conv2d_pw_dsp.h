@@ -3,9 +3,10 @@
  * (TINYC_DSP): the widening of three pixels (SXTAB16 with the input offset) and the channel
  * pair passes: per k-pair five LDR in a row (the pair's two weight words, the three pixels'
  * words; pipelined: 6 estimated M4 cycles) and six SMLAD, 12 cycles for 12 MACs, with no
- * widening of weights and no loop control where in_c / 2 is a multiple of 32 (32 k-pairs per
- * straight run); the requantization (ADD, SMMLAR, ASR, SSAT) and the stores of a channel in one
- * asm with its constants loaded from the stream.  tinyc_conv2d_pw_c.h is the portable twin
+ * widening of weights and no loop control where in_c is 32 or 64 (one straight run; a loop
+ * step per 32 k-pairs where in_c is a multiple of 64, per 8 where of 16); the requantization
+ * (ADD, SMMLAR, ASR, SSAT) and the stores of a channel pair in one asm with its constants
+ * loaded from the stream.  tinyc_conv2d_pw_c.h is the portable twin
  * (same interface, same sums).  Every asm has at most 13 register operands (r7 may be the
  * frame pointer; clang rejects 14).
  */
@@ -95,7 +96,8 @@ static inline void tinyc_pw_widen(const int8_t *x0, const int8_t *x1, const int8
 #define TINYC_PW_STEP8 TINYC_PW_STEP4; TINYC_PW_STEP4
 #define TINYC_PW_STEP16 TINYC_PW_STEP8; TINYC_PW_STEP8
 #define TINYC_PW_STEP7 TINYC_PW_STEP4; TINYC_PW_STEP2; TINYC_PW_STEP
-#define TINYC_PW_STEP31 TINYC_PW_STEP16; TINYC_PW_STEP8; TINYC_PW_STEP7
+#define TINYC_PW_STEP15 TINYC_PW_STEP8; TINYC_PW_STEP7
+#define TINYC_PW_STEP31 TINYC_PW_STEP16; TINYC_PW_STEP15
 
 /* One channel's three sums (2 acc: A0, A1, A2) requantized with its {m, h, e} (the next
  * three stream words): ADD (TFLite's rounding of negative sums), SMMLAR, ASR, SSAT. */
@@ -158,6 +160,15 @@ static __attribute__((noinline)) void tinyc_pw_block(const int32_t *w, const int
             TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31);
             TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31);
         }
+    } else if ((k2 & 31) == 0) {    /* 32 k-pairs a loop pass */
+        do {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP31;
+                          while (xp != xend) { TINYC_PW_STEP16; TINYC_PW_STEP16; });
+        } while (w != wend);
+    } else if (k2 == 16) {          /* 32 input channels: one straight run */
+        do {
+            TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP15);
+        } while (w != wend);
     } else if ((k2 & 7) == 0) {     /* 8 k-pairs a loop pass */
         do {
             TINYC_PW_PASS(TINYC_PW_FIRST; TINYC_PW_STEP7;

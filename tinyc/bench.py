@@ -315,7 +315,7 @@ def run(board, folder: Path, work: Path | None = None) -> tuple[list[dict], ...]
         path = folder / f"{name}_int8_qdq.onnx"
         rows.append(bench_one(name, path, board, work=work))
         speed.append(bench_one(name, path, board, work=work, storage="speed",
-                               layers=name == "ic"))
+                               layers=name in ("kws", "vww", "ic")))   # pw / wino layers
         a = bench_one(name, path, board, work=work, storage="auto", layers=False)
         if a["compressed"]:
             auto.append(a)
