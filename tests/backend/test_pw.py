@@ -2,8 +2,8 @@
 backend_c/pw.py, runtime/tinyc_conv2d_pw_s8.c): the stream's doubled int16 weights in the
 kernel's pass order give exactly 2 x the direct convolution's sums (numpy, against a plain int64
 dot product), which layers take it and why not, host C (portable path) == interpret() bit for
-bit, the DSP (Cortex-M4: every pass variant, in_c = 64 / a multiple of 16 / other) and portable
-(Cortex-M3) paths in QEMU == interpret(), kws with storage="speed" == TFLite Micro."""
+bit, the DSP (Cortex-M4: every pass variant of in_c) and portable (Cortex-M3) paths in QEMU ==
+interpret(), kws with storage="speed" == TFLite Micro."""
 from __future__ import annotations
 
 import numpy as np
@@ -99,14 +99,14 @@ def test_pw_refuses(rng):
 
 
 def _chain(rng) -> Graph:
-    """64 -> 96 -> 12 -> 33 channels, 1x1 convs over 2 x 5 x 5 pixels (blocks of three: a last
-    block of two): the three pass variants (in_c 64, 96, 12), an odd out_c, zero points at the
-    ends, relu and a narrow clamp."""
+    """64 -> 128 -> 32 -> 96 -> 12 -> 33 channels, 1x1 convs over 2 x 5 x 5 pixels (blocks of
+    three: a last block of two): the five pass variants of the DSP path (in_c 64, a multiple of
+    64, 32, of 16, other), an odd out_c, zero points at the ends, relu and a narrow clamp."""
     g = Graph("pw_chain")
     x = int8_input(g, "x", (2, 5, 5, 64), -128)
-    zps = (-128, 7, -2, 127)
-    acts = ("relu", None, (-90, 80))
-    for i, (cin, cout) in enumerate(((64, 96), (96, 12), (12, 33))):
+    zps = (-128, 7, -5, 3, -2, 127)
+    acts = ("relu", None, "relu", None, (-90, 80))
+    for i, (cin, cout) in enumerate(((64, 128), (128, 32), (32, 96), (96, 12), (12, 33))):
         w = g.const(f"w{i}", random_int8(rng, (cout, 1, 1, cin)))
         b = g.const(f"b{i}", rng.integers(-4000, 4000, cout).astype("int32"))
         m, s = dense_requant(rng, cin, cout)
@@ -137,7 +137,7 @@ def test_pw_qemu(machine, tmp_path):
     g = _chain(rng)
     feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
     got = _run(_build(g, feed, tmp_path, machine), machine)
-    assert (tmp_path / "model" / "model.c").read_text().count("tinyc_conv2d_pw_s8(") == 3
+    assert (tmp_path / "model" / "model.c").read_text().count("tinyc_conv2d_pw_s8(") == 5
     assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
 
 
