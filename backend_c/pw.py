@@ -1,5 +1,5 @@
-"""The "pw" weight format (storage="speed"): int8 1x1 stride-1 convolutions with the weights
-stored pre-widened to int16 in the order the kernel's passes read them
+"""The "pw" weight format (storage="speed"): int8 1x1 convolutions (no padding, any stride) with
+the weights stored pre-widened to int16 in the order the kernel's passes read them
 (runtime/tinyc_conv2d_pw_s8.c; the stream's layout in runtime/tinyc_conv2d_pw.h).
 
 Per output channel pair one record of int32 words: the two doubled biases, then per k-pair the
@@ -76,10 +76,12 @@ def why_not(node: Node) -> str | None:
     if reason:
         return reason
     a = node.attrs
-    if tuple(a["stride"]) != (1, 1) or tuple(a.get("dilation", (1, 1))) != (1, 1):
-        return "stride or dilation is not 1"
+    if tuple(a.get("dilation", (1, 1))) != (1, 1):
+        return "dilation is not 1"
     x, y = node.inputs[0].shape, node.outputs[0].shape
-    if any(int(p) != 0 for p in a["pads"]) or tuple(x[:3]) != tuple(y[:3]):
+    sh, sw = (int(s) for s in a["stride"])
+    if any(int(p) != 0 for p in a["pads"]) or y[0] != x[0] \
+            or y[1] != (x[1] - 1) // sh + 1 or y[2] != (x[2] - 1) // sw + 1:
         return "padding"
     if fast._conv_spec(node) is None:
         return "the fast kernels' requantization does not apply"
@@ -104,7 +106,8 @@ def args(node: Node, ctx) -> dict:
     sym = ctx.array(f"{node.name}_pw", "int32_t", stream(node),
                     comment=f"{node.name}: per channel pair {{2 bias}} x 2, doubled weights "
                     f"int16 [{ci // 2}][2][2], {{m, h, e}} x 2 ({(co + 1) // 2} pairs)")
-    return {"npix": int(np.prod(y[:3])), "in_c": ci, "out_c": co,
+    return {"npix": int(np.prod(y[:3])), "in_c": ci, "out_c": co, "in_hw": tuple(x[1:3]),
+            "out_hw": tuple(y[1:3]), "stride": tuple(int(s) for s in node.attrs["stride"]),
             "input_offset": _int_attr(node, "in_offset", -255, 255), "act": _act(node),
             "stream": sym, "input": ctx.ptr(node.inputs[0]), "output": ctx.ptr(node.outputs[0]),
             "scratch": f"(int16_t *)(void *)(TINYC_ARENA + {int(ctx.scratch_offset(node))})"}

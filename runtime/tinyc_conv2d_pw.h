@@ -1,5 +1,5 @@
 /*
- * tinyc_conv2d_pw.h - the int8 1x1 stride-1 convolution with pre-widened weights (weight
+ * tinyc_conv2d_pw.h - the int8 1x1 convolution (no padding, any stride) with pre-widened weights (weight
  * format "pw", storage="speed"; backend_c/pw.py, runtime/tinyc_conv2d_pw_s8.c).
  *
  * stream: per output channel pair (an odd last channel's partner is zero), int32 words
@@ -16,11 +16,14 @@
 #include "tinyc_nn.h"
 
 typedef struct {
-    int32_t npix;               /* batch x height x width */
+    int32_t npix;               /* batch x output height x output width */
     int32_t in_c;               /* a multiple of 4 */
     int32_t out_c;
     int32_t input_offset;
     tinyc_activation activation;
+    tinyc_tile in_hw;           /* input height, width */
+    tinyc_tile out_hw;          /* output height, width */
+    tinyc_tile stride;          /* output pixel (y, x) reads input pixel (y * h, x * w) */
 } tinyc_conv_pw_params;
 
 void tinyc_conv2d_pw_s8(const tinyc_conv_pw_params *params, const int32_t *stream,

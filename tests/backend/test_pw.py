@@ -60,6 +60,8 @@ CASES = {
     "in12_narrow": Conv((1, 3, 5, 12), 10, (1, 1), zp_in=127, zp_out=2, act=(-70, 60)),
     "in4_out1": Conv((1, 1, 2, 4), 1, (1, 1), zp_in=-1, zp_out=0, bias=False),
     "in128": Conv((1, 3, 3, 128), 6, (1, 1), zp_in=-128, zp_out=-128, act="relu"),
+    "stride2_batch2": Conv((2, 7, 6, 16), 9, (1, 1), (2, 2), zp_in=-128, zp_out=-128),
+    "stride_1x2": Conv((1, 5, 7, 32), 8, (1, 1), (1, 2), zp_in=3, zp_out=1, act="relu"),
 }
 
 
@@ -70,12 +72,12 @@ def test_pw_host(name, tmp_path, host_cache):
 
 
 def test_speed_takes_pw_where_it_wins(rng):
-    """storage="speed": 1x1 stride-1 unpadded convs with >= 8 input channels (a multiple of
-    4); other layers keep their kernels; storage="dense" / "auto" never take it."""
+    """storage="speed": 1x1 unpadded convs (any stride) with >= 8 input channels (a multiple
+    of 4); other layers keep their kernels; storage="dense" / "auto" never take it."""
     for case, want in ((CASES["kws_like_64"], True), (CASES["in96_odd_out"], True),
                        (CASES["in12_narrow"], True), (CASES["in4_out1"], False),
                        (Conv((1, 4, 4, 16), 8, (1, 1)), True),
-                       (Conv((1, 4, 4, 32), 8, (1, 1), (2, 2)), False),
+                       (Conv((1, 4, 4, 32), 8, (1, 1), (2, 2)), True),
                        (Conv((1, 4, 4, 32), 8, (1, 1), pads=(1, 1, 1, 1)), False),
                        (Conv((1, 4, 4, 36), 8, (3, 3), pads=(1, 1, 1, 1)), False)):
         g = _conv_graph("conv2d", rng, case)
@@ -87,7 +89,7 @@ def test_speed_takes_pw_where_it_wins(rng):
 
 def test_pw_refuses(rng):
     """Where it cannot run: a clear reason, and storage="pw" falls back to dense."""
-    for case, why in ((Conv((1, 6, 6, 8), 4, (1, 1), (2, 2)), "stride or dilation is not 1"),
+    for case, why in ((Conv((1, 6, 6, 8), 4, (1, 1), dil=(2, 2)), "dilation is not 1"),
                       (Conv((1, 6, 6, 8), 4, (1, 1), pads=(0, 1, 0, 1)), "padding"),
                       (Conv((1, 6, 6, 6), 4, (1, 1)), "input channels not a multiple of 4"),
                       (Conv((1, 6, 6, 8), 4, (3, 3)), "not a 1x1 filter")):
@@ -100,8 +102,9 @@ def test_pw_refuses(rng):
 
 def _chain(rng) -> Graph:
     """64 -> 128 -> 32 -> 96 -> 12 -> 33 channels, 1x1 convs over 2 x 5 x 5 pixels (blocks of
-    three: a last block of two): the five pass variants of the DSP path (in_c 64, a multiple of
-    64, 32, of 16, other), an odd out_c, zero points at the ends, relu and a narrow clamp."""
+    three: a last block of two), the last with stride 2 (2 x 3 x 3 pixels): the five pass
+    variants of the DSP path (in_c 64, a multiple of 64, 32, of 16, other), an odd out_c, zero
+    points at the ends, relu and a narrow clamp."""
     g = Graph("pw_chain")
     x = int8_input(g, "x", (2, 5, 5, 64), -128)
     zps = (-128, 7, -5, 3, -2, 127)
@@ -111,7 +114,8 @@ def _chain(rng) -> Graph:
         b = g.const(f"b{i}", rng.integers(-4000, 4000, cout).astype("int32"))
         m, s = dense_requant(rng, cin, cout)
         lo, hi = _act(acts[i], zps[i + 1])
-        x = g.emit("conv2d", [x, w, b], {"stride": (1, 1), "pads": (0, 0, 0, 0),
+        x = g.emit("conv2d", [x, w, b], {"stride": (2, 2) if i == 4 else (1, 1),
+                                         "pads": (0, 0, 0, 0),
                                          "dilation": (1, 1), "in_offset": -zps[i],
                                          "out_offset": zps[i + 1], "multiplier": m, "shift": s,
                                          "act_min": lo, "act_max": hi})
