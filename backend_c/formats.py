@@ -13,7 +13,7 @@ IR, interpret() and the bits of every output) do not change:
             dense kernel: only when asked for, storage="wide"; layout and kernel in fast.py)
     wino    conv2d 3x3 stride 1: Winograd-transformed weights U = 4 G g G^T as int16, 16 per
             filter (3.6x the bytes), for speed (storage="speed" where wino.wins; wino.py)
-    pw      conv2d 1x1 stride 1: the weights doubled and stored int16 in the order the kernel's
+    pw      conv2d 1x1, unpadded: the weights doubled and stored int16 in the order the kernel's
             passes read them, with the bias and requantization constants per channel pair
             (2x the bytes), for speed (storage="speed" where pw.wins; pw.py)
 

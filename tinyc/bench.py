@@ -267,7 +267,7 @@ def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
                 "convs)", "",
                 "3x3 stride-1 convs with 8+ input channels (a multiple of 4) run as exact "
                 "integer Winograd F(2x2, 3x3) with int16 transformed weights (format `wino`: "
-                "3.6x their bytes); 1x1 stride-1 convs with 8+ input channels (a multiple of 4) "
+                "3.6x their bytes); unpadded 1x1 convs with 8+ input channels (a multiple of 4) "
                 "take their weights doubled and stored int16 in the order the kernel reads them "
                 "(format `pw`: 2x their bytes); every other layer as above (dense). The int32 "
                 "sums, hence the bits of every output, are the same:", "", *_speed(speed, rows)]
