@@ -13,6 +13,9 @@ IR, interpret() and the bits of every output) do not change:
             dense kernel: only when asked for, storage="wide"; layout and kernel in fast.py)
     wino    conv2d 3x3 stride 1: Winograd-transformed weights U = 4 G g G^T as int16, 16 per
             filter (3.6x the bytes), for speed (storage="speed" where wino.wins; wino.py)
+    pw      conv2d 1x1, unpadded: the weights doubled and stored int16 in the order the kernel's
+            passes read them, with the bias and requantization constants per channel pair
+            (2x the bytes), for speed (storage="speed" where pw.wins; pw.py)
 
 Every packed kernel also takes the bias as int16 where each of the layer's int32 values fits
 (bias16_fits): a property of the packed kernels, so the dense layers keep the int32 bias.
@@ -46,7 +49,7 @@ from ..ir import OPS, DType, Graph, Node
 from ..ir.ops import layer_ops
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 from ..runtime import RUNTIME_DIR
-from . import packed_fast, wino
+from . import packed_fast, pw, wino
 from .fast import fc_scratch, fc_wide, wide_applies
 from .kernels import KERNELS, Kernel, bias16_fits
 
@@ -149,6 +152,8 @@ FORMATS: dict[str, WeightFormat] = {
                          lambda w: {"filter": ("int16_t", fc_wide(w).reshape(-1))}),
     "wino": WeightFormat("wino", wino._fits, lambda w: {"filter": ("int16_t", wino.pack(w))},
                          source="wino_s8"),
+    "pw": WeightFormat("pw", pw._fits, lambda w: {"filter": ("int16_t", pw.pack(w))},
+                       source="pw_s8"),
 }
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "uint16_t": 2, "int16_t": 2}
 BUFFERED = ("s4", "cb", "mask")          # conv2d kernels that unpack a filter row to scratch
@@ -242,6 +247,10 @@ FORMAT_KERNELS[f"{CONV2D}.wino"] = Kernel(     # Winograd F(2x2, 3x3): its own c
     "call_conv2d_wino.c.j2", ("tinyc_conv2d_wino_s8.c", "tinyc_conv2d_wino_dsp.h",
                               "tinyc_conv2d_wino_c.h", "tinyc_dsp.h", "tinyc_fast.h",
                               "tinyc_clamp_s8.c"), wino.args)
+FORMAT_KERNELS[f"{CONV2D}.pw"] = Kernel(       # 1x1 with pre-widened weights (pw.py)
+    "call_conv2d_pw.c.j2", ("tinyc_conv2d_pw_s8.c", "tinyc_conv2d_pw.h",
+                            "tinyc_conv2d_pw_dsp.h", "tinyc_conv2d_pw_c.h", "tinyc_dsp.h",
+                            "tinyc_fast.h", "tinyc_clamp_s8.c"), pw.args)
 KERNELS.update(FORMAT_KERNELS)
 
 
@@ -276,6 +285,9 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
     if storage not in ("speed", "wino"):    # Winograd weights: only asked for (never smaller)
         sizes.pop("wino", None)
         why_not.pop("wino", None)
+    if storage not in ("speed", "pw"):      # pre-widened 1x1 weights: only asked for
+        sizes.pop("pw", None)
+        why_not.pop("pw", None)
     density = float(np.count_nonzero(node.inputs[1].data)) / max(node.inputs[1].data.size, 1)
     if storage in ("auto", "small"):
         if storage == "auto" and "sparse" in sizes and not sparse_pays(node, density):
@@ -291,15 +303,20 @@ def _choose(node: Node, storage: str, kernels: dict) -> dict:
         chosen = "wide" if "wide" in sizes and wide_applies(node) else "dense"
     elif storage == "speed":                # flash for est. cycles: Winograd where it wins
         chosen = "wino" if "wino" in sizes and wino.wins(node) else "dense"
+        if chosen == "dense" and "pw" in sizes and pw.wins(node):
+            chosen = "pw"
     else:
         chosen = storage if storage in sizes else "dense"
     if chosen == "wino" and not wino.applies(node):
         why_not["wino"] = wino.why_not(node)
         chosen = "dense"
+    if chosen == "pw" and not pw.applies(node):
+        why_not["pw"] = pw.why_not(node)
+        chosen = "dense"
     listed = ", ".join(f"{f} {b:,} B" for f, b in sorted(sizes.items(), key=lambda t: t[1]))
     why = f"dense {dense:,} B" + (f"; {listed}" if listed else "")
     why += "".join(f"; no {f}: {r}" for f, r in sorted(why_not.items()))
-    b32, b_kept = bias_bytes(node, False), bias_bytes(node, chosen not in ("dense", "wide"))
+    b32, b_kept = bias_bytes(node, False), bias_bytes(node, chosen not in ("dense", "wide", "pw"))
     if b_kept < b32:
         why += f"; bias int16 {b_kept:,} B (int32 {b32:,} B)"
     return {"layer": node.name, "op": node.op, "format": chosen, "dense_bytes": dense + b32,

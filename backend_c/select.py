@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Graph, Node
-from . import fast, fast_s16, fewch, packed_fast, wino
+from . import fast, fast_s16, fewch, packed_fast, pw, wino
 from .formats import choose_format, has_stored_weights, packed_scratch
 from .kernels import KERNELS, s16_key
 
@@ -95,6 +95,13 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
             return KernelChoice(node.name, node.op, f"{node.op}.wino", fmt, need, True,
                                 f"Winograd F(2x2, 3x3), int16 transformed weights ({need:,} B "
                                 "scratch)", weights)
+        return choose_kernel(node, "dense", kernels, planned)
+    if fmt == "pw":                 # 1x1 with pre-widened weights (storage="speed", pw.py)
+        need = pw.scratch(node)
+        if room is None or room >= need:
+            return KernelChoice(node.name, node.op, f"{node.op}.pw", fmt, need, True,
+                                f"1x1 with int16 weights in pass order ({need:,} B scratch)",
+                                weights)
         return choose_kernel(node, "dense", kernels, planned)
     if packed_fast.applies(node, fmt):
         need = packed_fast.scratch(node)

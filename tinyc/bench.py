@@ -5,10 +5,10 @@ instruction, flash and RAM.
 
 Instructions are counted by QEMU: they are not cycles (no pipeline, wait states or caches).
 Weights are stored dense (`--storage dense`, one byte per weight); `storage="speed"` (Winograd
-3x3 convs with int16 transformed weights: more flash, fewer est. cycles) is measured in a
-second table, and tinyc's default `storage="auto"` may pick a compact format (sparse, int4,
-codebook) that trades instructions for flash; the models where it does are measured that way
-too, in a third table.
+3x3 convs with int16 transformed weights, 1x1 convs with pre-widened int16 weights: more flash,
+fewer est. cycles) is measured in a second table, and tinyc's default `storage="auto"` may pick
+a compact format (sparse, int4, codebook) that trades instructions for flash; the models where
+it does are measured that way too, in a third table.
 The block between COMPRESSION_BEGIN and COMPRESSION_END of an existing output file (written by
 another tool) is kept as it is."""
 from __future__ import annotations
@@ -263,11 +263,14 @@ def render(rows: list[dict], board: str, ptq: list[str], auto: list[dict] = (),
            "invoke (stack painting). How the kernels get there: `BENCHMARKS_NOTES.md`.", "",
            *_summary(rows)]
     if speed:
-        out += ["", "### With `storage=\"speed\"` (Winograd 3x3 convs)", "",
+        out += ["", "### With `storage=\"speed\"` (Winograd 3x3 convs, pre-widened 1x1 "
+                "convs)", "",
                 "3x3 stride-1 convs with 8+ input channels (a multiple of 4) run as exact "
                 "integer Winograd F(2x2, 3x3) with int16 transformed weights (format `wino`: "
-                "3.6x their bytes); every other layer as above (dense). The int32 sums, hence "
-                "the bits of every output, are the same:", "", *_speed(speed, rows)]
+                "3.6x their bytes); unpadded 1x1 convs with 8+ input channels (a multiple of 4) "
+                "take their weights doubled and stored int16 in the order the kernel reads them "
+                "(format `pw`: 2x their bytes); every other layer as above (dense). The int32 "
+                "sums, hence the bits of every output, are the same:", "", *_speed(speed, rows)]
     if cores:
         out += ["", "### Other cores: Cortex-M7, M33 (DSP path) and M3 (portable path)", "",
                 "The same models (dense) compiled with `-mcpu=cortex-m7`, `cortex-m33` and "
@@ -312,7 +315,7 @@ def run(board, folder: Path, work: Path | None = None) -> tuple[list[dict], ...]
         path = folder / f"{name}_int8_qdq.onnx"
         rows.append(bench_one(name, path, board, work=work))
         speed.append(bench_one(name, path, board, work=work, storage="speed",
-                               layers=name == "ic"))
+                               layers=name in ("kws", "vww", "ic")))   # pw / wino layers
         a = bench_one(name, path, board, work=work, storage="auto", layers=False)
         if a["compressed"]:
             auto.append(a)

@@ -121,7 +121,7 @@ COMPRESSED = {"s4": {"weights": "int4"}, "cb": {"cluster": 16},
               "sparse": {"prune": 0.9, "storage": "sparse"},
               "mask": {"prune": 0.5, "prune_scope": "global", "storage": "mask"},
               "wide": {"storage": "wide"}, "int16": {"activations": "int16"},
-              "wino": {"storage": "wino"}}
+              "wino": {"storage": "wino"}, "pw": {"storage": "pw"}}
 STRICT_CONFIGS = {
     "gcc": ["gcc", "-O2"],
     "clang": ["clang", "-O2"],

@@ -90,6 +90,7 @@ COMPRESSED = {   # name: (tinyc.compile options, a kernel file the build must us
     "wide": ({"storage": "wide"}, "*_wide.c"),
     "int16": ({"activations": "int16"}, "*_s16.c"),
     "wino": ({"storage": "wino"}, "*_wino_s8.c"),
+    "pw": ({"storage": "pw"}, "*_pw_s8.c"),
 }
 
 

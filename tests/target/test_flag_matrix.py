@@ -1,6 +1,6 @@
 """The generated C under every firmware build flag set: the digits example, the MLPerf Tiny
-models and a build of each weight format (s4, cb, sparse, mask, wide, int16, wino) compile with
--std=c99 -Wall -Wextra -Werror for Cortex-M0+/M3/M4/M7/M33/M55, float ABI soft/softfp/hard,
+models and a build of each weight format (s4, cb, sparse, mask, wide, int16, wino, pw) compile
+with -std=c99 -Wall -Wextra -Werror for Cortex-M0+/M3/M4/M7/M33/M55, float ABI soft/softfp/hard,
 -O0 .. -Ofast, with arm-none-eabi-gcc and clang, and link with LTO (where inline asm that the
 register allocator cannot satisfy fails).  On the DSP cores (M4/M7/M33/M55) the fast kernels
 must be the DSP code from -Og on (objdump finds their DSP instructions); elsewhere, and at -O0,
@@ -38,7 +38,8 @@ FAST = {"tinyc_conv2d_fast_s8": {"smlad", "sxtab16", "smmlar"},
         "tinyc_conv2d_k8_fast_s8": {"smlad", "sxtab16", "sxtb16", "smmlar"},
         "tinyc_conv2d_fast_s16": {"smlad", "sxtb16", "smmulr"},
         "tinyc_depthwise_conv2d_fast_s16": {"smlabb", "smlatt", "smmulr"},
-        "tinyc_conv2d_wino_s8": {"smlad", "sxtab16", "sadd16", "ssub16", "smmlar"}}
+        "tinyc_conv2d_wino_s8": {"smlad", "sxtab16", "sadd16", "ssub16", "smmlar"},
+        "tinyc_conv2d_pw_s8": {"smlad", "sxtab16", "smmlar"}}
 DSP_INSNS = {"smlad", "smlabb", "smlatt", "sxtab16", "sxtb16", "smmlar", "smmulr", "pkhbt",
              "pkhtb", "sadd16", "ssub16"}
 
