@@ -373,8 +373,17 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
 TINYC_DW3_LOOP(tinyc_dw3_s1, tinyc_dw3_row_s1, 1)
 TINYC_DW3_LOOP(tinyc_dw3_s2, tinyc_dw3_row_s2, 2)
 
+/* Input row iy of the image (NULL: a padding row). */
+static inline const int8_t *tinyc_dw3_in_row(const tinyc_dw_fast_params *p, const int8_t *image,
+                                             int32_t iy)
+{
+    return iy >= 0 && iy < p->input.h ? image + iy * p->input.w * p->input.c : NULL;
+}
+
 /* The ring holds the planes of a block of cb channels (p->ring_c; 0: all of them): per block
- * every output row, its input rows widened once per block (the same work as one block). */
+ * every output row, its input rows widened once per block (the same work as one block).  The
+ * three slots rotate: r0, r1, r2 hold input rows iy, iy + 1, iy + 2 of output row oy; the next
+ * output row keeps the rows it shares and widens the stride's new ones into the freed slots. */
 static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
                       const int32_t *filter3, int16_t *scratch, int8_t *output)
 {
@@ -385,8 +394,6 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
     const int32_t pw = tinyc_dw3_width(p);
     const int32_t image_size = p->input.h * p->input.w * ch;
     const int32_t ring_c = p->ring_c > 0 && p->ring_c < ch ? p->ring_c : ch;
-    int16_t *slots[3];
-    int32_t have[3];
     int32_t b;
     int32_t c0;
     int32_t oy;
@@ -396,9 +403,6 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
     j.pw = pw;
     j.full = ow >> 2;
     j.tail = ow & 3;
-    slots[0] = scratch;
-    slots[1] = scratch + ring_c * pw;
-    slots[2] = scratch + 2 * ring_c * pw;
     for (k = 0; k < 3 * ring_c * pw; k += 2) {    /* pw is even: whole words */
         *(tinyc_u32w *)(void *)(scratch + k) = 0;
     }
@@ -409,23 +413,32 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
         j.k = filter3 + TINYC_DW3_K * c0;
         for (b = 0; b < p->output.n; ++b) {
             const int8_t *image = input + b * image_size + c0;
-            have[0] = have[1] = have[2] = INT32_MIN;
+            int16_t *r0 = scratch;
+            int16_t *r1 = scratch + ring_c * pw;
+            int16_t *r2 = scratch + 2 * ring_c * pw;
+            int32_t iy = -p->padding.h;
+            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy), r0, pw, cb);
+            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 1), r1, pw, cb);
+            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 2), r2, pw, cb);
             for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
-                const int16_t *rows[3];
-                for (k = 0; k < 3; ++k) {
-                    const int32_t iy = oy * sh - p->padding.h + k;
-                    const int32_t sl = ((iy % 3) + 3) % 3;
-                    if (have[sl] != iy) {
-                        tinyc_dw3_widen_row(p, iy >= 0 && iy < p->input.h
-                                               ? image + iy * p->input.w * ch : NULL,
-                                            slots[sl], pw, cb);
-                        have[sl] = iy;
+                if (oy > 0) {
+                    int16_t *t = r0;
+                    iy += sh;
+                    if (sh == 1) {                  /* keeps iy, iy + 1: one new row */
+                        r0 = r1;
+                        r1 = r2;
+                        r2 = t;
+                    } else {                        /* keeps iy: two new rows */
+                        r0 = r2;
+                        r2 = r1;
+                        r1 = t;
+                        tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 1), r1, pw, cb);
                     }
-                    rows[k] = slots[sl];
+                    tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 2), r2, pw, cb);
                 }
-                j.x = rows[0];
-                j.d1 = 2 * (int32_t)(rows[1] - rows[0]);
-                j.d2 = 2 * (int32_t)(rows[2] - rows[0]);
+                j.x = r0;
+                j.d1 = 2 * (int32_t)(r1 - r0);
+                j.d2 = 2 * (int32_t)(r2 - r0);
                 j.out = out;
                 if (sw == 1) {
                     tinyc_dw3_s1(&j);
