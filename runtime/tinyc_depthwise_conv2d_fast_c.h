@@ -55,6 +55,22 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, in
     tinyc_dw3_widen2(x + 2 * xc, xc, off, d + 2, pw);
 }
 
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_groups(const int8_t *x, int32_t xc, int32_t off,
+                                                        int16_t *d, int32_t pw, int32_t n)
+{
+    for (; n > 0; --n, x += 4, d += 4 * pw) {
+        tinyc_dw3_widen4(x, xc, off, d, pw);
+    }
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_cols(const int8_t *x, int32_t xc, int32_t off,
+                                                      int16_t *d, int32_t pw, int32_t n)
+{
+    for (; n > 0; --n, x += 4 * xc, d += 4) {
+        tinyc_dw3_widen4(x, xc, off, d, pw);
+    }
+}
+
 static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_dot3(int32_t a, const int16_t *x, const int16_t *w)
 {
     return a + x[0] * w[0] + x[1] * w[1] + x[2] * w[3];

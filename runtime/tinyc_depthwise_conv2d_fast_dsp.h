@@ -175,6 +175,69 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, in
     q[1] = (uint32_t)tinyc_pkhtb16(o3, o2);
 }
 
+/* Two columns (x, x + xc) of four channels, + offset, to the planes at d (a word each): the
+ * half of one step of the asm loops below (12 registers in all). */
+#define TINYC_DW3_WIDEN_HALF                                                               \
+    "ldr %[v0], [%[x]]\n\t"                                                                \
+    "ldr %[v1], [%[x], %[xc]]\n\t"                                                         \
+    "sxtab16 %[t], %[off], %[v0]\n\t"                                                      \
+    "sxtab16 %[s], %[off], %[v1]\n\t"                                                      \
+    "sxtab16 %[v0], %[off], %[v0], ror #8\n\t"                                             \
+    "sxtab16 %[v1], %[off], %[v1], ror #8\n\t"                                             \
+    "pkhbt %[u], %[t], %[s], lsl #16\n\t"                                                  \
+    "str %[u], [%[d]]\n\t"                                                                 \
+    "pkhbt %[u], %[v0], %[v1], lsl #16\n\t"                                                \
+    "str %[u], [%[d], %[pwb]]\n\t"                                                         \
+    "pkhtb %[t], %[s], %[t], asr #16\n\t"                                                  \
+    "str %[t], [%[d], %[pwb], lsl #1]\n\t"                                                 \
+    "pkhtb %[v1], %[v1], %[v0], asr #16\n\t"                                               \
+    "str %[v1], [%[d], %[pw3]]\n\t"
+
+#define TINYC_DW3_WIDEN_OPERANDS                                                           \
+    : [x] "+r"(x), [d] "+r"(q), [n] "+r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1),               \
+      [t] "=&r"(t), [s] "=&r"(s), [u] "=&r"(u)                                             \
+    : [xc] "r"(xc), [off] "r"(off), [pwb] "r"(2 * pw), [pw3] "r"(6 * pw)                   \
+    : "cc", "memory"
+
+/* tinyc_dw3_widen4 n >= 1 times: _groups steps channels (x += 4, d += 4 planes), _cols steps
+ * columns (x += 4 xc, d += 4 int16).  Per step 4 LDR, 8 SXTAB16, 8 PKH, 8 STR (register
+ * offsets walk the planes). */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_groups(const int8_t *x, int32_t xc, int32_t off,
+                                                        int16_t *d, int32_t pw, int32_t n)
+{
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    uint32_t v0, v1, t, s, u;
+    __asm__ volatile("1:\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "sub %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[x], %[x], #4\n\t"
+                     "add %[d], %[d], %[pwb], lsl #2\n\t"
+                     "sub %[d], %[d], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     TINYC_DW3_WIDEN_OPERANDS);
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_cols(const int8_t *x, int32_t xc, int32_t off,
+                                                      int16_t *d, int32_t pw, int32_t n)
+{
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    uint32_t v0, v1, t, s, u;
+    __asm__ volatile("1:\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     TINYC_DW3_WIDEN_OPERANDS);
+}
+
 /* a + x[0] w[0] + x[1] w[1] + x[2] w[3] (x at any int16 position: unaligned word loads). */
 typedef uint32_t tinyc_u32h __attribute__((may_alias, aligned(2)));
 

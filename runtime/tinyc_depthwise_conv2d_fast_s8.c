@@ -205,14 +205,15 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
         }
     }
     if (j1 - j0 > (cb >> 1)) {               /* four (two) columns, four channels a step: */
+        const int32_t n4 = (j1 - j0) >> 2;
         for (g = 0; g < cb; g += 4) {       /* the longer loop inside */
             const int8_t *x = row + (j0 - pad) * ch + g;
             int16_t *d = slot + g * pw + j0;
-            for (j = (j1 - j0) >> 2; j > 0; --j, x += 4 * ch, d += 4) {
-                tinyc_dw3_widen4(x, ch, off, d, pw);
+            if (n4 > 0) {
+                tinyc_dw3_widen4_cols(x, ch, off, d, pw, n4);
             }
             if ((j1 - j0) & 2) {
-                tinyc_dw3_widen2(x, ch, off, d, pw);
+                tinyc_dw3_widen2(x + 4 * n4 * ch, ch, off, d + 4 * n4, pw);
             }
         }
     } else {
@@ -220,9 +221,7 @@ static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row
             const int8_t *x = row + (j - pad) * ch;
             int16_t *d = slot + j;
             if (j + 4 <= j1) {
-                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                    tinyc_dw3_widen4(x, ch, off, d, pw);
-                }
+                tinyc_dw3_widen4_groups(x, ch, off, d, pw, cb >> 2);
             } else {
                 for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
                     tinyc_dw3_widen2(x, ch, off, d, pw);
