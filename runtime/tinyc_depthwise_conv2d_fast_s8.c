@@ -176,56 +176,93 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
 /* A word of the int16 scratch. */
 typedef uint32_t tinyc_u32w __attribute__((may_alias, aligned(4)));
 
+/* What widening a row needs, the same for every row of a layer (tinyc_dw3_geometry). */
+typedef struct {
+    int32_t ch;                 /* bytes between input columns */
+    int32_t off;                /* tinyc_widen_offset(input offset) */
+    int32_t pw;
+    int32_t cb;                 /* channels of the block */
+    int32_t left;               /* an odd first column at pad: 1, else 0 */
+    int32_t right;              /* an odd last column at j1: 1, else 0 */
+    int32_t j0;                 /* word-aligned columns [j0, j1) */
+    int32_t n4;                 /* four-column steps from j0 */
+    int32_t two;                /* a last two-column step: 1, else 0 */
+    int32_t x0;                 /* bytes from the row to column j0's input */
+    int32_t xr;                 /* ... and to column j1's */
+} tinyc_dw3_geo;
+
+static void tinyc_dw3_geometry(const tinyc_dw_fast_params *p, int32_t pw, int32_t cb,
+                               tinyc_dw3_geo *g)
+{
+    const int32_t pad = p->padding.w;
+    const int32_t end = p->input.w + pad < pw ? p->input.w + pad : pw;  /* columns [pad, end) */
+    const int32_t j0 = (pad + 1) & ~1;
+    const int32_t j1 = end > j0 ? j0 + ((end - j0) & ~1) : j0;
+    g->ch = p->input.c;
+    g->off = tinyc_widen_offset(p->input_offset);
+    g->pw = pw;
+    g->cb = cb;
+    g->left = pad < j0 && pad < end;
+    g->right = j1 < end;
+    g->j0 = j0;
+    g->n4 = (j1 - j0) >> 2;
+    g->two = ((j1 - j0) & 2) != 0;
+    g->x0 = (j0 - pad) * g->ch;
+    g->xr = (j1 - pad) * g->ch;
+}
+
 /* Input row `row` (NULL: a padding row, zeros) to the planes at slot: the columns that hold
  * input, [pad, pad + in_w) within pw; the others were zeroed once (tinyc_dw3) and stay 0. */
-static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row,
-                                int16_t *slot, int32_t pw, int32_t cb)
+static void tinyc_dw3_widen_row(const tinyc_dw3_geo *geo, const int8_t *row, int16_t *slot)
 {
-    const int32_t ch = p->input.c;
-    const int32_t pad = p->padding.w;
-    const int32_t off = tinyc_widen_offset(p->input_offset);
-    const int32_t end = p->input.w + pad < pw ? p->input.w + pad : pw;  /* columns [pad, end) */
-    const int32_t j0 = (pad + 1) & ~1;                  /* word-aligned pairs [j0, j1) */
-    const int32_t j1 = end > j0 ? j0 + ((end - j0) & ~1) : j0;
+    const int32_t ch = geo->ch;
+    const int32_t off = geo->off;
+    const int32_t pw = geo->pw;
+    const int32_t cb = geo->cb;
+    const int32_t j0 = geo->j0;
+    const int32_t n4 = geo->n4;
     int32_t g;
-    int32_t j;
     if (row == NULL) {
+        int32_t j;
         for (j = 0; j < cb * pw; j += 2) {
             *(tinyc_u32w *)(void *)(slot + j) = 0;
         }
         return;
     }
-    for (j = pad; j < end; j = j == pad && j1 > j ? j1 : j + 1) {  /* an odd column at */
-        if (j < j0 || j >= j1) {                                    /* either edge */
-            const int8_t *x = row + (j - pad) * ch;
-            int16_t *d = slot + j;
-            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                tinyc_dw3_widen1(x, off, d, pw);
-            }
+    if (geo->left) {                                 /* an odd column at either edge */
+        const int8_t *x = row;
+        int16_t *d = slot + j0 - 1;
+        for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            tinyc_dw3_widen1(x, off, d, pw);
         }
     }
-    if (j1 - j0 > (cb >> 1)) {               /* four (two) columns, four channels a step: */
-        const int32_t n4 = (j1 - j0) >> 2;
-        for (g = 0; g < cb; g += 4) {       /* the longer loop inside */
-            const int8_t *x = row + (j0 - pad) * ch + g;
+    if (geo->right) {
+        const int8_t *x = row + geo->xr;
+        int16_t *d = slot + j0 + 4 * n4 + 2 * geo->two;
+        for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            tinyc_dw3_widen1(x, off, d, pw);
+        }
+    }
+    if (4 * n4 + 2 * geo->two > (cb >> 1)) {     /* four (two) columns, four channels a step: */
+        for (g = 0; g < cb; g += 4) {          /* the longer loop inside */
+            const int8_t *x = row + geo->x0 + g;
             int16_t *d = slot + g * pw + j0;
             if (n4 > 0) {
                 tinyc_dw3_widen4_cols(x, ch, off, d, pw, n4);
             }
-            if ((j1 - j0) & 2) {
+            if (geo->two) {
                 tinyc_dw3_widen2(x + 4 * n4 * ch, ch, off, d + 4 * n4, pw);
             }
         }
     } else {
-        for (j = j0; j < j1; j += 4) {
-            const int8_t *x = row + (j - pad) * ch;
-            int16_t *d = slot + j;
-            if (j + 4 <= j1) {
-                tinyc_dw3_widen4_groups(x, ch, off, d, pw, cb >> 2);
-            } else {
-                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                    tinyc_dw3_widen2(x, ch, off, d, pw);
-                }
+        const int8_t *x = row + geo->x0;
+        int16_t *d = slot + j0;
+        for (g = n4; g > 0; --g, x += 4 * ch, d += 4) {
+            tinyc_dw3_widen4_groups(x, ch, off, d, pw, cb >> 2);
+        }
+        if (geo->two) {
+            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                tinyc_dw3_widen2(x, ch, off, d, pw);
             }
         }
     }
@@ -408,6 +445,8 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
     for (c0 = 0; c0 < ch; c0 += ring_c) {
         const int32_t cb = ch - c0 < ring_c ? ch - c0 : ring_c;
         int8_t *out = output + c0;
+        tinyc_dw3_geo geo;
+        tinyc_dw3_geometry(p, pw, cb, &geo);
         j.cb = cb;
         j.k = filter3 + TINYC_DW3_K * c0;
         for (b = 0; b < p->output.n; ++b) {
@@ -416,9 +455,9 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
             int16_t *r1 = scratch + ring_c * pw;
             int16_t *r2 = scratch + 2 * ring_c * pw;
             int32_t iy = -p->padding.h;
-            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy), r0, pw, cb);
-            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 1), r1, pw, cb);
-            tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 2), r2, pw, cb);
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy), r0);
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 1), r1);
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 2), r2);
             for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
                 if (oy > 0) {
                     int16_t *t = r0;
@@ -431,9 +470,9 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
                         r0 = r2;
                         r2 = r1;
                         r1 = t;
-                        tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 1), r1, pw, cb);
+                        tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 1), r1);
                     }
-                    tinyc_dw3_widen_row(p, tinyc_dw3_in_row(p, image, iy + 2), r2, pw, cb);
+                    tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 2), r2);
                 }
                 j.x = r0;
                 j.d1 = 2 * (int32_t)(r1 - r0);
