@@ -355,6 +355,26 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         }                                                                                  \
     })
 
+/* The five output pixels of a stride-2 row for one channel, stored to o, o + ch, ...
+ * (stride 1: tinyc_dw3_five_s1, on DSP cores one asm). */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_five_s2(const int16_t *x, int32_t d1, int32_t d2,
+                                                  const int32_t *k, int8_t *o, int32_t ch)
+{
+    tinyc_acc4 a;
+    int32_t a4 = k[0];
+    tinyc_rq q;
+    a.a0 = a.a1 = a.a2 = a.a3 = k[0];
+    a4 = tinyc_dw3_row_s25(&a, a4, x, TINYC_DW3_W(k, 0));
+    a4 = tinyc_dw3_row_s25(&a, a4, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));
+    a4 = tinyc_dw3_row_s25(&a, a4, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));
+    q = tinyc_dw3_rq(k);
+    o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);
+    tinyc_dw3_out4(&a, q, o, ch);
+}
+
+#define tinyc_dw3_row_s1_five tinyc_dw3_five_s1
+#define tinyc_dw3_row_s2_five tinyc_dw3_five_s2
+
 /* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
  * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
  * three (tail 2, 3) as four of which the last ones are not stored (the planes are wide
@@ -379,16 +399,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
             const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
             for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
-                tinyc_acc4 a;                                                              \
-                int32_t a4;                                                                \
-                tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = a4 = k[0];                                     \
-                a4 = ROW##5(&a, a4, x, TINYC_DW3_W(k, 0));                                 \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));               \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));               \
-                q = tinyc_dw3_rq(k);                                                       \
-                o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
-                tinyc_dw3_out4(&a, q, o, ch);                                              \
+                ROW##_five(x, d1, d2, k, o, ch);                                           \
             }                                                                              \
         } else if (j->tail == 2) {                  /* two or three: four, not all stored */ \
             TINYC_DW3_TAIL(ROW, S, 2);                                                     \
