@@ -55,6 +55,22 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, in
     tinyc_dw3_widen2(x + 2 * xc, xc, off, d + 2, pw);
 }
 
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_groups(const int8_t *x, int32_t xc, int32_t off,
+                                                        int16_t *d, int32_t pw, int32_t n)
+{
+    for (; n > 0; --n, x += 4, d += 4 * pw) {
+        tinyc_dw3_widen4(x, xc, off, d, pw);
+    }
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_cols(const int8_t *x, int32_t xc, int32_t off,
+                                                      int16_t *d, int32_t pw, int32_t n)
+{
+    for (; n > 0; --n, x += 4 * xc, d += 4) {
+        tinyc_dw3_widen4(x, xc, off, d, pw);
+    }
+}
+
 static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_dot3(int32_t a, const int16_t *x, const int16_t *w)
 {
     return a + x[0] * w[0] + x[1] * w[1] + x[2] * w[3];
@@ -84,6 +100,23 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s15(tinyc_acc4 *a, int32_t a4,
 {
     tinyc_dw3_row_sn(a, x, w, 1);
     return tinyc_dw3_dot3(a4, x + 4, w);
+}
+
+/* The five output pixels of a stride-1 row for one channel (see the DSP twin). */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_five_s1(const int16_t *x, int32_t d1, int32_t d2,
+                                                  const int32_t *k, int8_t *o, int32_t ch)
+{
+    tinyc_acc4 a;
+    int32_t a4 = k[0];
+    a.a0 = a.a1 = a.a2 = a.a3 = k[0];
+    a4 = tinyc_dw3_row_s15(&a, a4, x, (const int16_t *)(const void *)(k + 4));
+    a4 = tinyc_dw3_row_s15(&a, a4, tinyc_dw3_at(x, d1), (const int16_t *)(const void *)(k + 6));
+    a4 = tinyc_dw3_row_s15(&a, a4, tinyc_dw3_at(x, d2), (const int16_t *)(const void *)(k + 8));
+    o[0] = (int8_t)tinyc_rq_x2(a.a0, k[1], k[2], k[3]);
+    o[ch] = (int8_t)tinyc_rq_x2(a.a1, k[1], k[2], k[3]);
+    o[2 * ch] = (int8_t)tinyc_rq_x2(a.a2, k[1], k[2], k[3]);
+    o[3 * ch] = (int8_t)tinyc_rq_x2(a.a3, k[1], k[2], k[3]);
+    o[4 * ch] = (int8_t)tinyc_rq_x2(a4, k[1], k[2], k[3]);
 }
 
 static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s25(tinyc_acc4 *a, int32_t a4,

@@ -175,6 +175,69 @@ static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4(const int8_t *x, int32_t xc, in
     q[1] = (uint32_t)tinyc_pkhtb16(o3, o2);
 }
 
+/* Two columns (x, x + xc) of four channels, + offset, to the planes at d (a word each): the
+ * half of one step of the asm loops below (12 registers in all). */
+#define TINYC_DW3_WIDEN_HALF                                                               \
+    "ldr %[v0], [%[x]]\n\t"                                                                \
+    "ldr %[v1], [%[x], %[xc]]\n\t"                                                         \
+    "sxtab16 %[t], %[off], %[v0]\n\t"                                                      \
+    "sxtab16 %[s], %[off], %[v1]\n\t"                                                      \
+    "sxtab16 %[v0], %[off], %[v0], ror #8\n\t"                                             \
+    "sxtab16 %[v1], %[off], %[v1], ror #8\n\t"                                             \
+    "pkhbt %[u], %[t], %[s], lsl #16\n\t"                                                  \
+    "str %[u], [%[d]]\n\t"                                                                 \
+    "pkhbt %[u], %[v0], %[v1], lsl #16\n\t"                                                \
+    "str %[u], [%[d], %[pwb]]\n\t"                                                         \
+    "pkhtb %[t], %[s], %[t], asr #16\n\t"                                                  \
+    "str %[t], [%[d], %[pwb], lsl #1]\n\t"                                                 \
+    "pkhtb %[v1], %[v1], %[v0], asr #16\n\t"                                               \
+    "str %[v1], [%[d], %[pw3]]\n\t"
+
+#define TINYC_DW3_WIDEN_OPERANDS                                                           \
+    : [x] "+r"(x), [d] "+r"(q), [n] "+r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1),               \
+      [t] "=&r"(t), [s] "=&r"(s), [u] "=&r"(u)                                             \
+    : [xc] "r"(xc), [off] "r"(off), [pwb] "r"(2 * pw), [pw3] "r"(6 * pw)                   \
+    : "cc", "memory"
+
+/* tinyc_dw3_widen4 n >= 1 times: _groups steps channels (x += 4, d += 4 planes), _cols steps
+ * columns (x += 4 xc, d += 4 int16).  Per step 4 LDR, 8 SXTAB16, 8 PKH, 8 STR (register
+ * offsets walk the planes). */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_groups(const int8_t *x, int32_t xc, int32_t off,
+                                                        int16_t *d, int32_t pw, int32_t n)
+{
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    uint32_t v0, v1, t, s, u;
+    __asm__ volatile("1:\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "sub %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[x], %[x], #4\n\t"
+                     "add %[d], %[d], %[pwb], lsl #2\n\t"
+                     "sub %[d], %[d], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     TINYC_DW3_WIDEN_OPERANDS);
+}
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_widen4_cols(const int8_t *x, int32_t xc, int32_t off,
+                                                      int16_t *d, int32_t pw, int32_t n)
+{
+    tinyc_u32a *q = (tinyc_u32a *)(void *)d;
+    uint32_t v0, v1, t, s, u;
+    __asm__ volatile("1:\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     TINYC_DW3_WIDEN_HALF
+                     "add %[x], %[x], %[xc], lsl #1\n\t"
+                     "add %[d], %[d], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     TINYC_DW3_WIDEN_OPERANDS);
+}
+
 /* a + x[0] w[0] + x[1] w[1] + x[2] w[3] (x at any int16 position: unaligned word loads). */
 typedef uint32_t tinyc_u32h __attribute__((may_alias, aligned(2)));
 
@@ -227,6 +290,102 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s15(tinyc_acc4 *a, int32_t a4,
     a->a2 = __smlabt(x45, w12, __smlad(x23, w01, a->a2));
     a->a3 = __smlad(x45, w12, __smlatb(x23, w01, a->a3));
     return __smlabt(x6, w12, __smlad(x45, w01, a4));
+}
+
+/* The five output pixels of a stride-1 row (kws's rows) for one channel, from the bias k[0],
+ * requantized with the record's {m, h, e} and stored to o, o + ch, ... o + 4 ch: one asm
+ * (13 registers; with GCC the stores too, o and ch read from the stack).  Per filter row
+ * `LDRD` of the weights {2 w0, 2 w1} {2 w1, 2 w2}, two `LDRD` of the inputs x0..x7 and 10
+ * `SMLAD`/`SMLATB`/`SMLABT`; the requantization as tinyc_rq_x2. */
+#define TINYC_DW3_ROW5(x, ofs)                                                             \
+    "ldrd %[w01], %[w12], [%[k], #" #ofs "]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[" x "]]\n\t"                                                     \
+    "smlad %[a0], %[xa], %[w01], %[a0]\n\t"                                                \
+    "smlatb %[a1], %[xa], %[w01], %[a1]\n\t"                                               \
+    "smlabt %[a0], %[xb], %[w12], %[a0]\n\t"                                               \
+    "smlad %[a1], %[xb], %[w12], %[a1]\n\t"                                                \
+    "smlad %[a2], %[xb], %[w01], %[a2]\n\t"                                                \
+    "smlatb %[a3], %[xb], %[w01], %[a3]\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[" x "], #8]\n\t"                                                 \
+    "smlabt %[a2], %[xa], %[w12], %[a2]\n\t"                                               \
+    "smlad %[a3], %[xa], %[w12], %[a3]\n\t"                                                \
+    "smlad %[a4], %[xa], %[w01], %[a4]\n\t"                                                \
+    "smlabt %[a4], %[xb], %[w12], %[a4]\n\t"
+
+/* a = tinyc_rq_x2(a, m = w01, h = w12, e = x1), x2 a temporary. */
+#define TINYC_DW3_RQ5(a)                                                                   \
+    "add %[x2], %[w12], %[" a "], asr #31\n\t"                                              \
+    "smmlar %[" a "], %[" a "], %[w01], %[x2]\n\t"                                          \
+    "asr %[" a "], %[" a "], %[x1]\n\t"                                                     \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+
+/* The sums of the three filter rows (a0..a4 from the bias) and their {m, h, e}. */
+#define TINYC_DW3_FIVE_SUMS                                                                \
+    "ldr %[a4], [%[k]]\n\t"                                                                \
+    "ldrd %[w01], %[w12], [%[k], #16]\n\t"                                                 \
+    "ldrd %[xa], %[xb], [%[x0]]\n\t"                                                       \
+    "smlad %[a0], %[xa], %[w01], %[a4]\n\t"                                                \
+    "smlatb %[a1], %[xa], %[w01], %[a4]\n\t"                                               \
+    "smlabt %[a0], %[xb], %[w12], %[a0]\n\t"                                               \
+    "smlad %[a1], %[xb], %[w12], %[a1]\n\t"                                                \
+    "smlad %[a2], %[xb], %[w01], %[a4]\n\t"                                                \
+    "smlatb %[a3], %[xb], %[w01], %[a4]\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[x0], #8]\n\t"                                                   \
+    "smlabt %[a2], %[xa], %[w12], %[a2]\n\t"                                               \
+    "smlad %[a3], %[xa], %[w12], %[a3]\n\t"                                                \
+    "smlad %[a4], %[xa], %[w01], %[a4]\n\t"                                                \
+    "smlabt %[a4], %[xb], %[w12], %[a4]\n\t"                                               \
+    TINYC_DW3_ROW5("x1", 24)                                                               \
+    TINYC_DW3_ROW5("x2", 32)                                                               \
+    "ldrd %[w01], %[w12], [%[k], #4]\n\t"                                                  \
+    "ldr %[x1], [%[k], #12]\n\t"
+
+#define TINYC_DW3_FIVE_OUT                                                                 \
+    [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),       \
+    [w01] "=&r"(w01), [w12] "=&r"(w12), [xa] "=&r"(xa), [xb] "=&r"(xb), [x1] "+r"(x1),    \
+    [x2] "+r"(x2)
+
+static TINYC_ALWAYS_INLINE void tinyc_dw3_five_s1(const int16_t *x, int32_t d1, int32_t d2,
+                                                  const int32_t *k, int8_t *o, int32_t ch)
+{
+    const int16_t *x1 = tinyc_dw3_at(x, d1);
+    const int16_t *x2 = tinyc_dw3_at(x, d2);
+    int32_t a0, a1, a2, a3, a4, w01, w12, xa, xb;
+#if defined(__clang__)
+    /* clang 14 crashes on the stores' memory operands next to 13 registers: stores in C */
+    __asm__ volatile(TINYC_DW3_FIVE_SUMS
+                     TINYC_DW3_RQ5("a0")
+                     TINYC_DW3_RQ5("a1")
+                     TINYC_DW3_RQ5("a2")
+                     TINYC_DW3_RQ5("a3")
+                     TINYC_DW3_RQ5("a4")
+                     : TINYC_DW3_FIVE_OUT
+                     : [x0] "r"(x), [k] "r"(k)
+                     : "memory");
+    o[0] = (int8_t)a0;
+    o[ch] = (int8_t)a1;
+    o[2 * ch] = (int8_t)a2;
+    o[3 * ch] = (int8_t)a3;
+    o[4 * ch] = (int8_t)a4;
+#else
+    __asm__ volatile(TINYC_DW3_FIVE_SUMS
+                     "ldr %[xa], %[o]\n\t"
+                     "ldr %[xb], %[ch]\n\t"
+                     TINYC_DW3_RQ5("a0")
+                     "strb %[a0], [%[xa]]\n\t"
+                     TINYC_DW3_RQ5("a1")
+                     "strb %[a1], [%[xa], %[xb]]\n\t"
+                     "add %[xa], %[xa], %[xb], lsl #1\n\t"
+                     TINYC_DW3_RQ5("a2")
+                     "strb %[a2], [%[xa]]\n\t"
+                     TINYC_DW3_RQ5("a3")
+                     "strb %[a3], [%[xa], %[xb]]\n\t"
+                     TINYC_DW3_RQ5("a4")
+                     "strb %[a4], [%[xa], %[xb], lsl #1]"
+                     : TINYC_DW3_FIVE_OUT
+                     : [x0] "r"(x), [k] "r"(k), [o] "m"(o), [ch] "m"(ch)
+                     : "memory");
+#endif
 }
 
 static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_row_s25(tinyc_acc4 *a, int32_t a4,

@@ -176,57 +176,93 @@ static void tinyc_dw_run(const tinyc_dw_fast_params *p, const tinyc_rq *rq,
 /* A word of the int16 scratch. */
 typedef uint32_t tinyc_u32w __attribute__((may_alias, aligned(4)));
 
+/* What widening a row needs, the same for every row of a layer (tinyc_dw3_geometry). */
+typedef struct {
+    int32_t ch;                 /* bytes between input columns */
+    int32_t off;                /* tinyc_widen_offset(input offset) */
+    int32_t pw;
+    int32_t cb;                 /* channels of the block */
+    int32_t left;               /* an odd first column at pad: 1, else 0 */
+    int32_t right;              /* an odd last column at j1: 1, else 0 */
+    int32_t j0;                 /* word-aligned columns [j0, j1) */
+    int32_t n4;                 /* four-column steps from j0 */
+    int32_t two;                /* a last two-column step: 1, else 0 */
+    int32_t x0;                 /* bytes from the row to column j0's input */
+    int32_t xr;                 /* ... and to column j1's */
+} tinyc_dw3_geo;
+
+static void tinyc_dw3_geometry(const tinyc_dw_fast_params *p, int32_t pw, int32_t cb,
+                               tinyc_dw3_geo *g)
+{
+    const int32_t pad = p->padding.w;
+    const int32_t end = p->input.w + pad < pw ? p->input.w + pad : pw;  /* columns [pad, end) */
+    const int32_t j0 = (pad + 1) & ~1;
+    const int32_t j1 = end > j0 ? j0 + ((end - j0) & ~1) : j0;
+    g->ch = p->input.c;
+    g->off = tinyc_widen_offset(p->input_offset);
+    g->pw = pw;
+    g->cb = cb;
+    g->left = pad < j0 && pad < end;
+    g->right = j1 < end;
+    g->j0 = j0;
+    g->n4 = (j1 - j0) >> 2;
+    g->two = ((j1 - j0) & 2) != 0;
+    g->x0 = (j0 - pad) * g->ch;
+    g->xr = (j1 - pad) * g->ch;
+}
+
 /* Input row `row` (NULL: a padding row, zeros) to the planes at slot: the columns that hold
  * input, [pad, pad + in_w) within pw; the others were zeroed once (tinyc_dw3) and stay 0. */
-static void tinyc_dw3_widen_row(const tinyc_dw_fast_params *p, const int8_t *row,
-                                int16_t *slot, int32_t pw, int32_t cb)
+static void tinyc_dw3_widen_row(const tinyc_dw3_geo *geo, const int8_t *row, int16_t *slot)
 {
-    const int32_t ch = p->input.c;
-    const int32_t pad = p->padding.w;
-    const int32_t off = tinyc_widen_offset(p->input_offset);
-    const int32_t end = p->input.w + pad < pw ? p->input.w + pad : pw;  /* columns [pad, end) */
-    const int32_t j0 = (pad + 1) & ~1;                  /* word-aligned pairs [j0, j1) */
-    const int32_t j1 = end > j0 ? j0 + ((end - j0) & ~1) : j0;
+    const int32_t ch = geo->ch;
+    const int32_t off = geo->off;
+    const int32_t pw = geo->pw;
+    const int32_t cb = geo->cb;
+    const int32_t j0 = geo->j0;
+    const int32_t n4 = geo->n4;
     int32_t g;
-    int32_t j;
     if (row == NULL) {
+        int32_t j;
         for (j = 0; j < cb * pw; j += 2) {
             *(tinyc_u32w *)(void *)(slot + j) = 0;
         }
         return;
     }
-    for (j = pad; j < end; j = j == pad && j1 > j ? j1 : j + 1) {  /* an odd column at */
-        if (j < j0 || j >= j1) {                                    /* either edge */
-            const int8_t *x = row + (j - pad) * ch;
-            int16_t *d = slot + j;
-            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                tinyc_dw3_widen1(x, off, d, pw);
-            }
+    if (geo->left) {                                 /* an odd column at either edge */
+        const int8_t *x = row;
+        int16_t *d = slot + j0 - 1;
+        for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            tinyc_dw3_widen1(x, off, d, pw);
         }
     }
-    if (j1 - j0 > (cb >> 1)) {               /* four (two) columns, four channels a step: */
-        for (g = 0; g < cb; g += 4) {       /* the longer loop inside */
-            const int8_t *x = row + (j0 - pad) * ch + g;
+    if (geo->right) {
+        const int8_t *x = row + geo->xr;
+        int16_t *d = slot + j0 + 4 * n4 + 2 * geo->two;
+        for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+            tinyc_dw3_widen1(x, off, d, pw);
+        }
+    }
+    if (4 * n4 + 2 * geo->two > (cb >> 1)) {     /* four (two) columns, four channels a step: */
+        for (g = 0; g < cb; g += 4) {          /* the longer loop inside */
+            const int8_t *x = row + geo->x0 + g;
             int16_t *d = slot + g * pw + j0;
-            for (j = (j1 - j0) >> 2; j > 0; --j, x += 4 * ch, d += 4) {
-                tinyc_dw3_widen4(x, ch, off, d, pw);
+            if (n4 > 0) {
+                tinyc_dw3_widen4_cols(x, ch, off, d, pw, n4);
             }
-            if ((j1 - j0) & 2) {
-                tinyc_dw3_widen2(x, ch, off, d, pw);
+            if (geo->two) {
+                tinyc_dw3_widen2(x + 4 * n4 * ch, ch, off, d + 4 * n4, pw);
             }
         }
     } else {
-        for (j = j0; j < j1; j += 4) {
-            const int8_t *x = row + (j - pad) * ch;
-            int16_t *d = slot + j;
-            if (j + 4 <= j1) {
-                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                    tinyc_dw3_widen4(x, ch, off, d, pw);
-                }
-            } else {
-                for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
-                    tinyc_dw3_widen2(x, ch, off, d, pw);
-                }
+        const int8_t *x = row + geo->x0;
+        int16_t *d = slot + j0;
+        for (g = n4; g > 0; --g, x += 4 * ch, d += 4) {
+            tinyc_dw3_widen4_groups(x, ch, off, d, pw, cb >> 2);
+        }
+        if (geo->two) {
+            for (g = cb >> 2; g > 0; --g, x += 4, d += 4 * pw) {
+                tinyc_dw3_widen2(x, ch, off, d, pw);
             }
         }
     }
@@ -319,6 +355,26 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
         }                                                                                  \
     })
 
+/* The five output pixels of a stride-2 row for one channel, stored to o, o + ch, ...
+ * (stride 1: tinyc_dw3_five_s1, on DSP cores one asm). */
+static TINYC_ALWAYS_INLINE void tinyc_dw3_five_s2(const int16_t *x, int32_t d1, int32_t d2,
+                                                  const int32_t *k, int8_t *o, int32_t ch)
+{
+    tinyc_acc4 a;
+    int32_t a4 = k[0];
+    tinyc_rq q;
+    a.a0 = a.a1 = a.a2 = a.a3 = k[0];
+    a4 = tinyc_dw3_row_s25(&a, a4, x, TINYC_DW3_W(k, 0));
+    a4 = tinyc_dw3_row_s25(&a, a4, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));
+    a4 = tinyc_dw3_row_s25(&a, a4, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));
+    q = tinyc_dw3_rq(k);
+    o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);
+    tinyc_dw3_out4(&a, q, o, ch);
+}
+
+#define tinyc_dw3_row_s1_five tinyc_dw3_five_s1
+#define tinyc_dw3_row_s2_five tinyc_dw3_five_s2
+
 /* One output row: per four output pixels a loop over channels (ROW is tinyc_dw3_row_s1 or
  * _s2, S the stride); a last pixel after them (tail 1) is done with the last four, two or
  * three (tail 2, 3) as four of which the last ones are not stored (the planes are wide
@@ -343,16 +399,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
             const int32_t *k = j->k;                                                       \
             int8_t *o = og;                                                                \
             for (c = cb; c > 0; --c, x += pw, k += TINYC_DW3_K, ++o) {                     \
-                tinyc_acc4 a;                                                              \
-                int32_t a4;                                                                \
-                tinyc_rq q;                                                                \
-                a.a0 = a.a1 = a.a2 = a.a3 = a4 = k[0];                                     \
-                a4 = ROW##5(&a, a4, x, TINYC_DW3_W(k, 0));                                 \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d1), TINYC_DW3_W(k, 1));               \
-                a4 = ROW##5(&a, a4, tinyc_dw3_at(x, d2), TINYC_DW3_W(k, 2));               \
-                q = tinyc_dw3_rq(k);                                                       \
-                o[4 * ch] = (int8_t)tinyc_rq_x2(a4, q.m, q.h, q.e);                        \
-                tinyc_dw3_out4(&a, q, o, ch);                                              \
+                ROW##_five(x, d1, d2, k, o, ch);                                           \
             }                                                                              \
         } else if (j->tail == 2) {                  /* two or three: four, not all stored */ \
             TINYC_DW3_TAIL(ROW, S, 2);                                                     \
@@ -373,8 +420,17 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_dw3_one(int32_t a, const int16_t *x, in
 TINYC_DW3_LOOP(tinyc_dw3_s1, tinyc_dw3_row_s1, 1)
 TINYC_DW3_LOOP(tinyc_dw3_s2, tinyc_dw3_row_s2, 2)
 
+/* Input row iy of the image (NULL: a padding row). */
+static inline const int8_t *tinyc_dw3_in_row(const tinyc_dw_fast_params *p, const int8_t *image,
+                                             int32_t iy)
+{
+    return iy >= 0 && iy < p->input.h ? image + iy * p->input.w * p->input.c : NULL;
+}
+
 /* The ring holds the planes of a block of cb channels (p->ring_c; 0: all of them): per block
- * every output row, its input rows widened once per block (the same work as one block). */
+ * every output row, its input rows widened once per block (the same work as one block).  The
+ * three slots rotate: r0, r1, r2 hold input rows iy, iy + 1, iy + 2 of output row oy; the next
+ * output row keeps the rows it shares and widens the stride's new ones into the freed slots. */
 static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
                       const int32_t *filter3, int16_t *scratch, int8_t *output)
 {
@@ -385,8 +441,6 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
     const int32_t pw = tinyc_dw3_width(p);
     const int32_t image_size = p->input.h * p->input.w * ch;
     const int32_t ring_c = p->ring_c > 0 && p->ring_c < ch ? p->ring_c : ch;
-    int16_t *slots[3];
-    int32_t have[3];
     int32_t b;
     int32_t c0;
     int32_t oy;
@@ -396,36 +450,44 @@ static void tinyc_dw3(const tinyc_dw_fast_params *p, const int8_t *input,
     j.pw = pw;
     j.full = ow >> 2;
     j.tail = ow & 3;
-    slots[0] = scratch;
-    slots[1] = scratch + ring_c * pw;
-    slots[2] = scratch + 2 * ring_c * pw;
     for (k = 0; k < 3 * ring_c * pw; k += 2) {    /* pw is even: whole words */
         *(tinyc_u32w *)(void *)(scratch + k) = 0;
     }
     for (c0 = 0; c0 < ch; c0 += ring_c) {
         const int32_t cb = ch - c0 < ring_c ? ch - c0 : ring_c;
         int8_t *out = output + c0;
+        tinyc_dw3_geo geo;
+        tinyc_dw3_geometry(p, pw, cb, &geo);
         j.cb = cb;
         j.k = filter3 + TINYC_DW3_K * c0;
         for (b = 0; b < p->output.n; ++b) {
             const int8_t *image = input + b * image_size + c0;
-            have[0] = have[1] = have[2] = INT32_MIN;
+            int16_t *r0 = scratch;
+            int16_t *r1 = scratch + ring_c * pw;
+            int16_t *r2 = scratch + 2 * ring_c * pw;
+            int32_t iy = -p->padding.h;
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy), r0);
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 1), r1);
+            tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 2), r2);
             for (oy = 0; oy < p->output.h; ++oy, out += ow * ch) {
-                const int16_t *rows[3];
-                for (k = 0; k < 3; ++k) {
-                    const int32_t iy = oy * sh - p->padding.h + k;
-                    const int32_t sl = ((iy % 3) + 3) % 3;
-                    if (have[sl] != iy) {
-                        tinyc_dw3_widen_row(p, iy >= 0 && iy < p->input.h
-                                               ? image + iy * p->input.w * ch : NULL,
-                                            slots[sl], pw, cb);
-                        have[sl] = iy;
+                if (oy > 0) {
+                    int16_t *t = r0;
+                    iy += sh;
+                    if (sh == 1) {                  /* keeps iy, iy + 1: one new row */
+                        r0 = r1;
+                        r1 = r2;
+                        r2 = t;
+                    } else {                        /* keeps iy: two new rows */
+                        r0 = r2;
+                        r2 = r1;
+                        r1 = t;
+                        tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 1), r1);
                     }
-                    rows[k] = slots[sl];
+                    tinyc_dw3_widen_row(&geo, tinyc_dw3_in_row(p, image, iy + 2), r2);
                 }
-                j.x = rows[0];
-                j.d1 = 2 * (int32_t)(rows[1] - rows[0]);
-                j.d2 = 2 * (int32_t)(rows[2] - rows[0]);
+                j.x = r0;
+                j.d1 = 2 * (int32_t)(r1 - r0);
+                j.d2 = 2 * (int32_t)(r2 - r0);
                 j.out = out;
                 if (sw == 1) {
                     tinyc_dw3_s1(&j);
