@@ -40,6 +40,23 @@ def _k(node: Node) -> tuple[int, int]:
     return k, (k + 3) // 4 * 4
 
 
+# The unrolled passes of the DSP path by (k4, step): step = the int16 between two pixels'
+# windows in the scratch (stride w * kh * in_c) -> (macro, pixels per pass). A model's copy of
+# the kernel defines the macro of each pass its layers run (CallContext.define) and compiles
+# only those (tinyc_fewch_mode in runtime/tinyc_conv2d_fewch_dsp.h).
+PASSES = {(28, 9): ("TINYC_FEWCH_K28_S9", 3),       # 3x3x3, stride 1 (ic): 3 pixels x 2 ch
+          (28, 18): ("TINYC_FEWCH_K28_S18", 3)}     # 3x3x3, stride 2 (vww)
+
+
+def pass_macro(node: Node, room: int | None = None) -> str | None:
+    """The macro of the unrolled pass that runs this layer, given the scratch (default:
+    fast.conv2d_scratch); None where its chunks are shorter than a pass or there is none."""
+    _, kh, _, cin = node.inputs[1].shape
+    macro, pixels = PASSES.get((_k(node)[1], node.attrs["stride"][1] * kh * cin), (None, 0))
+    room = fast.conv2d_scratch(node) if room is None else room
+    return macro if macro is not None and chunk(node, room) >= pixels else None
+
+
 def scratch_bytes(node: Node, chunk: int) -> int:
     """The widened columns of `chunk` pixels plus the zero taps after the last window."""
     _, kh, kw, cin = node.inputs[1].shape
@@ -98,6 +115,9 @@ def conv2d(node: Node, ctx) -> dict | None:
               + off * taps.astype(np.int64).sum(axis=1))
     b = ctx.array(f"{node.name}_bias2", "int32_t", b2,
                   comment=f"{node.name}: 2 * (bias + input offset * filter sum)")
+    macro = pass_macro(node, c.scratch)
+    if macro is not None:
+        ctx.define("tinyc_conv2d_fewch_s8.c", macro)
     return {"fast": True, "fewch": True, "k4": k4, "chunk": chunk(node, c.scratch),
             "rq": fast._rq_ptr(node, ctx, rq), "filter": filt, "bias": b,
             "scratch": fast._scratch_ptr(node, ctx), "kernel": (kh, kw)}

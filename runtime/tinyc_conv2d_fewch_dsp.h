@@ -130,27 +130,54 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
         TINYC_FEWCH_PAIRS3_28(S);                                                          \
         acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5;      \
     }
+#if defined(TINYC_FEWCH_K28_S9)
 TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s18, 18)
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
 TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s36, 36)
+#endif
 
 /* A 3-pixel x 2-channel pass by mode (1 or 2; tinyc_fewch_mode). */
 static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step,
                                                  const int16_t *w, int32_t nq, int32_t acc[6],
                                                  int32_t mode)
 {
+    (void)x0;
     (void)step;
+    (void)w;
     (void)nq;
+    (void)acc;
+    (void)mode;
+#if defined(TINYC_FEWCH_K28_S9)
     if (mode == 1) {
         tinyc_fewch_dot3_28_s18(x0, w, acc);
-    } else {
+    }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+    if (mode == 2) {
         tinyc_fewch_dot3_28_s36(x0, w, acc);
     }
+#endif
 }
 
-/* The unrolled pass of (nq, step): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 0 none. */
+/* The unrolled pass of (nq, step) where this model's copy of the kernel has it (the model's
+ * kernels/tinyc_conv2d_fewch_s8.c defines TINYC_FEWCH_K<k4>_S<step> for each pass its layers
+ * run, backend_c/fewch.py): 1 (k4 28, stride 1), 2 (k4 28, stride 2); 0 none. */
 static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
-    return nq != 7 ? 0 : step == 9 ? 1 : step == 18 ? 2 : 0;
+    (void)nq;
+    (void)step;
+#if defined(TINYC_FEWCH_K28_S9)
+    if (nq == 7 && step == 9) {
+        return 1;
+    }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+    if (nq == 7 && step == 18) {
+        return 2;
+    }
+#endif
+    return 0;
 }
 
 #endif /* TINYC_CONV2D_FEWCH_DSP_H */

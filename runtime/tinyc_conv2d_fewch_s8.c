@@ -168,6 +168,7 @@ static TINYC_ALWAYS_INLINE int8_t *tinyc_fewch_pairs(const int16_t *scratch, int
     return o;
 }
 
+#if defined(TINYC_FEWCH_K28_S9) || defined(TINYC_FEWCH_K28_S18)
 /* The 3-pixel x 2-channel passes of an unrolled mode (1, 2) over the first n / 3 * 3 pixels
  * of a chunk (scratch: their widened columns, o: their outputs); returns the pixels done.
  * (A last pass over pixels n - 3 .. n - 1 where two are left, recomputing one, measured
@@ -206,6 +207,7 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_triples(const int16_t *scratch, i
     }
     return i;
 }
+#endif
 
 void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
                            const int8_t *input, const int16_t *filter, const int32_t *bias,
@@ -238,12 +240,19 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                     scratch[i] = 0;             /* the zero taps of the last window */
                 }
                 i = 0;
-                if (mode == 1) {            /* the pass loop once per unrolled pass, chosen
-                                             * once per call */
+                (void)mode;
+                /* The pass loop once per unrolled pass, chosen once per call; only the passes
+                 * this model runs are compiled (TINYC_FEWCH_*: tinyc_fewch_mode). */
+#if defined(TINYC_FEWCH_K28_S9)
+                if (mode == 1) {
                     i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 1);
-                } else if (mode == 2) {
+                }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+                if (mode == 2) {
                     i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 2);
                 }
+#endif
                 o += i * oc;                /* the rest: two-pixel passes, a single pixel */
                 o = tinyc_fewch_pairs(scratch + i * step, n - i, step, filter, bias, rq, nq,
                                       oc, p.output_offset, o);

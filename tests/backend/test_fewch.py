@@ -5,6 +5,9 @@ on its corners: 1/2/3 input channels, stride 1/2, padding on every side, odd out
 last single pixel), chunks that split a row, batches, a narrow activation, no bias."""
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -97,3 +100,36 @@ def test_fewch_qemu(name, machine, rng, tmp_path):
     got = _run(_build(g, feed, tmp_path, machine), machine)
     assert "tinyc_conv2d_fewch_s8(" in (tmp_path / "model" / "model.c").read_text()
     assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
+
+
+def _text_bytes(c_dir, tmp_path) -> int:
+    """.text bytes of the model's copy of the kernel, arm-none-eabi-gcc -O2 for the M4."""
+    obj = tmp_path / f"{c_dir.name}.o"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                    "-mfpu=fpv4-sp-d16", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                    "-c", str(c_dir / "kernels" / "tinyc_conv2d_fewch_s8.c"), "-o", str(obj)],
+                   check=True)
+    out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True,
+                         text=True).stdout
+    return int(out.splitlines()[1].split()[0])
+
+
+def test_copy_compiles_only_its_passes(rng, tmp_path):
+    """A model's copy of the kernel defines the unrolled pass its layers run and no other
+    (fewch.PASSES), so a model that runs none carries no unrolled code: its copy is smaller."""
+    from tinyc.backend_c import emit_c
+
+    from .harness import sequential_plan
+    _need_toolchain()
+    sizes = {}
+    for name, macros in [("vww_like_c3_s2", ["TINYC_FEWCH_K28_S18"]),
+                         ("ic_like_c3_s1_same", ["TINYC_FEWCH_K28_S9"]), ("c1_10x3_s2", [])]:
+        g = _conv_graph("conv2d", rng, CASES[name])
+        emit_c(g, sequential_plan(g), tmp_path / name)
+        text = (tmp_path / name / "kernels" / "tinyc_conv2d_fewch_s8.c").read_text()
+        assert re.findall(r"^#define (TINYC_FEWCH_\w+) 1", text, re.M) == macros, name
+        assert fewch.pass_macro(g.nodes[0]) == (macros[0] if macros else None)
+        sizes[name] = _text_bytes(tmp_path / name, tmp_path)
+    # one 3x3x3 pass (14 tap pairs x 11 instructions, 6 requantizations) each
+    assert sizes["vww_like_c3_s2"] > sizes["c1_10x3_s2"] + 500, sizes
+    assert sizes["ic_like_c3_s1_same"] > sizes["c1_10x3_s2"] + 500, sizes
