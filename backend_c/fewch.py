@@ -45,7 +45,8 @@ def _k(node: Node) -> tuple[int, int]:
 # the kernel defines the macro of each pass its layers run (CallContext.define) and compiles
 # only those (tinyc_fewch_mode in runtime/tinyc_conv2d_fewch_dsp.h).
 PASSES = {(28, 9): ("TINYC_FEWCH_K28_S9", 3),       # 3x3x3, stride 1 (ic): 3 pixels x 2 ch
-          (28, 18): ("TINYC_FEWCH_K28_S18", 3)}     # 3x3x3, stride 2 (vww)
+          (28, 18): ("TINYC_FEWCH_K28_S18", 3),     # 3x3x3, stride 2 (vww)
+          (40, 20): ("TINYC_FEWCH_K40_S20", 5)}     # 10x4x1, stride 2 (kws): 5 pixels x 1
 
 
 def pass_macro(node: Node, room: int | None = None) -> str | None:
@@ -84,9 +85,9 @@ def applies(node: Node, room: int | None = None) -> bool:
         return False
     if w.shape[0] % 4 or tuple(node.attrs["dilation"]) != (1, 1) or not fast.applies(node):
         return False
-    if (w.shape[2] * w.shape[3]) % 4 == 0:      # the GEMM kernel's rows need no zero taps
-        return False
     room = fast.conv2d_scratch(node) if room is None else room
+    if (w.shape[2] * w.shape[3]) % 4 == 0 and pass_macro(node, room) is None:
+        return False        # the GEMM kernel's rows need no zero taps: as fast, unless unrolled
     return chunk(node, room) >= min(MIN_CHUNK, node.outputs[0].shape[2])
 
 

@@ -65,6 +65,20 @@ static inline void tinyc_fewch_dot3(const int16_t *x0, int32_t step, const int16
     }
 }
 
+/* acc[p] += sum over k < 4 nq of x_p[k] * w[16 (k / 4) + k % 4], x_p = x0 + p step, p < 5
+ * (the DSP twin's 5-pixel x 1-channel pass). */
+static inline void tinyc_fewch_dot5(const int16_t *x0, int32_t step, const int16_t *w,
+                                    int32_t nq, int32_t acc[5])
+{
+    int32_t k;
+    int32_t px;
+    for (px = 0; px < 5; ++px) {
+        for (k = 0; k < 4 * nq; ++k) {
+            acc[px] += (int32_t)x0[px * step + k] * w[16 * (k >> 2) + (k & 3)];
+        }
+    }
+}
+
 /* No unrolled passes here (the DSP twin's tinyc_fewch_mode). */
 static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {

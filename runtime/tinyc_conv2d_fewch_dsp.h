@@ -160,9 +160,66 @@ static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step
 #endif
 }
 
+/* One tap pair J (0..9) of the 5-pixel x 1-channel pass of k4 = 40 with windows 20 int16
+ * apart (a 10x4 filter on one input channel, stride 2: kws's first conv).  Pixel p's window is
+ * the scratch words 10 p .. 10 p + 19, so its tap pair J + 10 is pixel p + 1's tap pair J: the
+ * six words J, J + 10, .., J + 50 and the channel's weights J and J + 10 (w: the channel's
+ * first weight word in the [10][4 channels][4 taps] layout) serve 10 SMLAD for 8 LDR in two
+ * runs: 20 cycles for 20 MACs.  13 registers (5 sums, 2 pointers, 5 words, 1 weight), at most
+ * 10 in one asm. */
+#define TINYC_FEWCH_FIVE(J)                                                                \
+    __asm__("ldr %[v], [%[w], #%c[wo]]\n\t"                                                \
+            "ldr %[x0], [%[p], #%c[xo]]\n\t"                                               \
+            "ldr %[x1], [%[p], #%c[xo] + 40]\n\t"                                          \
+            "ldr %[x2], [%[p], #%c[xo] + 80]\n\t"                                          \
+            "ldr %[x3], [%[p], #%c[xo] + 120]\n\t"                                         \
+            "ldr %[x4], [%[p], #%c[xo] + 160]\n\t"                                         \
+            "smlad %[a0], %[x0], %[v], %[a0]\n\t"                                          \
+            "smlad %[a1], %[x1], %[v], %[a1]"                                              \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),                \
+              [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [v] "=&r"(v)                 \
+            : [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)),                                   \
+              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x2], %[v], %[a2]\n\t"                                          \
+            "smlad %[a3], %[x3], %[v], %[a3]\n\t"                                          \
+            "smlad %[a4], %[x4], %[v], %[a4]"                                              \
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)                                  \
+            : [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [v] "r"(v));                       \
+    __asm__("ldr %[v], [%[w], #%c[wo] + 160]\n\t"                                          \
+            "ldr %[x0], [%[p], #%c[xo] + 200]\n\t"                                         \
+            "smlad %[a0], %[x1], %[v], %[a0]\n\t"                                          \
+            "smlad %[a1], %[x2], %[v], %[a1]"                                              \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [v] "=&r"(v)                   \
+            : [x1] "r"(x1), [x2] "r"(x2), [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)),       \
+              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x3], %[v], %[a2]\n\t"                                          \
+            "smlad %[a3], %[x4], %[v], %[a3]\n\t"                                          \
+            "smlad %[a4], %[x0], %[v], %[a4]"                                              \
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)                                  \
+            : [x3] "r"(x3), [x4] "r"(x4), [x0] "r"(x0), [v] "r"(v))
+
+#if defined(TINYC_FEWCH_K40_S20)
+/* The 5-pixel x 1-channel pass of k4 = 40, step 20 (acc[pixel]; p: pixel 0's window). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_dot5(const int16_t *p, int32_t step,
+                                                 const int16_t *w, int32_t nq, int32_t acc[5])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4];
+    int32_t x0, x1, x2, x3, x4, v;
+    (void)step;
+    (void)nq;
+    TINYC_FEWCH_FIVE(0); TINYC_FEWCH_FIVE(1); TINYC_FEWCH_FIVE(2); TINYC_FEWCH_FIVE(3);
+    TINYC_FEWCH_FIVE(4); TINYC_FEWCH_FIVE(5); TINYC_FEWCH_FIVE(6); TINYC_FEWCH_FIVE(7);
+    TINYC_FEWCH_FIVE(8); TINYC_FEWCH_FIVE(9);
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4;
+}
+#endif
+
 /* The unrolled pass of (nq, step) where this model's copy of the kernel has it (the model's
  * kernels/tinyc_conv2d_fewch_s8.c defines TINYC_FEWCH_K<k4>_S<step> for each pass its layers
- * run, backend_c/fewch.py): 1 (k4 28, stride 1), 2 (k4 28, stride 2); 0 none. */
+ * run, backend_c/fewch.py): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 3 (k4 40, windows
+ * 20 int16 apart); 0 none. */
 static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
     (void)nq;
@@ -175,6 +232,11 @@ static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 #if defined(TINYC_FEWCH_K28_S18)
     if (nq == 7 && step == 18) {
         return 2;
+    }
+#endif
+#if defined(TINYC_FEWCH_K40_S20)
+    if (nq == 10 && step == 20) {
+        return 3;
     }
 #endif
     return 0;

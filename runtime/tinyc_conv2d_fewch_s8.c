@@ -209,6 +209,43 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_triples(const int16_t *scratch, i
 }
 #endif
 
+#if defined(TINYC_FEWCH_K40_S20)
+/* The 5-pixel x 1-channel passes of mode 3 (k4 40, windows 20 int16 apart) over the first
+ * n / 5 * 5 pixels of a chunk (scratch: their widened columns, o: their outputs); returns the
+ * pixels done.  One channel's five sums share its bias and requantization constants. */
+static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_fives(const int16_t *scratch, int32_t n,
+                                                     int32_t step, const int16_t *filter,
+                                                     const int32_t *bias, const tinyc_rq *rq,
+                                                     int32_t nq, int32_t oc, int8_t *o)
+{
+    int32_t i;
+    int32_t g;
+    for (i = 0; i + 4 < n; i += 5) {
+        const int16_t *x0 = scratch + i * step;
+        int8_t *op = o + i * oc;
+        const int16_t *w = filter;
+        const tinyc_rq *r = rq;
+        for (g = 0; g < oc; ++g) {
+            tinyc_rq q;
+            int32_t acc[5];
+            acc[0] = bias[g]; acc[1] = acc[0]; acc[2] = acc[0]; acc[3] = acc[0];
+            acc[4] = acc[0];
+            tinyc_fewch_dot5(x0, step, w + (g & 3) * 4, nq, acc);
+            q = tinyc_rq_next(&r);
+            op[g] = (int8_t)tinyc_rq_x2(acc[0], q.m, q.h, q.e);
+            op[oc + g] = (int8_t)tinyc_rq_x2(acc[1], q.m, q.h, q.e);
+            op[2 * oc + g] = (int8_t)tinyc_rq_x2(acc[2], q.m, q.h, q.e);
+            op[3 * oc + g] = (int8_t)tinyc_rq_x2(acc[3], q.m, q.h, q.e);
+            op[4 * oc + g] = (int8_t)tinyc_rq_x2(acc[4], q.m, q.h, q.e);
+            if ((g & 3) == 3) {
+                w += 16 * nq;
+            }
+        }
+    }
+    return i;
+}
+#endif
+
 void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
                            const int8_t *input, const int16_t *filter, const int32_t *bias,
                            int16_t *scratch, int8_t *output)
@@ -251,6 +288,11 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
 #if defined(TINYC_FEWCH_K28_S18)
                 if (mode == 2) {
                     i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 2);
+                }
+#endif
+#if defined(TINYC_FEWCH_K40_S20)
+                if (mode == 3) {
+                    i = tinyc_fewch_fives(scratch, n, step, filter, bias, rq, nq, oc, o);
                 }
 #endif
                 o += i * oc;                /* the rest: two-pixel passes, a single pixel */

@@ -49,6 +49,11 @@ CASES = {
     "c3_relu_narrow": Conv((1, 8, 7, 3), 8, (3, 3), (2, 1), (1, 0, 1, 2), zp_in=-3,
                            zp_out=-30, act="relu", spread=80),
     "c3_wide_chunked": Conv((1, 5, 70, 3), 4, (3, 3), (1, 1), SAME, zp_in=20, zp_out=-1),
+    # kws's first conv (10x4, one channel, stride 2): 5-pixel x 1-channel passes (k4 40)
+    "kws_like_c1_10x4_s2": Conv((2, 13, 10, 1), 8, (10, 4), (2, 2), (4, 1, 5, 1), zp_in=-83,
+                                zp_out=-128),
+    "c1_10x4_s2_w11": Conv((1, 12, 22, 1), 12, (10, 4), (2, 2), (4, 1, 5, 1), zp_in=100,
+                           zp_out=3, act="relu", spread=80),
 }
 
 
@@ -92,7 +97,8 @@ def test_fewch_not_taken(case, rng, tmp_path):
 
 @pytest.mark.parametrize("machine", MACHINES)
 @pytest.mark.parametrize("name", ["vww_like_c3_s2", "ic_like_c3_s1_same", "c1_10x3_s2",
-                                  "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked"])
+                                  "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked",
+                                  "kws_like_c1_10x4_s2", "c1_10x4_s2_w11"])
 def test_fewch_qemu(name, machine, rng, tmp_path):
     _need_toolchain()
     g = _conv_graph("conv2d", rng, CASES[name])
@@ -123,7 +129,8 @@ def test_copy_compiles_only_its_passes(rng, tmp_path):
     _need_toolchain()
     sizes = {}
     for name, macros in [("vww_like_c3_s2", ["TINYC_FEWCH_K28_S18"]),
-                         ("ic_like_c3_s1_same", ["TINYC_FEWCH_K28_S9"]), ("c1_10x3_s2", [])]:
+                         ("ic_like_c3_s1_same", ["TINYC_FEWCH_K28_S9"]),
+                         ("kws_like_c1_10x4_s2", ["TINYC_FEWCH_K40_S20"]), ("c1_10x3_s2", [])]:
         g = _conv_graph("conv2d", rng, CASES[name])
         emit_c(g, sequential_plan(g), tmp_path / name)
         text = (tmp_path / name / "kernels" / "tinyc_conv2d_fewch_s8.c").read_text()
@@ -133,3 +140,4 @@ def test_copy_compiles_only_its_passes(rng, tmp_path):
     # one 3x3x3 pass (14 tap pairs x 11 instructions, 6 requantizations) each
     assert sizes["vww_like_c3_s2"] > sizes["c1_10x3_s2"] + 500, sizes
     assert sizes["ic_like_c3_s1_same"] > sizes["c1_10x3_s2"] + 500, sizes
+    assert sizes["kws_like_c1_10x4_s2"] > sizes["c1_10x3_s2"] + 500, sizes
