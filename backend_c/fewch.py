@@ -12,8 +12,9 @@ filter's sum per channel (exact in int32: |offset| <= 255, the same bound).
 
 It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
 accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
-multiple of 4 (else the GEMM kernel's filter rows have no zero taps and it is as fast: kws's
-10x4 first conv measured 697,514 GEMM vs 715,814 here, est. M4 cycles), and it takes no
+multiple of 4 unless an unrolled pass runs it (else the GEMM kernel's filter rows have no zero
+taps and it is as fast: kws's 10x4 first conv measured 697,514 GEMM vs 715,814 here with the
+loop passes, 480,187 with its unrolled pass, est. M4 cycles), and it takes no
 more arena than that kernel's scratch (fast.conv2d_scratch, which the plan reserves): the chunk
 is the most pixels whose columns fit in it. select.py names it in the choice's `why`.
 """

@@ -65,18 +65,30 @@ static inline void tinyc_fewch_dot3(const int16_t *x0, int32_t step, const int16
     }
 }
 
-/* acc[p] += sum over k < 4 nq of x_p[k] * w[16 (k / 4) + k % 4], x_p = x0 + p step, p < 5
- * (the DSP twin's 5-pixel x 1-channel pass). */
+/* acc[p] = b + sum over k < 4 nq of x_p[k] * w[16 (k / 4) + k % 4], x_p = x0 + p step,
+ * p < 5 (the DSP twin's 5-pixel x 1-channel pass). */
 static inline void tinyc_fewch_dot5(const int16_t *x0, int32_t step, const int16_t *w,
-                                    int32_t nq, int32_t acc[5])
+                                    int32_t nq, int32_t b, int32_t acc[5])
 {
     int32_t k;
     int32_t px;
     for (px = 0; px < 5; ++px) {
+        acc[px] = b;
         for (k = 0; k < 4 * nq; ++k) {
             acc[px] += (int32_t)x0[px * step + k] * w[16 * (k >> 2) + (k & 3)];
         }
     }
+}
+
+/* y0..y4 stored at q, q + oc, .., q + 4 oc. */
+static inline void tinyc_fewch_store5(int8_t *q, int32_t oc, int32_t y0, int32_t y1,
+                                      int32_t y2, int32_t y3, int32_t y4)
+{
+    q[0] = (int8_t)y0;
+    q[oc] = (int8_t)y1;
+    q[2 * oc] = (int8_t)y2;
+    q[3 * oc] = (int8_t)y3;
+    q[4 * oc] = (int8_t)y4;
 }
 
 /* No unrolled passes here (the DSP twin's tinyc_fewch_mode). */

@@ -200,19 +200,72 @@ static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step
             : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)                                  \
             : [x3] "r"(x3), [x4] "r"(x4), [x0] "r"(x0), [v] "r"(v))
 
+/* Tap pair 0's first half with the sums starting at b (no copies of the bias). */
+#define TINYC_FEWCH_FIVE_FIRST                                                             \
+    __asm__("ldr %[v], [%[w]]\n\t"                                                        \
+            "ldr %[x0], [%[p]]\n\t"                                                       \
+            "ldr %[x1], [%[p], #40]\n\t"                                                  \
+            "ldr %[x2], [%[p], #80]\n\t"                                                  \
+            "ldr %[x3], [%[p], #120]\n\t"                                                 \
+            "ldr %[x4], [%[p], #160]\n\t"                                                 \
+            "smlad %[a0], %[x0], %[v], %[b]\n\t"                                          \
+            "smlad %[a1], %[x1], %[v], %[b]"                                               \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),              \
+              [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [v] "=&r"(v)                 \
+            : [p] "r"(p), [w] "r"(w), [b] "r"(b)                                           \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x2], %[v], %[b]\n\t"                                          \
+            "smlad %[a3], %[x3], %[v], %[b]\n\t"                                          \
+            "smlad %[a4], %[x4], %[v], %[b]"                                               \
+            : [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4)                               \
+            : [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [v] "r"(v), [b] "r"(b))
+
 #if defined(TINYC_FEWCH_K40_S20)
-/* The 5-pixel x 1-channel pass of k4 = 40, step 20 (acc[pixel]; p: pixel 0's window). */
+/* The 5-pixel x 1-channel pass of k4 = 40, step 20 (acc[pixel] = b + the window's sum; p:
+ * pixel 0's window). */
 static TINYC_ALWAYS_INLINE void tinyc_fewch_dot5(const int16_t *p, int32_t step,
-                                                 const int16_t *w, int32_t nq, int32_t acc[5])
+                                                 const int16_t *w, int32_t nq, int32_t b,
+                                                 int32_t acc[5])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4];
+    int32_t a0, a1, a2, a3, a4;
     int32_t x0, x1, x2, x3, x4, v;
     (void)step;
     (void)nq;
-    TINYC_FEWCH_FIVE(0); TINYC_FEWCH_FIVE(1); TINYC_FEWCH_FIVE(2); TINYC_FEWCH_FIVE(3);
+    TINYC_FEWCH_FIVE_FIRST;
+    __asm__("ldr %[v], [%[w], #160]\n\t"
+            "ldr %[x0], [%[p], #200]\n\t"
+            "smlad %[a0], %[x1], %[v], %[a0]\n\t"
+            "smlad %[a1], %[x2], %[v], %[a1]"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [v] "=&r"(v)
+            : [x1] "r"(x1), [x2] "r"(x2), [p] "r"(p), [w] "r"(w)
+            : "memory");
+    __asm__("smlad %[a2], %[x3], %[v], %[a2]\n\t"
+            "smlad %[a3], %[x4], %[v], %[a3]\n\t"
+            "smlad %[a4], %[x0], %[v], %[a4]"
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)
+            : [x3] "r"(x3), [x4] "r"(x4), [x0] "r"(x0), [v] "r"(v));
+    TINYC_FEWCH_FIVE(1); TINYC_FEWCH_FIVE(2); TINYC_FEWCH_FIVE(3);
     TINYC_FEWCH_FIVE(4); TINYC_FEWCH_FIVE(5); TINYC_FEWCH_FIVE(6); TINYC_FEWCH_FIVE(7);
     TINYC_FEWCH_FIVE(8); TINYC_FEWCH_FIVE(9);
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4;
+}
+
+/* y0..y4 (int8 values) stored at q, q + oc, .., q + 4 oc: one base and oc in registers. */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_store5(int8_t *q, int32_t oc, int32_t y0,
+                                                   int32_t y1, int32_t y2, int32_t y3,
+                                                   int32_t y4)
+{
+    int8_t *t;
+    __asm__ volatile("add %[t], %[q], %[oc], lsl #1\n\t"
+                     "strb %[y0], [%[q]]\n\t"
+                     "strb %[y1], [%[q], %[oc]]\n\t"
+                     "strb %[y2], [%[t]]\n\t"
+                     "strb %[y3], [%[t], %[oc]]\n\t"
+                     "strb %[y4], [%[t], %[oc], lsl #1]"
+                     : [t] "=&r"(t)
+                     : [q] "r"(q), [oc] "r"(oc), [y0] "r"(y0), [y1] "r"(y1), [y2] "r"(y2),
+                       [y3] "r"(y3), [y4] "r"(y4)
+                     : "memory");
 }
 #endif
 

@@ -13,7 +13,10 @@
  * pixels) and requantizes the eight sums with tinyc_rq; on DSP cores a 3x3x3 filter (k4 = 28,
  * stride 1 or 2: tinyc_fewch_mode) takes unrolled passes of three pixels x two channels
  * instead (tinyc_fewch_triples; the two-pixel passes only where fewer than three pixels are
- * left).  Same sums as tinyc_conv2d_s8 (exact
+ * left), and a 10x4 filter on one channel with stride 2 (k4 = 40, kws) passes of five pixels x
+ * one channel (tinyc_fewch_fives).  A model's copy of this file compiles only the unrolled
+ * passes its layers run (TINYC_FEWCH_*, defined at its top by backend_c/fewch.py).  Same sums
+ * as tinyc_conv2d_s8 (exact
  * int32: backend_c/fast.py's accumulator bound), same requantization.
  *
  * One loop structure for both paths; the dot product of a pass comes from
@@ -228,15 +231,13 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_fives(const int16_t *scratch, int
         for (g = 0; g < oc; ++g) {
             tinyc_rq q;
             int32_t acc[5];
-            acc[0] = bias[g]; acc[1] = acc[0]; acc[2] = acc[0]; acc[3] = acc[0];
-            acc[4] = acc[0];
-            tinyc_fewch_dot5(x0, step, w + (g & 3) * 4, nq, acc);
+            tinyc_fewch_dot5(x0, step, w + (g & 3) * 4, nq, bias[g], acc);
             q = tinyc_rq_next(&r);
-            op[g] = (int8_t)tinyc_rq_x2(acc[0], q.m, q.h, q.e);
-            op[oc + g] = (int8_t)tinyc_rq_x2(acc[1], q.m, q.h, q.e);
-            op[2 * oc + g] = (int8_t)tinyc_rq_x2(acc[2], q.m, q.h, q.e);
-            op[3 * oc + g] = (int8_t)tinyc_rq_x2(acc[3], q.m, q.h, q.e);
-            op[4 * oc + g] = (int8_t)tinyc_rq_x2(acc[4], q.m, q.h, q.e);
+            tinyc_fewch_store5(op + g, oc, tinyc_rq_x2(acc[0], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[1], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[2], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[3], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[4], q.m, q.h, q.e));
             if ((g & 3) == 3) {
                 w += 16 * nq;
             }
