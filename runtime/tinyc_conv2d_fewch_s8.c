@@ -13,8 +13,8 @@
  * pixels) and requantizes the eight sums with tinyc_rq; on DSP cores a 3x3x3 filter (k4 = 28,
  * stride 1 or 2: tinyc_fewch_mode) takes unrolled passes of three pixels x two channels
  * instead (tinyc_fewch_triples; the two-pixel passes only where fewer than three pixels are
- * left), and a 10x4 filter on one channel with stride 2 (k4 = 40, kws) passes of five pixels x
- * one channel (tinyc_fewch_fives).  A model's copy of this file compiles only the unrolled
+ * left); a 10x4 filter on one channel with stride 2 (k4 = 40, kws) takes passes of five
+ * pixels x one channel (tinyc_fewch_fives, on every core).  A model's copy of this file compiles only the unrolled
  * passes its layers run (TINYC_FEWCH_*, defined at its top by backend_c/fewch.py).  Same sums
  * as tinyc_conv2d_s8 (exact
  * int32: backend_c/fast.py's accumulator bound), same requantization.
