@@ -86,6 +86,7 @@ class CallContext:
         self._const_symbols: dict[int, str] = {}
         self._taken: set[str] = {f"{name}_invoke", f"{name}_invoke_with_arena",
                                  f"{name}_arena"}    # model.c's own
+        self.defines: dict[str, set[str]] = {}  # runtime .c -> macros its copy defines
 
     def symbol(self, base: str) -> str:
         ident = c_ident(base)
@@ -107,6 +108,11 @@ class CallContext:
                                                 ctype, per_line),
                             "comment": comment or f"{base}: {list(values.shape)}"})
         return sym
+
+    def define(self, source: str, macro: str) -> None:
+        """`#define macro 1` at the top of this model's copy of the runtime file `source`
+        (e.g. which unrolled passes of a kernel the model runs: the others are not compiled)."""
+        self.defines.setdefault(source, set()).add(macro)
 
     def choice(self, node: Node) -> KernelChoice:
         """select_kernels' choice for the node."""
@@ -321,8 +327,9 @@ def _remove_stale(out_dir: Path, keep) -> None:
 
 
 def _copy_kernels(out_dir: Path, texts: dict[str, str], dest: dict[str, str],
-                  names_h: str) -> list[Path]:
-    """kernels/: the runtime files; each .c first includes the model's link names."""
+                  names_h: str, defines: dict[str, set[str]]) -> list[Path]:
+    """kernels/: the runtime files; each .c first includes the model's link names, then
+    defines the macros the kernel calls asked for (CallContext.define), sorted."""
     kdir = out_dir / "kernels"
     kdir.mkdir(parents=True, exist_ok=True)
     for stale in sorted(kdir.glob("*.[ch]")):
@@ -332,7 +339,10 @@ def _copy_kernels(out_dir: Path, texts: dict[str, str], dest: dict[str, str],
     for src, text in texts.items():
         if src.endswith(".c"):
             text = (f'#include "../{names_h}" /* tinyc: this model\'s link names of the '
-                    'kernels */\n' + text)
+                    'kernels */\n'
+                    + "".join(f"#define {m} 1 /* tinyc: this model runs it */\n"
+                              for m in sorted(defines.get(src, ())))
+                    + text)
         files.append(_write(kdir / dest[src], text))
     return files
 
@@ -414,7 +424,7 @@ def emit_c(graph: Graph, plan, out_dir, name: str = DEFAULT_NAME,
         top.update({"tinyc.mk": "tinyc.mk.j2", "CMakeLists.txt": "CMakeLists.txt.j2"})
     _remove_stale(out_dir, top)
     files = [_write(out_dir / f, _ENV.get_template(t).render(**env)) for f, t in top.items()]
-    return files + _copy_kernels(out_dir, texts, dest, env["names_h"])
+    return files + _copy_kernels(out_dir, texts, dest, env["names_h"], ctx.defines)
 
 
 __all__ = ["emit_c", "CallContext", "KERNELS", "Kernel", "tinyc_version", "DEFAULT_NAME",

@@ -12,8 +12,9 @@ filter's sum per channel (exact in int32: |offset| <= 255, the same bound).
 
 It runs where the GEMM fast kernel would (fast.applies: the same requantization table and
 accumulator bound) with dense weights, in_c <= 3, out_c % 4 == 0, dilation 1, kw * in_c not a
-multiple of 4 (else the GEMM kernel's filter rows have no zero taps and it is as fast: kws's
-10x4 first conv measured 697,514 GEMM vs 715,814 here, est. M4 cycles), and it takes no
+multiple of 4 unless an unrolled pass runs it (else the GEMM kernel's filter rows have no zero
+taps and it is as fast: kws's 10x4 first conv measured 697,514 GEMM vs 715,814 here with the
+loop passes, 480,187 with its unrolled pass, est. M4 cycles), and it takes no
 more arena than that kernel's scratch (fast.conv2d_scratch, which the plan reserves): the chunk
 is the most pixels whose columns fit in it. select.py names it in the choice's `why`.
 """
@@ -38,6 +39,24 @@ def _k(node: Node) -> tuple[int, int]:
     _, kh, kw, cin = node.inputs[1].shape
     k = kh * kw * cin
     return k, (k + 3) // 4 * 4
+
+
+# The unrolled passes of the DSP path by (k4, step): step = the int16 between two pixels'
+# windows in the scratch (stride w * kh * in_c) -> (macro, pixels per pass). A model's copy of
+# the kernel defines the macro of each pass its layers run (CallContext.define) and compiles
+# only those (tinyc_fewch_mode in runtime/tinyc_conv2d_fewch_dsp.h).
+PASSES = {(28, 9): ("TINYC_FEWCH_K28_S9", 3),       # 3x3x3, stride 1 (ic): 3 pixels x 2 ch
+          (28, 18): ("TINYC_FEWCH_K28_S18", 3),     # 3x3x3, stride 2 (vww)
+          (40, 20): ("TINYC_FEWCH_K40_S20", 5)}     # 10x4x1, stride 2 (kws): 5 pixels x 1
+
+
+def pass_macro(node: Node, room: int | None = None) -> str | None:
+    """The macro of the unrolled pass that runs this layer, given the scratch (default:
+    fast.conv2d_scratch); None where its chunks are shorter than a pass or there is none."""
+    _, kh, _, cin = node.inputs[1].shape
+    macro, pixels = PASSES.get((_k(node)[1], node.attrs["stride"][1] * kh * cin), (None, 0))
+    room = fast.conv2d_scratch(node) if room is None else room
+    return macro if macro is not None and chunk(node, room) >= pixels else None
 
 
 def scratch_bytes(node: Node, chunk: int) -> int:
@@ -67,9 +86,9 @@ def applies(node: Node, room: int | None = None) -> bool:
         return False
     if w.shape[0] % 4 or tuple(node.attrs["dilation"]) != (1, 1) or not fast.applies(node):
         return False
-    if (w.shape[2] * w.shape[3]) % 4 == 0:      # the GEMM kernel's rows need no zero taps
-        return False
     room = fast.conv2d_scratch(node) if room is None else room
+    if (w.shape[2] * w.shape[3]) % 4 == 0 and pass_macro(node, room) is None:
+        return False        # the GEMM kernel's rows need no zero taps: as fast, unless unrolled
     return chunk(node, room) >= min(MIN_CHUNK, node.outputs[0].shape[2])
 
 
@@ -98,6 +117,9 @@ def conv2d(node: Node, ctx) -> dict | None:
               + off * taps.astype(np.int64).sum(axis=1))
     b = ctx.array(f"{node.name}_bias2", "int32_t", b2,
                   comment=f"{node.name}: 2 * (bias + input offset * filter sum)")
+    macro = pass_macro(node, c.scratch)
+    if macro is not None:
+        ctx.define("tinyc_conv2d_fewch_s8.c", macro)
     return {"fast": True, "fewch": True, "k4": k4, "chunk": chunk(node, c.scratch),
             "rq": fast._rq_ptr(node, ctx, rq), "filter": filt, "bias": b,
             "scratch": fast._scratch_ptr(node, ctx), "kernel": (kh, kw)}

@@ -130,27 +130,169 @@ static inline void tinyc_fewch_dot1(const int16_t *x0, const int16_t *w, int32_t
         TINYC_FEWCH_PAIRS3_28(S);                                                          \
         acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5;      \
     }
+#if defined(TINYC_FEWCH_K28_S9)
 TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s18, 18)
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
 TINYC_FEWCH_DOT3U(tinyc_fewch_dot3_28_s36, 36)
+#endif
 
 /* A 3-pixel x 2-channel pass by mode (1 or 2; tinyc_fewch_mode). */
 static TINYC_ALWAYS_INLINE void tinyc_fewch_dot3(const int16_t *x0, int32_t step,
                                                  const int16_t *w, int32_t nq, int32_t acc[6],
                                                  int32_t mode)
 {
+    (void)x0;
     (void)step;
+    (void)w;
     (void)nq;
+    (void)acc;
+    (void)mode;
+#if defined(TINYC_FEWCH_K28_S9)
     if (mode == 1) {
         tinyc_fewch_dot3_28_s18(x0, w, acc);
-    } else {
+    }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+    if (mode == 2) {
         tinyc_fewch_dot3_28_s36(x0, w, acc);
     }
+#endif
 }
 
-/* The unrolled pass of (nq, step): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 0 none. */
+/* One tap pair J (0..9) of the 5-pixel x 1-channel pass of k4 = 40 with windows 20 int16
+ * apart (a 10x4 filter on one input channel, stride 2: kws's first conv).  Pixel p's window is
+ * the scratch words 10 p .. 10 p + 19, so its tap pair J + 10 is pixel p + 1's tap pair J: the
+ * six words J, J + 10, .., J + 50 and the channel's weights J and J + 10 (w: the channel's
+ * first weight word in the [10][4 channels][4 taps] layout) serve 10 SMLAD for 8 LDR in two
+ * runs: 20 cycles for 20 MACs.  13 registers (5 sums, 2 pointers, 5 words, 1 weight), at most
+ * 10 in one asm. */
+#define TINYC_FEWCH_FIVE(J)                                                                \
+    __asm__("ldr %[v], [%[w], #%c[wo]]\n\t"                                                \
+            "ldr %[x0], [%[p], #%c[xo]]\n\t"                                               \
+            "ldr %[x1], [%[p], #%c[xo] + 40]\n\t"                                          \
+            "ldr %[x2], [%[p], #%c[xo] + 80]\n\t"                                          \
+            "ldr %[x3], [%[p], #%c[xo] + 120]\n\t"                                         \
+            "ldr %[x4], [%[p], #%c[xo] + 160]\n\t"                                         \
+            "smlad %[a0], %[x0], %[v], %[a0]\n\t"                                          \
+            "smlad %[a1], %[x1], %[v], %[a1]"                                              \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),                \
+              [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [v] "=&r"(v)                 \
+            : [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)),                                   \
+              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x2], %[v], %[a2]\n\t"                                          \
+            "smlad %[a3], %[x3], %[v], %[a3]\n\t"                                          \
+            "smlad %[a4], %[x4], %[v], %[a4]"                                              \
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)                                  \
+            : [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [v] "r"(v));                       \
+    __asm__("ldr %[v], [%[w], #%c[wo] + 160]\n\t"                                          \
+            "ldr %[x0], [%[p], #%c[xo] + 200]\n\t"                                         \
+            "smlad %[a0], %[x1], %[v], %[a0]\n\t"                                          \
+            "smlad %[a1], %[x2], %[v], %[a1]"                                              \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [v] "=&r"(v)                   \
+            : [x1] "r"(x1), [x2] "r"(x2), [p] "r"(p), [w] "r"(w), [xo] "i"(4 * (J)),       \
+              [wo] "i"(32 * ((J) >> 1) + 4 * ((J) & 1))                                    \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x3], %[v], %[a2]\n\t"                                          \
+            "smlad %[a3], %[x4], %[v], %[a3]\n\t"                                          \
+            "smlad %[a4], %[x0], %[v], %[a4]"                                              \
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)                                  \
+            : [x3] "r"(x3), [x4] "r"(x4), [x0] "r"(x0), [v] "r"(v))
+
+/* Tap pair 0's first half with the sums starting at b (no copies of the bias). */
+#define TINYC_FEWCH_FIVE_FIRST                                                             \
+    __asm__("ldr %[v], [%[w]]\n\t"                                                        \
+            "ldr %[x0], [%[p]]\n\t"                                                       \
+            "ldr %[x1], [%[p], #40]\n\t"                                                  \
+            "ldr %[x2], [%[p], #80]\n\t"                                                  \
+            "ldr %[x3], [%[p], #120]\n\t"                                                 \
+            "ldr %[x4], [%[p], #160]\n\t"                                                 \
+            "smlad %[a0], %[x0], %[v], %[b]\n\t"                                          \
+            "smlad %[a1], %[x1], %[v], %[b]"                                               \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),              \
+              [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [v] "=&r"(v)                 \
+            : [p] "r"(p), [w] "r"(w), [b] "r"(b)                                           \
+            : "memory");                                                                   \
+    __asm__("smlad %[a2], %[x2], %[v], %[b]\n\t"                                          \
+            "smlad %[a3], %[x3], %[v], %[b]\n\t"                                          \
+            "smlad %[a4], %[x4], %[v], %[b]"                                               \
+            : [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4)                               \
+            : [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [v] "r"(v), [b] "r"(b))
+
+#if defined(TINYC_FEWCH_K40_S20)
+/* The 5-pixel x 1-channel pass of k4 = 40, step 20 (acc[pixel] = b + the window's sum; p:
+ * pixel 0's window). */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_dot5(const int16_t *p, int32_t step,
+                                                 const int16_t *w, int32_t nq, int32_t b,
+                                                 int32_t acc[5])
+{
+    int32_t a0, a1, a2, a3, a4;
+    int32_t x0, x1, x2, x3, x4, v;
+    (void)step;
+    (void)nq;
+    TINYC_FEWCH_FIVE_FIRST;
+    __asm__("ldr %[v], [%[w], #160]\n\t"
+            "ldr %[x0], [%[p], #200]\n\t"
+            "smlad %[a0], %[x1], %[v], %[a0]\n\t"
+            "smlad %[a1], %[x2], %[v], %[a1]"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [v] "=&r"(v)
+            : [x1] "r"(x1), [x2] "r"(x2), [p] "r"(p), [w] "r"(w)
+            : "memory");
+    __asm__("smlad %[a2], %[x3], %[v], %[a2]\n\t"
+            "smlad %[a3], %[x4], %[v], %[a3]\n\t"
+            "smlad %[a4], %[x0], %[v], %[a4]"
+            : [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4)
+            : [x3] "r"(x3), [x4] "r"(x4), [x0] "r"(x0), [v] "r"(v));
+    TINYC_FEWCH_FIVE(1); TINYC_FEWCH_FIVE(2); TINYC_FEWCH_FIVE(3);
+    TINYC_FEWCH_FIVE(4); TINYC_FEWCH_FIVE(5); TINYC_FEWCH_FIVE(6); TINYC_FEWCH_FIVE(7);
+    TINYC_FEWCH_FIVE(8); TINYC_FEWCH_FIVE(9);
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4;
+}
+
+/* y0..y4 (int8 values) stored at q, q + oc, .., q + 4 oc: one base and oc in registers. */
+static TINYC_ALWAYS_INLINE void tinyc_fewch_store5(int8_t *q, int32_t oc, int32_t y0,
+                                                   int32_t y1, int32_t y2, int32_t y3,
+                                                   int32_t y4)
+{
+    int8_t *t;
+    __asm__ volatile("add %[t], %[q], %[oc], lsl #1\n\t"
+                     "strb %[y0], [%[q]]\n\t"
+                     "strb %[y1], [%[q], %[oc]]\n\t"
+                     "strb %[y2], [%[t]]\n\t"
+                     "strb %[y3], [%[t], %[oc]]\n\t"
+                     "strb %[y4], [%[t], %[oc], lsl #1]"
+                     : [t] "=&r"(t)
+                     : [q] "r"(q), [oc] "r"(oc), [y0] "r"(y0), [y1] "r"(y1), [y2] "r"(y2),
+                       [y3] "r"(y3), [y4] "r"(y4)
+                     : "memory");
+}
+#endif
+
+/* The unrolled pass of (nq, step) where this model's copy of the kernel has it (the model's
+ * kernels/tinyc_conv2d_fewch_s8.c defines TINYC_FEWCH_K<k4>_S<step> for each pass its layers
+ * run, backend_c/fewch.py): 1 (k4 28, stride 1), 2 (k4 28, stride 2), 3 (k4 40, windows
+ * 20 int16 apart); 0 none. */
 static inline int32_t tinyc_fewch_mode(int32_t nq, int32_t step)
 {
-    return nq != 7 ? 0 : step == 9 ? 1 : step == 18 ? 2 : 0;
+    (void)nq;
+    (void)step;
+#if defined(TINYC_FEWCH_K28_S9)
+    if (nq == 7 && step == 9) {
+        return 1;
+    }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+    if (nq == 7 && step == 18) {
+        return 2;
+    }
+#endif
+#if defined(TINYC_FEWCH_K40_S20)
+    if (nq == 10 && step == 20) {
+        return 3;
+    }
+#endif
+    return 0;
 }
 
 #endif /* TINYC_CONV2D_FEWCH_DSP_H */

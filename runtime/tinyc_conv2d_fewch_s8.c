@@ -13,7 +13,10 @@
  * pixels) and requantizes the eight sums with tinyc_rq; on DSP cores a 3x3x3 filter (k4 = 28,
  * stride 1 or 2: tinyc_fewch_mode) takes unrolled passes of three pixels x two channels
  * instead (tinyc_fewch_triples; the two-pixel passes only where fewer than three pixels are
- * left).  Same sums as tinyc_conv2d_s8 (exact
+ * left); a 10x4 filter on one channel with stride 2 (k4 = 40, kws) takes passes of five
+ * pixels x one channel (tinyc_fewch_fives, on every core).  A model's copy of this file compiles only the unrolled
+ * passes its layers run (TINYC_FEWCH_*, defined at its top by backend_c/fewch.py).  Same sums
+ * as tinyc_conv2d_s8 (exact
  * int32: backend_c/fast.py's accumulator bound), same requantization.
  *
  * One loop structure for both paths; the dot product of a pass comes from
@@ -168,6 +171,7 @@ static TINYC_ALWAYS_INLINE int8_t *tinyc_fewch_pairs(const int16_t *scratch, int
     return o;
 }
 
+#if defined(TINYC_FEWCH_K28_S9) || defined(TINYC_FEWCH_K28_S18)
 /* The 3-pixel x 2-channel passes of an unrolled mode (1, 2) over the first n / 3 * 3 pixels
  * of a chunk (scratch: their widened columns, o: their outputs); returns the pixels done.
  * (A last pass over pixels n - 3 .. n - 1 where two are left, recomputing one, measured
@@ -206,6 +210,42 @@ static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_triples(const int16_t *scratch, i
     }
     return i;
 }
+#endif
+
+#if defined(TINYC_FEWCH_K40_S20)
+/* The 5-pixel x 1-channel passes of mode 3 (k4 40, windows 20 int16 apart) over the first
+ * n / 5 * 5 pixels of a chunk (scratch: their widened columns, o: their outputs); returns the
+ * pixels done.  One channel's five sums share its bias and requantization constants. */
+static TINYC_ALWAYS_INLINE int32_t tinyc_fewch_fives(const int16_t *scratch, int32_t n,
+                                                     int32_t step, const int16_t *filter,
+                                                     const int32_t *bias, const tinyc_rq *rq,
+                                                     int32_t nq, int32_t oc, int8_t *o)
+{
+    int32_t i;
+    int32_t g;
+    for (i = 0; i + 4 < n; i += 5) {
+        const int16_t *x0 = scratch + i * step;
+        int8_t *op = o + i * oc;
+        const int16_t *w = filter;
+        const tinyc_rq *r = rq;
+        for (g = 0; g < oc; ++g) {
+            tinyc_rq q;
+            int32_t acc[5];
+            tinyc_fewch_dot5(x0, step, w + (g & 3) * 4, nq, bias[g], acc);
+            q = tinyc_rq_next(&r);
+            tinyc_fewch_store5(op + g, oc, tinyc_rq_x2(acc[0], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[1], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[2], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[3], q.m, q.h, q.e),
+                               tinyc_rq_x2(acc[4], q.m, q.h, q.e));
+            if ((g & 3) == 3) {
+                w += 16 * nq;
+            }
+        }
+    }
+    return i;
+}
+#endif
 
 void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq *rq,
                            const int8_t *input, const int16_t *filter, const int32_t *bias,
@@ -238,12 +278,24 @@ void tinyc_conv2d_fewch_s8(const tinyc_conv_fewch_params *params, const tinyc_rq
                     scratch[i] = 0;             /* the zero taps of the last window */
                 }
                 i = 0;
-                if (mode == 1) {            /* the pass loop once per unrolled pass, chosen
-                                             * once per call */
+                (void)mode;
+                /* The pass loop once per unrolled pass, chosen once per call; only the passes
+                 * this model runs are compiled (TINYC_FEWCH_*: tinyc_fewch_mode). */
+#if defined(TINYC_FEWCH_K28_S9)
+                if (mode == 1) {
                     i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 1);
-                } else if (mode == 2) {
+                }
+#endif
+#if defined(TINYC_FEWCH_K28_S18)
+                if (mode == 2) {
                     i = tinyc_fewch_triples(scratch, n, step, filter, bias, rq, nq, oc, o, 2);
                 }
+#endif
+#if defined(TINYC_FEWCH_K40_S20)
+                if (mode == 3) {
+                    i = tinyc_fewch_fives(scratch, n, step, filter, bias, rq, nq, oc, o);
+                }
+#endif
                 o += i * oc;                /* the rest: two-pixel passes, a single pixel */
                 o = tinyc_fewch_pairs(scratch + i * step, n - i, step, filter, bias, rq, nq,
                                       oc, p.output_offset, o);

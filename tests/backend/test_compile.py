@@ -214,12 +214,14 @@ def _strict_sources(root: Path) -> list[Path]:
 
 
 def _runtime_line(root: Path, file: str, line: int) -> str:
-    """kernels/X.c:N -> runtime/X.c:M (emit prepends one #include line to each kernel .c)."""
+    """kernels/X.c:N -> runtime/X.c:M (emit prepends an #include line to each kernel .c and
+    the #define lines of CallContext.define, each marked '/* tinyc: ')."""
     p = root / file
     if p.parent.name != "kernels":
         return f"{file}:{line}"
-    first = p.read_text().splitlines()[0] if p.suffix == ".c" else ""
-    return f"runtime/{p.name}:{line - 1 if 'model_names.h' in first else line}"
+    lines = p.read_text().splitlines() if p.suffix == ".c" else []
+    added = next((i for i, t in enumerate(lines) if "/* tinyc: " not in t), len(lines))
+    return f"runtime/{p.name}:{line - added}"
 
 
 _DIAGNOSTICS: dict = {}

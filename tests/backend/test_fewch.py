@@ -5,6 +5,9 @@ on its corners: 1/2/3 input channels, stride 1/2, padding on every side, odd out
 last single pixel), chunks that split a row, batches, a narrow activation, no bias."""
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -46,6 +49,11 @@ CASES = {
     "c3_relu_narrow": Conv((1, 8, 7, 3), 8, (3, 3), (2, 1), (1, 0, 1, 2), zp_in=-3,
                            zp_out=-30, act="relu", spread=80),
     "c3_wide_chunked": Conv((1, 5, 70, 3), 4, (3, 3), (1, 1), SAME, zp_in=20, zp_out=-1),
+    # kws's first conv (10x4, one channel, stride 2): 5-pixel x 1-channel passes (k4 40)
+    "kws_like_c1_10x4_s2": Conv((2, 13, 10, 1), 8, (10, 4), (2, 2), (4, 1, 5, 1), zp_in=-83,
+                                zp_out=-128),
+    "c1_10x4_s2_w11": Conv((1, 12, 22, 1), 12, (10, 4), (2, 2), (4, 1, 5, 1), zp_in=100,
+                           zp_out=3, act="relu", spread=80),
 }
 
 
@@ -89,7 +97,8 @@ def test_fewch_not_taken(case, rng, tmp_path):
 
 @pytest.mark.parametrize("machine", MACHINES)
 @pytest.mark.parametrize("name", ["vww_like_c3_s2", "ic_like_c3_s1_same", "c1_10x3_s2",
-                                  "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked"])
+                                  "c2_5x5_odd_w", "c3_relu_narrow", "c3_wide_chunked",
+                                  "kws_like_c1_10x4_s2", "c1_10x4_s2_w11"])
 def test_fewch_qemu(name, machine, rng, tmp_path):
     _need_toolchain()
     g = _conv_graph("conv2d", rng, CASES[name])
@@ -97,3 +106,38 @@ def test_fewch_qemu(name, machine, rng, tmp_path):
     got = _run(_build(g, feed, tmp_path, machine), machine)
     assert "tinyc_conv2d_fewch_s8(" in (tmp_path / "model" / "model.c").read_text()
     assert bytes.fromhex(got["out"]) == interpret(g, feed)[0].tobytes()
+
+
+def _text_bytes(c_dir, tmp_path) -> int:
+    """.text bytes of the model's copy of the kernel, arm-none-eabi-gcc -O2 for the M4."""
+    obj = tmp_path / f"{c_dir.name}.o"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                    "-mfpu=fpv4-sp-d16", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                    "-c", str(c_dir / "kernels" / "tinyc_conv2d_fewch_s8.c"), "-o", str(obj)],
+                   check=True)
+    out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True,
+                         text=True).stdout
+    return int(out.splitlines()[1].split()[0])
+
+
+def test_copy_compiles_only_its_passes(rng, tmp_path):
+    """A model's copy of the kernel defines the unrolled pass its layers run and no other
+    (fewch.PASSES), so a model that runs none carries no unrolled code: its copy is smaller."""
+    from tinyc.backend_c import emit_c
+
+    from .harness import sequential_plan
+    _need_toolchain()
+    sizes = {}
+    for name, macros in [("vww_like_c3_s2", ["TINYC_FEWCH_K28_S18"]),
+                         ("ic_like_c3_s1_same", ["TINYC_FEWCH_K28_S9"]),
+                         ("kws_like_c1_10x4_s2", ["TINYC_FEWCH_K40_S20"]), ("c1_10x3_s2", [])]:
+        g = _conv_graph("conv2d", rng, CASES[name])
+        emit_c(g, sequential_plan(g), tmp_path / name)
+        text = (tmp_path / name / "kernels" / "tinyc_conv2d_fewch_s8.c").read_text()
+        assert re.findall(r"^#define (TINYC_FEWCH_\w+) 1", text, re.M) == macros, name
+        assert fewch.pass_macro(g.nodes[0]) == (macros[0] if macros else None)
+        sizes[name] = _text_bytes(tmp_path / name, tmp_path)
+    # one 3x3x3 pass (14 tap pairs x 11 instructions, 6 requantizations) each
+    assert sizes["vww_like_c3_s2"] > sizes["c1_10x3_s2"] + 500, sizes
+    assert sizes["ic_like_c3_s1_same"] > sizes["c1_10x3_s2"] + 500, sizes
+    assert sizes["kws_like_c1_10x4_s2"] > sizes["c1_10x3_s2"] + 500, sizes
