@@ -119,7 +119,7 @@ def add_compression_args(p: argparse.ArgumentParser) -> None:
                    help="weight storage: auto (a compact format where it saves >= 1/8, sparse "
                    "only where not slower; default), small (the smallest), dense, speed (more "
                    "flash for fewer cycles: stride-1 3x3 convs as Winograd and 1x1 convs with "
-                   "pre-widened int16 weights), or one "
+                   "pre-widened int16 weights, and every kernel's scratch whole), or one "
                    "format")
     g.add_argument("--finetune", metavar="EPOCHS", type=_number(int, 1, 10**6, False, False,
                                                                 "10"),

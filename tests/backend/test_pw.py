@@ -166,3 +166,19 @@ def test_kws_speed_equals_tflm(kws_speed, where):
            else m.run_qemu(ref["inputs"], batch=True, board=where))
     want = ref["outputs_tflm"]
     assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+
+
+def test_speed_keeps_the_depthwise_rings_whole(kws_speed, models_dir):
+    """storage="speed" trades RAM for cycles: kws's depthwise 3x3 layers keep their whole
+    ring of rows (dense trims it to a block of channels so as not to raise the arena)."""
+    import tinyc
+    from tinyc.backend_c.select import scratch_sizes, select_kernels
+    dense = tinyc.compile(models_dir / "mlperf-tiny" / "kws_int8_qdq.onnx", board="stm32",
+                          storage="dense")
+    speed, _ = kws_speed
+    full = scratch_sizes(select_kernels(speed.graph, "speed"))
+    dws = [n.name for n in speed.graph.nodes if n.op == "depthwise_conv2d"]
+    assert len(dws) == 4
+    for name in dws:
+        assert speed.kernels[name].scratch == full[name] > dense.kernels[name].scratch > 0
+    assert speed.plan.arena_bytes > dense.plan.arena_bytes
