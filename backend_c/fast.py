@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Node, qmath
+from ..ir import DType, Node, qmath
 from ..ir.ops.conv import CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED
 
 ACC_LIMIT = 1 << 29
@@ -456,3 +456,13 @@ def scratch_steps(node: Node) -> list[int]:
     """SCRATCH_STEPS of the op's fast kernel (dense weights), largest first; [] if none."""
     steps = SCRATCH_STEPS.get(node.op)
     return [] if steps is None else steps(node)
+
+
+def int8_conv_why_not(node: Node, fits) -> str | None:
+    """The checks the storage="speed" conv formats (wino.py, pw.py) share: a conv2d with
+    constant weights, int8 activations, and fits(weights) (None, else why not)."""
+    if node.op != CONV2D or not node.inputs[1].is_const:
+        return "not a conv2d with constant weights"
+    if any(v.dtype is not DType.INT8 for v in (node.inputs[0], node.outputs[0])):
+        return "not int8 activations"
+    return fits(np.asarray(node.inputs[1].data))

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import DType, Node
-from ..ir.ops.conv import CONV2D
+from ..ir import Node
 from . import fast
 
 PIX = 3                 # pixels per block (TINYC_PW_PIX)
@@ -68,11 +67,7 @@ def stream(node: Node) -> np.ndarray:
 
 def why_not(node: Node) -> str | None:
     """None where the pw kernel applies to the layer, else why not."""
-    if node.op != CONV2D or not node.inputs[1].is_const:
-        return "not a conv2d with constant weights"
-    if any(v.dtype is not DType.INT8 for v in (node.inputs[0], node.outputs[0])):
-        return "not int8 activations"
-    reason = _fits(np.asarray(node.inputs[1].data))
+    reason = fast.int8_conv_why_not(node, _fits)
     if reason:
         return reason
     a = node.attrs

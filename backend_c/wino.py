@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import DType, Node
-from ..ir.ops.conv import CONV2D
+from ..ir import Node
 from . import fast
 
 T = 3                                    # tiles per block (TINYC_WINO_T)
@@ -60,11 +59,7 @@ def _fits(w: np.ndarray) -> str | None:
 
 def why_not(node: Node) -> str | None:
     """None where the Winograd kernel applies to the layer, else why not."""
-    if node.op != CONV2D or not node.inputs[1].is_const:
-        return "not a conv2d with constant weights"
-    if any(v.dtype is not DType.INT8 for v in (node.inputs[0], node.outputs[0])):
-        return "not int8 activations"
-    reason = _fits(np.asarray(node.inputs[1].data))
+    reason = fast.int8_conv_why_not(node, _fits)
     if reason:
         return reason
     a = node.attrs
