@@ -212,3 +212,22 @@ def run_standalone(g: Graph, c_dir: Path, work: Path, feeds, flags=SANITIZE) -> 
         assert res.returncode == 0, res.stderr.decode()[-3000:]
         want = b"".join(w.tobytes() for w in interpret(g, feed))
         assert res.stdout == want, "standalone build differs from interpret"
+
+
+def mlperf_speed(models_dir: Path, name: str):
+    """(the MLPerf Tiny model `name` compiled for stm32 with storage="speed", its reference
+    npz: inputs, outputs_tflm)."""
+    import tinyc
+    folder = models_dir / "mlperf-tiny"
+    return (tinyc.compile(folder / f"{name}_int8_qdq.onnx", board="stm32", storage="speed"),
+            np.load(folder / f"{name}_ref.npz"))
+
+
+def equals_tflm(m, ref, where: str) -> bool:
+    """The model's outputs on the reference inputs, on the host or in QEMU on board `where`,
+    equal TFLite Micro's."""
+    got = (m.run_host(ref["inputs"], batch=True) if where == "host"
+           else m.run_qemu(ref["inputs"], batch=True, board=where))
+    want = ref["outputs_tflm"]
+    return bool(np.array_equal(np.asarray(got).reshape(want.shape), want))
+

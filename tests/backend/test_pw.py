@@ -13,7 +13,8 @@ from tinyc.backend_c import pw
 from tinyc.backend_c.select import select_kernels
 from tinyc.ir import Graph, interpret
 
-from .harness import check_graph, dense_requant, int8_input, random_int8, set_q
+from .harness import (check_graph, dense_requant, equals_tflm, int8_input, mlperf_speed,
+                      random_int8, set_q)
 from .test_conv import Conv, _act, _conv_graph
 
 
@@ -147,10 +148,7 @@ def test_pw_qemu(machine, tmp_path):
 
 @pytest.fixture(scope="module")
 def kws_speed(models_dir):
-    import tinyc
-    folder = models_dir / "mlperf-tiny"
-    ref = np.load(folder / "kws_ref.npz")
-    return tinyc.compile(folder / "kws_int8_qdq.onnx", board="stm32", storage="speed"), ref
+    return mlperf_speed(models_dir, "kws")
 
 
 def test_kws_speed_takes_pw(kws_speed):
@@ -161,11 +159,7 @@ def test_kws_speed_takes_pw(kws_speed):
 @pytest.mark.parametrize("where", ["host", "stm32"])
 def test_kws_speed_equals_tflm(kws_speed, where):
     """Host C (portable path) and QEMU Cortex-M4 (DSP path) give TFLite Micro's outputs."""
-    m, ref = kws_speed
-    got = (m.run_host(ref["inputs"], batch=True) if where == "host"
-           else m.run_qemu(ref["inputs"], batch=True, board=where))
-    want = ref["outputs_tflm"]
-    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+    assert equals_tflm(*kws_speed, where)
 
 
 def test_speed_keeps_the_depthwise_rings_whole(kws_speed, models_dir):

@@ -12,7 +12,7 @@ from tinyc.backend_c import wino
 from tinyc.ir import interpret
 from tinyc.backend_c.select import select_kernels
 
-from .harness import check_graph
+from .harness import check_graph, equals_tflm, mlperf_speed
 from .test_conv import Conv, _conv_graph
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.int64)
@@ -144,10 +144,7 @@ def test_wino_qemu(name, machine, tmp_path):
 
 @pytest.fixture(scope="module")
 def ic_speed(models_dir):
-    import tinyc
-    folder = models_dir / "mlperf-tiny"
-    ref = np.load(folder / "ic_ref.npz")
-    return tinyc.compile(folder / "ic_int8_qdq.onnx", board="stm32", storage="speed"), ref
+    return mlperf_speed(models_dir, "ic")
 
 
 def test_ic_speed_takes_wino(ic_speed):
@@ -157,17 +154,11 @@ def test_ic_speed_takes_wino(ic_speed):
 
 
 def test_ic_speed_host_equals_tflm(ic_speed):
-    m, ref = ic_speed
-    got = m.run_host(ref["inputs"], batch=True)
-    want = ref["outputs_tflm"]
-    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+    assert equals_tflm(*ic_speed, "host")
 
 
 @pytest.mark.parametrize("board", ["stm32", "lm3s6965"])
 def test_ic_speed_qemu_equals_tflm(ic_speed, board):
     """Cortex-M4 (DSP path) and Cortex-M3 (portable path) run the Winograd kernel with TFLite
     Micro's bits."""
-    m, ref = ic_speed
-    got = m.run_qemu(ref["inputs"], batch=True, board=board)
-    want = ref["outputs_tflm"]
-    assert np.array_equal(np.asarray(got).reshape(want.shape), want)
+    assert equals_tflm(*ic_speed, board)
