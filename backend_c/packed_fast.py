@@ -4,7 +4,8 @@ in exactly the layout of the dense fast kernel and runs that kernel's loops on t
 compressed layer costs the dense cycles plus one decode of each weight per inference.
 
 * conv2d: blocks of output channels (`block`: the whole layer when its decoded filter takes
-  at most BLOCK_BYTES, else the largest even count that fits), each decoded once and run over
+  at most BLOCK_BYTES or when the plan has room for it under the arena's peak
+  (pipeline._free_speedups), else the largest even count that fits), each decoded once and run over
   every pixel before the next (tinyc_conv2d_fast_s8_chans); the im2col of a windowed conv is
   redone per block, which is why the blocks are not smaller;
 * depthwise: the whole filter, widened to the dense kernel's int16 lanes, and its two biases.
@@ -44,10 +45,14 @@ def applies(node: Node, fmt: str) -> bool:
             and fast.applies(node))
 
 
-def block(node: Node) -> int:
+def block(node: Node, room: int | None = None) -> int:
     """Output channels decoded at a time (conv2d): BLOCK_BYTES of decoded filter, but at
-    least MIN_WINDOWED channels where a block repeats a windowed im2col (not a 1x1 copy)."""
+    least MIN_WINDOWED channels where a block repeats a windowed im2col (not a 1x1 copy);
+    the whole layer where `room` (the arena scratch a plan gives the layer,
+    pipeline._free_speedups: where it does not raise the arena) holds it."""
     k4, oc = fast._conv_k4(node)[0], node.inputs[1].shape[0]
+    if room is not None and _conv_scratch(node, oc) <= room:
+        return oc
     least = 2 if tuple(node.inputs[1].shape[1:3]) == (1, 1) else MIN_WINDOWED
     n = max(least, BLOCK_BYTES // k4 & ~1)
     return oc if n >= oc else n
@@ -57,12 +62,22 @@ def _ceil4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def scratch(node: Node) -> int:
-    """Arena bytes of the fast packed kernel (runtime/tinyc_packed.h)."""
+def scratch(node: Node, room: int | None = None) -> int:
+    """Arena bytes of the fast packed kernel (runtime/tinyc_packed.h) with block(node, room)."""
     if node.op == DEPTHWISE_CONV2D:
         _, kh, kw, c = node.inputs[1].shape
         return 2 * kh * kw * c + 8 * c + _ceil4(c)
-    k4, oc, n = fast._conv_k4(node)[0], node.inputs[1].shape[0], block(node)
+    return _conv_scratch(node, block(node, room))
+
+
+def whole_scratch(node: Node) -> int:
+    """Arena bytes of the fast packed conv2d with the whole filter as one block (the
+    speed-up pipeline._free_speedups gives where it fits under the arena's peak)."""
+    return _conv_scratch(node, node.inputs[1].shape[0])
+
+
+def _conv_scratch(node: Node, n: int) -> int:
+    k4, oc = fast._conv_k4(node)[0], node.inputs[1].shape[0]
     return 12 * k4 + _ceil4(6 * n) + (n + 1) // 2 * 2 * k4 + k4 + 4 * oc + 4
 
 
@@ -90,5 +105,5 @@ def args(node: Node, ctx, fmt: str, packed: dict) -> dict:
            "output": ctx.ptr(y), "kernel": tuple(w.shape[1:3]), **_window(node)}
     if node.op == CONV2D:
         out["k4"], out["row4"] = fast._conv_k4(node)
-        out["block"] = block(node)
+        out["block"] = block(node, ctx.choice(node).scratch)
     return out

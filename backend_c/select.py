@@ -104,7 +104,7 @@ def choose_kernel(node: Node, storage: str = "dense", kernels: dict | None = Non
                                 weights)
         return choose_kernel(node, "dense", kernels, planned)
     if packed_fast.applies(node, fmt):
-        need = packed_fast.scratch(node)
+        need = packed_fast.scratch(node, room)
         if room is None or room >= need:
             return KernelChoice(node.name, node.op, f"{node.op}.{fmt}", fmt, need, True,
                                 f"{fmt} weights, fast: decoded into the dense fast layout "
@@ -163,7 +163,18 @@ def lean_scratch_sizes(g: Graph, choices: dict[str, KernelChoice]) -> dict[str, 
     cut = {n.name: fast.lean_scratch(n) for n in g.nodes if choices[n.name].fast
            and n.op in fast.LEAN_SCRATCH and choices[n.name].kernel == n.op
            and sizes.get(n.name, 0) > fast.lean_scratch(n)}
+    cut.update({n.name: packed_fast.scratch(n) for n in packed_whole_blocks(g, choices)
+                if sizes.get(n.name, 0) > packed_fast.scratch(n)})   # back to BLOCK_BYTES
     return {**sizes, **cut} if cut else None
+
+
+def packed_whole_blocks(g: Graph, choices: dict[str, KernelChoice]) -> list[Node]:
+    """The fast packed conv2d layers (packed_fast) whose whole filter as one block would
+    take more scratch than their BLOCK_BYTES blocks: a speed-up where it fits (fewer
+    im2col passes)."""
+    return [n for n in g.nodes if n.op == "conv2d" and choices[n.name].fast
+            and choices[n.name].weight_format in packed_fast.FORMATS
+            and packed_fast.whole_scratch(n) > packed_fast.scratch(n)]
 
 
 def scratch_sizes(choices: dict[str, KernelChoice]) -> dict[str, int]:

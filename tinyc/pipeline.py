@@ -106,21 +106,30 @@ def _free_speedups(g, storage: str, kernels):
     ring of rows) keep it only where it does not raise the arena: tinyc's RAM stays at the
     layer-by-layer bound, the speed-up takes the room under the peak (graph order); where the
     whole does not fit, the largest smaller speed-up that does (fast.SCRATCH_STEPS: a ring
-    over a block of channels). Under storage="speed" every kernel keeps its whole speed-up:
-    that setting trades memory for cycles (kws: the depthwise rings whole, arena 16,576 ->
-    19,072 B, 247,610 -> 213,606 est. cycles per depthwise layer)."""
+    over a block of channels). A packed-weight conv2d (packed_fast) takes its whole filter as
+    one decoded block where that fits under the peak (one im2col pass instead of several).
+    Under storage="speed" every kernel keeps its whole speed-up: that setting trades memory
+    for cycles (kws: the depthwise rings whole, arena 16,576 -> 19,072 B, 247,610 -> 213,606
+    est. cycles per depthwise layer)."""
+    from .backend_c import packed_fast
     from .backend_c.fast import scratch_steps
-    from .backend_c.select import lean_scratch_sizes, scratch_sizes, select_kernels
+    from .backend_c.select import (lean_scratch_sizes, packed_whole_blocks, scratch_sizes,
+                                   select_kernels)
     lean = lean_scratch_sizes(g, kernels)
-    if lean is None or storage == "speed":
+    if storage == "speed":
         return kernels
     full = scratch_sizes(kernels)
+    whole = {n.name: packed_fast.whole_scratch(n) for n in packed_whole_blocks(g, kernels)}
+    if lean is None and not whole:
+        return kernels
+    lean = lean or full
     peak = plan_memory(schedule(g), scratch=lean).arena_bytes
     keep = dict(lean)
     for n in g.nodes:
-        if lean.get(n.name, 0) == full.get(n.name, 0):
-            continue
-        for size in [full[n.name]] + [s for s in scratch_steps(n) if s > lean.get(n.name, 0)]:
+        sizes = [whole[n.name]] if n.name in whole else []
+        if lean.get(n.name, 0) != full.get(n.name, 0):
+            sizes += [full[n.name]] + [s for s in scratch_steps(n) if s > lean.get(n.name, 0)]
+        for size in sizes:
             trial = {**keep, n.name: size}          # the whole speed-up, else a smaller one
             if plan_memory(schedule(g), scratch=trial).arena_bytes <= peak:
                 keep = trial

@@ -128,3 +128,56 @@ def test_qemu(fmt, machine, tmp_path):
     assert all(c.fast for c in sel.values()), sel
     feed = [rng.integers(-128, 128, v.shape).astype(np.int8) for v in g.inputs]
     _check(g, feed, _run(_build(g, feed, tmp_path, machine), machine))
+
+
+def test_whole_block_where_the_plan_gives_room():
+    """With room for the whole filter (pipeline._free_speedups gives it where the arena's
+    peak does not rise) a packed conv2d decodes every channel as one block; with less, the
+    BLOCK_BYTES blocks; select_kernels follows the planned room."""
+    rng = np.random.default_rng(2)
+    g = _graph("conv2d", CONV["3x3_c16_blocks"], "s4", rng)
+    node = g.nodes[-1]
+    oc, lean, whole = node.inputs[1].shape[0], packed_fast.block(node), \
+        packed_fast.whole_scratch(node)
+    assert lean < oc and whole > packed_fast.scratch(node)
+    assert packed_fast.block(node, whole) == oc and packed_fast.scratch(node, whole) == whole
+    assert packed_fast.block(node, whole - 1) == lean
+    for room, blocks in ((whole, oc), (whole - 1, lean)):
+        choice = select_kernels(g, "s4", planned={node.name: room})[node.name]
+        assert choice.fast and packed_fast.block(node, choice.scratch) == blocks
+
+
+def test_free_speedups_widen_only_under_the_peak():
+    """pipeline._free_speedups: a packed conv2d whose whole block fits under the arena's peak
+    takes it, the one at the peak keeps BLOCK_BYTES blocks, and the arena does not grow."""
+    from tinyc.backend_c.select import scratch_sizes
+    from tinyc.ir import Graph
+    from tinyc.passes.plan_memory import plan_memory
+    from tinyc.passes.schedule import schedule
+    from tinyc.pipeline import _free_speedups
+
+    from ..backend.harness import dense_requant, int8_input, set_q
+    rng = np.random.default_rng(3)
+    g = Graph("packed_pair")
+    x = int8_input(g, "x", (1, 5, 7, 64), -128)
+    for i, (cin, cout) in enumerate(((64, 67), (67, 512))):    # the second is the peak
+        w = g.const(f"w{i}", _weights(rng, (cout, 1, 1, cin), "s4"))
+        b = g.const(f"b{i}", rng.integers(-4000, 4000, cout).astype("int32"))
+        m, sh = dense_requant(rng, cin, cout)
+        x = g.emit("conv2d", [x, w, b], {"stride": (1, 1), "pads": (0, 0, 0, 0),
+                                         "dilation": (1, 1), "in_offset": 128 if i == 0 else -3,
+                                         "out_offset": 3, "multiplier": m, "shift": sh,
+                                         "act_min": -128, "act_max": 127})
+        set_q(x, 3)
+    g.outputs = [x]
+    a, b = g.nodes
+    lean = select_kernels(g, "s4")
+    assert all(lean[n.name].fast and lean[n.name].weight_format == "s4" for n in (a, b))
+    assert packed_fast.block(a) < 67 and packed_fast.block(b) < 512
+    kept = _free_speedups(g, "s4", lean)
+    assert kept[a.name].scratch == packed_fast.whole_scratch(a) > lean[a.name].scratch
+    assert packed_fast.block(a, kept[a.name].scratch) == 67
+    assert kept[b.name].scratch == lean[b.name].scratch            # whole would raise the peak
+    arena = [plan_memory(schedule(g), scratch=scratch_sizes(k)).arena_bytes
+             for k in (lean, kept)]
+    assert arena[0] == arena[1]
