@@ -3,7 +3,7 @@ for the host gives exactly the bits of tinyc's integer interpreter, interpret().
 
 Each hypothesis example is a batch of BATCH graphs: tinyc compiles each, and the C of the whole
 batch is built as one cffi extension (a compiler run per model would dominate the runtime).
-EXAMPLES * BATCH graphs per run (default 12 * 40 = 480; hypothesis repeats some across examples,
+EXAMPLES * BATCH graphs per run (default 9 * 40 = 360; hypothesis repeats some across examples,
 so test_enough_distinct_graphs checks that at least 300 distinct ones ran);
 TINYC_PROPERTY_EXAMPLES overrides EXAMPLES. The examples are derandomized (the same graphs every
 run, so CI is reproducible and the content-addressed builds are cached); set TINYC_PROPERTY_RANDOM=1 to explore new ones.
@@ -23,7 +23,7 @@ import tinyc
 from .graphs import build_many, graphs
 
 BATCH = 40
-EXAMPLES = int(os.environ.get("TINYC_PROPERTY_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("TINYC_PROPERTY_EXAMPLES", "9"))
 MIN_DISTINCT = 300              # the floor for one CI run
 CHECKED: set[str] = set()       # digests of the graphs whose C matched interpret() in this run
 BOARD = "mps2-an386"            # 4 MiB RAM: no random graph is refused for its size
