@@ -115,9 +115,9 @@ def _free_speedups(g, storage: str, kernels):
     from .backend_c.fast import scratch_steps
     from .backend_c.select import (lean_scratch_sizes, packed_whole_blocks, scratch_sizes,
                                    select_kernels)
-    lean = lean_scratch_sizes(g, kernels)
     if storage == "speed":
         return kernels
+    lean = lean_scratch_sizes(g, kernels)
     full = scratch_sizes(kernels)
     whole = {n.name: packed_fast.whole_scratch(n) for n in packed_whole_blocks(g, kernels)}
     if lean is None and not whole:
